@@ -1,0 +1,15 @@
+# Writes OUT: a C array of {version, name, sql} for every FILES entry, whose
+# names start with the zero-padded version number (001_init.sql).
+set(body "#include \"migrate.h\"\n\nconst mdt_migration_t mdt_migrations[] = {\n")
+set(count 0)
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME)
+  string(REGEX MATCH "^[0-9]+" ver ${name})
+  math(EXPR ver "${ver}")
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND body "  {${ver}, \"${name}\", (const char[]){${bytes} 0}},\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+string(APPEND body "};\nconst int mdt_migrations_count = ${count};\n")
+file(WRITE ${OUT} "${body}")
