@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# pg.sh - a private PostgreSQL 15 cluster for development and tests.
+#
+#   scripts/pg.sh start DIR [--fast]   initdb into DIR/data if missing, start it,
+#                                      create database mdtboard, print its URI
+#   scripts/pg.sh stop DIR             fast shutdown (no-op when not running)
+#   scripts/pg.sh url DIR [DBNAME]     print the libpq URI (default mdtboard)
+#   scripts/pg.sh status DIR           print "running PORT" / "stopped"; exit 0 / 3
+#
+# The cluster has superuser `mdt`, trust authentication and no TCP listener:
+# its unix socket lives in DIR itself, under a port number chosen once (kept
+# in DIR/port) so that several clusters can run side by side. Run as root,
+# the server runs as the unprivileged `postgres` user, and the socket is made
+# usable by root clients. --fast turns off fsync, synchronous_commit and
+# full_page_writes: only for throw-away test clusters, never for var/pg.
+set -euo pipefail
+
+PGBIN=${MDT_PG_BIN:-/usr/lib/postgresql/15/bin}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+die() {
+    echo "pg.sh: $*" >&2
+    exit 1
+}
+
+usage() {
+    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+# as_pg CMD... - runs CMD as the cluster's owner (postgres when we are root).
+as_pg() {
+    if [[ $(id -u) -eq 0 ]]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# ensure_pg_user - when root, makes sure the unprivileged postgres user exists.
+ensure_pg_user() {
+    [[ $(id -u) -eq 0 ]] || return 0
+    id -u postgres >/dev/null 2>&1 && return 0
+    useradd --system --user-group --home-dir /var/lib/postgresql --no-create-home \
+        --shell /usr/sbin/nologin postgres
+}
+
+# uri_escape STR - percent-encodes STR for a URI query value.
+uri_escape() {
+    local s=$1 out='' c i
+    for ((i = 0; i < ${#s}; i++)); do
+        c=${s:i:1}
+        case $c in
+        [A-Za-z0-9/._~-]) out+=$c ;;
+        *) out+=$(printf '%%%02X' "'$c") ;;
+        esac
+    done
+    printf '%s' "$out"
+}
+
+# pick_port - prints a port number that no local cluster or TCP listener uses.
+pick_port() {
+    local port tries
+    for ((tries = 0; tries < 200; tries++)); do
+        port=$((20000 + RANDOM % 40000))
+        [[ -e /tmp/.s.PGSQL.$port || -e /var/run/postgresql/.s.PGSQL.$port ]] && continue
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            continue
+        fi
+        echo "$port"
+        return 0
+    done
+    die "no free port found"
+}
+
+port_of() {
+    [[ -f $DIR/port ]] || die "$DIR is not a cluster made by pg.sh (no $DIR/port)"
+    cat "$DIR/port"
+}
+
+print_url() {
+    local db=${1:-mdtboard}
+    printf 'postgresql://mdt@/%s?host=%s&port=%s\n' "$db" "$(uri_escape "$DIR")" "$(port_of)"
+}
+
+is_running() {
+    [[ -f $DIR/data/PG_VERSION ]] || return 1
+    as_pg "$PGBIN/pg_ctl" -D "$DIR/data" status >/dev/null 2>&1
+}
+
+psql_admin() {
+    "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$(port_of)" -U mdt -d postgres "$@"
+}
+
+# write_conf FAST - our settings, included at the end of postgresql.conf.
+write_conf() {
+    local fast=$1
+    {
+        echo "# written by scripts/pg.sh on every start"
+        echo "listen_addresses = ''"
+        echo "unix_socket_directories = '$DIR'"
+        echo "unix_socket_permissions = 0777"
+        echo "port = $(port_of)"
+        echo "max_connections = 200"
+        echo "log_line_prefix = '%m [%p] %d '"
+        if [[ $fast == 1 ]]; then
+            echo "fsync = off"
+            echo "synchronous_commit = off"
+            echo "full_page_writes = off"
+        fi
+    } >"$DIR/data/mdt.conf"
+    chown --reference="$DIR/data" "$DIR/data/mdt.conf"
+    grep -q "^include_if_exists = 'mdt.conf'" "$DIR/data/postgresql.conf" ||
+        echo "include_if_exists = 'mdt.conf'" >>"$DIR/data/postgresql.conf"
+}
+
+cmd_start() {
+    local fast=$1
+    if [[ $fast == 1 && $DIR == "$REPO/var/pg" ]]; then
+        die "--fast is for throw-away clusters, not the dev data in var/pg"
+    fi
+    if is_running; then
+        print_url
+        return 0
+    fi
+    ensure_pg_user
+    mkdir -p "$DIR"
+    chmod 0755 "$DIR"
+    if [[ $(id -u) -eq 0 ]]; then
+        chown postgres: "$DIR"
+        runuser -u postgres -- test -w "$DIR" ||
+            die "user postgres cannot reach $DIR (a parent directory is not searchable); use another DIR"
+    fi
+    [[ -f $DIR/port ]] || pick_port >"$DIR/port"
+    if [[ ! -f $DIR/data/PG_VERSION ]]; then
+        rm -rf "$DIR/data"
+        as_pg "$PGBIN/initdb" -D "$DIR/data" -U mdt --auth=trust --encoding=UTF8 \
+            --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 ||
+            {
+                cat "$DIR/initdb.log" >&2
+                die "initdb failed"
+            }
+    fi
+    write_conf "$fast"
+    # pg_ctl runs in DIR so that no unreadable working directory bothers it.
+    (cd "$DIR" && as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w -t 60 start >/dev/null) ||
+        {
+            tail -n 20 "$DIR/log" >&2 || true
+            die "PostgreSQL did not start (log: $DIR/log)"
+        }
+    if [[ -z $(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = 'mdtboard'") ]]; then
+        psql_admin -c "CREATE DATABASE mdtboard"
+    fi
+    print_url
+}
+
+cmd_stop() {
+    is_running || return 0
+    (cd "$DIR" && as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -m fast -w -t 60 stop >/dev/null)
+}
+
+cmd_status() {
+    if is_running; then
+        echo "running $(port_of)"
+    else
+        echo "stopped"
+        exit 3
+    fi
+}
+
+[[ $# -ge 2 ]] || usage
+cmd=$1
+DIR=$2
+shift 2
+[[ -n $DIR ]] || usage
+DIR=$(realpath -m "$DIR")
+
+case $cmd in
+start)
+    fast=0
+    for arg in "$@"; do
+        case $arg in
+        --fast) fast=1 ;;
+        *) usage ;;
+        esac
+    done
+    cmd_start "$fast"
+    ;;
+stop) cmd_stop ;;
+url) print_url "${1:-mdtboard}" ;;
+status) cmd_status ;;
+*) usage ;;
+esac

@@ -1,0 +1,461 @@
+// harness.mjs - what the integration tests need to run the real mdtboard
+// against a real PostgreSQL.
+//
+// scripts/test.sh starts one throw-away cluster and passes its `postgres`
+// database as MDT_TEST_ADMIN_URL; each test makes its own database there
+// (createDatabase) and its own server (startServer). Run by hand, without
+// MDT_TEST_ADMIN_URL, the harness starts a private cluster itself and
+// removes it when the process exits, so
+//   node --test tests/integration/foundation.test.mjs
+// works on its own after a build (MDT_BIN defaults to build-test/mdtboard,
+// then build/mdtboard).
+//
+// Servers still running when the process exits are killed. When a test
+// fails, the output of the servers it used is printed (see afterEach below).
+
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach } from 'node:test';
+import WebSocket from 'ws';
+
+export const SOURCE_DIR =
+    process.env.MDT_SOURCE_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export const BIN =
+    process.env.MDT_BIN ??
+    ['build-test', 'build'].map((d) => path.join(SOURCE_DIR, d, 'mdtboard')).find((p) => existsSync(p)) ??
+    path.join(SOURCE_DIR, 'build', 'mdtboard');
+
+const PG_SH = path.join(SOURCE_DIR, 'scripts', 'pg.sh');
+const PSQL = existsSync('/usr/lib/postgresql/15/bin/psql') ? '/usr/lib/postgresql/15/bin/psql' : 'psql';
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function run(file, args, opts = {}) {
+    return new Promise((resolve, reject) => {
+        execFile(file, args, { maxBuffer: 64 << 20, ...opts }, (err, stdout, stderr) => {
+            if (err) {
+                err.message = `${file} ${args.join(' ')} failed: ${err.message}\n${stderr}`;
+                err.stdout = stdout;
+                err.stderr = stderr;
+                reject(err);
+            } else {
+                resolve({ stdout, stderr });
+            }
+        });
+    });
+}
+
+// withDatabase(url, db) - the same libpq URI with another database name.
+export function withDatabase(url, db) {
+    const m = /^(postgres(?:ql)?:\/\/[^/?]*)(?:\/[^?]*)?(\?.*)?$/.exec(url);
+    if (!m) throw new Error(`not a postgresql:// URI: ${url}`);
+    return `${m[1]}/${encodeURIComponent(db)}${m[2] ?? ''}`;
+}
+
+// psql(url, sql) - runs sql with psql; resolves with its unaligned output.
+export async function psql(url, sql) {
+    const { stdout } = await run(PSQL, ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql]);
+    return stdout.trim();
+}
+
+// ---- clusters ------------------------------------------------------------
+
+const clusters = new Set();
+
+// startCluster() - a private throw-away cluster (scripts/pg.sh --fast) for
+// tests that stop and restart PostgreSQL. Removed when the process exits.
+// Resolves {dir, url (database mdtboard), adminUrl (database postgres),
+// stop(), start(), destroy()}.
+export async function startCluster() {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mdt-pg-'));
+    const cluster = {
+        dir,
+        url: null,
+        adminUrl: null,
+        async start() {
+            const { stdout } = await run(PG_SH, ['start', dir, '--fast']);
+            return stdout.trim();
+        },
+        async stop() {
+            await run(PG_SH, ['stop', dir]);
+        },
+        async destroy() {
+            clusters.delete(cluster);
+            await run(PG_SH, ['stop', dir]).catch(() => {});
+            rmSync(dir, { recursive: true, force: true });
+        },
+    };
+    clusters.add(cluster);
+    cluster.url = await cluster.start();
+    cluster.adminUrl = withDatabase(cluster.url, 'postgres');
+    return cluster;
+}
+
+let ownAdminUrl = null;
+
+// adminUrl() - the test cluster's `postgres` database: MDT_TEST_ADMIN_URL,
+// or a private cluster started on first use.
+export async function adminUrl() {
+    if (process.env.MDT_TEST_ADMIN_URL) return process.env.MDT_TEST_ADMIN_URL;
+    if (!ownAdminUrl) ownAdminUrl = startCluster().then((c) => c.adminUrl);
+    return ownAdminUrl;
+}
+
+let dbCounter = 0;
+
+// createDatabase({adminUrl?, migrate = true}) - a fresh, uniquely named
+// database on the test cluster (or the given one), migrated with
+// `mdtboard migrate`. Resolves with its URI.
+export async function createDatabase(opts = {}) {
+    const admin = opts.adminUrl ?? (await adminUrl());
+    const name = `mdt_t${process.pid}_${++dbCounter}_${Math.random().toString(36).slice(2, 8)}`;
+    await psql(admin, `CREATE DATABASE "${name}"`);
+    const url = withDatabase(admin, name);
+    if (opts.migrate !== false) await migrate(url);
+    return url;
+}
+
+// migrate(url) - runs `mdtboard migrate`; resolves with its stdout.
+export async function migrate(url) {
+    const { stdout } = await run(BIN, ['migrate'], { env: { ...process.env, MDT_DATABASE_URL: url } });
+    return stdout;
+}
+
+// ---- servers ---------------------------------------------------------------
+
+const servers = new Set(); // every server started by this process
+let touched = new Set(); // servers used by the current test
+
+// freePort() - a TCP port on 127.0.0.1 that was free a moment ago.
+export async function freePort() {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1');
+    await once(srv, 'listening');
+    const { port } = srv.address();
+    await new Promise((resolve) => srv.close(resolve));
+    return port;
+}
+
+function childEnv(overrides) {
+    const env = { ...process.env };
+    for (const [k, v] of Object.entries(overrides)) {
+        if (v === undefined || v === null) delete env[k];
+        else env[k] = String(v);
+    }
+    return env;
+}
+
+// startServer({dbUrl, env, args, port, readyTimeoutMs}) - spawns
+// `mdtboard serve` on a free port and waits until /healthz answers.
+// Resolves {url, port, proc, stop(signal) -> exit code, stderr(), alive()}.
+export async function startServer({ dbUrl, env = {}, args = [], port, readyTimeoutMs = 10000 } = {}) {
+    if (!dbUrl) throw new Error('startServer: dbUrl is required');
+    port ??= await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const proc = spawn(BIN, ['serve', ...args], {
+        env: childEnv({
+            MDT_LISTEN: `127.0.0.1:${port}`,
+            MDT_DATABASE_URL: dbUrl,
+            MDT_TEST_HOOKS: '1',
+            MDT_WEB_ROOT: path.join(SOURCE_DIR, 'web'),
+            ...env,
+        }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let errText = '';
+    let outText = '';
+    const keep = (s) => (s.length > 1 << 20 ? s.slice(-(1 << 20)) : s);
+    proc.stderr.setEncoding('utf8').on('data', (d) => (errText = keep(errText + d)));
+    proc.stdout.setEncoding('utf8').on('data', (d) => (outText = keep(outText + d)));
+    const exited = new Promise((resolve) => {
+        proc.on('exit', (code, signal) => resolve(code ?? signal));
+    });
+    const server = {
+        url,
+        port,
+        proc,
+        exited,
+        stderr: () => errText,
+        stdout: () => outText,
+        alive: () => proc.exitCode === null && proc.signalCode === null,
+        // stop(signal, timeoutMs) - sends signal (if still running) and
+        // resolves with the exit code, or the signal's name when the process
+        // died of a signal. A process still running after timeoutMs is
+        // killed with SIGKILL (and so resolves 'SIGKILL').
+        async stop(signal = 'SIGTERM', timeoutMs = 10000) {
+            if (server.alive()) proc.kill(signal);
+            const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+            const result = await exited;
+            clearTimeout(timer);
+            servers.delete(server);
+            return result;
+        },
+    };
+    servers.add(server);
+    touched.add(server);
+
+    const deadline = Date.now() + readyTimeoutMs;
+    for (;;) {
+        if (!server.alive()) {
+            const code = await exited;
+            throw new Error(`mdtboard serve exited (${code}) before /healthz answered:\n${errText}`);
+        }
+        try {
+            await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+            return server;
+        } catch {
+            // not listening yet
+        }
+        if (Date.now() > deadline) {
+            proc.kill('SIGKILL');
+            throw new Error(`mdtboard serve: /healthz did not answer within ${readyTimeoutMs} ms:\n${errText}`);
+        }
+        await sleep(50);
+    }
+}
+
+// After a failed test, show what its servers said.
+afterEach((t) => {
+    if (t.passed === false) {
+        for (const s of touched) {
+            process.stderr.write(
+                `\n---- mdtboard ${s.url} (${s.alive() ? 'running' : `exited ${s.proc.exitCode ?? s.proc.signalCode}`}) ----\n` +
+                    `${s.stderr().split('\n').slice(-200).join('\n')}\n---- end of mdtboard output ----\n`,
+            );
+        }
+    }
+    touched = new Set([...servers].filter((s) => s.alive()));
+});
+
+process.on('exit', () => {
+    for (const s of servers) if (s.alive()) s.proc.kill('SIGKILL');
+    for (const c of clusters) {
+        try {
+            execFileSync(PG_SH, ['stop', c.dir], { stdio: 'ignore' });
+        } catch {
+            // already gone
+        }
+        rmSync(c.dir, { recursive: true, force: true });
+    }
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+// ---- HTTP ------------------------------------------------------------------
+
+async function wrap(res) {
+    const text = await res.text();
+    let json = null;
+    try {
+        json = text ? JSON.parse(text) : null;
+    } catch {
+        json = null;
+    }
+    return { status: res.status, headers: res.headers, json, text };
+}
+
+// api(base) - a small fetch client with a cookie jar. Requests resolve
+// {status, headers, json, text}; json is null when the body is not JSON.
+// A csrf_token in any answer is remembered and sent as X-CSRF-Token on
+// later state changes (set client.csrf yourself to override).
+export function api(base) {
+    const jar = new Map();
+    const client = {
+        base,
+        jar,
+        csrf: null,
+        cookie() {
+            return [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+        },
+        async request(method, p, { body, headers = {}, csrf = true } = {}) {
+            const h = { ...headers };
+            let payload = body;
+            if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+                payload = JSON.stringify(body);
+                h['Content-Type'] ??= 'application/json; charset=utf-8';
+            }
+            if (jar.size && !('Cookie' in h)) h.Cookie = client.cookie();
+            if (csrf && client.csrf && !['GET', 'HEAD'].includes(method)) h['X-CSRF-Token'] ??= client.csrf;
+            const res = await fetch(new URL(p, base), { method, headers: h, body: payload, redirect: 'manual' });
+            for (const line of res.headers.getSetCookie()) {
+                const [pair, ...attrs] = line.split(';');
+                const eq = pair.indexOf('=');
+                const name = pair.slice(0, eq).trim();
+                const value = pair.slice(eq + 1).trim();
+                const expired = attrs.some((a) => /^\s*max-age\s*=\s*(0|-)/i.test(a));
+                if (!value || expired) jar.delete(name);
+                else jar.set(name, value);
+            }
+            const out = await wrap(res);
+            if (out.json && typeof out.json.csrf_token === 'string') client.csrf = out.json.csrf_token;
+            return out;
+        },
+        get: (p, o) => client.request('GET', p, o),
+        post: (p, body, o) => client.request('POST', p, { ...o, body }),
+        put: (p, body, o) => client.request('PUT', p, { ...o, body }),
+        patch: (p, body, o) => client.request('PATCH', p, { ...o, body }),
+        del: (p, o) => client.request('DELETE', p, o),
+    };
+    return client;
+}
+
+// httpRaw(url, {method, headers, body}) - one request with node:http, for
+// bodies the server may refuse before reading them (fetch would report the
+// early close as an error). Resolves {status, headers, json, text}.
+export function httpRaw(url, { method = 'GET', headers = {}, body } = {}) {
+    return new Promise((resolve, reject) => {
+        const req = http.request(url, { method, headers, agent: false }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (d) => (text += d));
+            res.on('end', () => {
+                let json = null;
+                try {
+                    json = text ? JSON.parse(text) : null;
+                } catch {
+                    json = null;
+                }
+                resolve({ status: res.statusCode, headers: res.headers, json, text });
+            });
+            res.on('error', reject);
+        });
+        // The server may answer and close while we still send: only fail
+        // when no answer came.
+        req.on('error', (err) => setTimeout(() => reject(err), 200));
+        if (body !== undefined) req.end(body);
+        else req.end();
+    });
+}
+
+// metrics(base) - GET /metrics parsed: Map name -> summed value over labels.
+export async function metrics(base) {
+    const res = await fetch(`${base}/metrics`);
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`/metrics answered ${res.status}: ${text}`);
+    return parseMetrics(text);
+}
+
+export function parseMetrics(text) {
+    const out = new Map();
+    for (const line of text.split('\n')) {
+        const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+        if (!m) continue;
+        out.set(m[1], (out.get(m[1]) ?? 0) + Number(m[3]));
+    }
+    return out;
+}
+
+// ---- WebSocket -------------------------------------------------------------
+
+// wsConnect(url, {cookie, origin, protocol, headers, timeoutMs}) - opens a
+// WebSocket (http:// URLs are taken as ws://). Resolves a connection that
+// collects every frame:
+//   conn.frames            every parsed frame received, in order
+//   conn.send(obj)         sends obj as JSON
+//   conn.next(pred, ms)    the first not yet consumed frame matching pred (a
+//                          function, or a string compared with frame.type),
+//                          waiting up to ms (default 2000)
+//   conn.closed            resolves {code, reason} when the socket closes
+//   conn.close(code)
+// A refused upgrade rejects with an Error carrying .status and .body.
+export function wsConnect(url, { cookie, origin, protocol = 'mdtboard.v1', headers = {}, timeoutMs = 5000 } = {}) {
+    const wsUrl = url.replace(/^http/, 'ws');
+    const h = { ...headers };
+    if (cookie) h.Cookie = cookie;
+    const ws = new WebSocket(wsUrl, protocol ? [protocol] : [], {
+        headers: h,
+        origin,
+        perMessageDeflate: false,
+        handshakeTimeout: timeoutMs,
+    });
+    const frames = [];
+    const unconsumed = [];
+    const waiters = new Set();
+    let closeInfo = null;
+    const closed = new Promise((resolve) => {
+        ws.on('close', (code, reason) => {
+            closeInfo = { code, reason: reason.toString() };
+            for (const w of waiters) w.fail(new Error(`socket closed (${code}) while waiting for a frame`));
+            resolve(closeInfo);
+        });
+    });
+    ws.on('message', (data, isBinary) => {
+        let frame;
+        try {
+            frame = JSON.parse(data.toString());
+        } catch {
+            frame = { type: '_unparsed', binary: isBinary, raw: data.toString() };
+        }
+        frames.push(frame);
+        for (const w of waiters) {
+            if (w.pred(frame)) {
+                w.done(frame);
+                return;
+            }
+        }
+        unconsumed.push(frame);
+    });
+    const conn = {
+        ws,
+        frames,
+        closed,
+        get protocol() {
+            return ws.protocol;
+        },
+        send(obj) {
+            ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj));
+        },
+        next(pred, ms = 2000) {
+            const match = typeof pred === 'string' ? (f) => f.type === pred : pred;
+            const i = unconsumed.findIndex(match);
+            if (i >= 0) return Promise.resolve(unconsumed.splice(i, 1)[0]);
+            if (closeInfo) return Promise.reject(new Error(`socket closed (${closeInfo.code})`));
+            return new Promise((resolve, reject) => {
+                const w = {
+                    pred: match,
+                    done(f) {
+                        clearTimeout(timer);
+                        waiters.delete(w);
+                        resolve(f);
+                    },
+                    fail(err) {
+                        clearTimeout(timer);
+                        waiters.delete(w);
+                        reject(err);
+                    },
+                };
+                const timer = setTimeout(
+                    () => w.fail(new Error(`no matching frame within ${ms} ms; got ${JSON.stringify(frames)}`)),
+                    ms,
+                );
+                waiters.add(w);
+            });
+        },
+        close(code = 1000) {
+            ws.close(code);
+            return closed;
+        },
+    };
+    return new Promise((resolve, reject) => {
+        ws.once('open', () => resolve(conn));
+        ws.once('unexpected-response', (req, res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (d) => (body += d));
+            res.on('end', () => {
+                const err = new Error(`WebSocket upgrade refused: HTTP ${res.statusCode}`);
+                err.status = res.statusCode;
+                err.body = body;
+                req.destroy();
+                reject(err);
+            });
+        });
+        ws.on('error', reject); // after open: settles nothing, but is handled
+    });
+}
