@@ -1,0 +1,45 @@
+/* config.h - the server's configuration, from the environment and flags.
+ *
+ * mdt_config_load() reads MDT_* variables, then command-line flags override
+ * them. The result is immutable once the server starts. Strings point into
+ * the environment, argv or the config's own buffers: nothing to free. */
+#ifndef MDT_CONFIG_H
+#define MDT_CONFIG_H
+
+#include <stddef.h>
+
+typedef struct {
+    const char *database_url;
+    char listen_host[128];
+    int listen_port;
+    char origin[256]; /* scheme://host[:port], no trailing slash */
+    int origin_https;
+    char ws_origin[256]; /* ws(s)://host[:port] for the CSP */
+    const char *web_root;
+    const char *tls_cert;
+    const char *tls_key;
+    const char *trusted_proxies; /* comma-separated addresses or CIDRs */
+    const char *time_zone;
+    const char *mfa_required_kinds; /* comma-separated agency kinds */
+    const char *log_level;
+    int session_idle_s;
+    int session_max_s;
+    int lockout_failures;
+    int lockout_s;
+    int login_rate_per_min;
+    int db_pool;
+    int db_timeout_ms;
+    int hash_threads;
+    size_t max_body;
+    int test_hooks;
+} mdt_config_t;
+
+/* Fills cfg from the environment and argv (flags after the subcommand).
+ * Returns 0, or -1 with a message in err. --help is reported as 1. */
+int mdt_config_load(mdt_config_t *cfg, int argc, char **argv, char *err, size_t errlen);
+void mdt_config_usage(const char *prog);
+
+/* Parses "900", "900s", "15m", "12h" into seconds; -1 when malformed. */
+int mdt_config_duration(const char *s);
+
+#endif

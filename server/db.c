@@ -1,0 +1,362 @@
+/* db.c - database pool and parameterized-statement helpers (see db.h). */
+#include "db.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "workq.h"
+
+#define DB_BACKOFF_MIN_MS 100
+#define DB_BACKOFF_MAX_MS 1000
+
+struct mdt_db {
+    mdt_workq_t *workq;
+    char *url;
+    int timeout_ms;
+    pthread_mutex_t lock;
+    int connected;
+    unsigned long long reconnects;
+};
+
+typedef struct {
+    mdt_db_t *db;
+    mdt_db_work_fn work;
+    mdt_db_done_fn done;
+    void *arg;
+    int status;
+} db_job_t;
+
+int64_t mdt_db_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void dbc_set_error(mdt_dbc_t *c, int status, const char *sqlstate, const char *msg)
+{
+    c->status = status;
+    snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", sqlstate ? sqlstate : "");
+    snprintf(c->error, sizeof(c->error), "%s", msg ? msg : "");
+    size_t n = strlen(c->error);
+    while (n && (c->error[n - 1] == '\n' || c->error[n - 1] == ' '))
+        c->error[--n] = 0;
+}
+
+/* Connects c->conn and applies the per-statement timeout. 0 ok. */
+static int dbc_connect(mdt_dbc_t *c, const char *url)
+{
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *vals[] = {url, "3", "mdtboard", NULL};
+    c->conn = PQconnectdbParams(keys, vals, 1);
+    if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
+        dbc_set_error(c, MDT_DB_UNAVAILABLE, "08006", c->conn ? PQerrorMessage(c->conn) : "oom");
+        PQfinish(c->conn);
+        c->conn = NULL;
+        return -1;
+    }
+    char sql[96];
+    snprintf(sql, sizeof(sql), "SET statement_timeout = %d", c->timeout_ms);
+    PGresult *r = PQexec(c->conn, sql); /* a number we formatted, not user text */
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    r = PQexec(c->conn, "SET TIME ZONE 'UTC'");
+    ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) {
+        dbc_set_error(c, MDT_DB_UNAVAILABLE, "08006", PQerrorMessage(c->conn));
+        PQfinish(c->conn);
+        c->conn = NULL;
+        return -1;
+    }
+    c->status = MDT_DB_OK;
+    return 0;
+}
+
+mdt_dbc_t *mdt_dbc_open(const char *url, int timeout_ms, char *errbuf, size_t errlen)
+{
+    mdt_dbc_t *c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    c->timeout_ms = timeout_ms;
+    if (dbc_connect(c, url) != 0) {
+        snprintf(errbuf, errlen, "%s", c->error);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void mdt_dbc_close(mdt_dbc_t *c)
+{
+    if (!c)
+        return;
+    PQfinish(c->conn);
+    free(c);
+}
+
+void mdt_db_params_init(mdt_db_params_t *p)
+{
+    p->n = 0;
+}
+
+void mdt_db_param_str(mdt_db_params_t *p, const char *s)
+{
+    if (p->n < MDT_DB_MAX_PARAMS)
+        p->values[p->n++] = s;
+}
+
+void mdt_db_param_int(mdt_db_params_t *p, int64_t v)
+{
+    if (p->n >= MDT_DB_MAX_PARAMS)
+        return;
+    snprintf(p->nums[p->n], sizeof(p->nums[0]), "%" PRId64, v);
+    p->values[p->n] = p->nums[p->n];
+    p->n++;
+}
+
+void mdt_db_param_bool(mdt_db_params_t *p, int v)
+{
+    mdt_db_param_str(p, v ? "t" : "f");
+}
+
+static int status_of_sqlstate(const char *s)
+{
+    if (!s)
+        return MDT_DB_ERROR;
+    if (strcmp(s, "57014") == 0)
+        return MDT_DB_TIMEOUT;
+    if (strcmp(s, "23505") == 0 || strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0)
+        return MDT_DB_CONFLICT;
+    if (strncmp(s, "08", 2) == 0 || strcmp(s, "57P01") == 0 || strcmp(s, "57P02") == 0 ||
+        strcmp(s, "57P03") == 0)
+        return MDT_DB_UNAVAILABLE;
+    return MDT_DB_ERROR;
+}
+
+PGresult *mdt_db_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p)
+{
+    if (!c->conn) {
+        dbc_set_error(c, MDT_DB_UNAVAILABLE, "08003", "no connection");
+        return NULL;
+    }
+    PGresult *r =
+        PQexecParams(c->conn, sql, p ? p->n : 0, NULL, p ? p->values : NULL, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    int status =
+        PQstatus(c->conn) == CONNECTION_BAD ? MDT_DB_UNAVAILABLE : status_of_sqlstate(state);
+    dbc_set_error(c, status, state, PQerrorMessage(c->conn));
+    PQclear(r);
+    return NULL;
+}
+
+int mdt_db_exec(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p)
+{
+    PGresult *r = mdt_db_query(c, sql, p);
+    if (!r)
+        return c->status;
+    PQclear(r);
+    return MDT_DB_OK;
+}
+
+int mdt_db_begin(mdt_dbc_t *c, const char *isolation)
+{
+    if (!isolation)
+        return mdt_db_exec(c, "BEGIN", NULL);
+    if (strcmp(isolation, "repeatable read") == 0)
+        return mdt_db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", NULL);
+    if (strcmp(isolation, "serializable") == 0)
+        return mdt_db_exec(c, "BEGIN ISOLATION LEVEL SERIALIZABLE", NULL);
+    return mdt_db_exec(c, "BEGIN", NULL);
+}
+
+int mdt_db_commit(mdt_dbc_t *c)
+{
+    return mdt_db_exec(c, "COMMIT", NULL);
+}
+
+void mdt_db_rollback(mdt_dbc_t *c)
+{
+    if (c->conn && PQtransactionStatus(c->conn) != PQTRANS_IDLE) {
+        PGresult *r = PQexec(c->conn, "ROLLBACK");
+        PQclear(r);
+    }
+}
+
+int64_t mdt_db_int(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return 0;
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+const char *mdt_db_str(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+int mdt_db_bool(const PGresult *r, int row, int col)
+{
+    return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}
+
+/* ---- the pool ---- */
+
+static void db_set_connected(mdt_db_t *db, int delta, int reconnect)
+{
+    pthread_mutex_lock(&db->lock);
+    db->connected += delta;
+    if (reconnect)
+        db->reconnects++;
+    pthread_mutex_unlock(&db->lock);
+}
+
+static void *db_thread_init(void *ud)
+{
+    mdt_db_t *db = ud;
+    mdt_dbc_t *c = calloc(1, sizeof(*c));
+    if (!c)
+        abort();
+    c->timeout_ms = db->timeout_ms;
+    c->backoff_ms = DB_BACKOFF_MIN_MS;
+    if (dbc_connect(c, db->url) == 0)
+        db_set_connected(db, 1, 0);
+    else
+        mdt_log_warn("database connection failed", "error=\"%s\"", c->error);
+    return c;
+}
+
+static void db_thread_fini(void *state)
+{
+    mdt_dbc_t *c = state;
+    mdt_dbc_close(c);
+}
+
+/* Makes sure c has a live connection, honouring the backoff. 0 when usable. */
+static int db_ensure(mdt_db_t *db, mdt_dbc_t *c)
+{
+    if (c->conn && PQstatus(c->conn) == CONNECTION_OK)
+        return 0;
+    if (c->conn) {
+        PQfinish(c->conn);
+        c->conn = NULL;
+        db_set_connected(db, -1, 0);
+    }
+    int64_t now = mdt_db_now_ms();
+    if (now < c->next_retry_ms)
+        return -1;
+    if (dbc_connect(c, db->url) == 0) {
+        c->backoff_ms = DB_BACKOFF_MIN_MS;
+        db_set_connected(db, 1, 1);
+        return 0;
+    }
+    c->next_retry_ms = now + c->backoff_ms;
+    c->backoff_ms = c->backoff_ms * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS : c->backoff_ms * 2;
+    return -1;
+}
+
+static void db_job_work(void *state, void *arg)
+{
+    db_job_t *job = arg;
+    mdt_dbc_t *c = state;
+    if (db_ensure(job->db, c) != 0) {
+        job->status = MDT_DB_UNAVAILABLE;
+        return;
+    }
+    c->status = MDT_DB_OK;
+    c->sqlstate[0] = c->error[0] = 0;
+    job->status = job->work(c, job->arg);
+    mdt_db_rollback(c); /* a job that failed mid-transaction leaves none open */
+    if (job->status != MDT_DB_OK && job->status != MDT_DB_NOT_FOUND && c->error[0])
+        mdt_log_warn("query failed", "sqlstate=%s error=\"%s\"", c->sqlstate, c->error);
+    if (PQstatus(c->conn) != CONNECTION_OK) {
+        job->status = MDT_DB_UNAVAILABLE;
+        PQfinish(c->conn);
+        c->conn = NULL;
+        db_set_connected(job->db, -1, 0);
+    }
+}
+
+static void db_job_done(void *arg)
+{
+    db_job_t *job = arg;
+    job->done(job->arg, job->status);
+    free(job);
+}
+
+mdt_db_t *mdt_db_new(const mdt_db_opts_t *opts, mdt_loopq_t *loopq)
+{
+    mdt_db_t *db = calloc(1, sizeof(*db));
+    if (!db)
+        return NULL;
+    db->url = strdup(opts->url);
+    db->timeout_ms = opts->statement_timeout_ms;
+    pthread_mutex_init(&db->lock, NULL);
+    mdt_workq_opts_t wo = {
+        .threads = opts->pool_size,
+        .max_queue = opts->max_queue,
+        .thread_init = db_thread_init,
+        .thread_fini = db_thread_fini,
+        .ud = db,
+    };
+    db->workq = db->url ? mdt_workq_new(&wo, loopq) : NULL;
+    if (!db->workq) {
+        mdt_db_free(db);
+        return NULL;
+    }
+    return db;
+}
+
+void mdt_db_free(mdt_db_t *db)
+{
+    if (!db)
+        return;
+    mdt_workq_free(db->workq);
+    pthread_mutex_destroy(&db->lock);
+    free(db->url);
+    free(db);
+}
+
+int mdt_db_submit(mdt_db_t *db, mdt_db_work_fn work, mdt_db_done_fn done, void *arg)
+{
+    if (!db)
+        return -1;
+    db_job_t *job = calloc(1, sizeof(*job));
+    if (!job)
+        return -1;
+    job->db = db;
+    job->work = work;
+    job->done = done;
+    job->arg = arg;
+    job->status = MDT_DB_UNAVAILABLE; /* what done() sees if it never runs */
+    if (mdt_workq_submit(db->workq, db_job_work, db_job_done, job) != 0) {
+        free(job);
+        return -1;
+    }
+    return 0;
+}
+
+void mdt_db_stats(mdt_db_t *db, mdt_db_stats_t *out)
+{
+    mdt_workq_stats_t ws;
+    mdt_workq_stats(db->workq, &ws);
+    out->threads = ws.threads;
+    out->busy = ws.busy;
+    out->queued = ws.queued;
+    out->completed = ws.completed;
+    out->refused = ws.refused;
+    pthread_mutex_lock(&db->lock);
+    out->connected = db->connected;
+    out->reconnects = db->reconnects;
+    pthread_mutex_unlock(&db->lock);
+}

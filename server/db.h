@@ -1,0 +1,102 @@
+/* db.h - the one database layer.
+ *
+ * Two halves. The pool: a few worker threads, each owning one blocking libpq
+ * connection, run jobs off the event loop and hand results back through the
+ * loop queue, so a slow query delays nobody else. A dead connection is
+ * re-opened with backoff; while it is down jobs fail at once with
+ * MDT_DB_UNAVAILABLE (HTTP 503), and the server keeps running.
+ * The query helpers: parameterized statements only (PQexecParams), used by
+ * pool jobs and by the command-line subcommands alike. */
+#ifndef MDT_DB_H
+#define MDT_DB_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loopq.h"
+
+typedef enum {
+    MDT_DB_OK = 0,
+    MDT_DB_UNAVAILABLE, /* no connection: the request changed nothing */
+    MDT_DB_ERROR,       /* the statement failed */
+    MDT_DB_TIMEOUT,     /* statement_timeout hit */
+    MDT_DB_CONFLICT,    /* unique violation or serialization failure */
+    MDT_DB_NOT_FOUND,   /* for work functions: the row was not there */
+    MDT_DB_REFUSED,     /* the pool queue was full */
+} mdt_db_status_t;
+
+/* A connection as a job sees it. */
+typedef struct mdt_dbc {
+    PGconn *conn;
+    int status;       /* status of the last failed call, MDT_DB_OK if none */
+    char sqlstate[6]; /* of the last failed statement */
+    char error[256];  /* its message, for logs only (never sent to clients) */
+    int64_t next_retry_ms;
+    int backoff_ms;
+    int timeout_ms;
+} mdt_dbc_t;
+
+typedef struct mdt_db mdt_db_t;
+
+typedef struct {
+    const char *url;
+    int pool_size;
+    int statement_timeout_ms;
+    size_t max_queue;
+} mdt_db_opts_t;
+
+/* work(c, arg) on a database thread returns an mdt_db_status_t;
+ * done(arg, status) then runs on the event loop. */
+typedef int (*mdt_db_work_fn)(mdt_dbc_t *c, void *arg);
+typedef void (*mdt_db_done_fn)(void *arg, int status);
+
+mdt_db_t *mdt_db_new(const mdt_db_opts_t *opts, mdt_loopq_t *loopq);
+void mdt_db_free(mdt_db_t *db);
+/* 0 queued; -1 refused (queue full): nothing will be called. */
+int mdt_db_submit(mdt_db_t *db, mdt_db_work_fn work, mdt_db_done_fn done, void *arg);
+
+typedef struct {
+    int threads, busy, connected;
+    size_t queued;
+    unsigned long long completed, refused, reconnects;
+} mdt_db_stats_t;
+void mdt_db_stats(mdt_db_t *db, mdt_db_stats_t *out);
+
+/* ---- connections and statements (any thread) ---- */
+
+/* Opens a connection for synchronous use (CLI). NULL and *err (static text
+ * or PQerrorMessage copied into errbuf) on failure. Free with mdt_dbc_close. */
+mdt_dbc_t *mdt_dbc_open(const char *url, int timeout_ms, char *errbuf, size_t errlen);
+void mdt_dbc_close(mdt_dbc_t *c);
+
+/* Up to 32 text parameters with inline storage for numbers. */
+#define MDT_DB_MAX_PARAMS 32
+typedef struct {
+    int n;
+    const char *values[MDT_DB_MAX_PARAMS];
+    char nums[MDT_DB_MAX_PARAMS][24];
+} mdt_db_params_t;
+
+void mdt_db_params_init(mdt_db_params_t *p);
+void mdt_db_param_str(mdt_db_params_t *p, const char *s); /* NULL is SQL NULL */
+void mdt_db_param_int(mdt_db_params_t *p, int64_t v);
+void mdt_db_param_bool(mdt_db_params_t *p, int v);
+
+/* Runs one parameterized statement. Returns the result (caller PQclear()s)
+ * when it succeeded, NULL when it failed: c->status, sqlstate, error tell. */
+PGresult *mdt_db_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p);
+/* The same for a statement whose rows are not wanted; returns c->status. */
+int mdt_db_exec(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p);
+/* BEGIN [ISOLATION LEVEL ...], COMMIT, ROLLBACK (rollback never fails loudly). */
+int mdt_db_begin(mdt_dbc_t *c, const char *isolation);
+int mdt_db_commit(mdt_dbc_t *c);
+void mdt_db_rollback(mdt_dbc_t *c);
+
+int64_t mdt_db_int(const PGresult *r, int row, int col);
+const char *mdt_db_str(const PGresult *r, int row, int col); /* NULL when SQL NULL */
+int mdt_db_bool(const PGresult *r, int row, int col);
+
+int64_t mdt_db_now_ms(void);
+
+#endif

@@ -1,0 +1,620 @@
+/* http.c - reading requests, dispatching them, writing answers (see http.h). */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "json.h"
+#include "log.h"
+#include "server.h"
+#include "static.h"
+#include "ws.h"
+
+/* Bodies above this are not even read: the connection is closed. */
+#define HTTP_DISCARD_LIMIT (16u * 1024 * 1024)
+#define HTTP_CHUNK         16384
+
+typedef struct {
+    mdt_req_t *req;
+} http_pss_t;
+
+size_t mdt_http_pss_size(void)
+{
+    return sizeof(http_pss_t);
+}
+
+int64_t mdt_http_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static mdt_server_t *http_server(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+static void req_free(mdt_req_t *req)
+{
+    if (!req)
+        return;
+    if (req->state_free)
+        req->state_free(req->state);
+    if (req->auth_free)
+        req->auth_free(req->auth);
+    json_decref(req->json);
+    free(req->qbuf);
+    free(req->cookie);
+    free(req->body);
+    free(req->out);
+    free(req);
+}
+
+/* ---- reading ---- */
+
+static mdt_method_t http_method(struct lws *wsi)
+{
+    static const struct {
+        enum lws_token_indexes tok;
+        mdt_method_t m;
+    } map[] = {{WSI_TOKEN_GET_URI, MDT_M_GET},        {WSI_TOKEN_POST_URI, MDT_M_POST},
+               {WSI_TOKEN_PUT_URI, MDT_M_PUT},        {WSI_TOKEN_PATCH_URI, MDT_M_PATCH},
+               {WSI_TOKEN_DELETE_URI, MDT_M_DELETE},  {WSI_TOKEN_HEAD_URI, MDT_M_HEAD},
+               {WSI_TOKEN_OPTIONS_URI, MDT_M_OPTIONS}};
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (lws_hdr_total_length(wsi, map[i].tok) > 0)
+            return map[i].m;
+    }
+    return 0;
+}
+
+static void copy_hdr(struct lws *wsi, enum lws_token_indexes tok, char *buf, size_t len)
+{
+    buf[0] = 0;
+    if (lws_hdr_total_length(wsi, tok) > 0 && lws_hdr_copy(wsi, buf, (int)len, tok) < 0)
+        buf[0] = 0;
+}
+
+static void copy_custom(struct lws *wsi, const char *name, char *buf, size_t len)
+{
+    buf[0] = 0;
+    int n = lws_hdr_custom_copy(wsi, buf, (int)len, name, (int)strlen(name));
+    if (n < 0)
+        buf[0] = 0;
+}
+
+/* Reads the decoded query fragments ("k=v") into req->qbuf. */
+static void read_query(mdt_req_t *req)
+{
+    struct lws *wsi = req->wsi;
+    int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+    if (total <= 0)
+        return;
+    size_t cap = (size_t)total + MDT_HTTP_MAX_QUERY + 1;
+    req->qbuf = malloc(cap);
+    if (!req->qbuf)
+        return;
+    size_t used = 0;
+    for (int i = 0; req->nq < MDT_HTTP_MAX_QUERY; i++) {
+        char *frag = req->qbuf + used;
+        int n = lws_hdr_copy_fragment(wsi, frag, (int)(cap - used), WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0)
+            break;
+        used += (size_t)n + 1;
+        char *eq = strchr(frag, '=');
+        if (eq)
+            *eq = 0;
+        req->qkey[req->nq] = frag;
+        req->qval[req->nq++] = eq ? eq + 1 : "";
+    }
+}
+
+static void read_peer(mdt_req_t *req)
+{
+    lws_get_peer_simple(req->wsi, req->peer, sizeof(req->peer));
+    const char *trusted = req->srv->cfg.trusted_proxies;
+    if (!trusted || !*trusted || !mdt_http_trusted_proxy(trusted, req->peer))
+        return;
+    char xff[256];
+    copy_hdr(req->wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof(xff));
+    /* the last address is the one our trusted proxy saw */
+    char *last = strrchr(xff, ',');
+    const char *client = last ? last + 1 : xff;
+    while (*client == ' ')
+        client++;
+    if (*client && strlen(client) < sizeof(req->peer))
+        snprintf(req->peer, sizeof(req->peer), "%s", client);
+}
+
+static mdt_req_t *req_new(struct lws *wsi, const char *path, size_t plen)
+{
+    mdt_req_t *req = calloc(1, sizeof(*req));
+    if (!req)
+        return NULL;
+    req->srv = http_server(wsi);
+    req->wsi = wsi;
+    req->t0_us = mdt_http_now_us();
+    req->method = http_method(wsi);
+    if (plen >= sizeof(req->path))
+        plen = sizeof(req->path) - 1;
+    memcpy(req->path, path, plen);
+    req->path[plen] = 0;
+    read_query(req);
+    copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, req->content_type, sizeof(req->content_type));
+    copy_hdr(wsi, WSI_TOKEN_ORIGIN, req->origin, sizeof(req->origin));
+    copy_hdr(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, req->if_none_match, sizeof(req->if_none_match));
+    copy_custom(wsi, "x-csrf-token:", req->csrf, sizeof(req->csrf));
+    copy_custom(wsi, "idempotency-key:", req->idempotency_key, sizeof(req->idempotency_key));
+    int clen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
+    if (clen > 0 && (req->cookie = malloc((size_t)clen + 1)) != NULL &&
+        lws_hdr_copy(wsi, req->cookie, clen + 1, WSI_TOKEN_HTTP_COOKIE) < 0) {
+        free(req->cookie);
+        req->cookie = NULL;
+    }
+    char cl[32];
+    copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof(cl));
+    req->content_length = cl[0] ? strtoull(cl, NULL, 10) : 0;
+    read_peer(req);
+    return req;
+}
+
+const char *mdt_req_query(const mdt_req_t *req, const char *name)
+{
+    for (int i = 0; i < req->nq; i++) {
+        if (strcmp(req->qkey[i], name) == 0)
+            return req->qval[i];
+    }
+    return NULL;
+}
+
+static int body_append(mdt_req_t *req, const void *in, size_t len)
+{
+    size_t max = req->srv->cfg.max_body;
+    if (req->body_too_large || req->body_len + len > max) {
+        req->body_too_large = 1;
+        return 0;
+    }
+    if (!req->body &&
+        !(req->body = malloc(req->content_length < max ? req->content_length + 1 : max + 1)))
+        return -1;
+    size_t cap = req->content_length < max ? req->content_length : max;
+    if (req->body_len + len > cap) {
+        req->body_too_large = 1;
+        return 0;
+    }
+    memcpy(req->body + req->body_len, in, len);
+    req->body_len += len;
+    req->body[req->body_len] = 0;
+    return 0;
+}
+
+/* ---- answering ---- */
+
+static void http_log(mdt_req_t *req)
+{
+    double ms = (double)(mdt_http_now_us() - req->t0_us) / 1000.0;
+    const char *route = req->route ? req->route->pattern : "none";
+    const char *method = mdt_router_method_name(req->method);
+    mdt_metrics_request(req->srv->metrics, route, method, req->status, ms);
+    if (req->log_user_id)
+        mdt_log_info("request", "method=%s route=%s status=%d ms=%.2f user=%lld", method, route,
+                     req->status, ms, (long long)req->log_user_id);
+    else
+        mdt_log_info("request", "method=%s route=%s status=%d ms=%.2f", method, route, req->status,
+                     ms);
+}
+
+void mdt_http_respond(mdt_req_t *req, int status, const char *content_type, char *body, size_t len)
+{
+    if (req->responded) { /* a second answer is a bug; never write twice */
+        free(body);
+        return;
+    }
+    req->responded = 1;
+    req->status = status;
+    req->out_type = content_type;
+    req->out = body;
+    req->out_len = body ? len : 0;
+    req->srv->http_inflight--;
+    http_log(req);
+    if (!req->wsi) {
+        req_free(req);
+        return;
+    }
+    lws_callback_on_writable(req->wsi);
+}
+
+void mdt_http_handoff(mdt_req_t *req, int status)
+{
+    http_pss_t *pss = lws_wsi_user(req->wsi);
+    req->status = status;
+    req->srv->http_inflight--;
+    http_log(req);
+    if (pss && pss->req == req)
+        pss->req = NULL;
+    req_free(req);
+}
+
+void mdt_http_respond_json(mdt_req_t *req, int status, json_t *body)
+{
+    size_t len = 0;
+    char *s = body ? mdt_json_dump(body, &len) : NULL;
+    json_decref(body);
+    if (body && !s) {
+        mdt_http_respond(
+            req, 500, "application/json; charset=utf-8",
+            strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}"), 58);
+        return;
+    }
+    mdt_http_respond(req, status, "application/json; charset=utf-8", s, len);
+}
+
+void mdt_http_fail(mdt_req_t *req, const mdt_err_t *e)
+{
+    mdt_http_respond_json(req, e->status ? e->status : 500, mdt_json_error(e));
+}
+
+void mdt_http_error(mdt_req_t *req, int status, const char *code, const char *field,
+                    const char *fmt, ...)
+{
+    mdt_err_t e = {.status = status, .code = code};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.message, sizeof(e.message), fmt, ap);
+    va_end(ap);
+    snprintf(e.field, sizeof(e.field), "%s", field ? field : "");
+    mdt_http_fail(req, &e);
+}
+
+void mdt_http_conflict(mdt_req_t *req, const char *message, json_t *current)
+{
+    mdt_err_t e;
+    mdt_err_set(&e, 409, "conflict", NULL, "%s", message);
+    json_t *body = mdt_json_error(&e);
+    if (current)
+        json_object_set_new(json_object_get(body, "error"), "current", current);
+    mdt_http_respond_json(req, 409, body);
+}
+
+void mdt_http_fail_db(mdt_req_t *req, int db_status)
+{
+    switch (db_status) {
+    case MDT_DB_UNAVAILABLE:
+    case MDT_DB_REFUSED:
+        mdt_http_add_header(req, "retry-after", "1");
+        mdt_http_error(req, 503, "unavailable", NULL,
+                       "the database is unavailable; the request changed nothing");
+        break;
+    case MDT_DB_TIMEOUT:
+        mdt_http_error(req, 503, "unavailable", NULL,
+                       "the database took too long; the request changed nothing");
+        break;
+    case MDT_DB_NOT_FOUND:
+        mdt_http_error(req, 404, "not_found", NULL, "not found");
+        break;
+    case MDT_DB_CONFLICT:
+        mdt_http_error(req, 409, "conflict", NULL, "conflicting change; reload and try again");
+        break;
+    default:
+        mdt_http_error(req, 500, "internal", NULL, "internal error; the request changed nothing");
+    }
+}
+
+int mdt_http_add_header(mdt_req_t *req, const char *name, const char *value)
+{
+    size_t room = sizeof(req->out_headers) - req->out_headers_len;
+    int n = snprintf(req->out_headers + req->out_headers_len, room, "%s: %s\r\n", name, value);
+    if (n < 0 || (size_t)n >= room) {
+        req->out_headers[req->out_headers_len] = 0;
+        return -1;
+    }
+    req->out_headers_len += (size_t)n;
+    return 0;
+}
+
+/* Adds one "name: value\r\n" pair to an lws header block. */
+static int hdr_add(struct lws *wsi, const char *name, const char *value, size_t vlen,
+                   unsigned char **p, unsigned char *end)
+{
+    char n[72];
+    size_t nl = strlen(name);
+    if (nl > 64)
+        return -1;
+    memcpy(n, name, nl);
+    n[nl] = ':';
+    n[nl + 1] = 0;
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)n, (const unsigned char *)value,
+                                       (int)vlen, p, end);
+}
+
+/* Parses "name: value\r\n" lines and adds each. */
+static int hdr_add_lines(struct lws *wsi, const char *lines, unsigned char **p, unsigned char *end)
+{
+    while (*lines) {
+        const char *colon = strchr(lines, ':'), *eol = strstr(lines, "\r\n");
+        if (!colon || !eol || colon > eol)
+            return -1;
+        char name[64];
+        size_t nl = (size_t)(colon - lines);
+        if (nl >= sizeof(name))
+            return -1;
+        memcpy(name, lines, nl);
+        name[nl] = 0;
+        const char *v = colon + 1;
+        while (*v == ' ')
+            v++;
+        if (hdr_add(wsi, name, v, (size_t)(eol - v), p, end))
+            return -1;
+        lines = eol + 2;
+    }
+    return 0;
+}
+
+int mdt_http_security_headers(struct lws *wsi, mdt_server_t *srv, unsigned char **p,
+                              unsigned char *end)
+{
+    static const struct {
+        const char *n, *v;
+    } fixed[] = {{"x-content-type-options", "nosniff"},
+                 {"referrer-policy", "no-referrer"},
+                 {"x-frame-options", "DENY"},
+                 {"cross-origin-opener-policy", "same-origin"},
+                 {"cross-origin-resource-policy", "same-origin"},
+                 {"permissions-policy", "camera=(), microphone=(), geolocation=()"}};
+    if (hdr_add(wsi, "content-security-policy", srv->csp, strlen(srv->csp), p, end))
+        return -1;
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        if (hdr_add(wsi, fixed[i].n, fixed[i].v, strlen(fixed[i].v), p, end))
+            return -1;
+    }
+    if (srv->cfg.tls_cert) {
+        const char *hsts = "max-age=31536000; includeSubDomains";
+        if (hdr_add(wsi, "strict-transport-security", hsts, strlen(hsts), p, end))
+            return -1;
+    }
+    return 0;
+}
+
+static int write_headers(struct lws *wsi, mdt_req_t *req)
+{
+    unsigned char buf[LWS_PRE + 4096];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+    if (lws_add_http_common_headers(wsi, (unsigned int)req->status, req->out_type, req->out_len, &p,
+                                    end) ||
+        mdt_http_security_headers(wsi, req->srv, &p, end) ||
+        hdr_add(wsi, "cache-control", "no-store", 8, &p, end) ||
+        hdr_add_lines(wsi, req->out_headers, &p, end))
+        return -1;
+    if (req->close_after && hdr_add(wsi, "connection", "close", 5, &p, end))
+        return -1;
+    return lws_finalize_write_http_header(wsi, start, &p, end) ? -1 : 0;
+}
+
+/* One lws_write per writeable: headers first, then body chunks. Returns the
+ * callback's result: 0 to go on, -1 to close. */
+static int http_writeable(struct lws *wsi, http_pss_t *pss)
+{
+    mdt_req_t *req = pss->req;
+    if (!req || !req->responded)
+        return 0;
+    if (!req->headers_sent) {
+        if (write_headers(wsi, req) != 0)
+            return -1;
+        req->headers_sent = 1;
+        if (req->out_len > 0) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+    } else {
+        unsigned char buf[LWS_PRE + HTTP_CHUNK];
+        size_t n = req->out_len - req->out_sent;
+        if (n > HTTP_CHUNK)
+            n = HTTP_CHUNK;
+        memcpy(buf + LWS_PRE, req->out + req->out_sent, n);
+        int final = req->out_sent + n == req->out_len;
+        if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
+            (int)n)
+            return -1;
+        req->out_sent += n;
+        if (!final) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+    }
+    int close_after = req->close_after;
+    req_free(req);
+    pss->req = NULL;
+    if (close_after || lws_http_transaction_completed(wsi))
+        return -1;
+    return 0;
+}
+
+/* ---- dispatching ---- */
+
+static int is_api_path(const char *path)
+{
+    return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/healthz") == 0 ||
+           strcmp(path, "/metrics") == 0;
+}
+
+static int method_has_body(mdt_method_t m)
+{
+    return m == MDT_M_POST || m == MDT_M_PUT || m == MDT_M_PATCH || m == MDT_M_DELETE;
+}
+
+/* Checks the body of a JSON route; fills req->json. 0 ok, -1 answered. */
+static int http_read_json(mdt_req_t *req)
+{
+    if (!method_has_body(req->method) || (req->route->flags & MDT_R_RAW_BODY))
+        return 0;
+    if (req->body_len == 0) {
+        req->json = json_object();
+        return 0;
+    }
+    if (strncasecmp(req->content_type, "application/json", 16) != 0 ||
+        (req->content_type[16] && req->content_type[16] != ';' && req->content_type[16] != ' ')) {
+        mdt_http_error(req, 415, "unsupported_media_type", NULL,
+                       "the body must be application/json");
+        return -1;
+    }
+    mdt_err_t e;
+    req->json = mdt_json_parse_object(req->body, req->body_len, &e);
+    if (!req->json) {
+        mdt_http_fail(req, &e);
+        return -1;
+    }
+    return 0;
+}
+
+static void http_dispatch_api(mdt_req_t *req)
+{
+    int path_matched = 0;
+    if (req->body_too_large) {
+        mdt_http_error(req, 413, "too_large", NULL, "the body is over %zu bytes",
+                       req->srv->cfg.max_body);
+        return;
+    }
+    req->route =
+        mdt_router_match(req->srv->routes, req->method, req->path, req->ids, &path_matched);
+    if (req->route && (req->route->flags & MDT_R_TEST) && !req->srv->cfg.test_hooks)
+        req->route = NULL;
+    if (!req->route) {
+        if (path_matched)
+            mdt_http_error(req, 405, "method_not_allowed", NULL, "method not allowed here");
+        else
+            mdt_http_error(req, 404, "not_found", NULL, "no such resource");
+        return;
+    }
+    if (http_read_json(req) != 0)
+        return;
+    mdt_http_gate(req);
+}
+
+/* Called once the whole request is read. */
+static int http_dispatch(struct lws *wsi, mdt_req_t *req)
+{
+    req->dispatched = 1;
+    if (req->srv->stopping) {
+        req->close_after = 1;
+        mdt_http_error(req, 503, "unavailable", NULL, "the server is shutting down");
+        return 0;
+    }
+    if (is_api_path(req->path)) {
+        http_dispatch_api(req);
+        return 0;
+    }
+    return mdt_static_serve(req);
+}
+
+/* LWS_CALLBACK_HTTP: a new request's headers are in. */
+static int http_begin(struct lws *wsi, http_pss_t *pss, const char *in, size_t len)
+{
+    mdt_server_t *srv = http_server(wsi);
+    mdt_req_t *req = req_new(wsi, in, len);
+    if (!req)
+        return -1;
+    srv->http_inflight++;
+    pss->req = req;
+    if (!method_has_body(req->method) || req->content_length == 0)
+        return http_dispatch(wsi, req);
+    if (req->content_length > HTTP_DISCARD_LIMIT) {
+        req->dispatched = 1;
+        req->close_after = 1;
+        mdt_http_error(req, 413, "too_large", NULL, "the body is over %zu bytes",
+                       srv->cfg.max_body);
+    }
+    return 0; /* the body follows */
+}
+
+static int http_closed(http_pss_t *pss)
+{
+    mdt_req_t *req = pss->req;
+    pss->req = NULL;
+    if (!req)
+        return 0;
+    if (req->dispatched && !req->responded) {
+        req->wsi = NULL; /* orphaned: freed when its handler answers */
+        return 0;
+    }
+    if (!req->responded)
+        req->srv->http_inflight--;
+    req_free(req);
+    return 0;
+}
+
+int mdt_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                      size_t len)
+{
+    http_pss_t *pss = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return http_begin(wsi, pss, in, strlen(in));
+    case LWS_CALLBACK_HTTP_BODY:
+        if (pss->req && !pss->req->dispatched && body_append(pss->req, in, len) != 0)
+            return -1;
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (pss->req && !pss->req->dispatched)
+            return http_dispatch(wsi, pss->req);
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return http_writeable(wsi, pss);
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        return pss ? http_closed(pss) : 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return mdt_ws_confirm_upgrade(wsi, in);
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        mdt_loopq_drain(((mdt_server_t *)lws_context_user(lws_get_context(wsi)))->loopq);
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ---- trusted proxies ---- */
+
+/* Is addr in the comma-separated list of addresses and IPv4/IPv6 CIDRs? */
+int mdt_http_trusted_proxy(const char *list, const char *addr)
+{
+    unsigned char a[16], b[16];
+    int fam = strchr(addr, ':') ? AF_INET6 : AF_INET;
+    if (inet_pton(fam, addr, a) != 1)
+        return 0;
+    char item[96];
+    while (*list) {
+        size_t n = strcspn(list, ",");
+        if (n < sizeof(item)) {
+            memcpy(item, list, n);
+            item[n] = 0;
+            char *slash = strchr(item, '/');
+            int bits = fam == AF_INET ? 32 : 128;
+            if (slash) {
+                *slash = 0;
+                bits = atoi(slash + 1);
+            }
+            char *s = item;
+            while (*s == ' ')
+                s++;
+            int maxbits = fam == AF_INET ? 32 : 128;
+            if (bits >= 0 && bits <= maxbits && inet_pton(fam, s, b) == 1) {
+                int whole = bits / 8, rest = bits % 8;
+                if (memcmp(a, b, (size_t)whole) == 0 &&
+                    (rest == 0 || ((a[whole] ^ b[whole]) & (0xff << (8 - rest))) == 0))
+                    return 1;
+            }
+        }
+        list += n;
+        if (*list == ',')
+            list++;
+    }
+    return 0;
+}

@@ -1,0 +1,295 @@
+/* server.c - `mdtboard serve`: builds the server context, runs the event
+ * loop until SIGTERM/SIGINT, then drains and tears down (see server.h).
+ *
+ * Signals arrive through a signalfd adopted into the loop, so no handler
+ * and no global flag is needed; the signals are blocked in every thread. */
+#include "server.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "migrate.h"
+#include "routes.h"
+#include "ws.h"
+
+#define SERVER_DRAIN_US (5 * LWS_US_PER_SEC)
+#define SERVER_FD_LIMIT 20000
+
+static void server_on_notify(void *ud, int64_t seq)
+{
+    mdt_server_t *srv = ud;
+    srv->listen_notifications++;
+    if (seq > srv->last_notified_seq)
+        srv->last_notified_seq = seq;
+}
+
+static void server_on_listen_state(void *ud, int up)
+{
+    mdt_server_t *srv = ud;
+    srv->listen_up = up;
+    mdt_log_info(up ? "listen connection up" : "listen connection down", "channel=mdt_events");
+}
+
+/* While stopping: re-check every 100 ms until in-flight requests are done. */
+static void server_stop_tick(lws_sorted_usec_list_t *sul)
+{
+    mdt_server_t *srv = lws_container_of(sul, mdt_server_t, sul_stop);
+    lws_sul_schedule(srv->ctx, 0, &srv->sul_stop, server_stop_tick, 100 * LWS_US_PER_MS);
+}
+
+static int server_signal_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                            size_t len)
+{
+    if (reason != LWS_CALLBACK_RAW_RX_FILE)
+        return 0;
+    mdt_server_t *srv = lws_context_user(lws_get_context(wsi));
+    struct signalfd_siginfo si;
+    while (read(srv->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (!srv->stopping) {
+            mdt_log_info("stopping", "signal=%u inflight=%d", si.ssi_signo, srv->http_inflight);
+            srv->stopping = 1;
+            srv->stop_deadline_us = lws_now_usecs() + SERVER_DRAIN_US;
+            lws_sul_schedule(srv->ctx, 0, &srv->sul_stop, server_stop_tick, 1);
+        }
+    }
+    return 0;
+}
+
+static void server_build_csp(mdt_server_t *srv)
+{
+    snprintf(srv->csp, sizeof(srv->csp),
+             "default-src 'self'; img-src 'self'; connect-src 'self' %s; script-src 'self'; "
+             "style-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+             "frame-ancestors 'none'; form-action 'self'",
+             srv->cfg.ws_origin);
+}
+
+static void server_fill_protocols(mdt_server_t *srv)
+{
+    struct lws_protocols *p = srv->protocols;
+    memset(p, 0, sizeof(srv->protocols));
+    p[0].name = "http";
+    p[0].callback = mdt_http_callback;
+    p[0].per_session_data_size = mdt_http_pss_size();
+    p[1].name = MDT_WS_PROTOCOL;
+    p[1].callback = mdt_ws_callback;
+    p[1].per_session_data_size = mdt_ws_pss_size();
+    p[1].rx_buffer_size = 4096;
+    p[2].name = "mdt-signal";
+    p[2].callback = server_signal_cb;
+}
+
+static void server_fill_tls(const mdt_server_t *srv, struct lws_context_creation_info *info)
+{
+    info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info->ssl_cert_filepath = srv->cfg.tls_cert;
+    info->ssl_private_key_filepath = srv->cfg.tls_key;
+    info->ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+                            SSL_OP_NO_TLSv1_1 | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                            SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION;
+    info->ssl_cipher_list = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+    info->tls1_3_plus_cipher_list =
+        "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+}
+
+static int server_create_context(mdt_server_t *srv)
+{
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    server_fill_protocols(srv);
+    srv->ws_retry = (lws_retry_bo_t){.secs_since_valid_ping = 30, .secs_since_valid_hangup = 75};
+    info.port = srv->cfg.listen_port;
+    info.iface = strcmp(srv->cfg.listen_host, "*") == 0 ? NULL : srv->cfg.listen_host;
+    info.protocols = srv->protocols;
+    info.user = srv;
+    info.vhost_name = "mdtboard";
+    info.alpn = "http/1.1";
+    info.max_http_header_data = 8192;
+    info.max_http_header_pool = 256;
+    info.fd_limit_per_thread = SERVER_FD_LIMIT;
+    info.timeout_secs = 30;
+    info.retry_and_idle_policy = &srv->ws_retry;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (strchr(srv->cfg.listen_host, ':') == NULL)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (srv->cfg.tls_cert)
+        server_fill_tls(srv, &info);
+    srv->ctx = lws_create_context(&info);
+    if (!srv->ctx)
+        return -1;
+    srv->vhost = lws_create_vhost(srv->ctx, &info);
+    if (!srv->vhost)
+        return -1;
+    srv->cfg.listen_port = lws_get_vhost_listen_port(srv->vhost);
+    return 0;
+}
+
+/* Blocks SIGTERM/SIGINT in this and every later thread; adopts a signalfd. */
+static int server_adopt_signals(mdt_server_t *srv)
+{
+    lws_sock_file_fd_type fd;
+    fd.filefd = srv->signal_fd;
+    return lws_adopt_descriptor_vhost(srv->vhost, LWS_ADOPT_RAW_FILE_DESC, fd, "mdt-signal", NULL)
+               ? 0
+               : -1;
+}
+
+static int server_block_signals(mdt_server_t *srv)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    srv->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    return srv->signal_fd < 0 ? -1 : 0;
+}
+
+static void server_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < SERVER_FD_LIMIT + 64) {
+        rl.rlim_cur = rl.rlim_max < SERVER_FD_LIMIT + 64 ? rl.rlim_max : SERVER_FD_LIMIT + 64;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* Waits for the database (up to 30 s) and refuses a schema that is newer
+ * than this binary or has migrations pending. 0 ok. */
+static int server_check_schema(const mdt_config_t *cfg)
+{
+    char err[256];
+    mdt_dbc_t *c = NULL;
+    for (int tries = 0; tries < 60 && !c; tries++) {
+        c = mdt_dbc_open(cfg->database_url, cfg->db_timeout_ms, err, sizeof(err));
+        if (!c)
+            usleep(500 * 1000);
+    }
+    if (!c) {
+        fprintf(stderr, "mdtboard: cannot reach the database: %s\n", err);
+        return -1;
+    }
+    int version = 0;
+    int rc = mdt_migrate_version(c, &version, err, sizeof(err));
+    mdt_dbc_close(c);
+    if (rc != 0) {
+        fprintf(stderr, "mdtboard: %s\n", err);
+        return -1;
+    }
+    if (version > mdt_migrate_latest()) {
+        fprintf(stderr,
+                "mdtboard: the database schema (version %d) is newer than this binary knows "
+                "(%d); refusing to serve it\n",
+                version, mdt_migrate_latest());
+        return -1;
+    }
+    if (version < mdt_migrate_latest()) {
+        fprintf(stderr,
+                "mdtboard: the database schema is at version %d, this binary needs %d: "
+                "run `mdtboard migrate` first\n",
+                version, mdt_migrate_latest());
+        return -1;
+    }
+    return 0;
+}
+
+static int server_start(mdt_server_t *srv)
+{
+    server_build_csp(srv);
+    srv->routes = mdt_routes;
+    if (server_block_signals(srv) != 0 || !(srv->loopq = mdt_loopq_new()) ||
+        !(srv->metrics = mdt_metrics_new()))
+        return -1;
+    mdt_db_opts_t dbo = {.url = srv->cfg.database_url,
+                         .pool_size = srv->cfg.db_pool,
+                         .statement_timeout_ms = srv->cfg.db_timeout_ms,
+                         .max_queue = 4096};
+    mdt_workq_opts_t cpo = {.threads = srv->cfg.hash_threads, .max_queue = 256};
+    if (!(srv->db = mdt_db_new(&dbo, srv->loopq)) || !(srv->cpu = mdt_workq_new(&cpo, srv->loopq)))
+        return -1;
+    if (server_create_context(srv) != 0) {
+        fprintf(stderr, "mdtboard: cannot listen on %s:%d\n", srv->cfg.listen_host,
+                srv->cfg.listen_port);
+        return -1;
+    }
+    mdt_loopq_set_context(srv->loopq, srv->ctx);
+    if (server_adopt_signals(srv) != 0)
+        return -1;
+    mdt_listen_cb_t lcb = {server_on_notify, server_on_listen_state, srv};
+    srv->listen = mdt_listen_start(srv->cfg.database_url, "mdt_events", &lcb, srv->loopq);
+    return srv->listen ? 0 : -1;
+}
+
+static void server_loop(mdt_server_t *srv)
+{
+    while (lws_service(srv->ctx, 0) >= 0) {
+        if (srv->stopping && (srv->http_inflight <= 0 || lws_now_usecs() > srv->stop_deadline_us))
+            break;
+    }
+}
+
+static void server_teardown(mdt_server_t *srv)
+{
+    if (srv->loopq)
+        mdt_loopq_set_context(srv->loopq, NULL);
+    if (srv->ctx) {
+        lws_sul_cancel(&srv->sul_stop);
+        lws_context_destroy(srv->ctx);
+    }
+    mdt_listen_stop(srv->listen);
+    mdt_db_t *db = srv->db;
+    srv->db = NULL; /* late callbacks that submit more work are refused */
+    mdt_db_free(db);
+    mdt_workq_t *cpu = srv->cpu;
+    srv->cpu = NULL;
+    mdt_workq_free(cpu);
+    if (srv->loopq) {
+        mdt_loopq_drain(srv->loopq);
+        mdt_loopq_free(srv->loopq);
+    }
+    mdt_metrics_free(srv->metrics);
+    if (srv->signal_fd >= 0)
+        close(srv->signal_fd);
+}
+
+int mdt_server_run(const mdt_config_t *cfg)
+{
+    mdt_server_t *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return 1;
+    srv->cfg = *cfg;
+    srv->signal_fd = -1;
+    if (mdt_log_set_level(cfg->log_level) != 0) {
+        fprintf(stderr, "mdtboard: MDT_LOG_LEVEL must be error, warn, info or debug\n");
+        free(srv);
+        return 1;
+    }
+    lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
+    json_object_seed(0);
+    server_raise_fd_limit();
+    int rc = 1;
+    if (server_check_schema(cfg) != 0 || server_start(srv) != 0)
+        goto exit;
+    mdt_log_info("listening", "url=%s origin=%s", srv->cfg.origin, srv->cfg.origin);
+    fprintf(stdout, "mdtboard: serving %s on %s:%d\n", srv->cfg.origin, srv->cfg.listen_host,
+            srv->cfg.listen_port);
+    fflush(stdout);
+    server_loop(srv);
+    rc = 0;
+exit:
+    server_teardown(srv);
+    free(srv);
+    return rc;
+}

@@ -1,0 +1,111 @@
+/* sys.c - health, metrics and test hooks (see sys.h). */
+#include "sys.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "server.h"
+
+static int healthz_work(mdt_dbc_t *c, void *arg)
+{
+    return mdt_db_exec(c, "SELECT 1", NULL);
+}
+
+static void healthz_done(void *arg, int status)
+{
+    mdt_req_t *req = arg;
+    if (status == MDT_DB_OK)
+        mdt_http_respond_json(req, 200, json_pack("{s:s, s:s}", "status", "ok", "db", "ok"));
+    else
+        mdt_http_respond_json(req, 503,
+                              json_pack("{s:s, s:s, s:{s:s, s:s}}", "status", "unavailable", "db",
+                                        "down", "error", "code", "unavailable", "message",
+                                        "the database is unreachable"));
+}
+
+void mdt_sys_healthz(mdt_req_t *req)
+{
+    if (mdt_db_submit(req->srv->db, healthz_work, healthz_done, req) != 0)
+        healthz_done(req, MDT_DB_REFUSED);
+}
+
+static int is_loopback(const char *addr)
+{
+    return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+           strncmp(addr, "::ffff:127.", 11) == 0;
+}
+
+void mdt_sys_metrics(mdt_req_t *req)
+{
+    mdt_server_t *srv = req->srv;
+    if (!is_loopback(req->peer)) {
+        mdt_http_error(req, 404, "not_found", NULL, "no such resource");
+        return;
+    }
+    mdt_db_stats_t ds;
+    mdt_db_stats(srv->db, &ds);
+    mdt_metric_value_t extra[] = {
+        {"mdt_http_inflight", "Requests read and not yet answered.", "gauge", srv->http_inflight},
+        {"mdt_ws_connections", "Open WebSocket connections.", "gauge", srv->ws_open},
+        {"mdt_db_pool_threads", "Database pool threads.", "gauge", ds.threads},
+        {"mdt_db_pool_connected", "Database pool connections up.", "gauge", ds.connected},
+        {"mdt_db_pool_busy", "Database pool threads running a job.", "gauge", ds.busy},
+        {"mdt_db_pool_queued", "Database jobs waiting for a thread.", "gauge", (double)ds.queued},
+        {"mdt_db_jobs_total", "Database jobs completed.", "counter", (double)ds.completed},
+        {"mdt_db_jobs_refused_total", "Database jobs refused (queue full).", "counter",
+         (double)ds.refused},
+        {"mdt_db_reconnects_total", "Database reconnections.", "counter", (double)ds.reconnects},
+        {"mdt_listen_up", "LISTEN connection up (1) or down (0).", "gauge", srv->listen_up},
+        {"mdt_listen_notifications_total", "Notifications received on mdt_events.", "counter",
+         (double)srv->listen_notifications},
+        {"mdt_events_last_notified_seq", "Highest event seq notified.", "gauge",
+         (double)srv->last_notified_seq},
+    };
+    size_t len = 0;
+    char *text = mdt_metrics_render(srv->metrics, extra, sizeof(extra) / sizeof(extra[0]), &len);
+    if (!text) {
+        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    mdt_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}
+
+static int sleep_work(mdt_dbc_t *c, void *arg)
+{
+    mdt_req_t *req = arg;
+    const char *ms = mdt_req_query(req, "ms");
+    double secs = ms ? atof(ms) / 1000.0 : 1.0;
+    if (secs < 0 || secs > 60)
+        secs = 1.0;
+    mdt_db_params_t p;
+    mdt_db_params_init(&p);
+    char s[32];
+    snprintf(s, sizeof(s), "%.3f", secs);
+    mdt_db_param_str(&p, s);
+    return mdt_db_exec(c, "SELECT pg_sleep($1::float8)", &p);
+}
+
+static void sleep_done(void *arg, int status)
+{
+    mdt_req_t *req = arg;
+    if (status != MDT_DB_OK) {
+        mdt_http_fail_db(req, status);
+        return;
+    }
+    mdt_http_respond_json(req, 200, json_pack("{s:b}", "slept", 1));
+}
+
+void mdt_sys_test_sleep(mdt_req_t *req)
+{
+#ifdef MDT_TEST_HOOKS
+    /* sleep_work reads req's query on the worker thread: req is not touched
+     * by the loop until sleep_done runs. */
+    if (mdt_db_submit(req->srv->db, sleep_work, sleep_done, req) != 0)
+        mdt_http_fail_db(req, MDT_DB_REFUSED);
+#else
+    (void)sleep_work;
+    (void)sleep_done;
+    mdt_http_error(req, 404, "not_found", NULL, "no such resource");
+#endif
+}

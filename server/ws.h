@@ -1,0 +1,43 @@
+/* ws.h - the `/ws` endpoint (subprotocol mdtboard.v1).
+ *
+ * Owns WebSocket connections: the upgrade check (Origin, session), incoming
+ * frames (bounded size, JSON), and each socket's bounded send queue, written
+ * only from LWS_CALLBACK_SERVER_WRITEABLE, one lws_write per callback.
+ * Outgoing frames are refcounted so one serialized payload can be queued on
+ * many sockets. */
+#ifndef MDT_WS_H
+#define MDT_WS_H
+
+#include <libwebsockets.h>
+#include <stddef.h>
+
+#define MDT_WS_PROTOCOL         "mdtboard.v1"
+#define MDT_WS_MAX_FRAME        (64 * 1024)
+#define MDT_WS_MAX_QUEUE_BYTES  (1024 * 1024)
+#define MDT_WS_MAX_QUEUE_FRAMES 1024
+
+typedef struct mdt_ws_conn mdt_ws_conn_t;
+
+/* A frame shared between sockets: LWS_PRE bytes of headroom, then payload. */
+typedef struct mdt_wsmsg {
+    int refs;
+    size_t len;
+    unsigned char buf[];
+} mdt_wsmsg_t;
+
+/* New frame with refs = 1 holding a copy of data; NULL on OOM. */
+mdt_wsmsg_t *mdt_wsmsg_new(const char *data, size_t len);
+void mdt_wsmsg_unref(mdt_wsmsg_t *m);
+
+/* Queues m (taking a reference of its own); -1 when the queue is full. */
+int mdt_ws_send(mdt_ws_conn_t *c, mdt_wsmsg_t *m);
+
+/* HTTP_CONFIRM_UPGRADE: 0 lets the upgrade go on; 1 when it was refused
+ * with an HTTP answer (403 wrong Origin, 401 no valid session). */
+int mdt_ws_confirm_upgrade(struct lws *wsi, const char *protocol);
+
+int mdt_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len);
+size_t mdt_ws_pss_size(void);
+
+#endif
