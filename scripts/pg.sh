@@ -6,12 +6,15 @@
 #   scripts/pg.sh stop DIR             fast shutdown (no-op when not running)
 #   scripts/pg.sh url DIR [DBNAME]     print the libpq URI (default mdtboard)
 #   scripts/pg.sh status DIR           print "running PORT" / "stopped"; exit 0 / 3
+#   scripts/pg.sh destroy DIR          stop, then remove the cluster and DIR
 #
 # The cluster has superuser `mdt`, trust authentication and no TCP listener:
 # its unix socket lives in DIR itself, under a port number chosen once (kept
 # in DIR/port) so that several clusters can run side by side. Run as root,
 # the server runs as the unprivileged `postgres` user, and the socket is made
-# usable by root clients. --fast turns off fsync, synchronous_commit and
+# usable by root clients; when postgres cannot reach DIR (a clone under
+# /root, say), the cluster lives in /var/lib/mdtboard/pg-HASH instead and
+# DIR/home says so. --fast turns off fsync, synchronous_commit and
 # full_page_writes: only for throw-away test clusters, never for var/pg.
 set -euo pipefail
 
@@ -24,7 +27,7 @@ die() {
 }
 
 usage() {
-    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -80,16 +83,16 @@ port_of() {
 
 print_url() {
     local db=${1:-mdtboard}
-    printf 'postgresql://mdt@/%s?host=%s&port=%s\n' "$db" "$(uri_escape "$DIR")" "$(port_of)"
+    printf 'postgresql://mdt@/%s?host=%s&port=%s\n' "$db" "$(uri_escape "$HOMEDIR")" "$(port_of)"
 }
 
 is_running() {
-    [[ -f $DIR/data/PG_VERSION ]] || return 1
-    as_pg "$PGBIN/pg_ctl" -D "$DIR/data" status >/dev/null 2>&1
+    [[ -f $HOMEDIR/data/PG_VERSION ]] || return 1
+    as_pg "$PGBIN/pg_ctl" -D "$HOMEDIR/data" status >/dev/null 2>&1
 }
 
 psql_admin() {
-    "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$(port_of)" -U mdt -d postgres "$@"
+    "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$HOMEDIR" -p "$(port_of)" -U mdt -d postgres "$@"
 }
 
 # write_conf FAST - our settings, included at the end of postgresql.conf.
@@ -98,7 +101,7 @@ write_conf() {
     {
         echo "# written by scripts/pg.sh on every start"
         echo "listen_addresses = ''"
-        echo "unix_socket_directories = '$DIR'"
+        echo "unix_socket_directories = '$HOMEDIR'"
         echo "unix_socket_permissions = 0777"
         echo "port = $(port_of)"
         echo "max_connections = 200"
@@ -108,10 +111,10 @@ write_conf() {
             echo "synchronous_commit = off"
             echo "full_page_writes = off"
         fi
-    } >"$DIR/data/mdt.conf"
-    chown --reference="$DIR/data" "$DIR/data/mdt.conf"
-    grep -q "^include_if_exists = 'mdt.conf'" "$DIR/data/postgresql.conf" ||
-        echo "include_if_exists = 'mdt.conf'" >>"$DIR/data/postgresql.conf"
+    } >"$HOMEDIR/data/mdt.conf"
+    chown --reference="$HOMEDIR/data" "$HOMEDIR/data/mdt.conf"
+    grep -q "^include_if_exists = 'mdt.conf'" "$HOMEDIR/data/postgresql.conf" ||
+        echo "include_if_exists = 'mdt.conf'" >>"$HOMEDIR/data/postgresql.conf"
 }
 
 cmd_start() {
@@ -128,25 +131,33 @@ cmd_start() {
     chmod 0755 "$DIR"
     if [[ $(id -u) -eq 0 ]]; then
         chown postgres: "$DIR"
-        runuser -u postgres -- test -w "$DIR" ||
-            die "user postgres cannot reach $DIR (a parent directory is not searchable); use another DIR"
+        if [[ ! -f $DIR/home ]] && ! runuser -u postgres -- test -w "$DIR"; then
+            # A parent of DIR is closed to postgres (say, a clone in /root):
+            # the cluster lives in /var/lib/mdtboard instead, noted in DIR/home.
+            HOMEDIR=/var/lib/mdtboard/pg-$(printf '%s' "$DIR" | sha256sum | cut -c1-16)
+            mkdir -p "$HOMEDIR"
+            chmod 0755 /var/lib/mdtboard "$HOMEDIR"
+            chown postgres: "$HOMEDIR"
+            echo "$HOMEDIR" >"$DIR/home"
+            echo "pg.sh: postgres cannot reach $DIR; the cluster lives in $HOMEDIR" >&2
+        fi
     fi
     [[ -f $DIR/port ]] || pick_port >"$DIR/port"
-    if [[ ! -f $DIR/data/PG_VERSION ]]; then
-        rm -rf "$DIR/data"
-        as_pg "$PGBIN/initdb" -D "$DIR/data" -U mdt --auth=trust --encoding=UTF8 \
-            --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 ||
+    if [[ ! -f $HOMEDIR/data/PG_VERSION ]]; then
+        rm -rf "$HOMEDIR/data"
+        as_pg "$PGBIN/initdb" -D "$HOMEDIR/data" -U mdt --auth=trust --encoding=UTF8 \
+            --locale=C.UTF-8 >"$HOMEDIR/initdb.log" 2>&1 ||
             {
-                cat "$DIR/initdb.log" >&2
+                cat "$HOMEDIR/initdb.log" >&2
                 die "initdb failed"
             }
     fi
     write_conf "$fast"
-    # pg_ctl runs in DIR so that no unreadable working directory bothers it.
-    (cd "$DIR" && as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w -t 60 start >/dev/null) ||
+    # pg_ctl runs in its home so that no unreadable working directory bothers it.
+    (cd "$HOMEDIR" && as_pg "$PGBIN/pg_ctl" -D "$HOMEDIR/data" -l "$HOMEDIR/log" -w -t 60 start >/dev/null) ||
         {
-            tail -n 20 "$DIR/log" >&2 || true
-            die "PostgreSQL did not start (log: $DIR/log)"
+            tail -n 20 "$HOMEDIR/log" >&2 || true
+            die "PostgreSQL did not start (log: $HOMEDIR/log)"
         }
     if [[ -z $(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = 'mdtboard'") ]]; then
         psql_admin -c "CREATE DATABASE mdtboard"
@@ -156,7 +167,13 @@ cmd_start() {
 
 cmd_stop() {
     is_running || return 0
-    (cd "$DIR" && as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -m fast -w -t 60 stop >/dev/null)
+    (cd "$HOMEDIR" && as_pg "$PGBIN/pg_ctl" -D "$HOMEDIR/data" -m fast -w -t 60 stop >/dev/null)
+}
+
+cmd_destroy() {
+    cmd_stop
+    [[ $HOMEDIR == "$DIR" ]] || rm -rf "$HOMEDIR"
+    rm -rf "$DIR"
 }
 
 cmd_status() {
@@ -174,6 +191,12 @@ DIR=$2
 shift 2
 [[ -n $DIR ]] || usage
 DIR=$(realpath -m "$DIR")
+# The cluster's home (data, socket, log) is DIR itself, unless DIR/home
+# names another place (see cmd_start).
+HOMEDIR=$DIR
+if [[ -f $DIR/home ]]; then
+    HOMEDIR=$(cat "$DIR/home")
+fi
 
 case $cmd in
 start)
@@ -187,6 +210,7 @@ start)
     cmd_start "$fast"
     ;;
 stop) cmd_stop ;;
+destroy) cmd_destroy ;;
 url) print_url "${1:-mdtboard}" ;;
 status) cmd_status ;;
 *) usage ;;

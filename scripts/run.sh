@@ -6,19 +6,21 @@
 # is set, applies migrations, loads the demo installation into an empty
 # database, then runs `mdtboard serve` in the foreground (MDT_LISTEN,
 # default 127.0.0.1:8080). Extra arguments are passed to `mdtboard serve`.
+# MDT_BUILD_DIR picks another build directory (default build).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 
-BIN=build/mdtboard
+build=${MDT_BUILD_DIR:-build}
+BIN=$build/mdtboard
 
 log() { echo "run: $*" >&2; }
 
 if [[ ! -x $BIN ]]; then
-    MDT_BUILD_DIR=build scripts/setup.sh --no-db
+    MDT_BUILD_DIR=$build scripts/setup.sh --no-db
 else
-    cmake --build build -j"$(nproc)" >/dev/null
+    cmake --build "$build" -j"$(nproc)" >/dev/null
 fi
 
 if [[ -z ${MDT_DATABASE_URL:-} ]]; then

@@ -38,8 +38,7 @@ MDT_BUILD_DIR=$build MDT_CMAKE_ARGS="$cmake_args ${MDT_CMAKE_ARGS:-}" scripts/se
 pgdir=$(mktemp -d "${TMPDIR:-/tmp}/mdt-test-pg.XXXXXX")
 # shellcheck disable=SC2317 # invoked by the trap
 cleanup() {
-    scripts/pg.sh stop "$pgdir" || true
-    rm -rf "$pgdir"
+    scripts/pg.sh destroy "$pgdir" || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT

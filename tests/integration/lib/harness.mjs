@@ -88,7 +88,7 @@ export async function startCluster() {
         },
         async destroy() {
             clusters.delete(cluster);
-            await run(PG_SH, ['stop', dir]).catch(() => {});
+            await run(PG_SH, ['destroy', dir]).catch(() => {});
             rmSync(dir, { recursive: true, force: true });
         },
     };
@@ -238,7 +238,7 @@ process.on('exit', () => {
     for (const s of servers) if (s.alive()) s.proc.kill('SIGKILL');
     for (const c of clusters) {
         try {
-            execFileSync(PG_SH, ['stop', c.dir], { stdio: 'ignore' });
+            execFileSync(PG_SH, ['destroy', c.dir], { stdio: 'ignore' });
         } catch {
             // already gone
         }
