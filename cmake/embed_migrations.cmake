@@ -1,6 +1,7 @@
 # Writes OUT: a C array of {version, name, sql} for every FILES entry, whose
 # names start with the zero-padded version number (001_init.sql).
 set(body "#include \"migrate.h\"\n\nconst mdt_migration_t mdt_migrations[] = {\n")
+string(REPLACE "," ";" FILES "${FILES}")
 set(count 0)
 foreach(f ${FILES})
   get_filename_component(name ${f} NAME)

@@ -48,6 +48,13 @@ static void dbc_set_error(mdt_dbc_t *c, int status, const char *sqlstate, const 
         c->error[--n] = 0;
 }
 
+/* Server notices (e.g. "already exists, skipping") are not errors. */
+static void dbc_quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 /* Connects c->conn and applies the per-statement timeout. 0 ok. */
 static int dbc_connect(mdt_dbc_t *c, const char *url)
 {
@@ -60,6 +67,7 @@ static int dbc_connect(mdt_dbc_t *c, const char *url)
         c->conn = NULL;
         return -1;
     }
+    PQsetNoticeProcessor(c->conn, dbc_quiet, NULL);
     char sql[96];
     snprintf(sql, sizeof(sql), "SET statement_timeout = %d", c->timeout_ms);
     PGresult *r = PQexec(c->conn, sql); /* a number we formatted, not user text */

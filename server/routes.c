@@ -2,11 +2,37 @@
  * patterns that could match the same path; literal routes come first. */
 #include "routes.h"
 
+#include "admin.h"
+#include "auth.h"
 #include "sys.h"
 
 const mdt_route_t mdt_routes[] = {
     {MDT_M_GET, "/healthz", mdt_sys_healthz, MDT_R_PUBLIC},
     {MDT_M_GET, "/metrics", mdt_sys_metrics, MDT_R_PUBLIC},
     {MDT_M_GET, "/api/v1/_test/sleep", mdt_sys_test_sleep, MDT_R_PUBLIC | MDT_R_TEST},
+
+    /* identity */
+    {MDT_M_POST, "/api/v1/login", mdt_auth_login, MDT_R_PUBLIC | MDT_R_NO_CSRF},
+    {MDT_M_POST, "/api/v1/logout", mdt_auth_logout, MDT_R_MFA_OPEN},
+    {MDT_M_GET, "/api/v1/me", mdt_auth_me, MDT_R_MFA_OPEN},
+    {MDT_M_POST, "/api/v1/me/mfa", mdt_auth_mfa_start, MDT_R_MFA_OPEN},
+    {MDT_M_PUT, "/api/v1/me/mfa", mdt_auth_mfa_confirm, MDT_R_MFA_OPEN},
+    {MDT_M_PUT, "/api/v1/me/password", mdt_auth_password, MDT_R_MFA_OPEN},
+
+    /* admin, directory, account changes, audit (admin.c) */
+    {MDT_M_GET, "/api/v1/agencies", mdt_admin_agencies_directory, 0},
+    {MDT_M_GET, "/api/v1/users", mdt_admin_users_directory, 0},
+    {MDT_M_GET, "/api/v1/admin/agencies", mdt_admin_agencies_list, MDT_R_ADMIN},
+    {MDT_M_POST, "/api/v1/admin/agencies", mdt_admin_agencies_create, MDT_R_ADMIN},
+    {MDT_M_PATCH, "/api/v1/admin/agencies/{id}", mdt_admin_agencies_update, MDT_R_ADMIN},
+    {MDT_M_GET, "/api/v1/admin/users", mdt_admin_users_list, MDT_R_ADMIN},
+    {MDT_M_POST, "/api/v1/admin/users", mdt_admin_users_create, MDT_R_ADMIN},
+    {MDT_M_PATCH, "/api/v1/admin/users/{id}", mdt_admin_users_update, MDT_R_ADMIN},
+    {MDT_M_POST, "/api/v1/admin/users/{id}/reset-mfa", mdt_admin_users_reset_mfa, MDT_R_ADMIN},
+    {MDT_M_POST, "/api/v1/admin/users/{id}/reset-password", mdt_admin_users_reset_password,
+     MDT_R_ADMIN},
+    {MDT_M_GET, "/api/v1/account-changes", mdt_admin_account_changes, 0},
+    {MDT_M_GET, "/api/v1/audit", mdt_admin_audit_list, 0},
+
     {0, NULL, NULL, 0},
 };
