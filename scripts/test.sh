@@ -29,8 +29,11 @@ if [[ $sanitize == 1 ]]; then
     build="build-asan"
     cmake_args+=" -DMDT_SANITIZE=ON"
 fi
+# Always explicit: the CMake cache would otherwise keep an earlier choice.
 if [[ ${CI:-} == true || ${MDT_WERROR:-0} == 1 ]]; then
     cmake_args+=" -DMDT_WERROR=ON"
+else
+    cmake_args+=" -DMDT_WERROR=OFF"
 fi
 
 MDT_BUILD_DIR=$build MDT_CMAKE_ARGS="$cmake_args ${MDT_CMAKE_ARGS:-}" scripts/setup.sh --no-db
