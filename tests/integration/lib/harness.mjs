@@ -260,6 +260,12 @@ async function wrap(res) {
     return { status: res.status, headers: res.headers, json, text };
 }
 
+// splitSetCookie(joined) - Set-Cookie lines from a comma-joined header (for
+// a node without Headers.getSetCookie); commas inside Expires are skipped.
+function splitSetCookie(joined) {
+    return joined ? joined.split(/,(?=\s*[^;=\s]+=)/) : [];
+}
+
 // api(base) - a small fetch client with a cookie jar. Requests resolve
 // {status, headers, json, text}; json is null when the body is not JSON.
 // A csrf_token in any answer is remembered and sent as X-CSRF-Token on
@@ -283,7 +289,8 @@ export function api(base) {
             if (jar.size && !('Cookie' in h)) h.Cookie = client.cookie();
             if (csrf && client.csrf && !['GET', 'HEAD'].includes(method)) h['X-CSRF-Token'] ??= client.csrf;
             const res = await fetch(new URL(p, base), { method, headers: h, body: payload, redirect: 'manual' });
-            for (const line of res.headers.getSetCookie()) {
+            const setCookies = res.headers.getSetCookie?.() ?? splitSetCookie(res.headers.get('set-cookie'));
+            for (const line of setCookies) {
                 const [pair, ...attrs] = line.split(';');
                 const eq = pair.indexOf('=');
                 const name = pair.slice(0, eq).trim();
