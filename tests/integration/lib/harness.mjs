@@ -122,8 +122,13 @@ export async function createDatabase(opts = {}) {
     return url;
 }
 
+function needBin() {
+    if (!existsSync(BIN)) throw new Error(`no mdtboard binary at ${BIN}: build first (scripts/test.sh) or set MDT_BIN`);
+}
+
 // migrate(url) - runs `mdtboard migrate`; resolves with its stdout.
 export async function migrate(url) {
+    needBin();
     const { stdout } = await run(BIN, ['migrate'], { env: { ...process.env, MDT_DATABASE_URL: url } });
     return stdout;
 }
@@ -157,6 +162,7 @@ function childEnv(overrides) {
 // Resolves {url, port, proc, stop(signal) -> exit code, stderr(), alive()}.
 export async function startServer({ dbUrl, env = {}, args = [], port, readyTimeoutMs = 10000 } = {}) {
     if (!dbUrl) throw new Error('startServer: dbUrl is required');
+    needBin();
     port ??= await freePort();
     const url = `http://127.0.0.1:${port}`;
     const proc = spawn(BIN, ['serve', ...args], {
