@@ -14,7 +14,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "audit.h"
+#include "feed.h"
 #include "http.h"
+#include "ratelimit.h"
+#include "session.h"
 #include "log.h"
 #include "migrate.h"
 #include "routes.h"
@@ -29,12 +33,15 @@ static void server_on_notify(void *ud, int64_t seq)
     srv->listen_notifications++;
     if (seq > srv->last_notified_seq)
         srv->last_notified_seq = seq;
+    mdt_feed_notify(srv, seq);
 }
 
 static void server_on_listen_state(void *ud, int up)
 {
     mdt_server_t *srv = ud;
     srv->listen_up = up;
+    if (up)
+        mdt_feed_listen_up(srv);
     mdt_log_info(up ? "listen connection up" : "listen connection down", "channel=mdt_events");
 }
 
@@ -227,6 +234,11 @@ static int server_start(mdt_server_t *srv)
     mdt_loopq_set_context(srv->loopq, srv->ctx);
     if (server_adopt_signals(srv) != 0)
         return -1;
+    if (mdt_session_start(srv) != 0 || mdt_audit_start(srv) != 0 || mdt_ws_start(srv) != 0 ||
+        mdt_feed_start(srv) != 0 ||
+        !(srv->login_limits =
+              mdt_ratelimit_new(srv->cfg.login_rate_per_min, srv->cfg.login_rate_per_min)))
+        return -1;
     mdt_listen_cb_t lcb = {server_on_notify, server_on_listen_state, srv};
     srv->listen = mdt_listen_start(srv->cfg.database_url, "mdt_events", &lcb, srv->loopq);
     return srv->listen ? 0 : -1;
@@ -246,6 +258,8 @@ static void server_teardown(mdt_server_t *srv)
         mdt_loopq_set_context(srv->loopq, NULL);
     if (srv->ctx) {
         lws_sul_cancel(&srv->sul_stop);
+        mdt_audit_stop(srv);
+        mdt_ws_stop(srv);
         lws_context_destroy(srv->ctx);
     }
     mdt_listen_stop(srv->listen);
@@ -259,6 +273,10 @@ static void server_teardown(mdt_server_t *srv)
         mdt_loopq_drain(srv->loopq);
         mdt_loopq_free(srv->loopq);
     }
+    mdt_ws_free(srv);
+    mdt_feed_stop(srv);
+    mdt_session_stop(srv);
+    mdt_ratelimit_free(srv->login_limits);
     mdt_metrics_free(srv->metrics);
     if (srv->signal_fd >= 0)
         close(srv->signal_fd);

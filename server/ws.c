@@ -8,6 +8,7 @@
 #include "json.h"
 #include "log.h"
 #include "server.h"
+#include "session.h"
 
 typedef struct wsq_item {
     struct wsq_item *next;
@@ -17,12 +18,26 @@ typedef struct wsq_item {
 struct mdt_ws_conn {
     struct lws *wsi;
     mdt_server_t *srv;
+    lws_dll2_t list;       /* in hub->conns */
+    mdt_session_t session; /* copy taken at the upgrade */
+    int closing;           /* close code to send on the next writeable, 0 = none */
+    int rechecking;
+    uint64_t id;
     wsq_item_t *head, *tail;
     size_t queued_bytes;
     int queued_frames;
     char *rx;
     size_t rx_len;
     int rx_overflow;
+};
+
+#define WS_SWEEP_US (2 * LWS_US_PER_SEC)
+
+struct mdt_ws_hub {
+    lws_dll2_owner_t conns;
+    uint64_t next_id;
+    lws_sorted_usec_list_t sweep;
+    mdt_server_t *srv;
 };
 
 size_t mdt_ws_pss_size(void)
@@ -114,6 +129,8 @@ static void ws_handle(mdt_ws_conn_t *c, const char *data, size_t len)
     const char *type = j ? json_string_value(json_object_get(j, "type")) : NULL;
     if (!type) {
         ws_send_error(c, "bad_request", "frames are JSON objects with a type");
+    } else if (strcmp(type, "activity") == 0) {
+        mdt_session_activity(c->srv, c->session.id_hash);
     } else if (strcmp(type, "ping") == 0) {
         json_t *id = json_object_get(j, "id");
         json_t *pong = json_pack("{s:s}", "type", "pong");
@@ -157,6 +174,12 @@ static int ws_receive(mdt_ws_conn_t *c, struct lws *wsi, const void *in, size_t 
 
 static int ws_writeable(mdt_ws_conn_t *c, struct lws *wsi)
 {
+    if (c->closing) {
+        static const char why[] = "session ended";
+        lws_close_reason(wsi, (enum lws_close_status)c->closing, (unsigned char *)why,
+                         sizeof(why) - 1);
+        return -1;
+    }
     wsq_item_t *it = c->head;
     if (!it)
         return 0;
@@ -175,17 +198,204 @@ static int ws_writeable(mdt_ws_conn_t *c, struct lws *wsi)
     return 0;
 }
 
+/* The live cached session named by the upgrade request's cookie, or NULL. */
+static const mdt_session_t *ws_session(struct lws *wsi, mdt_server_t *srv)
+{
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
+    if (n <= 0 || n > 8192)
+        return NULL;
+    char *cookie = malloc((size_t)n + 1);
+    if (!cookie)
+        return NULL;
+    const mdt_session_t *s = NULL;
+    if (lws_hdr_copy(wsi, cookie, n + 1, WSI_TOKEN_HTTP_COOKIE) >= 0)
+        s = mdt_session_find(srv, cookie, 0);
+    free(cookie);
+    return s;
+}
+
 int mdt_ws_confirm_upgrade(struct lws *wsi, const char *protocol)
 {
     mdt_server_t *srv = lws_context_user(lws_get_context(wsi));
     char origin[256] = "";
     if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0)
         lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
-    if (srv->stopping || strcmp(origin, srv->cfg.origin) != 0) {
-        lws_return_http_status(wsi, srv->stopping ? 503 : 403, NULL);
-        return 1;
-    }
+    int status = 0;
+    if (srv->stopping)
+        status = 503;
+    else if (strcmp(origin, srv->cfg.origin) != 0)
+        status = 403;
+    else if (!protocol || strcmp(protocol, MDT_WS_PROTOCOL) != 0)
+        status = 400;
+    else if (!ws_session(wsi, srv))
+        status = 401;
+    if (!status)
+        return 0;
+    lws_return_http_status(wsi, (unsigned int)status, NULL);
+    return 1;
+}
+
+static int ws_established(mdt_ws_conn_t *c, struct lws *wsi)
+{
+    mdt_server_t *srv = lws_context_user(lws_get_context(wsi));
+    memset(c, 0, sizeof(*c));
+    const mdt_session_t *s = ws_session(wsi, srv);
+    if (!s || !srv->hub)
+        return -1;
+    c->wsi = wsi;
+    c->srv = srv;
+    c->session = *s;
+    c->id = ++srv->hub->next_id;
+    lws_dll2_add_tail(&c->list, &srv->hub->conns);
+    srv->ws_open++;
     return 0;
+}
+
+/* ---- session checks on open sockets ---- */
+
+static void ws_close(mdt_ws_conn_t *c, int code)
+{
+    if (c->closing)
+        return;
+    c->closing = code;
+    lws_callback_on_writable(c->wsi);
+}
+
+static mdt_ws_conn_t *ws_find(mdt_server_t *srv, uint64_t id)
+{
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&srv->hub->conns))
+    {
+        mdt_ws_conn_t *c = lws_container_of(d, mdt_ws_conn_t, list);
+        if (c->id == id)
+            return c;
+    }
+    lws_end_foreach_dll(d);
+    return NULL;
+}
+
+typedef struct {
+    mdt_server_t *srv;
+    uint64_t conn_id;
+    mdt_session_t s;
+    int idle_s;
+    const char *mfa_kinds;
+} ws_recheck_t;
+
+static int ws_recheck_work(mdt_dbc_t *db, void *arg)
+{
+    ws_recheck_t *r = arg;
+    return mdt_session_load(db, r->s.id_hash, r->idle_s, r->mfa_kinds, &r->s);
+}
+
+static void ws_recheck_done(void *arg, int status)
+{
+    ws_recheck_t *r = arg;
+    mdt_ws_conn_t *c = r->srv->hub ? ws_find(r->srv, r->conn_id) : NULL;
+    if (c) {
+        c->rechecking = 0;
+        if (status == MDT_DB_NOT_FOUND) {
+            ws_close(c, 4401);
+        } else if (status == MDT_DB_OK) {
+            c->session = r->s;
+            mdt_session_cache(r->srv, &r->s);
+        }
+    }
+    free(r);
+}
+
+/* Asks the database whether c's session still holds. */
+static void ws_recheck(mdt_ws_conn_t *c)
+{
+    if (c->rechecking || c->closing)
+        return;
+    ws_recheck_t *r = calloc(1, sizeof(*r));
+    if (!r)
+        return;
+    r->srv = c->srv;
+    r->conn_id = c->id;
+    memcpy(r->s.id_hash, c->session.id_hash, sizeof(r->s.id_hash));
+    r->idle_s = c->srv->cfg.session_idle_s;
+    r->mfa_kinds = c->srv->cfg.mfa_required_kinds;
+    c->rechecking = 1;
+    if (mdt_db_submit(c->srv->db, ws_recheck_work, ws_recheck_done, r) != 0) {
+        c->rechecking = 0;
+        free(r);
+    }
+}
+
+void mdt_ws_recheck_user(mdt_server_t *srv, int64_t user_id)
+{
+    if (!srv->hub)
+        return;
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&srv->hub->conns))
+    {
+        mdt_ws_conn_t *c = lws_container_of(d, mdt_ws_conn_t, list);
+        if (c->session.user.user_id == user_id)
+            ws_recheck(c);
+    }
+    lws_end_foreach_dll(d);
+}
+
+void mdt_ws_close_session(mdt_server_t *srv, const char *id_hash)
+{
+    if (!srv->hub)
+        return;
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&srv->hub->conns))
+    {
+        mdt_ws_conn_t *c = lws_container_of(d, mdt_ws_conn_t, list);
+        if (strcmp(c->session.id_hash, id_hash) == 0)
+            ws_close(c, 4401);
+    }
+    lws_end_foreach_dll(d);
+}
+
+/* Every few seconds: sockets whose session this node no longer holds live
+ * (idle, expired, dropped) are re-checked against the database. */
+static void ws_sweep(lws_sorted_usec_list_t *sul)
+{
+    struct mdt_ws_hub *hub = lws_container_of(sul, struct mdt_ws_hub, sweep);
+    mdt_server_t *srv = hub->srv;
+    int64_t now = mdt_session_now();
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&hub->conns))
+    {
+        mdt_ws_conn_t *c = lws_container_of(d, mdt_ws_conn_t, list);
+        const mdt_session_t *s = mdt_session_find_hash(srv, c->session.id_hash);
+        if (now >= c->session.expires_at)
+            ws_close(c, 4401);
+        else if (!s || now - s->last_activity >= srv->cfg.session_idle_s)
+            ws_recheck(c);
+    }
+    lws_end_foreach_dll(d);
+    lws_sul_schedule(srv->ctx, 0, &hub->sweep, ws_sweep, WS_SWEEP_US);
+}
+
+int mdt_ws_start(mdt_server_t *srv)
+{
+    struct mdt_ws_hub *hub = calloc(1, sizeof(*hub));
+    if (!hub)
+        return -1;
+    hub->srv = srv;
+    srv->hub = hub;
+    lws_sul_schedule(srv->ctx, 0, &hub->sweep, ws_sweep, WS_SWEEP_US);
+    return 0;
+}
+
+void mdt_ws_stop(mdt_server_t *srv)
+{
+    if (srv->hub)
+        lws_sul_cancel(&srv->hub->sweep);
+}
+
+void mdt_ws_free(mdt_server_t *srv)
+{
+    free(srv->hub);
+    srv->hub = NULL;
+}
+
+void mdt_ws_on_event(mdt_server_t *srv, const mdt_feed_event_t *ev)
+{
+    (void)srv;
+    (void)ev; /* case and meeting fan-out: the live-board issue */
 }
 
 int mdt_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -194,16 +404,15 @@ int mdt_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     mdt_ws_conn_t *c = user;
     switch (reason) {
     case LWS_CALLBACK_ESTABLISHED:
-        memset(c, 0, sizeof(*c));
-        c->wsi = wsi;
-        c->srv = lws_context_user(lws_get_context(wsi));
-        c->srv->ws_open++;
-        return 0;
+        return ws_established(c, wsi);
     case LWS_CALLBACK_RECEIVE:
         return ws_receive(c, wsi, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return ws_writeable(c, wsi);
     case LWS_CALLBACK_CLOSED:
+        if (!c->srv)
+            return 0;
+        lws_dll2_remove(&c->list);
         ws_queue_clear(c);
         free(c->rx);
         c->rx = NULL;

@@ -10,6 +10,9 @@
 
 #include <libwebsockets.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "feed.h"
 
 #define MDT_WS_PROTOCOL         "mdtboard.v1"
 #define MDT_WS_MAX_FRAME        (64 * 1024)
@@ -35,6 +38,20 @@ int mdt_ws_send(mdt_ws_conn_t *c, mdt_wsmsg_t *m);
 /* HTTP_CONFIRM_UPGRADE: 0 lets the upgrade go on; 1 when it was refused
  * with an HTTP answer (403 wrong Origin, 401 no valid session). */
 int mdt_ws_confirm_upgrade(struct lws *wsi, const char *protocol);
+
+struct mdt_server;
+
+/* Node events: re-check (or close with 4401) the sockets of a user whose
+ * account changed, or of one revoked session. */
+void mdt_ws_recheck_user(struct mdt_server *srv, int64_t user_id);
+void mdt_ws_close_session(struct mdt_server *srv, const char *id_hash);
+/* A case or meeting event from the feed, for the subscribers that may see it. */
+void mdt_ws_on_event(struct mdt_server *srv, const mdt_feed_event_t *ev);
+
+int mdt_ws_start(struct mdt_server *srv);
+/* stop: before the lws context is destroyed (timers); free: after it. */
+void mdt_ws_stop(struct mdt_server *srv);
+void mdt_ws_free(struct mdt_server *srv);
 
 int mdt_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len);

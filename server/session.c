@@ -1,0 +1,408 @@
+/* session.c - session cache, cookie parsing, loading and the gate (see session.h). */
+#include "session.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "hmap.h"
+#include "log.h"
+#include "server.h"
+
+#define SESSION_COOKIE "mdt_session"
+
+struct mdt_auth_state {
+    mdt_hmap_t *sessions; /* id_hash -> mdt_session_t* */
+};
+
+int64_t mdt_session_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+const mdt_session_t *mdt_auth_session(const mdt_req_t *req)
+{
+    return req->auth;
+}
+
+const mdt_user_t *mdt_auth_user(const mdt_req_t *req)
+{
+    return req->auth ? &((const mdt_session_t *)req->auth)->user : NULL;
+}
+
+mdt_principal_t mdt_session_principal(const mdt_user_t *u)
+{
+    mdt_principal_t p = {0};
+    if (!u)
+        return p;
+    p.user_id = u->user_id;
+    p.agency_id = u->agency_id;
+    p.agency_kind = u->agency_kind;
+    p.role = u->role;
+    p.active = u->active;
+    return p;
+}
+
+mdt_principal_t mdt_auth_principal(const mdt_req_t *req)
+{
+    return mdt_session_principal(mdt_auth_user(req));
+}
+
+int mdt_session_cookie(const char *header, const char *name, char *out, size_t outlen)
+{
+    size_t nl = strlen(name);
+    const char *s = header;
+    while (s && *s) {
+        while (*s == ' ' || *s == '\t' || *s == ';')
+            s++;
+        const char *end = strchr(s, ';');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        if (len > nl && strncmp(s, name, nl) == 0 && s[nl] == '=') {
+            size_t vl = len - nl - 1;
+            while (vl && (s[nl + 1 + vl - 1] == ' ' || s[nl + 1 + vl - 1] == '\t'))
+                vl--;
+            if (vl == 0 || vl >= outlen)
+                return -1;
+            memcpy(out, s + nl + 1, vl);
+            out[vl] = 0;
+            return 0;
+        }
+        s = end;
+    }
+    return -1;
+}
+
+static int kind_in_list(const char *list, const char *kind)
+{
+    size_t kl = strlen(kind);
+    while (list && *list) {
+        while (*list == ' ' || *list == ',')
+            list++;
+        size_t n = strcspn(list, ", ");
+        if (n == kl && strncmp(list, kind, kl) == 0)
+            return 1;
+        list += n;
+    }
+    return 0;
+}
+
+/* ---- database side ---- */
+
+#define USER_COLUMNS                                                                               \
+    "u.id, u.username, u.display_name, u.agency_id, a.name, a.kind, u.role, "                      \
+    "(u.active AND a.active), u.mfa_enabled, u.must_change_password"
+
+/* Reads USER_COLUMNS starting at column col of row 0. */
+static void session_read_user(const PGresult *r, int col, const char *mfa_kinds, mdt_user_t *u)
+{
+    memset(u, 0, sizeof(*u));
+    u->user_id = mdt_db_int(r, 0, col);
+    snprintf(u->username, sizeof(u->username), "%s", mdt_db_str(r, 0, col + 1));
+    snprintf(u->display_name, sizeof(u->display_name), "%s", mdt_db_str(r, 0, col + 2));
+    u->agency_id = mdt_db_int(r, 0, col + 3);
+    snprintf(u->agency_name, sizeof(u->agency_name), "%s", mdt_db_str(r, 0, col + 4));
+    const char *kind = mdt_db_str(r, 0, col + 5);
+    if (mdt_authz_agency_kind_parse(kind, &u->agency_kind) != 0)
+        u->agency_kind = MDT_KIND_OTHER;
+    if (mdt_authz_role_parse(mdt_db_str(r, 0, col + 6), &u->role) != 0)
+        u->role = MDT_ROLE_MEMBER;
+    u->active = mdt_db_bool(r, 0, col + 7);
+    u->mfa_enabled = mdt_db_bool(r, 0, col + 8);
+    u->must_change_password = mdt_db_bool(r, 0, col + 9);
+    u->mfa_required = kind_in_list(mfa_kinds, kind);
+}
+
+int mdt_session_load_user(mdt_dbc_t *c, int64_t user_id, const char *mfa_kinds, mdt_user_t *out)
+{
+    mdt_db_params_t p;
+    mdt_db_params_init(&p);
+    mdt_db_param_int(&p, user_id);
+    PGresult *r = mdt_db_query(c,
+                               "SELECT " USER_COLUMNS " FROM users u JOIN agencies a ON a.id = "
+                               "u.agency_id WHERE u.id = $1",
+                               &p);
+    if (!r)
+        return c->status;
+    int rc = PQntuples(r) == 1 ? MDT_DB_OK : MDT_DB_NOT_FOUND;
+    if (rc == MDT_DB_OK)
+        session_read_user(r, 0, mfa_kinds, out);
+    PQclear(r);
+    return rc;
+}
+
+int mdt_session_load(mdt_dbc_t *c, const char *id_hash, int idle_s, const char *mfa_kinds,
+                     mdt_session_t *out)
+{
+    mdt_db_params_t p;
+    mdt_db_params_init(&p);
+    mdt_db_param_str(&p, id_hash);
+    mdt_db_param_int(&p, idle_s);
+    PGresult *r = mdt_db_query(
+        c,
+        "SELECT s.csrf_token, extract(epoch FROM s.expires_at)::bigint,"
+        " extract(epoch FROM s.last_seen)::bigint, " USER_COLUMNS
+        " FROM sessions s JOIN users u ON u.id = s.user_id JOIN agencies a ON a.id = u.agency_id"
+        " WHERE s.id_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()"
+        " AND s.last_seen > now() - make_interval(secs => $2::int) AND u.active AND a.active",
+        &p);
+    if (!r)
+        return c->status;
+    int rc = PQntuples(r) == 1 ? MDT_DB_OK : MDT_DB_NOT_FOUND;
+    if (rc == MDT_DB_OK) {
+        memset(out, 0, sizeof(*out));
+        snprintf(out->id_hash, sizeof(out->id_hash), "%s", id_hash);
+        snprintf(out->csrf, sizeof(out->csrf), "%s", mdt_db_str(r, 0, 0));
+        out->expires_at = mdt_db_int(r, 0, 1);
+        out->last_activity = mdt_db_int(r, 0, 2);
+        out->last_touch = out->last_activity;
+        session_read_user(r, 3, mfa_kinds, &out->user);
+    }
+    PQclear(r);
+    return rc;
+}
+
+int mdt_session_create(mdt_dbc_t *c, int64_t user_id, const char *address, int max_s,
+                       char token[65], mdt_session_t *out)
+{
+    if (mdt_crypto_token_hex(token, 32) != 0 || mdt_crypto_token_hex(out->csrf, 32) != 0)
+        return MDT_DB_ERROR;
+    mdt_crypto_sha256_hex(token, 64, out->id_hash);
+    mdt_db_params_t p;
+    mdt_db_params_init(&p);
+    mdt_db_param_str(&p, out->id_hash);
+    mdt_db_param_int(&p, user_id);
+    mdt_db_param_str(&p, out->csrf);
+    mdt_db_param_str(&p, address);
+    mdt_db_param_int(&p, max_s);
+    PGresult *r = mdt_db_query(c,
+                               "INSERT INTO sessions (id_hash, user_id, csrf_token, address,"
+                               " expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs "
+                               "=> $5::int)) RETURNING extract(epoch FROM expires_at)::bigint",
+                               &p);
+    if (!r)
+        return c->status;
+    out->expires_at = mdt_db_int(r, 0, 0);
+    out->last_activity = out->last_touch = mdt_session_now();
+    PQclear(r);
+    return MDT_DB_OK;
+}
+
+/* ---- the node's cache (loop thread) ---- */
+
+int mdt_session_start(mdt_server_t *srv)
+{
+    struct mdt_auth_state *st = calloc(1, sizeof(*st));
+    if (!st || !(st->sessions = mdt_hmap_new(free))) {
+        free(st);
+        return -1;
+    }
+    srv->auth = st;
+    return 0;
+}
+
+void mdt_session_stop(mdt_server_t *srv)
+{
+    if (!srv->auth)
+        return;
+    mdt_hmap_free(srv->auth->sessions);
+    free(srv->auth);
+    srv->auth = NULL;
+}
+
+const mdt_session_t *mdt_session_find_hash(mdt_server_t *srv, const char *id_hash)
+{
+    return mdt_hmap_get(srv->auth->sessions, id_hash);
+}
+
+void mdt_session_cache(mdt_server_t *srv, const mdt_session_t *s)
+{
+    mdt_session_t *copy = malloc(sizeof(*copy));
+    if (!copy)
+        return;
+    *copy = *s;
+    if (mdt_hmap_put(srv->auth->sessions, s->id_hash, copy) != 0)
+        free(copy);
+}
+
+void mdt_session_drop(mdt_server_t *srv, const char *id_hash)
+{
+    mdt_hmap_del(srv->auth->sessions, id_hash);
+}
+
+static int drop_if_user(const char *key, void *value, void *ud)
+{
+    (void)key;
+    return ((mdt_session_t *)value)->user.user_id == *(int64_t *)ud;
+}
+
+void mdt_session_drop_user(mdt_server_t *srv, int64_t user_id)
+{
+    mdt_hmap_sweep(srv->auth->sessions, drop_if_user, &user_id);
+}
+
+/* Is the cached session usable now, by this node's knowledge? */
+static int session_live(const mdt_server_t *srv, const mdt_session_t *s, int64_t now)
+{
+    return s->user.active && now < s->expires_at &&
+           now - s->last_activity < srv->cfg.session_idle_s;
+}
+
+static int session_touch_work(mdt_dbc_t *c, void *arg)
+{
+    mdt_db_params_t p;
+    mdt_db_params_init(&p);
+    mdt_db_param_str(&p, arg);
+    return mdt_db_exec(c,
+                       "UPDATE sessions SET last_seen = now() WHERE id_hash = $1"
+                       " AND revoked_at IS NULL",
+                       &p);
+}
+
+static void session_touch_done(void *arg, int status)
+{
+    free(arg);
+}
+
+void mdt_session_activity(mdt_server_t *srv, const char *id_hash)
+{
+    mdt_session_t *s = mdt_hmap_get(srv->auth->sessions, id_hash);
+    if (!s)
+        return;
+    int64_t now = mdt_session_now();
+    s->last_activity = now;
+    /* last_seen in the database is what other nodes see: keep it fresh to
+     * well within the idle timeout, but write at most every 60 s */
+    int every = srv->cfg.session_idle_s / 4;
+    every = every < 1 ? 1 : every > 60 ? 60 : every;
+    if (now - s->last_touch < every)
+        return;
+    s->last_touch = now;
+    char *h = strdup(id_hash);
+    if (h && mdt_db_submit(srv->db, session_touch_work, session_touch_done, h) != 0)
+        free(h);
+}
+
+const mdt_session_t *mdt_session_find(mdt_server_t *srv, const char *cookie_header, int touch)
+{
+    char token[80], hash[65];
+    if (!cookie_header ||
+        mdt_session_cookie(cookie_header, SESSION_COOKIE, token, sizeof(token)) != 0)
+        return NULL;
+    mdt_crypto_sha256_hex(token, strlen(token), hash);
+    mdt_session_t *s = mdt_hmap_get(srv->auth->sessions, hash);
+    if (!s || !session_live(srv, s, mdt_session_now()))
+        return NULL;
+    if (touch)
+        mdt_session_activity(srv, hash);
+    return s;
+}
+
+/* ---- the gate ---- */
+
+static int gate_is_change(mdt_method_t m)
+{
+    return m != MDT_M_GET && m != MDT_M_HEAD && m != MDT_M_OPTIONS;
+}
+
+/* Checks what the route asks of this session and runs the handler. */
+static void gate_pass(mdt_req_t *req, const mdt_session_t *s)
+{
+    unsigned flags = req->route->flags;
+    if (gate_is_change(req->method) && !(flags & MDT_R_NO_CSRF) &&
+        (strlen(req->csrf) != 64 || !mdt_crypto_equal(req->csrf, s->csrf, 64))) {
+        mdt_http_error(req, 403, "csrf", NULL, "missing or wrong X-CSRF-Token");
+        return;
+    }
+    if (s->user.must_change_password && !(flags & MDT_R_MFA_OPEN)) {
+        mdt_http_error(req, 403, "password_change_required", NULL,
+                       "change your one-time password first");
+        return;
+    }
+    if (s->user.mfa_required && !s->user.mfa_enabled && !(flags & MDT_R_MFA_OPEN)) {
+        mdt_http_error(req, 403, "mfa_enrolment_required", NULL,
+                       "your agency requires two-factor sign-in: enrol first");
+        return;
+    }
+    if ((flags & MDT_R_ADMIN) && s->user.role != MDT_ROLE_ADMIN) {
+        mdt_http_error(req, 403, "forbidden", NULL, "administrators only");
+        return;
+    }
+    mdt_session_t *copy = malloc(sizeof(*copy));
+    if (!copy) {
+        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    *copy = *s;
+    req->auth = copy;
+    req->auth_free = free;
+    req->log_user_id = s->user.user_id;
+    mdt_session_activity(req->srv, s->id_hash);
+    req->route->handler(req);
+}
+
+typedef struct {
+    mdt_req_t *req;
+    mdt_session_t s;
+    int idle_s;
+    const char *mfa_kinds;
+} gate_load_t;
+
+static int gate_load_work(mdt_dbc_t *c, void *arg)
+{
+    gate_load_t *g = arg;
+    return mdt_session_load(c, g->s.id_hash, g->idle_s, g->mfa_kinds, &g->s);
+}
+
+static void gate_load_done(void *arg, int status)
+{
+    gate_load_t *g = arg;
+    mdt_req_t *req = g->req;
+    if (status == MDT_DB_OK) {
+        mdt_session_cache(req->srv, &g->s);
+        gate_pass(req, &g->s);
+    } else if (status == MDT_DB_NOT_FOUND) {
+        mdt_session_drop(req->srv, g->s.id_hash);
+        mdt_http_error(req, 401, "unauthenticated", NULL, "your session has ended: sign in");
+    } else {
+        mdt_http_fail_db(req, status);
+    }
+    free(g);
+}
+
+void mdt_http_gate(mdt_req_t *req)
+{
+    if (req->route->flags & MDT_R_PUBLIC) {
+        req->route->handler(req);
+        return;
+    }
+    mdt_server_t *srv = req->srv;
+    char token[80];
+    if (!req->cookie ||
+        mdt_session_cookie(req->cookie, SESSION_COOKIE, token, sizeof(token)) != 0 ||
+        strlen(token) != 64) {
+        mdt_http_error(req, 401, "unauthenticated", NULL, "sign in first");
+        return;
+    }
+    char hash[65];
+    mdt_crypto_sha256_hex(token, 64, hash);
+    mdt_session_t *s = mdt_hmap_get(srv->auth->sessions, hash);
+    if (s && session_live(srv, s, mdt_session_now())) {
+        gate_pass(req, s);
+        return;
+    }
+    /* not cached, or idle by this node's knowledge: the database decides */
+    gate_load_t *g = calloc(1, sizeof(*g));
+    if (!g) {
+        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    g->req = req;
+    memcpy(g->s.id_hash, hash, sizeof(hash));
+    g->idle_s = srv->cfg.session_idle_s;
+    g->mfa_kinds = srv->cfg.mfa_required_kinds;
+    if (mdt_db_submit(srv->db, gate_load_work, gate_load_done, g) != 0) {
+        free(g);
+        mdt_http_fail_db(req, MDT_DB_REFUSED);
+    }
+}
