@@ -83,13 +83,13 @@ struct mdt_audit_buf {
 };
 typedef struct mdt_audit_buf audit_buf_t;
 
-static void audit_now(char out[40])
+static void audit_now(char out[64])
 {
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
 }
 
@@ -98,7 +98,7 @@ void mdt_audit_read(mdt_server_t *srv, const mdt_audit_actor_t *actor, const mdt
     audit_buf_t *b = srv->audit;
     if (!b)
         return;
-    char at[40];
+    char at[64];
     audit_now(at);
     json_array_append_new(b->rows, audit_row(actor, rec, at));
 }

@@ -28,7 +28,8 @@ int64_t mdt_event_emit(mdt_dbc_t *c, const mdt_event_t *ev)
         mdt_db_param_str(&p, NULL);
     mdt_db_param_str(&p, data);
     PGresult *r = mdt_db_query(
-        c, "SELECT mdt_emit_event($1::bigint, $2::bigint, $3, $4, $5::bigint, $6::bigint, $7::jsonb)",
+        c,
+        "SELECT mdt_emit_event($1::bigint, $2::bigint, $3, $4, $5::bigint, $6::bigint, $7::jsonb)",
         &p);
     free(data);
     if (!r)
