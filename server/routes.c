@@ -34,5 +34,7 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_GET, "/api/v1/account-changes", mdt_admin_account_changes, 0},
     {MDT_M_GET, "/api/v1/audit", mdt_admin_audit_list, 0},
 
+    /* case boards: each module adds its routes here once its handlers exist */
+
     {0, NULL, NULL, 0},
 };

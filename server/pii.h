@@ -1,0 +1,22 @@
+/* pii.h - protected victim details by category, and the consents that
+ * share a category with another agency for a limited time. */
+#ifndef MDT_PII_H
+#define MDT_PII_H
+
+#include <jansson.h>
+
+#include "casectx.h"
+#include "http.h"
+
+void mdt_pii_get(mdt_req_t *req);
+void mdt_pii_put(mdt_req_t *req);
+void mdt_pii_consent_create(mdt_req_t *req);
+void mdt_pii_consent_revoke(mdt_req_t *req);
+
+/* DB thread: the PII object with only the categories p may see now. */
+json_t *mdt_pii_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx, int64_t now);
+/* DB thread: the case's consents as p sees them (names only with identity). */
+json_t *mdt_pii_consents_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx,
+                              int64_t now);
+
+#endif
