@@ -1,0 +1,129 @@
+/* caseop.c - running a case-scoped request (see caseop.h). */
+#include "caseop.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "events.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+
+static void caseop_free(void *arg)
+{
+    mdt_caseop_t *op = arg;
+    if (op->ud_free)
+        op->ud_free(op->ud);
+    json_decref(op->result);
+    free(op);
+}
+
+mdt_caseop_t *mdt_caseop_new(mdt_req_t *req, mdt_caseop_fn work)
+{
+    mdt_caseop_t *op = calloc(1, sizeof(*op));
+    if (!op) {
+        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+        return NULL;
+    }
+    op->req = req;
+    op->work = work;
+    op->ok_status = 200;
+    op->p = mdt_auth_principal(req);
+    mdt_audit_actor_from_req(req, &op->actor);
+    req->state = op;
+    req->state_free = caseop_free;
+    return op;
+}
+
+int mdt_caseop_fail(mdt_caseop_t *op, int status, const char *code, const char *field,
+                    const char *message)
+{
+    mdt_err_set(&op->err, status, code, field, "%s", message);
+    return MDT_DB_OK;
+}
+
+int mdt_caseop_record(mdt_dbc_t *c, mdt_caseop_t *op, const char *action, const char *object_type,
+                      int64_t object_id, const char *event_kind, json_t *detail)
+{
+    mdt_audit_rec_t rec = {.action = action,
+                           .object_type = object_type,
+                           .object_id = object_id,
+                           .case_id = op->case_id,
+                           .detail = detail};
+    int rc = mdt_audit_append(c, &op->actor, &rec);
+    if (rc != MDT_DB_OK || !event_kind)
+        return rc;
+    json_t *data = json_pack("{s:s, s:I}", "object_type", object_type, "id", (json_int_t)object_id);
+    mdt_event_t ev = {.case_id = op->case_id,
+                      .kind = event_kind,
+                      .object_type = object_type,
+                      .object_id = object_id,
+                      .actor_id = op->p.user_id,
+                      .data = data};
+    op->seq = mdt_event_emit(c, &ev);
+    json_decref(data);
+    return op->seq > 0 ? MDT_DB_OK : c->status;
+}
+
+static int caseop_resolve(mdt_dbc_t *c, mdt_caseop_t *op)
+{
+    mdt_db_params_t p;
+    mdt_db_params_init(&p);
+    mdt_db_param_int(&p, op->object_id);
+    PGresult *r = mdt_db_query(c, op->resolve_sql, &p);
+    if (!r)
+        return c->status;
+    int rc = PQntuples(r) == 1 ? MDT_DB_OK : MDT_DB_NOT_FOUND;
+    if (rc == MDT_DB_OK)
+        op->case_id = mdt_db_int(r, 0, 0);
+    PQclear(r);
+    return rc;
+}
+
+static int caseop_work(mdt_dbc_t *c, void *arg)
+{
+    mdt_caseop_t *op = arg;
+    op->now = mdt_session_now();
+    int rc = mdt_db_begin(c, op->isolation);
+    if (rc == MDT_DB_OK && op->resolve_sql)
+        rc = caseop_resolve(c, op);
+    if (rc == MDT_DB_OK)
+        rc = mdt_casectx_load(c, op->case_id, &op->cx);
+    if (rc != MDT_DB_OK)
+        return rc;
+    op->view = mdt_casectx_view(&op->cx);
+    if (!mdt_authz_case_visible(&op->p, &op->view))
+        return MDT_DB_NOT_FOUND;
+    rc = op->work(c, op);
+    if (rc != MDT_DB_OK || op->err.status)
+        return rc; /* the pool rolls back */
+    return mdt_db_commit(c);
+}
+
+static void caseop_done(void *arg, int status)
+{
+    mdt_caseop_t *op = arg;
+    mdt_req_t *req = op->req;
+    if (status == MDT_DB_OK && op->read_action && !op->err.status) {
+        mdt_audit_rec_t rec = {.action = op->read_action,
+                               .object_type = op->object_type,
+                               .object_id = op->object_id,
+                               .case_id = op->case_id};
+        mdt_audit_read(req->srv, &op->actor, &rec);
+    }
+    if (status != MDT_DB_OK) {
+        mdt_http_fail_db(req, status);
+    } else if (op->err.status) {
+        mdt_http_fail(req, &op->err);
+    } else {
+        json_t *res = op->result;
+        op->result = NULL;
+        mdt_http_respond_json(req, op->ok_status, res ? res : json_object());
+    }
+}
+
+void mdt_caseop_run(mdt_caseop_t *op)
+{
+    if (mdt_db_submit(op->req->srv->db, caseop_work, caseop_done, op) != 0)
+        mdt_http_fail_db(op->req, MDT_DB_REFUSED);
+}
