@@ -1,0 +1,85 @@
+// fixtures.mjs - agencies and users for integration tests, made the
+// supported way: with the `mdtboard` command line (`agency add`,
+// `user add --password-stdin`) against the test's database.
+//
+//   const agencyId = await addAgency(dbUrl, { name: 'Police', kind: 'law_enforcement' });
+//   const userId = await addUser(dbUrl, { username: 'ofc', agencyId, role: 'member', password });
+//   const { agencyId, userId, username, password } = await addAgencyUser(dbUrl, { kind: 'cac' });
+//
+// Names are made unique per process so several fixtures can share a
+// database. Passwords default to one that meets the policy (12+ characters).
+
+import { execFile } from 'node:child_process';
+import { BIN } from './harness.mjs';
+
+export const DEFAULT_PASSWORD = 'correct horse battery staple';
+
+let counter = 0;
+const unique = (prefix) => `${prefix}${process.pid}x${++counter}`;
+
+function cli(dbUrl, args, input) {
+    return new Promise((resolve, reject) => {
+        const child = execFile(
+            BIN,
+            args,
+            { env: { ...process.env, MDT_DATABASE_URL: dbUrl }, maxBuffer: 1 << 20 },
+            (err, stdout, stderr) => {
+                if (err) {
+                    err.message = `mdtboard ${args.join(' ')} failed: ${err.message}\n${stderr}`;
+                    reject(err);
+                } else {
+                    resolve(stdout);
+                }
+            },
+        );
+        child.stdin.end(input ?? '');
+    });
+}
+
+// The id a command printed: the last integer on its output.
+function printedId(stdout, what) {
+    const m = /(\d+)\s*$/.exec(stdout.trim());
+    if (!m) throw new Error(`mdtboard ${what}: no id in its output: ${JSON.stringify(stdout)}`);
+    return Number(m[1]);
+}
+
+// addAgency(dbUrl, {name, kind}) - resolves the new agency's id.
+export async function addAgency(dbUrl, { name = unique('Agency '), kind = 'cac' } = {}) {
+    return printedId(await cli(dbUrl, ['agency', 'add', '--name', name, '--kind', kind]), 'agency add');
+}
+
+// addUser(dbUrl, {username, displayName, agencyId, role, password}) -
+// resolves the new user's id.
+export async function addUser(
+    dbUrl,
+    { username = unique('user'), displayName, agencyId, role = 'member', password = DEFAULT_PASSWORD } = {},
+) {
+    if (agencyId === undefined) throw new Error('addUser: agencyId is required');
+    const out = await cli(
+        dbUrl,
+        [
+            'user',
+            'add',
+            '--username',
+            username,
+            '--display-name',
+            displayName ?? username,
+            '--agency-id',
+            String(agencyId),
+            '--role',
+            role,
+            '--password-stdin',
+        ],
+        `${password}\n`,
+    );
+    return printedId(out, 'user add');
+}
+
+// addAgencyUser(dbUrl, {kind, role, username, password}) - a fresh agency
+// of that kind with one user in it. Resolves {agencyId, userId, username, password}.
+export async function addAgencyUser(dbUrl, { kind = 'cac', role = 'member', username, password = DEFAULT_PASSWORD } = {}) {
+    const agencyId = await addAgency(dbUrl, { kind });
+    username ??= unique('user');
+    const userId = await addUser(dbUrl, { username, agencyId, role, password });
+    return { agencyId, userId, username, password };
+}
