@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "casectx.h"
+#include "caseop.h"
 #include "http.h"
 
 void mdt_entries_create(mdt_req_t *req);
@@ -17,8 +18,31 @@ void mdt_entries_render(mdt_req_t *req);
 
 /* DB thread: every entry of the case that p may see, oldest first, as a
  * new JSON array (retracted ones without their body unless p's agency
- * authored them). entry_id > 0 limits it to that entry. */
+ * authored them). entry_id > 0 limits it to that entry. NULL on a database
+ * error (c->status tells). */
 json_t *mdt_entries_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx,
                               int64_t entry_id);
+
+/* ---- shared with the other item modules (action items, services) ---- */
+
+/* What the helpers below return when they set the answer (op->err, or a 409
+ * in op->result): the work then returns MDT_DB_OK without writing. */
+#define MDT_ITEM_ANSWERED (-1)
+/* Room for a "{1,2,...}" literal of MDT_CASE_MAX_AGENCIES ids. */
+#define MDT_ITEM_IDS_BUF (MDT_CASE_MAX_AGENCIES * 21 + 3)
+
+/* In a caseop work: 422 (field visible_to) unless ids fit vis (non-empty
+ * exactly when vis is MDT_VIS_AGENCIES) and name only agencies on the case.
+ * MDT_DB_OK or MDT_ITEM_ANSWERED. */
+int mdt_entries_check_visible_to(mdt_caseop_t *op, int vis, const int64_t *ids, size_t n);
+/* In a caseop work, before anything was written: answers 409 conflict with
+ * error.current = current (stolen; NULL gives null) through op->result and
+ * op->ok_status (caseop's error path carries no object, and committing a
+ * transaction that wrote nothing is harmless). Returns MDT_ITEM_ANSWERED. */
+int mdt_entries_conflict(mdt_caseop_t *op, const char *message, json_t *current);
+/* ids as a bigint[] text parameter, "{1,2,3}", in buf (MDT_ITEM_IDS_BUF). */
+const char *mdt_entries_ids_literal(const int64_t *ids, size_t n, char *buf, size_t len);
+/* ids as a new JSON array. */
+json_t *mdt_entries_ids_json(const int64_t *ids, size_t n);
 
 #endif

@@ -2,8 +2,10 @@
  * patterns that could match the same path; literal routes come first. */
 #include "routes.h"
 
+#include "actions.h"
 #include "admin.h"
 #include "auth.h"
+#include "entries.h"
 #include "sys.h"
 
 const mdt_route_t mdt_routes[] = {
@@ -35,6 +37,14 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_GET, "/api/v1/audit", mdt_admin_audit_list, 0},
 
     /* case boards: each module adds its routes here once its handlers exist */
+    {MDT_M_POST, "/api/v1/render", mdt_entries_render, 0},
+    {MDT_M_POST, "/api/v1/cases/{id}/entries", mdt_entries_create, 0},
+    {MDT_M_PATCH, "/api/v1/entries/{id}", mdt_entries_update, 0},
+    {MDT_M_DELETE, "/api/v1/entries/{id}", mdt_entries_retract, 0},
+    {MDT_M_GET, "/api/v1/entries/{id}/history", mdt_entries_history, 0},
+    {MDT_M_POST, "/api/v1/cases/{id}/actions", mdt_actions_create, 0},
+    {MDT_M_PATCH, "/api/v1/actions/{id}", mdt_actions_update, 0},
+    {MDT_M_DELETE, "/api/v1/actions/{id}", mdt_actions_retract, 0},
 
     {0, NULL, NULL, 0},
 };
