@@ -1,12 +1,20 @@
-/* cli.c - administrative subcommands (see cli.h). */
+/* cli.c - administrative subcommands (see cli.h): migrate, agency add,
+ * user add, user reset-mfa, audit verify. Account changes go through
+ * cli_accounts.c, the same code the admin API uses, and are audited with
+ * the actor "cli" from the address "local". Usage errors exit 2, failures
+ * 1; every message goes to stderr, results to stdout. */
 #include "cli.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
+#include "cli_accounts.h"
 #include "db.h"
 #include "migrate.h"
+#include "password.h"
 
 /* Opens MDT_DATABASE_URL or prints why not; NULL on failure. */
 static mdt_dbc_t *cli_connect(const char *cmd)
@@ -55,14 +63,448 @@ static int cli_migrate(int argc, char **argv)
     return 0;
 }
 
+/* ---- flags ---- */
+
+typedef struct {
+    const char *name;   /* "--name" */
+    const char **value; /* takes a value; NULL for a switch */
+    int *on;            /* for a switch */
+} cli_flag_t;
+
+/* Parses argv[from..] ("--flag VALUE", "--flag=VALUE", "--switch"). -1
+ * after printing why on an unknown flag or a missing value. */
+static int cli_flags(const char *cmd, int argc, char **argv, int from, const cli_flag_t *flags)
+{
+    for (int i = from; i < argc; i++) {
+        const char *arg = argv[i], *eq = strchr(arg, '=');
+        size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+        const cli_flag_t *f = flags;
+        while (f->name && (strlen(f->name) != n || strncmp(f->name, arg, n) != 0))
+            f++;
+        if (!f->name) {
+            fprintf(stderr, "mdtboard %s: unknown argument '%s' (see --help)\n", cmd, arg);
+            return -1;
+        }
+        if (!f->value) {
+            *f->on = 1;
+        } else if (eq) {
+            *f->value = eq + 1;
+        } else if (i + 1 < argc) {
+            *f->value = argv[++i];
+        } else {
+            fprintf(stderr, "mdtboard %s: %s needs a value\n", cmd, f->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Prints which required flag is missing; -1 when one is. */
+static int cli_require(const char *cmd, const char *flag, const char *value)
+{
+    if (value && *value)
+        return 0;
+    fprintf(stderr, "mdtboard %s: %s is required (see --help)\n", cmd, flag);
+    return -1;
+}
+
+/* ---- running one audited change ---- */
+
+typedef int (*cli_tx_fn)(mdt_dbc_t *c, void *arg, mdt_err_t *e);
+
+static void cli_actor(mdt_audit_actor_t *a)
+{
+    memset(a, 0, sizeof(*a));
+    snprintf(a->username, sizeof(a->username), "cli");
+    snprintf(a->address, sizeof(a->address), "local");
+}
+
+/* Prints a database failure without libpq's trailing newline. */
+static void cli_db_error(const char *cmd, const mdt_dbc_t *c, int rc)
+{
+    char msg[sizeof(c->error)];
+    snprintf(msg, sizeof(msg), "%s", c->error[0] ? c->error : "database error");
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = 0;
+    if (rc == MDT_DB_CONFLICT)
+        fprintf(stderr, "mdtboard %s: conflicting change (already exists?): %s\n", cmd, msg);
+    else
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, msg);
+}
+
+/* Connects, runs fn in one transaction and commits. The exit status: 0, or
+ * 1 after printing why (a refusal in e, or the database's error). */
+static int cli_tx(const char *cmd, cli_tx_fn fn, void *arg)
+{
+    mdt_dbc_t *c = cli_connect(cmd);
+    if (!c)
+        return 1;
+    mdt_err_t e = {0};
+    int rc = mdt_db_begin(c, NULL);
+    if (rc == MDT_DB_OK)
+        rc = fn(c, arg, &e);
+    if (rc == MDT_DB_OK && !e.status)
+        rc = mdt_db_commit(c);
+    else
+        mdt_db_rollback(c);
+    int status = rc != MDT_DB_OK || e.status ? 1 : 0;
+    if (rc == MDT_DB_NOT_FOUND)
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, e.status ? e.message : "not found");
+    else if (rc != MDT_DB_OK)
+        cli_db_error(cmd, c, rc);
+    else if (e.status)
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, e.message);
+    mdt_dbc_close(c);
+    return status;
+}
+
+/* The id of a created object, printed alone on stdout. */
+static int64_t cli_id_of(json_t *obj)
+{
+    return json_integer_value(json_object_get(obj, "id"));
+}
+
+/* ---- agency add ---- */
+
+typedef struct {
+    const char *name;
+    mdt_agency_kind_t kind;
+} cli_agency_t;
+
+static int cli_agency_add_tx(mdt_dbc_t *c, void *arg, mdt_err_t *e)
+{
+    cli_agency_t *a = arg;
+    mdt_audit_actor_t actor;
+    cli_actor(&actor);
+    json_t *out = NULL, *current = NULL;
+    int rc = mdt_accounts_agency_insert(c, &actor, a->name, a->kind, &out, &current, e);
+    if (rc == MDT_DB_OK && !e->status)
+        printf("%lld\n", (long long)cli_id_of(out));
+    json_decref(out);
+    json_decref(current);
+    return rc;
+}
+
+static void cli_kind_list(char *out, size_t size)
+{
+    out[0] = 0;
+    for (int i = 0; i < MDT_KIND_COUNT; i++) {
+        size_t n = strlen(out);
+        snprintf(out + n, size - n, "%s%s", i ? ", " : "",
+                 mdt_authz_agency_kind_name((mdt_agency_kind_t)i));
+    }
+}
+
+static int cli_agency_add(int argc, char **argv)
+{
+    const char *cmd = "agency add";
+    char kinds[256];
+    cli_kind_list(kinds, sizeof(kinds));
+    if (wants_help(argc, argv)) {
+        printf("usage: mdtboard agency add --name NAME --kind KIND\n\n"
+               "Adds an agency and prints its id. Reads MDT_DATABASE_URL.\n\n"
+               "  --name NAME   the agency's name (1 to 200 characters, unique)\n"
+               "  --kind KIND   one of: %s\n",
+               kinds);
+        return 0;
+    }
+    const char *name = NULL, *kind = NULL;
+    cli_flag_t flags[] = {{"--name", &name, NULL}, {"--kind", &kind, NULL}, {NULL, NULL, NULL}};
+    if (cli_flags(cmd, argc, argv, 2, flags) != 0 || cli_require(cmd, "--name", name) != 0 ||
+        cli_require(cmd, "--kind", kind) != 0)
+        return 2;
+    cli_agency_t a = {.name = name};
+    mdt_err_t e;
+    if (mdt_accounts_check_text(name, "name", 200, &e) != 0) {
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, e.message);
+        return 2;
+    }
+    if (mdt_authz_agency_kind_parse(kind, &a.kind) != 0) {
+        fprintf(stderr, "mdtboard %s: --kind must be one of: %s\n", cmd, kinds);
+        return 2;
+    }
+    return cli_tx(cmd, cli_agency_add_tx, &a);
+}
+
+/* ---- user add ---- */
+
+typedef struct {
+    const char *username, *display_name, *agency, *role;
+    int password_stdin;
+    mdt_accounts_new_user_t u;
+    char password[MDT_PASSWORD_MAX_BYTES + 2];
+    char hash[MDT_PASSWORD_HASH_MAX];
+} cli_user_t;
+
+static int cli_user_add_tx(mdt_dbc_t *c, void *arg, mdt_err_t *e)
+{
+    cli_user_t *u = arg;
+    mdt_audit_actor_t actor;
+    cli_actor(&actor);
+    json_t *out = NULL, *current = NULL;
+    int rc = mdt_accounts_user_insert(c, &actor, &u->u, &out, &current, e);
+    if (rc == MDT_DB_OK && !e->status)
+        printf("%lld\n", (long long)cli_id_of(out));
+    json_decref(out);
+    json_decref(current);
+    return rc;
+}
+
+/* Reads one line from stdin into buf (without its line end). -1 and a
+ * message when there is none or it is too long. */
+static int cli_read_password(const char *cmd, char *buf, size_t size)
+{
+    if (!fgets(buf, (int)size, stdin)) {
+        fprintf(stderr, "mdtboard %s: no password on standard input\n", cmd);
+        return -1;
+    }
+    size_t n = strlen(buf);
+    if (n && buf[n - 1] == '\n')
+        buf[--n] = 0;
+    else if (n == size - 1)
+        n = size; /* no line end within the buffer: too long */
+    if (n && n < size && buf[n - 1] == '\r')
+        buf[--n] = 0;
+    if (n > MDT_PASSWORD_MAX_BYTES) {
+        fprintf(stderr, "mdtboard %s: the password is over %d bytes\n", cmd,
+                MDT_PASSWORD_MAX_BYTES);
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks the flags into u->u; -1 after printing why. */
+static int cli_user_check(const char *cmd, cli_user_t *u)
+{
+    mdt_err_t e;
+    char *end;
+    long long agency = strtoll(u->agency, &end, 10);
+    if (mdt_accounts_check_username(u->username, &e) != 0 ||
+        mdt_accounts_check_text(u->display_name, "display name", 200, &e) != 0) {
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, e.message);
+        return -1;
+    }
+    if (*end || agency <= 0) {
+        fprintf(stderr, "mdtboard %s: --agency-id must be a positive integer\n", cmd);
+        return -1;
+    }
+    if (mdt_authz_role_parse(u->role, &u->u.role) != 0) {
+        fprintf(stderr,
+                "mdtboard %s: --role must be one of: member, interviewer, supervisor, "
+                "admin\n",
+                cmd);
+        return -1;
+    }
+    if (!u->password_stdin) {
+        fprintf(stderr,
+                "mdtboard %s: --password-stdin is required (the password is read from "
+                "standard input, never from the command line)\n",
+                cmd);
+        return -1;
+    }
+    u->u.username = u->username;
+    u->u.display_name = u->display_name;
+    u->u.agency_id = agency;
+    return 0;
+}
+
+/* Reads, checks and hashes the password into u->hash. -1 after printing. */
+static int cli_user_password(const char *cmd, cli_user_t *u)
+{
+    const char *why;
+    if (cli_read_password(cmd, u->password, sizeof(u->password)) != 0)
+        return -1;
+    if (mdt_password_policy(u->password, &why) != 0) {
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, why);
+        return -1;
+    }
+    if (mdt_password_hash(u->password, u->hash) != 0) {
+        fprintf(stderr, "mdtboard %s: hashing the password failed\n", cmd);
+        return -1;
+    }
+    u->u.password_hash = u->hash;
+    return 0;
+}
+
+static int cli_user_add_run(int argc, char **argv, cli_user_t *u)
+{
+    const char *cmd = "user add";
+    cli_flag_t flags[] = {{"--username", &u->username, NULL},
+                          {"--display-name", &u->display_name, NULL},
+                          {"--agency-id", &u->agency, NULL},
+                          {"--role", &u->role, NULL},
+                          {"--password-stdin", NULL, &u->password_stdin},
+                          {NULL, NULL, NULL}};
+    if (cli_flags(cmd, argc, argv, 2, flags) != 0 ||
+        cli_require(cmd, "--username", u->username) != 0 ||
+        cli_require(cmd, "--display-name", u->display_name) != 0 ||
+        cli_require(cmd, "--agency-id", u->agency) != 0 ||
+        cli_require(cmd, "--role", u->role) != 0 || cli_user_check(cmd, u) != 0)
+        return 2;
+    if (cli_user_password(cmd, u) != 0)
+        return 1;
+    return cli_tx(cmd, cli_user_add_tx, u);
+}
+
+static int cli_user_add(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        printf("usage: mdtboard user add --username U --display-name D --agency-id N --role ROLE "
+               "--password-stdin\n\n"
+               "Adds a user and prints its id. The password is the first line of standard\n"
+               "input (at least 12 characters). Reads MDT_DATABASE_URL.\n\n"
+               "  --username U        1 to 64 of A-Z a-z 0-9 . _ @ - (unique, case ignored)\n"
+               "  --display-name D    the name others see (1 to 200 characters)\n"
+               "  --agency-id N       an active agency (see `mdtboard agency add`)\n"
+               "  --role ROLE         member, interviewer, supervisor or admin\n"
+               "  --password-stdin    read the password from standard input\n");
+        return 0;
+    }
+    cli_user_t *u = calloc(1, sizeof(*u));
+    if (!u) {
+        fprintf(stderr, "mdtboard user add: out of memory\n");
+        return 1;
+    }
+    int status = cli_user_add_run(argc, argv, u);
+    OPENSSL_cleanse(u, sizeof(*u));
+    free(u);
+    return status;
+}
+
+/* ---- user reset-mfa ---- */
+
+static int cli_reset_mfa_tx(mdt_dbc_t *c, void *arg, mdt_err_t *e)
+{
+    const char *username = arg;
+    mdt_db_params_t p;
+    mdt_db_params_init(&p);
+    mdt_db_param_str(&p, username);
+    PGresult *r =
+        mdt_db_query(c, "SELECT id, username FROM users WHERE lower(username) = lower($1)", &p);
+    if (!r)
+        return c->status;
+    int64_t id = PQntuples(r) == 1 ? mdt_db_int(r, 0, 0) : 0;
+    char name[72] = "";
+    if (id)
+        snprintf(name, sizeof(name), "%s", mdt_db_str(r, 0, 1));
+    PQclear(r);
+    if (!id) {
+        mdt_err_set(e, 404, "not_found", "username", "no user named '%s'", username);
+        return MDT_DB_OK;
+    }
+    mdt_audit_actor_t actor;
+    cli_actor(&actor);
+    json_t *out = NULL;
+    int rc = mdt_accounts_reset_mfa(c, &actor, id, &out);
+    if (rc == MDT_DB_OK)
+        printf("two-factor sign-in cleared for %s (user %lld)\n", name, (long long)id);
+    json_decref(out);
+    return rc;
+}
+
+static int cli_user_reset_mfa(int argc, char **argv)
+{
+    const char *cmd = "user reset-mfa";
+    if (wants_help(argc, argv)) {
+        printf("usage: mdtboard user reset-mfa --username U\n\n"
+               "Clears the user's TOTP enrolment (they enrol again at the next sign-in when\n"
+               "their agency requires it). Reads MDT_DATABASE_URL.\n\n"
+               "  --username U   the user (case ignored)\n");
+        return 0;
+    }
+    const char *username = NULL;
+    cli_flag_t flags[] = {{"--username", &username, NULL}, {NULL, NULL, NULL}};
+    if (cli_flags(cmd, argc, argv, 2, flags) != 0 || cli_require(cmd, "--username", username) != 0)
+        return 2;
+    return cli_tx(cmd, cli_reset_mfa_tx, (void *)username);
+}
+
+/* ---- audit verify ---- */
+
+static int cli_audit_verify(int argc, char **argv)
+{
+    const char *cmd = "audit verify";
+    if (wants_help(argc, argv)) {
+        printf("usage: mdtboard audit verify\n\n"
+               "Walks the audit log's hash chain. Prints \"audit chain ok: N rows\" and exits\n"
+               "0, or prints \"audit chain broken at row ID\" on stderr and exits 1.\n"
+               "Reads MDT_DATABASE_URL.\n");
+        return 0;
+    }
+    cli_flag_t flags[] = {{NULL, NULL, NULL}};
+    if (cli_flags(cmd, argc, argv, 2, flags) != 0)
+        return 2;
+    mdt_dbc_t *c = cli_connect(cmd);
+    if (!c)
+        return 1;
+    int64_t bad = 0, rows = 0;
+    char err[512];
+    int rc = mdt_audit_verify(c, &bad, &rows, err, sizeof(err));
+    mdt_dbc_close(c);
+    if (rc == 0)
+        printf("audit chain ok: %lld rows\n", (long long)rows);
+    else if (rc == 1)
+        fprintf(stderr, "audit chain broken at row %lld\n", (long long)bad);
+    else
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
+    return rc == 0 ? 0 : 1;
+}
+
+/* ---- dispatch ---- */
+
+typedef struct {
+    const char *group, *verb;
+    int (*run)(int argc, char **argv);
+    const char *usage; /* one line of `mdtboard --help` */
+} cli_cmd_t;
+
+static const cli_cmd_t cli_cmds[] = {
+    {"agency", "add", cli_agency_add, "  agency add       add an agency (prints its id)\n"},
+    {"user", "add", cli_user_add,
+     "  user add         add a user, password from stdin (prints its id)\n"},
+    {"user", "reset-mfa", cli_user_reset_mfa, "  user reset-mfa   clear a user's TOTP enrolment\n"},
+    {"audit", "verify", cli_audit_verify, "  audit verify     check the audit log's hash chain\n"},
+    {NULL, NULL, NULL, NULL},
+};
+
 const char *mdt_cli_usage_lines(void)
 {
-    return "";
+    static char lines[512];
+    if (!lines[0]) {
+        for (const cli_cmd_t *c = cli_cmds; c->group; c++)
+            strncat(lines, c->usage, sizeof(lines) - strlen(lines) - 1);
+    }
+    return lines;
+}
+
+/* `mdtboard GROUP` without a known verb: lists the group's commands. */
+static int cli_group_usage(const char *group, const char *verb)
+{
+    int help = verb && (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0);
+    FILE *out = help ? stdout : stderr;
+    if (!help)
+        fprintf(out, verb ? "mdtboard %s: unknown command '%s'\n" : "mdtboard %s: what to do?\n",
+                group, verb);
+    fprintf(out, "usage:\n");
+    for (const cli_cmd_t *c = cli_cmds; c->group; c++) {
+        if (strcmp(c->group, group) == 0)
+            fprintf(out, "  mdtboard %s %s --help\n", c->group, c->verb);
+    }
+    return help ? 0 : 2;
 }
 
 int mdt_cli_run(int argc, char **argv)
 {
     if (strcmp(argv[0], "migrate") == 0)
         return cli_migrate(argc, argv);
-    return MDT_CLI_UNKNOWN;
+    int known_group = 0;
+    for (const cli_cmd_t *c = cli_cmds; c->group; c++) {
+        if (strcmp(argv[0], c->group) != 0)
+            continue;
+        known_group = 1;
+        if (argc > 1 && strcmp(argv[1], c->verb) == 0)
+            return c->run(argc, argv);
+    }
+    return known_group ? cli_group_usage(argv[0], argc > 1 ? argv[1] : NULL) : MDT_CLI_UNKNOWN;
 }
