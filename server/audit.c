@@ -79,7 +79,7 @@ struct mdt_audit_buf {
     json_t *rows; /* pending, loop thread only */
     lws_sorted_usec_list_t sul;
     mdt_server_t *srv;
-    int flushing;
+    int flushing, stopped;
 };
 typedef struct mdt_audit_buf audit_buf_t;
 
@@ -136,7 +136,7 @@ static void audit_flush_done(void *arg, int status)
     json_decref(f->rows);
     free(f);
     b->flushing = 0;
-    if (b->srv->ctx)
+    if (b->srv->ctx && !b->stopped)
         audit_schedule(b);
 }
 
@@ -184,6 +184,7 @@ void mdt_audit_stop(mdt_server_t *srv)
     if (!b)
         return;
     lws_sul_cancel(&b->sul);
+    b->stopped = 1;
     if (json_array_size(b->rows) > 0) {
         char err[256];
         mdt_dbc_t *c = mdt_dbc_open(srv->cfg.database_url, 5000, err, sizeof(err));
@@ -191,7 +192,16 @@ void mdt_audit_stop(mdt_server_t *srv)
         if (!c || audit_flush_work(c, &f) != MDT_DB_OK)
             mdt_log_error("audit rows lost at shutdown", "rows=%zu", json_array_size(b->rows));
         mdt_dbc_close(c);
+        json_decref(b->rows);
+        b->rows = json_array();
     }
+}
+
+void mdt_audit_free(mdt_server_t *srv)
+{
+    audit_buf_t *b = srv->audit;
+    if (!b)
+        return;
     json_decref(b->rows);
     free(b);
     srv->audit = NULL;

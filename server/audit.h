@@ -49,6 +49,8 @@ void mdt_audit_read(struct mdt_server *srv, const mdt_audit_actor_t *actor,
  * what is left (at shutdown). */
 int mdt_audit_start(struct mdt_server *srv);
 void mdt_audit_stop(struct mdt_server *srv);
+/* After the loop queue is drained: frees the buffer. */
+void mdt_audit_free(struct mdt_server *srv);
 
 /* Walks the whole chain. Returns 0 when intact; 1 with *bad_id set to the
  * first row whose prev_hash or hash does not match; -1 on database error. */

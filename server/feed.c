@@ -8,6 +8,7 @@
 #include "log.h"
 #include "server.h"
 #include "session.h"
+#include "hub.h"
 #include "ws.h"
 
 #define FEED_BATCH 1000
@@ -91,7 +92,7 @@ static void feed_dispatch(mdt_server_t *srv, const mdt_feed_event_t *e)
     if (!e->case_id && !e->meeting_id)
         feed_dispatch_node(srv, e);
     else
-        mdt_ws_on_event(srv, e);
+        mdt_hub_on_event(srv, e);
 }
 
 static void feed_kick(mdt_server_t *srv);

@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "feed.h"
 #include "http.h"
+#include "hub.h"
 #include "ratelimit.h"
 #include "session.h"
 #include "log.h"
@@ -235,7 +236,7 @@ static int server_start(mdt_server_t *srv)
     if (server_adopt_signals(srv) != 0)
         return -1;
     if (mdt_session_start(srv) != 0 || mdt_audit_start(srv) != 0 || mdt_ws_start(srv) != 0 ||
-        mdt_feed_start(srv) != 0 ||
+        mdt_hub_start(srv) != 0 || mdt_feed_start(srv) != 0 ||
         !(srv->login_limits =
               mdt_ratelimit_new(srv->cfg.login_rate_per_min, srv->cfg.login_rate_per_min)))
         return -1;
@@ -260,7 +261,9 @@ static void server_teardown(mdt_server_t *srv)
         lws_sul_cancel(&srv->sul_stop);
         mdt_audit_stop(srv);
         mdt_ws_stop(srv);
+        mdt_hub_stop(srv);
         lws_context_destroy(srv->ctx);
+        srv->ctx = NULL; /* late callbacks schedule no timers */
     }
     mdt_listen_stop(srv->listen);
     mdt_db_t *db = srv->db;
@@ -273,6 +276,8 @@ static void server_teardown(mdt_server_t *srv)
         mdt_loopq_drain(srv->loopq);
         mdt_loopq_free(srv->loopq);
     }
+    mdt_audit_free(srv);
+    mdt_hub_free(srv);
     mdt_ws_free(srv);
     mdt_feed_stop(srv);
     mdt_session_stop(srv);

@@ -18,6 +18,7 @@
 #include "workq.h"
 
 struct mdt_ws_hub;
+struct mdt_ws_hub_state;
 struct mdt_audit_buf;
 struct mdt_auth_state;
 struct mdt_ratelimit;
@@ -34,8 +35,9 @@ typedef struct mdt_server {
     mdt_metrics_t *metrics;
     const mdt_route_t *routes;
     struct mdt_ws_hub *hub;
-    struct mdt_audit_buf *audit; /* buffered read audit rows */
-    struct mdt_auth_state *auth; /* session cache */
+    struct mdt_ws_hub_state *hubstate; /* subscriptions and fan-out */
+    struct mdt_audit_buf *audit;       /* buffered read audit rows */
+    struct mdt_auth_state *auth;       /* session cache */
     struct mdt_ratelimit *login_limits;
     struct mdt_feed *feed; /* this node's reader of the event log */
     struct lws_protocols protocols[4];

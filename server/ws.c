@@ -8,6 +8,7 @@
 #include "json.h"
 #include "log.h"
 #include "server.h"
+#include "hub.h"
 #include "session.h"
 
 typedef struct wsq_item {
@@ -23,6 +24,7 @@ struct mdt_ws_conn {
     int closing;           /* close code to send on the next writeable, 0 = none */
     int rechecking;
     uint64_t id;
+    lws_dll2_owner_t subs; /* hub subscriptions */
     wsq_item_t *head, *tail;
     size_t queued_bytes;
     int queued_frames;
@@ -84,8 +86,7 @@ int mdt_ws_send(mdt_ws_conn_t *c, mdt_wsmsg_t *m)
     return 0;
 }
 
-/* Serializes j (stolen) and queues it on c alone. */
-static int ws_send_json(mdt_ws_conn_t *c, json_t *j)
+int mdt_ws_send_json(mdt_ws_conn_t *c, json_t *j)
 {
     size_t len;
     char *s = mdt_json_dump(j, &len);
@@ -103,11 +104,31 @@ static int ws_send_json(mdt_ws_conn_t *c, json_t *j)
 
 static int ws_send_error(mdt_ws_conn_t *c, const char *code, const char *message)
 {
-    return ws_send_json(
+    return mdt_ws_send_json(
         c, json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message", message));
 }
 
-static void ws_queue_clear(mdt_ws_conn_t *c)
+mdt_principal_t mdt_ws_principal(const mdt_ws_conn_t *c)
+{
+    return mdt_session_principal(&c->session.user);
+}
+
+const mdt_user_t *mdt_ws_user(const mdt_ws_conn_t *c)
+{
+    return &c->session.user;
+}
+
+uint64_t mdt_ws_id(const mdt_ws_conn_t *c)
+{
+    return c->id;
+}
+
+lws_dll2_owner_t *mdt_ws_subs(mdt_ws_conn_t *c)
+{
+    return &c->subs;
+}
+
+void mdt_ws_drop_queue(mdt_ws_conn_t *c)
 {
     wsq_item_t *it = c->head;
     while (it) {
@@ -121,6 +142,22 @@ static void ws_queue_clear(mdt_ws_conn_t *c)
     c->queued_frames = 0;
 }
 
+static void ws_handle_subscribe(mdt_ws_conn_t *c, json_t *j, int subscribe)
+{
+    json_t *cid = json_object_get(j, "case_id"), *since = json_object_get(j, "since");
+    if (!json_is_integer(cid) || json_integer_value(cid) <= 0 ||
+        (since && !json_is_null(since) &&
+         (!json_is_integer(since) || json_integer_value(since) < 0))) {
+        ws_send_error(c, "bad_request", "case_id must be a positive integer, since a seq");
+        return;
+    }
+    if (!subscribe)
+        mdt_hub_unsubscribe(c->srv, c, json_integer_value(cid));
+    else
+        mdt_hub_subscribe(c->srv, c, json_integer_value(cid),
+                          json_is_integer(since) ? json_integer_value(since) : -1);
+}
+
 /* One complete text frame from the client. */
 static void ws_handle(mdt_ws_conn_t *c, const char *data, size_t len)
 {
@@ -129,6 +166,10 @@ static void ws_handle(mdt_ws_conn_t *c, const char *data, size_t len)
     const char *type = j ? json_string_value(json_object_get(j, "type")) : NULL;
     if (!type) {
         ws_send_error(c, "bad_request", "frames are JSON objects with a type");
+    } else if (strcmp(type, "subscribe") == 0 || strcmp(type, "unsubscribe") == 0) {
+        ws_handle_subscribe(c, j, type[0] == 's');
+    } else if (strcmp(type, "subscribe_meeting") == 0 || strcmp(type, "unsubscribe_meeting") == 0) {
+        ws_send_error(c, "not_found", "no such meeting");
     } else if (strcmp(type, "activity") == 0) {
         mdt_session_activity(c->srv, c->session.id_hash);
     } else if (strcmp(type, "ping") == 0) {
@@ -136,7 +177,7 @@ static void ws_handle(mdt_ws_conn_t *c, const char *data, size_t len)
         json_t *pong = json_pack("{s:s}", "type", "pong");
         if (id)
             json_object_set(pong, "id", id);
-        ws_send_json(c, pong);
+        mdt_ws_send_json(c, pong);
     } else {
         ws_send_error(c, "bad_request", "unknown frame type");
     }
@@ -261,7 +302,7 @@ static void ws_close(mdt_ws_conn_t *c, int code)
     lws_callback_on_writable(c->wsi);
 }
 
-static mdt_ws_conn_t *ws_find(mdt_server_t *srv, uint64_t id)
+mdt_ws_conn_t *mdt_ws_find(mdt_server_t *srv, uint64_t id)
 {
     lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&srv->hub->conns))
     {
@@ -290,7 +331,7 @@ static int ws_recheck_work(mdt_dbc_t *db, void *arg)
 static void ws_recheck_done(void *arg, int status)
 {
     ws_recheck_t *r = arg;
-    mdt_ws_conn_t *c = r->srv->hub ? ws_find(r->srv, r->conn_id) : NULL;
+    mdt_ws_conn_t *c = r->srv->hub ? mdt_ws_find(r->srv, r->conn_id) : NULL;
     if (c) {
         c->rechecking = 0;
         if (status == MDT_DB_NOT_FOUND) {
@@ -392,12 +433,6 @@ void mdt_ws_free(mdt_server_t *srv)
     srv->hub = NULL;
 }
 
-void mdt_ws_on_event(mdt_server_t *srv, const mdt_feed_event_t *ev)
-{
-    (void)srv;
-    (void)ev; /* case and meeting fan-out: the live-board issue */
-}
-
 int mdt_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
@@ -412,8 +447,9 @@ int mdt_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLOSED:
         if (!c->srv)
             return 0;
+        mdt_hub_conn_closed(c->srv, c);
         lws_dll2_remove(&c->list);
-        ws_queue_clear(c);
+        mdt_ws_drop_queue(c);
         free(c->rx);
         c->rx = NULL;
         c->srv->ws_open--;

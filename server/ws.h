@@ -12,7 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "authz.h"
 #include "feed.h"
+#include "session.h"
 
 #define MDT_WS_PROTOCOL         "mdtboard.v1"
 #define MDT_WS_MAX_FRAME        (64 * 1024)
@@ -34,6 +38,18 @@ void mdt_wsmsg_unref(mdt_wsmsg_t *m);
 
 /* Queues m (taking a reference of its own); -1 when the queue is full. */
 int mdt_ws_send(mdt_ws_conn_t *c, mdt_wsmsg_t *m);
+/* Serializes j (stolen) and queues it on c alone; -1 when it did not fit. */
+int mdt_ws_send_json(mdt_ws_conn_t *c, json_t *j);
+/* Drops everything queued on c (a reader that cannot keep up). */
+void mdt_ws_drop_queue(mdt_ws_conn_t *c);
+/* The socket's user as the authorization module sees it, and its identity. */
+mdt_principal_t mdt_ws_principal(const mdt_ws_conn_t *c);
+const mdt_user_t *mdt_ws_user(const mdt_ws_conn_t *c);
+uint64_t mdt_ws_id(const mdt_ws_conn_t *c);
+/* The hub's list of this socket's subscriptions. */
+lws_dll2_owner_t *mdt_ws_subs(mdt_ws_conn_t *c);
+/* Live socket by id (NULL when it closed). */
+mdt_ws_conn_t *mdt_ws_find(struct mdt_server *srv, uint64_t id);
 
 /* HTTP_CONFIRM_UPGRADE: 0 lets the upgrade go on; 1 when it was refused
  * with an HTTP answer (403 wrong Origin, 401 no valid session). */
@@ -45,8 +61,6 @@ struct mdt_server;
  * account changed, or of one revoked session. */
 void mdt_ws_recheck_user(struct mdt_server *srv, int64_t user_id);
 void mdt_ws_close_session(struct mdt_server *srv, const char *id_hash);
-/* A case or meeting event from the feed, for the subscribers that may see it. */
-void mdt_ws_on_event(struct mdt_server *srv, const mdt_feed_event_t *ev);
 
 int mdt_ws_start(struct mdt_server *srv);
 /* stop: before the lws context is destroyed (timers); free: after it. */

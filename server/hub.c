@@ -1,0 +1,986 @@
+/* hub.c - subscriptions, replay and ordered live fan-out (see hub.h). */
+#include "hub.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "actions.h"
+#include "cases.h"
+#include "casectx.h"
+#include "entries.h"
+#include "hmap.h"
+#include "json.h"
+#include "log.h"
+#include "pii.h"
+#include "records.h"
+#include "server.h"
+#include "session.h"
+#include "ws.h"
+
+#define HUB_MAX_SHAPES     32
+#define HUB_REPLAY_MAX     5000
+#define HUB_RETENTION_DAYS 30
+
+/* One agency's view of the case, kept to notice categories it loses. */
+typedef struct {
+    int64_t agency_id;
+    unsigned mask;
+    int known;
+} hub_mask_t;
+
+typedef struct hub_case {
+    int64_t case_id;
+    lws_dll2_owner_t subs;
+    hub_mask_t masks[HUB_MAX_SHAPES];
+    int nmasks;
+    lws_sorted_usec_list_t expiry; /* next consent expiry */
+    int64_t next_expiry;
+    lws_sorted_usec_list_t presence;
+    int presence_scheduled;
+    mdt_server_t *srv;
+} hub_case_t;
+
+typedef struct hub_sub {
+    lws_dll2_t case_link, conn_link;
+    hub_case_t *hc;
+    mdt_ws_conn_t *conn;
+    uint64_t gen; /* for async lookups */
+    int active;
+    int64_t since, replay_to, last_sent;
+    lws_dll2_owner_t pending; /* buffered live messages while replaying */
+} hub_sub_t;
+
+typedef struct {
+    lws_dll2_t link;
+    int64_t seq;
+    mdt_wsmsg_t *msg;
+} hub_buffered_t;
+
+struct mdt_ws_hub_state {
+    mdt_hmap_t *cases;         /* "case_id" -> hub_case_t */
+    lws_dll2_owner_t pipeline; /* hub_ev_t in seq order */
+    uint64_t next_gen;
+    mdt_server_t *srv;
+    lws_sorted_usec_list_t gc; /* frees cases left without subscribers */
+    int gc_scheduled;
+};
+
+/* A rendered shape: what one agency's subscribers receive for an event. */
+typedef struct {
+    mdt_principal_t p;
+    json_t *msgs;  /* messages (objects) to send, in order */
+    unsigned mask; /* the agency's PII mask after the event */
+    int case_gone; /* the agency lost the case */
+} hub_shape_t;
+
+typedef struct hub_ev {
+    lws_dll2_t link;
+    mdt_server_t *srv;
+    mdt_feed_event_t ev; /* data not kept */
+    hub_shape_t shapes[HUB_MAX_SHAPES];
+    int nshapes;
+    int ready, failed;
+    int64_t next_expiry;
+} hub_ev_t;
+
+static struct mdt_ws_hub_state *hub_of(mdt_server_t *srv)
+{
+    return srv->hubstate;
+}
+
+static void hub_key(int64_t case_id, char key[24])
+{
+    snprintf(key, 24, "%lld", (long long)case_id);
+}
+
+/* ---- rendering (database threads) ---- */
+
+/* The item with this id in a JSON array of objects (borrowed), or NULL. */
+static json_t *hub_find_id(json_t *arr, int64_t id)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(arr, i, it)
+    {
+        if (json_integer_value(json_object_get(it, "id")) == id)
+            return it;
+    }
+    return NULL;
+}
+
+/* The object an event names, as p may see it now (new reference), or NULL. */
+static json_t *hub_object(mdt_dbc_t *c, const mdt_feed_event_t *ev, const mdt_principal_t *p,
+                          const mdt_casectx_t *cx, int64_t now, const char *time_zone)
+{
+    const char *t = ev->object_type;
+    json_t *arr = NULL, *obj = NULL;
+    if (strcmp(t, "entry") == 0)
+        arr = mdt_entries_list_json(c, p, cx, ev->object_id);
+    else if (strcmp(t, "action") == 0)
+        arr = mdt_actions_list_json(c, p, cx, ev->object_id, time_zone);
+    else if (strcmp(t, "service") == 0)
+        arr = mdt_records_services_json(c, p, cx);
+    else if (strcmp(t, "consent") == 0)
+        arr = mdt_pii_consents_json(c, p, cx, now);
+    else if (strcmp(t, "pii") == 0)
+        return mdt_pii_json(c, p, cx, now);
+    else if (strcmp(t, "tracking") == 0)
+        return mdt_records_tracking_json(c, cx);
+    else if (strcmp(t, "case") == 0)
+        return mdt_cases_get_json(c, p, cx);
+    if (arr) {
+        obj = hub_find_id(arr, ev->object_id);
+        json_incref(obj);
+        json_decref(arr);
+    }
+    return obj;
+}
+
+/* Could p see the previous version of an entry or action item? */
+static int hub_prev_visible(mdt_dbc_t *c, const mdt_feed_event_t *ev, const mdt_principal_t *p,
+                            const mdt_case_ctx_t *view)
+{
+    const char *sql =
+        strcmp(ev->object_type, "entry") == 0
+            ? "SELECT v.visibility, v.visible_to::text, e.agency_id, e.author_id, 0 FROM"
+              " entry_versions v JOIN entries e ON e.id = v.entry_id WHERE v.entry_id = $1"
+              " ORDER BY v.version DESC OFFSET 1 LIMIT 1"
+            /* the action's previous version as stored in its history */
+            : "SELECT v.data->>'visibility', (SELECT coalesce(array_agg(x::bigint), '{}')"
+              " FROM jsonb_array_elements_text(v.data->'visible_to') x)::text,"
+              " a.agency_id, a.created_by, (v.data->>'assignee_agency_id')::bigint"
+              " FROM action_versions v JOIN actions a ON a.id = v.action_id"
+              " WHERE v.action_id = $1 ORDER BY v.version DESC OFFSET 1 LIMIT 1";
+    mdt_db_params_t prm;
+    mdt_db_params_init(&prm);
+    mdt_db_param_int(&prm, ev->object_id);
+    PGresult *r = mdt_db_query(c, sql, &prm);
+    if (!r || PQntuples(r) != 1) {
+        PQclear(r);
+        return 0;
+    }
+    int64_t to[MDT_CASE_MAX_AGENCIES];
+    mdt_item_ctx_t it = {0};
+    mdt_authz_visibility_parse(mdt_db_str(r, 0, 0), &it.visibility);
+    it.n_visible_to = mdt_casectx_parse_ids(mdt_db_str(r, 0, 1), to, MDT_CASE_MAX_AGENCIES);
+    it.visible_to = to;
+    it.author_agency_id = mdt_db_int(r, 0, 2);
+    it.author_user_id = mdt_db_int(r, 0, 3);
+    it.assignee_agency_id = mdt_db_int(r, 0, 4);
+    PQclear(r);
+    return mdt_authz_item_visible(p, view, &it);
+}
+
+static json_t *hub_event_msg(const mdt_feed_event_t *ev, const char *kind, json_t *data)
+{
+    return json_pack("{s:s, s:I, s:I, s:s, s:o}", "type", "event", "seq", (json_int_t)ev->seq,
+                     "case_id", (json_int_t)ev->case_id, "kind", kind, "data", data);
+}
+
+static json_t *hub_revoked(const mdt_feed_event_t *ev, const char *entity, int64_t id,
+                           const char *category)
+{
+    json_t *d = json_pack("{s:s, s:I}", "entity", entity, "id", (json_int_t)id);
+    if (category)
+        json_object_set_new(d, "category", json_string(category));
+    return hub_event_msg(ev, "access.revoked", d);
+}
+
+/* Renders ev for one shape. Returns the db status. */
+static int hub_render_shape(mdt_dbc_t *c, const mdt_feed_event_t *ev, const mdt_casectx_t *cx,
+                            int64_t now, const char *time_zone, hub_shape_t *sh)
+{
+    mdt_case_ctx_t view = mdt_casectx_view(cx);
+    sh->msgs = json_array();
+    if (!mdt_authz_case_visible(&sh->p, &view)) {
+        sh->case_gone = 1;
+        return MDT_DB_OK;
+    }
+    sh->mask = mdt_authz_pii_mask(&sh->p, &view, now);
+    json_t *obj = hub_object(c, ev, &sh->p, cx, now, time_zone);
+    if (obj) {
+        json_array_append_new(sh->msgs, hub_event_msg(ev, ev->kind, obj));
+        return MDT_DB_OK;
+    }
+    if (c->status != MDT_DB_OK && c->error[0])
+        return c->status;
+    int narrowing = strstr(ev->kind, ".updated") || strstr(ev->kind, ".retracted");
+    if (narrowing &&
+        (strcmp(ev->object_type, "entry") == 0 || strcmp(ev->object_type, "action") == 0) &&
+        hub_prev_visible(c, ev, &sh->p, &view))
+        json_array_append_new(sh->msgs, hub_revoked(ev, ev->object_type, ev->object_id, NULL));
+    return MDT_DB_OK;
+}
+
+/* The earliest consent expiry after now in cx (0 if none). */
+static int64_t hub_next_expiry(const mdt_casectx_t *cx, int64_t now)
+{
+    int64_t next = 0;
+    for (size_t i = 0; i < cx->n_consents; i++) {
+        int64_t e = cx->consents[i].expires_at;
+        if (e > now && (!next || e < next))
+            next = e;
+    }
+    return next;
+}
+
+static int hub_render_work(mdt_dbc_t *c, void *arg)
+{
+    hub_ev_t *h = arg;
+    mdt_casectx_t *cx = malloc(sizeof(*cx));
+    if (!cx)
+        return MDT_DB_ERROR;
+    int64_t now = mdt_session_now();
+    int rc = mdt_db_begin(c, "repeatable read");
+    if (rc == MDT_DB_OK)
+        rc = mdt_casectx_load(c, h->ev.case_id, cx);
+    for (int i = 0; rc == MDT_DB_OK && i < h->nshapes; i++)
+        rc = hub_render_shape(c, &h->ev, cx, now, h->srv->cfg.time_zone, &h->shapes[i]);
+    if (rc == MDT_DB_OK)
+        h->next_expiry = hub_next_expiry(cx, now);
+    free(cx);
+    mdt_db_rollback(c);
+    if (rc == MDT_DB_NOT_FOUND) { /* the case is gone: nobody sees anything */
+        for (int i = 0; i < h->nshapes; i++)
+            h->shapes[i].case_gone = 1;
+        rc = MDT_DB_OK;
+    }
+    return rc;
+}
+
+/* ---- cases and subscriptions (loop) ---- */
+
+static void hub_case_free(void *p)
+{
+    hub_case_t *hc = p;
+    lws_sul_cancel(&hc->expiry);
+    lws_sul_cancel(&hc->presence);
+    free(hc);
+}
+
+static hub_case_t *hub_case_get(mdt_server_t *srv, int64_t case_id, int create)
+{
+    char key[24];
+    hub_key(case_id, key);
+    hub_case_t *hc = mdt_hmap_get(hub_of(srv)->cases, key);
+    if (hc || !create)
+        return hc;
+    if (!(hc = calloc(1, sizeof(*hc))))
+        return NULL;
+    hc->case_id = case_id;
+    hc->srv = srv;
+    if (mdt_hmap_put(hub_of(srv)->cases, key, hc) != 0) {
+        free(hc);
+        return NULL;
+    }
+    return hc;
+}
+
+static hub_mask_t *hub_mask(hub_case_t *hc, int64_t agency_id)
+{
+    for (int i = 0; i < hc->nmasks; i++) {
+        if (hc->masks[i].agency_id == agency_id)
+            return &hc->masks[i];
+    }
+    if (hc->nmasks == HUB_MAX_SHAPES)
+        return NULL;
+    hc->masks[hc->nmasks] = (hub_mask_t){agency_id, 0, 0};
+    return &hc->masks[hc->nmasks++];
+}
+
+static void hub_presence_schedule(hub_case_t *hc);
+
+static int hub_gc_empty(const char *key, void *value, void *ud)
+{
+    (void)key;
+    (void)ud;
+    return ((hub_case_t *)value)->subs.count == 0;
+}
+
+static void hub_gc(lws_sorted_usec_list_t *sul)
+{
+    struct mdt_ws_hub_state *h = lws_container_of(sul, struct mdt_ws_hub_state, gc);
+    h->gc_scheduled = 0;
+    mdt_hmap_sweep(h->cases, hub_gc_empty, NULL);
+}
+
+static void hub_sub_free(hub_sub_t *s)
+{
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&s->pending))
+    {
+        hub_buffered_t *b = lws_container_of(d, hub_buffered_t, link);
+        lws_dll2_remove(d);
+        mdt_wsmsg_unref(b->msg);
+        free(b);
+    }
+    lws_end_foreach_dll_safe(d, d1);
+    free(s);
+}
+
+/* Removes s; drops its case when nobody is left. */
+static void hub_sub_remove(mdt_server_t *srv, hub_sub_t *s)
+{
+    hub_case_t *hc = s->hc;
+    lws_dll2_remove(&s->case_link);
+    lws_dll2_remove(&s->conn_link);
+    hub_sub_free(s);
+    if (hc->subs.count > 0) {
+        hub_presence_schedule(hc);
+        return;
+    }
+    /* freed later, never under a caller that is walking the case */
+    struct mdt_ws_hub_state *h = hub_of(srv);
+    if (!h->gc_scheduled && srv->ctx) {
+        h->gc_scheduled = 1;
+        lws_sul_schedule(srv->ctx, 0, &h->gc, hub_gc, 1);
+    }
+}
+
+static hub_sub_t *hub_sub_of_conn(mdt_ws_conn_t *conn, int64_t case_id)
+{
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(mdt_ws_subs(conn)))
+    {
+        hub_sub_t *s = lws_container_of(d, hub_sub_t, conn_link);
+        if (s->hc->case_id == case_id)
+            return s;
+    }
+    lws_end_foreach_dll(d);
+    return NULL;
+}
+
+static hub_sub_t *hub_sub_by_gen(mdt_server_t *srv, int64_t case_id, uint64_t gen)
+{
+    hub_case_t *hc = hub_case_get(srv, case_id, 0);
+    if (!hc)
+        return NULL;
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&hc->subs))
+    {
+        hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
+        if (s->gen == gen)
+            return s;
+    }
+    lws_end_foreach_dll(d);
+    return NULL;
+}
+
+/* A reader that cannot keep up: its queue is dropped, and every case it
+ * follows gets `resync` (it reloads and subscribes again). */
+static void hub_resync_conn(mdt_server_t *srv, mdt_ws_conn_t *conn)
+{
+    mdt_ws_drop_queue(conn);
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(mdt_ws_subs(conn)))
+    {
+        hub_sub_t *s = lws_container_of(d, hub_sub_t, conn_link);
+        mdt_ws_send_json(
+            conn, json_pack("{s:s, s:I}", "type", "resync", "case_id", (json_int_t)s->hc->case_id));
+        hub_sub_remove(srv, s);
+    }
+    lws_end_foreach_dll_safe(d, d1);
+}
+
+/* Queues m on s's socket; on overflow the socket is resynced. 0 sent. */
+static int hub_send(mdt_server_t *srv, hub_sub_t *s, mdt_wsmsg_t *m)
+{
+    if (mdt_ws_send(s->conn, m) == 0)
+        return 0;
+    hub_resync_conn(srv, s->conn);
+    return -1;
+}
+
+static mdt_wsmsg_t *hub_msg(json_t *j)
+{
+    size_t len;
+    char *txt = mdt_json_dump(j, &len);
+    mdt_wsmsg_t *m = txt ? mdt_wsmsg_new(txt, len) : NULL;
+    free(txt);
+    return m;
+}
+
+/* ---- presence ---- */
+
+static void hub_presence_fire(lws_sorted_usec_list_t *sul)
+{
+    hub_case_t *hc = lws_container_of(sul, hub_case_t, presence);
+    hc->presence_scheduled = 0;
+    json_t *users = json_array();
+    int64_t seen[MDT_HUB_PRESENCE_CAP];
+    int count = 0, n = 0;
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&hc->subs))
+    {
+        hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
+        const mdt_user_t *u = mdt_ws_user(s->conn);
+        int dup = 0;
+        for (int i = 0; i < n && !dup; i++)
+            dup = seen[i] == u->user_id;
+        if (s->active && !dup) {
+            count++;
+            if (n < MDT_HUB_PRESENCE_CAP) {
+                seen[n++] = u->user_id;
+                json_array_append_new(users,
+                                      json_pack("{s:I, s:s, s:I}", "id", (json_int_t)u->user_id,
+                                                "display_name", u->display_name, "agency_id",
+                                                (json_int_t)u->agency_id));
+            }
+        }
+    }
+    lws_end_foreach_dll(d);
+    mdt_wsmsg_t *m = hub_msg(json_pack("{s:s, s:I, s:i, s:o}", "type", "presence", "case_id",
+                                       (json_int_t)hc->case_id, "count", count, "users", users));
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&hc->subs))
+    {
+        hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
+        if (m && s->active)
+            hub_send(hc->srv, s, m);
+    }
+    lws_end_foreach_dll_safe(d, d1);
+    mdt_wsmsg_unref(m);
+}
+
+/* At most once a second per case. */
+static void hub_presence_schedule(hub_case_t *hc)
+{
+    if (hc->presence_scheduled || !hc->srv->ctx)
+        return;
+    hc->presence_scheduled = 1;
+    lws_sul_schedule(hc->srv->ctx, 0, &hc->presence, hub_presence_fire, LWS_US_PER_SEC);
+}
+
+/* ---- live fan-out, in seq order ---- */
+
+static void hub_expiry_schedule(hub_case_t *hc, int64_t next_expiry);
+
+/* The shape for an agency in h, or NULL. */
+static hub_shape_t *hub_shape(hub_ev_t *h, int64_t agency_id)
+{
+    for (int i = 0; i < h->nshapes; i++) {
+        if (h->shapes[i].p.agency_id == agency_id)
+            return &h->shapes[i];
+    }
+    return NULL;
+}
+
+/* Appends access.revoked for every category the agency just lost. */
+static void hub_lost_categories(hub_case_t *hc, hub_shape_t *sh, const mdt_feed_event_t *ev,
+                                json_t *out)
+{
+    hub_mask_t *m = hub_mask(hc, sh->p.agency_id);
+    if (!m)
+        return;
+    unsigned lost = m->known ? m->mask & ~sh->mask : 0;
+    for (int c = 0; c < MDT_PII_COUNT; c++) {
+        if (lost & MDT_PII_BIT(c))
+            json_array_append_new(
+                out, hub_revoked(ev, "pii", hc->case_id, mdt_authz_pii_cat_name((mdt_pii_cat_t)c)));
+    }
+    m->mask = sh->mask;
+    m->known = 1;
+}
+
+/* Serializes each shape's messages once: a NULL-terminated array. */
+static mdt_wsmsg_t **hub_shape_msgs(hub_case_t *hc, hub_shape_t *sh, const mdt_feed_event_t *ev)
+{
+    json_t *all = json_array();
+    if (sh->case_gone)
+        json_array_append_new(all, hub_revoked(ev, "case", hc->case_id, NULL));
+    else
+        hub_lost_categories(hc, sh, ev, all);
+    json_array_extend(all, sh->msgs);
+    size_t n = json_array_size(all);
+    mdt_wsmsg_t **msgs = calloc(n + 1, sizeof(*msgs));
+    for (size_t i = 0; msgs && i < n; i++)
+        msgs[i] = hub_msg(json_array_get(all, i));
+    json_decref(all);
+    return msgs;
+}
+
+static void hub_buffer(hub_sub_t *s, int64_t seq, mdt_wsmsg_t *m)
+{
+    hub_buffered_t *b = malloc(sizeof(*b));
+    if (!b)
+        return;
+    memset(&b->link, 0, sizeof(b->link));
+    b->seq = seq;
+    b->msg = m;
+    m->refs++;
+    lws_dll2_add_tail(&b->link, &s->pending);
+}
+
+/* Delivers one rendered event to the case's subscribers. */
+static void hub_deliver(mdt_server_t *srv, hub_ev_t *h)
+{
+    hub_case_t *hc = hub_case_get(srv, h->ev.case_id, 0);
+    if (!hc || h->failed)
+        return;
+    mdt_wsmsg_t **msgs[HUB_MAX_SHAPES] = {0};
+    for (int i = 0; i < h->nshapes; i++)
+        msgs[i] = hub_shape_msgs(hc, &h->shapes[i], &h->ev);
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&hc->subs))
+    {
+        hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
+        hub_shape_t *sh = hub_shape(h, mdt_ws_principal(s->conn).agency_id);
+        mdt_wsmsg_t **ms = sh ? msgs[sh - h->shapes] : NULL;
+        int64_t floor = s->active ? s->last_sent : s->replay_to;
+        for (int k = 0; ms && ms[k] && h->ev.seq > floor; k++) {
+            if (!s->active)
+                hub_buffer(s, h->ev.seq, ms[k]);
+            else if (hub_send(srv, s, ms[k]) != 0)
+                break;
+        }
+        if (sh && sh->case_gone && s->active)
+            hub_sub_remove(srv, s);
+        else if (s->active && ms && h->ev.seq > s->last_sent)
+            s->last_sent = h->ev.seq;
+    }
+    lws_end_foreach_dll_safe(d, d1);
+    for (int i = 0; i < h->nshapes; i++) {
+        for (int k = 0; msgs[i] && msgs[i][k]; k++)
+            mdt_wsmsg_unref(msgs[i][k]);
+        free(msgs[i]);
+    }
+    hub_expiry_schedule(hc, h->next_expiry);
+}
+
+static void hub_ev_free(hub_ev_t *h)
+{
+    for (int i = 0; i < h->nshapes; i++)
+        json_decref(h->shapes[i].msgs);
+    free(h);
+}
+
+/* Delivers every ready event at the head of the pipeline. */
+static void hub_drain(mdt_server_t *srv)
+{
+    struct mdt_ws_hub_state *st = hub_of(srv);
+    while (st->pipeline.head) {
+        hub_ev_t *h = lws_container_of(st->pipeline.head, hub_ev_t, link);
+        if (!h->ready)
+            return;
+        lws_dll2_remove(&h->link);
+        hub_deliver(srv, h);
+        hub_ev_free(h);
+    }
+}
+
+static void hub_render_done(void *arg, int status)
+{
+    hub_ev_t *h = arg;
+    h->ready = 1;
+    if (status != MDT_DB_OK) {
+        /* nothing may be skipped silently: everyone on the case resyncs */
+        h->failed = 1;
+        mdt_log_warn("event render failed; subscribers resync", "seq=%lld", (long long)h->ev.seq);
+        hub_case_t *hc = h->srv->hubstate ? hub_case_get(h->srv, h->ev.case_id, 0) : NULL;
+        lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1,
+                                   hc ? lws_dll2_get_head(&hc->subs) : NULL)
+        {
+            hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
+            hub_resync_conn(h->srv, s->conn);
+        }
+        lws_end_foreach_dll_safe(d, d1);
+    }
+    if (h->srv->hubstate)
+        hub_drain(h->srv);
+    else
+        hub_ev_free(h);
+}
+
+/* One representative principal per agency among the case's subscribers. */
+static int hub_collect_shapes(hub_case_t *hc, hub_ev_t *h)
+{
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&hc->subs))
+    {
+        hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
+        mdt_principal_t p = mdt_ws_principal(s->conn);
+        if (!hub_shape(h, p.agency_id) && h->nshapes < HUB_MAX_SHAPES)
+            h->shapes[h->nshapes++].p = p;
+    }
+    lws_end_foreach_dll(d);
+    return h->nshapes;
+}
+
+void mdt_hub_on_event(mdt_server_t *srv, const mdt_feed_event_t *ev)
+{
+    struct mdt_ws_hub_state *st = hub_of(srv);
+    hub_case_t *hc = st && ev->case_id ? hub_case_get(srv, ev->case_id, 0) : NULL;
+    if (!hc || hc->subs.count == 0)
+        return;
+    hub_ev_t *h = calloc(1, sizeof(*h));
+    if (!h)
+        return;
+    h->srv = srv;
+    h->ev = *ev;
+    h->ev.data = NULL;
+    hub_collect_shapes(hc, h);
+    lws_dll2_add_tail(&h->link, &st->pipeline);
+    if (mdt_db_submit(srv->db, hub_render_work, hub_render_done, h) != 0)
+        hub_render_done(h, MDT_DB_REFUSED);
+}
+
+/* ---- subscribing and replay ---- */
+
+typedef struct {
+    mdt_server_t *srv;
+    int64_t case_id;
+    uint64_t gen;
+    mdt_principal_t p;
+    int64_t since, replay_to;
+    /* results */
+    int resync;
+    json_t *msgs; /* replayed messages in order */
+    unsigned mask;
+    int64_t next_expiry;
+} hub_subjob_t;
+
+/* Loads and renders the case's events in (since, replay_to] for p. */
+static int hub_replay(mdt_dbc_t *c, hub_subjob_t *j, const mdt_casectx_t *cx, int64_t now)
+{
+    mdt_db_params_t prm;
+    mdt_db_params_init(&prm);
+    mdt_db_param_int(&prm, j->case_id);
+    mdt_db_param_int(&prm, j->since);
+    mdt_db_param_int(&prm, j->replay_to);
+    mdt_db_param_int(&prm, HUB_REPLAY_MAX + 1);
+    PGresult *r = mdt_db_query(c,
+                               "SELECT seq, kind, object_type, object_id FROM events"
+                               " WHERE case_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq"
+                               " LIMIT $4",
+                               &prm);
+    if (!r)
+        return c->status;
+    int n = PQntuples(r);
+    j->resync = n > HUB_REPLAY_MAX;
+    for (int i = 0; i < n && !j->resync; i++) {
+        mdt_feed_event_t ev = {.seq = mdt_db_int(r, i, 0), .case_id = j->case_id};
+        snprintf(ev.kind, sizeof(ev.kind), "%s", mdt_db_str(r, i, 1));
+        snprintf(ev.object_type, sizeof(ev.object_type), "%s", mdt_db_str(r, i, 2));
+        ev.object_id = mdt_db_int(r, i, 3);
+        hub_shape_t sh = {.p = j->p};
+        int rc = hub_render_shape(c, &ev, cx, now, j->srv->cfg.time_zone, &sh);
+        if (rc == MDT_DB_OK)
+            json_array_extend(j->msgs, sh.msgs);
+        json_decref(sh.msgs);
+        if (rc != MDT_DB_OK) {
+            PQclear(r);
+            return rc;
+        }
+    }
+    PQclear(r);
+    return MDT_DB_OK;
+}
+
+/* `since` older than what the log still holds → the client must reload. */
+static int hub_since_retained(mdt_dbc_t *c, hub_subjob_t *j, int *retained)
+{
+    mdt_db_params_t prm;
+    mdt_db_params_init(&prm);
+    mdt_db_param_int(&prm, j->since);
+    mdt_db_param_int(&prm, HUB_RETENTION_DAYS);
+    PGresult *r = mdt_db_query(
+        c,
+        "SELECT $1::bigint >= coalesce((SELECT min(seq) - 1 FROM events), 0) AND"
+        " coalesce((SELECT created_at > now() - make_interval(days => $2::int) FROM events"
+        " WHERE seq = $1::bigint + 1), true)",
+        &prm);
+    if (!r)
+        return c->status;
+    *retained = mdt_db_bool(r, 0, 0);
+    PQclear(r);
+    return MDT_DB_OK;
+}
+
+static int hub_subscribe_work(mdt_dbc_t *c, void *arg)
+{
+    hub_subjob_t *j = arg;
+    mdt_casectx_t *cx = malloc(sizeof(*cx));
+    if (!cx || !(j->msgs = json_array())) {
+        free(cx);
+        return MDT_DB_ERROR;
+    }
+    int64_t now = mdt_session_now();
+    int rc = mdt_db_begin(c, "repeatable read"), retained = 1;
+    if (rc == MDT_DB_OK)
+        rc = mdt_casectx_load(c, j->case_id, cx);
+    mdt_case_ctx_t view = mdt_casectx_view(cx);
+    if (rc == MDT_DB_OK && !mdt_authz_case_visible(&j->p, &view))
+        rc = MDT_DB_NOT_FOUND;
+    if (rc == MDT_DB_OK) {
+        j->mask = mdt_authz_pii_mask(&j->p, &view, now);
+        j->next_expiry = hub_next_expiry(cx, now);
+    }
+    if (rc == MDT_DB_OK && j->since >= 0)
+        rc = hub_since_retained(c, j, &retained);
+    j->resync = !retained;
+    if (rc == MDT_DB_OK && j->since >= 0 && retained && j->since < j->replay_to)
+        rc = hub_replay(c, j, cx, now);
+    free(cx);
+    mdt_db_rollback(c);
+    return rc;
+}
+
+/* Sends the replay, `subscribed`, then what was buffered meanwhile. */
+static void hub_activate(mdt_server_t *srv, hub_sub_t *s, hub_subjob_t *j)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(j->msgs, i, m)
+    {
+        mdt_wsmsg_t *w = hub_msg(m);
+        int rc = w ? hub_send(srv, s, w) : 0;
+        mdt_wsmsg_unref(w);
+        if (rc != 0)
+            return; /* resynced: s is gone */
+    }
+    s->last_sent = j->since > s->replay_to ? j->since : s->replay_to;
+    s->active = 1;
+    if (mdt_ws_send_json(s->conn,
+                         json_pack("{s:s, s:I, s:I}", "type", "subscribed", "case_id",
+                                   (json_int_t)j->case_id, "seq", (json_int_t)s->last_sent)) != 0) {
+        hub_resync_conn(srv, s->conn);
+        return;
+    }
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&s->pending))
+    {
+        hub_buffered_t *b = lws_container_of(d, hub_buffered_t, link);
+        lws_dll2_remove(d);
+        int64_t seq = b->seq;
+        int rc = seq > s->last_sent ? hub_send(srv, s, b->msg) : 0;
+        mdt_wsmsg_unref(b->msg);
+        free(b);
+        if (rc != 0)
+            return;
+        s->last_sent = seq > s->last_sent ? seq : s->last_sent;
+    }
+    lws_end_foreach_dll_safe(d, d1);
+    hub_presence_schedule(s->hc);
+}
+
+static void hub_subscribe_done(void *arg, int status)
+{
+    hub_subjob_t *j = arg;
+    mdt_server_t *srv = j->srv;
+    hub_sub_t *s = srv->hubstate ? hub_sub_by_gen(srv, j->case_id, j->gen) : NULL;
+    if (s && (status != MDT_DB_OK || j->resync)) {
+        mdt_ws_conn_t *conn = s->conn;
+        hub_sub_remove(srv, s);
+        if (status == MDT_DB_NOT_FOUND)
+            mdt_ws_send_json(conn, json_pack("{s:s, s:s, s:s, s:I}", "type", "error", "code",
+                                             "not_found", "message", "no such case", "case_id",
+                                             (json_int_t)j->case_id));
+        else
+            mdt_ws_send_json(
+                conn, json_pack("{s:s, s:I}", "type", "resync", "case_id", (json_int_t)j->case_id));
+    } else if (s) {
+        hub_mask_t *m = hub_mask(s->hc, j->p.agency_id);
+        if (m && !m->known)
+            *m = (hub_mask_t){j->p.agency_id, j->mask, 1};
+        hub_expiry_schedule(s->hc, j->next_expiry);
+        hub_activate(srv, s, j);
+    }
+    json_decref(j->msgs);
+    free(j);
+}
+
+void mdt_hub_subscribe(mdt_server_t *srv, mdt_ws_conn_t *conn, int64_t case_id, int64_t since)
+{
+    hub_sub_t *old = hub_sub_of_conn(conn, case_id);
+    if (old)
+        hub_sub_remove(srv, old);
+    if (mdt_ws_subs(conn)->count >= MDT_HUB_MAX_SUBS_PER_SOCKET) {
+        mdt_ws_send_json(conn, json_pack("{s:s, s:s, s:s}", "type", "error", "code",
+                                         "too_many_subscriptions", "message",
+                                         "at most 64 subscriptions per socket"));
+        return;
+    }
+    hub_case_t *hc = hub_case_get(srv, case_id, 1);
+    hub_sub_t *s = hc ? calloc(1, sizeof(*s)) : NULL;
+    hub_subjob_t *j = s ? calloc(1, sizeof(*j)) : NULL;
+    if (!j) {
+        free(s);
+        mdt_ws_send_json(conn, json_pack("{s:s, s:s, s:s}", "type", "error", "code", "unavailable",
+                                         "message", "out of memory"));
+        return;
+    }
+    s->hc = hc;
+    s->conn = conn;
+    s->gen = ++hub_of(srv)->next_gen;
+    s->since = since;
+    s->replay_to = mdt_feed_last(srv);
+    lws_dll2_add_tail(&s->case_link, &hc->subs);
+    lws_dll2_add_tail(&s->conn_link, mdt_ws_subs(conn));
+    *j = (hub_subjob_t){.srv = srv,
+                        .case_id = case_id,
+                        .gen = s->gen,
+                        .p = mdt_ws_principal(conn),
+                        .since = since,
+                        .replay_to = s->replay_to};
+    if (mdt_db_submit(srv->db, hub_subscribe_work, hub_subscribe_done, j) != 0)
+        hub_subscribe_done(j, MDT_DB_REFUSED);
+}
+
+void mdt_hub_unsubscribe(mdt_server_t *srv, mdt_ws_conn_t *conn, int64_t case_id)
+{
+    hub_sub_t *s = hub_sub_of_conn(conn, case_id);
+    if (s)
+        hub_sub_remove(srv, s);
+}
+
+void mdt_hub_conn_closed(mdt_server_t *srv, mdt_ws_conn_t *conn)
+{
+    if (!srv->hubstate)
+        return;
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(mdt_ws_subs(conn)))
+    {
+        hub_sub_remove(srv, lws_container_of(d, hub_sub_t, conn_link));
+    }
+    lws_end_foreach_dll_safe(d, d1);
+}
+
+/* ---- consents that expire ---- */
+
+typedef struct {
+    mdt_server_t *srv;
+    int64_t case_id;
+    hub_shape_t shapes[HUB_MAX_SHAPES];
+    int nshapes;
+    int64_t next_expiry;
+} hub_expjob_t;
+
+static int hub_expiry_work(mdt_dbc_t *c, void *arg)
+{
+    hub_expjob_t *x = arg;
+    mdt_casectx_t *cx = malloc(sizeof(*cx));
+    if (!cx)
+        return MDT_DB_ERROR;
+    int64_t now = mdt_session_now();
+    int rc = mdt_casectx_load(c, x->case_id, cx);
+    if (rc == MDT_DB_OK) {
+        mdt_case_ctx_t view = mdt_casectx_view(cx);
+        for (int i = 0; i < x->nshapes; i++)
+            x->shapes[i].mask = mdt_authz_pii_mask(&x->shapes[i].p, &view, now);
+        x->next_expiry = hub_next_expiry(cx, now);
+    }
+    free(cx);
+    return rc;
+}
+
+static void hub_expiry_done(void *arg, int status)
+{
+    hub_expjob_t *x = arg;
+    hub_case_t *hc = x->srv->hubstate ? hub_case_get(x->srv, x->case_id, 0) : NULL;
+    for (int i = 0; hc && status == MDT_DB_OK && i < x->nshapes; i++) {
+        hub_shape_t *sh = &x->shapes[i];
+        lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&hc->subs))
+        {
+            hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
+            if (!s->active || mdt_ws_principal(s->conn).agency_id != sh->p.agency_id)
+                continue;
+            mdt_feed_event_t ev = {.seq = s->last_sent, .case_id = x->case_id};
+            json_t *msgs = json_array();
+            hub_mask_t *m = hub_mask(hc, sh->p.agency_id);
+            unsigned lost = m && m->known ? m->mask & ~sh->mask : 0;
+            for (int cat = 0; cat < MDT_PII_COUNT; cat++) {
+                if (lost & MDT_PII_BIT(cat))
+                    json_array_append_new(msgs,
+                                          hub_revoked(&ev, "pii", x->case_id,
+                                                      mdt_authz_pii_cat_name((mdt_pii_cat_t)cat)));
+            }
+            size_t k;
+            json_t *one;
+            json_array_foreach(msgs, k, one)
+            {
+                mdt_wsmsg_t *w = hub_msg(one);
+                int rc = w ? hub_send(x->srv, s, w) : 0;
+                mdt_wsmsg_unref(w);
+                if (rc)
+                    break;
+            }
+            json_decref(msgs);
+        }
+        lws_end_foreach_dll_safe(d, d1);
+        hub_mask_t *m = hub_mask(hc, sh->p.agency_id);
+        if (m)
+            *m = (hub_mask_t){sh->p.agency_id, sh->mask, 1};
+    }
+    if (hc)
+        hub_expiry_schedule(hc, status == MDT_DB_OK ? x->next_expiry : mdt_session_now() + 1);
+    free(x);
+}
+
+static void hub_expiry_fire(lws_sorted_usec_list_t *sul)
+{
+    hub_case_t *hc = lws_container_of(sul, hub_case_t, expiry);
+    hc->next_expiry = 0;
+    hub_expjob_t *x = calloc(1, sizeof(*x));
+    if (!x)
+        return;
+    x->srv = hc->srv;
+    x->case_id = hc->case_id;
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&hc->subs))
+    {
+        hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
+        mdt_principal_t p = mdt_ws_principal(s->conn);
+        int known = 0;
+        for (int i = 0; i < x->nshapes && !known; i++)
+            known = x->shapes[i].p.agency_id == p.agency_id;
+        if (!known && x->nshapes < HUB_MAX_SHAPES)
+            x->shapes[x->nshapes++].p = p;
+    }
+    lws_end_foreach_dll(d);
+    if (mdt_db_submit(hc->srv->db, hub_expiry_work, hub_expiry_done, x) != 0)
+        hub_expiry_done(x, MDT_DB_REFUSED);
+}
+
+/* Arms the case's timer for the earliest consent expiry (unix seconds). */
+static void hub_expiry_schedule(hub_case_t *hc, int64_t next_expiry)
+{
+    if (!hc->srv->ctx || next_expiry <= 0 || (hc->next_expiry && hc->next_expiry <= next_expiry))
+        return;
+    hc->next_expiry = next_expiry;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_us = (int64_t)ts.tv_sec * LWS_US_PER_SEC + ts.tv_nsec / 1000;
+    int64_t delay = next_expiry * LWS_US_PER_SEC - now_us + 20 * LWS_US_PER_MS;
+    lws_sul_schedule(hc->srv->ctx, 0, &hc->expiry, hub_expiry_fire,
+                     delay > 0 ? (lws_usec_t)delay : 1);
+}
+
+/* ---- lifetime ---- */
+
+int mdt_hub_start(mdt_server_t *srv)
+{
+    struct mdt_ws_hub_state *st = calloc(1, sizeof(*st));
+    if (!st || !(st->cases = mdt_hmap_new(hub_case_free))) {
+        free(st);
+        return -1;
+    }
+    st->srv = srv;
+    srv->hubstate = st;
+    return 0;
+}
+
+void mdt_hub_stop(mdt_server_t *srv)
+{
+    struct mdt_ws_hub_state *st = hub_of(srv);
+    if (st)
+        lws_sul_cancel(&st->gc);
+}
+
+void mdt_hub_free(mdt_server_t *srv)
+{
+    struct mdt_ws_hub_state *st = hub_of(srv);
+    if (!st)
+        return;
+    srv->hubstate = NULL;
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&st->pipeline))
+    {
+        hub_ev_t *h = lws_container_of(d, hub_ev_t, link);
+        lws_dll2_remove(d);
+        if (h->ready)
+            hub_ev_free(h);
+        /* not ready: its render job frees it when it returns (hubstate NULL) */
+    }
+    lws_end_foreach_dll_safe(d, d1);
+    mdt_hmap_free(st->cases);
+    free(st);
+}

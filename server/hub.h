@@ -1,0 +1,40 @@
+/* hub.h - case subscriptions and the live fan-out.
+ *
+ * A socket subscribes to a case (optionally `since` a seq). The hub checks
+ * the case is visible to the socket's user, replays the events after
+ * `since` that the user may see now, and then streams live events, in seq
+ * order, each exactly once: events are rendered on a database thread once
+ * per distinct shape (per agency among the case's subscribers) and
+ * delivered in seq order even when rendering finishes out of order. A
+ * subscription opened while events are in flight buffers them until its
+ * replay is sent, so there is no gap and no duplicate between replay and
+ * live. Visibility changes become `access.revoked`; consents that expire
+ * are found by a timer at their expiry instant. Presence is sent at most
+ * once a second per case. */
+#ifndef MDT_HUB_H
+#define MDT_HUB_H
+
+#include <stdint.h>
+
+#include "feed.h"
+
+struct mdt_server;
+struct mdt_ws_conn;
+
+#define MDT_HUB_MAX_SUBS_PER_SOCKET 64
+#define MDT_HUB_PRESENCE_CAP        50
+
+/* since < 0: no replay. Answers on the socket (subscribed / resync / error). */
+void mdt_hub_subscribe(struct mdt_server *srv, struct mdt_ws_conn *conn, int64_t case_id,
+                       int64_t since);
+void mdt_hub_unsubscribe(struct mdt_server *srv, struct mdt_ws_conn *conn, int64_t case_id);
+/* The socket is closing: drops its subscriptions. */
+void mdt_hub_conn_closed(struct mdt_server *srv, struct mdt_ws_conn *conn);
+/* A case event from the feed, in seq order. */
+void mdt_hub_on_event(struct mdt_server *srv, const mdt_feed_event_t *ev);
+
+int mdt_hub_start(struct mdt_server *srv);
+void mdt_hub_stop(struct mdt_server *srv); /* before the lws context is destroyed */
+void mdt_hub_free(struct mdt_server *srv); /* after */
+
+#endif
