@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "cli_accounts.h"
 #include "db.h"
+#include "demo.h"
 #include "migrate.h"
 #include "password.h"
 
@@ -496,6 +497,8 @@ static int cli_group_usage(const char *group, const char *verb)
 
 int mdt_cli_run(int argc, char **argv)
 {
+    if (strcmp(argv[0], "demo") == 0) /* demo.c */
+        return mdt_demo_run(argc, argv);
     if (strcmp(argv[0], "migrate") == 0)
         return cli_migrate(argc, argv);
     int known_group = 0;
