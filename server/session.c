@@ -131,9 +131,11 @@ int mdt_session_load_user(mdt_dbc_t *c, int64_t user_id, const char *mfa_kinds, 
     return rc;
 }
 
-int mdt_session_load(mdt_dbc_t *c, const char *id_hash, int idle_s, const char *mfa_kinds,
+int mdt_session_load(mdt_dbc_t *c, const char *id_hash_in, int idle_s, const char *mfa_kinds,
                      mdt_session_t *out)
 {
+    char id_hash[65]; /* id_hash_in may point into out, which is reset below */
+    snprintf(id_hash, sizeof(id_hash), "%s", id_hash_in);
     mdt_db_params_t p;
     mdt_db_params_init(&p);
     mdt_db_param_str(&p, id_hash);

@@ -255,6 +255,26 @@ static const mdt_session_t *ws_session(struct lws *wsi, mdt_server_t *srv)
     return s;
 }
 
+/* Does Sec-WebSocket-Protocol list ours (exactly, as one of its items)? */
+static int ws_offers_protocol(struct lws *wsi)
+{
+    char list[256];
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) <= 0 ||
+        lws_hdr_copy(wsi, list, sizeof(list), WSI_TOKEN_PROTOCOL) < 0)
+        return 0;
+    size_t pl = strlen(MDT_WS_PROTOCOL);
+    for (char *s = list; *s;) {
+        while (*s == ' ' || *s == ',')
+            s++;
+        size_t n = strcspn(s, ", ");
+        if (n == pl && strncmp(s, MDT_WS_PROTOCOL, pl) == 0)
+            return 1;
+        s += n;
+    }
+    return 0;
+}
+
+/* protocol is the upgrade's name ("websocket"); ours is a subprotocol. */
 int mdt_ws_confirm_upgrade(struct lws *wsi, const char *protocol)
 {
     mdt_server_t *srv = lws_context_user(lws_get_context(wsi));
@@ -266,7 +286,7 @@ int mdt_ws_confirm_upgrade(struct lws *wsi, const char *protocol)
         status = 503;
     else if (strcmp(origin, srv->cfg.origin) != 0)
         status = 403;
-    else if (!protocol || strcmp(protocol, MDT_WS_PROTOCOL) != 0)
+    else if (!protocol || strcmp(protocol, "websocket") != 0 || !ws_offers_protocol(wsi))
         status = 400;
     else if (!ws_session(wsi, srv))
         status = 401;
