@@ -12,6 +12,8 @@ void mdt_pii_get(mdt_req_t *req);
 void mdt_pii_put(mdt_req_t *req);
 void mdt_pii_consent_create(mdt_req_t *req);
 void mdt_pii_consent_revoke(mdt_req_t *req);
+/* GET /cases/{id}/consents: {items, next: null}, as mdt_pii_consents_json. */
+void mdt_pii_consents_list(mdt_req_t *req);
 
 /* DB thread: the PII object with only the categories p may see now. */
 json_t *mdt_pii_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx, int64_t now);

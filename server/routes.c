@@ -6,6 +6,8 @@
 #include "admin.h"
 #include "auth.h"
 #include "entries.h"
+#include "pii.h"
+#include "records.h"
 #include "sys.h"
 
 const mdt_route_t mdt_routes[] = {
@@ -45,6 +47,15 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_POST, "/api/v1/cases/{id}/actions", mdt_actions_create, 0},
     {MDT_M_PATCH, "/api/v1/actions/{id}", mdt_actions_update, 0},
     {MDT_M_DELETE, "/api/v1/actions/{id}", mdt_actions_retract, 0},
+    {MDT_M_GET, "/api/v1/cases/{id}/pii", mdt_pii_get, 0},
+    {MDT_M_PUT, "/api/v1/cases/{id}/pii", mdt_pii_put, 0},
+    {MDT_M_GET, "/api/v1/cases/{id}/consents", mdt_pii_consents_list, 0},
+    {MDT_M_POST, "/api/v1/cases/{id}/consents", mdt_pii_consent_create, 0},
+    {MDT_M_DELETE, "/api/v1/consents/{id}", mdt_pii_consent_revoke, 0},
+    {MDT_M_GET, "/api/v1/cases/{id}/tracking", mdt_records_tracking_get, 0},
+    {MDT_M_PUT, "/api/v1/cases/{id}/tracking", mdt_records_tracking_put, 0},
+    {MDT_M_GET, "/api/v1/cases/{id}/services", mdt_records_services_list, 0},
+    {MDT_M_POST, "/api/v1/cases/{id}/services", mdt_records_services_create, 0},
 
     {0, NULL, NULL, 0},
 };

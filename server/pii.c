@@ -1,0 +1,937 @@
+/* pii.c - protected victim details and the consents that share them.
+ *
+ * A case's details live in one `pii` row per category (identity, contact,
+ * immigration, health and the unprotected language); every write also
+ * keeps its data in `pii_versions` under the case's next `pii_version`,
+ * which is the `version` clients send back. What a caller sees is decided
+ * by authz.c alone (pii_mask, case_update_member_fields for language,
+ * pii_write, consent_record/revoke, consent_names_visible); this file only
+ * validates, stores and serializes. Serialization is one function of (rows,
+ * principal, case context, now) used for REST answers, the board and 409
+ * `current`. Consents are never deleted: DELETE sets revoked_at. Expiry is
+ * evaluated at read time (casectx.c drops revoked and expired consents,
+ * authz compares expires_at with now), so nothing has to run when one runs
+ * out. Decisions are written down in docs/consents.md. */
+#include "pii.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caseop.h"
+#include "json.h"
+#include "server.h"
+
+#define PII_LANGUAGE   MDT_PII_COUNT /* index of the unprotected category */
+#define PII_CATS       (MDT_PII_COUNT + 1)
+#define PII_STR_MAX    500
+#define PII_LIST_MAX   20
+#define CONSENT_BY_MAX 10
+#define CONSENT_NAME   200
+#define CONSENT_NOTE   2000
+
+/* ---- the shape of each category ------------------------------------------ */
+
+typedef enum { F_STR, F_DATE, F_BOOL, F_STRLIST } field_type_t;
+
+typedef struct {
+    const char *name;
+    field_type_t type;
+} field_spec_t;
+
+static const field_spec_t IDENTITY_F[] = {{"legal_name", F_STR}, {"date_of_birth", F_DATE}, {0}};
+static const field_spec_t CONTACT_F[] = {
+    {"address", F_STR}, {"phone", F_STR}, {"school", F_STR}, {0}};
+static const field_spec_t IMMIGRATION_F[] = {{"status", F_STR},
+                                             {"country_of_birth", F_STR},
+                                             {"foreign_born", F_BOOL},
+                                             {"unaccompanied_minor", F_BOOL},
+                                             {"pending_applications", F_STRLIST},
+                                             {0}};
+static const field_spec_t HEALTH_F[] = {{"notes", F_STR}, {0}};
+static const field_spec_t LANGUAGE_F[] = {
+    {"preferred", F_STR}, {"interpreter_needed", F_BOOL}, {0}};
+
+/* Indexed like mdt_pii_cat_t, language last. */
+static const field_spec_t *const CAT_FIELDS[PII_CATS] = {IDENTITY_F, CONTACT_F, IMMIGRATION_F,
+                                                         HEALTH_F, LANGUAGE_F};
+
+static const char *cat_name(int cat)
+{
+    return cat == PII_LANGUAGE ? "language" : mdt_authz_pii_cat_name((mdt_pii_cat_t)cat);
+}
+
+static int cat_index(const char *name)
+{
+    for (int i = 0; i < PII_CATS; i++) {
+        if (strcmp(cat_name(i), name) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* Prefixes e->field with path ("identity" + "legal_name" → "identity.legal_name"). */
+static void err_path(mdt_err_t *e, const char *path)
+{
+    char f[sizeof(e->field)];
+    if (snprintf(f, sizeof(f), "%s%s%s", path, e->field[0] ? "." : "", e->field) < 0)
+        return;
+    memcpy(e->field, f, sizeof(f));
+}
+
+/* ---- validating a PUT ------------------------------------------------------ */
+
+/* An array of at most PII_LIST_MAX non-empty strings; new reference or NULL. */
+static json_t *strlist_parse(json_t *v, const char *key, mdt_err_t *e)
+{
+    if (!json_is_array(v)) {
+        mdt_err_set(e, 400, "bad_request", key, "%s must be an array of strings", key);
+        return NULL;
+    }
+    if (json_array_size(v) > PII_LIST_MAX) {
+        mdt_err_set(e, 422, "validation", key, "%s may hold at most %d items", key, PII_LIST_MAX);
+        return NULL;
+    }
+    size_t i;
+    json_t *it;
+    json_array_foreach(v, i, it)
+    {
+        json_t *wrap = json_pack("{s:O}", key, it);
+        const char *s;
+        int rc = mdt_json_str(wrap, key, 1, PII_STR_MAX, &s, e);
+        json_decref(wrap);
+        if (rc == 0 && !*s)
+            mdt_err_set(e, 422, "validation", key, "%s items must not be empty", key);
+        if (rc != 0 || !*s)
+            return NULL;
+    }
+    return json_incref(v);
+}
+
+/* One field of a category, read from obj: a new reference (json null when
+ * absent), or NULL with e filled (e->field is the bare key). */
+static json_t *field_parse(json_t *obj, const field_spec_t *f, mdt_err_t *e)
+{
+    const char *s;
+    char date[11];
+    int b, rc;
+    json_t *v = json_object_get(obj, f->name);
+    switch (f->type) {
+    case F_STR:
+        rc = mdt_json_str(obj, f->name, 0, PII_STR_MAX, &s, e);
+        return rc < 0 ? NULL : rc ? json_null() : json_string(s);
+    case F_DATE:
+        rc = mdt_json_date(obj, f->name, 0, date, e);
+        return rc < 0 ? NULL : rc ? json_null() : json_string(date);
+    case F_BOOL:
+        rc = mdt_json_bool(obj, f->name, 0, &b, e);
+        return rc < 0 ? NULL : rc ? json_null() : json_boolean(b);
+    case F_STRLIST:
+        return !v || json_is_null(v) ? json_array() : strlist_parse(v, f->name, e);
+    }
+    return NULL;
+}
+
+/* Validates one category's object; a new normalized object holding every
+ * field of the category (null or [] when not given), or NULL with e set. */
+static json_t *cat_parse(int cat, json_t *v, mdt_err_t *e)
+{
+    const char *name = cat_name(cat);
+    if (!json_is_object(v)) {
+        mdt_err_set(e, 400, "bad_request", name, "%s must be an object", name);
+        return NULL;
+    }
+    const field_spec_t *fs = CAT_FIELDS[cat];
+    const char *key;
+    json_t *val;
+    json_object_foreach(v, key, val)
+    {
+        int known = 0;
+        for (const field_spec_t *f = fs; f->name; f++)
+            known |= strcmp(f->name, key) == 0;
+        if (!known) {
+            mdt_err_set(e, 422, "validation", "", "unknown field %.60s in %s", key, name);
+            snprintf(e->field, sizeof(e->field), "%s.%.50s", name, key);
+            return NULL;
+        }
+    }
+    json_t *out = json_object();
+    for (const field_spec_t *f = fs; f->name; f++) {
+        json_t *fv = field_parse(v, f, e);
+        if (!fv) {
+            err_path(e, name);
+            json_decref(out);
+            return NULL;
+        }
+        json_object_set_new(out, f->name, fv);
+    }
+    return out;
+}
+
+typedef struct {
+    int64_t version;
+    json_t *data[PII_CATS]; /* normalized, NULL when not named */
+} pii_put_t;
+
+static void pii_put_free(void *arg)
+{
+    pii_put_t *u = arg;
+    for (int i = 0; u && i < PII_CATS; i++)
+        json_decref(u->data[i]);
+    free(u);
+}
+
+/* Fills u from the body: version and the categories it names. */
+static int pii_put_parse(json_t *body, pii_put_t *u, mdt_err_t *e)
+{
+    if (mdt_json_int(body, "version", 1, 0, INT32_MAX, &u->version, e) != 0)
+        return -1;
+    int named = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "version") == 0)
+            continue;
+        int cat = cat_index(key);
+        if (cat < 0) {
+            mdt_err_set(e, 422, "validation", "", "unknown category %.60s", key);
+            snprintf(e->field, sizeof(e->field), "%.60s", key);
+            return -1;
+        }
+        if (!(u->data[cat] = cat_parse(cat, v, e)))
+            return -1;
+        named++;
+    }
+    if (!named) {
+        mdt_err_set(e, 422, "validation", NULL, "name at least one category to replace");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- serializing ------------------------------------------------------------ */
+
+/* A category object with every field of its shape, from stored data (NULL
+ * when nothing was saved yet). */
+static json_t *cat_json(int cat, json_t *data)
+{
+    json_t *out = json_object();
+    for (const field_spec_t *f = CAT_FIELDS[cat]; f->name; f++) {
+        json_t *v = data ? json_object_get(data, f->name) : NULL;
+        if (!v)
+            v = f->type == F_STRLIST ? json_array() : json_null();
+        else
+            json_incref(v);
+        json_object_set_new(out, f->name, v);
+    }
+    return out;
+}
+
+/* The categories p sees: pii_mask bits plus PII_LANGUAGE for any member. */
+static unsigned pii_visible_mask(const mdt_principal_t *p, const mdt_case_ctx_t *v, int64_t now)
+{
+    unsigned mask = mdt_authz_pii_mask(p, v, now);
+    if (mdt_authz_case_visible(p, v))
+        mask |= 1u << PII_LANGUAGE;
+    return mask;
+}
+
+/* The text[] literal of the categories in mask (fixed names, no user text). */
+static void cats_literal(unsigned mask, char out[96])
+{
+    size_t n = (size_t)snprintf(out, 96, "{");
+    for (int i = 0; i < PII_CATS; i++) {
+        if (mask & (1u << i))
+            n += (size_t)snprintf(out + n, 96 - n, "%s%s", n > 1 ? "," : "", cat_name(i));
+    }
+    snprintf(out + n, 96 - n, "}");
+}
+
+json_t *mdt_pii_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx, int64_t now)
+{
+    mdt_case_ctx_t view = mdt_casectx_view(cx);
+    if (!mdt_authz_case_visible(p, &view))
+        return NULL;
+    unsigned mask = pii_visible_mask(p, &view, now);
+    char cats[96];
+    cats_literal(mask, cats);
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_int(&q, cx->case_id);
+    mdt_db_param_str(&q, cats);
+    PGresult *r =
+        mdt_db_query(c,
+                     "SELECT k.pii_version, p.category, p.data::text FROM cases k"
+                     " LEFT JOIN pii p ON p.case_id = k.id AND p.category = ANY($2::text[])"
+                     " WHERE k.id = $1",
+                     &q);
+    if (!r)
+        return NULL;
+    json_t *data[PII_CATS] = {0};
+    for (int i = 0; i < PQntuples(r); i++) {
+        int cat = mdt_db_str(r, i, 1) ? cat_index(mdt_db_str(r, i, 1)) : -1;
+        if (cat >= 0 && (mask & (1u << cat)))
+            data[cat] = json_loads(mdt_db_str(r, i, 2), 0, NULL);
+    }
+    json_t *out =
+        json_pack("{s:I}", "version", (json_int_t)(PQntuples(r) ? mdt_db_int(r, 0, 0) : 0));
+    PQclear(r);
+    for (int i = 0; i < PII_CATS; i++) {
+        if (mask & (1u << i))
+            json_object_set_new(out, cat_name(i), cat_json(i, data[i]));
+        json_decref(data[i]);
+    }
+    return out;
+}
+
+/* ---- GET /cases/{id}/pii ------------------------------------------------------ */
+
+static int pii_get_work(mdt_dbc_t *c, mdt_caseop_t *op)
+{
+    op->result = mdt_pii_json(c, &op->p, &op->cx, op->now);
+    return op->result ? MDT_DB_OK : c->status ? c->status : MDT_DB_ERROR;
+}
+
+void mdt_pii_get(mdt_req_t *req)
+{
+    mdt_caseop_t *op = mdt_caseop_new(req, pii_get_work);
+    if (!op)
+        return;
+    op->case_id = req->ids[0];
+    op->object_id = req->ids[0];
+    op->read_action = "pii.read";
+    op->object_type = "pii";
+    mdt_caseop_run(op);
+}
+
+/* ---- PUT /cases/{id}/pii ------------------------------------------------------ */
+
+/* Answers 409 with error.current (the details as the caller sees them now).
+ * Nothing was written, so the runner may commit. */
+static int pii_conflict(mdt_caseop_t *op, const char *message, json_t *current)
+{
+    mdt_err_t e;
+    mdt_err_set(&e, 409, "conflict", NULL, "%s", message);
+    json_t *body = mdt_json_error(&e);
+    json_object_set_new(json_object_get(body, "error"), "current", current ? current : json_null());
+    op->result = body;
+    op->ok_status = 409;
+    return MDT_DB_OK;
+}
+
+/* The first named category p may not write, or -1. */
+static int pii_put_forbidden(const mdt_caseop_t *op, const pii_put_t *u)
+{
+    for (int i = 0; i < PII_CATS; i++) {
+        if (!u->data[i])
+            continue;
+        bool ok = i == PII_LANGUAGE ? mdt_authz_case_update_member_fields(&op->p, &op->view)
+                                    : mdt_authz_pii_write(&op->p, &op->view, (mdt_pii_cat_t)i);
+        if (!ok)
+            return i;
+    }
+    return -1;
+}
+
+/* Locks the case's PII version; -1 on database error. */
+static int64_t pii_lock_version(mdt_dbc_t *c, int64_t case_id)
+{
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_int(&q, case_id);
+    PGresult *r =
+        mdt_db_query(c, "SELECT pii_version FROM cases WHERE id = $1 FOR NO KEY UPDATE", &q);
+    if (!r)
+        return -1;
+    int64_t v = PQntuples(r) == 1 ? mdt_db_int(r, 0, 0) : -1;
+    PQclear(r);
+    return v;
+}
+
+/* Writes one category's row and its version row. */
+static int pii_write_cat(mdt_dbc_t *c, mdt_caseop_t *op, int cat, json_t *data, int64_t version)
+{
+    char *text = json_dumps(data, JSON_COMPACT);
+    if (!text)
+        return MDT_DB_ERROR;
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_int(&q, op->case_id);
+    mdt_db_param_str(&q, cat_name(cat));
+    mdt_db_param_str(&q, text);
+    mdt_db_param_int(&q, op->p.user_id);
+    mdt_db_param_int(&q, version);
+    int rc = mdt_db_exec(c,
+                         "WITH w AS (INSERT INTO pii (case_id, category, data, updated_by)"
+                         " VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (case_id, category) DO UPDATE"
+                         " SET data = EXCLUDED.data, updated_by = EXCLUDED.updated_by,"
+                         " updated_at = now() RETURNING 1)"
+                         " INSERT INTO pii_versions (case_id, category, version, data, updated_by)"
+                         " SELECT $1, $2, $5, $3::jsonb, $4 FROM w",
+                         &q);
+    free(text);
+    return rc;
+}
+
+static int pii_put_store(mdt_dbc_t *c, mdt_caseop_t *op, pii_put_t *u, json_t *names)
+{
+    int64_t next = u->version + 1;
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_int(&q, op->case_id);
+    mdt_db_param_int(&q, next);
+    int rc = mdt_db_exec(c, "UPDATE cases SET pii_version = $2 WHERE id = $1", &q);
+    for (int i = 0; rc == MDT_DB_OK && i < PII_CATS; i++) {
+        if (!u->data[i])
+            continue;
+        rc = pii_write_cat(c, op, i, u->data[i], next);
+        json_array_append_new(names, json_string(cat_name(i)));
+    }
+    return rc;
+}
+
+static int pii_put_work(mdt_dbc_t *c, mdt_caseop_t *op)
+{
+    pii_put_t *u = op->ud;
+    int bad = pii_put_forbidden(op, u);
+    if (bad >= 0)
+        return mdt_caseop_fail(op, 403, "forbidden", cat_name(bad),
+                               "your agency may not change this category");
+    int64_t cur = pii_lock_version(c, op->case_id);
+    if (cur < 0)
+        return c->status ? c->status : MDT_DB_NOT_FOUND;
+    if (cur != u->version)
+        return pii_conflict(op, "the details were changed meanwhile; reload and try again",
+                            mdt_pii_json(c, &op->p, &op->cx, op->now));
+    json_t *names = json_array();
+    int rc = pii_put_store(c, op, u, names);
+    json_t *detail =
+        json_pack("{s:o, s:I}", "categories", names, "version", (json_int_t)(u->version + 1));
+    if (rc == MDT_DB_OK)
+        rc = mdt_caseop_record(c, op, "pii.update", "pii", op->case_id, "pii.updated", detail);
+    json_decref(detail);
+    if (rc == MDT_DB_OK && !(op->result = mdt_pii_json(c, &op->p, &op->cx, op->now)))
+        rc = c->status ? c->status : MDT_DB_ERROR;
+    return rc;
+}
+
+void mdt_pii_put(mdt_req_t *req)
+{
+    pii_put_t *u = calloc(1, sizeof(*u));
+    mdt_err_t e = {0};
+    if (!u || pii_put_parse(req->json, u, &e) != 0) {
+        if (!u)
+            mdt_err_set(&e, 500, "internal", NULL, "out of memory");
+        pii_put_free(u);
+        mdt_http_fail(req, &e);
+        return;
+    }
+    mdt_caseop_t *op = mdt_caseop_new(req, pii_put_work);
+    if (!op) {
+        pii_put_free(u);
+        return;
+    }
+    op->ud = u;
+    op->ud_free = pii_put_free;
+    op->case_id = req->ids[0];
+    op->object_id = req->ids[0];
+    mdt_caseop_run(op);
+}
+
+/* ---- consents: serializing ----------------------------------------------------- */
+
+#define CONSENT_COLS                                                                               \
+    "id, case_id, agency_id, categories::text, consented_by::text, purpose, signed_on::text,"      \
+    " to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                   \
+    " extract(epoch FROM expires_at)::bigint, document_ref, note,"                                 \
+    " to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), revoked_by,"       \
+    " granted_by, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+enum {
+    K_ID,
+    K_CASE,
+    K_AGENCY,
+    K_CATS,
+    K_BY,
+    K_PURPOSE,
+    K_SIGNED,
+    K_EXPIRES,
+    K_EXPIRES_EPOCH,
+    K_DOCREF,
+    K_NOTE,
+    K_REVOKED,
+    K_REVOKED_BY,
+    K_GRANTED_BY,
+    K_CREATED
+};
+
+static json_t *cats_json(unsigned mask)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < MDT_PII_COUNT; i++) {
+        if (mask & MDT_PII_BIT(i))
+            json_array_append_new(a, json_string(cat_name(i)));
+    }
+    return a;
+}
+
+/* consented_by as stored, with the names only when names is set. */
+static json_t *consent_by_json(const char *text, bool names)
+{
+    json_t *in = json_loads(text ? text : "[]", 0, NULL);
+    json_t *out = json_array();
+    size_t i;
+    json_t *it;
+    json_array_foreach(in, i, it)
+    {
+        json_t *o = json_pack("{s:O}", "role", json_object_get(it, "role"));
+        if (names)
+            json_object_set(o, "name", json_object_get(it, "name"));
+        json_array_append_new(out, o);
+    }
+    json_decref(in);
+    return out;
+}
+
+/* Row i of a CONSENT_COLS result as p sees it. document_ref and note may
+ * identify the child or the family: they follow the names rule. */
+static json_t *consent_json(const PGresult *r, int i, bool names, int64_t now)
+{
+    const char *revoked = mdt_db_str(r, i, K_REVOKED);
+    bool active = !revoked && mdt_db_int(r, i, K_EXPIRES_EPOCH) > now;
+    json_t *o = json_pack(
+        "{s:I, s:I, s:I, s:o, s:o, s:s, s:s, s:s, s:o, s:b, s:I, s:o, s:s}", "id",
+        (json_int_t)mdt_db_int(r, i, K_ID), "case_id", (json_int_t)mdt_db_int(r, i, K_CASE),
+        "agency_id", (json_int_t)mdt_db_int(r, i, K_AGENCY), "categories",
+        cats_json(mdt_casectx_parse_cats(mdt_db_str(r, i, K_CATS))), "consented_by",
+        consent_by_json(mdt_db_str(r, i, K_BY), names), "purpose", mdt_db_str(r, i, K_PURPOSE),
+        "signed_on", mdt_db_str(r, i, K_SIGNED), "expires_at", mdt_db_str(r, i, K_EXPIRES),
+        "revoked_at", mdt_json_str_or_null(revoked), "active", active, "granted_by",
+        (json_int_t)mdt_db_int(r, i, K_GRANTED_BY), "revoked_by",
+        mdt_json_id_or_null(mdt_db_int(r, i, K_REVOKED_BY)), "created_at",
+        mdt_db_str(r, i, K_CREATED));
+    json_object_set_new(o, "document_ref",
+                        names ? mdt_json_str_or_null(mdt_db_str(r, i, K_DOCREF)) : json_null());
+    json_object_set_new(o, "note",
+                        names ? mdt_json_str_or_null(mdt_db_str(r, i, K_NOTE)) : json_null());
+    return o;
+}
+
+/* The consents of a case (consent_id 0) or one consent, by id. */
+static PGresult *consent_query(mdt_dbc_t *c, int64_t case_id, int64_t consent_id)
+{
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_int(&q, case_id);
+    mdt_db_param_int(&q, consent_id);
+    return mdt_db_query(c,
+                        "SELECT " CONSENT_COLS " FROM consents WHERE case_id = $1"
+                        " AND ($2 = 0 OR id = $2) ORDER BY id",
+                        &q);
+}
+
+json_t *mdt_pii_consents_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx,
+                              int64_t now)
+{
+    mdt_case_ctx_t view = mdt_casectx_view(cx);
+    if (!mdt_authz_case_visible(p, &view))
+        return NULL;
+    PGresult *r = consent_query(c, cx->case_id, 0);
+    if (!r)
+        return NULL;
+    bool names = mdt_authz_consent_names_visible(p, &view, now);
+    json_t *items = json_array();
+    for (int i = 0; i < PQntuples(r); i++)
+        json_array_append_new(items, consent_json(r, i, names, now));
+    PQclear(r);
+    return items;
+}
+
+/* One consent of op's case as op's caller sees it; NULL when missing. */
+static json_t *consent_one(mdt_dbc_t *c, mdt_caseop_t *op, int64_t id)
+{
+    PGresult *r = consent_query(c, op->case_id, id);
+    if (!r)
+        return NULL;
+    json_t *o = NULL;
+    if (PQntuples(r) == 1)
+        o = consent_json(r, 0, mdt_authz_consent_names_visible(&op->p, &op->view, op->now),
+                         op->now);
+    PQclear(r);
+    return o;
+}
+
+/* ---- GET /cases/{id}/consents ----------------------------------------------------- */
+
+static int consents_list_work(mdt_dbc_t *c, mdt_caseop_t *op)
+{
+    json_t *items = mdt_pii_consents_json(c, &op->p, &op->cx, op->now);
+    if (!items)
+        return c->status ? c->status : MDT_DB_ERROR;
+    op->result = json_pack("{s:o, s:n}", "items", items, "next");
+    return MDT_DB_OK;
+}
+
+void mdt_pii_consents_list(mdt_req_t *req)
+{
+    mdt_caseop_t *op = mdt_caseop_new(req, consents_list_work);
+    if (!op)
+        return;
+    op->case_id = req->ids[0];
+    op->object_id = req->ids[0];
+    op->read_action = "consent.list";
+    op->object_type = "case";
+    mdt_caseop_run(op);
+}
+
+/* ---- POST /cases/{id}/consents: validating ---------------------------------------- */
+
+typedef struct {
+    json_t *body; /* the request body (a reference): strings below point into it */
+    unsigned mask;
+    int64_t agency_id;
+    json_t *consented_by; /* normalized [{role, name}] */
+    const char *purpose, *document_ref, *note, *expires_at, *tz;
+    char signed_on[11], expires_on[11];
+} consent_new_t;
+
+static void consent_new_free(void *arg)
+{
+    consent_new_t *u = arg;
+    if (!u)
+        return;
+    json_decref(u->body);
+    json_decref(u->consented_by);
+    free(u);
+}
+
+/* categories: a non-empty array of protected category names → mask. */
+static int consent_parse_cats(json_t *body, unsigned *mask, mdt_err_t *e)
+{
+    json_t *v = json_object_get(body, "categories");
+    if (!v || json_is_null(v)) {
+        mdt_err_set(e, 422, "validation", "categories", "categories is required");
+        return -1;
+    }
+    if (!json_is_array(v)) {
+        mdt_err_set(e, 400, "bad_request", "categories", "categories must be an array of names");
+        return -1;
+    }
+    size_t i;
+    json_t *it;
+    json_array_foreach(v, i, it)
+    {
+        mdt_pii_cat_t cat;
+        if (!json_is_string(it)) {
+            mdt_err_set(e, 400, "bad_request", "categories", "categories must hold strings");
+            return -1;
+        }
+        if (mdt_authz_pii_cat_parse(json_string_value(it), &cat) != 0) {
+            mdt_err_set(e, 422, "validation", "categories",
+                        "categories must be identity, contact, immigration or health");
+            return -1;
+        }
+        *mask |= MDT_PII_BIT(cat);
+    }
+    if (!*mask) {
+        mdt_err_set(e, 422, "validation", "categories", "name at least one category");
+        return -1;
+    }
+    return 0;
+}
+
+/* One {role, name} of consented_by; a new normalized object or NULL. */
+static json_t *consent_party_parse(json_t *it, mdt_err_t *e)
+{
+    static const char *const roles[] = {"minor", "guardian", "custodian", "sponsor", "self", NULL};
+    const char *key, *name;
+    json_t *val;
+    int role;
+    if (!json_is_object(it)) {
+        mdt_err_set(e, 400, "bad_request", NULL, "each party must be an object {role, name}");
+        return NULL;
+    }
+    json_object_foreach(it, key, val)
+    {
+        if (strcmp(key, "role") != 0 && strcmp(key, "name") != 0) {
+            mdt_err_set(e, 422, "validation", "", "unknown field %.60s", key);
+            snprintf(e->field, sizeof(e->field), "%.60s", key);
+            return NULL;
+        }
+    }
+    if (mdt_json_enum(it, "role", 1, roles, &role, e) != 0 ||
+        mdt_json_str(it, "name", 1, CONSENT_NAME, &name, e) != 0)
+        return NULL;
+    if (!*name) {
+        mdt_err_set(e, 422, "validation", "name", "name must not be empty");
+        return NULL;
+    }
+    return json_pack("{s:s, s:s}", "role", roles[role], "name", name);
+}
+
+static json_t *consent_parse_parties(json_t *body, mdt_err_t *e)
+{
+    json_t *v = json_object_get(body, "consented_by");
+    if (!v || json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0)) {
+        mdt_err_set(e, 422, "validation", "consented_by", "consented_by needs at least one party");
+        return NULL;
+    }
+    if (!json_is_array(v) || json_array_size(v) > CONSENT_BY_MAX) {
+        int arr = json_is_array(v);
+        mdt_err_set(e, arr ? 422 : 400, arr ? "validation" : "bad_request", "consented_by",
+                    "consented_by must be an array of at most %d parties", CONSENT_BY_MAX);
+        return NULL;
+    }
+    json_t *out = json_array();
+    size_t i;
+    json_t *it;
+    json_array_foreach(v, i, it)
+    {
+        json_t *party = consent_party_parse(it, e);
+        if (!party) {
+            char path[48];
+            if (snprintf(path, sizeof(path), "consented_by[%zu]", i) < 0)
+                path[0] = 0;
+            err_path(e, path);
+            json_decref(out);
+            return NULL;
+        }
+        json_array_append_new(out, party);
+    }
+    return out;
+}
+
+static int two_digits(const char *s, int lo, int hi)
+{
+    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+        return 0;
+    int v = (s[0] - '0') * 10 + (s[1] - '0');
+    return v >= lo && v <= hi;
+}
+
+/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM). */
+static int valid_rfc3339(const char *s)
+{
+    char date[11];
+    if (strlen(s) < 20 || strlen(s) > 35)
+        return 0;
+    memcpy(date, s, 10);
+    date[10] = 0;
+    if (!mdt_json_valid_date(date) || s[10] != 'T' || !two_digits(s + 11, 0, 23) || s[13] != ':' ||
+        !two_digits(s + 14, 0, 59) || s[16] != ':' || !two_digits(s + 17, 0, 59))
+        return 0;
+    const char *t = s + 19;
+    if (*t == '.') {
+        const char *d = ++t;
+        while (*t >= '0' && *t <= '9')
+            t++;
+        if (t == d || t - d > 9)
+            return 0;
+    }
+    if (strcmp(t, "Z") == 0)
+        return 1;
+    return (t[0] == '+' || t[0] == '-') && strlen(t) == 6 && two_digits(t + 1, 0, 23) &&
+           t[3] == ':' && two_digits(t + 4, 0, 59);
+}
+
+/* expires_at (a date-time) or expires_on (a date): exactly one. */
+static int consent_parse_expiry(json_t *body, consent_new_t *u, mdt_err_t *e)
+{
+    int at = mdt_json_str(body, "expires_at", 0, 64, &u->expires_at, e);
+    if (at < 0)
+        return -1;
+    if (at == 0 && !valid_rfc3339(u->expires_at)) {
+        mdt_err_set(e, 422, "validation", "expires_at",
+                    "expires_at must be an RFC 3339 date-time such as 2027-01-31T17:00:00Z");
+        return -1;
+    }
+    int on = mdt_json_date(body, "expires_on", 0, u->expires_on, e);
+    if (on < 0)
+        return -1;
+    if (at == 0 && on == 0) {
+        mdt_err_set(e, 422, "validation", "expires_on", "give expires_at or expires_on, not both");
+        return -1;
+    }
+    if (at != 0 && on != 0) {
+        mdt_err_set(e, 422, "validation", "expires_on",
+                    "a consent needs an expiry: expires_on (a date) or expires_at");
+        return -1;
+    }
+    if (at != 0)
+        u->expires_at = NULL;
+    return 0;
+}
+
+static int consent_parse(json_t *body, consent_new_t *u, mdt_err_t *e)
+{
+    u->body = json_incref(body);
+    if (consent_parse_cats(body, &u->mask, e) != 0 ||
+        mdt_json_int(body, "agency_id", 1, 1, INT64_MAX, &u->agency_id, e) != 0 ||
+        !(u->consented_by = consent_parse_parties(body, e)) ||
+        mdt_json_str(body, "purpose", 1, PII_STR_MAX, &u->purpose, e) != 0 ||
+        mdt_json_date(body, "signed_on", 1, u->signed_on, e) != 0 ||
+        consent_parse_expiry(body, u, e) != 0 ||
+        mdt_json_str(body, "document_ref", 0, PII_STR_MAX, &u->document_ref, e) < 0 ||
+        mdt_json_str(body, "note", 0, CONSENT_NOTE, &u->note, e) < 0)
+        return -1;
+    if (!*u->purpose) {
+        mdt_err_set(e, 422, "validation", "purpose", "purpose must not be empty");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- POST /cases/{id}/consents: storing -------------------------------------------- */
+
+/* The recipient must be on the case and own none of the categories. */
+static int consent_check_recipient(mdt_caseop_t *op, const consent_new_t *u)
+{
+    bool on_case = false;
+    for (size_t i = 0; i < op->view.n_agencies; i++)
+        on_case |= op->view.agencies[i] == u->agency_id;
+    if (!on_case)
+        return mdt_caseop_fail(op, 422, "validation", "agency_id",
+                               "agency_id must be an agency on the case");
+    for (int i = 0; i < MDT_PII_COUNT; i++) {
+        if ((u->mask & MDT_PII_BIT(i)) && op->view.pii_owner[i] == u->agency_id)
+            return mdt_caseop_fail(op, 422, "validation", "agency_id",
+                                   "that agency owns a listed category and needs no consent");
+    }
+    return MDT_DB_OK;
+}
+
+/* Inserts the consent when its expiry is in the future; *id 0 when not.
+ * expires_on D means the first instant of D + 1 in the installation's time
+ * zone (expires_at is exclusive, so the consent covers the whole of D).
+ * expires_at is kept to the second, so the time shown is the time applied. */
+static int consent_insert(mdt_dbc_t *c, mdt_caseop_t *op, const consent_new_t *u, int64_t *id)
+{
+    char cats[96], *by = json_dumps(u->consented_by, JSON_COMPACT);
+    cats_literal(u->mask, cats);
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_int(&q, op->case_id);
+    mdt_db_param_int(&q, u->agency_id);
+    mdt_db_param_str(&q, cats);
+    mdt_db_param_str(&q, by);
+    mdt_db_param_str(&q, u->purpose);
+    mdt_db_param_str(&q, u->signed_on);
+    mdt_db_param_str(&q, u->expires_at);
+    mdt_db_param_str(&q, u->expires_at ? NULL : u->expires_on);
+    mdt_db_param_str(&q, u->tz);
+    mdt_db_param_str(&q, u->document_ref);
+    mdt_db_param_str(&q, u->note);
+    mdt_db_param_int(&q, op->p.user_id);
+    PGresult *r = mdt_db_query(
+        c,
+        "WITH x AS (SELECT date_trunc('second', COALESCE($7::timestamptz,"
+        " (($8::date + 1)::timestamp AT TIME ZONE $9))) AS exp)"
+        " INSERT INTO consents (case_id, agency_id, categories, consented_by, purpose, signed_on,"
+        " expires_at, document_ref, note, granted_by)"
+        " SELECT $1, $2, $3::text[], $4::jsonb, $5, $6::date, x.exp, $10, $11, $12 FROM x"
+        " WHERE x.exp > now() RETURNING id",
+        &q);
+    free(by);
+    if (!r)
+        return c->status;
+    *id = PQntuples(r) == 1 ? mdt_db_int(r, 0, 0) : 0;
+    PQclear(r);
+    return MDT_DB_OK;
+}
+
+static int consent_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
+{
+    consent_new_t *u = op->ud;
+    if (!mdt_authz_consent_record(&op->p, &op->view, u->mask))
+        return mdt_caseop_fail(op, 403, "forbidden", "categories",
+                               "only the agency that owns every listed category records consent");
+    int64_t id = 0;
+    int rc = consent_check_recipient(op, u);
+    if (rc != MDT_DB_OK || op->err.status)
+        return rc;
+    if ((rc = consent_insert(c, op, u, &id)) != MDT_DB_OK)
+        return rc;
+    if (!id)
+        return mdt_caseop_fail(op, 422, "validation", u->expires_at ? "expires_at" : "expires_on",
+                               "the expiry must be in the future");
+    json_t *detail = json_pack("{s:o, s:I}", "categories", cats_json(u->mask), "agency_id",
+                               (json_int_t)u->agency_id);
+    rc = mdt_caseop_record(c, op, "consent.create", "consent", id, "consent.changed", detail);
+    json_decref(detail);
+    if (rc == MDT_DB_OK && !(op->result = consent_one(c, op, id)))
+        rc = c->status ? c->status : MDT_DB_ERROR;
+    return rc;
+}
+
+void mdt_pii_consent_create(mdt_req_t *req)
+{
+    consent_new_t *u = calloc(1, sizeof(*u));
+    mdt_err_t e = {0};
+    if (!u || consent_parse(req->json, u, &e) != 0) {
+        if (!u)
+            mdt_err_set(&e, 500, "internal", NULL, "out of memory");
+        consent_new_free(u);
+        mdt_http_fail(req, &e);
+        return;
+    }
+    u->tz = req->srv->cfg.time_zone;
+    mdt_caseop_t *op = mdt_caseop_new(req, consent_create_work);
+    if (!op) {
+        consent_new_free(u);
+        return;
+    }
+    op->ud = u;
+    op->ud_free = consent_new_free;
+    op->case_id = req->ids[0];
+    op->ok_status = 201;
+    mdt_caseop_run(op);
+}
+
+/* ---- DELETE /consents/{id} ------------------------------------------------------------ */
+
+static int consent_revoke_work(mdt_dbc_t *c, mdt_caseop_t *op)
+{
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_int(&q, op->object_id);
+    PGresult *r = mdt_db_query(
+        c, "SELECT categories::text, revoked_at IS NOT NULL FROM consents WHERE id = $1 FOR UPDATE",
+        &q);
+    if (!r)
+        return c->status;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return MDT_DB_NOT_FOUND;
+    }
+    unsigned mask = mdt_casectx_parse_cats(mdt_db_str(r, 0, 0));
+    int revoked = mdt_db_bool(r, 0, 1);
+    PQclear(r);
+    if (!mdt_authz_consent_revoke(&op->p, &op->view, mask))
+        return mdt_caseop_fail(op, 403, "forbidden", NULL,
+                               "only the agency that owns its categories revokes a consent");
+    if (revoked)
+        return pii_conflict(op, "the consent is already revoked",
+                            consent_one(c, op, op->object_id));
+    mdt_db_param_int(&q, op->p.user_id);
+    int rc =
+        mdt_db_exec(c, "UPDATE consents SET revoked_at = now(), revoked_by = $2 WHERE id = $1", &q);
+    json_t *detail = json_pack("{s:o}", "categories", cats_json(mask));
+    if (rc == MDT_DB_OK)
+        rc = mdt_caseop_record(c, op, "consent.revoke", "consent", op->object_id, "consent.changed",
+                               detail);
+    json_decref(detail);
+    if (rc == MDT_DB_OK && !(op->result = consent_one(c, op, op->object_id)))
+        rc = c->status ? c->status : MDT_DB_ERROR;
+    return rc;
+}
+
+void mdt_pii_consent_revoke(mdt_req_t *req)
+{
+    mdt_caseop_t *op = mdt_caseop_new(req, consent_revoke_work);
+    if (!op)
+        return;
+    op->object_id = req->ids[0];
+    op->resolve_sql = "SELECT case_id FROM consents WHERE id = $1";
+    mdt_caseop_run(op);
+}
