@@ -1,7 +1,7 @@
 // totp.mjs - RFC 6238 TOTP (and RFC 4226 HOTP) for the tests, so they can
 // answer the server's MFA prompts the way an authenticator app would.
 //
-//   import { totp, totpAt, base32Decode } from './lib/totp.mjs';
+//   import { totp, totpStep, base32Decode } from './lib/totp.mjs';
 //   totp(secretB32)                     the current 6-digit code
 //   totp(secretB32, {time: unixSeconds, step: 30, digits: 6, algorithm: 'sha1'})
 //   totpStep()                          the current step number (unix time / 30)
