@@ -334,19 +334,32 @@ static int pii_put_forbidden(const mdt_caseop_t *op, const pii_put_t *u)
     return -1;
 }
 
-/* Locks the case's PII version; -1 on database error. */
-static int64_t pii_lock_version(mdt_dbc_t *c, int64_t case_id)
+/* Locks the case row (exclusive: against other PII writes too; else
+ * shared) and reloads op's context under the lock, so the owners, agencies
+ * and consents authz decides on cannot change before COMMIT. Fills
+ * *pii_version when asked. MDT_DB_NOT_FOUND when the caller no longer sees
+ * the case. */
+static int pii_lock_case(mdt_dbc_t *c, mdt_caseop_t *op, int exclusive, int64_t *pii_version)
 {
     mdt_db_params_t q;
     mdt_db_params_init(&q);
-    mdt_db_param_int(&q, case_id);
+    mdt_db_param_int(&q, op->case_id);
     PGresult *r =
-        mdt_db_query(c, "SELECT pii_version FROM cases WHERE id = $1 FOR NO KEY UPDATE", &q);
+        mdt_db_query(c,
+                     exclusive ? "SELECT pii_version FROM cases WHERE id = $1 FOR NO KEY UPDATE"
+                               : "SELECT pii_version FROM cases WHERE id = $1 FOR SHARE",
+                     &q);
     if (!r)
-        return -1;
-    int64_t v = PQntuples(r) == 1 ? mdt_db_int(r, 0, 0) : -1;
+        return c->status;
+    int found = PQntuples(r) == 1;
+    if (found && pii_version)
+        *pii_version = mdt_db_int(r, 0, 0);
     PQclear(r);
-    return v;
+    int rc = found ? mdt_casectx_load(c, op->case_id, &op->cx) : MDT_DB_NOT_FOUND;
+    if (rc != MDT_DB_OK)
+        return rc;
+    op->view = mdt_casectx_view(&op->cx);
+    return mdt_authz_case_visible(&op->p, &op->view) ? MDT_DB_OK : MDT_DB_NOT_FOUND;
 }
 
 /* Writes one category's row and its version row. */
@@ -394,18 +407,19 @@ static int pii_put_store(mdt_dbc_t *c, mdt_caseop_t *op, pii_put_t *u, json_t *n
 static int pii_put_work(mdt_dbc_t *c, mdt_caseop_t *op)
 {
     pii_put_t *u = op->ud;
+    int64_t cur = 0;
+    int rc = pii_lock_case(c, op, 1, &cur);
+    if (rc != MDT_DB_OK)
+        return rc;
     int bad = pii_put_forbidden(op, u);
     if (bad >= 0)
         return mdt_caseop_fail(op, 403, "forbidden", cat_name(bad),
                                "your agency may not change this category");
-    int64_t cur = pii_lock_version(c, op->case_id);
-    if (cur < 0)
-        return c->status ? c->status : MDT_DB_NOT_FOUND;
     if (cur != u->version)
         return pii_conflict(op, "the details were changed meanwhile; reload and try again",
                             mdt_pii_json(c, &op->p, &op->cx, op->now));
     json_t *names = json_array();
-    int rc = pii_put_store(c, op, u, names);
+    rc = pii_put_store(c, op, u, names);
     json_t *detail =
         json_pack("{s:o, s:I}", "categories", names, "version", (json_int_t)(u->version + 1));
     if (rc == MDT_DB_OK)
@@ -843,11 +857,14 @@ static int consent_insert(mdt_dbc_t *c, mdt_caseop_t *op, const consent_new_t *u
 static int consent_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
 {
     consent_new_t *u = op->ud;
+    int rc = pii_lock_case(c, op, 0, NULL);
+    if (rc != MDT_DB_OK)
+        return rc;
     if (!mdt_authz_consent_record(&op->p, &op->view, u->mask))
         return mdt_caseop_fail(op, 403, "forbidden", "categories",
                                "only the agency that owns every listed category records consent");
     int64_t id = 0;
-    int rc = consent_check_recipient(op, u);
+    rc = consent_check_recipient(op, u);
     if (rc != MDT_DB_OK || op->err.status)
         return rc;
     if ((rc = consent_insert(c, op, u, &id)) != MDT_DB_OK)
@@ -890,7 +907,9 @@ void mdt_pii_consent_create(mdt_req_t *req)
 
 /* ---- DELETE /consents/{id} ------------------------------------------------------------ */
 
-static int consent_revoke_work(mdt_dbc_t *c, mdt_caseop_t *op)
+/* Locks consent op->object_id; fills its category mask and whether it is
+ * revoked. */
+static int consent_lock(mdt_dbc_t *c, mdt_caseop_t *op, unsigned *mask, int *revoked)
 {
     mdt_db_params_t q;
     mdt_db_params_init(&q);
@@ -900,21 +919,35 @@ static int consent_revoke_work(mdt_dbc_t *c, mdt_caseop_t *op)
         &q);
     if (!r)
         return c->status;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return MDT_DB_NOT_FOUND;
+    int rc = PQntuples(r) == 1 ? MDT_DB_OK : MDT_DB_NOT_FOUND;
+    if (rc == MDT_DB_OK) {
+        *mask = mdt_casectx_parse_cats(mdt_db_str(r, 0, 0));
+        *revoked = mdt_db_bool(r, 0, 1);
     }
-    unsigned mask = mdt_casectx_parse_cats(mdt_db_str(r, 0, 0));
-    int revoked = mdt_db_bool(r, 0, 1);
     PQclear(r);
+    return rc;
+}
+
+static int consent_revoke_work(mdt_dbc_t *c, mdt_caseop_t *op)
+{
+    unsigned mask = 0;
+    int revoked = 0;
+    int rc = pii_lock_case(c, op, 0, NULL);
+    if (rc == MDT_DB_OK)
+        rc = consent_lock(c, op, &mask, &revoked);
+    if (rc != MDT_DB_OK)
+        return rc;
     if (!mdt_authz_consent_revoke(&op->p, &op->view, mask))
         return mdt_caseop_fail(op, 403, "forbidden", NULL,
                                "only the agency that owns its categories revokes a consent");
     if (revoked)
         return pii_conflict(op, "the consent is already revoked",
                             consent_one(c, op, op->object_id));
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_int(&q, op->object_id);
     mdt_db_param_int(&q, op->p.user_id);
-    int rc =
+    rc =
         mdt_db_exec(c, "UPDATE consents SET revoked_at = now(), revoked_by = $2 WHERE id = $1", &q);
     json_t *detail = json_pack("{s:o}", "categories", cats_json(mask));
     if (rc == MDT_DB_OK)
