@@ -6,6 +6,7 @@
 #include "admin.h"
 #include "auth.h"
 #include "entries.h"
+#include "cases.h"
 #include "pii.h"
 #include "records.h"
 #include "sys.h"
@@ -47,6 +48,10 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_POST, "/api/v1/cases/{id}/actions", mdt_actions_create, 0},
     {MDT_M_PATCH, "/api/v1/actions/{id}", mdt_actions_update, 0},
     {MDT_M_DELETE, "/api/v1/actions/{id}", mdt_actions_retract, 0},
+    {MDT_M_GET, "/api/v1/cases", mdt_cases_list, 0},
+    {MDT_M_POST, "/api/v1/cases", mdt_cases_create, 0},
+    {MDT_M_GET, "/api/v1/cases/{id}", mdt_cases_board, 0},
+    {MDT_M_PATCH, "/api/v1/cases/{id}", mdt_cases_update, 0},
     {MDT_M_GET, "/api/v1/cases/{id}/pii", mdt_pii_get, 0},
     {MDT_M_PUT, "/api/v1/cases/{id}/pii", mdt_pii_put, 0},
     {MDT_M_GET, "/api/v1/cases/{id}/consents", mdt_pii_consents_list, 0},
