@@ -530,7 +530,7 @@ static int mfa_start_work(mdt_dbc_t *c, void *arg)
     }
     unsigned char key[MDT_TOTP_SECRET_LEN];
     if (mdt_totp_new_secret(key) != 0 ||
-        mdt_totp_b32_encode(key, sizeof(key), r->secret_b32, sizeof(r->secret_b32)) != 0)
+        mdt_totp_b32_encode(key, sizeof(key), r->secret_b32, sizeof(r->secret_b32)) < 0)
         return MDT_DB_ERROR;
     OPENSSL_cleanse(key, sizeof(key));
     mdt_db_params_t p;
