@@ -640,7 +640,8 @@ static int mfa_confirm_work(mdt_dbc_t *c, void *arg)
         PQclear(r);
         return MDT_DB_NOT_FOUND;
     }
-    rc = mfa_confirm_apply(c, m, mdt_db_str(r, 0, 0), mdt_db_int(r, 0, 1));
+    /* a new secret has no used steps yet: the old secret's last step does not apply */
+    rc = mfa_confirm_apply(c, m, mdt_db_str(r, 0, 0), 0);
     PQclear(r);
     return rc == MDT_DB_OK ? mdt_db_commit(c) : rc;
 }
