@@ -122,14 +122,19 @@ static int login_load_work(mdt_dbc_t *c, void *arg)
     return MDT_DB_OK;
 }
 
-/* Counts a failure; locks the account at the limit. Audits both. */
-static int login_count_failure(mdt_dbc_t *c, login_t *l, const char *reason)
+/* Counts a failed password or code for the actor's account and locks it at
+ * the limit; audits the failure (as action) and the lockout. With
+ * end_sessions (a re-authentication inside a session failed) a lockout also
+ * ends every session of the account, on every node: a stolen session cannot
+ * be used to guess the password. */
+static int auth_count_failure(mdt_dbc_t *c, const mdt_audit_actor_t *a, int failures, int lockout_s,
+                              const char *action, const char *reason, int end_sessions)
 {
     mdt_db_params_t p;
     mdt_db_params_init(&p);
-    mdt_db_param_int(&p, l->user_id);
-    mdt_db_param_int(&p, l->lockout_failures);
-    mdt_db_param_int(&p, l->lockout_s);
+    mdt_db_param_int(&p, a->user_id);
+    mdt_db_param_int(&p, failures);
+    mdt_db_param_int(&p, lockout_s);
     PGresult *r = mdt_db_query(
         c,
         "UPDATE users SET"
@@ -142,10 +147,25 @@ static int login_count_failure(mdt_dbc_t *c, login_t *l, const char *reason)
         return c->status;
     int locked = PQntuples(r) == 1 && mdt_db_bool(r, 0, 0);
     PQclear(r);
-    int rc = auth_audit(c, &l->actor, "login", "failure", json_pack("{s:s}", "reason", reason));
+    int rc = auth_audit(c, a, action, "failure", json_pack("{s:s}", "reason", reason));
     if (rc == MDT_DB_OK && locked)
-        rc = auth_audit(c, &l->actor, "lockout", "ok", NULL);
+        rc = auth_audit(c, a, "lockout", "ok", NULL);
+    if (rc == MDT_DB_OK && locked && end_sessions) {
+        mdt_db_params_init(&p);
+        mdt_db_param_int(&p, a->user_id);
+        rc = mdt_db_exec(c,
+                         "UPDATE sessions SET revoked_at = now() WHERE user_id = $1"
+                         " AND revoked_at IS NULL",
+                         &p);
+        if (rc == MDT_DB_OK)
+            rc = auth_emit_user(c, a->user_id);
+    }
     return rc;
+}
+
+static int login_count_failure(mdt_dbc_t *c, login_t *l, const char *reason)
+{
+    return auth_count_failure(c, &l->actor, l->lockout_failures, l->lockout_s, "login", reason, 0);
 }
 
 /* Checks the TOTP code; on success records its step so it cannot be used
@@ -525,7 +545,8 @@ static int mfa_start_work(mdt_dbc_t *c, void *arg)
         reauth_fail(r, 403, "forbidden", r->pw_ok ? "totp" : "password",
                     r->pw_ok ? "the current code is required and must be right"
                              : "the password is not right");
-        rc = auth_audit(c, &a, "mfa.enrol_start", "failure", NULL);
+        rc = auth_count_failure(c, &a, req->srv->cfg.lockout_failures, req->srv->cfg.lockout_s,
+                                "mfa.enrol_start", r->pw_ok ? "bad_totp" : "bad_password", 1);
         return rc == MDT_DB_OK ? mdt_db_commit(c) : rc;
     }
     unsigned char key[MDT_TOTP_SECRET_LEN];
@@ -721,7 +742,10 @@ static int password_work(mdt_dbc_t *c, void *arg)
         reauth_fail(r, r->pw_ok ? 500 : 403, r->pw_ok ? "internal" : "forbidden",
                     r->pw_ok ? NULL : "current_password",
                     r->pw_ok ? "hashing failed" : "the current password is not right");
-        rc = auth_audit(c, &a, "password.change", "failure", NULL);
+        rc = r->pw_ok ? auth_audit(c, &a, "password.change", "failure", NULL)
+                      : auth_count_failure(c, &a, r->req->srv->cfg.lockout_failures,
+                                           r->req->srv->cfg.lockout_s, "password.change",
+                                           "bad_password", 1);
     } else {
         rc = password_apply(c, r, &a);
     }

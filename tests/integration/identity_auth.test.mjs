@@ -380,6 +380,34 @@ test('password change: ends the other sessions, keeps this one; policy and curre
     assert.equal((await login(main.url, u.username, newPw)).res.status, 200);
 });
 
+test('re-authentication: 5 wrong passwords inside a session lock the account and end its sessions', async () => {
+    const u = await newUser();
+    const a = await login(main.url, u.username, u.password);
+    const other = await login(main.url, u.username, u.password);
+    for (let i = 0; i < 4; i++) {
+        const r = await a.client.put('/api/v1/me/password', {
+            current_password: `wrong guess number ${i}`,
+            new_password: 'a brand new passphrase',
+        });
+        assertError(r, 403, 'forbidden', 'current_password');
+    }
+    // four misses: still signed in everywhere
+    assert.equal((await other.client.get('/api/v1/me')).status, 200);
+    const fifth = await a.client.post('/api/v1/me/mfa', { password: 'wrong guess number 5' });
+    assertError(fifth, 403, 'forbidden', 'password');
+    // the fifth locked the account and ended every session of it
+    assertError(await a.client.get('/api/v1/me'), 401, 'unauthenticated');
+    assertError(await other.client.get('/api/v1/me'), 401, 'unauthenticated');
+    assertError((await login(main.url, u.username, u.password)).res, 401, 'unauthenticated');
+    const rows = await psql(
+        dbUrl,
+        `SELECT count(*) FROM audit WHERE user_id = ${u.userId} AND action = 'lockout'`,
+    );
+    assert.equal(Number(rows.trim()), 1);
+    await sleep(2100); // MDT_LOCKOUT_PERIOD=2 on this server
+    assert.equal((await login(main.url, u.username, u.password)).res.status, 200);
+});
+
 // ---- the rest of the gate: one-time passwords, the admin flag ---------------
 
 test('a one-time password: 403 password_change_required everywhere but /me, /me/password and /logout until changed', async () => {
