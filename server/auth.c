@@ -128,7 +128,7 @@ static int login_load_work(mdt_dbc_t *c, void *arg)
  * ends every session of the account, on every node: a stolen session cannot
  * be used to guess the password. */
 static int auth_count_failure(mdt_dbc_t *c, const mdt_audit_actor_t *a, int failures, int lockout_s,
-                              const char *action, const char *reason, int end_sessions)
+                              const char *action, const char *reason, int *end_sessions)
 {
     mdt_db_params_t p;
     mdt_db_params_init(&p);
@@ -150,6 +150,8 @@ static int auth_count_failure(mdt_dbc_t *c, const mdt_audit_actor_t *a, int fail
     int rc = auth_audit(c, a, action, "failure", json_pack("{s:s}", "reason", reason));
     if (rc == MDT_DB_OK && locked)
         rc = auth_audit(c, a, "lockout", "ok", NULL);
+    if (end_sessions)
+        *end_sessions = locked;
     if (rc == MDT_DB_OK && locked && end_sessions) {
         mdt_db_params_init(&p);
         mdt_db_param_int(&p, a->user_id);
@@ -417,6 +419,7 @@ typedef struct {
     int mfa_enabled, pw_ok, hash_failed;
     int64_t mfa_last_step;
     int fail_status; /* 0 ok, else an HTTP status to answer with */
+    int ended;       /* a lockout ended the account's sessions */
     const char *fail_code, *fail_field, *fail_msg;
     char secret_b32[64];
     void (*finish)(mdt_req_t *req); /* next step on the loop */
@@ -510,6 +513,8 @@ static void reauth_go(reauth_t *r)
 
 static void reauth_answer_fail(reauth_t *r)
 {
+    if (r->ended) /* this node drops them now; the others on user.updated */
+        mdt_session_drop_user(r->req->srv, mdt_auth_user(r->req)->user_id);
     mdt_http_error(r->req, r->fail_status, r->fail_code, r->fail_field, "%s", r->fail_msg);
 }
 
@@ -546,7 +551,8 @@ static int mfa_start_work(mdt_dbc_t *c, void *arg)
                     r->pw_ok ? "the current code is required and must be right"
                              : "the password is not right");
         rc = auth_count_failure(c, &a, req->srv->cfg.lockout_failures, req->srv->cfg.lockout_s,
-                                "mfa.enrol_start", r->pw_ok ? "bad_totp" : "bad_password", 1);
+                                "mfa.enrol_start", r->pw_ok ? "bad_totp" : "bad_password",
+                                &r->ended);
         return rc == MDT_DB_OK ? mdt_db_commit(c) : rc;
     }
     unsigned char key[MDT_TOTP_SECRET_LEN];
@@ -745,7 +751,7 @@ static int password_work(mdt_dbc_t *c, void *arg)
         rc = r->pw_ok ? auth_audit(c, &a, "password.change", "failure", NULL)
                       : auth_count_failure(c, &a, r->req->srv->cfg.lockout_failures,
                                            r->req->srv->cfg.lockout_s, "password.change",
-                                           "bad_password", 1);
+                                           "bad_password", &r->ended);
     } else {
         rc = password_apply(c, r, &a);
     }
