@@ -25,6 +25,7 @@ function cli(url, args, input = '') {
         const child = execFile(BIN, args, { env: { ...process.env, MDT_DATABASE_URL: url } }, (err, stdout, stderr) =>
             resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }),
         );
+        child.stdin.on('error', () => {}); // the command may exit before reading
         child.stdin.end(input);
     });
 }

@@ -32,6 +32,9 @@ function cli(dbUrl, args, input) {
                 }
             },
         );
+        // A command that does not read stdin may exit before we close it:
+        // that EPIPE is not an error of the command.
+        child.stdin.on('error', () => {});
         child.stdin.end(input ?? '');
     });
 }
