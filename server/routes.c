@@ -9,11 +9,13 @@
 #include "cases.h"
 #include "pii.h"
 #include "records.h"
+#include "openapi.h"
 #include "sys.h"
 
 const mdt_route_t mdt_routes[] = {
     {MDT_M_GET, "/healthz", mdt_sys_healthz, MDT_R_PUBLIC},
     {MDT_M_GET, "/metrics", mdt_sys_metrics, MDT_R_PUBLIC},
+    {MDT_M_GET, "/api/v1/openapi.json", mdt_openapi_get, MDT_R_PUBLIC},
     {MDT_M_GET, "/api/v1/_test/sleep", mdt_sys_test_sleep, MDT_R_PUBLIC | MDT_R_TEST},
 
     /* identity */

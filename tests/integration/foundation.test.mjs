@@ -59,6 +59,26 @@ test('/healthz answers 200 {"status":"ok","db":"ok"}', async () => {
     assert.equal(res.json.db, 'ok');
 });
 
+test('GET /api/v1/openapi.json is an OpenAPI 3.1 document of the real routes', async () => {
+    const res = await fetch(`${server.url}/api/v1/openapi.json`);
+    assert.equal(res.status, 200);
+    const doc = await res.json();
+    assert.equal(doc.openapi, '3.1.0');
+    assert.ok(doc.paths['/api/v1/cases/{id}'].get, 'the board route is listed');
+    assert.ok(doc.paths['/api/v1/cases/{id}'].patch, 'and its PATCH');
+    assert.ok(doc.paths['/api/v1/login'].post);
+    assert.deepEqual(doc.paths['/api/v1/login'].post.security, [], 'login needs no session');
+    for (const p of Object.keys(doc.paths)) assert.ok(!p.includes('_test'), `test hook ${p} must not be listed`);
+    // parameters are named once per path
+    for (const [p, item] of Object.entries(doc.paths)) {
+        for (const op of Object.values(item)) {
+            const names = op.parameters.map((x) => x.name);
+            assert.equal(new Set(names).size, names.length, p);
+            assert.equal(names.length, (p.match(/\{/g) || []).length, p);
+        }
+    }
+});
+
 test('GET / serves web/index.html with the security headers', async () => {
     const index = path.join(SOURCE_DIR, 'web', 'index.html');
     assert.ok(existsSync(index), `${index} is missing from the repository`);
