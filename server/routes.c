@@ -7,8 +7,10 @@
 #include "auth.h"
 #include "entries.h"
 #include "cases.h"
+#include "dashboard.h"
 #include "pii.h"
 #include "records.h"
+#include "reports.h"
 #include "openapi.h"
 #include "sys.h"
 
@@ -42,6 +44,11 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_GET, "/api/v1/audit", mdt_admin_audit_list, 0},
 
     /* case boards: each module adds its routes here once its handlers exist */
+    /* the dashboard: the literal "actions.csv" before any /actions/... pattern */
+    {MDT_M_GET, "/api/v1/actions.csv", mdt_dashboard_actions_csv, 0},
+    {MDT_M_GET, "/api/v1/actions", mdt_dashboard_actions, 0},
+    {MDT_M_GET, "/api/v1/reports/nca", mdt_reports_nca, 0},
+    {MDT_M_GET, "/api/v1/reports/tims", mdt_reports_tims, 0},
     {MDT_M_POST, "/api/v1/render", mdt_entries_render, 0},
     {MDT_M_POST, "/api/v1/cases/{id}/entries", mdt_entries_create, 0},
     {MDT_M_PATCH, "/api/v1/entries/{id}", mdt_entries_update, 0},

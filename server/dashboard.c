@@ -1,0 +1,713 @@
+/* dashboard.c - action items across the caller's cases (see dashboard.h).
+ *
+ * GET /api/v1/actions?assignee=&agency_id=&status=&overdue=&case_id=&limit=
+ * &cursor= and GET /api/v1/actions.csv with the same filters. One REPEATABLE
+ * READ transaction: the case set (every case of the caller's agency, each
+ * context loaded once), then the light columns of every matching action
+ * item in dashboard order (overdue first, then due date, items without one
+ * last, then id), each kept only when mdt_authz_item_visible says so with
+ * its case's context. `total` and `overdue_total` count the visible ones;
+ * the page after `cursor` is then serialized by actions.c
+ * (mdt_actions_list_json, the one Action serializer) and given the case's
+ * case_number and alias. Retracted items are not listed. The CSV is the
+ * same rows written by csv.c. Reads are audited as action.list and
+ * action.export with counts and the names of the filters used only. */
+#include "dashboard.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions.h"
+#include "audit.h"
+#include "csv.h"
+#include "json.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+
+#define LIST_DEFAULT 50
+#define LIST_MAX     500
+#define CSV_MAX      10000
+
+/* ---- ids -------------------------------------------------------------------- */
+
+int mdt_idvec_push(mdt_idvec_t *a, int64_t id)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        int64_t *v = realloc(a->v, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = id;
+    return 0;
+}
+
+void mdt_idvec_free(mdt_idvec_t *a)
+{
+    free(a->v);
+    memset(a, 0, sizeof(*a));
+}
+
+char *mdt_caseset_ids_literal(const int64_t *ids, size_t n)
+{
+    size_t cap = 3 + n * 21;
+    char *s = malloc(cap);
+    if (!s)
+        return NULL;
+    size_t k = (size_t)snprintf(s, cap, "{");
+    for (size_t i = 0; i < n; i++)
+        k += (size_t)snprintf(s + k, cap - k, "%s%lld", i ? "," : "", (long long)ids[i]);
+    snprintf(s + k, cap - k, "}");
+    return s;
+}
+
+/* ---- the case set --------------------------------------------------------------- */
+
+enum { K_ID, K_LEAD, K_AGENCIES, K_NUMBER, K_ALIAS, K_OWNERS };
+
+mdt_case_ctx_t mdt_caseset_view(const mdt_dash_case_t *k)
+{
+    mdt_case_ctx_t v = {.case_id = k->id,
+                        .lead_agency_id = k->lead,
+                        .agencies = k->agencies,
+                        .n_agencies = k->n_agencies};
+    memcpy(v.pii_owner, k->pii_owner, sizeof(v.pii_owner));
+    return v;
+}
+
+static void caseset_row(const PGresult *r, int i, mdt_dash_case_t *k)
+{
+    k->id = mdt_db_int(r, i, K_ID);
+    k->lead = mdt_db_int(r, i, K_LEAD);
+    k->n_agencies =
+        mdt_casectx_parse_ids(mdt_db_str(r, i, K_AGENCIES), k->agencies, MDT_CASE_MAX_AGENCIES);
+    k->case_number = mdt_db_str(r, i, K_NUMBER);
+    k->alias = mdt_db_str(r, i, K_ALIAS);
+    for (int cat = 0; cat < MDT_PII_COUNT; cat++)
+        k->pii_owner[cat] = mdt_db_int(r, i, K_OWNERS + cat);
+}
+
+int mdt_caseset_load(mdt_dbc_t *c, const mdt_principal_t *p, int64_t only_case, mdt_caseset_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_int(&q, p->agency_id);
+    mdt_db_param_int(&q, only_case);
+    out->r = mdt_db_query(
+        c,
+        "SELECT c.id, c.lead_agency_id,"
+        " (SELECT coalesce(array_agg(ca.agency_id ORDER BY ca.agency_id), '{}')"
+        "  FROM case_agencies ca WHERE ca.case_id = c.id)::text, c.case_number, c.alias,"
+        " c.pii_owner_identity, c.pii_owner_contact, c.pii_owner_immigration, c.pii_owner_health"
+        " FROM cases c WHERE EXISTS (SELECT 1 FROM case_agencies m"
+        "  WHERE m.case_id = c.id AND m.agency_id = $1)"
+        " AND ($2::bigint = 0 OR c.id = $2) ORDER BY c.id",
+        &q);
+    if (!out->r)
+        return c->status;
+    int n = PQntuples(out->r);
+    out->v = calloc((size_t)n + 1, sizeof(*out->v));
+    if (!out->v)
+        return MDT_DB_ERROR;
+    for (int i = 0; i < n; i++) {
+        mdt_dash_case_t *k = &out->v[out->n];
+        caseset_row(out->r, i, k);
+        mdt_case_ctx_t v = mdt_caseset_view(k);
+        if (mdt_authz_case_visible(p, &v))
+            out->n++;
+        else
+            mdt_log_warn("case set row refused by the predicate", "case_id=%lld user_id=%lld",
+                         (long long)k->id, (long long)p->user_id);
+    }
+    return MDT_DB_OK;
+}
+
+void mdt_caseset_free(mdt_caseset_t *s)
+{
+    free(s->v);
+    PQclear(s->r);
+    memset(s, 0, sizeof(*s));
+}
+
+const mdt_dash_case_t *mdt_caseset_find(const mdt_caseset_t *s, int64_t id)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->v[mid].id == id)
+            return &s->v[mid];
+        if (s->v[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+int mdt_caseset_item_visible(const mdt_caseset_t *s, const mdt_principal_t *p, const PGresult *r,
+                             int i)
+{
+    const mdt_dash_case_t *k = mdt_caseset_find(s, mdt_db_int(r, i, MDT_DASH_I_CASE));
+    if (!k)
+        return 0;
+    int64_t vis_to[MDT_CASE_MAX_AGENCIES];
+    mdt_item_ctx_t it = {.author_agency_id = mdt_db_int(r, i, MDT_DASH_I_AGENCY),
+                         .author_user_id = mdt_db_int(r, i, MDT_DASH_I_AUTHOR),
+                         .visible_to = vis_to,
+                         .assignee_agency_id = mdt_db_int(r, i, MDT_DASH_I_ASSIGNEE_AGENCY),
+                         .assignee_user_id = mdt_db_int(r, i, MDT_DASH_I_ASSIGNEE)};
+    it.n_visible_to =
+        mdt_casectx_parse_ids(mdt_db_str(r, i, MDT_DASH_I_VISTO), vis_to, MDT_CASE_MAX_AGENCIES);
+    if (mdt_authz_visibility_parse(mdt_db_str(r, i, MDT_DASH_I_VIS), &it.visibility) != 0)
+        it.visibility = MDT_VIS_COUNT; /* unknown: shown to no one */
+    mdt_case_ctx_t v = mdt_caseset_view(k);
+    return mdt_authz_item_visible(p, &v, &it);
+}
+
+int mdt_caseset_visible_items(mdt_dbc_t *c, const mdt_caseset_t *s, const mdt_principal_t *p,
+                              const char *sql, const mdt_db_params_t *prm, mdt_idvec_t *out)
+{
+    PGresult *r = mdt_db_query(c, sql, prm);
+    if (!r)
+        return c->status;
+    int rc = MDT_DB_OK;
+    for (int i = 0; i < PQntuples(r) && rc == MDT_DB_OK; i++) {
+        if (mdt_caseset_item_visible(s, p, r, i) &&
+            mdt_idvec_push(out, mdt_db_int(r, i, MDT_DASH_I_ID)) != 0)
+            rc = MDT_DB_ERROR;
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* ---- the request ------------------------------------------------------------------ */
+
+/* A position in dashboard order: overdue first (o = 0), then due date
+ * ("" = none, after every date), then id. */
+typedef struct {
+    int o;
+    char due[11];
+    int64_t id;
+} dash_key_t;
+
+typedef struct {
+    mdt_req_t *req;
+    mdt_principal_t p;
+    mdt_audit_actor_t actor;
+    int csv;
+    int64_t assignee, agency, case_id; /* 0 = any */
+    char statuses[64];                 /* text[] literal, "" = any */
+    int overdue;                       /* -1 any, 0 not overdue, 1 overdue */
+    int64_t limit;
+    int has_cursor;
+    dash_key_t cursor;
+    /* results */
+    json_t *items;
+    int64_t total, overdue_total;
+    int more;
+    dash_key_t last;
+    char today[11];
+} dash_t;
+
+static void dash_free(void *arg)
+{
+    dash_t *d = arg;
+    json_decref(d->items);
+    free(d);
+}
+
+static int key_cmp(const dash_key_t *a, const dash_key_t *b)
+{
+    if (a->o != b->o)
+        return a->o < b->o ? -1 : 1;
+    if (!a->due[0] != !b->due[0])
+        return a->due[0] ? -1 : 1;
+    int c = strcmp(a->due, b->due);
+    if (c)
+        return c < 0 ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static void key_format(const dash_key_t *k, char *out, size_t len)
+{
+    snprintf(out, len, "%d.%s.%lld", k->o, k->due[0] ? k->due : "-", (long long)k->id);
+}
+
+/* "o.YYYY-MM-DD.id" or "o.-.id"; 0 or -1. */
+static int key_parse(const char *s, dash_key_t *k)
+{
+    memset(k, 0, sizeof(*k));
+    if ((s[0] != '0' && s[0] != '1') || s[1] != '.')
+        return -1;
+    k->o = s[0] - '0';
+    s += 2;
+    size_t n = strcspn(s, ".");
+    if (s[n] != '.')
+        return -1;
+    if (n == 10) {
+        memcpy(k->due, s, 10);
+        if (!mdt_json_valid_date(k->due))
+            return -1;
+    } else if (n != 1 || s[0] != '-') {
+        return -1;
+    }
+    s += n + 1;
+    char *end;
+    if (*s < '1' || *s > '9')
+        return -1;
+    long long id = strtoll(s, &end, 10);
+    if (*end || id <= 0)
+        return -1;
+    k->id = id;
+    return 0;
+}
+
+/* ---- query parameters ---------------------------------------------------------------- */
+
+static const char *const STATUSES[] = {"open", "in_progress", "done", "cancelled", NULL};
+
+/* An integer query parameter in [lo, hi]; def when absent or empty. */
+static int query_int(mdt_req_t *req, const char *name, int64_t lo, int64_t hi, int64_t def,
+                     int64_t *out, mdt_err_t *e)
+{
+    const char *s = mdt_req_query(req, name);
+    *out = def;
+    if (!s || !*s)
+        return 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (*end || s[0] < '0' || s[0] > '9' || v < lo || v > hi) {
+        mdt_err_set(e, 422, "validation", name, "%s must be an integer from %lld to %lld", name,
+                    (long long)lo, (long long)hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* assignee=me or a user id. */
+static int parse_assignee(dash_t *d, mdt_err_t *e)
+{
+    const char *s = mdt_req_query(d->req, "assignee");
+    if (s && strcmp(s, "me") == 0) {
+        d->assignee = d->p.user_id;
+        return 0;
+    }
+    if (query_int(d->req, "assignee", 1, INT64_MAX, 0, &d->assignee, e) == 0)
+        return 0;
+    mdt_err_set(e, 422, "validation", "assignee", "assignee must be \"me\" or a user id");
+    return -1;
+}
+
+/* status=a,b: action statuses; the text[] literal is built from our own
+ * spellings only. */
+static int parse_status(dash_t *d, mdt_err_t *e)
+{
+    const char *s = mdt_req_query(d->req, "status");
+    if (!s || !*s)
+        return 0;
+    size_t k = (size_t)snprintf(d->statuses, sizeof(d->statuses), "{");
+    for (;;) {
+        size_t len = strcspn(s, ",");
+        int found = -1;
+        for (int i = 0; STATUSES[i]; i++) {
+            if (strlen(STATUSES[i]) == len && strncmp(STATUSES[i], s, len) == 0)
+                found = i;
+        }
+        if (found < 0) {
+            mdt_err_set(e, 422, "validation", "status",
+                        "status must be open, in_progress, done or cancelled (comma-separated)");
+            return -1;
+        }
+        k += (size_t)snprintf(d->statuses + k, sizeof(d->statuses) - k, "%s%s", k > 1 ? "," : "",
+                              STATUSES[found]);
+        if (!s[len])
+            break;
+        s += len + 1;
+    }
+    snprintf(d->statuses + k, sizeof(d->statuses) - k, "}");
+    return 0;
+}
+
+static int parse_overdue(dash_t *d, mdt_err_t *e)
+{
+    const char *s = mdt_req_query(d->req, "overdue");
+    d->overdue = -1;
+    if (!s || !*s)
+        return 0;
+    if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
+        d->overdue = s[0] == 't';
+        return 0;
+    }
+    mdt_err_set(e, 422, "validation", "overdue", "overdue must be true or false");
+    return -1;
+}
+
+static int parse_cursor(dash_t *d, mdt_err_t *e)
+{
+    const char *s = mdt_req_query(d->req, "cursor");
+    if (!s || !*s)
+        return 0;
+    if (key_parse(s, &d->cursor) != 0) {
+        mdt_err_set(e, 422, "validation", "cursor", "cursor must be the next of an earlier page");
+        return -1;
+    }
+    d->has_cursor = 1;
+    return 0;
+}
+
+static int dash_parse(dash_t *d, mdt_err_t *e)
+{
+    int64_t max = d->csv ? CSV_MAX : LIST_MAX;
+    if (parse_assignee(d, e) != 0 || parse_status(d, e) != 0 || parse_overdue(d, e) != 0 ||
+        parse_cursor(d, e) != 0 ||
+        query_int(d->req, "agency_id", 1, INT64_MAX, 0, &d->agency, e) != 0 ||
+        query_int(d->req, "case_id", 1, INT64_MAX, 0, &d->case_id, e) != 0 ||
+        query_int(d->req, "limit", 1, max, d->csv ? CSV_MAX : LIST_DEFAULT, &d->limit, e) != 0)
+        return -1;
+    return 0;
+}
+
+/* ---- selecting ------------------------------------------------------------------------ */
+
+enum { D_OVERDUE = MDT_DASH_I_COUNT, D_DUE };
+
+typedef struct {
+    int64_t id, case_id;
+    dash_key_t key;
+} page_item_t;
+
+static void param_id_or_null(mdt_db_params_t *q, int64_t id)
+{
+    if (id > 0)
+        mdt_db_param_int(q, id);
+    else
+        mdt_db_param_str(q, NULL);
+}
+
+/* The light columns of every matching item of the case set, in dashboard
+ * order. */
+static int dash_candidates(mdt_dbc_t *c, const dash_t *d, const mdt_caseset_t *cs, PGresult **out)
+{
+    int64_t *ids = calloc(cs->n + 1, sizeof(*ids));
+    for (size_t i = 0; ids && i < cs->n; i++)
+        ids[i] = cs->v[i].id;
+    char *lit = ids ? mdt_caseset_ids_literal(ids, cs->n) : NULL;
+    free(ids);
+    if (!lit)
+        return MDT_DB_ERROR;
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_str(&q, d->req->srv->cfg.time_zone);
+    mdt_db_param_str(&q, lit);
+    param_id_or_null(&q, d->assignee);
+    param_id_or_null(&q, d->agency);
+    mdt_db_param_str(&q, d->statuses[0] ? d->statuses : NULL);
+    if (d->overdue >= 0)
+        mdt_db_param_bool(&q, d->overdue);
+    else
+        mdt_db_param_str(&q, NULL);
+    *out = mdt_db_query(
+        c,
+        "SELECT a.id, a.case_id, a.visibility, a.agency_id, a.created_by, a.visible_to::text,"
+        " a.assignee_agency_id, coalesce(a.assignee_id, 0), o.overdue,"
+        " coalesce(to_char(a.due_date, 'YYYY-MM-DD'), '')"
+        " FROM actions a CROSS JOIN LATERAL (SELECT coalesce(a.status IN ('open', 'in_progress')"
+        "  AND a.due_date < (now() AT TIME ZONE $1)::date, false) AS overdue) o"
+        " WHERE a.retracted_at IS NULL AND a.case_id = ANY($2::bigint[])"
+        " AND ($3::bigint IS NULL OR a.assignee_id = $3)"
+        " AND ($4::bigint IS NULL OR a.assignee_agency_id = $4)"
+        " AND ($5::text[] IS NULL OR a.status = ANY($5::text[]))"
+        " AND ($6::boolean IS NULL OR o.overdue = $6)"
+        " ORDER BY o.overdue DESC, a.due_date ASC NULLS LAST, a.id",
+        &q);
+    free(lit);
+    return *out ? MDT_DB_OK : c->status;
+}
+
+/* Counts the visible rows and keeps the page after the cursor (up to
+ * limit + 1 items, to know whether more follow). */
+static size_t dash_select(dash_t *d, const mdt_caseset_t *cs, const PGresult *r, page_item_t *page)
+{
+    size_t n = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (!mdt_caseset_item_visible(cs, &d->p, r, i))
+            continue;
+        page_item_t it = {.id = mdt_db_int(r, i, MDT_DASH_I_ID),
+                          .case_id = mdt_db_int(r, i, MDT_DASH_I_CASE)};
+        it.key.o = !mdt_db_bool(r, i, D_OVERDUE);
+        it.key.id = it.id;
+        snprintf(it.key.due, sizeof(it.key.due), "%s", mdt_db_str(r, i, D_DUE));
+        d->total++;
+        d->overdue_total += !it.key.o;
+        if (d->has_cursor && key_cmp(&it.key, &d->cursor) <= 0)
+            continue;
+        if (n < (size_t)d->limit + 1)
+            page[n++] = it;
+    }
+    d->more = n > (size_t)d->limit;
+    if (d->more)
+        n = (size_t)d->limit;
+    if (n)
+        d->last = page[n - 1].key;
+    return n;
+}
+
+/* ---- serializing ---------------------------------------------------------------------- */
+
+/* The full authorization context of k for the Action serializer. */
+static void casectx_of(const mdt_dash_case_t *k, mdt_casectx_t *cx)
+{
+    memset(cx, 0, sizeof(*cx));
+    cx->case_id = k->id;
+    cx->lead_agency_id = k->lead;
+    memcpy(cx->agencies, k->agencies, k->n_agencies * sizeof(k->agencies[0]));
+    cx->n_agencies = k->n_agencies;
+    memcpy(cx->pii_owner, k->pii_owner, sizeof(cx->pii_owner));
+}
+
+/* Serializes the page items of the case of page[at] into slots[] (each
+ * with case_number and alias), marking them done. */
+static int dash_serialize_case(mdt_dbc_t *c, dash_t *d, const mdt_caseset_t *cs,
+                               const page_item_t *page, size_t n, size_t at, json_t **slots,
+                               char *done, mdt_casectx_t *cx)
+{
+    const mdt_dash_case_t *k = mdt_caseset_find(cs, page[at].case_id);
+    size_t count = 0;
+    for (size_t j = at; j < n; j++)
+        count += page[j].case_id == page[at].case_id;
+    if (!k)
+        return MDT_DB_ERROR;
+    casectx_of(k, cx);
+    json_t *list = mdt_actions_list_json(c, &d->p, cx, count == 1 ? page[at].id : 0,
+                                         d->req->srv->cfg.time_zone);
+    if (!list)
+        return c->status;
+    for (size_t j = at; j < n; j++) {
+        if (page[j].case_id != page[at].case_id)
+            continue;
+        done[j] = 1;
+        size_t i;
+        json_t *it;
+        json_array_foreach(list, i, it)
+        {
+            if (json_integer_value(json_object_get(it, "id")) != page[j].id)
+                continue;
+            slots[j] = json_incref(it);
+            json_object_set_new(it, "case_number", json_string(k->case_number));
+            json_object_set_new(it, "alias", json_string(k->alias));
+            break;
+        }
+    }
+    json_decref(list);
+    return MDT_DB_OK;
+}
+
+/* The page as Action objects, in page order, into d->items. */
+static int dash_serialize(mdt_dbc_t *c, dash_t *d, const mdt_caseset_t *cs, const page_item_t *page,
+                          size_t n)
+{
+    json_t **slots = calloc(n + 1, sizeof(*slots));
+    char *done = calloc(n + 1, 1);
+    mdt_casectx_t *cx = malloc(sizeof(*cx));
+    int rc = slots && done && cx ? MDT_DB_OK : MDT_DB_ERROR;
+    for (size_t i = 0; i < n && rc == MDT_DB_OK; i++) {
+        if (!done[i])
+            rc = dash_serialize_case(c, d, cs, page, n, i, slots, done, cx);
+    }
+    d->items = json_array();
+    for (size_t i = 0; slots && i < n; i++) {
+        if (slots[i])
+            json_array_append_new(d->items, slots[i]);
+    }
+    free(slots);
+    free(done);
+    free(cx);
+    return rc;
+}
+
+/* Today in the installation's time zone (the CSV's file name). */
+static int dash_today(mdt_dbc_t *c, dash_t *d)
+{
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_str(&q, d->req->srv->cfg.time_zone);
+    PGresult *r =
+        mdt_db_query(c, "SELECT to_char((now() AT TIME ZONE $1)::date, 'YYYY-MM-DD')", &q);
+    if (!r)
+        return c->status;
+    snprintf(d->today, sizeof(d->today), "%s", mdt_db_str(r, 0, 0));
+    PQclear(r);
+    return MDT_DB_OK;
+}
+
+static int dash_work(mdt_dbc_t *c, void *arg)
+{
+    dash_t *d = arg;
+    mdt_caseset_t cs = {0};
+    PGresult *r = NULL;
+    page_item_t *page = calloc((size_t)d->limit + 1, sizeof(*page));
+    int rc = page ? mdt_db_begin(c, "repeatable read") : MDT_DB_ERROR;
+    if (rc == MDT_DB_OK)
+        rc = mdt_caseset_load(c, &d->p, d->case_id, &cs);
+    if (rc == MDT_DB_OK)
+        rc = dash_candidates(c, d, &cs, &r);
+    if (rc == MDT_DB_OK)
+        rc = dash_serialize(c, d, &cs, page, dash_select(d, &cs, r, page));
+    if (rc == MDT_DB_OK && d->csv)
+        rc = dash_today(c, d);
+    if (rc == MDT_DB_OK)
+        rc = mdt_db_commit(c);
+    PQclear(r);
+    mdt_caseset_free(&cs);
+    free(page);
+    return rc;
+}
+
+/* ---- answering ------------------------------------------------------------------------ */
+
+static const char *const CSV_COLUMNS[] = {"id",
+                                          "case_id",
+                                          "case_number",
+                                          "alias",
+                                          "title",
+                                          "status",
+                                          "overdue",
+                                          "due_date",
+                                          "assignee_id",
+                                          "assignee_name",
+                                          "assignee_agency_id",
+                                          "agency_id",
+                                          "visibility",
+                                          "meeting_id",
+                                          "created_by",
+                                          "created_by_name",
+                                          "created_at",
+                                          "updated_at",
+                                          "completed_at",
+                                          NULL};
+
+static void csv_value(mdt_csv_t *w, json_t *v)
+{
+    if (json_is_integer(v))
+        mdt_csv_int(w, (int64_t)json_integer_value(v));
+    else if (json_is_string(v))
+        mdt_csv_text(w, json_string_value(v));
+    else if (json_is_boolean(v))
+        mdt_csv_text(w, json_is_true(v) ? "true" : "false");
+    else
+        mdt_csv_text(w, NULL);
+}
+
+static void dash_answer_csv(dash_t *d)
+{
+    mdt_csv_t w;
+    mdt_csv_init(&w);
+    size_t ncol = 0;
+    while (CSV_COLUMNS[ncol])
+        ncol++;
+    mdt_csv_row(&w, CSV_COLUMNS, ncol);
+    size_t i;
+    json_t *it;
+    json_array_foreach(d->items, i, it)
+    {
+        for (size_t k = 0; k < ncol; k++)
+            csv_value(&w, json_object_get(it, CSV_COLUMNS[k]));
+        mdt_csv_end_row(&w);
+    }
+    size_t len;
+    char *body = mdt_csv_take(&w, &len);
+    if (!body) {
+        mdt_http_error(d->req, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    char disp[96], next[48];
+    snprintf(disp, sizeof(disp), "attachment; filename=\"action-items-%s.csv\"", d->today);
+    mdt_http_add_header(d->req, "Content-Disposition", disp);
+    if (d->more) {
+        key_format(&d->last, next, sizeof(next));
+        mdt_http_add_header(d->req, "X-Next-Cursor", next);
+    }
+    mdt_http_respond(d->req, 200, "text/csv; charset=utf-8; header=present", body, len);
+}
+
+static void dash_answer_json(dash_t *d)
+{
+    char next[48];
+    key_format(&d->last, next, sizeof(next));
+    json_t *res = json_pack("{s:O, s:o, s:I, s:I}", "items", d->items, "next",
+                            d->more ? json_string(next) : json_null(), "total",
+                            (json_int_t)d->total, "overdue_total", (json_int_t)d->overdue_total);
+    mdt_http_respond_json(d->req, 200, res);
+}
+
+/* The audit detail: counts and the names of the filters given. */
+static json_t *dash_detail(const dash_t *d)
+{
+    static const char *const names[] = {"assignee", "agency_id", "status",
+                                        "overdue",  "case_id",   "cursor"};
+    json_t *filters = json_array();
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *v = mdt_req_query(d->req, names[i]);
+        if (v && *v)
+            json_array_append_new(filters, json_string(names[i]));
+    }
+    return json_pack("{s:I, s:I, s:o}", "count", (json_int_t)json_array_size(d->items), "total",
+                     (json_int_t)d->total, "filters", filters);
+}
+
+static void dash_done(void *arg, int status)
+{
+    dash_t *d = arg;
+    if (status != MDT_DB_OK) {
+        mdt_http_fail_db(d->req, status);
+        return;
+    }
+    json_t *detail = dash_detail(d);
+    mdt_audit_rec_t rec = {.action = d->csv ? "action.export" : "action.list",
+                           .object_type = "action",
+                           .case_id = d->case_id,
+                           .detail = detail};
+    mdt_audit_read(d->req->srv, &d->actor, &rec);
+    json_decref(detail);
+    if (d->csv)
+        dash_answer_csv(d);
+    else
+        dash_answer_json(d);
+}
+
+static void dash_start(mdt_req_t *req, int csv)
+{
+    dash_t *d = calloc(1, sizeof(*d));
+    if (!d) {
+        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    req->state = d;
+    req->state_free = dash_free;
+    d->req = req;
+    d->csv = csv;
+    d->p = mdt_auth_principal(req);
+    mdt_audit_actor_from_req(req, &d->actor);
+    mdt_err_t e = {0};
+    if (dash_parse(d, &e) != 0) {
+        mdt_http_fail(req, &e);
+        return;
+    }
+    if (mdt_db_submit(req->srv->db, dash_work, dash_done, d) != 0)
+        mdt_http_fail_db(req, MDT_DB_REFUSED);
+}
+
+void mdt_dashboard_actions(mdt_req_t *req)
+{
+    dash_start(req, 0);
+}
+
+void mdt_dashboard_actions_csv(mdt_req_t *req)
+{
+    dash_start(req, 1);
+}
