@@ -404,6 +404,25 @@ bool mdt_authz_meeting_outcome(const mdt_principal_t *p, const mdt_case_ctx_t *c
     return mdt_authz_meeting_facilitate(p, facilitator_user_id) && on_case(p, c);
 }
 
+bool mdt_authz_meeting_visible(const mdt_principal_t *p, int64_t meeting_agency_id,
+                               const int64_t *attendee_agencies, size_t n, size_t agenda_seen)
+{
+    if (!principal_ok(p)) {
+        return false;
+    }
+    return agenda_seen > 0 || p->agency_id == meeting_agency_id ||
+           has_id(attendee_agencies, n, p->agency_id);
+}
+
+bool mdt_authz_meeting_attend(const mdt_principal_t *p, int64_t facilitator_user_id,
+                              int64_t attendee_user_id)
+{
+    if (!principal_ok(p) || attendee_user_id <= 0) {
+        return false;
+    }
+    return attendee_user_id == p->user_id || mdt_authz_meeting_facilitate(p, facilitator_user_id);
+}
+
 bool mdt_authz_admin(const mdt_principal_t *p)
 {
     return principal_ok(p) && p->role == MDT_ROLE_ADMIN;

@@ -218,6 +218,19 @@ bool mdt_authz_meeting_facilitate(const mdt_principal_t *p, int64_t facilitator_
 bool mdt_authz_meeting_outcome(const mdt_principal_t *p, const mdt_case_ctx_t *c,
                                int64_t facilitator_user_id);
 
+/* See a meeting (its title, time, status, attendees, and its agenda filtered
+ * case by case): P's agency is the meeting's agency or the agency of one of
+ * its attendees (attendee_agencies, n of them), or P may see at least one
+ * case of its agenda (agenda_seen: how many of the agenda's cases
+ * mdt_authz_case_visible allows P; the caller asks it case by case). */
+bool mdt_authz_meeting_visible(const mdt_principal_t *p, int64_t meeting_agency_id,
+                               const int64_t *attendee_agencies, size_t n, size_t agenda_seen);
+
+/* Mark attendance at a meeting P may see: P itself, whatever the role; any
+ * other user only when P is the meeting's facilitator. */
+bool mdt_authz_meeting_attend(const mdt_principal_t *p, int64_t facilitator_user_id,
+                              int64_t attendee_user_id);
+
 /* Users, agencies, MFA/password resets, /metrics: an admin. */
 bool mdt_authz_admin(const mdt_principal_t *p);
 

@@ -4,9 +4,12 @@
 #define MDT_MEETINGS_H
 
 #include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "authz.h"
+#include "casectx.h"
 #include "db.h"
 #include "http.h"
 
@@ -23,5 +26,54 @@ void mdt_meetings_minutes(mdt_req_t *req);
  * restricted), or NULL when p may not see the meeting at all (or on a
  * database error: then c->status is set). */
 json_t *mdt_meetings_json(mdt_dbc_t *c, const mdt_principal_t *p, int64_t meeting_id);
+
+/* ---- the same in two steps, for serializing one meeting for many
+ * principals (a WebSocket fan-out): load once, render per subscriber ---- */
+
+/* One case of the agenda, with the authorization context of its case. */
+typedef struct {
+    int position; /* 1..n_agenda */
+    int64_t case_id;
+    const char *alias, *case_number;
+    const char *outcome_md, *outcome_html; /* NULL: no outcome recorded */
+    const char *outcome_at;                /* RFC 3339, or NULL */
+    int64_t outcome_by;                    /* 0 = none */
+    int outcome_version;                   /* 0 = never written */
+    mdt_casectx_t cx;
+} mdt_meeting_case_t;
+
+/* A meeting as stored, with everything the serializer decides on. The
+ * strings point into results the struct owns. */
+typedef struct {
+    int64_t id, facilitator_id, agency_id, created_by;
+    const char *title, *status;
+    const char *scheduled_at, *created_at, *started_at, *ended_at; /* RFC 3339; NULL = not yet */
+    int current_position;                                          /* 0 = none */
+    int version;
+    mdt_meeting_case_t *agenda; /* in position order */
+    size_t n_agenda;
+    int64_t *attendees, *attendee_agencies; /* n_attendees each, in check-in order */
+    size_t n_attendees;
+    PGresult *res[3];
+} mdt_meeting_t;
+
+/* DB thread: loads the meeting (NULL with *status MDT_DB_NOT_FOUND when
+ * there is none, or the database status). Free with mdt_meetings_free. */
+mdt_meeting_t *mdt_meetings_load(mdt_dbc_t *c, int64_t meeting_id, int *status);
+void mdt_meetings_free(mdt_meeting_t *m);
+/* Any thread, no I/O: may p see m? (mdt_authz_meeting_visible over the
+ * agenda's cases as mdt_authz_case_visible decides each.) */
+bool mdt_meetings_visible(const mdt_meeting_t *m, const mdt_principal_t *p);
+/* Any thread, no I/O: is agenda case i visible to p? */
+bool mdt_meetings_case_visible(const mdt_meeting_t *m, size_t i, const mdt_principal_t *p);
+/* Any thread, no I/O: the Meeting as p sees it (new reference), or NULL
+ * when p may not see it. */
+json_t *mdt_meetings_render(const mdt_meeting_t *m, const mdt_principal_t *p);
+
+/* DB thread, for items that name a meeting (POST /cases/{id}/actions
+ * meeting_id): *ok is set when the meeting exists, p may see it, and
+ * case_id is on its agenda. Returns the database status. */
+int mdt_meetings_check_case(mdt_dbc_t *c, const mdt_principal_t *p, int64_t meeting_id,
+                            int64_t case_id, bool *ok);
 
 #endif

@@ -6,6 +6,7 @@
 #include "admin.h"
 #include "auth.h"
 #include "entries.h"
+#include "meetings.h"
 #include "cases.h"
 #include "dashboard.h"
 #include "pii.h"
@@ -70,6 +71,13 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_PUT, "/api/v1/cases/{id}/tracking", mdt_records_tracking_put, 0},
     {MDT_M_GET, "/api/v1/cases/{id}/services", mdt_records_services_list, 0},
     {MDT_M_POST, "/api/v1/cases/{id}/services", mdt_records_services_create, 0},
+    {MDT_M_GET, "/api/v1/meetings", mdt_meetings_list, 0},
+    {MDT_M_POST, "/api/v1/meetings", mdt_meetings_create, 0},
+    {MDT_M_GET, "/api/v1/meetings/{id}", mdt_meetings_get, 0},
+    {MDT_M_PATCH, "/api/v1/meetings/{id}", mdt_meetings_update, 0},
+    {MDT_M_POST, "/api/v1/meetings/{id}/attendance", mdt_meetings_attendance, 0},
+    {MDT_M_PUT, "/api/v1/meetings/{id}/cases/{id}/outcome", mdt_meetings_outcome, 0},
+    {MDT_M_GET, "/api/v1/meetings/{id}/minutes", mdt_meetings_minutes, 0},
 
     {0, NULL, NULL, 0},
 };

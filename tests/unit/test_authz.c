@@ -397,6 +397,20 @@ static void check_case_level(const case_desc_t *k)
                 "meeting_outcome");
     expect_bool(mdt_authz_meeting_outcome(&p, &c, p.user_id), act && member,
                 "meeting_outcome self");
+    /* A meeting of the child-welfare agency attended by a legal-aid user. */
+    static const int64_t attending[] = {AG_IMM};
+    for (size_t seen = 0; seen <= 2; seen++) {
+        bool want = act && (seen > 0 || k->agency == AG_CW || k->agency == AG_IMM);
+        expect_bool(mdt_authz_meeting_visible(&p, AG_CW, attending, 1, seen), want,
+                    "meeting_visible");
+        expect_bool(mdt_authz_meeting_visible(&p, AG_CW, NULL, 1, seen),
+                    act && (seen > 0 || k->agency == AG_CW), "meeting_visible no attendees");
+    }
+    expect_bool(mdt_authz_meeting_attend(&p, uid(AG_CW, SLOT_PLAIN), p.user_id), act,
+                "attend self");
+    expect_bool(mdt_authz_meeting_attend(&p, uid(AG_CW, SLOT_PLAIN), uid(AG_OFF, 1)), fac,
+                "attend other");
+    expect_bool(mdt_authz_meeting_attend(&p, uid(AG_CW, SLOT_PLAIN), 0), false, "attend nobody");
 }
 
 static void sweep_case_level(void)
@@ -1024,6 +1038,37 @@ static void scenario_history_and_names(void)
     CHECK(mdt_authz_consent_names_visible(&police, &c, NOW)); /* identity owner */
 }
 
+/* A meeting of the lead agency over three cases; the hospital is on two
+ * of them. It sees the meeting (and those two cases); an agency on none of
+ * them sees it only once one of its users attends. */
+static void scenario_meeting_agenda(void)
+{
+    static const int64_t with_med[] = {AG_LEAD, AG_MED};
+    static const int64_t without_med[] = {AG_LEAD, AG_CW};
+    mdt_case_ctx_t agenda[3] = {world_case(), world_case(), world_case()};
+    agenda[2].agencies = without_med;
+    agenda[2].n_agencies = 2;
+    agenda[1].agencies = with_med;
+    agenda[1].n_agencies = 2;
+    mdt_principal_t med = principal(M, MDT_KIND_MEDICAL, true, AG_MED, 9);
+    mdt_principal_t off = principal(S, MDT_KIND_OTHER, true, AG_OFF, 9);
+    size_t med_seen = 0, off_seen = 0;
+    for (int i = 0; i < 3; i++) {
+        med_seen += mdt_authz_case_visible(&med, &agenda[i]);
+        off_seen += mdt_authz_case_visible(&off, &agenda[i]);
+    }
+    CHECK_EQ_INT((int)med_seen, 2);
+    CHECK_EQ_INT((int)off_seen, 0);
+    CHECK(mdt_authz_meeting_visible(&med, AG_LEAD, NULL, 0, med_seen));
+    CHECK(!mdt_authz_meeting_visible(&off, AG_LEAD, NULL, 0, off_seen));
+    int64_t attendees[] = {AG_LEAD, AG_OFF};
+    CHECK(mdt_authz_meeting_visible(&off, AG_LEAD, attendees, 2, off_seen));
+    /* Checking in: oneself; others only by the facilitator. */
+    CHECK(mdt_authz_meeting_attend(&off, med.user_id, off.user_id));
+    CHECK(!mdt_authz_meeting_attend(&off, med.user_id, uid(AG_OFF, 1)));
+    CHECK(mdt_authz_meeting_attend(&med, med.user_id, uid(AG_OFF, 1)));
+}
+
 static void scenario_inactive_and_malformed(void)
 {
     mdt_case_ctx_t c = world_case();
@@ -1061,6 +1106,9 @@ static void scenario_inactive_and_malformed(void)
         expect_bool(mdt_authz_action_assign(p, &c, 0), false, "action_assign");
         expect_bool(mdt_authz_meeting_run(p), false, "meeting_run");
         expect_bool(mdt_authz_meeting_facilitate(p, p->user_id), false, "facilitate");
+        expect_bool(mdt_authz_meeting_visible(p, p->agency_id, &p->agency_id, 1, 3), false,
+                    "meeting_visible");
+        expect_bool(mdt_authz_meeting_attend(p, p->user_id, p->user_id), false, "attend");
         expect_bool(mdt_authz_admin(p), false, "admin");
         expect_bool(mdt_authz_audit_read(p, &c), false, "audit");
         expect_bool(mdt_authz_reports(p), false, "reports");
@@ -1077,6 +1125,8 @@ static void scenario_inactive_and_malformed(void)
     CHECK_EQ_INT(mdt_authz_next_change(NULL, &c, NOW), 0);
     CHECK(!mdt_authz_case_create(NULL));
     CHECK(!mdt_authz_admin(NULL));
+    CHECK(!mdt_authz_meeting_visible(NULL, 1, NULL, 0, 1));
+    CHECK(!mdt_authz_meeting_attend(NULL, 1, 1));
     CHECK(!mdt_authz_audit_read(NULL, NULL));
     CHECK(!mdt_authz_audit_read(&good, NULL)); /* the whole log: admins only */
     /* Arrays NULL with counts: nothing in them. */
@@ -1291,6 +1341,7 @@ int main(void)
     scenario_assignee_agency_sees_agency_item();
     scenario_interviews_and_assignment();
     scenario_history_and_names();
+    scenario_meeting_agenda();
     scenario_inactive_and_malformed();
     scenario_lead_supervisor_limits();
     scenario_consent_across_owners();
