@@ -12,6 +12,7 @@
 #include "hmap.h"
 #include "json.h"
 #include "log.h"
+#include "meetings.h"
 #include "pii.h"
 #include "records.h"
 #include "server.h"
@@ -31,6 +32,7 @@ typedef struct {
 
 typedef struct hub_case {
     int64_t case_id;
+    int64_t meeting_id; /* a meeting's subscribers (case_id 0) */
     lws_dll2_owner_t subs;
     hub_mask_t masks[HUB_MAX_SHAPES];
     int nmasks;
@@ -89,9 +91,13 @@ static struct mdt_ws_hub_state *hub_of(mdt_server_t *srv)
     return srv->hubstate;
 }
 
-static void hub_key(int64_t case_id, char key[24])
+/* Cases are keyed "c<id>", meetings "m<id>". */
+static void hub_key(int64_t case_id, int64_t meeting_id, char key[24])
 {
-    snprintf(key, 24, "%lld", (long long)case_id);
+    if (meeting_id)
+        snprintf(key, 24, "m%lld", (long long)meeting_id);
+    else
+        snprintf(key, 24, "c%lld", (long long)case_id);
 }
 
 /* ---- rendering (database threads) ---- */
@@ -225,9 +231,31 @@ static int64_t hub_next_expiry(const mdt_casectx_t *cx, int64_t now)
     return next;
 }
 
+/* Meeting events: the meeting as each shape may see it (nothing when it
+ * may not see the meeting at all any more). */
+static int hub_render_meeting(mdt_dbc_t *c, hub_ev_t *h)
+{
+    for (int i = 0; i < h->nshapes; i++) {
+        hub_shape_t *sh = &h->shapes[i];
+        sh->msgs = json_array();
+        c->status = MDT_DB_OK;
+        json_t *m = mdt_meetings_json(c, &sh->p, h->ev.meeting_id);
+        if (!m && c->status != MDT_DB_OK)
+            return c->status;
+        if (m)
+            json_array_append_new(sh->msgs, json_pack("{s:s, s:I, s:I, s:s, s:o}", "type", "event",
+                                                      "seq", (json_int_t)h->ev.seq, "meeting_id",
+                                                      (json_int_t)h->ev.meeting_id, "kind",
+                                                      h->ev.kind, "data", m));
+    }
+    return MDT_DB_OK;
+}
+
 static int hub_render_work(mdt_dbc_t *c, void *arg)
 {
     hub_ev_t *h = arg;
+    if (!h->ev.case_id)
+        return hub_render_meeting(c, h);
     mdt_casectx_t *cx = malloc(sizeof(*cx));
     if (!cx)
         return MDT_DB_ERROR;
@@ -259,22 +287,28 @@ static void hub_case_free(void *p)
     free(hc);
 }
 
-static hub_case_t *hub_case_get(mdt_server_t *srv, int64_t case_id, int create)
+static hub_case_t *hub_topic_get(mdt_server_t *srv, int64_t case_id, int64_t meeting_id, int create)
 {
     char key[24];
-    hub_key(case_id, key);
+    hub_key(case_id, meeting_id, key);
     hub_case_t *hc = mdt_hmap_get(hub_of(srv)->cases, key);
     if (hc || !create)
         return hc;
     if (!(hc = calloc(1, sizeof(*hc))))
         return NULL;
     hc->case_id = case_id;
+    hc->meeting_id = meeting_id;
     hc->srv = srv;
     if (mdt_hmap_put(hub_of(srv)->cases, key, hc) != 0) {
         free(hc);
         return NULL;
     }
     return hc;
+}
+
+static hub_case_t *hub_case_get(mdt_server_t *srv, int64_t case_id, int create)
+{
+    return hub_topic_get(srv, case_id, 0, create);
 }
 
 static hub_mask_t *hub_mask(hub_case_t *hc, int64_t agency_id)
@@ -337,21 +371,22 @@ static void hub_sub_remove(mdt_server_t *srv, hub_sub_t *s)
     }
 }
 
-static hub_sub_t *hub_sub_of_conn(mdt_ws_conn_t *conn, int64_t case_id)
+static hub_sub_t *hub_sub_of_conn(mdt_ws_conn_t *conn, int64_t case_id, int64_t meeting_id)
 {
     lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(mdt_ws_subs(conn)))
     {
         hub_sub_t *s = lws_container_of(d, hub_sub_t, conn_link);
-        if (s->hc->case_id == case_id)
+        if (s->hc->case_id == case_id && s->hc->meeting_id == meeting_id)
             return s;
     }
     lws_end_foreach_dll(d);
     return NULL;
 }
 
-static hub_sub_t *hub_sub_by_gen(mdt_server_t *srv, int64_t case_id, uint64_t gen)
+static hub_sub_t *hub_sub_by_gen(mdt_server_t *srv, int64_t case_id, int64_t meeting_id,
+                                 uint64_t gen)
 {
-    hub_case_t *hc = hub_case_get(srv, case_id, 0);
+    hub_case_t *hc = hub_topic_get(srv, case_id, meeting_id, 0);
     if (!hc)
         return NULL;
     lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&hc->subs))
@@ -509,7 +544,7 @@ static void hub_buffer(hub_sub_t *s, int64_t seq, mdt_wsmsg_t *m)
 /* Delivers one rendered event to the case's subscribers. */
 static void hub_deliver(mdt_server_t *srv, hub_ev_t *h)
 {
-    hub_case_t *hc = hub_case_get(srv, h->ev.case_id, 0);
+    hub_case_t *hc = hub_topic_get(srv, h->ev.case_id, h->ev.meeting_id, 0);
     if (!hc || h->failed)
         return;
     mdt_wsmsg_t **msgs[HUB_MAX_SHAPES] = {0};
@@ -570,7 +605,8 @@ static void hub_render_done(void *arg, int status)
         /* nothing may be skipped silently: everyone on the case resyncs */
         h->failed = 1;
         mdt_log_warn("event render failed; subscribers resync", "seq=%lld", (long long)h->ev.seq);
-        hub_case_t *hc = h->srv->hubstate ? hub_case_get(h->srv, h->ev.case_id, 0) : NULL;
+        hub_case_t *hc =
+            h->srv->hubstate ? hub_topic_get(h->srv, h->ev.case_id, h->ev.meeting_id, 0) : NULL;
         lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1,
                                    hc ? lws_dll2_get_head(&hc->subs) : NULL)
         {
@@ -602,7 +638,8 @@ static int hub_collect_shapes(hub_case_t *hc, hub_ev_t *h)
 void mdt_hub_on_event(mdt_server_t *srv, const mdt_feed_event_t *ev)
 {
     struct mdt_ws_hub_state *st = hub_of(srv);
-    hub_case_t *hc = st && ev->case_id ? hub_case_get(srv, ev->case_id, 0) : NULL;
+    hub_case_t *hc =
+        st ? hub_topic_get(srv, ev->case_id, ev->case_id ? 0 : ev->meeting_id, 0) : NULL;
     if (!hc || hc->subs.count == 0)
         return;
     hub_ev_t *h = calloc(1, sizeof(*h));
@@ -611,6 +648,8 @@ void mdt_hub_on_event(mdt_server_t *srv, const mdt_feed_event_t *ev)
     h->srv = srv;
     h->ev = *ev;
     h->ev.data = NULL;
+    if (h->ev.case_id)
+        h->ev.meeting_id = 0; /* a case event goes to the case's subscribers */
     hub_collect_shapes(hc, h);
     lws_dll2_add_tail(&h->link, &st->pipeline);
     if (mdt_db_submit(srv->db, hub_render_work, hub_render_done, h) != 0)
@@ -759,7 +798,7 @@ static void hub_subscribe_done(void *arg, int status)
 {
     hub_subjob_t *j = arg;
     mdt_server_t *srv = j->srv;
-    hub_sub_t *s = srv->hubstate ? hub_sub_by_gen(srv, j->case_id, j->gen) : NULL;
+    hub_sub_t *s = srv->hubstate ? hub_sub_by_gen(srv, j->case_id, 0, j->gen) : NULL;
     if (s && (status != MDT_DB_OK || j->resync)) {
         mdt_ws_conn_t *conn = s->conn;
         hub_sub_remove(srv, s);
@@ -783,7 +822,7 @@ static void hub_subscribe_done(void *arg, int status)
 
 void mdt_hub_subscribe(mdt_server_t *srv, mdt_ws_conn_t *conn, int64_t case_id, int64_t since)
 {
-    hub_sub_t *old = hub_sub_of_conn(conn, case_id);
+    hub_sub_t *old = hub_sub_of_conn(conn, case_id, 0);
     if (old)
         hub_sub_remove(srv, old);
     if (mdt_ws_subs(conn)->count >= MDT_HUB_MAX_SUBS_PER_SOCKET) {
@@ -820,7 +859,7 @@ void mdt_hub_subscribe(mdt_server_t *srv, mdt_ws_conn_t *conn, int64_t case_id, 
 
 void mdt_hub_unsubscribe(mdt_server_t *srv, mdt_ws_conn_t *conn, int64_t case_id)
 {
-    hub_sub_t *s = hub_sub_of_conn(conn, case_id);
+    hub_sub_t *s = hub_sub_of_conn(conn, case_id, 0);
     if (s)
         hub_sub_remove(srv, s);
 }
@@ -983,4 +1022,92 @@ void mdt_hub_free(mdt_server_t *srv)
     lws_end_foreach_dll_safe(d, d1);
     mdt_hmap_free(st->cases);
     free(st);
+}
+
+/* ---- meetings ---- */
+
+typedef struct {
+    mdt_server_t *srv;
+    int64_t meeting_id;
+    uint64_t gen;
+    mdt_principal_t p;
+    int visible;
+} hub_meetjob_t;
+
+static int hub_meeting_work(mdt_dbc_t *c, void *arg)
+{
+    hub_meetjob_t *j = arg;
+    json_t *m = mdt_meetings_json(c, &j->p, j->meeting_id);
+    j->visible = m != NULL;
+    json_decref(m);
+    return m || c->status == MDT_DB_OK ? MDT_DB_OK : c->status;
+}
+
+static void hub_meeting_done(void *arg, int status)
+{
+    hub_meetjob_t *j = arg;
+    mdt_server_t *srv = j->srv;
+    hub_sub_t *s = srv->hubstate ? hub_sub_by_gen(srv, 0, j->meeting_id, j->gen) : NULL;
+    if (s && (status != MDT_DB_OK || !j->visible)) {
+        mdt_ws_conn_t *conn = s->conn;
+        hub_sub_remove(srv, s);
+        mdt_ws_send_json(conn,
+                         json_pack("{s:s, s:s, s:s, s:I}", "type", "error", "code",
+                                   status == MDT_DB_OK ? "not_found" : "unavailable", "message",
+                                   "no such meeting", "meeting_id", (json_int_t)j->meeting_id));
+    } else if (s) {
+        s->active = 1;
+        s->last_sent = s->replay_to;
+        lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&s->pending))
+        {
+            hub_buffered_t *b = lws_container_of(d, hub_buffered_t, link);
+            lws_dll2_remove(d);
+            if (b->seq > s->last_sent && mdt_ws_send(s->conn, b->msg) == 0)
+                s->last_sent = b->seq;
+            mdt_wsmsg_unref(b->msg);
+            free(b);
+        }
+        lws_end_foreach_dll_safe(d, d1);
+        mdt_ws_send_json(s->conn,
+                         json_pack("{s:s, s:I, s:I}", "type", "subscribed", "meeting_id",
+                                   (json_int_t)j->meeting_id, "seq", (json_int_t)s->last_sent));
+    }
+    free(j);
+}
+
+void mdt_hub_subscribe_meeting(mdt_server_t *srv, mdt_ws_conn_t *conn, int64_t meeting_id)
+{
+    hub_sub_t *old = hub_sub_of_conn(conn, 0, meeting_id);
+    if (old)
+        hub_sub_remove(srv, old);
+    if (mdt_ws_subs(conn)->count >= MDT_HUB_MAX_SUBS_PER_SOCKET) {
+        mdt_ws_send_json(conn, json_pack("{s:s, s:s, s:s}", "type", "error", "code",
+                                         "too_many_subscriptions", "message",
+                                         "at most 64 subscriptions per socket"));
+        return;
+    }
+    hub_case_t *hc = hub_topic_get(srv, 0, meeting_id, 1);
+    hub_sub_t *s = hc ? calloc(1, sizeof(*s)) : NULL;
+    hub_meetjob_t *j = s ? calloc(1, sizeof(*j)) : NULL;
+    if (!j) {
+        free(s);
+        return;
+    }
+    s->hc = hc;
+    s->conn = conn;
+    s->gen = ++hub_of(srv)->next_gen;
+    s->since = -1;
+    s->replay_to = mdt_feed_last(srv);
+    lws_dll2_add_tail(&s->case_link, &hc->subs);
+    lws_dll2_add_tail(&s->conn_link, mdt_ws_subs(conn));
+    *j = (hub_meetjob_t){srv, meeting_id, s->gen, mdt_ws_principal(conn), 0};
+    if (mdt_db_submit(srv->db, hub_meeting_work, hub_meeting_done, j) != 0)
+        hub_meeting_done(j, MDT_DB_REFUSED);
+}
+
+void mdt_hub_unsubscribe_meeting(mdt_server_t *srv, mdt_ws_conn_t *conn, int64_t meeting_id)
+{
+    hub_sub_t *s = hub_sub_of_conn(conn, 0, meeting_id);
+    if (s)
+        hub_sub_remove(srv, s);
 }

@@ -28,6 +28,11 @@ struct mdt_ws_conn;
 void mdt_hub_subscribe(struct mdt_server *srv, struct mdt_ws_conn *conn, int64_t case_id,
                        int64_t since);
 void mdt_hub_unsubscribe(struct mdt_server *srv, struct mdt_ws_conn *conn, int64_t case_id);
+/* Meetings: the socket follows meeting.updated / meeting.current_case. */
+void mdt_hub_subscribe_meeting(struct mdt_server *srv, struct mdt_ws_conn *conn,
+                               int64_t meeting_id);
+void mdt_hub_unsubscribe_meeting(struct mdt_server *srv, struct mdt_ws_conn *conn,
+                                 int64_t meeting_id);
 /* The socket is closing: drops its subscriptions. */
 void mdt_hub_conn_closed(struct mdt_server *srv, struct mdt_ws_conn *conn);
 /* A case event from the feed, in seq order. */

@@ -158,6 +158,19 @@ static void ws_handle_subscribe(mdt_ws_conn_t *c, json_t *j, int subscribe)
                           json_is_integer(since) ? json_integer_value(since) : -1);
 }
 
+static void ws_handle_meeting(mdt_ws_conn_t *c, json_t *j, int subscribe)
+{
+    json_t *mid = json_object_get(j, "meeting_id");
+    if (!json_is_integer(mid) || json_integer_value(mid) <= 0) {
+        ws_send_error(c, "bad_request", "meeting_id must be a positive integer");
+        return;
+    }
+    if (subscribe)
+        mdt_hub_subscribe_meeting(c->srv, c, json_integer_value(mid));
+    else
+        mdt_hub_unsubscribe_meeting(c->srv, c, json_integer_value(mid));
+}
+
 /* One complete text frame from the client. */
 static void ws_handle(mdt_ws_conn_t *c, const char *data, size_t len)
 {
@@ -169,7 +182,7 @@ static void ws_handle(mdt_ws_conn_t *c, const char *data, size_t len)
     } else if (strcmp(type, "subscribe") == 0 || strcmp(type, "unsubscribe") == 0) {
         ws_handle_subscribe(c, j, type[0] == 's');
     } else if (strcmp(type, "subscribe_meeting") == 0 || strcmp(type, "unsubscribe_meeting") == 0) {
-        ws_send_error(c, "not_found", "no such meeting");
+        ws_handle_meeting(c, j, type[0] == 's');
     } else if (strcmp(type, "activity") == 0) {
         mdt_session_activity(c->srv, c->session.id_hash);
     } else if (strcmp(type, "ping") == 0) {
