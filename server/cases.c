@@ -378,9 +378,19 @@ static PGresult *list_query(mdt_dbc_t *c, const list_t *l)
     else
         mdt_db_param_str(&q, NULL);
     mdt_db_param_int(&q, l->limit + 1);
+    mdt_db_param_str(&q, l->req->srv->cfg.time_zone);
+    /* the two review dates are the last columns, after CASE_COLS */
     return mdt_db_query(
         c,
-        "SELECT " CASE_COLS " FROM cases c"
+        "SELECT " CASE_COLS ","
+        " (SELECT to_char(min((m.scheduled_at AT TIME ZONE $6)::date), 'YYYY-MM-DD')"
+        "  FROM meeting_cases mc JOIN meetings m ON m.id = mc.meeting_id"
+        "  WHERE mc.case_id = c.id AND mc.removed_at IS NULL AND m.status <> 'ended'"
+        "  AND (m.scheduled_at AT TIME ZONE $6)::date >= (now() AT TIME ZONE $6)::date),"
+        " (SELECT to_char(max((m.scheduled_at AT TIME ZONE $6)::date), 'YYYY-MM-DD')"
+        "  FROM meeting_cases mc JOIN meetings m ON m.id = mc.meeting_id"
+        "  WHERE mc.case_id = c.id AND coalesce(mc.outcome_md, '') <> '')"
+        " FROM cases c"
         " WHERE EXISTS (SELECT 1 FROM case_agencies m WHERE m.case_id = c.id AND m.agency_id = $1)"
         " AND ($2::text[] IS NULL OR c.status = ANY($2::text[]))"
         " AND ($3::text IS NULL OR c.case_number ILIKE $3 ESCAPE '\\' OR c.alias ILIKE $3 ESCAPE "
@@ -486,8 +496,9 @@ static json_t *list_items(const PGresult *r, const list_row_t *rows, int n, cons
         json_t *o = case_row_json(r, i, seen);
         json_object_set_new(o, "open_actions", json_integer(rows[i].open));
         json_object_set_new(o, "overdue_actions", json_integer(rows[i].overdue));
-        json_object_set_new(o, "next_review", json_null());
-        json_object_set_new(o, "last_reviewed", json_null());
+        int ncols = PQnfields(r);
+        json_object_set_new(o, "next_review", mdt_json_str_or_null(mdt_db_str(r, i, ncols - 2)));
+        json_object_set_new(o, "last_reviewed", mdt_json_str_or_null(mdt_db_str(r, i, ncols - 1)));
         json_array_append_new(items, o);
     }
     return items;

@@ -85,6 +85,15 @@ test('now discussing is pushed live to every subscriber; a restricted case never
         assert.notEqual(f.data?.current_case_id, secret);
         for (const a of f.data?.agenda ?? []) assert.notEqual(a.case_id, secret);
     }
+    // the case list shows the review dates (America/New_York: 10:00 on 2026-12-01)
+    const row = async () => (await fac.get('/api/v1/cases')).json.items.find((c) => c.id === shared);
+    assert.equal((await row()).next_review, '2026-12-01');
+    assert.equal((await row()).last_reviewed, null);
+    const out = await fac.put(`/api/v1/meetings/${meeting.id}/cases/${shared}/outcome`, {
+        outcome_md: 'Reviewed; **no change**.',
+    });
+    assert.equal(out.status, 200, out.text);
+    assert.equal((await row()).last_reviewed, '2026-12-01');
     cac.ws.ws.close();
     police.ws.ws.close();
 });
