@@ -231,23 +231,25 @@ static int64_t hub_next_expiry(const mdt_casectx_t *cx, int64_t now)
     return next;
 }
 
-/* Meeting events: the meeting as each shape may see it (nothing when it
- * may not see the meeting at all any more). */
+/* Meeting events: the meeting is loaded once and rendered per shape
+ * (nothing for a shape that may not see the meeting any more). */
 static int hub_render_meeting(mdt_dbc_t *c, hub_ev_t *h)
 {
+    int status = MDT_DB_OK;
+    mdt_meeting_t *m = mdt_meetings_load(c, h->ev.meeting_id, &status);
+    if (!m && status != MDT_DB_NOT_FOUND && status != MDT_DB_OK)
+        return status;
     for (int i = 0; i < h->nshapes; i++) {
         hub_shape_t *sh = &h->shapes[i];
         sh->msgs = json_array();
-        c->status = MDT_DB_OK;
-        json_t *m = mdt_meetings_json(c, &sh->p, h->ev.meeting_id);
-        if (!m && c->status != MDT_DB_OK)
-            return c->status;
-        if (m)
+        json_t *data = m && mdt_meetings_visible(m, &sh->p) ? mdt_meetings_render(m, &sh->p) : NULL;
+        if (data)
             json_array_append_new(sh->msgs, json_pack("{s:s, s:I, s:I, s:s, s:o}", "type", "event",
                                                       "seq", (json_int_t)h->ev.seq, "meeting_id",
                                                       (json_int_t)h->ev.meeting_id, "kind",
-                                                      h->ev.kind, "data", m));
+                                                      h->ev.kind, "data", data));
     }
+    mdt_meetings_free(m);
     return MDT_DB_OK;
 }
 
