@@ -1,0 +1,142 @@
+// dom.js - small helpers to build the DOM without innerHTML.
+//
+// Everything the app shows is built with h() and text nodes. The one
+// exception is HTML rendered and sanitized by the server (entries'
+// body_html, action items' details_html, /render previews), which goes
+// through serverHtml() and nowhere else.
+
+// h(tag, attrs, ...children) - a new element.
+//   attrs: {class, text, hidden, dataset: {...}, on: {click: fn}, any other
+//   attribute (set with setAttribute; true means present, false/null absent)}
+//   children: nodes, strings (as text), arrays (flattened), null/false (skipped)
+export function h(tag, attrs = {}, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs ?? {})) {
+        if (v === undefined || v === null || v === false) continue;
+        if (k === 'class') el.className = Array.isArray(v) ? v.filter(Boolean).join(' ') : v;
+        else if (k === 'text') el.textContent = String(v);
+        else if (k === 'dataset') Object.assign(el.dataset, v);
+        else if (k === 'on') for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
+        else if (k === 'value') el.value = v;
+        else if (k === 'checked' || k === 'selected' || k === 'disabled' || k === 'hidden' || k === 'required' || k === 'multiple')
+            el[k] = Boolean(v);
+        else el.setAttribute(k, v === true ? '' : String(v));
+    }
+    append(el, children);
+    return el;
+}
+
+export function append(el, children) {
+    for (const c of children.flat(Infinity)) {
+        if (c === null || c === undefined || c === false) continue;
+        el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return el;
+}
+
+// clear(el, ...children) - replaces el's children.
+export function clear(el, ...children) {
+    el.replaceChildren();
+    return append(el, children);
+}
+
+// serverHtml(el, html) - sets HTML that the server rendered and sanitized
+// (cmark safe mode plus the URL allow-list). Nothing else may use innerHTML.
+export function serverHtml(el, html) {
+    el.innerHTML = typeof html === 'string' ? html : '';
+    // Links in user content open normally but never pass a referrer or opener.
+    for (const a of el.querySelectorAll('a[href]')) a.setAttribute('rel', 'noopener noreferrer nofollow');
+    return el;
+}
+
+let idCounter = 0;
+// uid(prefix) - a unique id for label/aria wiring.
+export function uid(prefix = 'id') {
+    return `${prefix}-${++idCounter}`;
+}
+
+// field(labelText, control, {hint, error}) - a labelled form row. The
+// control gets an id if it has none; a hint is wired with aria-describedby.
+export function field(labelText, control, { hint, className } = {}) {
+    if (!control.id) control.id = uid('f');
+    const parts = [h('label', { for: control.id, text: labelText })];
+    let hintEl = null;
+    if (hint) {
+        hintEl = h('p', { class: 'hint', id: uid('hint'), text: hint });
+        control.setAttribute('aria-describedby', hintEl.id);
+    }
+    const errEl = h('p', { class: 'field-error', id: uid('err'), hidden: true });
+    return h('div', { class: ['field', className] }, parts, hintEl, control, errEl);
+}
+
+// select(options, value) - options: [[value, label], ...]
+export function select(options, value, attrs = {}) {
+    return h(
+        'select',
+        attrs,
+        options.map(([v, label]) => h('option', { value: String(v), selected: String(v) === String(value ?? ''), text: label })),
+    );
+}
+
+// formError(form) - the form's error box (created on first use): a
+// role=alert paragraph at the top of the form.
+export function showFormError(form, err) {
+    let box = form.querySelector(':scope > .form-error');
+    if (!box) {
+        box = h('p', { class: 'form-error', role: 'alert' });
+        form.prepend(box);
+    }
+    for (const f of form.querySelectorAll('[aria-invalid="true"]')) f.removeAttribute('aria-invalid');
+    for (const e of form.querySelectorAll('.field-error')) {
+        e.hidden = true;
+        e.textContent = '';
+    }
+    if (!err) {
+        box.hidden = true;
+        box.textContent = '';
+        return;
+    }
+    box.hidden = false;
+    box.textContent = err.message ?? String(err);
+    // Mark the named field, if the form has a control for it.
+    if (err.field) {
+        const ctl = form.querySelector(`[name="${CSS.escape(err.field)}"]`) ?? form.querySelector(`[name="${CSS.escape(err.field.split(/[.[]/)[0])}"]`);
+        if (ctl) {
+            ctl.setAttribute('aria-invalid', 'true');
+            const fe = ctl.closest('.field')?.querySelector('.field-error');
+            if (fe) {
+                fe.hidden = false;
+                fe.textContent = err.message;
+                const ids = new Set((ctl.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean));
+                ids.add(fe.id);
+                ctl.setAttribute('aria-describedby', [...ids].join(' '));
+            }
+        }
+    }
+}
+
+// busy(button, promiseFn) - disables the button while fn runs.
+export async function busy(button, fn) {
+    if (button) {
+        button.disabled = true;
+        button.setAttribute('aria-busy', 'true');
+    }
+    try {
+        return await fn();
+    } finally {
+        if (button) {
+            button.disabled = false;
+            button.removeAttribute('aria-busy');
+        }
+    }
+}
+
+// focusHeading(container) - moves focus to the first h1 of a new view so
+// screen-reader users hear where they are.
+export function focusHeading(container) {
+    const hd = container.querySelector('h1');
+    if (hd) {
+        hd.setAttribute('tabindex', '-1');
+        hd.focus({ preventScroll: false });
+    }
+}

@@ -1,0 +1,134 @@
+// format.js - dates, times and the words shown for the API's enum values.
+
+const dtf = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const df = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: 'UTC' });
+const dfLocal = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+
+// dateTime('2026-11-28T14:03:00Z') - "Nov 28, 2026, 9:03 AM" in the browser's zone.
+export function dateTime(iso) {
+    if (!iso) return '';
+    const d = new Date(iso);
+    return Number.isNaN(d.getTime()) ? String(iso) : dtf.format(d);
+}
+
+// date('2026-11-28') - "Nov 28, 2026" (a calendar date, no zone shift).
+export function date(ymd) {
+    if (!ymd) return '';
+    const d = new Date(`${ymd}T00:00:00Z`);
+    return Number.isNaN(d.getTime()) ? String(ymd) : df.format(d);
+}
+
+// validThrough(expires_at) - the last day a consent covers: expiry is
+// exclusive, so the local date of expires_at minus one second.
+export function validThrough(iso) {
+    if (!iso) return '';
+    const d = new Date(new Date(iso).getTime() - 1000);
+    return Number.isNaN(d.getTime()) ? String(iso) : dfLocal.format(d);
+}
+
+// today() - YYYY-MM-DD in the browser's zone.
+export function today(offsetDays = 0) {
+    const d = new Date(Date.now() + offsetDays * 86400000);
+    const p = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+// list(['a','b','c']) - "a, b and c".
+export function list(items) {
+    const a = items.filter(Boolean);
+    if (a.length <= 1) return a.join('');
+    return `${a.slice(0, -1).join(', ')} and ${a[a.length - 1]}`;
+}
+
+export const LABELS = {
+    status: { referred: 'Referred', active: 'Active', monitoring: 'Monitoring', closed: 'Closed' },
+    entryKind: { note: 'Note', interview: 'Forensic interview', decision: 'Decision', update: 'Update' },
+    actionStatus: { open: 'Open', in_progress: 'In progress', done: 'Done', cancelled: 'Cancelled' },
+    agencyKind: {
+        cac: 'Child Advocacy Center',
+        child_welfare: 'Child welfare',
+        law_enforcement: 'Law enforcement',
+        prosecution: 'Prosecution',
+        medical: 'Medical',
+        mental_health: 'Mental health',
+        victim_advocacy: 'Victim advocacy',
+        immigration_legal: 'Immigration legal services',
+        other: 'Other',
+    },
+    role: { member: 'Member', interviewer: 'Interviewer', supervisor: 'Supervisor', admin: 'Administrator' },
+    disclosure: { none: 'No disclosure', partial: 'Partial disclosure', full: 'Full disclosure' },
+    piiCategory: { identity: 'Identity', contact: 'Contact', immigration: 'Immigration', health: 'Health' },
+    consentRole: { minor: 'Minor', guardian: 'Guardian', custodian: 'Custodian', sponsor: 'Sponsor', self: 'Self' },
+    serviceCategory: {
+        information_referral: 'Information and referral',
+        personal_advocacy: 'Personal advocacy',
+        emotional_support_safety: 'Emotional support and safety',
+        shelter_housing: 'Shelter and housing',
+        criminal_civil_justice: 'Criminal and civil justice',
+        immigration_legal: 'Immigration legal',
+        medical: 'Medical',
+        mental_health: 'Mental health',
+    },
+    abuseType: {
+        sex_trafficking: 'Sex trafficking',
+        labor_trafficking: 'Labor trafficking',
+        sexual_abuse: 'Sexual abuse',
+        physical_abuse: 'Physical abuse',
+        neglect: 'Neglect',
+        exploitation_online: 'Online exploitation',
+        other: 'Other',
+    },
+    traffickingType: { sex: 'Sex', labor: 'Labor', both: 'Sex and labor', unknown: 'Unknown', none: 'None' },
+    gender: { female: 'Female', male: 'Male', nonbinary: 'Nonbinary', unknown: 'Unknown' },
+    ageGroup: { '0-5': '0–5', '6-12': '6–12', '13-17': '13–17', '18+': '18 and over' },
+    race: {
+        american_indian_alaska_native: 'American Indian or Alaska Native',
+        asian: 'Asian',
+        black: 'Black or African American',
+        hispanic_latino: 'Hispanic or Latino',
+        middle_eastern_north_african: 'Middle Eastern or North African',
+        native_hawaiian_pacific_islander: 'Native Hawaiian or Pacific Islander',
+        white: 'White',
+        other: 'Other',
+        unknown: 'Unknown',
+    },
+    relationship: {
+        parent: 'Parent',
+        relative: 'Relative',
+        intimate_partner: 'Intimate partner',
+        acquaintance: 'Acquaintance',
+        employer: 'Employer',
+        stranger: 'Stranger',
+        unknown: 'Unknown',
+    },
+    ageRange: { under_18: 'Under 18', '18-24': '18–24', '25-29': '25–29', '30-39': '30–39', '40-49': '40–49', '50+': '50 and over', unknown: 'Unknown' },
+    disposition: {
+        pending: 'Pending',
+        no_charges: 'No charges',
+        plea: 'Plea',
+        convicted: 'Convicted',
+        acquitted: 'Acquitted',
+        dismissed: 'Dismissed',
+        unknown: 'Unknown',
+    },
+    cpOutcome: {
+        pending: 'Pending',
+        in_home_services: 'In-home services',
+        out_of_home_placement: 'Out-of-home placement',
+        case_closed: 'Case closed',
+        not_investigated: 'Not investigated',
+        unknown: 'Unknown',
+    },
+    referral: { not_needed: 'Not needed', referred: 'Referred', engaged: 'Engaged', completed: 'Completed', declined: 'Declined' },
+};
+
+// label(group, value) - the words for an enum value (the value itself if unknown).
+export function label(group, value) {
+    if (value === null || value === undefined || value === '') return '—';
+    return LABELS[group]?.[value] ?? String(value);
+}
+
+// options(group) - [[value, label], ...] for a select.
+export function options(group) {
+    return Object.entries(LABELS[group]);
+}

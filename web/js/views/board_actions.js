@@ -1,0 +1,312 @@
+// board_actions.js - action items on a board: create, assign, due date,
+// status, retract; overdue ones first and marked in words and colour.
+
+import { api } from '../api.js';
+import { ctx, agencyName, myAgencyId, myRole, userName } from '../ctx.js';
+import { h, clear, field, select, serverHtml, showFormError, busy, uid } from '../dom.js';
+import { date, label, options } from '../format.js';
+import { badge, picker } from './visibility.js';
+import { reconcile, highlight } from './keyed.js';
+
+const ORDER = { open: 0, in_progress: 0, done: 1, cancelled: 1 };
+
+function sortActions(a, b) {
+    const ga = a.retracted_at ? 2 : ORDER[a.status] ?? 1;
+    const gb = b.retracted_at ? 2 : ORDER[b.status] ?? 1;
+    if (ga !== gb) return ga - gb;
+    if (a.overdue !== b.overdue) return a.overdue ? -1 : 1;
+    const da = a.due_date ?? '9999-99-99';
+    const db = b.due_date ?? '9999-99-99';
+    return da < db ? -1 : da > db ? 1 : a.id - b.id;
+}
+
+export class Actions {
+    constructor(board) {
+        this.board = board;
+        this.openList = h('ul', { class: 'actions-list', 'aria-label': 'Open action items' });
+        this.closedList = h('ul', { class: 'actions-list closed', 'aria-label': 'Done, cancelled and retracted action items' });
+        this.closedSummary = h('summary');
+        this.closed = h('details', { class: 'closed-actions' }, this.closedSummary, this.closedList);
+        this.empty = h('p', { class: 'empty', text: 'No open action items.' });
+        this.formBox = h('div');
+        this.el = h(
+            'section',
+            { id: 'sec-actions', class: 'board-section', 'aria-labelledby': 'sec-actions-title' },
+            h('h2', { id: 'sec-actions-title', text: 'Action items' }),
+            this.openList,
+            this.empty,
+            this.closed,
+            this.formBox,
+        );
+        this.renderCreate();
+    }
+
+    agenciesChanged() {
+        this.renderCreate();
+        this.render();
+    }
+
+    // assignable() - agencies this user may assign to: a supervisor any on
+    // the case; others their own (or nobody).
+    assignable() {
+        const all = this.board.caseAgencies();
+        return myRole() === 'supervisor' ? all : all.filter((a) => a.id === myAgencyId());
+    }
+
+    canUpdate(a) {
+        if (a.retracted_at) return false;
+        const me = ctx.me.user;
+        const sup = myRole() === 'supervisor';
+        return (
+            a.assignee_id === me.id ||
+            (sup && myAgencyId() === a.assignee_agency_id) ||
+            a.created_by === me.id ||
+            (sup && myAgencyId() === this.board.data.case.lead_agency_id) ||
+            (!a.assignee_id && a.assignee_agency_id === myAgencyId())
+        );
+    }
+
+    canRetract(a) {
+        if (a.retracted_at) return false;
+        const me = ctx.me.user;
+        const sup = myRole() === 'supervisor';
+        return a.assignee_id === me.id || (sup && myAgencyId() === a.assignee_agency_id) || a.created_by === me.id || (sup && myAgencyId() === this.board.data.case.lead_agency_id);
+    }
+
+    render(liveIds = null) {
+        const all = [...this.board.data.actions].sort(sortActions);
+        const open = all.filter((a) => !a.retracted_at && ORDER[a.status] === 0);
+        const closed = all.filter((a) => a.retracted_at || ORDER[a.status] !== 0);
+        const opts = { key: (a) => a.id, render: (a) => this.renderItem(a) };
+        const changed = [...reconcile(this.openList, open, opts), ...reconcile(this.closedList, closed, opts)];
+        if (liveIds) for (const c of changed) if (liveIds.has(c.item.id)) highlight(c.el);
+        this.empty.hidden = open.length > 0;
+        this.closed.hidden = closed.length === 0;
+        this.closedSummary.textContent = `Done, cancelled and retracted (${closed.length})`;
+    }
+
+    assigneeText(a) {
+        if (!a.assignee_agency_id) return 'Not assigned';
+        const person = a.assignee_id ? a.assignee_name ?? userName(a.assignee_id) : 'anyone';
+        return `${person} · ${agencyName(a.assignee_agency_id)}`;
+    }
+
+    renderItem(a) {
+        const titleId = `action-${a.id}-title`;
+        const li = h('li', { class: ['action', a.overdue && 'is-overdue', a.retracted_at && 'is-retracted', `status-${a.status}`, a.visibility !== 'mdt' && 'is-restricted'] });
+        const details = h('div', { class: 'md action-details' });
+        if (a.details_html) serverHtml(details, a.details_html);
+        const statusCtl = this.canUpdate(a)
+            ? (() => {
+                  const s = select(options('actionStatus'), a.status, { name: 'status', dataset: { focus: 'status' } });
+                  s.addEventListener('change', () => this.patch(a, { status: s.value }, s));
+                  return h('div', { class: 'field inline' }, h('label', { for: (s.id = uid('st')), text: 'Status' }), s);
+              })()
+            : h('p', { class: 'action-status' }, 'Status: ', h('strong', { text: label('actionStatus', a.status) }));
+        const tools = h('div', { class: 'entry-tools' });
+        const panel = h('div', { class: 'entry-panel' });
+        if (this.canUpdate(a)) tools.append(h('button', { type: 'button', class: 'link', dataset: { focus: 'edit' }, text: 'Change', on: { click: () => this.edit(a, li, panel) } }));
+        if (this.canRetract(a)) tools.append(h('button', { type: 'button', class: 'link danger', dataset: { focus: 'retract' }, text: 'Retract', on: { click: () => this.retract(a) } }));
+        li.append(
+            h(
+                'article',
+                { 'aria-labelledby': titleId },
+                h(
+                    'h3',
+                    { id: titleId, class: 'action-title' },
+                    a.overdue ? h('span', { class: 'badge overdue', text: 'Overdue' }) : null,
+                    a.retracted_at ? h('span', { class: 'badge muted', text: 'Retracted' }) : null,
+                    ' ',
+                    a.title,
+                ),
+                h(
+                    'dl',
+                    { class: 'facts inline' },
+                    h('div', {}, h('dt', { text: 'Assigned to' }), h('dd', { text: this.assigneeText(a) })),
+                    h('div', {}, h('dt', { text: 'Due' }), h('dd', { class: a.overdue ? 'overdue-text' : null, text: a.due_date ? date(a.due_date) : 'No due date' })),
+                    h('div', {}, h('dt', { text: 'Created by' }), h('dd', { text: `${a.created_by_name ?? userName(a.created_by)} · ${agencyName(a.agency_id)}` })),
+                ),
+                a.details_html ? details : null,
+                badge(a, a.agency_id, a.assignee_agency_id),
+                statusCtl,
+                tools.childElementCount ? tools : null,
+                panel,
+            ),
+        );
+        return li;
+    }
+
+    async patch(a, changes, ctl) {
+        try {
+            const updated = await api.patch(`/api/v1/actions/${a.id}`, { ...changes, version: a.version });
+            this.board.applyLocal('actions', updated);
+            this.board.renderHead();
+            return true;
+        } catch (err) {
+            if (err.status === 409 && err.current) {
+                this.board.applyLocal('actions', err.current);
+                window.alert('This action item was changed by someone else meanwhile. The current state is shown now.');
+            } else {
+                window.alert(`Could not change the action item: ${err.message}`);
+                if (ctl && ctl.tagName === 'SELECT') ctl.value = a.status;
+            }
+            return false;
+        }
+    }
+
+    async retract(a) {
+        if (!window.confirm(`Retract the action item “${a.title}”? It stays in the record but is no longer tracked.`)) return;
+        try {
+            const updated = await api.del(`/api/v1/actions/${a.id}`);
+            if (updated?.id) this.board.applyLocal('actions', updated);
+            this.board.renderHead();
+        } catch (err) {
+            window.alert(`Could not retract: ${err.message}`);
+        }
+    }
+
+    // assigneeFields(initialAgency, initialUser) - agency and person selects.
+    assigneeFields(initialAgency = null, initialUser = null) {
+        const agencies = this.assignable();
+        const agencySel = select([['', 'Not assigned yet'], ...agencies.map((a) => [a.id, a.name])], initialAgency ?? '', { name: 'assignee_agency_id' });
+        const personSel = select([], '', { name: 'assignee_id' });
+        const fillPeople = () => {
+            const aid = Number(agencySel.value) || null;
+            const people = aid ? [...ctx.users.values()].filter((u) => u.agency_id === aid).sort((x, y) => x.display_name.localeCompare(y.display_name)) : [];
+            const mine = myAgencyId() === aid;
+            // Members may only assign within their agency: themselves or nobody in particular.
+            const allowed = myRole() === 'supervisor' || !mine ? people : people;
+            clear(
+                personSel,
+                h('option', { value: '', text: aid ? `Anyone at ${agencyName(aid)}` : '—' }),
+                allowed.map((u) => h('option', { value: String(u.id), selected: u.id === initialUser, text: u.display_name })),
+            );
+            personSel.disabled = !aid;
+        };
+        agencySel.addEventListener('change', fillPeople);
+        fillPeople();
+        return {
+            agencySel,
+            personSel,
+            els: [field('Agency responsible', agencySel), field('Person', personSel)],
+            value() {
+                return { assignee_agency_id: Number(agencySel.value) || null, assignee_id: Number(personSel.value) || null };
+            },
+        };
+    }
+
+    renderCreate() {
+        const title = h('input', { type: 'text', name: 'title', required: true, maxlength: '500' });
+        const detailsTa = h('textarea', { name: 'details_md', rows: '3' });
+        const due = h('input', { type: 'date', name: 'due_date' });
+        const asg = this.assigneeFields(myRole() === 'supervisor' ? null : myAgencyId(), null);
+        const pk = picker({ agencies: this.board.caseAgencies(), myAgency: myAgencyId(), noun: 'this action item' });
+        asg.agencySel.addEventListener('change', () => pk.setAssignee(Number(asg.agencySel.value) || null));
+        pk.setAssignee(Number(asg.agencySel.value) || null);
+        const submit = h('button', { type: 'submit', text: 'Add action item' });
+        const form = h(
+            'form',
+            { class: 'stack', novalidate: true },
+            field('What needs to be done', title),
+            field('Details (optional, Markdown)', detailsTa),
+            asg.els,
+            field('Due date (optional)', due),
+            pk.el,
+            h('div', { class: 'actions' }, submit),
+        );
+        form.addEventListener('submit', async (e) => {
+            e.preventDefault();
+            showFormError(form, null);
+            if (!title.value.trim()) {
+                showFormError(form, { message: 'Say what needs to be done.', field: 'title' });
+                title.focus();
+                return;
+            }
+            let vis;
+            try {
+                vis = pk.value();
+            } catch (err) {
+                showFormError(form, err);
+                return;
+            }
+            const { assignee_agency_id, assignee_id } = asg.value();
+            const body = { title: title.value.trim(), visibility: vis.visibility };
+            if (vis.visibility === 'agencies') body.visible_to = vis.visible_to;
+            if (detailsTa.value.trim()) body.details_md = detailsTa.value;
+            if (assignee_agency_id) body.assignee_agency_id = assignee_agency_id;
+            if (assignee_id) body.assignee_id = assignee_id;
+            if (due.value) body.due_date = due.value;
+            await busy(submit, async () => {
+                try {
+                    const created = await api.post(`/api/v1/cases/${this.board.caseId}/actions`, body);
+                    this.board.applyLocal('actions', created);
+                    this.board.renderHead();
+                    form.reset();
+                    pk.reset();
+                    title.focus();
+                    form.append(h('p', { class: 'success flash', role: 'status', text: 'Action item added.' }));
+                    setTimeout(() => form.querySelector('.flash')?.remove(), 3000);
+                } catch (err) {
+                    showFormError(form, err);
+                }
+            });
+        });
+        const wasOpen = this.formBox.querySelector('details')?.open ?? false;
+        clear(this.formBox, h('details', { class: 'add-box', open: wasOpen }, h('summary', { text: 'New action item' }), form));
+    }
+
+    edit(a, li, panel) {
+        li.classList.add('is-editing');
+        const title = h('input', { type: 'text', name: 'title', value: a.title, required: true, maxlength: '500' });
+        const due = h('input', { type: 'date', name: 'due_date', value: a.due_date ?? '' });
+        const asg = this.assigneeFields(a.assignee_agency_id, a.assignee_id);
+        // The current assignee agency stays selectable even if this user could not choose it.
+        if (a.assignee_agency_id && ![...asg.agencySel.options].some((o) => Number(o.value) === a.assignee_agency_id)) {
+            asg.agencySel.append(h('option', { value: String(a.assignee_agency_id), selected: true, text: agencyName(a.assignee_agency_id) }));
+            asg.agencySel.dispatchEvent(new Event('change'));
+            asg.personSel.value = a.assignee_id ? String(a.assignee_id) : '';
+        }
+        const save = h('button', { type: 'submit', text: 'Save' });
+        const cancel = h('button', { type: 'button', class: 'secondary', text: 'Cancel' });
+        const form = h('form', { class: 'edit-form stack', novalidate: true, 'aria-label': `Change action item ${a.title}` }, field('What needs to be done', title), asg.els, field('Due date', due), h('div', { class: 'actions' }, save, cancel));
+        const done = () => {
+            li.classList.remove('is-editing');
+            clear(panel);
+            if (li.dataset.stale) this.render();
+        };
+        cancel.addEventListener('click', () => {
+            done();
+            li.querySelector('[data-focus="edit"]')?.focus();
+        });
+        form.addEventListener('submit', async (e) => {
+            e.preventDefault();
+            showFormError(form, null);
+            const changes = {};
+            if (title.value.trim() !== a.title) changes.title = title.value.trim();
+            if ((due.value || null) !== (a.due_date ?? null)) changes.due_date = due.value || null;
+            const v = asg.value();
+            if (v.assignee_agency_id !== (a.assignee_agency_id ?? null)) changes.assignee_agency_id = v.assignee_agency_id;
+            if (v.assignee_id !== (a.assignee_id ?? null)) changes.assignee_id = v.assignee_id;
+            if (!Object.keys(changes).length) {
+                done();
+                return;
+            }
+            await busy(save, async () => {
+                try {
+                    const updated = await api.patch(`/api/v1/actions/${a.id}`, { ...changes, version: a.version });
+                    li.classList.remove('is-editing');
+                    this.board.applyLocal('actions', updated);
+                    this.board.renderHead();
+                } catch (err) {
+                    if (err.status === 409 && err.current) {
+                        li.classList.remove('is-editing');
+                        this.board.applyLocal('actions', err.current);
+                        window.alert('This action item was changed by someone else meanwhile. The current state is shown now.');
+                    } else showFormError(form, err);
+                }
+            });
+        });
+        clear(panel, form);
+        title.focus();
+    }
+}

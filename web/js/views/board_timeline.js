@@ -1,0 +1,387 @@
+// board_timeline.js - the composer and the timeline of entries.
+
+import { api } from '../api.js';
+import { ctx, agencyName, myAgencyId, myRole, userName } from '../ctx.js';
+import { h, clear, field, select, serverHtml, showFormError, busy, uid } from '../dom.js';
+import { dateTime, date, label, today } from '../format.js';
+import { badge, picker } from './visibility.js';
+import { reconcile, highlight } from './keyed.js';
+
+const KIND_FILTER = [
+    ['', 'All entries'],
+    ['note', 'Notes'],
+    ['interview', 'Forensic interviews'],
+    ['decision', 'Decisions'],
+    ['update', 'Updates'],
+];
+
+// markdownEditor({name, labelText, value, rows}) - a textarea with a
+// server-rendered preview (POST /api/v1/render: the same renderer and
+// sanitizer as saved entries).
+export function markdownEditor({ name = 'body_md', labelText, value = '', rows = 6, required = true, hint }) {
+    const ta = h('textarea', { name, rows: String(rows), required, value, spellcheck: 'true' });
+    const previewBox = h('div', { class: 'md preview-body' });
+    const previewId = uid('preview');
+    const preview = h('div', { class: 'preview', id: previewId, hidden: true, 'aria-live': 'polite' }, h('p', { class: 'preview-label', text: 'Preview — how it will look once posted' }), previewBox);
+    const toggle = h('button', { type: 'button', class: 'secondary small', 'aria-controls': previewId, 'aria-expanded': 'false', text: 'Show preview' });
+    let timer = null;
+    let seq = 0;
+    async function renderPreview() {
+        const n = ++seq;
+        if (!ta.value.trim()) {
+            clear(previewBox, h('p', { class: 'hint', text: 'Nothing to preview yet.' }));
+            return;
+        }
+        try {
+            const res = await api.post('/api/v1/render', { body_md: ta.value });
+            if (n === seq) serverHtml(previewBox, res.body_html);
+        } catch (e) {
+            if (n === seq) clear(previewBox, h('p', { class: 'field-error', text: `No preview: ${e.message}` }));
+        }
+    }
+    toggle.addEventListener('click', () => {
+        const show = preview.hidden;
+        preview.hidden = !show;
+        toggle.setAttribute('aria-expanded', String(show));
+        toggle.textContent = show ? 'Hide preview' : 'Show preview';
+        if (show) renderPreview();
+    });
+    ta.addEventListener('input', () => {
+        if (preview.hidden) return;
+        clearTimeout(timer);
+        timer = setTimeout(renderPreview, 500);
+    });
+    const help = h(
+        'details',
+        { class: 'md-help' },
+        h('summary', { text: 'Formatting help' }),
+        h(
+            'ul',
+            {},
+            h('li', {}, h('code', { text: '**bold**' }), ', ', h('code', { text: '*italic*' })),
+            h('li', {}, h('code', { text: '- item' }), ' for a list, ', h('code', { text: '1. item' }), ' for a numbered list'),
+            h('li', {}, h('code', { text: '[text](https://…)' }), ' for a link; ', h('code', { text: '> text' }), ' for a quote'),
+            h('li', { text: 'Images are shown as links. Raw HTML is removed.' }),
+        ),
+    );
+    const f = field(labelText, ta, { hint: hint ?? 'Markdown formatting is supported.' });
+    const wrap = h('div', { class: 'md-editor' }, f, h('div', { class: 'md-tools' }, toggle, help), preview);
+    return {
+        el: wrap,
+        textarea: ta,
+        reset() {
+            ta.value = '';
+            preview.hidden = true;
+            toggle.setAttribute('aria-expanded', 'false');
+            toggle.textContent = 'Show preview';
+            clear(previewBox);
+        },
+    };
+}
+
+export class Timeline {
+    constructor(board) {
+        this.board = board;
+        this.list = h('ol', { class: 'timeline', 'aria-label': 'Entries, newest first' });
+        this.filter = select(KIND_FILTER, '', { name: 'kind_filter' });
+        this.filter.addEventListener('change', () => this.render());
+        this.count = h('p', { class: 'hint', role: 'status' });
+        this.composer = this.buildComposer();
+        this.el = h(
+            'section',
+            { id: 'sec-timeline', class: 'board-section', 'aria-labelledby': 'sec-timeline-title' },
+            h('h2', { id: 'sec-timeline-title', text: 'Timeline' }),
+            this.composer,
+            h('div', { class: 'timeline-tools' }, h('div', { class: 'field inline' }, h('label', { for: (this.filter.id = uid('kf')), text: 'Show' }), this.filter), this.count),
+            this.list,
+        );
+    }
+
+    agencies() {
+        return this.board.caseAgencies();
+    }
+
+    agenciesChanged() {
+        this.picker.setAgencies(this.agencies());
+        this.render();
+    }
+
+    buildComposer() {
+        const canInterview = myRole() === 'interviewer';
+        const kinds = [
+            ['note', 'Note'],
+            ['update', 'Update'],
+            ['decision', 'Decision'],
+        ];
+        if (canInterview) kinds.push(['interview', 'Forensic interview']);
+        const kind = select(kinds, 'note', { name: 'kind' });
+        const ivDate = h('input', { type: 'date', name: 'interview.date', value: today() });
+        const ivDisc = select(Object.entries({ none: 'No disclosure', partial: 'Partial disclosure', full: 'Full disclosure' }), 'none', { name: 'interview.disclosure' });
+        const ivRef = h('input', { type: 'text', name: 'interview.recording_ref', maxlength: '500' });
+        const ivBox = h(
+            'fieldset',
+            { class: 'interview-fields', hidden: true },
+            h('legend', { text: 'Forensic interview' }),
+            field('Interview date', ivDate),
+            field('Disclosure', ivDisc),
+            field('Recording reference (optional)', ivRef, { hint: 'The recording’s number in your agency’s system; never a file or a link.' }),
+        );
+        kind.addEventListener('change', () => (ivBox.hidden = kind.value !== 'interview'));
+        this.editor = markdownEditor({ labelText: 'Text', rows: 5, hint: 'Markdown formatting is supported. Press Ctrl+Enter to post.' });
+        this.picker = picker({ agencies: this.agencies(), myAgency: myAgencyId(), noun: 'this entry' });
+        const submit = h('button', { type: 'submit', text: 'Post to the timeline' });
+        const form = h(
+            'form',
+            { class: 'composer card', novalidate: true, 'aria-label': 'Add to the timeline' },
+            h('h3', { text: 'Add to the timeline' }),
+            field('Kind of entry', kind),
+            ivBox,
+            this.editor.el,
+            this.picker.el,
+            h('div', { class: 'actions' }, submit),
+        );
+        this.editor.textarea.addEventListener('keydown', (e) => {
+            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+                e.preventDefault();
+                form.requestSubmit();
+            }
+        });
+        form.addEventListener('submit', async (e) => {
+            e.preventDefault();
+            showFormError(form, null);
+            const body_md = this.editor.textarea.value;
+            if (!body_md.trim()) {
+                showFormError(form, { message: 'Write something first.', field: 'body_md' });
+                this.editor.textarea.focus();
+                return;
+            }
+            let vis;
+            try {
+                vis = this.picker.value();
+            } catch (err) {
+                showFormError(form, err);
+                return;
+            }
+            const body = { kind: kind.value, body_md, ...vis };
+            if (vis.visibility !== 'agencies') delete body.visible_to;
+            if (kind.value === 'interview') {
+                body.interview = { date: ivDate.value, interviewer_id: ctx.me.user.id, disclosure: ivDisc.value };
+                if (ivRef.value.trim()) body.interview.recording_ref = ivRef.value.trim();
+            }
+            await busy(submit, async () => {
+                try {
+                    const entry = await api.post(`/api/v1/cases/${this.board.caseId}/entries`, body);
+                    this.board.applyLocal('entries', entry);
+                    this.editor.reset();
+                    this.picker.reset();
+                    kind.value = 'note';
+                    ivBox.hidden = true;
+                    form.append(h('p', { class: 'success flash', role: 'status', text: 'Posted.' }));
+                    setTimeout(() => form.querySelector('.flash')?.remove(), 3000);
+                } catch (err) {
+                    showFormError(form, err);
+                }
+            });
+        });
+        return form;
+    }
+
+    sorted() {
+        const f = this.filter.value;
+        return this.board.data.entries
+            .filter((e) => !f || e.kind === f)
+            .sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : b.id - a.id));
+    }
+
+    render(liveIds = null) {
+        const items = this.sorted();
+        const changed = reconcile(this.list, items, { key: (e) => e.id, render: (e) => this.renderEntry(e) });
+        if (liveIds) for (const c of changed) if (liveIds.has(c.item.id)) highlight(c.el);
+        const n = this.board.data.entries.length;
+        this.count.textContent = items.length === n ? `${n} entr${n === 1 ? 'y' : 'ies'}` : `${items.length} of ${n} entries`;
+        if (!items.length) {
+            if (!this.empty) this.empty = h('p', { class: 'empty', text: 'Nothing on the timeline yet.' });
+            this.list.after(this.empty);
+        } else this.empty?.remove();
+    }
+
+    canEdit(e) {
+        return !e.retracted_at && e.author_id === ctx.me.user.id && e.agency_id === myAgencyId();
+    }
+
+    canRetract(e) {
+        if (e.retracted_at) return false;
+        if (e.author_id === ctx.me.user.id && e.agency_id === myAgencyId()) return true;
+        return myRole() === 'supervisor' && (myAgencyId() === e.agency_id || myAgencyId() === this.board.data.case.lead_agency_id);
+    }
+
+    renderEntry(e) {
+        const titleId = `entry-${e.id}-title`;
+        const restricted = e.visibility !== 'mdt';
+        const body = h('div', { class: 'md entry-body' });
+        if (e.body_html !== null && e.body_html !== undefined) serverHtml(body, e.body_html);
+        const meta = [h('time', { datetime: e.created_at, text: dateTime(e.created_at) })];
+        if (e.edited_at) meta.push(' · ', h('span', { class: 'edited', text: `edited ${dateTime(e.edited_at)} (version ${e.version})` }));
+        const tools = h('div', { class: 'entry-tools' });
+        const panel = h('div', { class: 'entry-panel' });
+        const own = e.agency_id === myAgencyId();
+        if (e.version > 1 || e.edited_at || e.retracted_at) {
+            if (own) {
+                const btn = h('button', { type: 'button', class: 'link', 'aria-expanded': 'false', dataset: { focus: 'history' }, text: 'Show edit history' });
+                btn.addEventListener('click', () => this.toggleHistory(e, btn, panel));
+                tools.append(btn);
+            } else {
+                tools.append(h('span', { class: 'hint', text: `Earlier versions are visible only to ${agencyName(e.agency_id)}.` }));
+            }
+        }
+        const li = h('li', { class: ['entry', `kind-${e.kind}`, restricted && 'is-restricted', e.retracted_at && 'is-retracted'] });
+        if (this.canEdit(e)) tools.append(h('button', { type: 'button', class: 'link', dataset: { focus: 'edit' }, text: 'Edit', on: { click: () => this.edit(e, li, panel) } }));
+        if (this.canRetract(e)) tools.append(h('button', { type: 'button', class: 'link danger', dataset: { focus: 'retract' }, text: 'Retract', on: { click: () => this.retract(e) } }));
+        const iv = e.interview
+            ? h(
+                  'dl',
+                  { class: 'facts inline interview' },
+                  h('div', {}, h('dt', { text: 'Interview date' }), h('dd', { text: date(e.interview.date) })),
+                  h('div', {}, h('dt', { text: 'Interviewer' }), h('dd', { text: userName(e.interview.interviewer_id) })),
+                  h('div', {}, h('dt', { text: 'Disclosure' }), h('dd', { text: label('disclosure', e.interview.disclosure) })),
+                  e.interview.recording_ref ? h('div', {}, h('dt', { text: 'Recording' }), h('dd', { text: e.interview.recording_ref })) : null,
+              )
+            : null;
+        const retracted = e.retracted_at
+            ? h(
+                  'p',
+                  { class: 'retracted-note' },
+                  h('strong', { text: 'Retracted ' }),
+                  `${dateTime(e.retracted_at)}${e.retracted_by ? ` by ${userName(e.retracted_by)}` : ''}. `,
+                  e.body_html === null || e.body_html === undefined ? `The text is kept for ${agencyName(e.agency_id)} only.` : 'Other agencies no longer see the text.',
+              )
+            : null;
+        li.append(
+            h(
+                'article',
+                { 'aria-labelledby': titleId },
+                h(
+                    'header',
+                    { class: 'entry-head' },
+                    h(
+                        'h3',
+                        { id: titleId, class: 'entry-title' },
+                        h('span', { class: `kind-badge kind-${e.kind}`, text: label('entryKind', e.kind) }),
+                        ' ',
+                        h('span', { class: 'author', text: e.author_name ?? userName(e.author_id) }),
+                        h('span', { class: 'visually-hidden', text: ', ' }),
+                        ' ',
+                        h('span', { class: 'agency', text: agencyName(e.agency_id) }),
+                    ),
+                    h('p', { class: 'entry-meta' }, meta),
+                    badge(e, e.agency_id),
+                ),
+                iv,
+                retracted,
+                body,
+                tools.childElementCount ? tools : null,
+                panel,
+            ),
+        );
+        return li;
+    }
+
+    async toggleHistory(e, btn, panel) {
+        if (btn.getAttribute('aria-expanded') === 'true') {
+            clear(panel);
+            btn.setAttribute('aria-expanded', 'false');
+            btn.textContent = 'Show edit history';
+            return;
+        }
+        btn.setAttribute('aria-expanded', 'true');
+        btn.textContent = 'Hide edit history';
+        clear(panel, h('p', { class: 'hint', text: 'Loading earlier versions…' }));
+        try {
+            const res = await api.get(`/api/v1/entries/${e.id}/history`);
+            clear(
+                panel,
+                h(
+                    'ol',
+                    { class: 'history', 'aria-label': 'Versions, oldest first' },
+                    res.items.map((v) => {
+                        const b = h('div', { class: 'md' });
+                        if (v.body_html) serverHtml(b, v.body_html);
+                        return h(
+                            'li',
+                            {},
+                            h('p', { class: 'history-meta' }, h('strong', { text: `Version ${v.version}` }), ` · ${dateTime(v.edited_at)} · ${userName(v.edited_by)}`),
+                            badge(v, e.agency_id),
+                            b,
+                        );
+                    }),
+                ),
+            );
+        } catch (err) {
+            clear(panel, h('p', { class: 'field-error', text: err.status === 404 || err.status === 403 ? `Earlier versions are visible only to ${agencyName(e.agency_id)}.` : err.message }));
+        }
+    }
+
+    edit(e, li, panel) {
+        li.classList.add('is-editing');
+        const editor = markdownEditor({ labelText: 'Text', value: e.body_md ?? '', rows: 5 });
+        const pk = picker({ agencies: this.agencies(), myAgency: myAgencyId(), initial: e, noun: 'this entry' });
+        const save = h('button', { type: 'submit', text: 'Save changes' });
+        const cancel = h('button', { type: 'button', class: 'secondary', text: 'Cancel' });
+        const form = h('form', { class: 'edit-form', novalidate: true, 'aria-label': 'Edit entry' }, editor.el, pk.el, h('div', { class: 'actions' }, save, cancel));
+        const done = () => {
+            li.classList.remove('is-editing');
+            clear(panel);
+            if (li.dataset.stale) this.render();
+        };
+        cancel.addEventListener('click', () => {
+            done();
+            li.querySelector('[data-focus="edit"]')?.focus();
+        });
+        form.addEventListener('submit', async (ev) => {
+            ev.preventDefault();
+            showFormError(form, null);
+            let vis;
+            try {
+                vis = pk.value();
+            } catch (err) {
+                showFormError(form, err);
+                return;
+            }
+            const body = { version: e.version };
+            if (editor.textarea.value !== e.body_md) body.body_md = editor.textarea.value;
+            if (vis.visibility !== e.visibility) body.visibility = vis.visibility;
+            if (JSON.stringify(vis.visible_to) !== JSON.stringify(e.visible_to ?? [])) body.visible_to = vis.visible_to;
+            if (vis.visibility === 'agencies') body.visible_to = vis.visible_to;
+            if (Object.keys(body).length === 1) {
+                done();
+                return;
+            }
+            await busy(save, async () => {
+                try {
+                    const updated = await api.patch(`/api/v1/entries/${e.id}`, body);
+                    li.classList.remove('is-editing');
+                    this.board.applyLocal('entries', updated);
+                } catch (err) {
+                    if (err.status === 409 && err.current) {
+                        li.classList.remove('is-editing');
+                        this.board.applyLocal('entries', err.current);
+                        showFormError(form, { message: 'This entry was changed meanwhile (in another window?). The current version is shown; edit again if needed.' });
+                    } else showFormError(form, err);
+                }
+            });
+        });
+        clear(panel, form);
+        editor.textarea.focus();
+    }
+
+    async retract(e) {
+        const ok = window.confirm('Retract this entry? It stays in the record for your agency, but other agencies will only see that it was retracted.');
+        if (!ok) return;
+        try {
+            const updated = await api.del(`/api/v1/entries/${e.id}`);
+            if (updated && updated.id) this.board.applyLocal('entries', updated);
+        } catch (err) {
+            window.alert(`Could not retract: ${err.message}`);
+        }
+    }
+}
