@@ -22,6 +22,10 @@
 #define HUB_MAX_SHAPES     32
 #define HUB_REPLAY_MAX     5000
 #define HUB_RETENTION_DAYS 30
+/* A subscription's backlog (a long replay draining into the socket's
+ * bounded queue) may hold this much; beyond it the client resyncs. */
+#define HUB_BACKLOG_MAX_BYTES  (16u * 1024 * 1024)
+#define HUB_BACKLOG_MAX_FRAMES (HUB_REPLAY_MAX + 1024)
 
 /* One agency's view of the case, kept to notice categories it loses. */
 typedef struct {
@@ -51,6 +55,8 @@ typedef struct hub_sub {
     int active;
     int64_t since, replay_to, last_sent;
     lws_dll2_owner_t pending; /* buffered live messages while replaying */
+    lws_dll2_owner_t backlog; /* sent as the socket's queue drains (replay) */
+    size_t backlog_bytes;
 } hub_sub_t;
 
 typedef struct {
@@ -341,9 +347,9 @@ static void hub_gc(lws_sorted_usec_list_t *sul)
     mdt_hmap_sweep(h->cases, hub_gc_empty, NULL);
 }
 
-static void hub_sub_free(hub_sub_t *s)
+static void hub_list_free(lws_dll2_owner_t *list)
 {
-    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&s->pending))
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(list))
     {
         hub_buffered_t *b = lws_container_of(d, hub_buffered_t, link);
         lws_dll2_remove(d);
@@ -351,6 +357,12 @@ static void hub_sub_free(hub_sub_t *s)
         free(b);
     }
     lws_end_foreach_dll_safe(d, d1);
+}
+
+static void hub_sub_free(hub_sub_t *s)
+{
+    hub_list_free(&s->pending);
+    hub_list_free(&s->backlog);
     free(s);
 }
 
@@ -416,13 +428,48 @@ static void hub_resync_conn(mdt_server_t *srv, mdt_ws_conn_t *conn)
     lws_end_foreach_dll_safe(d, d1);
 }
 
-/* Queues m on s's socket; on overflow the socket is resynced. 0 sent. */
+static int hub_backlog_add(hub_sub_t *s, mdt_wsmsg_t *m)
+{
+    if (s->backlog.count >= HUB_BACKLOG_MAX_FRAMES ||
+        s->backlog_bytes + m->len > HUB_BACKLOG_MAX_BYTES)
+        return -1;
+    hub_buffered_t *b = calloc(1, sizeof(*b));
+    if (!b)
+        return -1;
+    b->msg = m;
+    m->refs++;
+    s->backlog_bytes += m->len;
+    lws_dll2_add_tail(&b->link, &s->backlog);
+    return 0;
+}
+
+/* Queues m on s's socket (behind its backlog, if any). On overflow the
+ * socket is resynced and s is freed: 0 sent, -1 s is gone. */
 static int hub_send(mdt_server_t *srv, hub_sub_t *s, mdt_wsmsg_t *m)
 {
-    if (mdt_ws_send(s->conn, m) == 0)
+    if (s->backlog.count ? hub_backlog_add(s, m) == 0 : mdt_ws_send(s->conn, m) == 0)
         return 0;
     hub_resync_conn(srv, s->conn);
     return -1;
+}
+
+void mdt_hub_refill(mdt_server_t *srv, mdt_ws_conn_t *conn)
+{
+    (void)srv;
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(mdt_ws_subs(conn)))
+    {
+        hub_sub_t *s = lws_container_of(d, hub_sub_t, conn_link);
+        while (s->backlog.head) {
+            hub_buffered_t *b = lws_container_of(s->backlog.head, hub_buffered_t, link);
+            if (mdt_ws_send(conn, b->msg) != 0)
+                return; /* the queue is full again: more on the next drain */
+            lws_dll2_remove(&b->link);
+            s->backlog_bytes -= b->msg->len;
+            mdt_wsmsg_unref(b->msg);
+            free(b);
+        }
+    }
+    lws_end_foreach_dll(d);
 }
 
 static mdt_wsmsg_t *hub_msg(json_t *j)
@@ -462,8 +509,10 @@ static void hub_presence_fire(lws_sorted_usec_list_t *sul)
         }
     }
     lws_end_foreach_dll(d);
-    mdt_wsmsg_t *m = hub_msg(json_pack("{s:s, s:I, s:i, s:o}", "type", "presence", "case_id",
-                                       (json_int_t)hc->case_id, "count", count, "users", users));
+    json_t *frame = json_pack("{s:s, s:I, s:i, s:o}", "type", "presence", "case_id",
+                              (json_int_t)hc->case_id, "count", count, "users", users);
+    mdt_wsmsg_t *m = frame ? hub_msg(frame) : NULL;
+    json_decref(frame);
     lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&hc->subs))
     {
         hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
@@ -543,6 +592,23 @@ static void hub_buffer(hub_sub_t *s, int64_t seq, mdt_wsmsg_t *m)
     lws_dll2_add_tail(&b->link, &s->pending);
 }
 
+/* Delivers event h to one subscriber (ms: its shape's frames, or NULL). */
+static void hub_deliver_sub(mdt_server_t *srv, hub_ev_t *h, hub_sub_t *s, hub_shape_t *sh,
+                            mdt_wsmsg_t **ms)
+{
+    int64_t floor = s->active ? s->last_sent : s->replay_to;
+    for (int k = 0; ms && ms[k] && h->ev.seq > floor; k++) {
+        if (!s->active)
+            hub_buffer(s, h->ev.seq, ms[k]);
+        else if (hub_send(srv, s, ms[k]) != 0)
+            return; /* resynced: s is gone */
+    }
+    if (sh && sh->case_gone && s->active)
+        hub_sub_remove(srv, s);
+    else if (s->active && ms && h->ev.seq > s->last_sent)
+        s->last_sent = h->ev.seq;
+}
+
 /* Delivers one rendered event to the case's subscribers. */
 static void hub_deliver(mdt_server_t *srv, hub_ev_t *h)
 {
@@ -556,18 +622,7 @@ static void hub_deliver(mdt_server_t *srv, hub_ev_t *h)
     {
         hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
         hub_shape_t *sh = hub_shape(h, mdt_ws_principal(s->conn).agency_id);
-        mdt_wsmsg_t **ms = sh ? msgs[sh - h->shapes] : NULL;
-        int64_t floor = s->active ? s->last_sent : s->replay_to;
-        for (int k = 0; ms && ms[k] && h->ev.seq > floor; k++) {
-            if (!s->active)
-                hub_buffer(s, h->ev.seq, ms[k]);
-            else if (hub_send(srv, s, ms[k]) != 0)
-                break;
-        }
-        if (sh && sh->case_gone && s->active)
-            hub_sub_remove(srv, s);
-        else if (s->active && ms && h->ev.seq > s->last_sent)
-            s->last_sent = h->ev.seq;
+        hub_deliver_sub(srv, h, s, sh, sh ? msgs[sh - h->shapes] : NULL);
     }
     lws_end_foreach_dll_safe(d, d1);
     for (int i = 0; i < h->nshapes; i++) {
@@ -759,41 +814,52 @@ static int hub_subscribe_work(mdt_dbc_t *c, void *arg)
     return rc;
 }
 
-/* Sends the replay, `subscribed`, then what was buffered meanwhile. */
-static void hub_activate(mdt_server_t *srv, hub_sub_t *s, hub_subjob_t *j)
+/* Queues the replay, `subscribed`, then what was buffered meanwhile, all
+ * through s's backlog so a replay longer than the socket's queue drains
+ * into it as the client reads. 0 ok; -1 when it did not fit (resync). */
+static int hub_activate_backlog(hub_sub_t *s, hub_subjob_t *j)
 {
     size_t i;
     json_t *m;
+    int rc = 0;
     json_array_foreach(j->msgs, i, m)
     {
         mdt_wsmsg_t *w = hub_msg(m);
-        int rc = w ? hub_send(srv, s, w) : 0;
+        rc = w ? hub_backlog_add(s, w) : -1;
         mdt_wsmsg_unref(w);
-        if (rc != 0)
-            return; /* resynced: s is gone */
+        if (rc)
+            return -1;
     }
     s->last_sent = j->since > s->replay_to ? j->since : s->replay_to;
-    s->active = 1;
-    if (mdt_ws_send_json(s->conn,
-                         json_pack("{s:s, s:I, s:I}", "type", "subscribed", "case_id",
-                                   (json_int_t)j->case_id, "seq", (json_int_t)s->last_sent)) != 0) {
-        hub_resync_conn(srv, s->conn);
-        return;
-    }
+    json_t *sub = json_pack("{s:s, s:I, s:I}", "type", "subscribed", "case_id",
+                            (json_int_t)j->case_id, "seq", (json_int_t)s->last_sent);
+    mdt_wsmsg_t *w = hub_msg(sub);
+    json_decref(sub);
+    rc = w ? hub_backlog_add(s, w) : -1;
+    mdt_wsmsg_unref(w);
     lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&s->pending))
     {
         hub_buffered_t *b = lws_container_of(d, hub_buffered_t, link);
+        if (!rc && b->seq > s->last_sent && (rc = hub_backlog_add(s, b->msg)) == 0)
+            s->last_sent = b->seq;
         lws_dll2_remove(d);
-        int64_t seq = b->seq;
-        int rc = seq > s->last_sent ? hub_send(srv, s, b->msg) : 0;
         mdt_wsmsg_unref(b->msg);
         free(b);
-        if (rc != 0)
-            return;
-        s->last_sent = seq > s->last_sent ? seq : s->last_sent;
     }
     lws_end_foreach_dll_safe(d, d1);
-    hub_presence_schedule(s->hc);
+    return rc;
+}
+
+static void hub_activate(mdt_server_t *srv, hub_sub_t *s, hub_subjob_t *j)
+{
+    s->active = 1;
+    if (hub_activate_backlog(s, j) != 0) {
+        hub_resync_conn(srv, s->conn);
+        return;
+    }
+    hub_case_t *hc = s->hc;
+    mdt_hub_refill(srv, s->conn);
+    hub_presence_schedule(hc);
 }
 
 static void hub_subscribe_done(void *arg, int status)
@@ -905,6 +971,26 @@ static int hub_expiry_work(mdt_dbc_t *c, void *arg)
     return rc;
 }
 
+/* Sends sub s the categories its agency lost (shape sh) at an expiry. */
+static void hub_expiry_sub(mdt_server_t *srv, hub_case_t *hc, hub_sub_t *s, const hub_shape_t *sh)
+{
+    mdt_feed_event_t ev = {.seq = s->last_sent, .case_id = hc->case_id};
+    hub_mask_t *m = hub_mask(hc, sh->p.agency_id);
+    unsigned lost = m && m->known ? m->mask & ~sh->mask : 0;
+    for (int cat = 0; cat < MDT_PII_COUNT; cat++) {
+        if (!(lost & MDT_PII_BIT(cat)))
+            continue;
+        json_t *one =
+            hub_revoked(&ev, "pii", hc->case_id, mdt_authz_pii_cat_name((mdt_pii_cat_t)cat));
+        mdt_wsmsg_t *w = hub_msg(one);
+        json_decref(one);
+        int rc = w ? hub_send(srv, s, w) : 0;
+        mdt_wsmsg_unref(w);
+        if (rc)
+            return; /* resynced: s is gone */
+    }
+}
+
 static void hub_expiry_done(void *arg, int status)
 {
     hub_expjob_t *x = arg;
@@ -914,29 +1000,8 @@ static void hub_expiry_done(void *arg, int status)
         lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&hc->subs))
         {
             hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
-            if (!s->active || mdt_ws_principal(s->conn).agency_id != sh->p.agency_id)
-                continue;
-            mdt_feed_event_t ev = {.seq = s->last_sent, .case_id = x->case_id};
-            json_t *msgs = json_array();
-            hub_mask_t *m = hub_mask(hc, sh->p.agency_id);
-            unsigned lost = m && m->known ? m->mask & ~sh->mask : 0;
-            for (int cat = 0; cat < MDT_PII_COUNT; cat++) {
-                if (lost & MDT_PII_BIT(cat))
-                    json_array_append_new(msgs,
-                                          hub_revoked(&ev, "pii", x->case_id,
-                                                      mdt_authz_pii_cat_name((mdt_pii_cat_t)cat)));
-            }
-            size_t k;
-            json_t *one;
-            json_array_foreach(msgs, k, one)
-            {
-                mdt_wsmsg_t *w = hub_msg(one);
-                int rc = w ? hub_send(x->srv, s, w) : 0;
-                mdt_wsmsg_unref(w);
-                if (rc)
-                    break;
-            }
-            json_decref(msgs);
+            if (s->active && mdt_ws_principal(s->conn).agency_id == sh->p.agency_id)
+                hub_expiry_sub(x->srv, hc, s, sh);
         }
         lws_end_foreach_dll_safe(d, d1);
         hub_mask_t *m = hub_mask(hc, sh->p.agency_id);

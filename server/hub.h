@@ -33,6 +33,9 @@ void mdt_hub_subscribe_meeting(struct mdt_server *srv, struct mdt_ws_conn *conn,
                                int64_t meeting_id);
 void mdt_hub_unsubscribe_meeting(struct mdt_server *srv, struct mdt_ws_conn *conn,
                                  int64_t meeting_id);
+/* The socket's send queue has room again: moves backlogged frames (a long
+ * replay) of its subscriptions into it. */
+void mdt_hub_refill(struct mdt_server *srv, struct mdt_ws_conn *conn);
 /* The socket is closing: drops its subscriptions. */
 void mdt_hub_conn_closed(struct mdt_server *srv, struct mdt_ws_conn *conn);
 /* A case event from the feed, in seq order. */

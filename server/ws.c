@@ -247,6 +247,9 @@ static int ws_writeable(mdt_ws_conn_t *c, struct lws *wsi)
     c->queued_frames--;
     mdt_wsmsg_unref(m);
     free(it);
+    if (c->queued_frames < MDT_WS_MAX_QUEUE_FRAMES / 2 &&
+        c->queued_bytes < MDT_WS_MAX_QUEUE_BYTES / 2 && c->subs.count)
+        mdt_hub_refill(c->srv, c);
     if (c->head)
         lws_callback_on_writable(wsi);
     return 0;

@@ -20,7 +20,7 @@
 
 #define MDT_WS_PROTOCOL         "mdtboard.v1"
 #define MDT_WS_MAX_FRAME        (64 * 1024)
-#define MDT_WS_MAX_QUEUE_BYTES  (1024 * 1024)
+#define MDT_WS_MAX_QUEUE_BYTES  (4 * 1024 * 1024) /* frames are shared between sockets */
 #define MDT_WS_MAX_QUEUE_FRAMES 1024
 
 typedef struct mdt_ws_conn mdt_ws_conn_t;

@@ -711,7 +711,11 @@ test('a subscriber that never reads gets resync (or is closed), the server\'s me
         assert.deepEqual(normal.frames.filter((f) => f.type === 'resync'), [], `a reader that keeps up is not resynced (it was, after ${normalEvents} events)`);
         assertExactly(normal.frames.filter((f) => f.type === 'event').map((f) => f.seq), expected, 'normal reader');
         assert.ok(slowSrv.alive());
-        assert.ok(maxRss < 300, `server RSS peaked at ${maxRss.toFixed(1)} MiB`);
+        // Under ASan, freed memory sits in its quarantine (256 MiB by default), so
+        // RSS says nothing about the server's own bound there; the normal build
+        // (the same suite, run first by .ci/run) holds it to 300 MiB.
+        const rssBound = process.env.ASAN_OPTIONS ? 1024 : 300;
+        assert.ok(maxRss < rssBound, `server RSS peaked at ${maxRss.toFixed(1)} MiB`);
 
         // the slow reader now reads what is waiting for it: a prefix of the stream without gaps, then resync (or a close)
         slow.ws._socket.resume();
