@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { BIN, api, createDatabase, startServer } from '../integration/lib/harness.mjs';
 import { addAgency, addUser, DEFAULT_PASSWORD } from '../integration/lib/fixtures.mjs';
 import { totp } from '../integration/lib/totp.mjs';
-import { atWidths, axe, launch, newPage, noProblems, shoot, signIn } from './lib/browser.mjs';
+import { atWidths, axe, fitsWidth, launch, newPage, noProblems, shoot, signIn } from './lib/browser.mjs';
 
 const run = promisify(execFile);
 const demo = (u) => ({ username: u, password: `${u}-demo-pw` });
@@ -69,6 +69,7 @@ test('case list: counts, search, status filter; board; Markdown note with server
         await axe(page, 'case list');
         await shoot(page, 'cases');
     });
+    await fitsWidth(page, 360);
 
     // Search matches number or alias; the status filter narrows.
     await page.getByLabel('Case number or alias').fill('Heron');
@@ -112,6 +113,7 @@ test('case list: counts, search, status filter; board; Markdown note with server
         await axe(page, 'board');
         await shoot(page, 'board');
     });
+    await fitsWidth(page, 360);
     await page.getByRole('button', { name: 'Post to the timeline' }).click();
     const posted = page.locator('.timeline > li', { hasText: 'guidance office' });
     await posted.locator('strong', { hasText: 'guidance office' }).waitFor();
@@ -130,6 +132,18 @@ test('case list: counts, search, status filter; board; Markdown note with server
     await edited.getByRole('button', { name: 'Show edit history' }).click();
     await edited.locator('.history > li').nth(1).waitFor();
     assert.equal(await edited.locator('.history > li').count(), 2);
+
+    // Keyboard only: the skip link comes first; the composer posts with Ctrl+Enter.
+    await page.reload();
+    await page.locator('#conn-state.is-online').waitFor();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to main content');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+    await page.getByLabel('Text', { exact: true }).first().focus();
+    await page.keyboard.type('Typed with the keyboard only.');
+    await page.keyboard.press('Control+Enter');
+    await page.locator('.timeline > li', { hasText: 'Typed with the keyboard only.' }).waitFor();
     noProblems(page);
     await page.context().close();
 });

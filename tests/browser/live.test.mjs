@@ -25,7 +25,7 @@ let policeFrames;
 const seqOf = (frames) =>
     frames
         .map((t) => JSON.parse(t))
-        .filter((f) => f.type === 'event' || f.type === 'subscribed')
+        .filter((f) => (f.type === 'event' && f.kind !== 'access.revoked') || f.type === 'subscribed')
         .reduce((m, f) => Math.max(m, f.seq), 0);
 
 async function post(client, body_md, visibility = 'mdt', extra = {}) {
@@ -102,6 +102,42 @@ test('an action item created on the police page appears live on the CAC page', a
     assert.equal(await cac.locator('#sec-actions .action', { hasText: 'Request phone records' }).count(), 1);
     await shoot(cac, 'board-live');
     await shoot(police, 'board-live');
+});
+
+test('protected details: the owner edits identity, records a consent for the police, revokes it — live', async () => {
+    // The CAC leads the case and owns every category (no legal-aid or medical agency on it).
+    const card = (page) => page.locator('.pii-cat', { has: page.getByRole('heading', { name: /^Identity/ }) });
+    await card(police).locator('.pii-hidden', { hasText: 'Not shared with your agency' }).waitFor();
+
+    await card(cac).getByRole('button', { name: 'Edit identity details' }).click();
+    await card(cac).getByLabel('Legal name').fill('Rosa Demo-Lopez');
+    await card(cac).getByLabel('Date of birth').fill('2011-04-09');
+    await card(cac).getByRole('button', { name: 'Save' }).click();
+    await card(cac).locator('dd', { hasText: 'Rosa Demo-Lopez' }).waitFor();
+    assert.match(await card(cac).locator('.share-line').textContent(), /^Not shared: only cac /);
+
+    await cac.locator('#sec-pii summary', { hasText: 'Record a consent' }).click();
+    const form = cac.locator('#sec-pii details.add-box form');
+    await form.getByRole('checkbox', { name: 'Identity' }).check();
+    await form.getByLabel('Share with').selectOption({ label: `police ${world.users.policeMember.username.split('_')[1]}` });
+    await form.getByLabel('Role').selectOption('guardian');
+    await form.getByLabel('Name', { exact: true }).fill('Maria Demo-Lopez');
+    await form.getByLabel('Purpose').fill('Investigation of the referral');
+    await form.getByLabel('Valid through').fill('2031-06-30');
+    await form.getByRole('button', { name: 'Record consent' }).click();
+    await card(cac).locator('.share-line', { hasText: /^Shared with police \S+ until Jun 30, 2031\.$/ }).waitFor();
+
+    // The police page gets the category live, and says under what.
+    await card(police).locator('dd', { hasText: 'Rosa Demo-Lopez' }).waitFor();
+    assert.match(await card(police).locator('.share-line').textContent(), /Shared with your agency by cac \S+ under a consent until Jun 30, 2031/);
+    await police.locator('.consent.is-active', { hasText: 'may see Identity' }).waitFor();
+
+    // Revoked: it disappears from the police page at once.
+    cac.once('dialog', (d) => d.accept());
+    await cac.locator('.consent.is-active').getByRole('button', { name: 'Revoke consent' }).click();
+    await card(police).locator('.pii-hidden', { hasText: 'Not shared with your agency' }).waitFor();
+    assert.equal(await police.locator('body', { hasText: 'Rosa Demo-Lopez' }).count(), 0);
+    await police.locator('.consent.is-inactive', { hasText: 'Revoked' }).waitFor();
 });
 
 test('server restart: offline banner, automatic reconnect, resume with since, each missed entry exactly once', async () => {

@@ -5,7 +5,7 @@ import { api, onApi, probe, setCsrf } from './api.js';
 import { ctx, agencyName } from './ctx.js';
 import { h, clear, focusHeading } from './dom.js';
 import { Live } from './live.js';
-import { label } from './format.js';
+import { label, setTimeZone } from './format.js';
 import * as loginView from './views/login.js';
 import * as casesView from './views/cases.js';
 import * as boardView from './views/board.js';
@@ -19,6 +19,7 @@ const view = () => document.getElementById('view');
 let cleanup = null;
 let renderToken = 0;
 let pendingRoute = null; // where to go after signing in
+let firstRoute = true; // the first view after a page load
 let sessionNotice = null; // shown on the login screen
 
 // ---- routing -----------------------------------------------------------------
@@ -99,7 +100,11 @@ async function route() {
             h('p', {}, h('a', { href: '#/cases', text: 'Back to your cases' })),
         );
     }
-    if (token === renderToken && !root.contains(document.activeElement)) focusHeading(root);
+    // After in-app navigation focus goes to the new view's heading, so
+    // screen readers announce it; on a fresh page load it stays at the top
+    // (the skip link is the first Tab stop).
+    if (token === renderToken && !firstRoute && !root.contains(document.activeElement)) focusHeading(root);
+    firstRoute = false;
 }
 
 // ---- header --------------------------------------------------------------------
@@ -270,6 +275,7 @@ function startIdleWatch() {
 // signedIn(me) - after login (or a page load with a live session).
 export async function signedIn(me) {
     setCsrf(me.csrf_token);
+    setTimeZone(me.time_zone);
     sessionNotice = null;
     if (me.password_change_required || me.mfa_enrolment_required) {
         ctx.me = me;
@@ -355,6 +361,7 @@ async function logout() {
 }
 
 function showLogin() {
+    firstRoute = false;
     markNav(null);
     document.title = 'Sign in · MDT Board';
     const root = view();

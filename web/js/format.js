@@ -2,7 +2,6 @@
 
 const dtf = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const df = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: 'UTC' });
-const dfLocal = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 
 // dateTime('2026-11-28T14:03:00Z') - "Nov 28, 2026, 9:03 AM" in the browser's zone.
 export function dateTime(iso) {
@@ -18,12 +17,28 @@ export function date(ymd) {
     return Number.isNaN(d.getTime()) ? String(ymd) : df.format(d);
 }
 
+// The installation's time zone (MDT_TIME_ZONE): "today" and the days a
+// consent covers are counted there, not in the browser's zone. The API does
+// not expose it yet; app.js takes me.time_zone when the server sends it.
+let installationZone = 'America/New_York';
+let dfZone = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: installationZone });
+
+export function setTimeZone(tz) {
+    if (!tz || tz === installationZone) return;
+    try {
+        dfZone = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: tz });
+        installationZone = tz;
+    } catch {
+        // an unknown zone: keep the default
+    }
+}
+
 // validThrough(expires_at) - the last day a consent covers: expiry is
-// exclusive, so the local date of expires_at minus one second.
+// exclusive, so the installation-zone date of expires_at minus one second.
 export function validThrough(iso) {
     if (!iso) return '';
     const d = new Date(new Date(iso).getTime() - 1000);
-    return Number.isNaN(d.getTime()) ? String(iso) : dfLocal.format(d);
+    return Number.isNaN(d.getTime()) ? String(iso) : dfZone.format(d);
 }
 
 // today() - YYYY-MM-DD in the browser's zone.

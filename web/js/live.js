@@ -7,7 +7,7 @@
 // - It reconnects by itself with a growing, jittered delay and subscribes
 //   again to every case it follows with `since` = the last seq seen, so
 //   nothing is missed; events at or below that seq are dropped, so nothing
-//   is shown twice.
+//   is shown twice (access.revoked excepted: see dispatch).
 // - Close code 4401 means the session ended: no reconnect, onSessionEnded.
 // - `activity` frames (at most one per 30 s) keep the session from idling
 //   out while the user works; pings only check that the socket is alive.
@@ -49,6 +49,7 @@ export class Live {
         if (!this.stopped) return;
         this.stopped = false;
         this.attempt = 0;
+        this.everOpened = false;
         window.addEventListener('online', this._online);
         document.addEventListener('visibilitychange', this._visible);
         this.connect();
@@ -230,10 +231,17 @@ export class Live {
         if (!sub) return;
         switch (msg.type) {
             case 'event':
-                // access.revoked for an expired consent carries the current
-                // seq (no new event): removals are idempotent, apply them.
-                if (msg.kind !== 'access.revoked' && msg.seq <= sub.lastSeq) return;
-                if (msg.seq > sub.lastSeq) sub.lastSeq = msg.seq;
+                // access.revoked comes in the seq of the event that caused it,
+                // right before that event's own frame (docs/live.md), and for
+                // an expired consent with the last seq sent: removals are
+                // idempotent, so it is always applied and never advances the
+                // resume point. Everything else at or below it was seen.
+                if (msg.kind === 'access.revoked') {
+                    sub.handler.event?.(msg);
+                    return;
+                }
+                if (msg.seq <= sub.lastSeq) return;
+                sub.lastSeq = msg.seq;
                 sub.handler.event?.(msg);
                 break;
             case 'subscribed':

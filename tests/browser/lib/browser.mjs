@@ -123,3 +123,18 @@ export function recordFrames(page) {
     });
     return rec;
 }
+
+// fitsWidth(page, width) - nothing sticks out sideways at that width.
+export async function fitsWidth(page, width) {
+    const old = page.viewportSize();
+    await page.setViewportSize({ width, height: old.height });
+    const wide = await page.evaluate(() => {
+        const w = document.documentElement.clientWidth;
+        return [...document.querySelectorAll('body *')]
+            .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > w + 1)
+            .slice(0, 5)
+            .map((e) => `${e.tagName.toLowerCase()}.${e.className}`);
+    });
+    await page.setViewportSize(old);
+    assert.deepEqual(wide, [], `elements wider than ${width} px`);
+}

@@ -154,7 +154,6 @@ class Board {
             ),
         );
         this.renderAll();
-        focusHeading(this.root);
     }
 
     renderAll() {
