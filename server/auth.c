@@ -398,12 +398,14 @@ void mdt_auth_me(mdt_req_t *req)
                   "kind", mdt_authz_agency_kind_name(u->agency_kind), "active", 1);
     json_t *session = json_pack("{s:i, s:I}", "idle_timeout_s", req->srv->cfg.session_idle_s,
                                 "expires_at", (json_int_t)s->expires_at);
+    /* time_zone: "today" and "end of day" are the installation's (MDT_TIME_ZONE) */
     mdt_http_respond_json(req, 200,
-                          json_pack("{s:o, s:o, s:s, s:b, s:b, s:b, s:o}", "user",
+                          json_pack("{s:o, s:o, s:s, s:b, s:b, s:b, s:o, s:s}", "user",
                                     mdt_auth_user_json(u), "agency", agency, "csrf_token", s->csrf,
                                     "mfa_required", u->mfa_required, "mfa_enrolment_required",
                                     u->mfa_required && !u->mfa_enabled, "password_change_required",
-                                    u->must_change_password, "session", session));
+                                    u->must_change_password, "session", session, "time_zone",
+                                    req->srv->cfg.time_zone));
 }
 
 /* ---- re-authenticated changes: MFA enrolment start, password change ---- */

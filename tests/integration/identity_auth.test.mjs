@@ -185,6 +185,7 @@ test('GET /api/v1/me: {user, agency, csrf_token, mfa_required}; 401 without a se
     assert.equal(typeof me.json.agency.name, 'string');
     assert.equal(me.json.csrf_token, res.json.csrf_token);
     assert.equal(me.json.mfa_required, false);
+    assert.equal(me.json.time_zone, 'America/New_York', 'the installation time zone (default)');
     assertError(await api(main.url).get('/api/v1/me'), 401, 'unauthenticated');
 });
 
