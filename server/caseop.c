@@ -35,6 +35,18 @@ mdt_caseop_t *mdt_caseop_new(mdt_req_t *req, mdt_caseop_fn work)
     return op;
 }
 
+mdt_caseop_t *mdt_caseop_with(mdt_req_t *req, mdt_caseop_fn work, void *ud, void (*ud_free)(void *))
+{
+    mdt_caseop_t *op = mdt_caseop_new(req, work);
+    if (!op) {
+        ud_free(ud);
+        return NULL;
+    }
+    op->ud = ud;
+    op->ud_free = ud_free;
+    return op;
+}
+
 int mdt_caseop_fail(mdt_caseop_t *op, int status, const char *code, const char *field,
                     const char *message)
 {

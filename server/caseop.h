@@ -53,6 +53,10 @@ struct mdt_caseop {
 /* Starts op (allocated by mdt_caseop_new) for req; answers req when done. */
 mdt_caseop_t *mdt_caseop_new(mdt_req_t *req, mdt_caseop_fn work);
 void mdt_caseop_run(mdt_caseop_t *op);
+/* mdt_caseop_new with the handler's state attached (freed with the op by
+ * ud_free). NULL when it could not be made: ud is freed, req answered. */
+mdt_caseop_t *mdt_caseop_with(mdt_req_t *req, mdt_caseop_fn work, void *ud,
+                              void (*ud_free)(void *));
 
 /* In work: append the change's audit row and emit its event, in that
  * order, as the last statements before COMMIT. data is borrowed (the

@@ -441,13 +441,9 @@ void mdt_pii_put(mdt_req_t *req)
         mdt_http_fail(req, &e);
         return;
     }
-    mdt_caseop_t *op = mdt_caseop_new(req, pii_put_work);
-    if (!op) {
-        pii_put_free(u);
+    mdt_caseop_t *op = mdt_caseop_with(req, pii_put_work, u, pii_put_free);
+    if (!op)
         return;
-    }
-    op->ud = u;
-    op->ud_free = pii_put_free;
     op->case_id = req->ids[0];
     op->object_id = req->ids[0];
     mdt_caseop_run(op);
@@ -893,13 +889,9 @@ void mdt_pii_consent_create(mdt_req_t *req)
         return;
     }
     u->tz = req->srv->cfg.time_zone;
-    mdt_caseop_t *op = mdt_caseop_new(req, consent_create_work);
-    if (!op) {
-        consent_new_free(u);
+    mdt_caseop_t *op = mdt_caseop_with(req, consent_create_work, u, consent_new_free);
+    if (!op)
         return;
-    }
-    op->ud = u;
-    op->ud_free = consent_new_free;
     op->case_id = req->ids[0];
     op->ok_status = 201;
     mdt_caseop_run(op);

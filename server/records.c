@@ -364,13 +364,9 @@ void mdt_records_tracking_put(mdt_req_t *req)
         mdt_http_fail(req, &e);
         return;
     }
-    mdt_caseop_t *op = mdt_caseop_new(req, tracking_put_work);
-    if (!op) {
-        tracking_put_free(u);
+    mdt_caseop_t *op = mdt_caseop_with(req, tracking_put_work, u, tracking_put_free);
+    if (!op)
         return;
-    }
-    op->ud = u;
-    op->ud_free = tracking_put_free;
     op->case_id = req->ids[0];
     op->object_id = req->ids[0];
     mdt_caseop_run(op);
@@ -554,13 +550,9 @@ void mdt_records_services_list(mdt_req_t *req)
         mdt_http_fail(req, &e);
         return;
     }
-    mdt_caseop_t *op = mdt_caseop_new(req, services_list_work);
-    if (!op) {
-        free(pg);
+    mdt_caseop_t *op = mdt_caseop_with(req, services_list_work, pg, free);
+    if (!op)
         return;
-    }
-    op->ud = pg;
-    op->ud_free = free;
     op->case_id = req->ids[0];
     op->object_id = req->ids[0];
     op->read_action = "service.list";
@@ -730,13 +722,9 @@ void mdt_records_services_create(mdt_req_t *req)
         mdt_http_fail(req, &e);
         return;
     }
-    mdt_caseop_t *op = mdt_caseop_new(req, service_create_work);
-    if (!op) {
-        service_new_free(u);
+    mdt_caseop_t *op = mdt_caseop_with(req, service_create_work, u, service_new_free);
+    if (!op)
         return;
-    }
-    op->ud = u;
-    op->ud_free = service_new_free;
     op->case_id = req->ids[0];
     op->ok_status = 201;
     mdt_caseop_run(op);
