@@ -26,6 +26,7 @@ export class Live {
         this.onActivitySent = onActivitySent;
         this.ws = null;
         this.subs = new Map(); // case_id -> {lastSeq, handler, active}
+        this.meetingSubs = new Map(); // meeting_id -> {lastSeq, handler, active}
         this.stopped = true;
         this.attempt = 0;
         this.retryTimer = null;
@@ -69,6 +70,7 @@ export class Live {
             ws.close(1000);
         }
         this.subs.clear();
+        this.meetingSubs.clear();
         this.setStatus('stopped');
     }
 
@@ -104,6 +106,10 @@ export class Live {
             this.everOpened = true;
             this.setStatus('open');
             for (const [caseId, sub] of this.subs) this.sendSubscribe(caseId, sub);
+            for (const [meetingId, sub] of this.meetingSubs) {
+                this.send({ type: 'subscribe_meeting', meeting_id: meetingId });
+                sub.handler.reconnected?.();
+            }
             this.schedulePing();
         };
         ws.onmessage = (ev) => {
@@ -222,9 +228,55 @@ export class Live {
         this.send(msg);
     }
 
+    // subscribeMeeting(meetingId, handler) - follow a meeting (agenda,
+    // status, "now discussing"). Meeting events carry the whole meeting as
+    // the caller may see it, so on every (re)connect the handler's
+    // reconnected() reloads it instead of resuming with since.
+    // handler: {event(msg), subscribed(msg), resync(), error(msg), reconnected()}.
+    subscribeMeeting(meetingId, handler) {
+        const sub = { lastSeq: 0, handler, active: false };
+        this.meetingSubs.set(meetingId, sub);
+        this.send({ type: 'subscribe_meeting', meeting_id: meetingId });
+        return sub;
+    }
+
+    unsubscribeMeeting(meetingId) {
+        if (this.meetingSubs.delete(meetingId)) this.send({ type: 'unsubscribe_meeting', meeting_id: meetingId });
+    }
+
+    dispatchMeeting(msg) {
+        const sub = this.meetingSubs.get(msg.meeting_id);
+        if (!sub) return;
+        switch (msg.type) {
+            case 'event':
+                if (msg.seq <= sub.lastSeq) return;
+                sub.lastSeq = msg.seq;
+                sub.handler.event?.(msg);
+                break;
+            case 'subscribed':
+                sub.active = true;
+                if (msg.seq > sub.lastSeq) sub.lastSeq = msg.seq;
+                sub.handler.subscribed?.(msg);
+                break;
+            case 'resync':
+                sub.active = false;
+                sub.handler.resync?.(msg);
+                break;
+            case 'error':
+                sub.handler.error?.(msg);
+                break;
+            default:
+                break;
+        }
+    }
+
     dispatch(msg) {
         if (msg.type === 'pong') {
             if (msg.id === this.expectPong) this.schedulePing();
+            return;
+        }
+        if (msg.meeting_id !== undefined && msg.case_id === undefined) {
+            this.dispatchMeeting(msg);
             return;
         }
         const sub = msg.case_id !== undefined ? this.subs.get(msg.case_id) : null;
