@@ -197,36 +197,12 @@ static void admin_hash_then_run(admin_op_t *op)
 
 /* ---- input ---- */
 
-/* Query parameter name as an integer in [lo, hi]: 0 set, 1 absent, -1 e
- * filled (400 for a non-number, 422 out of range). */
-static int admin_qint(const mdt_req_t *req, const char *name, int64_t lo, int64_t hi, int64_t *out,
-                      mdt_err_t *e)
-{
-    const char *s = mdt_req_query(req, name);
-    if (!s || !*s)
-        return 1;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (!((*s >= '0' && *s <= '9') || *s == '-') || *end || errno) {
-        mdt_err_set(e, 400, "bad_request", name, "%s must be an integer", name);
-        return -1;
-    }
-    if (v < lo || v > hi) {
-        mdt_err_set(e, 422, "validation", name, "%s must be from %lld to %lld", name, (long long)lo,
-                    (long long)hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* limit (default 50, 1..500) and cursor (an id). */
 static int admin_qpage(const mdt_req_t *req, admin_query_t *q, mdt_err_t *e)
 {
     q->limit = ADMIN_PAGE_DEFAULT;
-    if (admin_qint(req, "limit", 1, ADMIN_PAGE_MAX, &q->limit, e) < 0 ||
-        admin_qint(req, "cursor", 1, INT64_MAX, &q->cursor, e) < 0)
+    if (mdt_req_query_int(req, "limit", 1, ADMIN_PAGE_MAX, q->limit, &q->limit, e) < 0 ||
+        mdt_req_query_int(req, "cursor", 1, INT64_MAX, q->cursor, &q->cursor, e) < 0)
         return -1;
     return 0;
 }
@@ -394,7 +370,7 @@ void mdt_admin_users_directory(mdt_req_t *req)
 {
     admin_query_t q = {.active = -1};
     mdt_err_t e;
-    if (admin_qint(req, "agency_id", 1, INT64_MAX, &q.agency_id, &e) < 0 ||
+    if (mdt_req_query_int(req, "agency_id", 1, INT64_MAX, q.agency_id, &q.agency_id, &e) < 0 ||
         admin_qpage(req, &q, &e) < 0) {
         mdt_http_fail(req, &e);
         return;
@@ -620,7 +596,7 @@ void mdt_admin_users_list(mdt_req_t *req)
 {
     admin_query_t q = {.active = -1};
     mdt_err_t e;
-    if (admin_qint(req, "agency_id", 1, INT64_MAX, &q.agency_id, &e) < 0 ||
+    if (mdt_req_query_int(req, "agency_id", 1, INT64_MAX, q.agency_id, &q.agency_id, &e) < 0 ||
         admin_qbool(req, "active", &q.active, &e) < 0 || admin_qpage(req, &q, &e) < 0) {
         mdt_http_fail(req, &e);
         return;
@@ -1187,8 +1163,9 @@ static int audit_list_work(mdt_dbc_t *c, admin_op_t *op)
 /* Reads the filters; -1 with e filled. */
 static int audit_list_parse(mdt_req_t *req, admin_query_t *q, mdt_err_t *e)
 {
-    if (admin_qint(req, "case_id", 1, INT64_MAX, &q->case_id, e) < 0 ||
-        admin_qint(req, "user_id", 1, INT64_MAX, &q->user_id, e) < 0 || admin_qpage(req, q, e) < 0)
+    if (mdt_req_query_int(req, "case_id", 1, INT64_MAX, q->case_id, &q->case_id, e) < 0 ||
+        mdt_req_query_int(req, "user_id", 1, INT64_MAX, q->user_id, &q->user_id, e) < 0 ||
+        admin_qpage(req, q, e) < 0)
         return -1;
     const char *since = mdt_req_query(req, "since");
     if (since && *since && !admin_valid_time(since, q->since)) {

@@ -290,25 +290,6 @@ static void list_free(void *arg)
     free(l);
 }
 
-/* An integer query parameter in [lo, hi], def when absent. */
-static int query_int(mdt_req_t *req, const char *name, int64_t lo, int64_t hi, int64_t def,
-                     int64_t *out, mdt_err_t *e)
-{
-    const char *s = mdt_req_query(req, name);
-    *out = def;
-    if (!s || !*s)
-        return 0;
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (*end || s[0] < '0' || s[0] > '9' || v < lo || v > hi) {
-        mdt_err_set(e, 422, "validation", name, "%s must be an integer from %lld to %lld", name,
-                    (long long)lo, (long long)hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* status=a,b: each a case status; builds the text[] literal from our own
  * spellings. */
 static int list_parse_status(mdt_req_t *req, list_t *l, mdt_err_t *e)
@@ -567,8 +548,8 @@ void mdt_cases_list(mdt_req_t *req)
     mdt_audit_actor_from_req(req, &l->actor);
     mdt_err_t e = {0};
     if (list_parse_status(req, l, &e) != 0 || list_parse_q(req, l, &e) != 0 ||
-        query_int(req, "limit", 1, 500, 50, &l->limit, &e) != 0 ||
-        query_int(req, "cursor", 1, INT64_MAX, 0, &l->cursor, &e) != 0) {
+        mdt_req_query_int(req, "limit", 1, 500, 50, &l->limit, &e) != 0 ||
+        mdt_req_query_int(req, "cursor", 1, INT64_MAX, 0, &l->cursor, &e) != 0) {
         mdt_http_fail(req, &e);
         return;
     }

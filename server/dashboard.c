@@ -270,25 +270,6 @@ static int key_parse(const char *s, dash_key_t *k)
 
 static const char *const STATUSES[] = {"open", "in_progress", "done", "cancelled", NULL};
 
-/* An integer query parameter in [lo, hi]; def when absent or empty. */
-static int query_int(mdt_req_t *req, const char *name, int64_t lo, int64_t hi, int64_t def,
-                     int64_t *out, mdt_err_t *e)
-{
-    const char *s = mdt_req_query(req, name);
-    *out = def;
-    if (!s || !*s)
-        return 0;
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (*end || s[0] < '0' || s[0] > '9' || v < lo || v > hi) {
-        mdt_err_set(e, 422, "validation", name, "%s must be an integer from %lld to %lld", name,
-                    (long long)lo, (long long)hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* assignee=me or a user id. */
 static int parse_assignee(dash_t *d, mdt_err_t *e)
 {
@@ -297,7 +278,7 @@ static int parse_assignee(dash_t *d, mdt_err_t *e)
         d->assignee = d->p.user_id;
         return 0;
     }
-    if (query_int(d->req, "assignee", 1, INT64_MAX, 0, &d->assignee, e) == 0)
+    if (mdt_req_query_int(d->req, "assignee", 1, INT64_MAX, 0, &d->assignee, e) == 0)
         return 0;
     mdt_err_set(e, 422, "validation", "assignee", "assignee must be \"me\" or a user id");
     return -1;
@@ -365,9 +346,10 @@ static int dash_parse(dash_t *d, mdt_err_t *e)
     int64_t max = d->csv ? CSV_MAX : LIST_MAX;
     if (parse_assignee(d, e) != 0 || parse_status(d, e) != 0 || parse_overdue(d, e) != 0 ||
         parse_cursor(d, e) != 0 ||
-        query_int(d->req, "agency_id", 1, INT64_MAX, 0, &d->agency, e) != 0 ||
-        query_int(d->req, "case_id", 1, INT64_MAX, 0, &d->case_id, e) != 0 ||
-        query_int(d->req, "limit", 1, max, d->csv ? CSV_MAX : LIST_DEFAULT, &d->limit, e) != 0)
+        mdt_req_query_int(d->req, "agency_id", 1, INT64_MAX, 0, &d->agency, e) != 0 ||
+        mdt_req_query_int(d->req, "case_id", 1, INT64_MAX, 0, &d->case_id, e) != 0 ||
+        mdt_req_query_int(d->req, "limit", 1, max, d->csv ? CSV_MAX : LIST_DEFAULT, &d->limit, e) !=
+            0)
         return -1;
     return 0;
 }

@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,29 @@ const char *mdt_req_query(const mdt_req_t *req, const char *name)
             return req->qval[i];
     }
     return NULL;
+}
+
+int mdt_req_query_int(const mdt_req_t *req, const char *name, int64_t lo, int64_t hi, int64_t def,
+                      int64_t *out, mdt_err_t *e)
+{
+    const char *s = mdt_req_query(req, name);
+    *out = def;
+    if (!s || !*s)
+        return 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*end || errno || !((s[0] >= '0' && s[0] <= '9') || s[0] == '-')) {
+        mdt_err_set(e, 400, "bad_request", name, "%s must be an integer", name);
+        return -1;
+    }
+    if (v < lo || v > hi) {
+        mdt_err_set(e, 422, "validation", name, "%s must be an integer from %lld to %lld", name,
+                    (long long)lo, (long long)hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 static int body_append(mdt_req_t *req, const void *in, size_t len)

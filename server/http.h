@@ -109,6 +109,11 @@ void mdt_http_handoff(mdt_req_t *req, int status);
 
 /* A decoded query parameter, or NULL. */
 const char *mdt_req_query(const mdt_req_t *req, const char *name);
+/* Query parameter name as an integer in [lo, hi]; *out = def when absent or
+ * empty. 0 ok, -1 with e filled, naming the parameter: 400 bad_request
+ * when it is not an integer, 422 validation when it is out of range. */
+int mdt_req_query_int(const mdt_req_t *req, const char *name, int64_t lo, int64_t hi, int64_t def,
+                      int64_t *out, mdt_err_t *e);
 
 int64_t mdt_http_now_us(void);
 

@@ -293,7 +293,8 @@ test('status filter, limit and cursor paging', async () => {
     assertError(await as.cacMember.get('/api/v1/cases?status=open'), 422, 'validation', 'status');
     assertError(await as.cacMember.get('/api/v1/cases?limit=0'), 422, 'validation', 'limit');
     assertError(await as.cacMember.get('/api/v1/cases?limit=501'), 422, 'validation', 'limit');
-    assertError(await as.cacMember.get('/api/v1/cases?cursor=abc'), 422, 'validation', 'cursor');
+    assertError(await as.cacMember.get('/api/v1/cases?cursor=abc'), 400, 'bad_request', 'cursor');
+    assertError(await as.cacMember.get('/api/v1/cases?cursor=0'), 422, 'validation', 'cursor');
 });
 
 test('open and overdue counts include only the action items the caller may see', async () => {
