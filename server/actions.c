@@ -19,6 +19,7 @@
 
 #include "caseop.h"
 #include "entries.h"
+#include "ids.h"
 #include "json.h"
 #include "markdown.h"
 #include "meetings.h"
@@ -369,7 +370,9 @@ static int action_record(mdt_dbc_t *c, mdt_caseop_t *op, const char *action, con
 
 static int action_insert(mdt_dbc_t *c, mdt_caseop_t *op, const action_in_t *in, const char *html)
 {
-    char ids[MDT_ITEM_IDS_BUF];
+    char *ids = mdt_ids_literal(in->visible_to, in->n_visible_to);
+    if (!ids)
+        return MDT_DB_ERROR;
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
     mdt_db_param_int(&prm, op->case_id);
@@ -381,8 +384,7 @@ static int action_insert(mdt_dbc_t *c, mdt_caseop_t *op, const action_in_t *in, 
     mdt_db_param_int(&prm, op->p.agency_id);
     mdt_db_param_str(&prm, in->due[0] ? in->due : NULL);
     mdt_db_param_str(&prm, VISIBILITIES[in->vis]);
-    mdt_db_param_str(&prm,
-                     mdt_entries_ids_literal(in->visible_to, in->n_visible_to, ids, sizeof(ids)));
+    mdt_db_param_str(&prm, ids);
     param_id(&prm, in->meeting_id);
     mdt_db_param_int(&prm, op->p.user_id);
     PGresult *r = mdt_db_query(
@@ -394,6 +396,7 @@ static int action_insert(mdt_dbc_t *c, mdt_caseop_t *op, const action_in_t *in, 
         " SELECT a.id, a.version, to_jsonb(a), a.created_by, a.created_at FROM a"
         " RETURNING action_id",
         &prm);
+    free(ids);
     if (!r)
         return c->status;
     op->object_id = mdt_db_int(r, 0, 0);

@@ -21,6 +21,7 @@
 #include "casectx.h"
 #include "cli_accounts.h"
 #include "crypto.h"
+#include "ids.h"
 #include "json.h"
 #include "password.h"
 #include "server.h"
@@ -997,36 +998,24 @@ static const struct {
                 " WHERE case_id = $1 AND id = ANY($2::bigint[])"},
 };
 
-/* The ids of rows whose object_type is type, as int8[] text; NULL if none. */
+/* The ids of rows whose object_type is type, as int8[] text; NULL if none
+ * (or out of memory). */
 static char *admin_ids_of(json_t *rows, const char *type)
 {
-    size_t i, len = 0, cap = 64;
+    size_t i;
     json_t *row;
-    char *s = malloc(cap);
-    if (!s)
-        return NULL;
-    s[len++] = '{';
+    mdt_idvec_t ids = {0};
     json_array_foreach(rows, i, row)
     {
         const char *t = json_string_value(json_object_get(row, "object_type"));
         json_int_t id = json_integer_value(json_object_get(row, "object_id"));
-        if (!t || strcmp(t, type) != 0 || id <= 0)
-            continue;
-        if (len + 24 > cap) {
-            char *bigger = realloc(s, cap *= 2);
-            if (!bigger) {
-                free(s);
-                return NULL;
-            }
-            s = bigger;
+        if (t && strcmp(t, type) == 0 && id > 0 && mdt_idvec_push(&ids, id) != 0) {
+            mdt_idvec_free(&ids);
+            return NULL;
         }
-        len += (size_t)snprintf(s + len, cap - len, "%s%lld", len > 1 ? "," : "", (long long)id);
     }
-    if (len == 1) {
-        free(s);
-        return NULL;
-    }
-    snprintf(s + len, cap - len, "}");
+    char *s = ids.n ? mdt_ids_literal(ids.v, ids.n) : NULL;
+    mdt_idvec_free(&ids);
     return s;
 }
 

@@ -19,6 +19,7 @@
 #include "caseop.h"
 #include "entries.h"
 #include "events.h"
+#include "ids.h"
 #include "json.h"
 #include "log.h"
 #include "pii.h"
@@ -58,74 +59,16 @@ enum {
 
 /* ---- small helpers ---- */
 
-typedef struct {
-    int64_t *v;
-    size_t n, cap;
-} idvec_t;
-
-static int idvec_push(idvec_t *a, int64_t id)
-{
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 16;
-        int64_t *v = realloc(a->v, cap * sizeof(*v));
-        if (!v)
-            return -1;
-        a->v = v;
-        a->cap = cap;
-    }
-    a->v[a->n++] = id;
-    return 0;
-}
-
-static bool idvec_has(const idvec_t *a, int64_t id)
-{
-    for (size_t i = 0; i < a->n; i++) {
-        if (a->v[i] == id)
-            return true;
-    }
-    return false;
-}
-
-static void idvec_free(idvec_t *a)
-{
-    free(a->v);
-    a->v = NULL;
-    a->n = a->cap = 0;
-}
-
-static bool ids_has(const int64_t *ids, size_t n, int64_t id)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (ids[i] == id)
-            return true;
-    }
-    return false;
-}
-
 /* Same members, whatever the order (both without duplicates). */
 static bool ids_same_set(const int64_t *a, size_t na, const int64_t *b, size_t nb)
 {
     if (na != nb)
         return false;
     for (size_t i = 0; i < na; i++) {
-        if (!ids_has(b, nb, a[i]))
+        if (!mdt_ids_has(b, nb, a[i]))
             return false;
     }
     return true;
-}
-
-/* "{1,2,3}" for an int8[] parameter; malloc'ed, NULL when out of memory. */
-static char *ids_literal(const int64_t *ids, size_t n)
-{
-    size_t cap = 3 + n * 21;
-    char *s = malloc(cap);
-    if (!s)
-        return NULL;
-    size_t k = (size_t)snprintf(s, cap, "{");
-    for (size_t i = 0; i < n; i++)
-        k += (size_t)snprintf(s + k, cap - k, "%s%lld", i ? "," : "", (long long)ids[i]);
-    snprintf(s + k, cap - k, "}");
-    return s;
 }
 
 static bool blank(const char *s)
@@ -154,11 +97,11 @@ static int read_name(json_t *b, const char *key, int required, size_t maxlen, co
 /* Appends to out those of ids[0..n) that are cases p may see, asking the
  * predicate with each case's agencies. */
 static int cases_filter_visible(mdt_dbc_t *c, const mdt_principal_t *p, const int64_t *ids,
-                                size_t n, idvec_t *out)
+                                size_t n, mdt_idvec_t *out)
 {
     if (n == 0)
         return MDT_DB_OK;
-    char *lit = ids_literal(ids, n);
+    char *lit = mdt_ids_literal(ids, n);
     if (!lit)
         return MDT_DB_ERROR;
     mdt_db_params_t q;
@@ -179,7 +122,7 @@ static int cases_filter_visible(mdt_dbc_t *c, const mdt_principal_t *p, const in
         mdt_case_ctx_t v = {.case_id = mdt_db_int(r, i, 0), .lead_agency_id = mdt_db_int(r, i, 1)};
         v.agencies = ag;
         v.n_agencies = mdt_casectx_parse_ids(mdt_db_str(r, i, 2), ag, MDT_CASE_MAX_AGENCIES);
-        if (mdt_authz_case_visible(p, &v) && idvec_push(out, v.case_id) != 0)
+        if (mdt_authz_case_visible(p, &v) && mdt_idvec_push(out, v.case_id) != 0)
             rc = MDT_DB_ERROR;
     }
     PQclear(r);
@@ -187,14 +130,14 @@ static int cases_filter_visible(mdt_dbc_t *c, const mdt_principal_t *p, const in
 }
 
 /* One CASE_COLS row as the Case object; related ids only those in seen. */
-static json_t *case_row_json(const PGresult *r, int row, const idvec_t *seen)
+static json_t *case_row_json(const PGresult *r, int row, const mdt_idvec_t *seen)
 {
     int64_t rel[CASES_MAX_RELATED], ag[MDT_CASE_MAX_AGENCIES];
     size_t nrel = mdt_casectx_parse_ids(mdt_db_str(r, row, COL_RELATED), rel, CASES_MAX_RELATED);
     size_t nag = mdt_casectx_parse_ids(mdt_db_str(r, row, COL_AGENCIES), ag, MDT_CASE_MAX_AGENCIES);
     json_t *related = json_array();
     for (size_t i = 0; i < nrel; i++) {
-        if (idvec_has(seen, rel[i]))
+        if (mdt_ids_has(seen->v, seen->n, rel[i]))
             json_array_append_new(related, json_integer(rel[i]));
     }
     json_t *owners = json_object();
@@ -214,21 +157,21 @@ static json_t *case_row_json(const PGresult *r, int row, const idvec_t *seen)
 
 /* The related ids of rows [0, n) of a CASE_COLS result that p may see. */
 static int related_seen(mdt_dbc_t *c, const mdt_principal_t *p, const PGresult *r, int n,
-                        idvec_t *seen)
+                        mdt_idvec_t *seen)
 {
-    idvec_t all = {0};
+    mdt_idvec_t all = {0};
     for (int i = 0; i < n; i++) {
         int64_t rel[CASES_MAX_RELATED];
         size_t k = mdt_casectx_parse_ids(mdt_db_str(r, i, COL_RELATED), rel, CASES_MAX_RELATED);
         for (size_t j = 0; j < k; j++) {
-            if (!idvec_has(&all, rel[j]) && idvec_push(&all, rel[j]) != 0) {
-                idvec_free(&all);
+            if (!mdt_ids_has(all.v, all.n, rel[j]) && mdt_idvec_push(&all, rel[j]) != 0) {
+                mdt_idvec_free(&all);
                 return MDT_DB_ERROR;
             }
         }
     }
     int rc = cases_filter_visible(c, p, all.v, all.n, seen);
-    idvec_free(&all);
+    mdt_idvec_free(&all);
     return rc;
 }
 
@@ -247,12 +190,12 @@ static int cases_load_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_cas
     if (!r)
         return c->status;
     int rc = PQntuples(r) == 1 ? MDT_DB_OK : MDT_DB_NOT_FOUND;
-    idvec_t seen = {0};
+    mdt_idvec_t seen = {0};
     if (rc == MDT_DB_OK)
         rc = related_seen(c, p, r, 1, &seen);
     if (rc == MDT_DB_OK)
         *out = case_row_json(r, 0, &seen);
-    idvec_free(&seen);
+    mdt_idvec_free(&seen);
     PQclear(r);
     return rc;
 }
@@ -406,7 +349,7 @@ static int list_count_actions(mdt_dbc_t *c, list_t *l, list_row_t *rows, int n)
         if (rows[i].visible)
             ids[k++] = rows[i].id;
     }
-    char *lit = ids ? ids_literal(ids, k) : NULL;
+    char *lit = ids ? mdt_ids_literal(ids, k) : NULL;
     free(ids);
     if (!lit)
         return MDT_DB_ERROR;
@@ -468,7 +411,7 @@ static void list_rows_init(const list_t *l, const PGresult *r, list_row_t *rows,
     }
 }
 
-static json_t *list_items(const PGresult *r, const list_row_t *rows, int n, const idvec_t *seen)
+static json_t *list_items(const PGresult *r, const list_row_t *rows, int n, const mdt_idvec_t *seen)
 {
     json_t *items = json_array();
     for (int i = 0; i < n; i++) {
@@ -496,7 +439,7 @@ static int list_work(mdt_dbc_t *c, void *arg)
     if (more)
         n = (int)l->limit;
     list_row_t *rows = calloc((size_t)n + 1, sizeof(*rows));
-    idvec_t seen = {0};
+    mdt_idvec_t seen = {0};
     int rc = rows ? MDT_DB_OK : MDT_DB_ERROR;
     if (rc == MDT_DB_OK) {
         list_rows_init(l, r, rows, n);
@@ -510,7 +453,7 @@ static int list_work(mdt_dbc_t *c, void *arg)
         l->result = json_pack("{s:o, s:o}", "items", list_items(r, rows, n, &seen), "next",
                               more ? json_string(next) : json_null());
     }
-    idvec_free(&seen);
+    mdt_idvec_free(&seen);
     free(rows);
     PQclear(r);
     return rc;
@@ -631,7 +574,7 @@ static int create_parse(create_t *k, json_t *b, mdt_err_t *e)
 /* Loads kinds of every agency; 422 agencies when one is missing or inactive. */
 static int create_check_agencies(mdt_dbc_t *c, create_t *k)
 {
-    char *lit = ids_literal(k->agencies, k->n_agencies);
+    char *lit = mdt_ids_literal(k->agencies, k->n_agencies);
     if (!lit)
         return MDT_DB_ERROR;
     mdt_db_params_t q;
@@ -661,12 +604,12 @@ static int create_check_agencies(mdt_dbc_t *c, create_t *k)
 static int check_related(mdt_dbc_t *c, const mdt_principal_t *p, const int64_t *ids, size_t n,
                          int64_t self, mdt_err_t *e)
 {
-    idvec_t seen = {0};
+    mdt_idvec_t seen = {0};
     int rc = cases_filter_visible(c, p, ids, n, &seen);
-    if (rc == MDT_DB_OK && (seen.n != n || ids_has(ids, n, self)))
+    if (rc == MDT_DB_OK && (seen.n != n || mdt_ids_has(ids, n, self)))
         mdt_err_set(e, 422, "validation", "related_case_ids",
                     "related_case_ids must be other cases you can see");
-    idvec_free(&seen);
+    mdt_idvec_free(&seen);
     return rc;
 }
 
@@ -674,7 +617,7 @@ static int create_insert(mdt_dbc_t *c, create_t *k)
 {
     int64_t owners[MDT_PII_COUNT];
     mdt_authz_default_pii_owners(k->p.agency_id, k->agencies, k->kinds, k->n_agencies, owners);
-    char *rel = ids_literal(k->related, k->n_related);
+    char *rel = mdt_ids_literal(k->related, k->n_related);
     if (!rel)
         return MDT_DB_ERROR;
     mdt_db_params_t q;
@@ -732,7 +675,7 @@ static int create_duplicate(mdt_dbc_t *c, create_t *k)
 
 static int create_record(mdt_dbc_t *c, create_t *k)
 {
-    char *lit = ids_literal(k->agencies, k->n_agencies);
+    char *lit = mdt_ids_literal(k->agencies, k->n_agencies);
     if (!lit)
         return MDT_DB_ERROR;
     mdt_db_params_t q;
@@ -876,7 +819,7 @@ typedef struct {
     int64_t owners[MDT_PII_COUNT];
     const int64_t *agencies;
     size_t n_agencies;
-    idvec_t related; /* the caller's list plus the related cases it cannot see */
+    mdt_idvec_t related; /* the caller's list plus the related cases it cannot see */
     const char *alias, *municipality;
     const char *changed[12]; /* field names */
     int n_changed;
@@ -1041,20 +984,21 @@ static int target_member_fields(mdt_dbc_t *c, const mdt_caseop_t *op, const patc
                      (t->municipality && cur->has_muni && strcmp(t->municipality, cur->muni) == 0);
     if (!same_muni)
         target_mark(t, "municipality", false);
-    idvec_t seen = {0};
+    mdt_idvec_t seen = {0};
     int rc = cases_filter_visible(c, &op->p, cur->related, cur->n_related, &seen);
     for (size_t i = 0; rc == MDT_DB_OK && i < cur->n_related; i++) {
-        bool hidden = !idvec_has(&seen, cur->related[i]);
+        bool hidden = !mdt_ids_has(seen.v, seen.n, cur->related[i]);
         bool keep =
-            hidden || !pt->has_related || ids_has(pt->related, pt->n_related, cur->related[i]);
-        if (keep && idvec_push(&t->related, cur->related[i]) != 0)
+            hidden || !pt->has_related || mdt_ids_has(pt->related, pt->n_related, cur->related[i]);
+        if (keep && mdt_idvec_push(&t->related, cur->related[i]) != 0)
             rc = MDT_DB_ERROR;
     }
     for (size_t i = 0; rc == MDT_DB_OK && i < pt->n_related; i++) {
-        if (!idvec_has(&t->related, pt->related[i]) && idvec_push(&t->related, pt->related[i]) != 0)
+        if (!mdt_ids_has(t->related.v, t->related.n, pt->related[i]) &&
+            mdt_idvec_push(&t->related, pt->related[i]) != 0)
             rc = MDT_DB_ERROR;
     }
-    idvec_free(&seen);
+    mdt_idvec_free(&seen);
     if (!ids_same_set(t->related.v, t->related.n, cur->related, cur->n_related))
         target_mark(t, "related_case_ids", false);
     return rc;
@@ -1079,17 +1023,17 @@ static bool update_authorized(mdt_caseop_t *op, const target_t *t)
 /* Agencies added to the case and a new lead must exist and be active. */
 static int update_check_active(mdt_dbc_t *c, mdt_caseop_t *op, const target_t *t)
 {
-    idvec_t need = {0};
+    mdt_idvec_t need = {0};
     for (size_t i = 0; i < t->n_agencies; i++) {
-        if (!ids_has(op->cx.agencies, op->cx.n_agencies, t->agencies[i]) &&
-            idvec_push(&need, t->agencies[i]) != 0)
+        if (!mdt_ids_has(op->cx.agencies, op->cx.n_agencies, t->agencies[i]) &&
+            mdt_idvec_push(&need, t->agencies[i]) != 0)
             return MDT_DB_ERROR;
     }
-    if (t->lead != op->cx.lead_agency_id && !idvec_has(&need, t->lead) &&
-        idvec_push(&need, t->lead) != 0)
+    if (t->lead != op->cx.lead_agency_id && !mdt_ids_has(need.v, need.n, t->lead) &&
+        mdt_idvec_push(&need, t->lead) != 0)
         return MDT_DB_ERROR;
-    idvec_t found = {0};
-    char *lit = ids_literal(need.v, need.n);
+    mdt_idvec_t found = {0};
+    char *lit = mdt_ids_literal(need.v, need.n);
     int rc = lit ? MDT_DB_OK : MDT_DB_ERROR;
     mdt_db_params_t q;
     mdt_db_params_init(&q);
@@ -1102,25 +1046,26 @@ static int update_check_active(mdt_dbc_t *c, mdt_caseop_t *op, const target_t *t
     if (need.n && lit && !r)
         rc = c->status;
     for (int i = 0; r && i < PQntuples(r); i++)
-        idvec_push(&found, mdt_db_int(r, i, 0));
+        mdt_idvec_push(&found, mdt_db_int(r, i, 0));
     for (size_t i = 0; rc == MDT_DB_OK && !op->err.status && i < need.n; i++) {
-        if (!idvec_has(&found, need.v[i]))
+        if (!mdt_ids_has(found.v, found.n, need.v[i]))
             mdt_err_set(&op->err, 422, "validation",
-                        ids_has(op->cx.agencies, op->cx.n_agencies, need.v[i]) ? "lead_agency_id"
-                                                                               : "agencies",
+                        mdt_ids_has(op->cx.agencies, op->cx.n_agencies, need.v[i])
+                            ? "lead_agency_id"
+                            : "agencies",
                         "agency %lld does not exist or is not active", (long long)need.v[i]);
     }
     PQclear(r);
     free(lit);
-    idvec_free(&need);
-    idvec_free(&found);
+    mdt_idvec_free(&need);
+    mdt_idvec_free(&found);
     return rc;
 }
 
 /* The lead and every PII owner must be agencies of the case. */
 static void update_check_members(mdt_caseop_t *op, const patch_t *pt, const target_t *t)
 {
-    if (!ids_has(t->agencies, t->n_agencies, t->lead)) {
+    if (!mdt_ids_has(t->agencies, t->n_agencies, t->lead)) {
         if (pt->lead)
             mdt_err_set(&op->err, 422, "validation", "lead_agency_id",
                         "lead_agency_id must be one of the case's agencies");
@@ -1131,7 +1076,7 @@ static void update_check_members(mdt_caseop_t *op, const patch_t *pt, const targ
     }
     for (int k = 0; k < MDT_PII_COUNT; k++) {
         const char *cat = mdt_authz_pii_cat_name((mdt_pii_cat_t)k);
-        if (ids_has(t->agencies, t->n_agencies, t->owners[k]))
+        if (mdt_ids_has(t->agencies, t->n_agencies, t->owners[k]))
             continue;
         if (pt->owners[k]) {
             char field[64];
@@ -1163,7 +1108,7 @@ static int update_validate(mdt_dbc_t *c, mdt_caseop_t *op, const patch_t *pt, co
 
 static int update_write_row(mdt_dbc_t *c, const mdt_caseop_t *op, const target_t *t)
 {
-    char *rel = ids_literal(t->related.v, t->related.n);
+    char *rel = mdt_ids_literal(t->related.v, t->related.n);
     if (!rel)
         return MDT_DB_ERROR;
     mdt_db_params_t q;
@@ -1191,7 +1136,7 @@ static int update_write_row(mdt_dbc_t *c, const mdt_caseop_t *op, const target_t
  * case content; the audit row keeps who was added and removed). */
 static int update_write_agencies(mdt_dbc_t *c, const mdt_caseop_t *op, const target_t *t)
 {
-    char *lit = ids_literal(t->agencies, t->n_agencies);
+    char *lit = mdt_ids_literal(t->agencies, t->n_agencies);
     if (!lit)
         return MDT_DB_ERROR;
     mdt_db_params_t q;
@@ -1218,11 +1163,11 @@ static json_t *update_detail(const mdt_caseop_t *op, const target_t *t)
     for (int i = 0; i < t->n_changed; i++)
         json_array_append_new(fields, json_string(t->changed[i]));
     for (size_t i = 0; i < t->n_agencies; i++) {
-        if (!ids_has(op->cx.agencies, op->cx.n_agencies, t->agencies[i]))
+        if (!mdt_ids_has(op->cx.agencies, op->cx.n_agencies, t->agencies[i]))
             json_array_append_new(added, json_integer(t->agencies[i]));
     }
     for (size_t i = 0; i < op->cx.n_agencies; i++) {
-        if (!ids_has(t->agencies, t->n_agencies, op->cx.agencies[i]))
+        if (!mdt_ids_has(t->agencies, t->n_agencies, op->cx.agencies[i]))
             json_array_append_new(removed, json_integer(op->cx.agencies[i]));
     }
     return json_pack("{s:o, s:s, s:I, s:o, s:o}", "fields", fields, "status",
@@ -1261,7 +1206,7 @@ static int update_work(mdt_dbc_t *c, mdt_caseop_t *op)
         rc = update_validate(c, op, pt, &t);
     if (rc == MDT_DB_OK && !op->err.status && t.n_changed)
         rc = update_apply(c, op, &t);
-    idvec_free(&t.related);
+    mdt_idvec_free(&t.related);
     if (rc != MDT_DB_OK || op->err.status)
         return rc;
     rc = cases_load_json(c, &op->p, &op->cx, &op->result);
@@ -1299,7 +1244,7 @@ void mdt_cases_update(mdt_req_t *req)
 static int board_agencies(mdt_dbc_t *c, const mdt_casectx_t *cx, json_t **out)
 {
     *out = NULL;
-    char *lit = ids_literal(cx->agencies, cx->n_agencies);
+    char *lit = mdt_ids_literal(cx->agencies, cx->n_agencies);
     if (!lit)
         return MDT_DB_ERROR;
     mdt_db_params_t q;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+
 void mdt_csv_init(mdt_csv_t *w)
 {
     memset(w, 0, sizeof(*w));
@@ -13,37 +15,13 @@ void mdt_csv_init(mdt_csv_t *w)
 
 void mdt_csv_free(mdt_csv_t *w)
 {
-    free(w->buf);
+    mdt_buf_free(&w->out);
     mdt_csv_init(w);
-}
-
-/* Makes room for n more bytes (and a NUL); 0 or -1 (sticky failure). */
-static int reserve(mdt_csv_t *w, size_t n)
-{
-    if (w->failed)
-        return -1;
-    if (w->len + n + 1 <= w->cap)
-        return 0;
-    size_t cap = w->cap ? w->cap : 256;
-    while (cap < w->len + n + 1)
-        cap *= 2;
-    char *b = realloc(w->buf, cap);
-    if (!b) {
-        w->failed = 1;
-        return -1;
-    }
-    w->buf = b;
-    w->cap = cap;
-    return 0;
 }
 
 static void put(mdt_csv_t *w, const char *s, size_t n)
 {
-    if (reserve(w, n) != 0)
-        return;
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-    w->buf[w->len] = 0;
+    mdt_buf_putn(&w->out, s, n);
 }
 
 /* The separator before every cell but a row's first. */
@@ -104,13 +82,8 @@ void mdt_csv_row(mdt_csv_t *w, const char *const *cells, size_t n)
 
 char *mdt_csv_take(mdt_csv_t *w, size_t *len)
 {
-    char *out = NULL;
     *len = 0;
-    if (!w->failed && reserve(w, 0) == 0) {
-        out = w->buf;
-        *len = w->len;
-        w->buf = NULL;
-    }
+    char *out = mdt_buf_take(&w->out, len);
     mdt_csv_free(w);
     return out;
 }

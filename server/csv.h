@@ -5,7 +5,7 @@
  * ('=1+2 is shown as text, never evaluated). The first row a caller writes
  * is its header row. Numbers written with mdt_csv_int are never prefixed.
  *
- * The writer grows one malloc'ed buffer; an allocation failure is sticky
+ * The writer grows one mdt_buf_t; an allocation failure is sticky
  * (mdt_csv_take then returns NULL). Pure: no I/O, no globals. */
 #ifndef MDT_CSV_H
 #define MDT_CSV_H
@@ -13,11 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 typedef struct {
-    char *buf;
-    size_t len, cap;
-    size_t cells; /* cells written in the current row */
-    int failed;   /* an allocation failed: the output is lost */
+    mdt_buf_t out; /* the text so far; out.failed: the output is lost */
+    size_t cells;  /* cells written in the current row */
 } mdt_csv_t;
 
 void mdt_csv_init(mdt_csv_t *w);

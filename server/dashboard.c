@@ -19,6 +19,7 @@
 
 #include "actions.h"
 #include "audit.h"
+#include "caseset.h"
 #include "csv.h"
 #include "json.h"
 #include "log.h"
@@ -28,161 +29,6 @@
 #define LIST_DEFAULT 50
 #define LIST_MAX     500
 #define CSV_MAX      10000
-
-/* ---- ids -------------------------------------------------------------------- */
-
-int mdt_idvec_push(mdt_idvec_t *a, int64_t id)
-{
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 64;
-        int64_t *v = realloc(a->v, cap * sizeof(*v));
-        if (!v)
-            return -1;
-        a->v = v;
-        a->cap = cap;
-    }
-    a->v[a->n++] = id;
-    return 0;
-}
-
-void mdt_idvec_free(mdt_idvec_t *a)
-{
-    free(a->v);
-    memset(a, 0, sizeof(*a));
-}
-
-char *mdt_caseset_ids_literal(const int64_t *ids, size_t n)
-{
-    size_t cap = 3 + n * 21;
-    char *s = malloc(cap);
-    if (!s)
-        return NULL;
-    size_t k = (size_t)snprintf(s, cap, "{");
-    for (size_t i = 0; i < n; i++)
-        k += (size_t)snprintf(s + k, cap - k, "%s%lld", i ? "," : "", (long long)ids[i]);
-    snprintf(s + k, cap - k, "}");
-    return s;
-}
-
-/* ---- the case set --------------------------------------------------------------- */
-
-enum { K_ID, K_LEAD, K_AGENCIES, K_NUMBER, K_ALIAS, K_OWNERS };
-
-mdt_case_ctx_t mdt_caseset_view(const mdt_dash_case_t *k)
-{
-    mdt_case_ctx_t v = {.case_id = k->id,
-                        .lead_agency_id = k->lead,
-                        .agencies = k->agencies,
-                        .n_agencies = k->n_agencies};
-    memcpy(v.pii_owner, k->pii_owner, sizeof(v.pii_owner));
-    return v;
-}
-
-static void caseset_row(const PGresult *r, int i, mdt_dash_case_t *k)
-{
-    k->id = mdt_db_int(r, i, K_ID);
-    k->lead = mdt_db_int(r, i, K_LEAD);
-    k->n_agencies =
-        mdt_casectx_parse_ids(mdt_db_str(r, i, K_AGENCIES), k->agencies, MDT_CASE_MAX_AGENCIES);
-    k->case_number = mdt_db_str(r, i, K_NUMBER);
-    k->alias = mdt_db_str(r, i, K_ALIAS);
-    for (int cat = 0; cat < MDT_PII_COUNT; cat++)
-        k->pii_owner[cat] = mdt_db_int(r, i, K_OWNERS + cat);
-}
-
-int mdt_caseset_load(mdt_dbc_t *c, const mdt_principal_t *p, int64_t only_case, mdt_caseset_t *out)
-{
-    memset(out, 0, sizeof(*out));
-    mdt_db_params_t q;
-    mdt_db_params_init(&q);
-    mdt_db_param_int(&q, p->agency_id);
-    mdt_db_param_int(&q, only_case);
-    out->r = mdt_db_query(
-        c,
-        "SELECT c.id, c.lead_agency_id,"
-        " (SELECT coalesce(array_agg(ca.agency_id ORDER BY ca.agency_id), '{}')"
-        "  FROM case_agencies ca WHERE ca.case_id = c.id)::text, c.case_number, c.alias,"
-        " c.pii_owner_identity, c.pii_owner_contact, c.pii_owner_immigration, c.pii_owner_health"
-        " FROM cases c WHERE EXISTS (SELECT 1 FROM case_agencies m"
-        "  WHERE m.case_id = c.id AND m.agency_id = $1)"
-        " AND ($2::bigint = 0 OR c.id = $2) ORDER BY c.id",
-        &q);
-    if (!out->r)
-        return c->status;
-    int n = PQntuples(out->r);
-    out->v = calloc((size_t)n + 1, sizeof(*out->v));
-    if (!out->v)
-        return MDT_DB_ERROR;
-    for (int i = 0; i < n; i++) {
-        mdt_dash_case_t *k = &out->v[out->n];
-        caseset_row(out->r, i, k);
-        mdt_case_ctx_t v = mdt_caseset_view(k);
-        if (mdt_authz_case_visible(p, &v))
-            out->n++;
-        else
-            mdt_log_warn("case set row refused by the predicate", "case_id=%lld user_id=%lld",
-                         (long long)k->id, (long long)p->user_id);
-    }
-    return MDT_DB_OK;
-}
-
-void mdt_caseset_free(mdt_caseset_t *s)
-{
-    free(s->v);
-    PQclear(s->r);
-    memset(s, 0, sizeof(*s));
-}
-
-const mdt_dash_case_t *mdt_caseset_find(const mdt_caseset_t *s, int64_t id)
-{
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s->v[mid].id == id)
-            return &s->v[mid];
-        if (s->v[mid].id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
-int mdt_caseset_item_visible(const mdt_caseset_t *s, const mdt_principal_t *p, const PGresult *r,
-                             int i)
-{
-    const mdt_dash_case_t *k = mdt_caseset_find(s, mdt_db_int(r, i, MDT_DASH_I_CASE));
-    if (!k)
-        return 0;
-    int64_t vis_to[MDT_CASE_MAX_AGENCIES];
-    mdt_item_ctx_t it = {.author_agency_id = mdt_db_int(r, i, MDT_DASH_I_AGENCY),
-                         .author_user_id = mdt_db_int(r, i, MDT_DASH_I_AUTHOR),
-                         .visible_to = vis_to,
-                         .assignee_agency_id = mdt_db_int(r, i, MDT_DASH_I_ASSIGNEE_AGENCY),
-                         .assignee_user_id = mdt_db_int(r, i, MDT_DASH_I_ASSIGNEE)};
-    it.n_visible_to =
-        mdt_casectx_parse_ids(mdt_db_str(r, i, MDT_DASH_I_VISTO), vis_to, MDT_CASE_MAX_AGENCIES);
-    if (mdt_authz_visibility_parse(mdt_db_str(r, i, MDT_DASH_I_VIS), &it.visibility) != 0)
-        it.visibility = MDT_VIS_COUNT; /* unknown: shown to no one */
-    mdt_case_ctx_t v = mdt_caseset_view(k);
-    return mdt_authz_item_visible(p, &v, &it);
-}
-
-int mdt_caseset_visible_items(mdt_dbc_t *c, const mdt_caseset_t *s, const mdt_principal_t *p,
-                              const char *sql, const mdt_db_params_t *prm, mdt_idvec_t *out)
-{
-    PGresult *r = mdt_db_query(c, sql, prm);
-    if (!r)
-        return c->status;
-    int rc = MDT_DB_OK;
-    for (int i = 0; i < PQntuples(r) && rc == MDT_DB_OK; i++) {
-        if (mdt_caseset_item_visible(s, p, r, i) &&
-            mdt_idvec_push(out, mdt_db_int(r, i, MDT_DASH_I_ID)) != 0)
-            rc = MDT_DB_ERROR;
-    }
-    PQclear(r);
-    return rc;
-}
 
 /* ---- the request ------------------------------------------------------------------ */
 
@@ -356,7 +202,7 @@ static int dash_parse(dash_t *d, mdt_err_t *e)
 
 /* ---- selecting ------------------------------------------------------------------------ */
 
-enum { D_OVERDUE = MDT_DASH_I_COUNT, D_DUE };
+enum { D_OVERDUE = MDT_CASESET_I_COUNT, D_DUE };
 
 typedef struct {
     int64_t id, case_id;
@@ -378,7 +224,7 @@ static int dash_candidates(mdt_dbc_t *c, const dash_t *d, const mdt_caseset_t *c
     int64_t *ids = calloc(cs->n + 1, sizeof(*ids));
     for (size_t i = 0; ids && i < cs->n; i++)
         ids[i] = cs->v[i].id;
-    char *lit = ids ? mdt_caseset_ids_literal(ids, cs->n) : NULL;
+    char *lit = ids ? mdt_ids_literal(ids, cs->n) : NULL;
     free(ids);
     if (!lit)
         return MDT_DB_ERROR;
@@ -419,8 +265,8 @@ static size_t dash_select(dash_t *d, const mdt_caseset_t *cs, const PGresult *r,
     for (int i = 0; i < PQntuples(r); i++) {
         if (!mdt_caseset_item_visible(cs, &d->p, r, i))
             continue;
-        page_item_t it = {.id = mdt_db_int(r, i, MDT_DASH_I_ID),
-                          .case_id = mdt_db_int(r, i, MDT_DASH_I_CASE)};
+        page_item_t it = {.id = mdt_db_int(r, i, MDT_CASESET_I_ID),
+                          .case_id = mdt_db_int(r, i, MDT_CASESET_I_CASE)};
         it.key.o = !mdt_db_bool(r, i, D_OVERDUE);
         it.key.id = it.id;
         snprintf(it.key.due, sizeof(it.key.due), "%s", mdt_db_str(r, i, D_DUE));
@@ -442,7 +288,7 @@ static size_t dash_select(dash_t *d, const mdt_caseset_t *cs, const PGresult *r,
 /* ---- serializing ---------------------------------------------------------------------- */
 
 /* The full authorization context of k for the Action serializer. */
-static void casectx_of(const mdt_dash_case_t *k, mdt_casectx_t *cx)
+static void casectx_of(const mdt_caseset_case_t *k, mdt_casectx_t *cx)
 {
     memset(cx, 0, sizeof(*cx));
     cx->case_id = k->id;
@@ -458,7 +304,7 @@ static int dash_serialize_case(mdt_dbc_t *c, dash_t *d, const mdt_caseset_t *cs,
                                const page_item_t *page, size_t n, size_t at, json_t **slots,
                                char *done, mdt_casectx_t *cx)
 {
-    const mdt_dash_case_t *k = mdt_caseset_find(cs, page[at].case_id);
+    const mdt_caseset_case_t *k = mdt_caseset_find(cs, page[at].case_id);
     size_t count = 0;
     for (size_t j = at; j < n; j++)
         count += page[j].case_id == page[at].case_id;

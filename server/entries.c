@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "caseop.h"
+#include "ids.h"
 #include "json.h"
 #include "markdown.h"
 #include "server.h"
@@ -364,22 +365,14 @@ static int render(mdt_caseop_t *op, const char *md, char **html)
     return MDT_DB_OK;
 }
 
-const char *mdt_entries_ids_literal(const int64_t *ids, size_t n, char *buf, size_t len)
-{
-    size_t k = (size_t)snprintf(buf, len, "{");
-    for (size_t i = 0; i < n && k < len; i++)
-        k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? "," : "", (long long)ids[i]);
-    if (k < len)
-        snprintf(buf + k, len - k, "}");
-    return buf;
-}
-
 /* ---- create ----------------------------------------------------------------- */
 
 static int entry_insert(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in, const char *html,
                         int64_t *id)
 {
-    char ids[MDT_ITEM_IDS_BUF];
+    char *ids = mdt_ids_literal(in->visible_to, in->n_visible_to);
+    if (!ids)
+        return MDT_DB_ERROR;
     char *interview = in->interview ? json_dumps(in->interview, JSON_COMPACT) : NULL;
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
@@ -390,8 +383,7 @@ static int entry_insert(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in, co
     mdt_db_param_str(&prm, in->body_md);
     mdt_db_param_str(&prm, html);
     mdt_db_param_str(&prm, VISIBILITIES[in->vis]);
-    mdt_db_param_str(&prm,
-                     mdt_entries_ids_literal(in->visible_to, in->n_visible_to, ids, sizeof(ids)));
+    mdt_db_param_str(&prm, ids);
     mdt_db_param_str(&prm, interview);
     PGresult *r = mdt_db_query(
         c,
@@ -403,6 +395,7 @@ static int entry_insert(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in, co
         " visible_to, author_id, created_at FROM e RETURNING entry_id",
         &prm);
     free(interview);
+    free(ids);
     if (!r)
         return c->status;
     *id = mdt_db_int(r, 0, 0);
@@ -508,16 +501,18 @@ static void entry_effective(const PGresult *r, const entry_in_t *in, int *vis, r
 static int entry_write_edit(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in, const char *html,
                             int vis, const int64_t *ids, size_t n)
 {
-    char buf[MDT_ITEM_IDS_BUF];
+    char *lit = mdt_ids_literal(ids, n);
+    if (!lit)
+        return MDT_DB_ERROR;
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
     mdt_db_param_int(&prm, op->object_id);
     mdt_db_param_str(&prm, in->body_md);
     mdt_db_param_str(&prm, html);
     mdt_db_param_str(&prm, VISIBILITIES[vis]);
-    mdt_db_param_str(&prm, mdt_entries_ids_literal(ids, n, buf, sizeof(buf)));
+    mdt_db_param_str(&prm, lit);
     mdt_db_param_int(&prm, op->p.user_id);
-    return mdt_db_exec(
+    int rc = mdt_db_exec(
         c,
         "WITH e AS (UPDATE entries SET body_md = coalesce($2, body_md),"
         " body_html = coalesce($3, body_html), visibility = $4, visible_to = $5::bigint[],"
@@ -526,6 +521,8 @@ static int entry_write_edit(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in
         " visible_to, edited_by, edited_at) SELECT id, version, body_md, body_html, visibility,"
         " visible_to, $6, edited_at FROM e",
         &prm);
+    free(lit);
+    return rc;
 }
 
 /* The audit detail of an edit: the names of the fields it carried. */

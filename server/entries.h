@@ -28,8 +28,6 @@ json_t *mdt_entries_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_
 /* What the helpers below return when they set the answer (op->err, or a 409
  * in op->result): the work then returns MDT_DB_OK without writing. */
 #define MDT_ITEM_ANSWERED (-1)
-/* Room for a "{1,2,...}" literal of MDT_CASE_MAX_AGENCIES ids. */
-#define MDT_ITEM_IDS_BUF (MDT_CASE_MAX_AGENCIES * 21 + 3)
 
 /* In a caseop work: 422 (field visible_to) unless ids fit vis (non-empty
  * exactly when vis is MDT_VIS_AGENCIES) and name only agencies on the case.
@@ -40,8 +38,6 @@ int mdt_entries_check_visible_to(mdt_caseop_t *op, int vis, const int64_t *ids, 
  * op->ok_status (caseop's error path carries no object, and committing a
  * transaction that wrote nothing is harmless). Returns MDT_ITEM_ANSWERED. */
 int mdt_entries_conflict(mdt_caseop_t *op, const char *message, json_t *current);
-/* ids as a bigint[] text parameter, "{1,2,3}", in buf (MDT_ITEM_IDS_BUF). */
-const char *mdt_entries_ids_literal(const int64_t *ids, size_t n, char *buf, size_t len);
 /* ids as a new JSON array. */
 json_t *mdt_entries_ids_json(const int64_t *ids, size_t n);
 

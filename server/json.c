@@ -161,6 +161,39 @@ int mdt_json_valid_date(const char *s)
     return !(m == 2 && d == 29 && !leap);
 }
 
+static int two_digits(const char *s, int lo, int hi)
+{
+    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+        return 0;
+    int v = (s[0] - '0') * 10 + (s[1] - '0');
+    return v >= lo && v <= hi;
+}
+
+int mdt_json_valid_datetime(const char *s)
+{
+    char date[11];
+    size_t n = strlen(s);
+    if (n < 20 || n > 35)
+        return 0;
+    memcpy(date, s, 10);
+    date[10] = 0;
+    if (!mdt_json_valid_date(date) || s[10] != 'T' || !two_digits(s + 11, 0, 23) || s[13] != ':' ||
+        !two_digits(s + 14, 0, 59) || s[16] != ':' || !two_digits(s + 17, 0, 59))
+        return 0;
+    const char *t = s + 19;
+    if (*t == '.') {
+        const char *d = ++t;
+        while (*t >= '0' && *t <= '9')
+            t++;
+        if (t == d || t - d > 9)
+            return 0;
+    }
+    if (strcmp(t, "Z") == 0)
+        return 1;
+    return (t[0] == '+' || t[0] == '-') && strlen(t) == 6 && two_digits(t + 1, 0, 23) &&
+           t[3] == ':' && two_digits(t + 4, 0, 59);
+}
+
 int mdt_json_date(json_t *obj, const char *key, int required, char out[11], mdt_err_t *e)
 {
     const char *s;

@@ -39,6 +39,9 @@ int mdt_json_ids(json_t *obj, const char *key, int required, size_t max, int64_t
 
 /* Is s a valid YYYY-MM-DD calendar date? */
 int mdt_json_valid_date(const char *s);
+/* Is s an RFC 3339 date-time, YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM),
+ * with a valid calendar date and at most 9 fraction digits? */
+int mdt_json_valid_datetime(const char *s);
 
 /* Builds {"error": {...}} from e; new reference. */
 json_t *mdt_json_error(const mdt_err_t *e);

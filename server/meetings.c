@@ -26,6 +26,7 @@
 #include "audit.h"
 #include "entries.h"
 #include "events.h"
+#include "ids.h"
 #include "json.h"
 #include "log.h"
 #include "markdown.h"
@@ -471,40 +472,6 @@ static int bump_version(mdt_dbc_t *c, int64_t meeting_id)
 
 /* ==== input helpers ======================================================= */
 
-static int two_digits(const char *s, int lo, int hi)
-{
-    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
-        return 0;
-    int v = (s[0] - '0') * 10 + (s[1] - '0');
-    return v >= lo && v <= hi;
-}
-
-/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM). */
-static int valid_time(const char *s)
-{
-    char date[11];
-    size_t n = strlen(s);
-    if (n < 20 || n > 35)
-        return 0;
-    memcpy(date, s, 10);
-    date[10] = 0;
-    if (!mdt_json_valid_date(date) || s[10] != 'T' || !two_digits(s + 11, 0, 23) || s[13] != ':' ||
-        !two_digits(s + 14, 0, 59) || s[16] != ':' || !two_digits(s + 17, 0, 59))
-        return 0;
-    const char *t = s + 19;
-    if (*t == '.') {
-        const char *d = ++t;
-        while (*t >= '0' && *t <= '9')
-            t++;
-        if (t == d || t - d > 9)
-            return 0;
-    }
-    if (strcmp(t, "Z") == 0)
-        return 1;
-    return (t[0] == '+' || t[0] == '-') && strlen(t) == 6 && two_digits(t + 1, 0, 23) &&
-           t[3] == ':' && two_digits(t + 4, 0, 59);
-}
-
 /* Code points of a valid UTF-8 string; 0 when it holds only white space. */
 static size_t text_chars(const char *s)
 {
@@ -521,30 +488,6 @@ static int is_null(json_t *b, const char *key)
 {
     json_t *v = json_object_get(b, key);
     return v && json_is_null(v);
-}
-
-/* "{1,2,3}" for a bigint[] parameter; malloc'ed, NULL when out of memory. */
-static char *ids_literal(const int64_t *ids, size_t n)
-{
-    char *s = malloc(n * 21 + 3);
-    if (!s)
-        return NULL;
-    size_t k = 0;
-    s[k++] = '{';
-    for (size_t i = 0; i < n; i++)
-        k += (size_t)sprintf(s + k, "%s%lld", i ? "," : "", (long long)ids[i]);
-    s[k++] = '}';
-    s[k] = 0;
-    return s;
-}
-
-static bool ids_has(const int64_t *ids, size_t n, int64_t id)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (ids[i] == id)
-            return true;
-    }
-    return false;
 }
 
 /* Every id of ids[0..n) is a case p may see (asked of authz with the
@@ -601,7 +544,7 @@ static int list_bound(mdt_req_t *req, const char *name, const char **out, mdt_er
     *out = NULL;
     if (!s || !*s)
         return 0;
-    if (!(strlen(s) == 10 && mdt_json_valid_date(s)) && !valid_time(s)) {
+    if (!(strlen(s) == 10 && mdt_json_valid_date(s)) && !mdt_json_valid_datetime(s)) {
         mdt_err_set(e, 422, "validation", name,
                     "%s must be a date (2026-11-28) or an RFC 3339 time (2026-11-28T14:00:00Z)",
                     name);
@@ -804,7 +747,7 @@ static int parse_create(json_t *b, create_in_t *in, mdt_err_t *e)
             0 ||
         parse_default_agenda(b, in, e) < 0)
         return -1;
-    if (!valid_time(in->scheduled_at)) {
+    if (!mdt_json_valid_datetime(in->scheduled_at)) {
         mdt_err_set(e, 422, "validation", "scheduled_at",
                     "scheduled_at must be an RFC 3339 time such as 2026-11-28T14:00:00Z");
         return -1;
@@ -892,7 +835,7 @@ static int default_agenda(mdt_dbc_t *c, meetop_t *op, create_in_t *in)
     for (int i = 0; i < PQntuples(r) && rc == MDT_DB_OK; i++) {
         int64_t id = mdt_db_int(r, i, 0);
         bool take = false;
-        if (!ids_has(in->agenda, in->n_agenda, id))
+        if (!mdt_ids_has(in->agenda, in->n_agenda, id))
             rc = default_take(c, op, r, i, cx, &take);
         if (rc == MDT_DB_OK && take && in->n_agenda >= MEETINGS_MAX_AGENDA)
             rc = stop(op, 422, "validation", "default_agenda",
@@ -929,7 +872,7 @@ static int create_insert(mdt_dbc_t *c, meetop_t *op, const create_in_t *in)
  * removed, the named ones (re)placed at their positions. */
 static int write_agenda(mdt_dbc_t *c, const meetop_t *op, const int64_t *ids, size_t n)
 {
-    char *lit = ids_literal(ids, n);
+    char *lit = mdt_ids_literal(ids, n);
     if (!lit)
         return MDT_DB_ERROR;
     mdt_db_params_t q;
@@ -1289,7 +1232,7 @@ static int attend_work(mdt_dbc_t *c, meetop_t *op)
     int rc = attendee_agency(c, op, user_id, &agency);
     if (rc != MDT_DB_OK)
         return rc;
-    if (ids_has(op->m->attendees, op->m->n_attendees, user_id)) {
+    if (mdt_ids_has(op->m->attendees, op->m->n_attendees, user_id)) {
         op->result = mdt_meetings_render(op->m, &op->p); /* already there: no change */
         return MDT_DB_OK;
     }

@@ -1,10 +1,11 @@
 /* metrics.c - counters, histograms and Prometheus text (see metrics.h). */
 #include "metrics.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "buf.h"
 
 #define METRICS_MAX_SERIES 512
 #define METRICS_MAX_ROUTES 128
@@ -78,74 +79,37 @@ void mdt_metrics_request(mdt_metrics_t *m, const char *route, const char *method
     }
 }
 
-/* A growable text buffer for the rendering. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int failed;
-} textbuf_t;
-
-static void tb_printf(textbuf_t *tb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tb_printf(textbuf_t *tb, const char *fmt, ...)
-{
-    for (int tries = 0; tries < 2 && !tb->failed; tries++) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(tb->s + tb->len, tb->cap - tb->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            tb->failed = 1;
-            return;
-        }
-        if ((size_t)n < tb->cap - tb->len) {
-            tb->len += (size_t)n;
-            return;
-        }
-        size_t cap = (tb->cap + (size_t)n) * 2;
-        char *s = realloc(tb->s, cap);
-        if (!s) {
-            tb->failed = 1;
-            return;
-        }
-        tb->s = s;
-        tb->cap = cap;
-    }
-}
-
 char *mdt_metrics_render(mdt_metrics_t *m, const mdt_metric_value_t *extra, size_t nextra,
                          size_t *len)
 {
-    textbuf_t tb = {malloc(8192), 0, 8192, 0};
-    if (!tb.s)
-        return NULL;
-    tb.s[0] = 0;
-    tb_printf(&tb, "# HELP mdt_http_requests_total HTTP requests by route, method and status.\n"
+    mdt_buf_t tb;
+    mdt_buf_init(&tb);
+    mdt_buf_reserve(&tb, 8192);
+    mdt_buf_printf(&tb,
+                   "# HELP mdt_http_requests_total HTTP requests by route, method and status.\n"
                    "# TYPE mdt_http_requests_total counter\n");
     for (size_t i = 0; i < m->nseries; i++) {
         series_t *s = &m->series[i];
-        tb_printf(&tb, "mdt_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %llu\n",
-                  s->route, s->method, s->status, s->count);
+        mdt_buf_printf(&tb,
+                       "mdt_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %llu\n",
+                       s->route, s->method, s->status, s->count);
     }
-    tb_printf(&tb, "# HELP mdt_http_request_duration_ms Request latency in milliseconds.\n"
-                   "# TYPE mdt_http_request_duration_ms histogram\n");
+    mdt_buf_printf(&tb, "# HELP mdt_http_request_duration_ms Request latency in milliseconds.\n"
+                        "# TYPE mdt_http_request_duration_ms histogram\n");
     for (size_t i = 0; i < m->nhisto; i++) {
         histo_t *h = &m->histo[i];
         for (size_t b = 0; b < NBUCKETS; b++)
-            tb_printf(&tb, "mdt_http_request_duration_ms_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                      h->route, buckets_ms[b], h->buckets[b]);
-        tb_printf(&tb,
-                  "mdt_http_request_duration_ms_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
-                  "mdt_http_request_duration_ms_sum{route=\"%s\"} %.3f\n"
-                  "mdt_http_request_duration_ms_count{route=\"%s\"} %llu\n",
-                  h->route, h->count, h->route, h->sum_ms, h->route, h->count);
+            mdt_buf_printf(&tb,
+                           "mdt_http_request_duration_ms_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                           h->route, buckets_ms[b], h->buckets[b]);
+        mdt_buf_printf(&tb,
+                       "mdt_http_request_duration_ms_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
+                       "mdt_http_request_duration_ms_sum{route=\"%s\"} %.3f\n"
+                       "mdt_http_request_duration_ms_count{route=\"%s\"} %llu\n",
+                       h->route, h->count, h->route, h->sum_ms, h->route, h->count);
     }
     for (size_t i = 0; i < nextra; i++)
-        tb_printf(&tb, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", extra[i].name, extra[i].help,
-                  extra[i].name, extra[i].type, extra[i].name, extra[i].value);
-    if (tb.failed) {
-        free(tb.s);
-        return NULL;
-    }
-    *len = tb.len;
-    return tb.s;
+        mdt_buf_printf(&tb, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", extra[i].name, extra[i].help,
+                       extra[i].name, extra[i].type, extra[i].name, extra[i].value);
+    return mdt_buf_take(&tb, len);
 }

@@ -12,85 +12,39 @@
  * (the CSP forbids them) and the print stylesheet /minutes.css. */
 #include "minutes.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "actions.h"
+#include "buf.h"
 #include "entries.h"
 #include "markdown.h"
 
 #define DECISION_MAX_CHARS 2000
 
-/* ---- a growing buffer ---------------------------------------------------- */
-
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int oom;
-} sb_t;
-
-static void sb_putn(sb_t *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *bigger = realloc(b->s, cap);
-        if (!bigger) {
-            b->oom = 1;
-            return;
-        }
-        b->s = bigger;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
-}
-
-static void sb_put(sb_t *b, const char *s)
-{
-    sb_putn(b, s, strlen(s));
-}
-
-static void sb_printf(sb_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sb_t *b, const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        sb_putn(b, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-}
-
 /* Text as HTML character data or attribute value. */
-static void sb_html(sb_t *b, const char *s)
+static void sb_html(mdt_buf_t *b, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
         case '&':
-            sb_put(b, "&amp;");
+            mdt_buf_puts(b, "&amp;");
             break;
         case '<':
-            sb_put(b, "&lt;");
+            mdt_buf_puts(b, "&lt;");
             break;
         case '>':
-            sb_put(b, "&gt;");
+            mdt_buf_puts(b, "&gt;");
             break;
         case '"':
-            sb_put(b, "&quot;");
+            mdt_buf_puts(b, "&quot;");
             break;
         case '\'':
-            sb_put(b, "&#39;");
+            mdt_buf_puts(b, "&#39;");
             break;
         default:
-            sb_putn(b, s, 1);
+            mdt_buf_putn(b, s, 1);
         }
     }
 }
@@ -98,18 +52,18 @@ static void sb_html(sb_t *b, const char *s)
 /* Text as one line of inline Markdown that renders as exactly that text:
  * line breaks become spaces, inline syntax is backslash-escaped, and so is
  * what would start a block (list markers, "1." and the like) at its start. */
-static void sb_md(sb_t *b, const char *s)
+static void sb_md(mdt_buf_t *b, const char *s)
 {
     int digits = 1; /* only digits so far: a following "." or ")" is a list marker */
     for (size_t i = 0; s && s[i]; i++) {
         unsigned char ch = (unsigned char)s[i];
         int lead = i == 0 && strchr("-+=", ch);
         if (ch < 0x20 || ch == 0x7f) {
-            sb_put(b, " ");
+            mdt_buf_puts(b, " ");
         } else {
             if (lead || strchr("\\`*_{}[]<>#|~!&", ch) || (digits && i && strchr(".)", ch)))
-                sb_put(b, "\\");
-            sb_putn(b, (const char *)&ch, 1);
+                mdt_buf_puts(b, "\\");
+            mdt_buf_putn(b, (const char *)&ch, 1);
         }
         digits &= ch >= '0' && ch <= '9';
     }
@@ -124,7 +78,7 @@ static const char *status_words(const char *s)
 /* ---- the document ---------------------------------------------------------- */
 
 typedef struct {
-    sb_t sb;
+    mdt_buf_t sb;
     int html;
     mdt_dbc_t *c;
     const mdt_meeting_t *m;
@@ -154,14 +108,16 @@ static const char *agency_name(const doc_t *d, int64_t id)
 
 static void doc_head_html(doc_t *d)
 {
-    sb_put(&d->sb, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                   "<title>Minutes: ");
+    mdt_buf_puts(&d->sb,
+                 "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                 "<title>Minutes: ");
     sb_html(&d->sb, d->m->title);
-    sb_put(&d->sb, "</title>\n<link rel=\"stylesheet\" href=\"/minutes.css\">\n</head>\n<body>\n"
-                   "<main class=\"minutes\">\n<header>\n<h1>Minutes: ");
+    mdt_buf_puts(&d->sb,
+                 "</title>\n<link rel=\"stylesheet\" href=\"/minutes.css\">\n</head>\n<body>\n"
+                 "<main class=\"minutes\">\n<header>\n<h1>Minutes: ");
     sb_html(&d->sb, d->m->title);
-    sb_put(&d->sb, "</h1>\n<dl class=\"meta\">\n");
+    mdt_buf_puts(&d->sb, "</h1>\n<dl class=\"meta\">\n");
 }
 
 /* Title, date and time (installation time zone), facilitator, status. */
@@ -186,28 +142,28 @@ static int doc_head(doc_t *d)
     }
     snprintf(d->date, sizeof(d->date), "%s", mdt_db_str(r, 0, 0));
     const char *time = mdt_db_str(r, 0, 1), *fac = mdt_db_str(r, 0, 2), *ag = mdt_db_str(r, 0, 3);
-    sb_t *b = &d->sb;
+    mdt_buf_t *b = &d->sb;
     if (d->html) {
         doc_head_html(d);
-        sb_printf(b, "<dt>Date</dt><dd><time datetime=\"%s\">%s</time>, %s (", d->date, d->date,
-                  time);
+        mdt_buf_printf(b, "<dt>Date</dt><dd><time datetime=\"%s\">%s</time>, %s (", d->date,
+                       d->date, time);
         sb_html(b, d->tz);
-        sb_put(b, ")</dd>\n<dt>Facilitator</dt><dd>");
+        mdt_buf_puts(b, ")</dd>\n<dt>Facilitator</dt><dd>");
         sb_html(b, fac);
-        sb_put(b, " (");
+        mdt_buf_puts(b, " (");
         sb_html(b, ag);
-        sb_printf(b, ")</dd>\n<dt>Status</dt><dd>%s</dd>\n</dl>\n</header>\n",
-                  status_words(d->m->status));
+        mdt_buf_printf(b, ")</dd>\n<dt>Status</dt><dd>%s</dd>\n</dl>\n</header>\n",
+                       status_words(d->m->status));
     } else {
-        sb_put(b, "# Minutes: ");
+        mdt_buf_puts(b, "# Minutes: ");
         sb_md(b, d->m->title);
-        sb_printf(b, "\n\n- Date: %s, %s (", d->date, time);
+        mdt_buf_printf(b, "\n\n- Date: %s, %s (", d->date, time);
         sb_md(b, d->tz);
-        sb_put(b, ")\n- Facilitator: ");
+        mdt_buf_puts(b, ")\n- Facilitator: ");
         sb_md(b, fac);
-        sb_put(b, " (");
+        mdt_buf_puts(b, " (");
         sb_md(b, ag);
-        sb_printf(b, ")\n- Status: %s\n\n", status_words(d->m->status));
+        mdt_buf_printf(b, ")\n- Status: %s\n\n", status_words(d->m->status));
     }
     PQclear(r);
     return MDT_DB_OK;
@@ -216,16 +172,16 @@ static int doc_head(doc_t *d)
 /* One agency's line: "Agency: A, B". Rows [from, to) of r share it. */
 static void doc_attendee_group(doc_t *d, const PGresult *r, int from, int to)
 {
-    sb_t *b = &d->sb;
-    sb_put(b, d->html ? "<dt>" : "- ");
+    mdt_buf_t *b = &d->sb;
+    mdt_buf_puts(b, d->html ? "<dt>" : "- ");
     doc_text(d, mdt_db_str(r, from, 1));
-    sb_put(b, d->html ? "</dt><dd>" : ": ");
+    mdt_buf_puts(b, d->html ? "</dt><dd>" : ": ");
     for (int i = from; i < to; i++) {
         if (i > from)
-            sb_put(b, ", ");
+            mdt_buf_puts(b, ", ");
         doc_text(d, mdt_db_str(r, i, 2));
     }
-    sb_put(b, d->html ? "</dd>\n" : "\n");
+    mdt_buf_puts(b, d->html ? "</dd>\n" : "\n");
 }
 
 static int doc_attendees(doc_t *d)
@@ -242,20 +198,20 @@ static int doc_attendees(doc_t *d)
     if (!r)
         return d->c->status;
     int n = PQntuples(r);
-    sb_put(&d->sb,
-           d->html ? "<section class=\"attendees\">\n<h2>Attendees</h2>\n" : "## Attendees\n\n");
+    mdt_buf_puts(&d->sb, d->html ? "<section class=\"attendees\">\n<h2>Attendees</h2>\n"
+                                 : "## Attendees\n\n");
     if (n == 0)
-        sb_put(&d->sb,
-               d->html ? "<p>No attendance was recorded.</p>\n" : "No attendance was recorded.\n");
+        mdt_buf_puts(&d->sb, d->html ? "<p>No attendance was recorded.</p>\n"
+                                     : "No attendance was recorded.\n");
     else if (d->html)
-        sb_put(&d->sb, "<dl>\n");
+        mdt_buf_puts(&d->sb, "<dl>\n");
     for (int i = 0, from = 0; i < n; i++) {
         if (i + 1 == n || mdt_db_int(r, i + 1, 0) != mdt_db_int(r, i, 0)) {
             doc_attendee_group(d, r, from, i + 1);
             from = i + 1;
         }
     }
-    sb_put(&d->sb, d->html ? (n ? "</dl>\n</section>\n" : "</section>\n") : "\n");
+    mdt_buf_puts(&d->sb, d->html ? (n ? "</dl>\n</section>\n" : "</section>\n") : "\n");
     PQclear(r);
     return MDT_DB_OK;
 }
@@ -263,14 +219,14 @@ static int doc_attendees(doc_t *d)
 static void doc_heading(doc_t *d, const char *label)
 {
     if (d->html)
-        sb_printf(&d->sb, "<h4>%s</h4>\n", label);
+        mdt_buf_printf(&d->sb, "<h4>%s</h4>\n", label);
     else
-        sb_printf(&d->sb, "#### %s\n\n", label);
+        mdt_buf_printf(&d->sb, "#### %s\n\n", label);
 }
 
 static void doc_none(doc_t *d, const char *what)
 {
-    sb_printf(&d->sb, d->html ? "<p class=\"none\">%s</p>\n" : "_%s_\n\n", what);
+    mdt_buf_printf(&d->sb, d->html ? "<p class=\"none\">%s</p>\n" : "_%s_\n\n", what);
 }
 
 static void doc_outcome(doc_t *d, const mdt_meeting_case_t *a)
@@ -279,13 +235,13 @@ static void doc_outcome(doc_t *d, const mdt_meeting_case_t *a)
     if (!a->outcome_md || !a->outcome_md[0]) {
         doc_none(d, "No outcome recorded.");
     } else if (d->html) {
-        sb_put(&d->sb, "<div class=\"outcome\">\n");
-        sb_put(&d->sb, a->outcome_html ? a->outcome_html : "");
-        sb_put(&d->sb, "</div>\n");
+        mdt_buf_puts(&d->sb, "<div class=\"outcome\">\n");
+        mdt_buf_puts(&d->sb, a->outcome_html ? a->outcome_html : "");
+        mdt_buf_puts(&d->sb, "</div>\n");
     } else {
         size_t n = strlen(a->outcome_md);
-        sb_put(&d->sb, a->outcome_md);
-        sb_put(&d->sb, n && a->outcome_md[n - 1] == '\n' ? "\n" : "\n\n");
+        mdt_buf_puts(&d->sb, a->outcome_md);
+        mdt_buf_puts(&d->sb, n && a->outcome_md[n - 1] == '\n' ? "\n" : "\n\n");
     }
 }
 
@@ -294,21 +250,21 @@ static void doc_decision(doc_t *d, json_t *e)
     const char *md = json_string_value(json_object_get(e, "body_md"));
     const char *author = json_string_value(json_object_get(e, "author_name"));
     if (d->html) {
-        sb_put(&d->sb, "<li><div class=\"decision\">");
-        sb_put(&d->sb, json_string_value(json_object_get(e, "body_html")));
-        sb_put(&d->sb, "</div><p class=\"byline\">");
+        mdt_buf_puts(&d->sb, "<li><div class=\"decision\">");
+        mdt_buf_puts(&d->sb, json_string_value(json_object_get(e, "body_html")));
+        mdt_buf_puts(&d->sb, "</div><p class=\"byline\">");
         sb_html(&d->sb, author);
-        sb_put(&d->sb, "</p></li>\n");
+        mdt_buf_puts(&d->sb, "</p></li>\n");
         return;
     }
     char *plain = NULL;
-    sb_put(&d->sb, "- ");
+    mdt_buf_puts(&d->sb, "- ");
     if (md && mdt_markdown_plaintext(md, strlen(md), &plain, DECISION_MAX_CHARS) == 0)
         sb_md(&d->sb, plain);
     free(plain);
-    sb_put(&d->sb, " — ");
+    mdt_buf_puts(&d->sb, " — ");
     sb_md(&d->sb, author);
-    sb_put(&d->sb, "\n");
+    mdt_buf_puts(&d->sb, "\n");
 }
 
 /* Decision entries of the case created on the meeting's date (in the
@@ -341,11 +297,11 @@ static int doc_decisions(doc_t *d, const mdt_meeting_case_t *a)
     doc_heading(d, "Decisions");
     if (json_array_size(shown) == 0)
         doc_none(d, "None recorded.");
-    sb_put(&d->sb, json_array_size(shown) && d->html ? "<ul class=\"decisions\">\n" : "");
+    mdt_buf_puts(&d->sb, json_array_size(shown) && d->html ? "<ul class=\"decisions\">\n" : "");
     size_t i;
     json_t *e;
     json_array_foreach(shown, i, e) doc_decision(d, e);
-    sb_put(&d->sb, json_array_size(shown) ? (d->html ? "</ul>\n" : "\n") : "");
+    mdt_buf_puts(&d->sb, json_array_size(shown) ? (d->html ? "</ul>\n" : "\n") : "");
     json_decref(shown);
     return rc;
 }
@@ -358,9 +314,9 @@ static void doc_owner(doc_t *d, json_t *a)
         agency_name(d, json_integer_value(json_object_get(a, "assignee_agency_id")));
     if (name) {
         doc_text(d, name);
-        sb_put(&d->sb, " (");
+        mdt_buf_puts(&d->sb, " (");
         doc_text(d, agency);
-        sb_put(&d->sb, ")");
+        mdt_buf_puts(&d->sb, ")");
     } else {
         doc_text(d, agency);
     }
@@ -370,13 +326,13 @@ static void doc_action(doc_t *d, json_t *a)
 {
     const char *due = json_string_value(json_object_get(a, "due_date"));
     const char *status = status_words(json_string_value(json_object_get(a, "status")));
-    sb_put(&d->sb, d->html ? "<tr><td>" : "- ");
+    mdt_buf_puts(&d->sb, d->html ? "<tr><td>" : "- ");
     doc_text(d, json_string_value(json_object_get(a, "title")));
-    sb_put(&d->sb, d->html ? "</td><td>" : " — owner: ");
+    mdt_buf_puts(&d->sb, d->html ? "</td><td>" : " — owner: ");
     doc_owner(d, a);
-    sb_put(&d->sb, d->html ? "</td><td>" : "; due: ");
-    sb_put(&d->sb, due ? due : "no due date");
-    sb_printf(&d->sb, d->html ? "</td><td>%s</td></tr>\n" : "; status: %s\n", status);
+    mdt_buf_puts(&d->sb, d->html ? "</td><td>" : "; due: ");
+    mdt_buf_puts(&d->sb, due ? due : "no due date");
+    mdt_buf_printf(&d->sb, d->html ? "</td><td>%s</td></tr>\n" : "; status: %s\n", status);
 }
 
 /* Action items of the case created in this meeting, as p may see them. */
@@ -399,11 +355,12 @@ static int doc_actions(doc_t *d, const mdt_meeting_case_t *a)
     if (json_array_size(shown) == 0)
         doc_none(d, "None created in this meeting.");
     else if (d->html)
-        sb_put(&d->sb, "<table class=\"actions\">\n<thead><tr><th scope=\"col\">Action item</th>"
-                       "<th scope=\"col\">Owner</th><th scope=\"col\">Due</th>"
-                       "<th scope=\"col\">Status</th></tr></thead>\n<tbody>\n");
+        mdt_buf_puts(&d->sb,
+                     "<table class=\"actions\">\n<thead><tr><th scope=\"col\">Action item</th>"
+                     "<th scope=\"col\">Owner</th><th scope=\"col\">Due</th>"
+                     "<th scope=\"col\">Status</th></tr></thead>\n<tbody>\n");
     json_array_foreach(shown, i, it) doc_action(d, it);
-    sb_put(&d->sb, json_array_size(shown) ? (d->html ? "</tbody>\n</table>\n" : "\n") : "");
+    mdt_buf_puts(&d->sb, json_array_size(shown) ? (d->html ? "</tbody>\n</table>\n" : "\n") : "");
     json_decref(shown);
     return MDT_DB_OK;
 }
@@ -411,30 +368,30 @@ static int doc_actions(doc_t *d, const mdt_meeting_case_t *a)
 static int doc_case(doc_t *d, int number, const mdt_meeting_case_t *a)
 {
     if (d->html) {
-        sb_printf(&d->sb, "<article class=\"case\">\n<h3><span class=\"position\">%d.</span> ",
-                  number);
+        mdt_buf_printf(&d->sb, "<article class=\"case\">\n<h3><span class=\"position\">%d.</span> ",
+                       number);
         sb_html(&d->sb, a->alias);
-        sb_put(&d->sb, " <span class=\"case-number\">(");
+        mdt_buf_puts(&d->sb, " <span class=\"case-number\">(");
         sb_html(&d->sb, a->case_number);
-        sb_put(&d->sb, ")</span></h3>\n");
+        mdt_buf_puts(&d->sb, ")</span></h3>\n");
     } else {
-        sb_printf(&d->sb, "### %d. ", number);
+        mdt_buf_printf(&d->sb, "### %d. ", number);
         sb_md(&d->sb, a->alias);
-        sb_put(&d->sb, " (");
+        mdt_buf_puts(&d->sb, " (");
         sb_md(&d->sb, a->case_number);
-        sb_put(&d->sb, ")\n\n");
+        mdt_buf_puts(&d->sb, ")\n\n");
     }
     doc_outcome(d, a);
     int rc = doc_decisions(d, a);
     if (rc == MDT_DB_OK)
         rc = doc_actions(d, a);
-    sb_put(&d->sb, d->html ? "</article>\n" : "");
+    mdt_buf_puts(&d->sb, d->html ? "</article>\n" : "");
     return rc;
 }
 
 static int doc_cases(doc_t *d)
 {
-    sb_put(&d->sb, d->html ? "<section class=\"cases\">\n<h2>Cases</h2>\n" : "## Cases\n\n");
+    mdt_buf_puts(&d->sb, d->html ? "<section class=\"cases\">\n<h2>Cases</h2>\n" : "## Cases\n\n");
     int shown = 0, rc = MDT_DB_OK;
     for (size_t i = 0; i < d->m->n_agenda && rc == MDT_DB_OK; i++) {
         if (mdt_meetings_case_visible(d->m, i, d->p))
@@ -442,7 +399,7 @@ static int doc_cases(doc_t *d)
     }
     if (shown == 0)
         doc_none(d, "No cases.");
-    sb_put(&d->sb, d->html ? "</section>\n</main>\n</body>\n</html>\n" : "");
+    mdt_buf_puts(&d->sb, d->html ? "</section>\n</main>\n</body>\n</html>\n" : "");
     return rc;
 }
 
@@ -461,13 +418,10 @@ int mdt_minutes_build(mdt_dbc_t *c, const mdt_meeting_t *m, const mdt_principal_
     if (rc == MDT_DB_OK)
         rc = doc_cases(&d);
     PQclear(d.agencies);
-    if (rc == MDT_DB_OK && d.sb.oom)
-        rc = MDT_DB_ERROR;
     if (rc != MDT_DB_OK) {
-        free(d.sb.s);
+        mdt_buf_free(&d.sb);
         return rc;
     }
-    *out = d.sb.s;
-    *len = d.sb.len;
-    return MDT_DB_OK;
+    *out = mdt_buf_take(&d.sb, len);
+    return *out ? MDT_DB_OK : MDT_DB_ERROR;
 }

@@ -712,46 +712,13 @@ static json_t *consent_parse_parties(json_t *body, mdt_err_t *e)
     return out;
 }
 
-static int two_digits(const char *s, int lo, int hi)
-{
-    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
-        return 0;
-    int v = (s[0] - '0') * 10 + (s[1] - '0');
-    return v >= lo && v <= hi;
-}
-
-/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM). */
-static int valid_rfc3339(const char *s)
-{
-    char date[11];
-    if (strlen(s) < 20 || strlen(s) > 35)
-        return 0;
-    memcpy(date, s, 10);
-    date[10] = 0;
-    if (!mdt_json_valid_date(date) || s[10] != 'T' || !two_digits(s + 11, 0, 23) || s[13] != ':' ||
-        !two_digits(s + 14, 0, 59) || s[16] != ':' || !two_digits(s + 17, 0, 59))
-        return 0;
-    const char *t = s + 19;
-    if (*t == '.') {
-        const char *d = ++t;
-        while (*t >= '0' && *t <= '9')
-            t++;
-        if (t == d || t - d > 9)
-            return 0;
-    }
-    if (strcmp(t, "Z") == 0)
-        return 1;
-    return (t[0] == '+' || t[0] == '-') && strlen(t) == 6 && two_digits(t + 1, 0, 23) &&
-           t[3] == ':' && two_digits(t + 4, 0, 59);
-}
-
 /* expires_at (a date-time) or expires_on (a date): exactly one. */
 static int consent_parse_expiry(json_t *body, consent_new_t *u, mdt_err_t *e)
 {
     int at = mdt_json_str(body, "expires_at", 0, 64, &u->expires_at, e);
     if (at < 0)
         return -1;
-    if (at == 0 && !valid_rfc3339(u->expires_at)) {
+    if (at == 0 && !mdt_json_valid_datetime(u->expires_at)) {
         mdt_err_set(e, 422, "validation", "expires_at",
                     "expires_at must be an RFC 3339 date-time such as 2027-01-31T17:00:00Z");
         return -1;

@@ -2,7 +2,7 @@
  *
  * One REPEATABLE READ transaction per report. Which cases, services and
  * action items count is decided by the authorization module, never in SQL:
- * the case set of the caller's agency (dashboard.h, each case kept only
+ * the case set of the caller's agency (caseset.h, each case kept only
  * when mdt_authz_case_visible says so) and, within it, the services dated
  * in the range and the action items due in it that mdt_authz_item_visible
  * shows the caller. Their ids are handed to one aggregate statement per
@@ -19,7 +19,7 @@
 
 #include "audit.h"
 #include "csv.h"
-#include "dashboard.h"
+#include "caseset.h"
 #include "json.h"
 #include "log.h"
 #include "server.h"
@@ -462,7 +462,7 @@ static int visible_items(mdt_dbc_t *c, const report_t *rp, const mdt_caseset_t *
     mdt_db_param_str(&q, rp->first);
     mdt_db_param_str(&q, rp->after);
     int rc = mdt_caseset_visible_items(c, cs, &rp->p, sql, &q, &ids);
-    if (rc == MDT_DB_OK && !(*lit = mdt_caseset_ids_literal(ids.v, ids.n)))
+    if (rc == MDT_DB_OK && !(*lit = mdt_ids_literal(ids.v, ids.n)))
         rc = MDT_DB_ERROR;
     mdt_idvec_free(&ids);
     return rc;
@@ -521,7 +521,7 @@ static int report_build(mdt_dbc_t *c, report_t *rp, const mdt_caseset_t *cs, jso
     int64_t *ids = calloc(cs->n + 1, sizeof(*ids));
     for (size_t i = 0; ids && i < cs->n; i++)
         ids[i] = cs->v[i].id;
-    int rc = ids && (cases = mdt_caseset_ids_literal(ids, cs->n)) ? MDT_DB_OK : MDT_DB_ERROR;
+    int rc = ids && (cases = mdt_ids_literal(ids, cs->n)) ? MDT_DB_OK : MDT_DB_ERROR;
     free(ids);
     if (rc == MDT_DB_OK)
         rc = visible_items(c, rp, cs, cases, SERVICES_SQL, &services);

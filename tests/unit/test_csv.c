@@ -94,7 +94,7 @@ static void test_rows_and_ints(void)
     char *out = mdt_csv_take(&w, &len);
     CHECK_EQ_STR(out, "group,item,count\r\ncases,new,12\r\n-7,0\r\n");
     CHECK_EQ_INT(len, strlen("group,item,count\r\ncases,new,12\r\n-7,0\r\n"));
-    CHECK(w.buf == NULL && w.len == 0);
+    CHECK(w.out.s == NULL && w.out.len == 0);
     free(out);
 }
 
