@@ -267,6 +267,19 @@ int64_t mdt_authz_next_change(const mdt_principal_t *p, const mdt_case_ctx_t *c,
     return best;
 }
 
+/* ---- the grouping key -------------------------------------------------- */
+
+mdt_view_key_t mdt_authz_view_key(const mdt_principal_t *p)
+{
+    mdt_view_key_t k = {.agency_id = principal_ok(p) ? p->agency_id : 0};
+    return k;
+}
+
+bool mdt_authz_view_key_eq(mdt_view_key_t a, mdt_view_key_t b)
+{
+    return a.agency_id == b.agency_id;
+}
+
 /* ---- writing case content ---------------------------------------------- */
 
 bool mdt_authz_pii_write(const mdt_principal_t *p, const mdt_case_ctx_t *c, mdt_pii_cat_t cat)

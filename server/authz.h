@@ -149,6 +149,23 @@ bool mdt_authz_consent_names_visible(const mdt_principal_t *p, const mdt_case_ct
  * re-filter when it fires. */
 int64_t mdt_authz_next_change(const mdt_principal_t *p, const mdt_case_ctx_t *c, int64_t now);
 
+/* ---- the grouping key -------------------------------------------------- */
+
+/* The key by which principals see the same thing. Two principals with equal
+ * keys get the same answer from every "seeing" decision above and from
+ * mdt_authz_meeting_visible, for any case, item, consent and time: so what
+ * is rendered for one of them may be sent to all of them (the hub renders
+ * each event once per key). Today the key is the agency; every principal
+ * mdt_authz denies everything (inactive, malformed) has the key {0}. A rule
+ * that makes seeing depend on more (role, user) must add that to the key:
+ * tests/unit/test_authz_key.c enumerates principals and fails otherwise. */
+typedef struct {
+    int64_t agency_id; /* 0: sees nothing */
+} mdt_view_key_t;
+
+mdt_view_key_t mdt_authz_view_key(const mdt_principal_t *p);
+bool mdt_authz_view_key_eq(mdt_view_key_t a, mdt_view_key_t b);
+
 /* ---- writing case content ---------------------------------------------- */
 
 /* A non-admin user of the agency that owns cat (any of member, interviewer,

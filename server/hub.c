@@ -27,9 +27,9 @@
 #define HUB_BACKLOG_MAX_BYTES  (16u * 1024 * 1024)
 #define HUB_BACKLOG_MAX_FRAMES (HUB_REPLAY_MAX + 1024)
 
-/* One agency's view of the case, kept to notice categories it loses. */
+/* One view key's view of the case, kept to notice categories it loses. */
 typedef struct {
-    int64_t agency_id;
+    mdt_view_key_t key;
     unsigned mask;
     int known;
 } hub_mask_t;
@@ -65,7 +65,7 @@ typedef struct {
     mdt_wsmsg_t *msg;
 } hub_buffered_t;
 
-struct mdt_ws_hub_state {
+struct mdt_hub {
     mdt_hmap_t *cases;         /* "case_id" -> hub_case_t */
     lws_dll2_owner_t pipeline; /* hub_ev_t in seq order */
     uint64_t next_gen;
@@ -74,12 +74,14 @@ struct mdt_ws_hub_state {
     int gc_scheduled;
 };
 
-/* A rendered shape: what one agency's subscribers receive for an event. */
+/* A rendered shape: what the subscribers of one view key (authz.h) receive
+ * for an event, rendered for one of them (p). */
 typedef struct {
+    mdt_view_key_t key;
     mdt_principal_t p;
     json_t *msgs;  /* messages (objects) to send, in order */
-    unsigned mask; /* the agency's PII mask after the event */
-    int case_gone; /* the agency lost the case */
+    unsigned mask; /* the key's PII mask after the event */
+    int case_gone; /* the key lost the case */
 } hub_shape_t;
 
 typedef struct hub_ev {
@@ -92,9 +94,9 @@ typedef struct hub_ev {
     int64_t next_expiry;
 } hub_ev_t;
 
-static struct mdt_ws_hub_state *hub_of(mdt_server_t *srv)
+static struct mdt_hub *hub_of(mdt_server_t *srv)
 {
-    return srv->hubstate;
+    return srv->hub;
 }
 
 /* Cases are keyed "c<id>", meetings "m<id>". */
@@ -174,7 +176,8 @@ static int hub_prev_visible(mdt_dbc_t *c, const mdt_feed_event_t *ev, const mdt_
     }
     int64_t to[MDT_CASE_MAX_AGENCIES];
     mdt_item_ctx_t it = {0};
-    mdt_authz_visibility_parse(mdt_db_str(r, 0, 0), &it.visibility);
+    if (mdt_authz_visibility_parse(mdt_db_str(r, 0, 0), &it.visibility) != 0)
+        it.visibility = MDT_VIS_COUNT; /* unknown: shown to no one */
     it.n_visible_to = mdt_casectx_parse_ids(mdt_db_str(r, 0, 1), to, MDT_CASE_MAX_AGENCIES);
     it.visible_to = to;
     it.author_agency_id = mdt_db_int(r, 0, 2);
@@ -319,15 +322,15 @@ static hub_case_t *hub_case_get(mdt_server_t *srv, int64_t case_id, int create)
     return hub_topic_get(srv, case_id, 0, create);
 }
 
-static hub_mask_t *hub_mask(hub_case_t *hc, int64_t agency_id)
+static hub_mask_t *hub_mask(hub_case_t *hc, mdt_view_key_t key)
 {
     for (int i = 0; i < hc->nmasks; i++) {
-        if (hc->masks[i].agency_id == agency_id)
+        if (mdt_authz_view_key_eq(hc->masks[i].key, key))
             return &hc->masks[i];
     }
     if (hc->nmasks == HUB_MAX_SHAPES)
         return NULL;
-    hc->masks[hc->nmasks] = (hub_mask_t){agency_id, 0, 0};
+    hc->masks[hc->nmasks] = (hub_mask_t){key, 0, 0};
     return &hc->masks[hc->nmasks++];
 }
 
@@ -342,7 +345,7 @@ static int hub_gc_empty(const char *key, void *value, void *ud)
 
 static void hub_gc(lws_sorted_usec_list_t *sul)
 {
-    struct mdt_ws_hub_state *h = lws_container_of(sul, struct mdt_ws_hub_state, gc);
+    struct mdt_hub *h = lws_container_of(sul, struct mdt_hub, gc);
     h->gc_scheduled = 0;
     mdt_hmap_sweep(h->cases, hub_gc_empty, NULL);
 }
@@ -378,7 +381,7 @@ static void hub_sub_remove(mdt_server_t *srv, hub_sub_t *s)
         return;
     }
     /* freed later, never under a caller that is walking the case */
-    struct mdt_ws_hub_state *h = hub_of(srv);
+    struct mdt_hub *h = hub_of(srv);
     if (!h->gc_scheduled && srv->ctx) {
         h->gc_scheduled = 1;
         lws_sul_schedule(srv->ctx, 0, &h->gc, hub_gc, 1);
@@ -536,21 +539,40 @@ static void hub_presence_schedule(hub_case_t *hc)
 
 static void hub_expiry_schedule(hub_case_t *hc, int64_t next_expiry);
 
-/* The shape for an agency in h, or NULL. */
-static hub_shape_t *hub_shape(hub_ev_t *h, int64_t agency_id)
+/* The view key of a socket's principal: sockets with equal keys are given
+ * the same frames. */
+static mdt_view_key_t hub_conn_key(mdt_ws_conn_t *conn)
 {
-    for (int i = 0; i < h->nshapes; i++) {
-        if (h->shapes[i].p.agency_id == agency_id)
-            return &h->shapes[i];
+    mdt_principal_t p = mdt_ws_principal(conn);
+    return mdt_authz_view_key(&p);
+}
+
+/* The shape for a view key among shapes[0..n), or NULL. */
+static hub_shape_t *hub_shape_of(hub_shape_t *shapes, int n, mdt_view_key_t key)
+{
+    for (int i = 0; i < n; i++) {
+        if (mdt_authz_view_key_eq(shapes[i].key, key))
+            return &shapes[i];
     }
     return NULL;
 }
 
-/* Appends access.revoked for every category the agency just lost. */
+/* Adds conn's principal as the representative of its view key, unless the
+ * key has one already or the shapes are full. */
+static void hub_shape_add(hub_shape_t *shapes, int *n, mdt_ws_conn_t *conn)
+{
+    mdt_view_key_t key = hub_conn_key(conn);
+    if (hub_shape_of(shapes, *n, key) || *n >= HUB_MAX_SHAPES)
+        return;
+    shapes[*n].key = key;
+    shapes[(*n)++].p = mdt_ws_principal(conn);
+}
+
+/* Appends access.revoked for every category the key just lost. */
 static void hub_lost_categories(hub_case_t *hc, hub_shape_t *sh, const mdt_feed_event_t *ev,
                                 json_t *out)
 {
-    hub_mask_t *m = hub_mask(hc, sh->p.agency_id);
+    hub_mask_t *m = hub_mask(hc, sh->key);
     if (!m)
         return;
     unsigned lost = m->known ? m->mask & ~sh->mask : 0;
@@ -621,7 +643,7 @@ static void hub_deliver(mdt_server_t *srv, hub_ev_t *h)
     lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&hc->subs))
     {
         hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
-        hub_shape_t *sh = hub_shape(h, mdt_ws_principal(s->conn).agency_id);
+        hub_shape_t *sh = hub_shape_of(h->shapes, h->nshapes, hub_conn_key(s->conn));
         hub_deliver_sub(srv, h, s, sh, sh ? msgs[sh - h->shapes] : NULL);
     }
     lws_end_foreach_dll_safe(d, d1);
@@ -643,7 +665,7 @@ static void hub_ev_free(hub_ev_t *h)
 /* Delivers every ready event at the head of the pipeline. */
 static void hub_drain(mdt_server_t *srv)
 {
-    struct mdt_ws_hub_state *st = hub_of(srv);
+    struct mdt_hub *st = hub_of(srv);
     while (st->pipeline.head) {
         hub_ev_t *h = lws_container_of(st->pipeline.head, hub_ev_t, link);
         if (!h->ready)
@@ -663,7 +685,7 @@ static void hub_render_done(void *arg, int status)
         h->failed = 1;
         mdt_log_warn("event render failed; subscribers resync", "seq=%lld", (long long)h->ev.seq);
         hub_case_t *hc =
-            h->srv->hubstate ? hub_topic_get(h->srv, h->ev.case_id, h->ev.meeting_id, 0) : NULL;
+            h->srv->hub ? hub_topic_get(h->srv, h->ev.case_id, h->ev.meeting_id, 0) : NULL;
         lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1,
                                    hc ? lws_dll2_get_head(&hc->subs) : NULL)
         {
@@ -672,29 +694,28 @@ static void hub_render_done(void *arg, int status)
         }
         lws_end_foreach_dll_safe(d, d1);
     }
-    if (h->srv->hubstate)
+    if (h->srv->hub)
         hub_drain(h->srv);
     else
         hub_ev_free(h);
 }
 
-/* One representative principal per agency among the case's subscribers. */
-static int hub_collect_shapes(hub_case_t *hc, hub_ev_t *h)
+/* One representative principal per view key among the case's subscribers
+ * (a subscriber beyond HUB_MAX_SHAPES keys gets nothing and is not lost:
+ * it has no shape, so it is sent no frame for this event). */
+static int hub_collect_shapes(hub_case_t *hc, hub_shape_t *shapes, int *n)
 {
     lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&hc->subs))
     {
-        hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
-        mdt_principal_t p = mdt_ws_principal(s->conn);
-        if (!hub_shape(h, p.agency_id) && h->nshapes < HUB_MAX_SHAPES)
-            h->shapes[h->nshapes++].p = p;
+        hub_shape_add(shapes, n, lws_container_of(d, hub_sub_t, case_link)->conn);
     }
     lws_end_foreach_dll(d);
-    return h->nshapes;
+    return *n;
 }
 
 void mdt_hub_on_event(mdt_server_t *srv, const mdt_feed_event_t *ev)
 {
-    struct mdt_ws_hub_state *st = hub_of(srv);
+    struct mdt_hub *st = hub_of(srv);
     hub_case_t *hc =
         st ? hub_topic_get(srv, ev->case_id, ev->case_id ? 0 : ev->meeting_id, 0) : NULL;
     if (!hc || hc->subs.count == 0)
@@ -707,7 +728,7 @@ void mdt_hub_on_event(mdt_server_t *srv, const mdt_feed_event_t *ev)
     h->ev.data = NULL;
     if (h->ev.case_id)
         h->ev.meeting_id = 0; /* a case event goes to the case's subscribers */
-    hub_collect_shapes(hc, h);
+    hub_collect_shapes(hc, h->shapes, &h->nshapes);
     lws_dll2_add_tail(&h->link, &st->pipeline);
     if (mdt_db_submit(srv->db, hub_render_work, hub_render_done, h) != 0)
         hub_render_done(h, MDT_DB_REFUSED);
@@ -866,7 +887,7 @@ static void hub_subscribe_done(void *arg, int status)
 {
     hub_subjob_t *j = arg;
     mdt_server_t *srv = j->srv;
-    hub_sub_t *s = srv->hubstate ? hub_sub_by_gen(srv, j->case_id, 0, j->gen) : NULL;
+    hub_sub_t *s = srv->hub ? hub_sub_by_gen(srv, j->case_id, 0, j->gen) : NULL;
     if (s && (status != MDT_DB_OK || j->resync)) {
         mdt_ws_conn_t *conn = s->conn;
         hub_sub_remove(srv, s);
@@ -878,9 +899,10 @@ static void hub_subscribe_done(void *arg, int status)
             mdt_ws_send_json(
                 conn, json_pack("{s:s, s:I}", "type", "resync", "case_id", (json_int_t)j->case_id));
     } else if (s) {
-        hub_mask_t *m = hub_mask(s->hc, j->p.agency_id);
+        mdt_view_key_t key = mdt_authz_view_key(&j->p);
+        hub_mask_t *m = hub_mask(s->hc, key);
         if (m && !m->known)
-            *m = (hub_mask_t){j->p.agency_id, j->mask, 1};
+            *m = (hub_mask_t){key, j->mask, 1};
         hub_expiry_schedule(s->hc, j->next_expiry);
         hub_activate(srv, s, j);
     }
@@ -934,7 +956,7 @@ void mdt_hub_unsubscribe(mdt_server_t *srv, mdt_ws_conn_t *conn, int64_t case_id
 
 void mdt_hub_conn_closed(mdt_server_t *srv, mdt_ws_conn_t *conn)
 {
-    if (!srv->hubstate)
+    if (!srv->hub)
         return;
     lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(mdt_ws_subs(conn)))
     {
@@ -971,11 +993,11 @@ static int hub_expiry_work(mdt_dbc_t *c, void *arg)
     return rc;
 }
 
-/* Sends sub s the categories its agency lost (shape sh) at an expiry. */
+/* Sends sub s the categories its view key lost (shape sh) at an expiry. */
 static void hub_expiry_sub(mdt_server_t *srv, hub_case_t *hc, hub_sub_t *s, const hub_shape_t *sh)
 {
     mdt_feed_event_t ev = {.seq = s->last_sent, .case_id = hc->case_id};
-    hub_mask_t *m = hub_mask(hc, sh->p.agency_id);
+    hub_mask_t *m = hub_mask(hc, sh->key);
     unsigned lost = m && m->known ? m->mask & ~sh->mask : 0;
     for (int cat = 0; cat < MDT_PII_COUNT; cat++) {
         if (!(lost & MDT_PII_BIT(cat)))
@@ -994,19 +1016,19 @@ static void hub_expiry_sub(mdt_server_t *srv, hub_case_t *hc, hub_sub_t *s, cons
 static void hub_expiry_done(void *arg, int status)
 {
     hub_expjob_t *x = arg;
-    hub_case_t *hc = x->srv->hubstate ? hub_case_get(x->srv, x->case_id, 0) : NULL;
+    hub_case_t *hc = x->srv->hub ? hub_case_get(x->srv, x->case_id, 0) : NULL;
     for (int i = 0; hc && status == MDT_DB_OK && i < x->nshapes; i++) {
         hub_shape_t *sh = &x->shapes[i];
         lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&hc->subs))
         {
             hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
-            if (s->active && mdt_ws_principal(s->conn).agency_id == sh->p.agency_id)
+            if (s->active && mdt_authz_view_key_eq(hub_conn_key(s->conn), sh->key))
                 hub_expiry_sub(x->srv, hc, s, sh);
         }
         lws_end_foreach_dll_safe(d, d1);
-        hub_mask_t *m = hub_mask(hc, sh->p.agency_id);
+        hub_mask_t *m = hub_mask(hc, sh->key);
         if (m)
-            *m = (hub_mask_t){sh->p.agency_id, sh->mask, 1};
+            *m = (hub_mask_t){sh->key, sh->mask, 1};
     }
     if (hc)
         hub_expiry_schedule(hc, status == MDT_DB_OK ? x->next_expiry : mdt_session_now() + 1);
@@ -1022,17 +1044,7 @@ static void hub_expiry_fire(lws_sorted_usec_list_t *sul)
         return;
     x->srv = hc->srv;
     x->case_id = hc->case_id;
-    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&hc->subs))
-    {
-        hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
-        mdt_principal_t p = mdt_ws_principal(s->conn);
-        int known = 0;
-        for (int i = 0; i < x->nshapes && !known; i++)
-            known = x->shapes[i].p.agency_id == p.agency_id;
-        if (!known && x->nshapes < HUB_MAX_SHAPES)
-            x->shapes[x->nshapes++].p = p;
-    }
-    lws_end_foreach_dll(d);
+    hub_collect_shapes(hc, x->shapes, &x->nshapes);
     if (mdt_db_submit(hc->srv->db, hub_expiry_work, hub_expiry_done, x) != 0)
         hub_expiry_done(x, MDT_DB_REFUSED);
 }
@@ -1055,36 +1067,36 @@ static void hub_expiry_schedule(hub_case_t *hc, int64_t next_expiry)
 
 int mdt_hub_start(mdt_server_t *srv)
 {
-    struct mdt_ws_hub_state *st = calloc(1, sizeof(*st));
+    struct mdt_hub *st = calloc(1, sizeof(*st));
     if (!st || !(st->cases = mdt_hmap_new(hub_case_free))) {
         free(st);
         return -1;
     }
     st->srv = srv;
-    srv->hubstate = st;
+    srv->hub = st;
     return 0;
 }
 
 void mdt_hub_stop(mdt_server_t *srv)
 {
-    struct mdt_ws_hub_state *st = hub_of(srv);
+    struct mdt_hub *st = hub_of(srv);
     if (st)
         lws_sul_cancel(&st->gc);
 }
 
 void mdt_hub_free(mdt_server_t *srv)
 {
-    struct mdt_ws_hub_state *st = hub_of(srv);
+    struct mdt_hub *st = hub_of(srv);
     if (!st)
         return;
-    srv->hubstate = NULL;
+    srv->hub = NULL;
     lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&st->pipeline))
     {
         hub_ev_t *h = lws_container_of(d, hub_ev_t, link);
         lws_dll2_remove(d);
         if (h->ready)
             hub_ev_free(h);
-        /* not ready: its render job frees it when it returns (hubstate NULL) */
+        /* not ready: its render job frees it when it returns (srv->hub NULL) */
     }
     lws_end_foreach_dll_safe(d, d1);
     mdt_hmap_free(st->cases);
@@ -1114,7 +1126,7 @@ static void hub_meeting_done(void *arg, int status)
 {
     hub_meetjob_t *j = arg;
     mdt_server_t *srv = j->srv;
-    hub_sub_t *s = srv->hubstate ? hub_sub_by_gen(srv, 0, j->meeting_id, j->gen) : NULL;
+    hub_sub_t *s = srv->hub ? hub_sub_by_gen(srv, 0, j->meeting_id, j->gen) : NULL;
     if (s && (status != MDT_DB_OK || !j->visible)) {
         mdt_ws_conn_t *conn = s->conn;
         hub_sub_remove(srv, s);

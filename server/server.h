@@ -17,8 +17,8 @@
 #include "router.h"
 #include "workq.h"
 
-struct mdt_ws_hub;
-struct mdt_ws_hub_state;
+struct mdt_ws_registry;
+struct mdt_hub;
 struct mdt_audit_buf;
 struct mdt_auth_state;
 struct mdt_ratelimit;
@@ -34,10 +34,10 @@ typedef struct mdt_server {
     mdt_listen_t *listen;
     mdt_metrics_t *metrics;
     const mdt_route_t *routes;
-    struct mdt_ws_hub *hub;
-    struct mdt_ws_hub_state *hubstate; /* subscriptions and fan-out */
-    struct mdt_audit_buf *audit;       /* buffered read audit rows */
-    struct mdt_auth_state *auth;       /* session cache */
+    struct mdt_ws_registry *conns; /* ws.c: every open WebSocket connection */
+    struct mdt_hub *hub;           /* hub*.c: subscriptions and fan-out */
+    struct mdt_audit_buf *audit;   /* buffered read audit rows */
+    struct mdt_auth_state *auth;   /* session cache */
     struct mdt_ratelimit *login_limits;
     struct mdt_feed *feed; /* this node's reader of the event log */
     struct lws_protocols protocols[4];

@@ -19,7 +19,7 @@ typedef struct wsq_item {
 struct mdt_ws_conn {
     struct lws *wsi;
     mdt_server_t *srv;
-    lws_dll2_t list;       /* in hub->conns */
+    lws_dll2_t list;       /* in srv->conns->open */
     mdt_session_t session; /* copy taken at the upgrade */
     int closing;           /* close code to send on the next writeable, 0 = none */
     int rechecking;
@@ -35,8 +35,8 @@ struct mdt_ws_conn {
 
 #define WS_SWEEP_US (2 * LWS_US_PER_SEC)
 
-struct mdt_ws_hub {
-    lws_dll2_owner_t conns;
+struct mdt_ws_registry {
+    lws_dll2_owner_t open; /* mdt_ws_conn_t, by their list link */
     uint64_t next_id;
     lws_sorted_usec_list_t sweep;
     mdt_server_t *srv;
@@ -317,13 +317,13 @@ static int ws_established(mdt_ws_conn_t *c, struct lws *wsi)
     mdt_server_t *srv = lws_context_user(lws_get_context(wsi));
     memset(c, 0, sizeof(*c));
     const mdt_session_t *s = ws_session(wsi, srv);
-    if (!s || !srv->hub)
+    if (!s || !srv->conns)
         return -1;
     c->wsi = wsi;
     c->srv = srv;
     c->session = *s;
-    c->id = ++srv->hub->next_id;
-    lws_dll2_add_tail(&c->list, &srv->hub->conns);
+    c->id = ++srv->conns->next_id;
+    lws_dll2_add_tail(&c->list, &srv->conns->open);
     srv->ws_open++;
     return 0;
 }
@@ -340,7 +340,7 @@ static void ws_close(mdt_ws_conn_t *c, int code)
 
 mdt_ws_conn_t *mdt_ws_find(mdt_server_t *srv, uint64_t id)
 {
-    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&srv->hub->conns))
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&srv->conns->open))
     {
         mdt_ws_conn_t *c = lws_container_of(d, mdt_ws_conn_t, list);
         if (c->id == id)
@@ -367,7 +367,7 @@ static int ws_recheck_work(mdt_dbc_t *db, void *arg)
 static void ws_recheck_done(void *arg, int status)
 {
     ws_recheck_t *r = arg;
-    mdt_ws_conn_t *c = r->srv->hub ? mdt_ws_find(r->srv, r->conn_id) : NULL;
+    mdt_ws_conn_t *c = r->srv->conns ? mdt_ws_find(r->srv, r->conn_id) : NULL;
     if (c) {
         c->rechecking = 0;
         if (status == MDT_DB_NOT_FOUND) {
@@ -402,9 +402,9 @@ static void ws_recheck(mdt_ws_conn_t *c)
 
 void mdt_ws_recheck_user(mdt_server_t *srv, int64_t user_id)
 {
-    if (!srv->hub)
+    if (!srv->conns)
         return;
-    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&srv->hub->conns))
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&srv->conns->open))
     {
         mdt_ws_conn_t *c = lws_container_of(d, mdt_ws_conn_t, list);
         if (c->session.user.user_id == user_id)
@@ -415,9 +415,9 @@ void mdt_ws_recheck_user(mdt_server_t *srv, int64_t user_id)
 
 void mdt_ws_close_session(mdt_server_t *srv, const char *id_hash)
 {
-    if (!srv->hub)
+    if (!srv->conns)
         return;
-    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&srv->hub->conns))
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&srv->conns->open))
     {
         mdt_ws_conn_t *c = lws_container_of(d, mdt_ws_conn_t, list);
         if (strcmp(c->session.id_hash, id_hash) == 0)
@@ -430,10 +430,10 @@ void mdt_ws_close_session(mdt_server_t *srv, const char *id_hash)
  * (idle, expired, dropped) are re-checked against the database. */
 static void ws_sweep(lws_sorted_usec_list_t *sul)
 {
-    struct mdt_ws_hub *hub = lws_container_of(sul, struct mdt_ws_hub, sweep);
-    mdt_server_t *srv = hub->srv;
+    struct mdt_ws_registry *reg = lws_container_of(sul, struct mdt_ws_registry, sweep);
+    mdt_server_t *srv = reg->srv;
     int64_t now = mdt_session_now();
-    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&hub->conns))
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&reg->open))
     {
         mdt_ws_conn_t *c = lws_container_of(d, mdt_ws_conn_t, list);
         const mdt_session_t *s = mdt_session_find_hash(srv, c->session.id_hash);
@@ -443,30 +443,30 @@ static void ws_sweep(lws_sorted_usec_list_t *sul)
             ws_recheck(c);
     }
     lws_end_foreach_dll(d);
-    lws_sul_schedule(srv->ctx, 0, &hub->sweep, ws_sweep, WS_SWEEP_US);
+    lws_sul_schedule(srv->ctx, 0, &reg->sweep, ws_sweep, WS_SWEEP_US);
 }
 
 int mdt_ws_start(mdt_server_t *srv)
 {
-    struct mdt_ws_hub *hub = calloc(1, sizeof(*hub));
-    if (!hub)
+    struct mdt_ws_registry *reg = calloc(1, sizeof(*reg));
+    if (!reg)
         return -1;
-    hub->srv = srv;
-    srv->hub = hub;
-    lws_sul_schedule(srv->ctx, 0, &hub->sweep, ws_sweep, WS_SWEEP_US);
+    reg->srv = srv;
+    srv->conns = reg;
+    lws_sul_schedule(srv->ctx, 0, &reg->sweep, ws_sweep, WS_SWEEP_US);
     return 0;
 }
 
 void mdt_ws_stop(mdt_server_t *srv)
 {
-    if (srv->hub)
-        lws_sul_cancel(&srv->hub->sweep);
+    if (srv->conns)
+        lws_sul_cancel(&srv->conns->sweep);
 }
 
 void mdt_ws_free(mdt_server_t *srv)
 {
-    free(srv->hub);
-    srv->hub = NULL;
+    free(srv->conns);
+    srv->conns = NULL;
 }
 
 int mdt_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
