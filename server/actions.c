@@ -24,6 +24,7 @@
 #include "markdown.h"
 #include "meetings.h"
 #include "server.h"
+#include "view.h"
 
 #define TS(col)         "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 #define ANSWERED        MDT_ITEM_ANSWERED
@@ -76,29 +77,24 @@ enum {
 
 /* ---- serializing ---------------------------------------------------------- */
 
-/* An action row as the authorization module sees it: the creator is the
+/* Where an action row holds the predicate's input: the creator is the
  * "author", its agency (actions.agency_id) the author's agency. */
+static const mdt_view_cols_t ACTION_COLS = {.vis = C_VIS,
+                                            .visible_to = C_VISTO,
+                                            .author_agency = C_AGENCY,
+                                            .author_user = C_CREATED_BY,
+                                            .assignee_agency = C_ASSIGNEE_AGENCY,
+                                            .assignee_user = C_ASSIGNEE};
+
 typedef struct {
-    mdt_item_ctx_t it;
-    int64_t ids[MDT_CASE_MAX_AGENCIES];
+    mdt_view_item_t v;
     int64_t creator;
 } row_item_t;
 
 static void action_item(const PGresult *r, int row, row_item_t *out)
 {
-    memset(out, 0, sizeof(*out));
-    mdt_visibility_t v;
-    out->it.visibility = mdt_authz_visibility_parse(mdt_db_str(r, row, C_VIS), &v) == 0
-                             ? v
-                             : MDT_VIS_COUNT; /* unknown: shown to no one */
-    out->creator = mdt_db_int(r, row, C_CREATED_BY);
-    out->it.author_user_id = out->creator;
-    out->it.author_agency_id = mdt_db_int(r, row, C_AGENCY);
-    out->it.assignee_agency_id = mdt_db_int(r, row, C_ASSIGNEE_AGENCY);
-    out->it.assignee_user_id = mdt_db_int(r, row, C_ASSIGNEE);
-    out->it.n_visible_to =
-        mdt_casectx_parse_ids(mdt_db_str(r, row, C_VISTO), out->ids, MDT_CASE_MAX_AGENCIES);
-    out->it.visible_to = out->ids;
+    mdt_view_item(r, row, &ACTION_COLS, &out->v);
+    out->creator = out->v.it.author_user_id;
 }
 
 /* The fields past the contract's core: times, names, retraction. */
@@ -119,18 +115,18 @@ static json_t *action_row_json(const PGresult *r, int row, const mdt_principal_t
 {
     row_item_t ri;
     action_item(r, row, &ri);
-    if (!mdt_authz_item_visible(p, cx, &ri.it))
+    if (!mdt_view_visible(p, cx, &ri.v))
         return NULL;
     json_t *j = json_pack(
         "{s:I, s:I, s:s, s:s, s:s, s:o, s:I, s:I, s:o, s:s, s:s, s:o, s:o, s:b, s:I, s:I, s:s}",
         "id", (json_int_t)mdt_db_int(r, row, C_ID), "case_id",
         (json_int_t)mdt_db_int(r, row, C_CASE), "title", mdt_db_str(r, row, C_TITLE), "details_md",
         mdt_db_str(r, row, C_MD), "details_html", mdt_db_str(r, row, C_HTML), "assignee_id",
-        mdt_json_id_or_null(ri.it.assignee_user_id), "assignee_agency_id",
-        (json_int_t)ri.it.assignee_agency_id, "agency_id", (json_int_t)ri.it.author_agency_id,
+        mdt_json_id_or_null(ri.v.it.assignee_user_id), "assignee_agency_id",
+        (json_int_t)ri.v.it.assignee_agency_id, "agency_id", (json_int_t)ri.v.it.author_agency_id,
         "due_date", mdt_json_str_or_null(mdt_db_str(r, row, C_DUE)), "status",
         mdt_db_str(r, row, C_STATUS), "visibility", mdt_db_str(r, row, C_VIS), "visible_to",
-        mdt_entries_ids_json(ri.ids, ri.it.n_visible_to), "meeting_id",
+        mdt_entries_ids_json(ri.v.ids, ri.v.it.n_visible_to), "meeting_id",
         mdt_json_id_or_null(mdt_db_int(r, row, C_MEETING)), "overdue",
         mdt_db_bool(r, row, C_OVERDUE), "version", (json_int_t)mdt_db_int(r, row, C_VERSION),
         "created_by", (json_int_t)ri.creator, "created_at", mdt_db_str(r, row, C_CREATED));
@@ -459,9 +455,9 @@ static int action_gate(mdt_caseop_t *op, const PGresult *r, action_allow_fn allo
                        row_item_t *ri)
 {
     action_item(r, 0, ri);
-    if (!mdt_authz_item_visible(&op->p, &op->view, &ri->it))
+    if (!mdt_view_visible(&op->p, &op->view, &ri->v))
         return stop(op, 404, "not_found", NULL, "not found");
-    if (!allow(&op->p, &op->view, &ri->it, ri->creator))
+    if (!allow(&op->p, &op->view, &ri->v.it, ri->creator))
         return stop(op, 403, "forbidden", NULL, "you may not change this action item");
     if (!PQgetisnull(r, 0, C_RETRACTED))
         return mdt_entries_conflict(op, "the action item was retracted",
@@ -479,12 +475,12 @@ static int action_gate(mdt_caseop_t *op, const PGresult *r, action_allow_fn allo
  * agency change must belong to the agency (it is dropped when not named). */
 static int action_assignee(mdt_dbc_t *c, mdt_caseop_t *op, action_in_t *in, const row_item_t *ri)
 {
-    int64_t cur_agency = ri->it.assignee_agency_id;
+    int64_t cur_agency = ri->v.it.assignee_agency_id;
     int changed = in->assignee_agency_id && in->assignee_agency_id != cur_agency;
     if (!in->assignee_agency_id)
         in->assignee_agency_id = cur_agency;
     if (!in->assignee_id_set)
-        in->assignee_id = changed ? 0 : ri->it.assignee_user_id;
+        in->assignee_id = changed ? 0 : ri->v.it.assignee_user_id;
     int rc = changed ? check_assign(op, in->assignee_agency_id) : MDT_DB_OK;
     if (rc == MDT_DB_OK && in->assignee_id && in->assignee_id_set)
         rc = check_assignee(c, op, in->assignee_id, in->assignee_agency_id);

@@ -20,6 +20,7 @@
 #include "audit.h"
 #include "casectx.h"
 #include "cli_accounts.h"
+#include "content.h"
 #include "crypto.h"
 #include "ids.h"
 #include "json.h"
@@ -965,39 +966,6 @@ void mdt_admin_account_changes(mdt_req_t *req)
     admin_run(op);
 }
 
-/* Fills the item context of an entry, action item or service row:
- * id, visibility, agency, author, visible_to text[, assignee agency,
- * assignee user]. */
-static void admin_item_ctx(const PGresult *r, int i, int is_action, int64_t *visible_to,
-                           mdt_item_ctx_t *it)
-{
-    memset(it, 0, sizeof(*it));
-    if (mdt_authz_visibility_parse(mdt_db_str(r, i, 1), &it->visibility) != 0)
-        it->visibility = MDT_VIS_COUNT; /* unknown: shown to no one */
-    it->author_agency_id = mdt_db_int(r, i, 2);
-    it->author_user_id = mdt_db_int(r, i, 3);
-    it->n_visible_to =
-        mdt_casectx_parse_ids(mdt_db_str(r, i, 4), visible_to, MDT_CASE_MAX_AGENCIES);
-    it->visible_to = visible_to;
-    if (is_action) {
-        it->assignee_agency_id = mdt_db_int(r, i, 5);
-        it->assignee_user_id = mdt_db_int(r, i, 6);
-    }
-}
-
-static const struct {
-    const char *type;
-    const char *sql; /* $1 case id, $2 the ids as int8[] text */
-} admin_item_sql[] = {
-    {"entry", "SELECT id, visibility, agency_id, author_id, visible_to::text FROM entries"
-              " WHERE case_id = $1 AND id = ANY($2::bigint[])"},
-    {"action", "SELECT id, visibility, agency_id, created_by, visible_to::text,"
-               " assignee_agency_id, coalesce(assignee_id, 0) FROM actions"
-               " WHERE case_id = $1 AND id = ANY($2::bigint[])"},
-    {"service", "SELECT id, visibility, agency_id, created_by, visible_to::text FROM services"
-                " WHERE case_id = $1 AND id = ANY($2::bigint[])"},
-};
-
 /* The ids of rows whose object_type is type, as int8[] text; NULL if none
  * (or out of memory). */
 static char *admin_ids_of(json_t *rows, const char *type)
@@ -1019,50 +987,40 @@ static char *admin_ids_of(json_t *rows, const char *type)
     return s;
 }
 
-/* Marks every row of object type `type` with an id in `visible` (sorted
- * not needed: few rows) as seen; the others are redacted later. */
-static int admin_check_items(mdt_dbc_t *c, admin_op_t *op, const mdt_case_ctx_t *view, int k,
-                             json_t *rows, json_t *seen)
+/* Marks every row about an item of kind k that p may see (the view filter
+ * decides) as seen; the others are redacted later. */
+static int admin_check_items(mdt_dbc_t *c, admin_op_t *op, const mdt_case_ctx_t *view,
+                             const mdt_content_kind_t *k, json_t *rows, json_t *seen)
 {
-    char *ids = admin_ids_of(rows, admin_item_sql[k].type);
+    char *ids = k->ctx_by_ids_sql ? admin_ids_of(rows, k->object_type) : NULL;
     if (!ids)
         return MDT_DB_OK;
-    mdt_db_params_t p;
-    mdt_db_params_init(&p);
-    mdt_db_param_int(&p, op->q.case_id);
-    mdt_db_param_str(&p, ids);
-    PGresult *r = mdt_db_query(c, admin_item_sql[k].sql, &p);
+    mdt_idvec_t visible = {0};
+    int rc = mdt_content_visible_ids(c, k, &op->p, view, op->q.case_id, ids, &visible);
     free(ids);
-    if (!r)
-        return c->status;
-    for (int i = 0; i < PQntuples(r); i++) {
-        int64_t visible_to[MDT_CASE_MAX_AGENCIES];
-        mdt_item_ctx_t it;
-        admin_item_ctx(r, i, k == 1, visible_to, &it);
-        if (mdt_authz_item_visible(&op->p, view, &it)) {
-            char key[48];
-            snprintf(key, sizeof(key), "%s:%s", admin_item_sql[k].type, PQgetvalue(r, i, 0));
-            json_object_set_new(seen, key, json_true());
-        }
+    for (size_t i = 0; rc == MDT_DB_OK && i < visible.n; i++) {
+        char key[48];
+        snprintf(key, sizeof(key), "%s:%lld", k->object_type, (long long)visible.v[i]);
+        json_object_set_new(seen, key, json_true());
     }
-    PQclear(r);
-    return MDT_DB_OK;
+    mdt_idvec_free(&visible);
+    return rc;
 }
 
 /* Is the object a row names one a non-admin reader may see? Case-level
- * objects yes; entries, action items and services when in `seen`;
- * anything else no (fail closed). */
+ * kinds (no per-item visibility) yes; items when in `seen`; an object type
+ * the registry does not know no (fail closed). */
 static int admin_row_visible(json_t *row, json_t *seen)
 {
     const char *t = json_string_value(json_object_get(row, "object_type"));
     json_int_t id = json_integer_value(json_object_get(row, "object_id"));
     if (!t || id <= 0)
         return 1;
-    static const char *const open[] = {"case", "pii", "tracking", "consent", NULL};
-    for (int i = 0; open[i]; i++) {
-        if (strcmp(t, open[i]) == 0)
-            return 1;
-    }
+    const mdt_content_kind_t *k = mdt_content_find(t);
+    if (!k)
+        return 0;
+    if (!k->ctx_by_ids_sql)
+        return 1;
     char key[48];
     snprintf(key, sizeof(key), "%s:%lld", t, (long long)id);
     return json_object_get(seen, key) != NULL;
@@ -1074,8 +1032,10 @@ static int admin_redact(mdt_dbc_t *c, admin_op_t *op, const mdt_case_ctx_t *view
 {
     json_t *seen = json_object();
     int rc = MDT_DB_OK;
-    for (int k = 0; rc == MDT_DB_OK && k < 3; k++)
-        rc = admin_check_items(c, op, view, k, rows, seen);
+    size_t nkinds;
+    const mdt_content_kind_t *kinds = mdt_content_all(&nkinds);
+    for (size_t k = 0; rc == MDT_DB_OK && k < nkinds; k++)
+        rc = admin_check_items(c, op, view, &kinds[k], rows, seen);
     size_t i;
     json_t *row;
     json_array_foreach(rows, i, row)

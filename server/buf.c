@@ -31,6 +31,7 @@ int mdt_buf_reserve(mdt_buf_t *b, size_t n)
         b->failed = 1;
         return -1;
     }
+    s[b->len] = 0; /* a reserved buffer is always a string */
     b->s = s;
     b->cap = cap;
     return 0;

@@ -3,7 +3,7 @@
  * Who may see or change what is decided by authz.h alone. The list filters in
  * SQL by membership (the caller's agency in case_agencies) and then asks
  * mdt_authz_case_visible for every row it got, dropping (and logging) any
- * row the two disagree on; its open/overdue counts ask mdt_authz_item_visible
+ * row the two disagree on; its open/overdue counts ask the view filter
  * for every open action item. Related case ids the caller may not see are
  * left out of every Case it gets, and kept untouched when it edits the list.
  * Case-scoped requests run through caseop.h; creation, which has no case
@@ -26,10 +26,10 @@
 #include "records.h"
 #include "server.h"
 #include "session.h"
+#include "view.h"
 
 #define CASES_MAX_RELATED 50
 #define CASES_MAX_Q       100
-#define CASES_MAX_VIS     64 /* visible_to ids read per item */
 
 static const char *const case_statuses[] = {"referred", "active", "monitoring", "closed", NULL};
 
@@ -340,6 +340,14 @@ static list_row_t *list_find(list_row_t *rows, int n, int64_t id)
     return NULL;
 }
 
+/* The predicate's columns in the query of list_count_actions. */
+static const mdt_view_cols_t COUNT_COLS = {.vis = 1,
+                                           .visible_to = 4,
+                                           .author_agency = 2,
+                                           .author_user = 3,
+                                           .assignee_agency = 5,
+                                           .assignee_user = 6};
+
 /* Counts, per visible row, the open and overdue action items p may see. */
 static int list_count_actions(mdt_dbc_t *c, list_t *l, list_row_t *rows, int n)
 {
@@ -369,20 +377,13 @@ static int list_count_actions(mdt_dbc_t *c, list_t *l, list_row_t *rows, int n)
         return c->status;
     for (int i = 0; i < PQntuples(r); i++) {
         list_row_t *row = list_find(rows, n, mdt_db_int(r, i, 0));
-        int64_t vis_to[CASES_MAX_VIS];
-        mdt_item_ctx_t it = {.author_agency_id = mdt_db_int(r, i, 2),
-                             .author_user_id = mdt_db_int(r, i, 3),
-                             .visible_to = vis_to,
-                             .assignee_agency_id = mdt_db_int(r, i, 5),
-                             .assignee_user_id = mdt_db_int(r, i, 6)};
-        it.n_visible_to = mdt_casectx_parse_ids(mdt_db_str(r, i, 4), vis_to, CASES_MAX_VIS);
-        if (!row || mdt_authz_visibility_parse(mdt_db_str(r, i, 1), &it.visibility) != 0)
+        if (!row)
             continue;
         mdt_case_ctx_t v = {.case_id = row->id,
                             .lead_agency_id = row->lead,
                             .agencies = row->agencies,
                             .n_agencies = row->n_agencies};
-        if (!mdt_authz_item_visible(&l->p, &v, &it))
+        if (!mdt_view_row_visible(&l->p, &v, r, i, &COUNT_COLS, NULL))
             continue;
         row->open++;
         row->overdue += mdt_db_bool(r, i, 7);

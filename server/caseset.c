@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "view.h"
 
 enum { K_ID, K_LEAD, K_AGENCIES, K_NUMBER, K_ALIAS, K_OWNERS };
 
@@ -90,24 +91,22 @@ const mdt_caseset_case_t *mdt_caseset_find(const mdt_caseset_t *s, int64_t id)
     return NULL;
 }
 
+/* Where an item query's row holds the predicate's input (caseset.h). */
+static const mdt_view_cols_t ITEM_COLS = {.vis = MDT_CASESET_I_VIS,
+                                          .visible_to = MDT_CASESET_I_VISTO,
+                                          .author_agency = MDT_CASESET_I_AGENCY,
+                                          .author_user = MDT_CASESET_I_AUTHOR,
+                                          .assignee_agency = MDT_CASESET_I_ASSIGNEE_AGENCY,
+                                          .assignee_user = MDT_CASESET_I_ASSIGNEE};
+
 int mdt_caseset_item_visible(const mdt_caseset_t *s, const mdt_principal_t *p, const PGresult *r,
                              int i)
 {
     const mdt_caseset_case_t *k = mdt_caseset_find(s, mdt_db_int(r, i, MDT_CASESET_I_CASE));
     if (!k)
         return 0;
-    int64_t vis_to[MDT_CASE_MAX_AGENCIES];
-    mdt_item_ctx_t it = {.author_agency_id = mdt_db_int(r, i, MDT_CASESET_I_AGENCY),
-                         .author_user_id = mdt_db_int(r, i, MDT_CASESET_I_AUTHOR),
-                         .visible_to = vis_to,
-                         .assignee_agency_id = mdt_db_int(r, i, MDT_CASESET_I_ASSIGNEE_AGENCY),
-                         .assignee_user_id = mdt_db_int(r, i, MDT_CASESET_I_ASSIGNEE)};
-    it.n_visible_to =
-        mdt_casectx_parse_ids(mdt_db_str(r, i, MDT_CASESET_I_VISTO), vis_to, MDT_CASE_MAX_AGENCIES);
-    if (mdt_authz_visibility_parse(mdt_db_str(r, i, MDT_CASESET_I_VIS), &it.visibility) != 0)
-        it.visibility = MDT_VIS_COUNT; /* unknown: shown to no one */
     mdt_case_ctx_t v = mdt_caseset_view(k);
-    return mdt_authz_item_visible(p, &v, &it);
+    return mdt_view_row_visible(p, &v, r, i, &ITEM_COLS, NULL);
 }
 
 int mdt_caseset_visible_items(mdt_dbc_t *c, const mdt_caseset_t *s, const mdt_principal_t *p,

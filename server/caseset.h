@@ -5,7 +5,7 @@
  * request with what the authorization predicate needs (lead, agencies, PII
  * owners), each kept only when mdt_authz_case_visible says so. Items
  * (action items, services) of those cases are then decided one by one by
- * mdt_authz_item_visible with their case's context. */
+ * the view filter (view.h) with their case's context. */
 #ifndef MDT_CASESET_H
 #define MDT_CASESET_H
 

@@ -5,7 +5,7 @@
  * READ transaction: the case set (every case of the caller's agency, each
  * context loaded once), then the light columns of every matching action
  * item in dashboard order (overdue first, then due date, items without one
- * last, then id), each kept only when mdt_authz_item_visible says so with
+ * last, then id), each kept only when the view filter (view.h) says so with
  * its case's context. `total` and `overdue_total` count the visible ones;
  * the page after `cursor` is then serialized by actions.c
  * (mdt_actions_list_json, the one Action serializer) and given the case's

@@ -9,7 +9,7 @@
  * the live row; retraction sets retracted_at/retracted_by and keeps it all.
  *
  * What a principal sees of an entry is decided in one place, entry_row_json:
- * nothing when mdt_authz_item_visible says no, and for a retracted entry no
+ * nothing when the view filter (view.h) says no, and for a retracted entry no
  * body (body_md, body_html, interview null) unless its agency authored it. The
  * same function serves the REST answers, the board (mdt_entries_list_json)
  * and error.current of a 409. POST /render previews Markdown on the cpu pool
@@ -25,6 +25,7 @@
 #include "markdown.h"
 #include "server.h"
 #include "session.h"
+#include "view.h"
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
@@ -65,24 +66,19 @@ enum {
 
 /* ---- serializing ---------------------------------------------------------- */
 
-/* An entry row as the authorization module sees it (visible_to stored here). */
-typedef struct {
-    mdt_item_ctx_t it;
-    int64_t ids[MDT_CASE_MAX_AGENCIES];
-} row_item_t;
+/* Where an entry row holds the predicate's input (the view filter reads it). */
+static const mdt_view_cols_t ENTRY_COLS = {.vis = C_VIS,
+                                           .visible_to = C_VISTO,
+                                           .author_agency = C_AGENCY,
+                                           .author_user = C_AUTHOR,
+                                           .assignee_agency = -1,
+                                           .assignee_user = -1};
+
+typedef mdt_view_item_t row_item_t;
 
 static void entry_item(const PGresult *r, int row, row_item_t *out)
 {
-    memset(out, 0, sizeof(*out));
-    mdt_visibility_t v;
-    out->it.visibility = mdt_authz_visibility_parse(mdt_db_str(r, row, C_VIS), &v) == 0
-                             ? v
-                             : MDT_VIS_COUNT; /* unknown: shown to no one */
-    out->it.author_user_id = mdt_db_int(r, row, C_AUTHOR);
-    out->it.author_agency_id = mdt_db_int(r, row, C_AGENCY);
-    out->it.n_visible_to =
-        mdt_casectx_parse_ids(mdt_db_str(r, row, C_VISTO), out->ids, MDT_CASE_MAX_AGENCIES);
-    out->it.visible_to = out->ids;
+    mdt_view_item(r, row, &ENTRY_COLS, out);
 }
 
 json_t *mdt_entries_ids_json(const int64_t *ids, size_t n)
@@ -107,10 +103,10 @@ static json_t *entry_row_json(const PGresult *r, int row, const mdt_principal_t 
 {
     row_item_t ri;
     entry_item(r, row, &ri);
-    if (!mdt_authz_item_visible(p, cx, &ri.it))
+    if (!mdt_view_visible(p, cx, &ri))
         return NULL;
     int retracted = !PQgetisnull(r, row, C_RETRACTED);
-    int body = !retracted || mdt_authz_item_history_visible(p, cx, &ri.it);
+    int body = !retracted || mdt_view_history_visible(p, cx, &ri);
     json_t *j = json_pack(
         "{s:I, s:I, s:s, s:I, s:s, s:I, s:o, s:o, s:s, s:o, s:I, s:s, s:o, s:o, s:o}", "id",
         (json_int_t)mdt_db_int(r, row, C_ID), "case_id", (json_int_t)mdt_db_int(r, row, C_CASE),
@@ -468,7 +464,7 @@ static int entry_gate(mdt_caseop_t *op, const PGresult *r, entry_allow_fn allow,
 {
     row_item_t ri;
     entry_item(r, 0, &ri);
-    if (!mdt_authz_item_visible(&op->p, &op->view, &ri.it))
+    if (!mdt_view_visible(&op->p, &op->view, &ri))
         return stop(op, 404, "not_found", NULL, "not found");
     if (!allow(&op->p, &op->view, &ri.it))
         return stop(op, 403, "forbidden", NULL, "you may not change this entry");
@@ -645,7 +641,7 @@ static int entry_history_work(mdt_dbc_t *c, mdt_caseop_t *op)
     row_item_t ri;
     entry_item(r, 0, &ri);
     PQclear(r);
-    if (!mdt_authz_item_history_visible(&op->p, &op->view, &ri.it))
+    if (!mdt_view_history_visible(&op->p, &op->view, &ri))
         return mdt_caseop_fail(op, 404, "not_found", NULL, "not found");
     return history_items(c, op);
 }

@@ -5,16 +5,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "actions.h"
-#include "cases.h"
 #include "casectx.h"
-#include "entries.h"
+#include "content.h"
 #include "hmap.h"
 #include "json.h"
 #include "log.h"
 #include "meetings.h"
-#include "pii.h"
-#include "records.h"
 #include "server.h"
 #include "session.h"
 #include "ws.h"
@@ -110,81 +106,14 @@ static void hub_key(int64_t case_id, int64_t meeting_id, char key[24])
 
 /* ---- rendering (database threads) ---- */
 
-/* The item with this id in a JSON array of objects (borrowed), or NULL. */
-static json_t *hub_find_id(json_t *arr, int64_t id)
-{
-    size_t i;
-    json_t *it;
-    json_array_foreach(arr, i, it)
-    {
-        if (json_integer_value(json_object_get(it, "id")) == id)
-            return it;
-    }
-    return NULL;
-}
-
-/* The object an event names, as p may see it now (new reference), or NULL. */
+/* The object an event names, as p may see it now (new reference), or NULL:
+ * through the kind's descriptor (content.h). */
 static json_t *hub_object(mdt_dbc_t *c, const mdt_feed_event_t *ev, const mdt_principal_t *p,
                           const mdt_casectx_t *cx, int64_t now, const char *time_zone)
 {
-    const char *t = ev->object_type;
-    json_t *arr = NULL, *obj = NULL;
-    if (strcmp(t, "entry") == 0)
-        arr = mdt_entries_list_json(c, p, cx, ev->object_id);
-    else if (strcmp(t, "action") == 0)
-        arr = mdt_actions_list_json(c, p, cx, ev->object_id, time_zone);
-    else if (strcmp(t, "service") == 0)
-        arr = mdt_records_services_json(c, p, cx);
-    else if (strcmp(t, "consent") == 0)
-        arr = mdt_pii_consents_json(c, p, cx, now);
-    else if (strcmp(t, "pii") == 0)
-        return mdt_pii_json(c, p, cx, now);
-    else if (strcmp(t, "tracking") == 0)
-        return mdt_records_tracking_json(c, cx);
-    else if (strcmp(t, "case") == 0)
-        return mdt_cases_get_json(c, p, cx);
-    if (arr) {
-        obj = hub_find_id(arr, ev->object_id);
-        json_incref(obj);
-        json_decref(arr);
-    }
-    return obj;
-}
-
-/* Could p see the previous version of an entry or action item? */
-static int hub_prev_visible(mdt_dbc_t *c, const mdt_feed_event_t *ev, const mdt_principal_t *p,
-                            const mdt_case_ctx_t *view)
-{
-    const char *sql =
-        strcmp(ev->object_type, "entry") == 0
-            ? "SELECT v.visibility, v.visible_to::text, e.agency_id, e.author_id, 0 FROM"
-              " entry_versions v JOIN entries e ON e.id = v.entry_id WHERE v.entry_id = $1"
-              " ORDER BY v.version DESC OFFSET 1 LIMIT 1"
-            /* the action's previous version as stored in its history */
-            : "SELECT v.data->>'visibility', (SELECT coalesce(array_agg(x::bigint), '{}')"
-              " FROM jsonb_array_elements_text(v.data->'visible_to') x)::text,"
-              " a.agency_id, a.created_by, (v.data->>'assignee_agency_id')::bigint"
-              " FROM action_versions v JOIN actions a ON a.id = v.action_id"
-              " WHERE v.action_id = $1 ORDER BY v.version DESC OFFSET 1 LIMIT 1";
-    mdt_db_params_t prm;
-    mdt_db_params_init(&prm);
-    mdt_db_param_int(&prm, ev->object_id);
-    PGresult *r = mdt_db_query(c, sql, &prm);
-    if (!r || PQntuples(r) != 1) {
-        PQclear(r);
-        return 0;
-    }
-    int64_t to[MDT_CASE_MAX_AGENCIES];
-    mdt_item_ctx_t it = {0};
-    if (mdt_authz_visibility_parse(mdt_db_str(r, 0, 0), &it.visibility) != 0)
-        it.visibility = MDT_VIS_COUNT; /* unknown: shown to no one */
-    it.n_visible_to = mdt_casectx_parse_ids(mdt_db_str(r, 0, 1), to, MDT_CASE_MAX_AGENCIES);
-    it.visible_to = to;
-    it.author_agency_id = mdt_db_int(r, 0, 2);
-    it.author_user_id = mdt_db_int(r, 0, 3);
-    it.assignee_agency_id = mdt_db_int(r, 0, 4);
-    PQclear(r);
-    return mdt_authz_item_visible(p, view, &it);
+    const mdt_content_kind_t *k = mdt_content_find(ev->object_type);
+    mdt_content_reader_t rd = {.p = p, .cx = cx, .now = now, .time_zone = time_zone};
+    return k ? k->object_json(c, &rd, ev->object_id) : NULL;
 }
 
 static json_t *hub_event_msg(const mdt_feed_event_t *ev, const char *kind, json_t *data)
@@ -221,9 +150,8 @@ static int hub_render_shape(mdt_dbc_t *c, const mdt_feed_event_t *ev, const mdt_
     if (c->status != MDT_DB_OK && c->error[0])
         return c->status;
     int narrowing = strstr(ev->kind, ".updated") || strstr(ev->kind, ".retracted");
-    if (narrowing &&
-        (strcmp(ev->object_type, "entry") == 0 || strcmp(ev->object_type, "action") == 0) &&
-        hub_prev_visible(c, ev, &sh->p, &view))
+    if (narrowing && mdt_content_prev_visible(c, mdt_content_find(ev->object_type), &sh->p, &view,
+                                              ev->object_id))
         json_array_append_new(sh->msgs, hub_revoked(ev, ev->object_type, ev->object_id, NULL));
     return MDT_DB_OK;
 }

@@ -7,7 +7,7 @@
  * (TRACKING), which drives validation, normalization and the defaults
  * answered before anything was saved. Services are rows with the same
  * visibility as entries (mdt, agencies, agency), decided by
- * mdt_authz_item_visible. Both are read and written by any case member
+ * the view filter (view.h). Both are read and written by any case member
  * (mdt_authz_case_update_member_fields). Decisions: docs/consents.md. */
 #include "records.h"
 
@@ -18,6 +18,7 @@
 #include "caseop.h"
 #include "json.h"
 #include "server.h"
+#include "view.h"
 
 #define SERVICE_NAME_MAX 200
 #define SERVICE_NOTE_MAX 2000
@@ -391,22 +392,23 @@ static const char *const SERVICE_CATS[] = {"information_referral",
 
 enum { S_ID, S_CASE, S_AGENCY, S_DATE, S_CAT, S_NAME, S_MIN, S_NOTE, S_VIS, S_TO, S_BY, S_AT };
 
+/* Where a SERVICE_COLS row holds the predicate's input. */
+static const mdt_view_cols_t SERVICE_VIEW = {.vis = S_VIS,
+                                             .visible_to = S_TO,
+                                             .author_agency = S_AGENCY,
+                                             .author_user = S_BY,
+                                             .assignee_agency = -1,
+                                             .assignee_user = -1};
+
 /* Row i of a SERVICE_COLS result when p may see it, else NULL. */
 static json_t *service_json(const PGresult *r, int i, const mdt_principal_t *p,
                             const mdt_case_ctx_t *view)
 {
-    int64_t to[MDT_CASE_MAX_AGENCIES];
-    mdt_visibility_t vis;
-    if (mdt_authz_visibility_parse(mdt_db_str(r, i, S_VIS), &vis) != 0)
+    mdt_view_item_t vi;
+    if (!mdt_view_row_visible(p, view, r, i, &SERVICE_VIEW, &vi))
         return NULL;
-    mdt_item_ctx_t it = {
-        .visibility = vis,
-        .author_agency_id = mdt_db_int(r, i, S_AGENCY),
-        .author_user_id = mdt_db_int(r, i, S_BY),
-        .visible_to = to,
-        .n_visible_to = mdt_casectx_parse_ids(mdt_db_str(r, i, S_TO), to, MDT_CASE_MAX_AGENCIES)};
-    if (!mdt_authz_item_visible(p, view, &it))
-        return NULL;
+    const mdt_item_ctx_t it = vi.it;
+    const int64_t *to = vi.ids;
     json_t *ids = json_array();
     for (size_t k = 0; k < it.n_visible_to; k++)
         json_array_append_new(ids, json_integer(to[k]));

@@ -4,7 +4,7 @@
  * action items count is decided by the authorization module, never in SQL:
  * the case set of the caller's agency (caseset.h, each case kept only
  * when mdt_authz_case_visible says so) and, within it, the services dated
- * in the range and the action items due in it that mdt_authz_item_visible
+ * in the range and the action items due in it that the view filter
  * shows the caller. Their ids are handed to one aggregate statement per
  * report that counts from cases, tracking, services, actions, meetings and
  * meeting_cases only - the protected details are never read. Each row it
