@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "gate.h"
 #include "json.h"
 #include "log.h"
 #include "server.h"
@@ -516,7 +517,7 @@ static void http_dispatch_api(mdt_req_t *req)
     }
     if (http_read_json(req) != 0)
         return;
-    mdt_http_gate(req);
+    mdt_gate_request(req);
 }
 
 /* Called once the whole request is read. */

@@ -83,10 +83,6 @@ int mdt_http_security_headers(struct lws *wsi, struct mdt_server *srv, unsigned 
 /* Is addr in the comma-separated list of addresses and CIDRs? */
 int mdt_http_trusted_proxy(const char *list, const char *addr);
 
-/* Provided by the identity layer: checks the session, CSRF and role the
- * route asks for, then calls req->route->handler(req), or answers itself. */
-void mdt_http_gate(mdt_req_t *req);
-
 /* ---- for handlers ---- */
 
 /* Answers with a JSON body; steals the reference to body. */

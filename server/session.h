@@ -1,13 +1,10 @@
-/* session.h - sessions and the gate in front of every handler.
+/* session.h - sessions: the cookie, the cache and loading.
  *
  * A session is a random 256-bit token in the `mdt_session` cookie; the
  * database keeps only its SHA-256. Each node caches sessions it has seen
- * (srv->auth). mdt_http_gate() (declared in http.h) reads the cookie by
- * exact name from the whole Cookie header, finds or loads the session,
- * enforces the idle and absolute timeouts, CSRF on state changes, a
- * required MFA enrolment, a required password change and the admin flag,
- * then calls the handler with req->auth set to a copy of the session.
- * Revocations reach every node through the event log (user.updated,
+ * (srv->auth). The gate in front of every handler (gate.h) finds or loads
+ * the session through this module; the idle and absolute timeouts are
+ * decided here. Revocations reach every node through the event log (user.updated,
  * session.revoked) and drop the cached entries. */
 #ifndef MDT_SESSION_H
 #define MDT_SESSION_H
@@ -69,6 +66,12 @@ int mdt_session_load_user(mdt_dbc_t *c, int64_t user_id, const char *mfa_kinds, 
 /* Loop: the cached session for a Cookie header, if present and live now
  * (used by the WebSocket upgrade). Counts as activity when touch is set. */
 const mdt_session_t *mdt_session_find(struct mdt_server *srv, const char *cookie_header, int touch);
+/* The session id (SHA-256 hex of the token) of the `mdt_session` cookie in
+ * a whole Cookie header: 0, or -1 when there is no well-formed token. */
+int mdt_session_token_hash(const char *cookie_header, char hash[65]);
+/* Loop: the cached entry for an id_hash when it is live now by this node's
+ * knowledge (active, not expired, not idle), or NULL. */
+const mdt_session_t *mdt_session_find_live(struct mdt_server *srv, const char *id_hash);
 /* Loop: the cached entry for an id_hash (live or not), or NULL. */
 const mdt_session_t *mdt_session_find_hash(struct mdt_server *srv, const char *id_hash);
 /* Loop: caches a copy of s (replacing any entry with its id_hash). */
