@@ -27,7 +27,6 @@
 #include "view.h"
 
 #define TS(col)         "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-#define ANSWERED        MDT_ITEM_ANSWERED
 #define TITLE_MAX_CHARS 300
 
 static const char *const STATUSES[] = {"open", "in_progress", "done", "cancelled", NULL};
@@ -274,8 +273,7 @@ static int parse_update(json_t *b, action_in_t *in, mdt_err_t *e)
 static int stop(mdt_caseop_t *op, int status, const char *code, const char *field,
                 const char *message)
 {
-    mdt_caseop_fail(op, status, code, field, message);
-    return ANSWERED;
+    return mdt_run_fail(&op->run, status, code, field, message);
 }
 
 /* The assignee agency is on the case and p may assign to it. */
@@ -342,15 +340,15 @@ static void param_id(mdt_db_params_t *prm, int64_t id)
         mdt_db_param_str(prm, NULL);
 }
 
-/* The one item as op's caller sees it into op->result; db status. */
+/* The one item as op's caller sees it into op->run.ans.result; db status. */
 static int action_result(mdt_dbc_t *c, mdt_caseop_t *op, const action_in_t *in)
 {
     json_t *items = mdt_actions_list_json(c, &op->p, &op->cx, op->object_id, in->time_zone);
     if (!items)
         return c->status;
-    op->result = json_incref(json_array_get(items, 0));
+    op->run.ans.result = json_incref(json_array_get(items, 0));
     json_decref(items);
-    return op->result ? MDT_DB_OK : MDT_DB_NOT_FOUND;
+    return op->run.ans.result ? MDT_DB_OK : MDT_DB_NOT_FOUND;
 }
 
 /* Audit row and event, last; detail holds field names and enum values only. */
@@ -419,8 +417,8 @@ static int action_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
     if (rc == MDT_DB_OK)
         rc = action_result(c, op, in);
     if (rc != MDT_DB_OK)
-        return rc == ANSWERED ? MDT_DB_OK : rc;
-    op->ok_status = 201;
+        return rc;
+    op->run.ans.ok_status = 201;
     return action_record(c, op, "action.create", "action.created",
                          json_pack("{s:I, s:s}", "assignee_agency_id",
                                    (json_int_t)in->assignee_agency_id, "visibility",
@@ -556,7 +554,7 @@ static int action_update_work(mdt_dbc_t *c, mdt_caseop_t *op)
         rc = action_result(c, op, in);
     if (rc != MDT_DB_OK) {
         json_decref(detail);
-        return rc == ANSWERED ? MDT_DB_OK : rc;
+        return rc;
     }
     return action_record(c, op, "action.update", "action.updated", detail);
 }
@@ -585,7 +583,7 @@ static int action_retract_work(mdt_dbc_t *c, mdt_caseop_t *op)
     if (rc == MDT_DB_OK)
         rc = action_result(c, op, in);
     if (rc != MDT_DB_OK)
-        return rc == ANSWERED ? MDT_DB_OK : rc;
+        return rc;
     return action_record(c, op, "action.retract", "action.retracted", NULL);
 }
 

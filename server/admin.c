@@ -26,6 +26,7 @@
 #include "json.h"
 #include "password.h"
 #include "server.h"
+#include "runner.h"
 #include "session.h"
 
 #define ADMIN_PAGE_DEFAULT 50
@@ -59,12 +60,8 @@ struct admin_op {
     char password[MDT_PASSWORD_MAX_BYTES + 1];
     char hash[MDT_PASSWORD_HASH_MAX];
     int hash_failed;
-    /* answer */
-    int ok_status;
-    json_t *result;  /* on success */
-    json_t *current; /* with a 409 */
-    mdt_err_t err;
-    json_t *drop; /* user ids whose cached sessions this node drops at once */
+    mdt_run_t run; /* the runner and the answer (run.ans) */
+    json_t *drop;  /* user ids whose cached sessions this node drops at once */
     const char *read_action;
     json_t *read_detail; /* the buffered audit row of a read */
     int64_t read_case_id;
@@ -73,11 +70,13 @@ struct admin_op {
 
 /* ---- the runner ---- */
 
+static int admin_work(mdt_dbc_t *c, void *arg);
+static void admin_finish(void *arg, int status);
+
 static void admin_op_free(void *arg)
 {
     admin_op_t *op = arg;
-    json_decref(op->result);
-    json_decref(op->current);
+    mdt_run_free(&op->run);
     json_decref(op->drop);
     json_decref(op->read_detail);
     free(op->cx);
@@ -95,7 +94,8 @@ static admin_op_t *admin_op_new(mdt_req_t *req, admin_fn work)
     }
     op->req = req;
     op->work = work;
-    op->ok_status = 200;
+    mdt_run_init(&op->run, req, op, admin_work);
+    op->run.finish = admin_finish;
     op->p = mdt_auth_principal(req);
     mdt_audit_actor_from_req(req, &op->actor);
     op->id = req->ids[0];
@@ -105,23 +105,10 @@ static admin_op_t *admin_op_new(mdt_req_t *req, admin_fn work)
     return op;
 }
 
-/* In work: the answer is this error (the transaction is rolled back). */
-static int admin_fail(admin_op_t *op, int status, const char *code, const char *field,
-                      const char *message)
-{
-    mdt_err_set(&op->err, status, code, field, "%s", message);
-    return MDT_DB_OK;
-}
-
-static int admin_db_work(mdt_dbc_t *c, void *arg)
+static int admin_work(mdt_dbc_t *c, void *arg)
 {
     admin_op_t *op = arg;
-    int rc = mdt_db_begin(c, NULL);
-    if (rc == MDT_DB_OK)
-        rc = op->work(c, op);
-    if (rc != MDT_DB_OK || op->err.status)
-        return rc; /* the pool rolls back */
-    return mdt_db_commit(c);
+    return op->work(c, op);
 }
 
 /* Buffers the audit row of a read (ok or denied). */
@@ -144,32 +131,20 @@ static void admin_drop_sessions(admin_op_t *op)
     }
 }
 
-static void admin_db_done(void *arg, int status)
+/* Loop, before the answer: the read's audit row, and on success the
+ * cached sessions the change ended. */
+static void admin_finish(void *arg, int status)
 {
     admin_op_t *op = arg;
-    mdt_req_t *req = op->req;
     if (status == MDT_DB_OK && op->read_action)
-        admin_audit_read(op, op->err.status ? "denied" : "ok");
-    if (status != MDT_DB_OK) {
-        mdt_http_fail_db(req, status);
-    } else if (op->err.status == 409 && op->current) {
-        json_t *cur = op->current;
-        op->current = NULL;
-        mdt_http_conflict(req, op->err.message, cur);
-    } else if (op->err.status) {
-        mdt_http_fail(req, &op->err);
-    } else {
+        admin_audit_read(op, op->run.ans.err.status ? "denied" : "ok");
+    if (status == MDT_DB_OK && !op->run.ans.err.status)
         admin_drop_sessions(op);
-        json_t *res = op->result;
-        op->result = NULL;
-        mdt_http_respond_json(req, op->ok_status, res ? res : json_object());
-    }
 }
 
 static void admin_run(admin_op_t *op)
 {
-    if (mdt_db_submit(op->req->srv->db, admin_db_work, admin_db_done, op) != 0)
-        mdt_http_fail_db(op->req, MDT_DB_REFUSED);
+    mdt_run_start(&op->run);
 }
 
 static void admin_hash_work(void *state, void *arg)
@@ -330,7 +305,7 @@ static int agencies_directory_work(mdt_dbc_t *c, admin_op_t *op)
     int rc = mdt_accounts_rows(c, "SELECT id, name, kind, active FROM agencies ORDER BY id", NULL,
                                admin_agency_public_json, &items);
     if (rc == MDT_DB_OK)
-        op->result = json_pack("{s:o, s:n}", "items", items, "next");
+        op->run.ans.result = json_pack("{s:o, s:n}", "items", items, "next");
     return rc;
 }
 
@@ -364,7 +339,7 @@ static int users_directory_work(mdt_dbc_t *c, admin_op_t *op)
                                " ORDER BY u.id LIMIT $3",
                                &p, admin_user_public_json, &items);
     if (rc == MDT_DB_OK)
-        op->result = admin_page(items, op->q.limit);
+        op->run.ans.result = admin_page(items, op->q.limit);
     return rc;
 }
 
@@ -392,7 +367,7 @@ static int agencies_list_work(mdt_dbc_t *c, admin_op_t *op)
     int rc = mdt_accounts_rows(c, "SELECT " MDT_ACCOUNTS_AGENCY_COLS " FROM agencies ORDER BY id",
                                NULL, mdt_accounts_agency_json, &items);
     if (rc == MDT_DB_OK)
-        op->result = json_pack("{s:o, s:n}", "items", items, "next");
+        op->run.ans.result = json_pack("{s:o, s:n}", "items", items, "next");
     return rc;
 }
 
@@ -406,7 +381,7 @@ void mdt_admin_agencies_list(mdt_req_t *req)
 static int agencies_create_work(mdt_dbc_t *c, admin_op_t *op)
 {
     return mdt_accounts_agency_insert(c, &op->actor, op->name, (mdt_agency_kind_t)op->kind,
-                                      &op->result, &op->current, &op->err);
+                                      &op->run.ans.result, &op->run.ans.current, &op->run.ans.err);
 }
 
 void mdt_admin_agencies_create(mdt_req_t *req)
@@ -426,7 +401,7 @@ void mdt_admin_agencies_create(mdt_req_t *req)
         return;
     snprintf(op->name, sizeof(op->name), "%s", name);
     op->kind = kind;
-    op->ok_status = 201;
+    op->run.ans.ok_status = 201;
     admin_run(op);
 }
 
@@ -469,8 +444,8 @@ static int agencies_name_free(mdt_dbc_t *c, admin_op_t *op, json_t *cur, int *fr
     *free_ = !other;
     json_decref(other);
     if (rc == MDT_DB_OK && !*free_) {
-        op->current = json_incref(cur);
-        admin_fail(op, 409, "conflict", "name", "another agency has that name");
+        op->run.ans.current = json_incref(cur);
+        mdt_run_fail(&op->run, 409, "conflict", "name", "another agency has that name");
     }
     return rc;
 }
@@ -482,7 +457,7 @@ static int agencies_apply(mdt_dbc_t *c, admin_op_t *op, json_t *cur)
     int name_changed = op->has_name && strcmp(old_name, op->name) != 0;
     int active_changed = op->has_active && op->active != old_active;
     if (!name_changed && !active_changed) {
-        op->result = json_incref(cur);
+        op->run.ans.result = json_incref(cur);
         return MDT_DB_OK;
     }
     mdt_db_params_t p;
@@ -494,7 +469,7 @@ static int agencies_apply(mdt_dbc_t *c, admin_op_t *op, json_t *cur)
                               "UPDATE agencies SET name = coalesce($2, name),"
                               " active = coalesce($3::boolean, active), version = version + 1"
                               " WHERE id = $1 RETURNING " MDT_ACCOUNTS_AGENCY_COLS,
-                              &p, mdt_accounts_agency_json, &op->result);
+                              &p, mdt_accounts_agency_json, &op->run.ans.result);
     json_t *fields = json_array();
     if (name_changed)
         json_array_append_new(fields, json_string("name"));
@@ -523,15 +498,16 @@ static int agencies_update_work(mdt_dbc_t *c, admin_op_t *op)
     if (rc != MDT_DB_OK)
         return rc;
     if (!cur)
-        return admin_fail(op, 404, "not_found", NULL, "no such agency");
+        return mdt_run_fail(&op->run, 404, "not_found", NULL, "no such agency");
     int name_free = 1;
     if (op->has_version && json_integer_value(json_object_get(cur, "version")) != op->version) {
-        op->current = json_incref(cur);
-        admin_fail(op, 409, "conflict", "version", "the agency changed meanwhile: reload it");
+        op->run.ans.current = json_incref(cur);
+        mdt_run_fail(&op->run, 409, "conflict", "version",
+                     "the agency changed meanwhile: reload it");
     } else if (op->has_name) {
         rc = agencies_name_free(c, op, cur, &name_free);
     }
-    if (rc == MDT_DB_OK && !op->err.status)
+    if (rc == MDT_DB_OK && !op->run.ans.err.status)
         rc = agencies_apply(c, op, cur);
     json_decref(cur);
     return rc;
@@ -590,7 +566,7 @@ static int users_list_work(mdt_dbc_t *c, admin_op_t *op)
                                " ORDER BY u.id LIMIT $4",
                                &p, mdt_accounts_user_json, &items);
     if (rc == MDT_DB_OK)
-        op->result = admin_page(items, op->q.limit);
+        op->run.ans.result = admin_page(items, op->q.limit);
     return rc;
 }
 
@@ -618,7 +594,8 @@ static int users_create_work(mdt_dbc_t *c, admin_op_t *op)
                                  .role = (mdt_role_t)op->role,
                                  .password_hash = op->hash,
                                  .must_change_password = op->must_change_password};
-    return mdt_accounts_user_insert(c, &op->actor, &u, &op->result, &op->current, &op->err);
+    return mdt_accounts_user_insert(c, &op->actor, &u, &op->run.ans.result, &op->run.ans.current,
+                                    &op->run.ans.err);
 }
 
 /* Reads and checks the create body; -1 with e filled. */
@@ -655,7 +632,7 @@ void mdt_admin_users_create(mdt_req_t *req)
         mdt_http_fail(req, &e);
         return;
     }
-    op->ok_status = 201;
+    op->run.ans.ok_status = 201;
     admin_hash_then_run(op);
 }
 
@@ -726,7 +703,7 @@ static int users_update_apply(mdt_dbc_t *c, admin_op_t *op, const users_diff_t *
                               " role = coalesce($3, role), active = coalesce($4::boolean, active),"
                               " version = version + 1 WHERE id = $1"
                               " RETURNING " MDT_ACCOUNTS_USER_COLS,
-                              &p, mdt_accounts_user_json, &op->result);
+                              &p, mdt_accounts_user_json, &op->run.ans.result);
     if (rc == MDT_DB_OK && d->active && !op->active)
         rc = mdt_accounts_revoke_sessions(c, op->id);
     if (rc == MDT_DB_OK)
@@ -747,7 +724,7 @@ static int users_load(mdt_dbc_t *c, admin_op_t *op, json_t **cur)
         c, "SELECT " MDT_ACCOUNTS_USER_COLS " FROM users u WHERE u.id = $1 FOR UPDATE", &p,
         mdt_accounts_user_json, cur);
     if (rc == MDT_DB_OK && !*cur)
-        admin_fail(op, 404, "not_found", NULL, "no such user");
+        mdt_run_fail(&op->run, 404, "not_found", NULL, "no such user");
     return rc;
 }
 
@@ -755,15 +732,16 @@ static int users_update_work(mdt_dbc_t *c, admin_op_t *op)
 {
     json_t *cur = NULL;
     int rc = users_load(c, op, &cur);
-    if (rc != MDT_DB_OK || op->err.status)
+    if (rc != MDT_DB_OK || op->run.ans.err.status)
         return rc;
     users_diff_t d;
     if (json_integer_value(json_object_get(cur, "version")) != op->version) {
-        op->current = cur;
-        return admin_fail(op, 409, "conflict", "version", "the user changed meanwhile: reload it");
+        op->run.ans.current = cur;
+        return mdt_run_fail(&op->run, 409, "conflict", "version",
+                            "the user changed meanwhile: reload it");
     }
     if (!users_diff(op, cur, &d))
-        op->result = json_incref(cur);
+        op->run.ans.result = json_incref(cur);
     else
         rc = users_update_apply(c, op, &d);
     json_decref(cur);
@@ -816,9 +794,9 @@ void mdt_admin_users_update(mdt_req_t *req)
 
 static int users_reset_mfa_work(mdt_dbc_t *c, admin_op_t *op)
 {
-    int rc = mdt_accounts_reset_mfa(c, &op->actor, op->id, &op->result);
+    int rc = mdt_accounts_reset_mfa(c, &op->actor, op->id, &op->run.ans.result);
     if (rc == MDT_DB_NOT_FOUND)
-        return admin_fail(op, 404, "not_found", NULL, "no such user");
+        return mdt_run_fail(&op->run, 404, "not_found", NULL, "no such user");
     op->drop = json_pack("[I]", (json_int_t)op->id);
     return rc;
 }
@@ -846,8 +824,8 @@ static int users_reset_password_work(mdt_dbc_t *c, admin_op_t *op)
     if (rc != MDT_DB_OK)
         return rc;
     if (!user)
-        return admin_fail(op, 404, "not_found", NULL, "no such user");
-    op->result = json_pack("{s:o, s:s}", "user", user, "one_time_password", op->password);
+        return mdt_run_fail(&op->run, 404, "not_found", NULL, "no such user");
+    op->run.ans.result = json_pack("{s:o, s:s}", "user", user, "one_time_password", op->password);
     json_int_t agency = json_integer_value(json_object_get(user, "agency_id"));
     rc = mdt_accounts_revoke_sessions(c, op->id);
     if (rc == MDT_DB_OK)
@@ -919,8 +897,8 @@ static json_t *admin_audit_json(const PGresult *r, int i)
 /* The page of audit rows as the answer, and its size in the read's row. */
 static void admin_set_result(admin_op_t *op, json_t *items)
 {
-    op->result = admin_page(items, op->q.limit);
-    size_t n = json_array_size(json_object_get(op->result, "items"));
+    op->run.ans.result = admin_page(items, op->q.limit);
+    size_t n = json_array_size(json_object_get(op->run.ans.result, "items"));
     json_object_set_new(op->read_detail, "count", json_integer((json_int_t)n));
 }
 
@@ -1097,8 +1075,8 @@ static int audit_list_work(mdt_dbc_t *c, admin_op_t *op)
     if (rc != MDT_DB_OK)
         return rc;
     if (!mdt_authz_audit_read(&op->p, found ? &view : NULL))
-        return admin_fail(op, 403, "forbidden", NULL,
-                          "administrators, and supervisors for the cases their agency leads");
+        return mdt_run_fail(&op->run, 403, "forbidden", NULL,
+                            "administrators, and supervisors for the cases their agency leads");
     json_t *items;
     rc = audit_rows(c, op, &items);
     if (rc != MDT_DB_OK)

@@ -9,12 +9,16 @@
 #include "server.h"
 #include "session.h"
 
+static int caseop_scope(mdt_dbc_t *c, void *arg);
+static int caseop_work(mdt_dbc_t *c, void *arg);
+static void caseop_finish(void *arg, int status);
+
 static void caseop_free(void *arg)
 {
     mdt_caseop_t *op = arg;
     if (op->ud_free)
         op->ud_free(op->ud);
-    json_decref(op->result);
+    mdt_run_free(&op->run);
     free(op);
 }
 
@@ -27,7 +31,9 @@ mdt_caseop_t *mdt_caseop_new(mdt_req_t *req, mdt_caseop_fn work)
     }
     op->req = req;
     op->work = work;
-    op->ok_status = 200;
+    mdt_run_init(&op->run, req, op, caseop_work);
+    op->run.scope = caseop_scope;
+    op->run.finish = caseop_finish;
     op->p = mdt_auth_principal(req);
     mdt_audit_actor_from_req(req, &op->actor);
     req->state = op;
@@ -45,13 +51,6 @@ mdt_caseop_t *mdt_caseop_with(mdt_req_t *req, mdt_caseop_fn work, void *ud, void
     op->ud = ud;
     op->ud_free = ud_free;
     return op;
-}
-
-int mdt_caseop_fail(mdt_caseop_t *op, int status, const char *code, const char *field,
-                    const char *message)
-{
-    mdt_err_set(&op->err, status, code, field, "%s", message);
-    return MDT_DB_OK;
 }
 
 int mdt_caseop_record(mdt_dbc_t *c, mdt_caseop_t *op, const char *action, const char *object_type,
@@ -92,50 +91,40 @@ static int caseop_resolve(mdt_dbc_t *c, mdt_caseop_t *op)
     return rc;
 }
 
-static int caseop_work(mdt_dbc_t *c, void *arg)
+/* The scope: resolve the case, load its context, 404 unless visible. */
+static int caseop_scope(mdt_dbc_t *c, void *arg)
 {
     mdt_caseop_t *op = arg;
     op->now = mdt_session_now();
-    int rc = mdt_db_begin(c, op->isolation);
-    if (rc == MDT_DB_OK && op->resolve_sql)
-        rc = caseop_resolve(c, op);
+    int rc = op->resolve_sql ? caseop_resolve(c, op) : MDT_DB_OK;
     if (rc == MDT_DB_OK)
         rc = mdt_casectx_load(c, op->case_id, &op->cx);
     if (rc != MDT_DB_OK)
         return rc;
     op->view = mdt_casectx_view(&op->cx);
-    if (!mdt_authz_case_visible(&op->p, &op->view))
-        return MDT_DB_NOT_FOUND;
-    rc = op->work(c, op);
-    if (rc != MDT_DB_OK || op->err.status)
-        return rc; /* the pool rolls back */
-    return mdt_db_commit(c);
+    return mdt_authz_case_visible(&op->p, &op->view) ? MDT_DB_OK : MDT_DB_NOT_FOUND;
 }
 
-static void caseop_done(void *arg, int status)
+static int caseop_work(mdt_dbc_t *c, void *arg)
 {
     mdt_caseop_t *op = arg;
-    mdt_req_t *req = op->req;
-    if (status == MDT_DB_OK && op->read_action && !op->err.status) {
+    return op->work(c, op);
+}
+
+/* Loop: the buffered audit row of a read that was answered. */
+static void caseop_finish(void *arg, int status)
+{
+    mdt_caseop_t *op = arg;
+    if (status == MDT_DB_OK && op->read_action && !op->run.ans.err.status) {
         mdt_audit_rec_t rec = {.action = op->read_action,
                                .object_type = op->object_type,
                                .object_id = op->object_id,
                                .case_id = op->case_id};
-        mdt_audit_read(req->srv, &op->actor, &rec);
-    }
-    if (status != MDT_DB_OK) {
-        mdt_http_fail_db(req, status);
-    } else if (op->err.status) {
-        mdt_http_fail(req, &op->err);
-    } else {
-        json_t *res = op->result;
-        op->result = NULL;
-        mdt_http_respond_json(req, op->ok_status, res ? res : json_object());
+        mdt_audit_read(op->req->srv, &op->actor, &rec);
     }
 }
 
 void mdt_caseop_run(mdt_caseop_t *op)
 {
-    if (mdt_db_submit(op->req->srv->db, caseop_work, caseop_done, op) != 0)
-        mdt_http_fail_db(op->req, MDT_DB_REFUSED);
+    mdt_run_start(&op->run);
 }

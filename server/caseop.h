@@ -1,13 +1,13 @@
-/* caseop.h - the one way a request works on a case.
+/* caseop.h - a request that works on a case: the case scope of the one
+ * request runner (runner.h).
  *
- * mdt_caseop_run() does, on a database thread: BEGIN (at the isolation
- * asked for); resolve the case (given, or from an object id with a
- * one-parameter query such as "SELECT case_id FROM entries WHERE id = $1");
- * load its authorization context; refuse with 404 when the caller may not
- * see the case (no existence leak); then call op->work, which reads or
- * changes rows, fills op->result (or op->err) and, for a change, calls
- * mdt_caseop_record() last; COMMIT. Back on the loop it answers: op->err
- * when set, else op->result with op->ok_status. Every call on an existing
+ * mdt_caseop_run() runs op->run with this scope, on a database thread:
+ * resolve the case (given, or from an object id with a one-parameter query
+ * such as "SELECT case_id FROM entries WHERE id = $1"); load its
+ * authorization context; refuse with 404 when the caller may not see the
+ * case (no existence leak); then op->work reads or changes rows, fills
+ * op->run.ans (or aborts with mdt_run_fail / mdt_run_conflict) and, for a
+ * change, calls mdt_caseop_record() last. Every call on an existing
  * visible case is audited: changes in their transaction (record), reads
  * buffered (action given by op->read_action). */
 #ifndef MDT_CASEOP_H
@@ -18,8 +18,8 @@
 
 #include "audit.h"
 #include "casectx.h"
-#include "err.h"
 #include "http.h"
+#include "runner.h"
 
 typedef struct mdt_caseop mdt_caseop_t;
 typedef int (*mdt_caseop_fn)(mdt_dbc_t *c, mdt_caseop_t *op);
@@ -29,9 +29,7 @@ struct mdt_caseop {
     int64_t case_id;   /* set by the caller, or resolved */
     int64_t object_id; /* for resolving and for the audit row */
     const char *resolve_sql;
-    const char *isolation; /* NULL, "repeatable read" or "serializable" */
     mdt_caseop_fn work;
-    int ok_status;           /* 200 or 201 */
     const char *read_action; /* non-NULL: audit this as a read (e.g. "case.read") */
     const char *object_type; /* for the read audit row */
     void *ud;                /* the handler's own state */
@@ -45,9 +43,8 @@ struct mdt_caseop {
     int64_t now; /* unix seconds, for consent expiry */
     int64_t seq; /* event seq of the change, if any */
 
-    /* filled by work */
-    json_t *result;
-    mdt_err_t err;
+    /* the runner: isolation, and the answer work fills (run.ans) */
+    mdt_run_t run;
 };
 
 /* Starts op (allocated by mdt_caseop_new) for req; answers req when done. */
@@ -64,10 +61,5 @@ mdt_caseop_t *mdt_caseop_with(mdt_req_t *req, mdt_caseop_fn work, void *ud,
  * Returns the db status. */
 int mdt_caseop_record(mdt_dbc_t *c, mdt_caseop_t *op, const char *action, const char *object_type,
                       int64_t object_id, const char *event_kind, json_t *detail);
-
-/* In work: set an error answer (and return MDT_DB_OK so the runner rolls
- * back and answers it). */
-int mdt_caseop_fail(mdt_caseop_t *op, int status, const char *code, const char *field,
-                    const char *message);
 
 #endif

@@ -921,16 +921,15 @@ static int update_lock(mdt_dbc_t *c, mdt_caseop_t *op, current_t *cur)
     return mdt_authz_case_visible(&op->p, &op->view) ? MDT_DB_OK : MDT_DB_NOT_FOUND;
 }
 
-/* Answers 409 with the case as the caller sees it now (through op->result:
- * caseop's error path carries no object). */
+/* Answers 409 with the case as the caller sees it now. */
 static int update_conflict(mdt_dbc_t *c, mdt_caseop_t *op)
 {
     json_t *cur;
     int rc = cases_load_json(c, &op->p, &op->cx, &cur);
     if (rc != MDT_DB_OK)
         return rc;
-    mdt_entries_conflict(op, "the case was changed by someone else; reload it and try again", cur);
-    return MDT_DB_OK;
+    return mdt_entries_conflict(op, "the case was changed by someone else; reload it and try again",
+                                cur);
 }
 
 static void target_mark(target_t *t, const char *field, bool lead_field)
@@ -1017,7 +1016,7 @@ static bool update_authorized(mdt_caseop_t *op, const target_t *t)
         return true;
     char msg[160];
     snprintf(msg, sizeof(msg), "you may not change %s of this case", field);
-    mdt_caseop_fail(op, 403, "forbidden", field, msg);
+    mdt_run_fail(&op->run, 403, "forbidden", field, msg);
     return false;
 }
 
@@ -1048,9 +1047,9 @@ static int update_check_active(mdt_dbc_t *c, mdt_caseop_t *op, const target_t *t
         rc = c->status;
     for (int i = 0; r && i < PQntuples(r); i++)
         mdt_idvec_push(&found, mdt_db_int(r, i, 0));
-    for (size_t i = 0; rc == MDT_DB_OK && !op->err.status && i < need.n; i++) {
+    for (size_t i = 0; rc == MDT_DB_OK && !op->run.ans.err.status && i < need.n; i++) {
         if (!mdt_ids_has(found.v, found.n, need.v[i]))
-            mdt_err_set(&op->err, 422, "validation",
+            mdt_err_set(&op->run.ans.err, 422, "validation",
                         mdt_ids_has(op->cx.agencies, op->cx.n_agencies, need.v[i])
                             ? "lead_agency_id"
                             : "agencies",
@@ -1068,10 +1067,10 @@ static void update_check_members(mdt_caseop_t *op, const patch_t *pt, const targ
 {
     if (!mdt_ids_has(t->agencies, t->n_agencies, t->lead)) {
         if (pt->lead)
-            mdt_err_set(&op->err, 422, "validation", "lead_agency_id",
+            mdt_err_set(&op->run.ans.err, 422, "validation", "lead_agency_id",
                         "lead_agency_id must be one of the case's agencies");
         else
-            mdt_err_set(&op->err, 422, "validation", "agencies",
+            mdt_err_set(&op->run.ans.err, 422, "validation", "agencies",
                         "agencies must keep the lead agency");
         return;
     }
@@ -1083,10 +1082,10 @@ static void update_check_members(mdt_caseop_t *op, const patch_t *pt, const targ
             char field[64];
             snprintf(field, sizeof(field), "pii_owners.%s", cat);
             const char *fp = field; /* a pointer: mdt_err_set tests it */
-            mdt_err_set(&op->err, 422, "validation", fp,
+            mdt_err_set(&op->run.ans.err, 422, "validation", fp,
                         "the %s owner must be one of the case's agencies", cat);
         } else {
-            mdt_err_set(&op->err, 422, "validation", "agencies",
+            mdt_err_set(&op->run.ans.err, 422, "validation", "agencies",
                         "agencies must keep the owner of %s (give it another owner first)", cat);
         }
         return;
@@ -1097,12 +1096,12 @@ static int update_validate(mdt_dbc_t *c, mdt_caseop_t *op, const patch_t *pt, co
 {
     update_check_members(op, pt, t);
     int rc = MDT_DB_OK;
-    if (!op->err.status && t->first_lead)
+    if (!op->run.ans.err.status && t->first_lead)
         rc = update_check_active(c, op, t);
-    if (rc == MDT_DB_OK && !op->err.status && pt->has_related)
-        rc = check_related(c, &op->p, pt->related, pt->n_related, op->case_id, &op->err);
-    if (rc == MDT_DB_OK && !op->err.status && t->related.n > CASES_MAX_RELATED)
-        mdt_err_set(&op->err, 422, "validation", "related_case_ids",
+    if (rc == MDT_DB_OK && !op->run.ans.err.status && pt->has_related)
+        rc = check_related(c, &op->p, pt->related, pt->n_related, op->case_id, &op->run.ans.err);
+    if (rc == MDT_DB_OK && !op->run.ans.err.status && t->related.n > CASES_MAX_RELATED)
+        mdt_err_set(&op->run.ans.err, 422, "validation", "related_case_ids",
                     "a case may have at most %d related cases", CASES_MAX_RELATED);
     return rc;
 }
@@ -1205,13 +1204,13 @@ static int update_work(mdt_dbc_t *c, mdt_caseop_t *op)
     rc = target_member_fields(c, op, pt, &cur, &t);
     if (rc == MDT_DB_OK && update_authorized(op, &t))
         rc = update_validate(c, op, pt, &t);
-    if (rc == MDT_DB_OK && !op->err.status && t.n_changed)
+    if (rc == MDT_DB_OK && !op->run.ans.err.status && t.n_changed)
         rc = update_apply(c, op, &t);
     mdt_idvec_free(&t.related);
-    if (rc != MDT_DB_OK || op->err.status)
+    if (rc != MDT_DB_OK || op->run.ans.err.status)
         return rc;
-    rc = cases_load_json(c, &op->p, &op->cx, &op->result);
-    return rc == MDT_DB_OK && !op->result ? MDT_DB_NOT_FOUND : rc;
+    rc = cases_load_json(c, &op->p, &op->cx, &op->run.ans.result);
+    return rc == MDT_DB_OK && !op->run.ans.result ? MDT_DB_NOT_FOUND : rc;
 }
 
 void mdt_cases_update(mdt_req_t *req)
@@ -1319,7 +1318,7 @@ static int board_work(mdt_dbc_t *c, mdt_caseop_t *op)
         return rc;
     }
     json_object_set_new(board, "seq", json_integer(seq));
-    op->result = board;
+    op->run.ans.result = board;
     return MDT_DB_OK;
 }
 
@@ -1330,7 +1329,7 @@ void mdt_cases_board(mdt_req_t *req)
         return;
     op->case_id = req->ids[0];
     op->object_id = req->ids[0];
-    op->isolation = "repeatable read";
+    op->run.isolation = "repeatable read";
     op->read_action = "case.read";
     op->object_type = "case";
     mdt_caseop_run(op);

@@ -29,8 +29,6 @@
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-#define ANSWERED MDT_ITEM_ANSWERED
-
 static const char *const KINDS[] = {"note", "interview", "decision", "update", NULL};
 enum { KIND_INTERVIEW = 1 };
 /* In mdt_visibility_t order. */
@@ -149,15 +147,15 @@ json_t *mdt_entries_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_
     return items;
 }
 
-/* The one entry as op's caller sees it into op->result; db status. */
+/* The one entry as op's caller sees it into op->run.ans.result; db status. */
 static int entry_result(mdt_dbc_t *c, mdt_caseop_t *op, int64_t id)
 {
     json_t *items = mdt_entries_list_json(c, &op->p, &op->cx, id);
     if (!items)
         return c->status;
-    op->result = json_incref(json_array_get(items, 0));
+    op->run.ans.result = json_incref(json_array_get(items, 0));
     json_decref(items);
-    return op->result ? MDT_DB_OK : MDT_DB_NOT_FOUND;
+    return op->run.ans.result ? MDT_DB_OK : MDT_DB_NOT_FOUND;
 }
 
 /* ---- input ---------------------------------------------------------------- */
@@ -286,20 +284,12 @@ static int parse_update(json_t *b, entry_in_t *in, mdt_err_t *e)
 static int stop(mdt_caseop_t *op, int status, const char *code, const char *field,
                 const char *message)
 {
-    mdt_caseop_fail(op, status, code, field, message);
-    return ANSWERED;
+    return mdt_run_fail(&op->run, status, code, field, message);
 }
 
 int mdt_entries_conflict(mdt_caseop_t *op, const char *message, json_t *current)
 {
-    mdt_err_t e;
-    mdt_err_set(&e, 409, "conflict", NULL, "%s", message);
-    json_t *body = mdt_json_error(&e);
-    json_object_set_new(json_object_get(body, "error"), "current", current ? current : json_null());
-    json_decref(op->result);
-    op->result = body;
-    op->ok_status = 409;
-    return ANSWERED;
+    return mdt_run_conflict(&op->run, message, current ? current : json_null());
 }
 
 static int case_has_agency(const mdt_casectx_t *cx, int64_t id)
@@ -321,9 +311,9 @@ int mdt_entries_check_visible_to(mdt_caseop_t *op, int vis, const int64_t *ids, 
                     "visible_to is only used with visibility agencies");
     for (size_t i = 0; i < n; i++) {
         if (!case_has_agency(&op->cx, ids[i])) {
-            mdt_err_set(&op->err, 422, "validation", "visible_to",
+            mdt_err_set(&op->run.ans.err, 422, "validation", "visible_to",
                         "agency %lld in visible_to is not on the case", (long long)ids[i]);
-            return ANSWERED;
+            return MDT_RUN_ANSWERED;
         }
     }
     return MDT_DB_OK;
@@ -425,12 +415,12 @@ static int entry_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
     if (rc == MDT_DB_OK)
         rc = entry_result(c, op, op->object_id);
     if (rc != MDT_DB_OK)
-        return rc == ANSWERED ? MDT_DB_OK : rc;
+        return rc;
     json_t *detail =
         json_pack("{s:s, s:s}", "kind", KINDS[in->kind], "visibility", VISIBILITIES[in->vis]);
     rc = mdt_caseop_record(c, op, "entry.create", "entry", op->object_id, "entry.created", detail);
     json_decref(detail);
-    op->ok_status = 201;
+    op->run.ans.ok_status = 201;
     return rc;
 }
 
@@ -564,7 +554,7 @@ static int entry_update_work(mdt_dbc_t *c, mdt_caseop_t *op)
     if (rc == MDT_DB_OK)
         rc = entry_result(c, op, op->object_id);
     if (rc != MDT_DB_OK)
-        return rc == ANSWERED ? MDT_DB_OK : rc;
+        return rc;
     json_t *detail = edit_detail(in);
     rc = mdt_caseop_record(c, op, "entry.update", "entry", op->object_id, "entry.updated", detail);
     json_decref(detail);
@@ -593,7 +583,7 @@ static int entry_retract_work(mdt_dbc_t *c, mdt_caseop_t *op)
     if (rc == MDT_DB_OK)
         rc = entry_result(c, op, op->object_id);
     if (rc != MDT_DB_OK)
-        return rc == ANSWERED ? MDT_DB_OK : rc;
+        return rc;
     return mdt_caseop_record(c, op, "entry.retract", "entry", op->object_id, "entry.retracted",
                              NULL);
 }
@@ -628,7 +618,7 @@ static int history_items(mdt_dbc_t *c, mdt_caseop_t *op)
     for (int i = 0; i < PQntuples(r); i++)
         json_array_append_new(items, history_item(r, i));
     PQclear(r);
-    op->result = json_pack("{s:o}", "items", items);
+    op->run.ans.result = json_pack("{s:o}", "items", items);
     return MDT_DB_OK;
 }
 
@@ -642,7 +632,7 @@ static int entry_history_work(mdt_dbc_t *c, mdt_caseop_t *op)
     entry_item(r, 0, &ri);
     PQclear(r);
     if (!mdt_view_history_visible(&op->p, &op->view, &ri))
-        return mdt_caseop_fail(op, 404, "not_found", NULL, "not found");
+        return mdt_run_fail(&op->run, 404, "not_found", NULL, "not found");
     return history_items(c, op);
 }
 

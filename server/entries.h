@@ -25,18 +25,13 @@ json_t *mdt_entries_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_
 
 /* ---- shared with the other item modules (action items, services) ---- */
 
-/* What the helpers below return when they set the answer (op->err, or a 409
- * in op->result): the work then returns MDT_DB_OK without writing. */
-#define MDT_ITEM_ANSWERED (-1)
-
 /* In a caseop work: 422 (field visible_to) unless ids fit vis (non-empty
  * exactly when vis is MDT_VIS_AGENCIES) and name only agencies on the case.
- * MDT_DB_OK or MDT_ITEM_ANSWERED. */
+ * MDT_DB_OK or MDT_RUN_ANSWERED. */
 int mdt_entries_check_visible_to(mdt_caseop_t *op, int vis, const int64_t *ids, size_t n);
-/* In a caseop work, before anything was written: answers 409 conflict with
- * error.current = current (stolen; NULL gives null) through op->result and
- * op->ok_status (caseop's error path carries no object, and committing a
- * transaction that wrote nothing is harmless). Returns MDT_ITEM_ANSWERED. */
+/* In a caseop work: answers 409 conflict with error.current = current
+ * (stolen; NULL gives null), through the runner (mdt_run_conflict: the
+ * transaction is rolled back). Returns MDT_RUN_ANSWERED. */
 int mdt_entries_conflict(mdt_caseop_t *op, const char *message, json_t *current);
 /* ids as a new JSON array. */
 json_t *mdt_entries_ids_json(const int64_t *ids, size_t n);

@@ -1,6 +1,6 @@
 /* meetings.c - weekly case reviews (see meetings.h and docs/meetings.md).
  *
- * A meeting is not case-scoped, so it has its own small runner (meetop,
+ * A meeting is not case-scoped, so it has its own scope on the one runner (meetop,
  * after caseop.c): on a database thread, an optional step before the
  * transaction (Markdown rendering), BEGIN, the meeting row locked for a
  * change, the meeting loaded with the authorization context of every case
@@ -32,13 +32,13 @@
 #include "markdown.h"
 #include "minutes.h"
 #include "server.h"
+#include "runner.h"
 #include "session.h"
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 #define MEETINGS_MAX_AGENDA 200
 #define TITLE_MAX_CHARS     200
-#define ANSWERED            (-1) /* a check set op->err: roll back and answer it */
 
 static const char *const STATUSES[] = {"planned", "in_progress", "ended", NULL};
 enum { ST_PLANNED, ST_IN_PROGRESS, ST_ENDED };
@@ -268,24 +268,19 @@ struct meetop {
     mdt_audit_actor_t actor;
     const char *time_zone; /* the installation's, for dates */
     int64_t meeting_id;    /* the meeting in the path (0: list, create sets it) */
-    const char *isolation; /* NULL or "repeatable read" */
     int lock;              /* a change: lock the meeting row, then load it */
     meetop_fn pre;         /* optional, on the database thread before BEGIN */
     meetop_fn work;
-    int ok_status;
     const char *read_action; /* non-NULL: audit the answer as a read */
     json_t *read_detail;
     mdt_meeting_t *m; /* the meeting as it is when work starts */
     void *ud;
     void (*ud_free)(void *);
 
-    json_t *result;  /* the answer */
-    json_t *current; /* with a 409: error.current */
-    char *text;      /* a document answer instead (minutes) */
-    size_t text_len;
-    const char *text_type;
-    mdt_err_t err;
+    mdt_run_t run; /* the runner: isolation and the answer (run.ans) */
 };
+
+static void meetop_init_run(meetop_t *op);
 
 static void meetop_free(void *arg)
 {
@@ -294,9 +289,7 @@ static void meetop_free(void *arg)
         op->ud_free(op->ud);
     mdt_meetings_free(op->m);
     json_decref(op->read_detail);
-    json_decref(op->result);
-    json_decref(op->current);
-    free(op->text);
+    mdt_run_free(&op->run);
     free(op);
 }
 
@@ -314,7 +307,7 @@ static meetop_t *meetop_new(mdt_req_t *req, meetop_fn work, void *ud, void (*ud_
     op->work = work;
     op->ud = ud;
     op->ud_free = ud_free;
-    op->ok_status = 200;
+    meetop_init_run(op);
     op->p = mdt_auth_principal(req);
     op->time_zone = req->srv->cfg.time_zone;
     mdt_audit_actor_from_req(req, &op->actor);
@@ -325,15 +318,13 @@ static meetop_t *meetop_new(mdt_req_t *req, meetop_fn work, void *ud, void (*ud_
 
 static int stop(meetop_t *op, int status, const char *code, const char *field, const char *message)
 {
-    mdt_err_set(&op->err, status, code, field, "%s", message);
-    return ANSWERED;
+    return mdt_run_fail(&op->run, status, code, field, message);
 }
 
 /* 409 with the meeting as the caller sees it now. */
 static int conflict(meetop_t *op, const char *message)
 {
-    op->current = mdt_meetings_render(op->m, &op->p);
-    return stop(op, 409, "conflict", NULL, message);
+    return mdt_run_conflict(&op->run, message, mdt_meetings_render(op->m, &op->p));
 }
 
 static int meetop_load(mdt_dbc_t *c, meetop_t *op)
@@ -355,66 +346,53 @@ static int meetop_load(mdt_dbc_t *c, meetop_t *op)
     return mdt_meetings_visible(op->m, &op->p) ? MDT_DB_OK : MDT_DB_NOT_FOUND;
 }
 
+static int meetop_pre(mdt_dbc_t *c, void *arg)
+{
+    meetop_t *op = arg;
+    return op->pre ? op->pre(c, op) : MDT_DB_OK;
+}
+
+/* The scope: the meeting in the path, locked for a change; 404 unless the
+ * caller may see it. */
+static int meetop_scope(mdt_dbc_t *c, void *arg)
+{
+    meetop_t *op = arg;
+    return op->meeting_id ? meetop_load(c, op) : MDT_DB_OK;
+}
+
 static int meetop_work(mdt_dbc_t *c, void *arg)
 {
     meetop_t *op = arg;
-    int rc = op->pre ? op->pre(c, op) : MDT_DB_OK;
-    if (rc == MDT_DB_OK)
-        rc = mdt_db_begin(c, op->isolation);
-    if (rc == MDT_DB_OK && op->meeting_id)
-        rc = meetop_load(c, op);
-    if (rc == MDT_DB_OK)
-        rc = op->work(c, op);
-    if (rc == ANSWERED)
-        return MDT_DB_OK; /* the pool rolls back what is open */
-    if (rc != MDT_DB_OK || op->err.status)
-        return rc;
-    return mdt_db_commit(c);
+    return op->work(c, op);
 }
 
-static void meetop_answer(meetop_t *op)
-{
-    mdt_req_t *req = op->req;
-    if (op->err.status == 409 && op->current) {
-        json_t *cur = op->current;
-        op->current = NULL;
-        mdt_http_conflict(req, op->err.message, cur);
-    } else if (op->err.status) {
-        mdt_http_fail(req, &op->err);
-    } else if (op->text) {
-        char *text = op->text;
-        op->text = NULL;
-        mdt_http_respond(req, op->ok_status, op->text_type, text, op->text_len);
-    } else {
-        json_t *res = op->result;
-        op->result = NULL;
-        mdt_http_respond_json(req, op->ok_status, res ? res : json_object());
-    }
-}
-
-static void meetop_done(void *arg, int status)
+/* Loop: the buffered audit row of a read that was answered. */
+static void meetop_finish(void *arg, int status)
 {
     meetop_t *op = arg;
-    if (status == MDT_DB_OK && op->read_action && !op->err.status) {
+    if (status == MDT_DB_OK && op->read_action && !op->run.ans.err.status) {
         mdt_audit_rec_t rec = {.action = op->read_action,
                                .object_type = "meeting",
                                .object_id = op->meeting_id,
                                .detail = op->read_detail};
         mdt_audit_read(op->req->srv, &op->actor, &rec);
     }
-    if (status != MDT_DB_OK)
-        mdt_http_fail_db(op->req, status);
-    else
-        meetop_answer(op);
+}
+
+static void meetop_init_run(meetop_t *op)
+{
+    mdt_run_init(&op->run, op->req, op, meetop_work);
+    op->run.pre = meetop_pre;
+    op->run.scope = meetop_scope;
+    op->run.finish = meetop_finish;
 }
 
 static void meetop_run(meetop_t *op)
 {
-    if (mdt_db_submit(op->req->srv->db, meetop_work, meetop_done, op) != 0)
-        mdt_http_fail_db(op->req, MDT_DB_REFUSED);
+    mdt_run_start(&op->run);
 }
 
-/* After a change: the meeting as the caller sees it now into op->result
+/* After a change: the meeting as the caller sees it now into op->run.ans.result
  * (just its id when the change took it out of the caller's sight), and
  * the fresh meeting into *out when asked for. */
 static int meetop_reload(mdt_dbc_t *c, meetop_t *op, mdt_meeting_t **out)
@@ -423,10 +401,10 @@ static int meetop_reload(mdt_dbc_t *c, meetop_t *op, mdt_meeting_t **out)
     mdt_meeting_t *m = mdt_meetings_load(c, op->meeting_id, &rc);
     if (!m)
         return rc == MDT_DB_NOT_FOUND ? MDT_DB_ERROR : rc;
-    json_decref(op->result);
-    op->result = mdt_meetings_render(m, &op->p);
-    if (!op->result)
-        op->result = json_pack("{s:I}", "id", (json_int_t)op->meeting_id);
+    json_decref(op->run.ans.result);
+    op->run.ans.result = mdt_meetings_render(m, &op->p);
+    if (!op->run.ans.result)
+        op->run.ans.result = json_pack("{s:I}", "id", (json_int_t)op->meeting_id);
     if (out)
         *out = m;
     else
@@ -514,8 +492,8 @@ static int check_cases_visible(mdt_dbc_t *c, meetop_t *op, const int64_t *ids, s
 static int get_work(mdt_dbc_t *c, meetop_t *op)
 {
     (void)c;
-    op->result = mdt_meetings_render(op->m, &op->p);
-    return op->result ? MDT_DB_OK : MDT_DB_NOT_FOUND;
+    op->run.ans.result = mdt_meetings_render(op->m, &op->p);
+    return op->run.ans.result ? MDT_DB_OK : MDT_DB_NOT_FOUND;
 }
 
 void mdt_meetings_get(mdt_req_t *req)
@@ -524,7 +502,7 @@ void mdt_meetings_get(mdt_req_t *req)
     if (!op)
         return;
     op->meeting_id = req->ids[0];
-    op->isolation = "repeatable read";
+    op->run.isolation = "repeatable read";
     op->read_action = "meeting.read";
     meetop_run(op);
 }
@@ -658,7 +636,7 @@ static int list_work(mdt_dbc_t *c, meetop_t *op)
                  (long long)mdt_db_int(r, n - 1, 0));
     PQclear(r);
     op->read_detail = json_pack("{s:I}", "count", (json_int_t)json_array_size(items));
-    op->result =
+    op->run.ans.result =
         json_pack("{s:o, s:o}", "items", items, "next", more ? json_string(next) : json_null());
     return rc;
 }
@@ -679,7 +657,7 @@ void mdt_meetings_list(mdt_req_t *req)
     meetop_t *op = meetop_new(req, list_work, in, free);
     if (!op)
         return;
-    op->isolation = "repeatable read";
+    op->run.isolation = "repeatable read";
     op->read_action = "meeting.list";
     meetop_run(op);
 }
@@ -919,7 +897,7 @@ static int create_work(mdt_dbc_t *c, meetop_t *op)
         rc = meetop_reload(c, op, NULL);
     if (rc != MDT_DB_OK)
         return rc;
-    op->ok_status = 201;
+    op->run.ans.ok_status = 201;
     return meetop_record(c, op, "meeting.create", "meeting.updated", 0,
                          json_pack("{s:I, s:b}", "agenda_count", (json_int_t)in->n_agenda,
                                    "default_agenda", in->with_default));
@@ -1233,7 +1211,7 @@ static int attend_work(mdt_dbc_t *c, meetop_t *op)
     if (rc != MDT_DB_OK)
         return rc;
     if (mdt_ids_has(op->m->attendees, op->m->n_attendees, user_id)) {
-        op->result = mdt_meetings_render(op->m, &op->p); /* already there: no change */
+        op->run.ans.result = mdt_meetings_render(op->m, &op->p); /* already there: no change */
         return MDT_DB_OK;
     }
     rc = attend_insert(c, op, user_id, agency);
@@ -1373,9 +1351,10 @@ void mdt_meetings_outcome(mdt_req_t *req)
 static int minutes_work(mdt_dbc_t *c, meetop_t *op)
 {
     int *html = op->ud;
-    op->text_type = *html ? "text/html; charset=utf-8" : "text/markdown; charset=utf-8";
+    op->run.ans.text_type = *html ? "text/html; charset=utf-8" : "text/markdown; charset=utf-8";
     op->read_detail = json_pack("{s:s}", "format", *html ? "html" : "md");
-    return mdt_minutes_build(c, op->m, &op->p, op->time_zone, *html, &op->text, &op->text_len);
+    return mdt_minutes_build(c, op->m, &op->p, op->time_zone, *html, &op->run.ans.text,
+                             &op->run.ans.text_len);
 }
 
 void mdt_meetings_minutes(mdt_req_t *req)
@@ -1396,7 +1375,7 @@ void mdt_meetings_minutes(mdt_req_t *req)
     if (!op)
         return;
     op->meeting_id = req->ids[0];
-    op->isolation = "repeatable read";
+    op->run.isolation = "repeatable read";
     op->read_action = "meeting.minutes";
     meetop_run(op);
 }

@@ -289,8 +289,8 @@ json_t *mdt_pii_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t
 
 static int pii_get_work(mdt_dbc_t *c, mdt_caseop_t *op)
 {
-    op->result = mdt_pii_json(c, &op->p, &op->cx, op->now);
-    return op->result ? MDT_DB_OK : c->status ? c->status : MDT_DB_ERROR;
+    op->run.ans.result = mdt_pii_json(c, &op->p, &op->cx, op->now);
+    return op->run.ans.result ? MDT_DB_OK : c->status ? c->status : MDT_DB_ERROR;
 }
 
 void mdt_pii_get(mdt_req_t *req)
@@ -307,17 +307,11 @@ void mdt_pii_get(mdt_req_t *req)
 
 /* ---- PUT /cases/{id}/pii ------------------------------------------------------ */
 
-/* Answers 409 with error.current (the details as the caller sees them now).
- * Nothing was written, so the runner may commit. */
+/* Answers 409 with error.current (stolen; NULL gives null) through the
+ * runner, which rolls back. Returns MDT_RUN_ANSWERED. */
 static int pii_conflict(mdt_caseop_t *op, const char *message, json_t *current)
 {
-    mdt_err_t e;
-    mdt_err_set(&e, 409, "conflict", NULL, "%s", message);
-    json_t *body = mdt_json_error(&e);
-    json_object_set_new(json_object_get(body, "error"), "current", current ? current : json_null());
-    op->result = body;
-    op->ok_status = 409;
-    return MDT_DB_OK;
+    return mdt_run_conflict(&op->run, message, current ? current : json_null());
 }
 
 /* The first named category p may not write, or -1. */
@@ -413,8 +407,8 @@ static int pii_put_work(mdt_dbc_t *c, mdt_caseop_t *op)
         return rc;
     int bad = pii_put_forbidden(op, u);
     if (bad >= 0)
-        return mdt_caseop_fail(op, 403, "forbidden", cat_name(bad),
-                               "your agency may not change this category");
+        return mdt_run_fail(&op->run, 403, "forbidden", cat_name(bad),
+                            "your agency may not change this category");
     if (cur != u->version)
         return pii_conflict(op, "the details were changed meanwhile; reload and try again",
                             mdt_pii_json(c, &op->p, &op->cx, op->now));
@@ -425,7 +419,7 @@ static int pii_put_work(mdt_dbc_t *c, mdt_caseop_t *op)
     if (rc == MDT_DB_OK)
         rc = mdt_caseop_record(c, op, "pii.update", "pii", op->case_id, "pii.updated", detail);
     json_decref(detail);
-    if (rc == MDT_DB_OK && !(op->result = mdt_pii_json(c, &op->p, &op->cx, op->now)))
+    if (rc == MDT_DB_OK && !(op->run.ans.result = mdt_pii_json(c, &op->p, &op->cx, op->now)))
         rc = c->status ? c->status : MDT_DB_ERROR;
     return rc;
 }
@@ -579,7 +573,7 @@ static int consents_list_work(mdt_dbc_t *c, mdt_caseop_t *op)
     json_t *items = mdt_pii_consents_json(c, &op->p, &op->cx, op->now);
     if (!items)
         return c->status ? c->status : MDT_DB_ERROR;
-    op->result = json_pack("{s:o, s:n}", "items", items, "next");
+    op->run.ans.result = json_pack("{s:o, s:n}", "items", items, "next");
     return MDT_DB_OK;
 }
 
@@ -768,12 +762,12 @@ static int consent_check_recipient(mdt_caseop_t *op, const consent_new_t *u)
     for (size_t i = 0; i < op->view.n_agencies; i++)
         on_case |= op->view.agencies[i] == u->agency_id;
     if (!on_case)
-        return mdt_caseop_fail(op, 422, "validation", "agency_id",
-                               "agency_id must be an agency on the case");
+        return mdt_run_fail(&op->run, 422, "validation", "agency_id",
+                            "agency_id must be an agency on the case");
     for (int i = 0; i < MDT_PII_COUNT; i++) {
         if ((u->mask & MDT_PII_BIT(i)) && op->view.pii_owner[i] == u->agency_id)
-            return mdt_caseop_fail(op, 422, "validation", "agency_id",
-                                   "that agency owns a listed category and needs no consent");
+            return mdt_run_fail(&op->run, 422, "validation", "agency_id",
+                                "that agency owns a listed category and needs no consent");
     }
     return MDT_DB_OK;
 }
@@ -824,22 +818,23 @@ static int consent_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
     if (rc != MDT_DB_OK)
         return rc;
     if (!mdt_authz_consent_record(&op->p, &op->view, u->mask))
-        return mdt_caseop_fail(op, 403, "forbidden", "categories",
-                               "only the agency that owns every listed category records consent");
+        return mdt_run_fail(&op->run, 403, "forbidden", "categories",
+                            "only the agency that owns every listed category records consent");
     int64_t id = 0;
     rc = consent_check_recipient(op, u);
-    if (rc != MDT_DB_OK || op->err.status)
+    if (rc != MDT_DB_OK || op->run.ans.err.status)
         return rc;
     if ((rc = consent_insert(c, op, u, &id)) != MDT_DB_OK)
         return rc;
     if (!id)
-        return mdt_caseop_fail(op, 422, "validation", u->expires_at ? "expires_at" : "expires_on",
-                               "the expiry must be in the future");
+        return mdt_run_fail(&op->run, 422, "validation",
+                            u->expires_at ? "expires_at" : "expires_on",
+                            "the expiry must be in the future");
     json_t *detail = json_pack("{s:o, s:I}", "categories", cats_json(u->mask), "agency_id",
                                (json_int_t)u->agency_id);
     rc = mdt_caseop_record(c, op, "consent.create", "consent", id, "consent.changed", detail);
     json_decref(detail);
-    if (rc == MDT_DB_OK && !(op->result = consent_one(c, op, id)))
+    if (rc == MDT_DB_OK && !(op->run.ans.result = consent_one(c, op, id)))
         rc = c->status ? c->status : MDT_DB_ERROR;
     return rc;
 }
@@ -860,7 +855,7 @@ void mdt_pii_consent_create(mdt_req_t *req)
     if (!op)
         return;
     op->case_id = req->ids[0];
-    op->ok_status = 201;
+    op->run.ans.ok_status = 201;
     mdt_caseop_run(op);
 }
 
@@ -897,8 +892,8 @@ static int consent_revoke_work(mdt_dbc_t *c, mdt_caseop_t *op)
     if (rc != MDT_DB_OK)
         return rc;
     if (!mdt_authz_consent_revoke(&op->p, &op->view, mask))
-        return mdt_caseop_fail(op, 403, "forbidden", NULL,
-                               "only the agency that owns its categories revokes a consent");
+        return mdt_run_fail(&op->run, 403, "forbidden", NULL,
+                            "only the agency that owns its categories revokes a consent");
     if (revoked)
         return pii_conflict(op, "the consent is already revoked",
                             consent_one(c, op, op->object_id));
@@ -913,7 +908,7 @@ static int consent_revoke_work(mdt_dbc_t *c, mdt_caseop_t *op)
         rc = mdt_caseop_record(c, op, "consent.revoke", "consent", op->object_id, "consent.changed",
                                detail);
     json_decref(detail);
-    if (rc == MDT_DB_OK && !(op->result = consent_one(c, op, op->object_id)))
+    if (rc == MDT_DB_OK && !(op->run.ans.result = consent_one(c, op, op->object_id)))
         rc = c->status ? c->status : MDT_DB_ERROR;
     return rc;
 }

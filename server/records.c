@@ -259,8 +259,8 @@ json_t *mdt_records_tracking_json(mdt_dbc_t *c, const mdt_casectx_t *cx)
 
 static int tracking_get_work(mdt_dbc_t *c, mdt_caseop_t *op)
 {
-    op->result = mdt_records_tracking_json(c, &op->cx);
-    return op->result ? MDT_DB_OK : c->status ? c->status : MDT_DB_ERROR;
+    op->run.ans.result = mdt_records_tracking_json(c, &op->cx);
+    return op->run.ans.result ? MDT_DB_OK : c->status ? c->status : MDT_DB_ERROR;
 }
 
 void mdt_records_tracking_get(mdt_req_t *req)
@@ -290,17 +290,11 @@ static void tracking_put_free(void *arg)
     free(u);
 }
 
-/* Answers 409 with error.current; nothing was written, so the runner may
- * commit. */
+/* Answers 409 with error.current (stolen; NULL gives null) through the
+ * runner, which rolls back. Returns MDT_RUN_ANSWERED. */
 static int records_conflict(mdt_caseop_t *op, const char *message, json_t *current)
 {
-    mdt_err_t e;
-    mdt_err_set(&e, 409, "conflict", NULL, "%s", message);
-    json_t *body = mdt_json_error(&e);
-    json_object_set_new(json_object_get(body, "error"), "current", current ? current : json_null());
-    op->result = body;
-    op->ok_status = 409;
-    return MDT_DB_OK;
+    return mdt_run_conflict(&op->run, message, current ? current : json_null());
 }
 
 /* Writes the data when the stored version is u->version (0: none saved);
@@ -334,7 +328,7 @@ static int tracking_put_work(mdt_dbc_t *c, mdt_caseop_t *op)
 {
     tracking_put_t *u = op->ud;
     if (!mdt_authz_case_update_member_fields(&op->p, &op->view))
-        return mdt_caseop_fail(op, 403, "forbidden", NULL, "you may not change tracking data");
+        return mdt_run_fail(&op->run, 403, "forbidden", NULL, "you may not change tracking data");
     int written = 0;
     int rc = tracking_store(c, op, u, &written);
     if (rc != MDT_DB_OK)
@@ -346,7 +340,7 @@ static int tracking_put_work(mdt_dbc_t *c, mdt_caseop_t *op)
     rc = mdt_caseop_record(c, op, "tracking.update", "tracking", op->case_id, "tracking.updated",
                            detail);
     json_decref(detail);
-    if (rc == MDT_DB_OK && !(op->result = mdt_records_tracking_json(c, &op->cx)))
+    if (rc == MDT_DB_OK && !(op->run.ans.result = mdt_records_tracking_json(c, &op->cx)))
         rc = c->status ? c->status : MDT_DB_ERROR;
     return rc;
 }
@@ -537,7 +531,7 @@ static int services_list_work(mdt_dbc_t *c, mdt_caseop_t *op)
                             json_string_value(json_object_get(last, "date")),
                             json_integer_value(json_object_get(last, "id")));
     }
-    op->result = json_pack("{s:o, s:o}", "items", items, "next", next);
+    op->run.ans.result = json_pack("{s:o, s:o}", "items", items, "next", next);
     return MDT_DB_OK;
 }
 
@@ -631,8 +625,8 @@ static int service_check_vis(mdt_caseop_t *op, const service_new_t *u)
         for (size_t k = 0; k < op->view.n_agencies; k++)
             on |= op->view.agencies[k] == u->visible_to[i];
         if (!on)
-            return mdt_caseop_fail(op, 422, "validation", "visible_to",
-                                   "visible_to may name only agencies on the case");
+            return mdt_run_fail(&op->run, 422, "validation", "visible_to",
+                                "visible_to may name only agencies on the case");
     }
     return MDT_DB_OK;
 }
@@ -697,9 +691,9 @@ static int service_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
 {
     service_new_t *u = op->ud;
     if (!mdt_authz_case_update_member_fields(&op->p, &op->view))
-        return mdt_caseop_fail(op, 403, "forbidden", NULL, "you may not log services here");
+        return mdt_run_fail(&op->run, 403, "forbidden", NULL, "you may not log services here");
     int rc = service_check_vis(op, u);
-    if (rc != MDT_DB_OK || op->err.status)
+    if (rc != MDT_DB_OK || op->run.ans.err.status)
         return rc;
     int64_t id = 0;
     if ((rc = service_insert(c, op, u, &id)) != MDT_DB_OK)
@@ -708,7 +702,7 @@ static int service_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
                                mdt_authz_visibility_name(u->visibility));
     rc = mdt_caseop_record(c, op, "service.create", "service", id, "service.created", detail);
     json_decref(detail);
-    if (rc == MDT_DB_OK && !(op->result = service_one(c, op, id)))
+    if (rc == MDT_DB_OK && !(op->run.ans.result = service_one(c, op, id)))
         rc = c->status ? c->status : MDT_DB_ERROR;
     return rc;
 }
@@ -728,6 +722,6 @@ void mdt_records_services_create(mdt_req_t *req)
     if (!op)
         return;
     op->case_id = req->ids[0];
-    op->ok_status = 201;
+    op->run.ans.ok_status = 201;
     mdt_caseop_run(op);
 }

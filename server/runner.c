@@ -1,0 +1,112 @@
+/* runner.c - the one request runner (see runner.h). */
+#include "runner.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+void mdt_run_init(mdt_run_t *run, mdt_req_t *req, void *op, mdt_run_fn work)
+{
+    memset(run, 0, sizeof(*run));
+    run->req = req;
+    run->op = op;
+    run->work = work;
+    run->ans.ok_status = 200;
+}
+
+void mdt_run_free(mdt_run_t *run)
+{
+    json_decref(run->ans.result);
+    json_decref(run->ans.current);
+    free(run->ans.text);
+    run->ans.result = run->ans.current = NULL;
+    run->ans.text = NULL;
+}
+
+int mdt_run_fail(mdt_run_t *run, int status, const char *code, const char *field,
+                 const char *message)
+{
+    mdt_err_set(&run->ans.err, status, code, field, "%s", message);
+    return MDT_RUN_ANSWERED;
+}
+
+int mdt_run_conflict(mdt_run_t *run, const char *message, json_t *current)
+{
+    json_decref(run->ans.current);
+    run->ans.current = current;
+    return mdt_run_fail(run, 409, "conflict", NULL, message);
+}
+
+/* A step's result: MDT_DB_OK to go on, else stop with it. */
+static int run_step(mdt_run_t *run, mdt_dbc_t *c, mdt_run_fn fn)
+{
+    if (!fn)
+        return MDT_DB_OK;
+    int rc = fn(c, run->op);
+    if (rc == MDT_DB_OK && run->ans.err.status)
+        rc = MDT_RUN_ANSWERED; /* a step that set the error without saying so */
+    return rc;
+}
+
+static int run_work(mdt_dbc_t *c, void *arg)
+{
+    mdt_run_t *run = arg;
+    int rc = run_step(run, c, run->pre);
+    if (rc == MDT_DB_OK)
+        rc = mdt_db_begin(c, run->isolation);
+    if (rc == MDT_DB_OK)
+        rc = run_step(run, c, run->claim);
+    if (rc == MDT_DB_OK) {
+        rc = run_step(run, c, run->scope);
+        run->denied =
+            rc == MDT_DB_NOT_FOUND || (rc == MDT_RUN_ANSWERED && run->ans.err.status == 403);
+    }
+    if (rc == MDT_DB_OK)
+        rc = run_step(run, c, run->work);
+    if (rc == MDT_DB_OK)
+        rc = run_step(run, c, run->store);
+    if (rc == MDT_RUN_ANSWERED)
+        return MDT_DB_OK; /* the pool rolls back what is open */
+    if (rc != MDT_DB_OK)
+        return rc; /* the pool rolls back */
+    return mdt_db_commit(c);
+}
+
+static void run_answer(mdt_run_t *run)
+{
+    mdt_req_t *req = run->req;
+    mdt_answer_t *a = &run->ans;
+    if (a->err.status == 409 && a->current) {
+        json_t *cur = a->current;
+        a->current = NULL;
+        mdt_http_conflict(req, a->err.message, cur);
+    } else if (a->err.status) {
+        mdt_http_fail(req, &a->err);
+    } else if (a->text) {
+        char *text = a->text;
+        a->text = NULL;
+        mdt_http_respond(req, a->ok_status, a->text_type, text, a->text_len);
+    } else {
+        json_t *res = a->result;
+        a->result = NULL;
+        mdt_http_respond_json(req, a->ok_status, res ? res : json_object());
+    }
+}
+
+static void run_done(void *arg, int status)
+{
+    mdt_run_t *run = arg;
+    if (run->finish)
+        run->finish(run->op, status);
+    if (status != MDT_DB_OK)
+        mdt_http_fail_db(run->req, status);
+    else
+        run_answer(run);
+}
+
+void mdt_run_start(mdt_run_t *run)
+{
+    if (mdt_db_submit(run->req->srv->db, run_work, run_done, run) != 0)
+        mdt_http_fail_db(run->req, MDT_DB_REFUSED);
+}

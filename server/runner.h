@@ -1,0 +1,79 @@
+/* runner.h - the one request runner and the one way to abort with an answer.
+ *
+ * A handler that works on the database fills an mdt_run_t and calls
+ * mdt_run_start(). On a database thread the runner does: run->pre (before
+ * any transaction, optional); BEGIN at run->isolation; run->claim (the
+ * per-request hook at the start of the transaction, optional); run->scope
+ * (load what the request is about and decide whether the caller may see
+ * it, optional); run->work; run->store (the per-request hook just before
+ * COMMIT, optional); COMMIT. Any step may abort with an answer: it calls
+ * mdt_run_fail() or mdt_run_conflict() and returns what they return
+ * (MDT_RUN_ANSWERED); the runner then rolls back, skips the rest and sends
+ * that answer. A step returning another non-OK db status rolls back and
+ * answers it as mdt_http_fail_db does (MDT_DB_NOT_FOUND: 404). Back on the
+ * loop run->finish (optional: read audit, cache updates) sees the final
+ * status, then the answer is sent: the error, else run->ans.text (a
+ * document) or run->ans.result with run->ans.ok_status.
+ *
+ * Denied attempts: a scope that refuses returns MDT_DB_NOT_FOUND (or
+ * answers 403 with mdt_run_fail); run->denied is then set, and finish is
+ * where such an attempt is audited. */
+#ifndef MDT_RUNNER_H
+#define MDT_RUNNER_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "db.h"
+#include "err.h"
+#include "http.h"
+
+/* What a step returns when it set the answer (never a db status). */
+#define MDT_RUN_ANSWERED (-1)
+
+/* The answer a request will get. */
+typedef struct {
+    int ok_status;   /* 200 unless set */
+    json_t *result;  /* on success: the body (NULL: {}) */
+    json_t *current; /* with a 409: error.current (NULL: left out) */
+    char *text;      /* on success: a document instead of JSON (malloc'ed) */
+    size_t text_len;
+    const char *text_type;
+    mdt_err_t err; /* status != 0: the answer is this error */
+} mdt_answer_t;
+
+typedef struct mdt_run mdt_run_t;
+/* A step on the database thread; op is run->op. Returns a db status or
+ * MDT_RUN_ANSWERED. */
+typedef int (*mdt_run_fn)(mdt_dbc_t *c, void *op);
+
+struct mdt_run {
+    mdt_req_t *req;
+    void *op;              /* the handler's state, passed to every step */
+    const char *isolation; /* NULL, "repeatable read" or "serializable" */
+    mdt_run_fn pre;        /* optional, before BEGIN */
+    mdt_run_fn claim;      /* optional, first in the transaction */
+    mdt_run_fn scope;      /* optional, after claim: load and decide */
+    mdt_run_fn work;
+    mdt_run_fn store;                     /* optional, last before COMMIT */
+    void (*finish)(void *op, int status); /* optional, loop, before answering */
+    mdt_answer_t ans;
+    int denied; /* scope refused (404/403): for the audit of denied attempts */
+};
+
+/* Loop: fills the defaults of run (ok_status 200) for req and op. */
+void mdt_run_init(mdt_run_t *run, mdt_req_t *req, void *op, mdt_run_fn work);
+/* Loop: runs it; req is answered when it is done (at once when the pool
+ * refuses it). run must live until then (hang its op on req->state). */
+void mdt_run_start(mdt_run_t *run);
+/* Frees what the answer holds (result, current, text). */
+void mdt_run_free(mdt_run_t *run);
+
+/* In a step: the answer is this error. Returns MDT_RUN_ANSWERED. */
+int mdt_run_fail(mdt_run_t *run, int status, const char *code, const char *field,
+                 const char *message);
+/* In a step: 409 conflict with error.current = current (stolen; NULL
+ * leaves it out). Returns MDT_RUN_ANSWERED. */
+int mdt_run_conflict(mdt_run_t *run, const char *message, json_t *current);
+
+#endif
