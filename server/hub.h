@@ -4,13 +4,15 @@
  * the case is visible to the socket's user, replays the events after
  * `since` that the user may see now, and then streams live events, in seq
  * order, each exactly once: events are rendered on a database thread once
- * per distinct shape (per agency among the case's subscribers) and
- * delivered in seq order even when rendering finishes out of order. A
+ * per distinct shape (per view key, mdt_authz_view_key, among the case's
+ * subscribers) and delivered in seq order even when rendering finishes out
+ * of order. A
  * subscription opened while events are in flight buffers them until its
  * replay is sent, so there is no gap and no duplicate between replay and
  * live. Visibility changes become `access.revoked`; consents that expire
  * are found by a timer at their expiry instant. Presence is sent at most
- * once a second per case. */
+ * once a second per case. The inside: hub_int.h (hub.c registry,
+ * hub_render.c, hub_deliver.c, hub_timers.c). */
 #ifndef MDT_HUB_H
 #define MDT_HUB_H
 

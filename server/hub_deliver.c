@@ -1,0 +1,322 @@
+/* hub_deliver.c - live fan-out in seq order: one representative principal
+ * per view key (authz.h), events delivered in seq order even when rendered
+ * out of order, buffering during a replay, and back-pressure (a bounded
+ * backlog per subscription, resync beyond it). */
+#include "hub_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+
+/* A reader that cannot keep up: its queue is dropped, and every case it
+ * follows gets `resync` (it reloads and subscribes again). */
+static void hub_resync_conn(mdt_server_t *srv, mdt_ws_conn_t *conn)
+{
+    mdt_ws_drop_queue(conn);
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(mdt_ws_subs(conn)))
+    {
+        hub_sub_t *s = lws_container_of(d, hub_sub_t, conn_link);
+        mdt_ws_send_json(
+            conn, json_pack("{s:s, s:I}", "type", "resync", "case_id", (json_int_t)s->hc->case_id));
+        mdt_hub_sub_remove(srv, s);
+    }
+    lws_end_foreach_dll_safe(d, d1);
+}
+
+static int hub_backlog_add(hub_sub_t *s, mdt_wsmsg_t *m)
+{
+    if (s->backlog.count >= HUB_BACKLOG_MAX_FRAMES ||
+        s->backlog_bytes + m->len > HUB_BACKLOG_MAX_BYTES)
+        return -1;
+    hub_buffered_t *b = calloc(1, sizeof(*b));
+    if (!b)
+        return -1;
+    b->msg = m;
+    m->refs++;
+    s->backlog_bytes += m->len;
+    lws_dll2_add_tail(&b->link, &s->backlog);
+    return 0;
+}
+
+/* Queues m on s's socket (behind its backlog, if any). On overflow the
+ * socket is resynced and s is freed: 0 sent, -1 s is gone. */
+int mdt_hub_send(mdt_server_t *srv, hub_sub_t *s, mdt_wsmsg_t *m)
+{
+    if (s->backlog.count ? hub_backlog_add(s, m) == 0 : mdt_ws_send(s->conn, m) == 0)
+        return 0;
+    hub_resync_conn(srv, s->conn);
+    return -1;
+}
+
+void mdt_hub_refill(mdt_server_t *srv, mdt_ws_conn_t *conn)
+{
+    (void)srv;
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(mdt_ws_subs(conn)))
+    {
+        hub_sub_t *s = lws_container_of(d, hub_sub_t, conn_link);
+        while (s->backlog.head) {
+            hub_buffered_t *b = lws_container_of(s->backlog.head, hub_buffered_t, link);
+            if (mdt_ws_send(conn, b->msg) != 0)
+                return; /* the queue is full again: more on the next drain */
+            lws_dll2_remove(&b->link);
+            s->backlog_bytes -= b->msg->len;
+            mdt_wsmsg_unref(b->msg);
+            free(b);
+        }
+    }
+    lws_end_foreach_dll(d);
+}
+
+mdt_wsmsg_t *mdt_hub_msg(json_t *j)
+{
+    size_t len;
+    char *txt = mdt_json_dump(j, &len);
+    mdt_wsmsg_t *m = txt ? mdt_wsmsg_new(txt, len) : NULL;
+    free(txt);
+    return m;
+}
+
+/* The view key of a socket's principal: sockets with equal keys are given
+ * the same frames. */
+mdt_view_key_t mdt_hub_conn_key(mdt_ws_conn_t *conn)
+{
+    mdt_principal_t p = mdt_ws_principal(conn);
+    return mdt_authz_view_key(&p);
+}
+
+/* The shape for a view key among shapes[0..n), or NULL. */
+static hub_shape_t *hub_shape_of(hub_shape_t *shapes, int n, mdt_view_key_t key)
+{
+    for (int i = 0; i < n; i++) {
+        if (mdt_authz_view_key_eq(shapes[i].key, key))
+            return &shapes[i];
+    }
+    return NULL;
+}
+
+/* Adds conn's principal as the representative of its view key, unless the
+ * key has one already or the shapes are full. */
+static void hub_shape_add(hub_shape_t *shapes, int *n, mdt_ws_conn_t *conn)
+{
+    mdt_view_key_t key = mdt_hub_conn_key(conn);
+    if (hub_shape_of(shapes, *n, key) || *n >= HUB_MAX_SHAPES)
+        return;
+    shapes[*n].key = key;
+    shapes[(*n)++].p = mdt_ws_principal(conn);
+}
+
+/* Appends access.revoked for every category the key just lost. */
+static void hub_lost_categories(hub_case_t *hc, hub_shape_t *sh, const mdt_feed_event_t *ev,
+                                json_t *out)
+{
+    hub_mask_t *m = mdt_hub_mask(hc, sh->key);
+    if (!m)
+        return;
+    unsigned lost = m->known ? m->mask & ~sh->mask : 0;
+    for (int c = 0; c < MDT_PII_COUNT; c++) {
+        if (lost & MDT_PII_BIT(c))
+            json_array_append_new(out, mdt_hub_revoked(ev, "pii", hc->case_id,
+                                                       mdt_authz_pii_cat_name((mdt_pii_cat_t)c)));
+    }
+    m->mask = sh->mask;
+    m->known = 1;
+}
+
+/* Serializes each shape's messages once: a NULL-terminated array. */
+static mdt_wsmsg_t **hub_shape_msgs(hub_case_t *hc, hub_shape_t *sh, const mdt_feed_event_t *ev)
+{
+    json_t *all = json_array();
+    if (sh->case_gone)
+        json_array_append_new(all, mdt_hub_revoked(ev, "case", hc->case_id, NULL));
+    else
+        hub_lost_categories(hc, sh, ev, all);
+    json_array_extend(all, sh->msgs);
+    size_t n = json_array_size(all);
+    mdt_wsmsg_t **msgs = calloc(n + 1, sizeof(*msgs));
+    for (size_t i = 0; msgs && i < n; i++)
+        msgs[i] = mdt_hub_msg(json_array_get(all, i));
+    json_decref(all);
+    return msgs;
+}
+
+static void hub_buffer(hub_sub_t *s, int64_t seq, mdt_wsmsg_t *m)
+{
+    hub_buffered_t *b = malloc(sizeof(*b));
+    if (!b)
+        return;
+    memset(&b->link, 0, sizeof(b->link));
+    b->seq = seq;
+    b->msg = m;
+    m->refs++;
+    lws_dll2_add_tail(&b->link, &s->pending);
+}
+
+/* Delivers event h to one subscriber (ms: its shape's frames, or NULL). */
+static void hub_deliver_sub(mdt_server_t *srv, hub_ev_t *h, hub_sub_t *s, hub_shape_t *sh,
+                            mdt_wsmsg_t **ms)
+{
+    int64_t floor = s->active ? s->last_sent : s->replay_to;
+    for (int k = 0; ms && ms[k] && h->ev.seq > floor; k++) {
+        if (!s->active)
+            hub_buffer(s, h->ev.seq, ms[k]);
+        else if (mdt_hub_send(srv, s, ms[k]) != 0)
+            return; /* resynced: s is gone */
+    }
+    if (sh && sh->case_gone && s->active)
+        mdt_hub_sub_remove(srv, s);
+    else if (s->active && ms && h->ev.seq > s->last_sent)
+        s->last_sent = h->ev.seq;
+}
+
+/* Delivers one rendered event to the case's subscribers. */
+static void hub_deliver(mdt_server_t *srv, hub_ev_t *h)
+{
+    hub_case_t *hc = mdt_hub_topic_get(srv, h->ev.case_id, h->ev.meeting_id, 0);
+    if (!hc || h->failed)
+        return;
+    mdt_wsmsg_t **msgs[HUB_MAX_SHAPES] = {0};
+    for (int i = 0; i < h->nshapes; i++)
+        msgs[i] = hub_shape_msgs(hc, &h->shapes[i], &h->ev);
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&hc->subs))
+    {
+        hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
+        hub_shape_t *sh = hub_shape_of(h->shapes, h->nshapes, mdt_hub_conn_key(s->conn));
+        hub_deliver_sub(srv, h, s, sh, sh ? msgs[sh - h->shapes] : NULL);
+    }
+    lws_end_foreach_dll_safe(d, d1);
+    for (int i = 0; i < h->nshapes; i++) {
+        for (int k = 0; msgs[i] && msgs[i][k]; k++)
+            mdt_wsmsg_unref(msgs[i][k]);
+        free(msgs[i]);
+    }
+    mdt_hub_expiry_schedule(hc, h->next_expiry);
+}
+
+void mdt_hub_ev_free(hub_ev_t *h)
+{
+    for (int i = 0; i < h->nshapes; i++)
+        json_decref(h->shapes[i].msgs);
+    free(h);
+}
+
+/* Delivers every ready event at the head of the pipeline. */
+static void hub_drain(mdt_server_t *srv)
+{
+    struct mdt_hub *st = mdt_hub_of(srv);
+    while (st->pipeline.head) {
+        hub_ev_t *h = lws_container_of(st->pipeline.head, hub_ev_t, link);
+        if (!h->ready)
+            return;
+        lws_dll2_remove(&h->link);
+        hub_deliver(srv, h);
+        mdt_hub_ev_free(h);
+    }
+}
+
+static void hub_render_done(void *arg, int status)
+{
+    hub_ev_t *h = arg;
+    h->ready = 1;
+    if (status != MDT_DB_OK) {
+        /* nothing may be skipped silently: everyone on the case resyncs */
+        h->failed = 1;
+        mdt_log_warn("event render failed; subscribers resync", "seq=%lld", (long long)h->ev.seq);
+        hub_case_t *hc =
+            h->srv->hub ? mdt_hub_topic_get(h->srv, h->ev.case_id, h->ev.meeting_id, 0) : NULL;
+        lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1,
+                                   hc ? lws_dll2_get_head(&hc->subs) : NULL)
+        {
+            hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
+            hub_resync_conn(h->srv, s->conn);
+        }
+        lws_end_foreach_dll_safe(d, d1);
+    }
+    if (h->srv->hub)
+        hub_drain(h->srv);
+    else
+        mdt_hub_ev_free(h);
+}
+
+/* One representative principal per view key among the case's subscribers
+ * (a subscriber beyond HUB_MAX_SHAPES keys gets nothing and is not lost:
+ * it has no shape, so it is sent no frame for this event). */
+int mdt_hub_collect_shapes(hub_case_t *hc, hub_shape_t *shapes, int *n)
+{
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&hc->subs))
+    {
+        hub_shape_add(shapes, n, lws_container_of(d, hub_sub_t, case_link)->conn);
+    }
+    lws_end_foreach_dll(d);
+    return *n;
+}
+
+void mdt_hub_on_event(mdt_server_t *srv, const mdt_feed_event_t *ev)
+{
+    struct mdt_hub *st = mdt_hub_of(srv);
+    hub_case_t *hc =
+        st ? mdt_hub_topic_get(srv, ev->case_id, ev->case_id ? 0 : ev->meeting_id, 0) : NULL;
+    if (!hc || hc->subs.count == 0)
+        return;
+    hub_ev_t *h = calloc(1, sizeof(*h));
+    if (!h)
+        return;
+    h->srv = srv;
+    h->ev = *ev;
+    h->ev.data = NULL;
+    if (h->ev.case_id)
+        h->ev.meeting_id = 0; /* a case event goes to the case's subscribers */
+    mdt_hub_collect_shapes(hc, h->shapes, &h->nshapes);
+    lws_dll2_add_tail(&h->link, &st->pipeline);
+    if (mdt_db_submit(srv->db, mdt_hub_render_work, hub_render_done, h) != 0)
+        hub_render_done(h, MDT_DB_REFUSED);
+}
+
+/* Queues the replay, `subscribed`, then what was buffered meanwhile, all
+ * through s's backlog so a replay longer than the socket's queue drains
+ * into it as the client reads. 0 ok; -1 when it did not fit (resync). */
+static int hub_activate_backlog(hub_sub_t *s, hub_subjob_t *j)
+{
+    size_t i;
+    json_t *m;
+    int rc = 0;
+    json_array_foreach(j->msgs, i, m)
+    {
+        mdt_wsmsg_t *w = mdt_hub_msg(m);
+        rc = w ? hub_backlog_add(s, w) : -1;
+        mdt_wsmsg_unref(w);
+        if (rc)
+            return -1;
+    }
+    s->last_sent = j->since > s->replay_to ? j->since : s->replay_to;
+    json_t *sub = json_pack("{s:s, s:I, s:I}", "type", "subscribed", "case_id",
+                            (json_int_t)j->case_id, "seq", (json_int_t)s->last_sent);
+    mdt_wsmsg_t *w = mdt_hub_msg(sub);
+    json_decref(sub);
+    rc = w ? hub_backlog_add(s, w) : -1;
+    mdt_wsmsg_unref(w);
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&s->pending))
+    {
+        hub_buffered_t *b = lws_container_of(d, hub_buffered_t, link);
+        if (!rc && b->seq > s->last_sent && (rc = hub_backlog_add(s, b->msg)) == 0)
+            s->last_sent = b->seq;
+        lws_dll2_remove(d);
+        mdt_wsmsg_unref(b->msg);
+        free(b);
+    }
+    lws_end_foreach_dll_safe(d, d1);
+    return rc;
+}
+
+void mdt_hub_activate(mdt_server_t *srv, hub_sub_t *s, hub_subjob_t *j)
+{
+    s->active = 1;
+    if (hub_activate_backlog(s, j) != 0) {
+        hub_resync_conn(srv, s->conn);
+        return;
+    }
+    hub_case_t *hc = s->hc;
+    mdt_hub_refill(srv, s->conn);
+    mdt_hub_presence_schedule(hc);
+}

@@ -1,0 +1,236 @@
+/* hub_render.c - what a subscriber receives, rendered on database threads:
+ * a live event for one view key, a replay, a meeting, the PII masks at a
+ * consent expiry. Every object goes through its content kind (content.h)
+ * and every item through the view filter. */
+#include "hub_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "content.h"
+#include "json.h"
+#include "meetings.h"
+#include "session.h"
+
+/* The object an event names, as p may see it now (new reference), or NULL:
+ * through the kind's descriptor (content.h). */
+static json_t *hub_object(mdt_dbc_t *c, const mdt_feed_event_t *ev, const mdt_principal_t *p,
+                          const mdt_casectx_t *cx, int64_t now, const char *time_zone)
+{
+    const mdt_content_kind_t *k = mdt_content_find(ev->object_type);
+    mdt_content_reader_t rd = {.p = p, .cx = cx, .now = now, .time_zone = time_zone};
+    return k ? k->object_json(c, &rd, ev->object_id) : NULL;
+}
+
+static json_t *hub_event_msg(const mdt_feed_event_t *ev, const char *kind, json_t *data)
+{
+    return json_pack("{s:s, s:I, s:I, s:s, s:o}", "type", "event", "seq", (json_int_t)ev->seq,
+                     "case_id", (json_int_t)ev->case_id, "kind", kind, "data", data);
+}
+
+json_t *mdt_hub_revoked(const mdt_feed_event_t *ev, const char *entity, int64_t id,
+                        const char *category)
+{
+    json_t *d = json_pack("{s:s, s:I}", "entity", entity, "id", (json_int_t)id);
+    if (category)
+        json_object_set_new(d, "category", json_string(category));
+    return hub_event_msg(ev, "access.revoked", d);
+}
+
+/* Renders ev for one shape. Returns the db status. */
+static int hub_render_shape(mdt_dbc_t *c, const mdt_feed_event_t *ev, const mdt_casectx_t *cx,
+                            int64_t now, const char *time_zone, hub_shape_t *sh)
+{
+    mdt_case_ctx_t view = mdt_casectx_view(cx);
+    sh->msgs = json_array();
+    if (!mdt_authz_case_visible(&sh->p, &view)) {
+        sh->case_gone = 1;
+        return MDT_DB_OK;
+    }
+    sh->mask = mdt_authz_pii_mask(&sh->p, &view, now);
+    json_t *obj = hub_object(c, ev, &sh->p, cx, now, time_zone);
+    if (obj) {
+        json_array_append_new(sh->msgs, hub_event_msg(ev, ev->kind, obj));
+        return MDT_DB_OK;
+    }
+    if (c->status != MDT_DB_OK && c->error[0])
+        return c->status;
+    int narrowing = strstr(ev->kind, ".updated") || strstr(ev->kind, ".retracted");
+    if (narrowing && mdt_content_prev_visible(c, mdt_content_find(ev->object_type), &sh->p, &view,
+                                              ev->object_id))
+        json_array_append_new(sh->msgs, mdt_hub_revoked(ev, ev->object_type, ev->object_id, NULL));
+    return MDT_DB_OK;
+}
+
+/* The earliest consent expiry after now in cx (0 if none). */
+static int64_t hub_next_expiry(const mdt_casectx_t *cx, int64_t now)
+{
+    int64_t next = 0;
+    for (size_t i = 0; i < cx->n_consents; i++) {
+        int64_t e = cx->consents[i].expires_at;
+        if (e > now && (!next || e < next))
+            next = e;
+    }
+    return next;
+}
+
+/* Meeting events: the meeting is loaded once and rendered per shape
+ * (nothing for a shape that may not see the meeting any more). */
+static int hub_render_meeting(mdt_dbc_t *c, hub_ev_t *h)
+{
+    int status = MDT_DB_OK;
+    mdt_meeting_t *m = mdt_meetings_load(c, h->ev.meeting_id, &status);
+    if (!m && status != MDT_DB_NOT_FOUND && status != MDT_DB_OK)
+        return status;
+    for (int i = 0; i < h->nshapes; i++) {
+        hub_shape_t *sh = &h->shapes[i];
+        sh->msgs = json_array();
+        json_t *data = m && mdt_meetings_visible(m, &sh->p) ? mdt_meetings_render(m, &sh->p) : NULL;
+        if (data)
+            json_array_append_new(sh->msgs, json_pack("{s:s, s:I, s:I, s:s, s:o}", "type", "event",
+                                                      "seq", (json_int_t)h->ev.seq, "meeting_id",
+                                                      (json_int_t)h->ev.meeting_id, "kind",
+                                                      h->ev.kind, "data", data));
+    }
+    mdt_meetings_free(m);
+    return MDT_DB_OK;
+}
+
+int mdt_hub_render_work(mdt_dbc_t *c, void *arg)
+{
+    hub_ev_t *h = arg;
+    if (!h->ev.case_id)
+        return hub_render_meeting(c, h);
+    mdt_casectx_t *cx = malloc(sizeof(*cx));
+    if (!cx)
+        return MDT_DB_ERROR;
+    int64_t now = mdt_session_now();
+    int rc = mdt_db_begin(c, "repeatable read");
+    if (rc == MDT_DB_OK)
+        rc = mdt_casectx_load(c, h->ev.case_id, cx);
+    for (int i = 0; rc == MDT_DB_OK && i < h->nshapes; i++)
+        rc = hub_render_shape(c, &h->ev, cx, now, h->srv->cfg.time_zone, &h->shapes[i]);
+    if (rc == MDT_DB_OK)
+        h->next_expiry = hub_next_expiry(cx, now);
+    free(cx);
+    mdt_db_rollback(c);
+    if (rc == MDT_DB_NOT_FOUND) { /* the case is gone: nobody sees anything */
+        for (int i = 0; i < h->nshapes; i++)
+            h->shapes[i].case_gone = 1;
+        rc = MDT_DB_OK;
+    }
+    return rc;
+}
+
+/* Loads and renders the case's events in (since, replay_to] for p. */
+static int hub_replay(mdt_dbc_t *c, hub_subjob_t *j, const mdt_casectx_t *cx, int64_t now)
+{
+    mdt_db_params_t prm;
+    mdt_db_params_init(&prm);
+    mdt_db_param_int(&prm, j->case_id);
+    mdt_db_param_int(&prm, j->since);
+    mdt_db_param_int(&prm, j->replay_to);
+    mdt_db_param_int(&prm, HUB_REPLAY_MAX + 1);
+    PGresult *r = mdt_db_query(c,
+                               "SELECT seq, kind, object_type, object_id FROM events"
+                               " WHERE case_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq"
+                               " LIMIT $4",
+                               &prm);
+    if (!r)
+        return c->status;
+    int n = PQntuples(r);
+    j->resync = n > HUB_REPLAY_MAX;
+    for (int i = 0; i < n && !j->resync; i++) {
+        mdt_feed_event_t ev = {.seq = mdt_db_int(r, i, 0), .case_id = j->case_id};
+        snprintf(ev.kind, sizeof(ev.kind), "%s", mdt_db_str(r, i, 1));
+        snprintf(ev.object_type, sizeof(ev.object_type), "%s", mdt_db_str(r, i, 2));
+        ev.object_id = mdt_db_int(r, i, 3);
+        hub_shape_t sh = {.p = j->p};
+        int rc = hub_render_shape(c, &ev, cx, now, j->srv->cfg.time_zone, &sh);
+        if (rc == MDT_DB_OK)
+            json_array_extend(j->msgs, sh.msgs);
+        json_decref(sh.msgs);
+        if (rc != MDT_DB_OK) {
+            PQclear(r);
+            return rc;
+        }
+    }
+    PQclear(r);
+    return MDT_DB_OK;
+}
+
+/* `since` older than what the log still holds → the client must reload. */
+static int hub_since_retained(mdt_dbc_t *c, hub_subjob_t *j, int *retained)
+{
+    mdt_db_params_t prm;
+    mdt_db_params_init(&prm);
+    mdt_db_param_int(&prm, j->since);
+    mdt_db_param_int(&prm, HUB_RETENTION_DAYS);
+    PGresult *r = mdt_db_query(
+        c,
+        "SELECT $1::bigint >= coalesce((SELECT min(seq) - 1 FROM events), 0) AND"
+        " coalesce((SELECT created_at > now() - make_interval(days => $2::int) FROM events"
+        " WHERE seq = $1::bigint + 1), true)",
+        &prm);
+    if (!r)
+        return c->status;
+    *retained = mdt_db_bool(r, 0, 0);
+    PQclear(r);
+    return MDT_DB_OK;
+}
+
+int mdt_hub_subscribe_work(mdt_dbc_t *c, void *arg)
+{
+    hub_subjob_t *j = arg;
+    mdt_casectx_t *cx = malloc(sizeof(*cx));
+    if (!cx || !(j->msgs = json_array())) {
+        free(cx);
+        return MDT_DB_ERROR;
+    }
+    int64_t now = mdt_session_now();
+    int rc = mdt_db_begin(c, "repeatable read"), retained = 1;
+    if (rc == MDT_DB_OK)
+        rc = mdt_casectx_load(c, j->case_id, cx);
+    mdt_case_ctx_t view = mdt_casectx_view(cx);
+    if (rc == MDT_DB_OK && !mdt_authz_case_visible(&j->p, &view))
+        rc = MDT_DB_NOT_FOUND;
+    if (rc == MDT_DB_OK) {
+        j->mask = mdt_authz_pii_mask(&j->p, &view, now);
+        j->next_expiry = hub_next_expiry(cx, now);
+    }
+    if (rc == MDT_DB_OK && j->since >= 0)
+        rc = hub_since_retained(c, j, &retained);
+    j->resync = !retained;
+    if (rc == MDT_DB_OK && j->since >= 0 && retained && j->since < j->replay_to)
+        rc = hub_replay(c, j, cx, now);
+    free(cx);
+    mdt_db_rollback(c);
+    return rc;
+}
+
+int mdt_hub_expiry_work(mdt_dbc_t *c, void *arg)
+{
+    hub_expjob_t *x = arg;
+    mdt_casectx_t *cx = malloc(sizeof(*cx));
+    if (!cx)
+        return MDT_DB_ERROR;
+    int64_t now = mdt_session_now();
+    int rc = mdt_casectx_load(c, x->case_id, cx);
+    if (rc == MDT_DB_OK) {
+        mdt_case_ctx_t view = mdt_casectx_view(cx);
+        for (int i = 0; i < x->nshapes; i++)
+            x->shapes[i].mask = mdt_authz_pii_mask(&x->shapes[i].p, &view, now);
+        x->next_expiry = hub_next_expiry(cx, now);
+    }
+    free(cx);
+    return rc;
+}
+
+int mdt_hub_meeting_work(mdt_dbc_t *c, void *arg)
+{
+    hub_meetjob_t *j = arg;
+    json_t *m = mdt_meetings_json(c, &j->p, j->meeting_id);
+    j->visible = m != NULL;
+    json_decref(m);
+    return m || c->status == MDT_DB_OK ? MDT_DB_OK : c->status;
+}
