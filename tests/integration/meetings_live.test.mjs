@@ -32,6 +32,9 @@ async function subscriber(user, meetingId) {
     return { client, ws };
 }
 
+// A day a week from now (from the clock: next_review only counts meetings to come).
+const reviewDay = new Date(Date.now() + 7 * 86400e3).toISOString().slice(0, 10);
+
 test('now discussing is pushed live to every subscriber; a restricted case never leaks', async () => {
     const lead = w.users.cacSupervisor;
     const shared = await createCase(server.url, dbUrl, { lead, agencies: [w.agencies.police], alias: 'Shared' });
@@ -40,7 +43,7 @@ test('now discussing is pushed live to every subscriber; a restricted case never
     const fac = await login(server.url, lead);
     const created = await fac.post('/api/v1/meetings', {
         title: 'Weekly review',
-        scheduled_at: '2026-12-01T15:00:00Z',
+        scheduled_at: `${reviewDay}T15:00:00Z`,
         case_ids: [shared, secret],
     });
     assert.equal(created.status, 201, created.text);
@@ -85,15 +88,15 @@ test('now discussing is pushed live to every subscriber; a restricted case never
         assert.notEqual(f.data?.current_case_id, secret);
         for (const a of f.data?.agenda ?? []) assert.notEqual(a.case_id, secret);
     }
-    // the case list shows the review dates (America/New_York: 10:00 on 2026-12-01)
+    // the case list shows the review dates (America/New_York: 10:00 or 11:00 on reviewDay)
     const row = async () => (await fac.get('/api/v1/cases')).json.items.find((c) => c.id === shared);
-    assert.equal((await row()).next_review, '2026-12-01');
+    assert.equal((await row()).next_review, reviewDay);
     assert.equal((await row()).last_reviewed, null);
     const out = await fac.put(`/api/v1/meetings/${meeting.id}/cases/${shared}/outcome`, {
         outcome_md: 'Reviewed; **no change**.',
     });
     assert.equal(out.status, 200, out.text);
-    assert.equal((await row()).last_reviewed, '2026-12-01');
+    assert.equal((await row()).last_reviewed, reviewDay);
     cac.ws.ws.close();
     police.ws.ws.close();
 });
@@ -104,7 +107,7 @@ test('subscribe_meeting to a meeting the user may not see is not_found', async (
     const fac = await login(server.url, lead);
     const created = await fac.post('/api/v1/meetings', {
         title: 'CAC only',
-        scheduled_at: '2026-12-02T15:00:00Z',
+        scheduled_at: `${reviewDay}T16:00:00Z`,
         case_ids: [only],
     });
     assert.equal(created.status, 201, created.text);
