@@ -12,6 +12,7 @@
  * error.current). `overdue` comes from SQL: due before today in the
  * installation's time zone while open or in progress (and not retracted).
  * details_md is rendered with mdt_markdown_render on the database thread. */
+#include "ctx.h"
 #include "actions.h"
 
 #include <stdlib.h>
@@ -23,7 +24,6 @@
 #include "json.h"
 #include "markdown.h"
 #include "meetings.h"
-#include "server.h"
 #include "view.h"
 
 #define TS(col)         "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -600,7 +600,7 @@ static void action_run(mdt_req_t *req, int (*parse)(json_t *, action_in_t *, mdt
         mdt_http_error(req, 500, "internal", NULL, "out of memory");
         return;
     }
-    in->time_zone = req->srv->cfg.time_zone;
+    in->time_zone = mdt_ctx_time_zone(req);
     if (parse && parse(req->json, in, &e) < 0) {
         action_in_free(in);
         mdt_http_fail(req, &e);

@@ -10,6 +10,7 @@
  * own agency_id is the actor's); /account-changes selects on it. What the
  * command line shares (creating agencies and users, clearing MFA) is in
  * cli_accounts.c. The rules and judgment calls are in docs/admin.md. */
+#include "ctx.h"
 #include "admin_int.h"
 
 /* ---- the runner ---- */
@@ -112,7 +113,7 @@ static void admin_hash_done(void *arg)
 void mdt_admin_hash_then_run(admin_op_t *op)
 {
     op->hash_failed = 1;
-    if (mdt_workq_submit(op->req->srv->cpu, admin_hash_work, admin_hash_done, op) != 0)
+    if (mdt_workq_submit(mdt_ctx_cpu(op->req), admin_hash_work, admin_hash_done, op) != 0)
         mdt_http_fail_db(op->req, MDT_DB_REFUSED);
 }
 

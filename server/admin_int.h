@@ -17,11 +17,11 @@
 #include "cli_accounts.h"
 #include "content.h"
 #include "crypto.h"
+#include "ctx.h"
 #include "ids.h"
 #include "json.h"
 #include "password.h"
 #include "runner.h"
-#include "server.h"
 #include "session.h"
 
 #define ADMIN_PAGE_DEFAULT 50

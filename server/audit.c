@@ -8,7 +8,7 @@
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
-#include "server.h"
+#include "server_ctx.h"
 
 void mdt_audit_actor_from_req(const mdt_req_t *req, mdt_audit_actor_t *actor)
 {

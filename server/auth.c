@@ -17,7 +17,7 @@
 #include "log.h"
 #include "password.h"
 #include "ratelimit.h"
-#include "server.h"
+#include "server_ctx.h"
 #include "totp.h"
 
 json_t *mdt_auth_user_json(const mdt_user_t *u)

@@ -6,7 +6,6 @@
 
 #include "events.h"
 #include "log.h"
-#include "server.h"
 #include "session.h"
 
 static int caseop_scope(mdt_dbc_t *c, void *arg);

@@ -8,6 +8,7 @@
  * left out of every Case it gets, and kept untouched when it edits the list.
  * Case-scoped requests run through caseop.h; creation, which has no case
  * yet, runs its own transaction with the same audit-then-event ending. */
+#include "ctx.h"
 #include "cases_int.h"
 
 /* ---- small helpers ---- */
@@ -227,7 +228,7 @@ static int board_work(mdt_dbc_t *c, mdt_caseop_t *op)
         rc = board_set(c, board, "entries", mdt_entries_list_json(c, p, cx, 0));
     if (rc == MDT_DB_OK)
         rc = board_set(c, board, "actions",
-                       mdt_actions_list_json(c, p, cx, 0, op->req->srv->cfg.time_zone));
+                       mdt_actions_list_json(c, p, cx, 0, mdt_ctx_time_zone(op->req)));
     if (rc == MDT_DB_OK)
         rc = board_set(c, board, "consents", mdt_pii_consents_json(c, p, cx, op->now));
     if (rc == MDT_DB_OK)

@@ -1,5 +1,6 @@
 /* cases_create.c - POST /cases: a supervisor opens a case (its own
  * transaction: there is no case yet; audit row, then event, last). */
+#include "ctx.h"
 #include "cases_int.h"
 
 /* ---- POST /cases ---- */
@@ -287,6 +288,6 @@ void mdt_cases_create(mdt_req_t *req)
         mdt_http_fail(req, &e);
         return;
     }
-    if (mdt_db_submit(req->srv->db, create_work, create_done, k) != 0)
+    if (mdt_db_submit(mdt_ctx_db(req), create_work, create_done, k) != 0)
         mdt_http_fail_db(req, MDT_DB_REFUSED);
 }

@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "caseop.h"
 #include "cases.h"
+#include "ctx.h"
 #include "entries.h"
 #include "events.h"
 #include "ids.h"
@@ -20,7 +21,6 @@
 #include "log.h"
 #include "pii.h"
 #include "records.h"
-#include "server.h"
 #include "session.h"
 #include "view.h"
 

@@ -1,6 +1,7 @@
 /* cases_list.c - GET /cases: the cases the caller's agency is on, filtered
  * in SQL by membership and then by mdt_authz_case_visible row by row, with
  * open/overdue counts decided by the view filter (see cases.h). */
+#include "ctx.h"
 #include "cases_int.h"
 
 /* ---- GET /cases ---- */
@@ -99,7 +100,7 @@ static PGresult *list_query(mdt_dbc_t *c, const list_t *l)
     else
         mdt_db_param_str(&q, NULL);
     mdt_db_param_int(&q, l->limit + 1);
-    mdt_db_param_str(&q, l->req->srv->cfg.time_zone);
+    mdt_db_param_str(&q, mdt_ctx_time_zone(l->req));
     /* the two review dates are the last columns, after CASE_COLS */
     return mdt_db_query(
         c,
@@ -161,7 +162,7 @@ static int list_count_actions(mdt_dbc_t *c, list_t *l, list_row_t *rows, int n)
     mdt_db_params_t q;
     mdt_db_params_init(&q);
     mdt_db_param_str(&q, lit);
-    mdt_db_param_str(&q, l->req->srv->cfg.time_zone);
+    mdt_db_param_str(&q, mdt_ctx_time_zone(l->req));
     PGresult *r = mdt_db_query(
         c,
         "SELECT case_id, visibility, agency_id, created_by, visible_to::text, assignee_agency_id,"
@@ -294,6 +295,6 @@ void mdt_cases_list(mdt_req_t *req)
         mdt_http_fail(req, &e);
         return;
     }
-    if (mdt_db_submit(req->srv->db, list_work, list_done, l) != 0)
+    if (mdt_db_submit(mdt_ctx_db(req), list_work, list_done, l) != 0)
         mdt_http_fail_db(req, MDT_DB_REFUSED);
 }

@@ -12,6 +12,7 @@
  * case_number and alias. Retracted items are not listed. The CSV is the
  * same rows written by csv.c. Reads are audited as action.list and
  * action.export with counts and the names of the filters used only. */
+#include "ctx.h"
 #include "dashboard.h"
 
 #include <stdlib.h>
@@ -23,7 +24,6 @@
 #include "csv.h"
 #include "json.h"
 #include "log.h"
-#include "server.h"
 #include "session.h"
 
 #define LIST_DEFAULT 50
@@ -230,7 +230,7 @@ static int dash_candidates(mdt_dbc_t *c, const dash_t *d, const mdt_caseset_t *c
         return MDT_DB_ERROR;
     mdt_db_params_t q;
     mdt_db_params_init(&q);
-    mdt_db_param_str(&q, d->req->srv->cfg.time_zone);
+    mdt_db_param_str(&q, mdt_ctx_time_zone(d->req));
     mdt_db_param_str(&q, lit);
     param_id_or_null(&q, d->assignee);
     param_id_or_null(&q, d->agency);
@@ -312,7 +312,7 @@ static int dash_serialize_case(mdt_dbc_t *c, dash_t *d, const mdt_caseset_t *cs,
         return MDT_DB_ERROR;
     casectx_of(k, cx);
     json_t *list = mdt_actions_list_json(c, &d->p, cx, count == 1 ? page[at].id : 0,
-                                         d->req->srv->cfg.time_zone);
+                                         mdt_ctx_time_zone(d->req));
     if (!list)
         return c->status;
     for (size_t j = at; j < n; j++) {
@@ -363,7 +363,7 @@ static int dash_today(mdt_dbc_t *c, dash_t *d)
 {
     mdt_db_params_t q;
     mdt_db_params_init(&q);
-    mdt_db_param_str(&q, d->req->srv->cfg.time_zone);
+    mdt_db_param_str(&q, mdt_ctx_time_zone(d->req));
     PGresult *r =
         mdt_db_query(c, "SELECT to_char((now() AT TIME ZONE $1)::date, 'YYYY-MM-DD')", &q);
     if (!r)
@@ -526,7 +526,7 @@ static void dash_start(mdt_req_t *req, int csv)
         mdt_http_fail(req, &e);
         return;
     }
-    if (mdt_db_submit(req->srv->db, dash_work, dash_done, d) != 0)
+    if (mdt_db_submit(mdt_ctx_db(req), dash_work, dash_done, d) != 0)
         mdt_http_fail_db(req, MDT_DB_REFUSED);
 }
 

@@ -14,6 +14,7 @@
  * same function serves the REST answers, the board (mdt_entries_list_json)
  * and error.current of a 409. POST /render previews Markdown on the cpu pool
  * with the same renderer. */
+#include "ctx.h"
 #include "entries.h"
 
 #include <stdlib.h>
@@ -23,7 +24,6 @@
 #include "ids.h"
 #include "json.h"
 #include "markdown.h"
-#include "server.h"
 #include "session.h"
 #include "view.h"
 
@@ -757,6 +757,6 @@ void mdt_entries_render(mdt_req_t *req)
     *r = (render_t){.req = req, .src = src, .rc = 1};
     req->state = r;
     req->state_free = render_free;
-    if (mdt_workq_submit(req->srv->cpu, render_work, render_done, r) != 0)
+    if (mdt_workq_submit(mdt_ctx_cpu(req), render_work, render_done, r) != 0)
         mdt_http_fail_db(req, MDT_DB_REFUSED);
 }

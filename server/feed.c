@@ -6,7 +6,7 @@
 
 #include "db.h"
 #include "log.h"
-#include "server.h"
+#include "server_ctx.h"
 #include "session.h"
 #include "hub.h"
 #include "ws.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "crypto.h"
-#include "server.h"
+#include "server_ctx.h"
 #include "session.h"
 
 static int gate_is_change(mdt_method_t m)

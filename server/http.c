@@ -12,7 +12,7 @@
 #include "gate.h"
 #include "json.h"
 #include "log.h"
-#include "server.h"
+#include "server_ctx.h"
 #include "static.h"
 #include "ws.h"
 

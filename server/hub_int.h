@@ -14,7 +14,7 @@
 #include "db.h"
 #include "hmap.h"
 #include "hub.h"
-#include "server.h"
+#include "server_ctx.h"
 #include "ws.h"
 
 #define HUB_MAX_SHAPES     32

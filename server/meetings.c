@@ -16,6 +16,7 @@
  * and the WebSocket fan-out all use it. Outcomes keep every version
  * (meeting_outcome_versions) and a case taken off an agenda is marked
  * removed, never deleted. Minutes are written by minutes.c. */
+#include "ctx.h"
 #include "meetings_int.h"
 
 /* ==== loading and serializing ============================================ */
@@ -263,7 +264,7 @@ meetop_t *mdt_meetings_meetop_new(mdt_req_t *req, meetop_fn work, void *ud, void
     op->ud_free = ud_free;
     meetop_init_run(op);
     op->p = mdt_auth_principal(req);
-    op->time_zone = req->srv->cfg.time_zone;
+    op->time_zone = mdt_ctx_time_zone(req);
     mdt_audit_actor_from_req(req, &op->actor);
     req->state = op;
     req->state_free = meetop_free;

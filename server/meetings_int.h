@@ -12,6 +12,7 @@
 
 #include "actions.h"
 #include "audit.h"
+#include "ctx.h"
 #include "entries.h"
 #include "events.h"
 #include "ids.h"
@@ -21,7 +22,6 @@
 #include "meetings.h"
 #include "minutes.h"
 #include "runner.h"
-#include "server.h"
 #include "session.h"
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"

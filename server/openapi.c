@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "server.h"
+#include "ctx.h"
 
 /* "/api/v1/meetings/{id}/cases/{id}/outcome" -> ".../{id}/cases/{id2}/outcome":
  * OpenAPI needs distinct parameter names. Returns how many ids there were. */
@@ -76,7 +76,7 @@ json_t *mdt_openapi_build(const mdt_route_t *routes)
 
 void mdt_openapi_get(mdt_req_t *req)
 {
-    json_t *doc = mdt_openapi_build(req->srv->routes);
+    json_t *doc = mdt_openapi_build(mdt_ctx_routes(req));
     if (!doc) {
         mdt_http_error(req, 500, "internal", NULL, "out of memory");
         return;

@@ -12,6 +12,7 @@
  * evaluated at read time (casectx.c drops revoked and expired consents,
  * authz compares expires_at with now), so nothing has to run when one runs
  * out. Decisions are written down in docs/consents.md. */
+#include "ctx.h"
 #include "pii.h"
 
 #include <stdio.h>
@@ -20,7 +21,6 @@
 
 #include "caseop.h"
 #include "json.h"
-#include "server.h"
 
 #define PII_LANGUAGE   MDT_PII_COUNT /* index of the unprotected category */
 #define PII_CATS       (MDT_PII_COUNT + 1)
@@ -850,7 +850,7 @@ void mdt_pii_consent_create(mdt_req_t *req)
         mdt_http_fail(req, &e);
         return;
     }
-    u->tz = req->srv->cfg.time_zone;
+    u->tz = mdt_ctx_time_zone(req);
     mdt_caseop_t *op = mdt_caseop_with(req, consent_create_work, u, consent_new_free);
     if (!op)
         return;

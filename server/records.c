@@ -17,7 +17,6 @@
 
 #include "caseop.h"
 #include "json.h"
-#include "server.h"
 #include "view.h"
 
 #define SERVICE_NAME_MAX 200

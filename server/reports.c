@@ -11,6 +11,7 @@
  * answers is (group, item, count); this module lays them out in the
  * report's fixed groups, applies small-cell suppression per group
  * (mdt_reports_suppress, a pure function) and writes JSON or CSV. */
+#include "ctx.h"
 #include "reports.h"
 
 #include <stdio.h>
@@ -22,7 +23,6 @@
 #include "caseset.h"
 #include "json.h"
 #include "log.h"
-#include "server.h"
 #include "session.h"
 
 /* ---- suppression (pure) ----------------------------------------------------- */
@@ -437,7 +437,7 @@ static json_t *report_frame(const report_t *rp)
     return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "report",
                      rp->tims ? "tims" : "nca", "agency_id", (json_int_t)rp->p.agency_id, "from",
                      rp->from, "to", rp->to, "first_day", rp->first, "last_day", rp->last,
-                     "time_zone", rp->req->srv->cfg.time_zone, "suppress_below",
+                     "time_zone", mdt_ctx_time_zone(rp->req), "suppress_below",
                      (json_int_t)rp->below, "suppressed", rp->marker);
 }
 
@@ -476,7 +476,7 @@ static int nca_median(mdt_dbc_t *c, const report_t *rp, const char *cases, json_
     mdt_db_param_str(&q, cases);
     mdt_db_param_str(&q, rp->first);
     mdt_db_param_str(&q, rp->after);
-    mdt_db_param_str(&q, rp->req->srv->cfg.time_zone);
+    mdt_db_param_str(&q, mdt_ctx_time_zone(rp->req));
     PGresult *r = mdt_db_query(c, NCA_MEDIAN_SQL, &q);
     if (!r)
         return c->status;
@@ -501,7 +501,7 @@ static int report_figures(mdt_dbc_t *c, report_t *rp, const char *cases, const c
     mdt_db_param_str(&q, rp->first);
     mdt_db_param_str(&q, rp->after);
     if (!rp->tims)
-        mdt_db_param_str(&q, rp->req->srv->cfg.time_zone);
+        mdt_db_param_str(&q, mdt_ctx_time_zone(rp->req));
     PGresult *r = mdt_db_query(c, rp->tims ? TIMS_SQL : NCA_SQL, &q);
     if (!r)
         return c->status;
@@ -676,7 +676,7 @@ static void report_start(mdt_req_t *req, int tims)
         mdt_http_fail(req, &e);
         return;
     }
-    if (mdt_db_submit(req->srv->db, report_work, report_done, rp) != 0)
+    if (mdt_db_submit(mdt_ctx_db(req), report_work, report_done, rp) != 0)
         mdt_http_fail_db(req, MDT_DB_REFUSED);
 }
 

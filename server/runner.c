@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server.h"
+#include "ctx.h"
 
 void mdt_run_init(mdt_run_t *run, mdt_req_t *req, void *op, mdt_run_fn work)
 {
@@ -107,6 +107,6 @@ static void run_done(void *arg, int status)
 
 void mdt_run_start(mdt_run_t *run)
 {
-    if (mdt_db_submit(run->req->srv->db, run_work, run_done, run) != 0)
+    if (mdt_db_submit(mdt_ctx_db(run->req), run_work, run_done, run) != 0)
         mdt_http_fail_db(run->req, MDT_DB_REFUSED);
 }

@@ -4,6 +4,7 @@
  * Signals arrive through a signalfd adopted into the loop, so no handler
  * and no global flag is needed; the signals are blocked in every thread. */
 #include "server.h"
+#include "server_ctx.h"
 
 #include <errno.h>
 #include <jansson.h>

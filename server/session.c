@@ -8,7 +8,7 @@
 #include "crypto.h"
 #include "hmap.h"
 #include "log.h"
-#include "server.h"
+#include "server_ctx.h"
 
 #define SESSION_COOKIE "mdt_session"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "server.h"
+#include "server_ctx.h"
 
 const char *mdt_static_mime(const char *name)
 {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "db.h"
-#include "server.h"
+#include "server_ctx.h"
 
 static int healthz_work(mdt_dbc_t *c, void *arg)
 {

@@ -7,7 +7,7 @@
 
 #include "json.h"
 #include "log.h"
-#include "server.h"
+#include "server_ctx.h"
 #include "hub.h"
 #include "session.h"
 

@@ -1,0 +1,23 @@
+/* ctx.h - what a request handler may use of the server: the database
+ * pool, the password-hashing pool, the installation's time zone and the
+ * route table. Handlers include this instead of server.h, so the server
+ * context stays the business of the modules that run the server (server.c,
+ * http.c, ws.c, the hub, the feed, sessions and audit buffering). */
+#ifndef MDT_CTX_H
+#define MDT_CTX_H
+
+#include "db.h"
+#include "http.h"
+#include "router.h"
+#include "workq.h"
+
+/* Loop: the database pool to submit req's work to. */
+mdt_db_t *mdt_ctx_db(const mdt_req_t *req);
+/* Loop: the cpu pool (password hashing, Markdown rendering). */
+mdt_workq_t *mdt_ctx_cpu(const mdt_req_t *req);
+/* The installation's IANA time zone (dates of meetings and due dates). */
+const char *mdt_ctx_time_zone(const mdt_req_t *req);
+/* The route table (for the OpenAPI document). */
+const mdt_route_t *mdt_ctx_routes(const mdt_req_t *req);
+
+#endif
