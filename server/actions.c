@@ -12,13 +12,13 @@
  * error.current). `overdue` comes from SQL: due before today in the
  * installation's time zone while open or in progress (and not retracted).
  * details_md is rendered with mdt_markdown_render on the database thread. */
-#include "ctx.h"
 #include "actions.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "caseop.h"
+#include "ctx.h"
 #include "entries.h"
 #include "ids.h"
 #include "json.h"

@@ -10,8 +10,9 @@
  * own agency_id is the actor's); /account-changes selects on it. What the
  * command line shares (creating agencies and users, clearing MFA) is in
  * cli_accounts.c. The rules and judgment calls are in docs/admin.md. */
-#include "ctx.h"
 #include "admin_int.h"
+
+#include "ctx.h"
 
 /* ---- the runner ---- */
 

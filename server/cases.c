@@ -8,8 +8,9 @@
  * left out of every Case it gets, and kept untouched when it edits the list.
  * Case-scoped requests run through caseop.h; creation, which has no case
  * yet, runs its own transaction with the same audit-then-event ending. */
-#include "ctx.h"
 #include "cases_int.h"
+
+#include "ctx.h"
 
 /* ---- small helpers ---- */
 

@@ -1,7 +1,8 @@
 /* cases_create.c - POST /cases: a supervisor opens a case (its own
  * transaction: there is no case yet; audit row, then event, last). */
-#include "ctx.h"
 #include "cases_int.h"
+
+#include "ctx.h"
 
 /* ---- POST /cases ---- */
 
@@ -18,8 +19,7 @@ typedef struct {
     size_t n_related;
     mdt_agency_kind_t kinds[MDT_CASE_MAX_AGENCIES];
     int64_t case_id;
-    json_t *result, *current; /* current: the existing case on a duplicate */
-    mdt_err_t err;
+    mdt_run_t run; /* the answer; run.ans.current: the existing case on a duplicate */
 } create_t;
 
 static void create_free(void *arg)
@@ -27,8 +27,7 @@ static void create_free(void *arg)
     create_t *k = arg;
     free(k->agencies);
     free(k->related);
-    json_decref(k->result);
-    json_decref(k->current);
+    mdt_run_free(&k->run);
     free(k);
 }
 
@@ -88,7 +87,7 @@ static int create_check_agencies(mdt_dbc_t *c, create_t *k)
     free(lit);
     if (!r)
         return c->status;
-    for (size_t i = 0; i < k->n_agencies && !k->err.status; i++) {
+    for (size_t i = 0; i < k->n_agencies && !k->run.ans.err.status; i++) {
         int found = 0;
         for (int j = 0; j < PQntuples(r); j++) {
             if (mdt_db_int(r, j, 0) == k->agencies[i] &&
@@ -96,7 +95,7 @@ static int create_check_agencies(mdt_dbc_t *c, create_t *k)
                 found = 1;
         }
         if (!found)
-            mdt_err_set(&k->err, 422, "validation", "agencies",
+            mdt_err_set(&k->run.ans.err, 422, "validation", "agencies",
                         "agency %lld does not exist or is not active", (long long)k->agencies[i]);
     }
     PQclear(r);
@@ -164,16 +163,18 @@ static int create_duplicate(mdt_dbc_t *c, create_t *k)
         return c->status;
     int64_t id = PQntuples(r) == 1 ? mdt_db_int(r, 0, 0) : 0;
     PQclear(r);
-    mdt_err_set(&k->err, 409, "conflict", "case_number",
+    mdt_err_set(&k->run.ans.err, 409, "conflict", "case_number",
                 "your agency already has a case with this case_number");
     mdt_casectx_t *cx = malloc(sizeof(*cx));
     int rc = cx ? MDT_DB_OK : MDT_DB_ERROR;
     if (rc == MDT_DB_OK && id)
         rc = mdt_casectx_load(c, id, cx);
     if (rc == MDT_DB_OK && id)
-        rc = mdt_cases_load_json(c, &k->p, cx, &k->current);
+        rc = mdt_cases_load_json(c, &k->p, cx, &k->run.ans.current);
+    if (rc == MDT_DB_OK && !k->run.ans.current)
+        k->run.ans.current = json_null();
     free(cx);
-    return rc;
+    return rc == MDT_DB_OK ? MDT_RUN_ANSWERED : rc;
 }
 
 static int create_record(mdt_dbc_t *c, create_t *k)
@@ -222,48 +223,26 @@ static int create_answer(mdt_dbc_t *c, create_t *k)
         return MDT_DB_ERROR;
     int rc = mdt_casectx_load(c, k->case_id, cx);
     if (rc == MDT_DB_OK)
-        rc = mdt_cases_load_json(c, &k->p, cx, &k->result);
+        rc = mdt_cases_load_json(c, &k->p, cx, &k->run.ans.result);
     free(cx);
-    return rc == MDT_DB_OK && !k->result ? MDT_DB_ERROR : rc;
+    return rc == MDT_DB_OK && !k->run.ans.result ? MDT_DB_ERROR : rc;
 }
 
 static int create_work(mdt_dbc_t *c, void *arg)
 {
     create_t *k = arg;
-    int rc = mdt_db_begin(c, NULL);
-    if (rc == MDT_DB_OK)
-        rc = create_check_agencies(c, k);
-    if (rc == MDT_DB_OK && !k->err.status)
-        rc = mdt_cases_check_related(c, &k->p, k->related, k->n_related, 0, &k->err);
-    if (rc == MDT_DB_OK && !k->err.status)
+    int rc = create_check_agencies(c, k);
+    if (rc == MDT_DB_OK && !k->run.ans.err.status)
+        rc = mdt_cases_check_related(c, &k->p, k->related, k->n_related, 0, &k->run.ans.err);
+    if (rc == MDT_DB_OK && !k->run.ans.err.status)
         rc = create_insert(c, k);
-    if (rc == MDT_DB_OK && !k->err.status && !k->case_id)
+    if (rc == MDT_DB_OK && !k->run.ans.err.status && !k->case_id)
         return create_duplicate(c, k);
-    if (rc == MDT_DB_OK && !k->err.status)
+    if (rc == MDT_DB_OK && !k->run.ans.err.status)
         rc = create_record(c, k);
-    if (rc == MDT_DB_OK && !k->err.status)
+    if (rc == MDT_DB_OK && !k->run.ans.err.status)
         rc = create_answer(c, k);
-    if (rc != MDT_DB_OK || k->err.status)
-        return rc;
-    return mdt_db_commit(c);
-}
-
-static void create_done(void *arg, int status)
-{
-    create_t *k = arg;
-    if (status != MDT_DB_OK) {
-        mdt_http_fail_db(k->req, status);
-    } else if (k->err.status == 409) {
-        json_t *cur = k->current;
-        k->current = NULL;
-        mdt_http_conflict(k->req, k->err.message, cur ? cur : json_null());
-    } else if (k->err.status) {
-        mdt_http_fail(k->req, &k->err);
-    } else {
-        json_t *res = k->result;
-        k->result = NULL;
-        mdt_http_respond_json(k->req, 201, res);
-    }
+    return rc;
 }
 
 void mdt_cases_create(mdt_req_t *req)
@@ -288,6 +267,7 @@ void mdt_cases_create(mdt_req_t *req)
         mdt_http_fail(req, &e);
         return;
     }
-    if (mdt_db_submit(mdt_ctx_db(req), create_work, create_done, k) != 0)
-        mdt_http_fail_db(req, MDT_DB_REFUSED);
+    mdt_run_init(&k->run, req, k, create_work);
+    k->run.ans.ok_status = 201;
+    mdt_run_start(&k->run);
 }

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "pii.h"
 #include "records.h"
+#include "runner.h"
 #include "session.h"
 #include "view.h"
 

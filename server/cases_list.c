@@ -1,8 +1,9 @@
 /* cases_list.c - GET /cases: the cases the caller's agency is on, filtered
  * in SQL by membership and then by mdt_authz_case_visible row by row, with
  * open/overdue counts decided by the view filter (see cases.h). */
-#include "ctx.h"
 #include "cases_int.h"
+
+#include "ctx.h"
 
 /* ---- GET /cases ---- */
 
@@ -13,7 +14,7 @@ typedef struct {
     char statuses[64]; /* text[] literal of validated names, "" = any */
     char *pattern;     /* ILIKE pattern, NULL = no search */
     int64_t limit, cursor;
-    json_t *result;
+    mdt_run_t run; /* the runner and the answer */
 } list_t;
 
 typedef struct {
@@ -27,7 +28,7 @@ static void list_free(void *arg)
 {
     list_t *l = arg;
     free(l->pattern);
-    json_decref(l->result);
+    mdt_run_free(&l->run);
     free(l);
 }
 
@@ -249,8 +250,8 @@ static int list_work(mdt_dbc_t *c, void *arg)
     if (rc == MDT_DB_OK) {
         char next[24];
         snprintf(next, sizeof(next), "%lld", n ? (long long)rows[n - 1].id : 0LL);
-        l->result = json_pack("{s:o, s:o}", "items", list_items(r, rows, n, &seen), "next",
-                              more ? json_string(next) : json_null());
+        l->run.ans.result = json_pack("{s:o, s:o}", "items", list_items(r, rows, n, &seen), "next",
+                                      more ? json_string(next) : json_null());
     }
     mdt_idvec_free(&seen);
     free(rows);
@@ -258,22 +259,18 @@ static int list_work(mdt_dbc_t *c, void *arg)
     return rc;
 }
 
-static void list_done(void *arg, int status)
+/* Loop, before the runner answers: the read's audit row. */
+static void list_finish(void *arg, int status)
 {
     list_t *l = arg;
     mdt_req_t *req = l->req;
-    if (status != MDT_DB_OK) {
-        mdt_http_fail_db(req, status);
+    if (status != MDT_DB_OK)
         return;
-    }
-    json_t *detail = json_pack("{s:I}", "count",
-                               (json_int_t)json_array_size(json_object_get(l->result, "items")));
+    json_t *detail = json_pack(
+        "{s:I}", "count", (json_int_t)json_array_size(json_object_get(l->run.ans.result, "items")));
     mdt_audit_rec_t rec = {.action = "case.list", .object_type = "case", .detail = detail};
     mdt_audit_read(req->srv, &l->actor, &rec);
     json_decref(detail);
-    json_t *res = l->result;
-    l->result = NULL;
-    mdt_http_respond_json(req, 200, res);
 }
 
 void mdt_cases_list(mdt_req_t *req)
@@ -295,6 +292,7 @@ void mdt_cases_list(mdt_req_t *req)
         mdt_http_fail(req, &e);
         return;
     }
-    if (mdt_db_submit(mdt_ctx_db(req), list_work, list_done, l) != 0)
-        mdt_http_fail_db(req, MDT_DB_REFUSED);
+    mdt_run_init(&l->run, req, l, list_work);
+    l->run.finish = list_finish;
+    mdt_run_start(&l->run);
 }

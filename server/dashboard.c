@@ -12,7 +12,6 @@
  * case_number and alias. Retracted items are not listed. The CSV is the
  * same rows written by csv.c. Reads are audited as action.list and
  * action.export with counts and the names of the filters used only. */
-#include "ctx.h"
 #include "dashboard.h"
 
 #include <stdlib.h>
@@ -22,8 +21,10 @@
 #include "audit.h"
 #include "caseset.h"
 #include "csv.h"
+#include "ctx.h"
 #include "json.h"
 #include "log.h"
+#include "runner.h"
 #include "session.h"
 
 #define LIST_DEFAULT 50
@@ -57,12 +58,14 @@ typedef struct {
     int more;
     dash_key_t last;
     char today[11];
+    mdt_run_t run; /* the runner and the answer */
 } dash_t;
 
 static void dash_free(void *arg)
 {
     dash_t *d = arg;
     json_decref(d->items);
+    mdt_run_free(&d->run);
     free(d);
 }
 
@@ -379,17 +382,13 @@ static int dash_work(mdt_dbc_t *c, void *arg)
     mdt_caseset_t cs = {0};
     PGresult *r = NULL;
     page_item_t *page = calloc((size_t)d->limit + 1, sizeof(*page));
-    int rc = page ? mdt_db_begin(c, "repeatable read") : MDT_DB_ERROR;
-    if (rc == MDT_DB_OK)
-        rc = mdt_caseset_load(c, &d->p, d->case_id, &cs);
+    int rc = page ? mdt_caseset_load(c, &d->p, d->case_id, &cs) : MDT_DB_ERROR;
     if (rc == MDT_DB_OK)
         rc = dash_candidates(c, d, &cs, &r);
     if (rc == MDT_DB_OK)
         rc = dash_serialize(c, d, &cs, page, dash_select(d, &cs, r, page));
     if (rc == MDT_DB_OK && d->csv)
         rc = dash_today(c, d);
-    if (rc == MDT_DB_OK)
-        rc = mdt_db_commit(c);
     PQclear(r);
     mdt_caseset_free(&cs);
     free(page);
@@ -450,7 +449,7 @@ static void dash_answer_csv(dash_t *d)
     size_t len;
     char *body = mdt_csv_take(&w, &len);
     if (!body) {
-        mdt_http_error(d->req, 500, "internal", NULL, "out of memory");
+        mdt_run_fail(&d->run, 500, "internal", NULL, "out of memory");
         return;
     }
     char disp[96], next[48];
@@ -460,17 +459,19 @@ static void dash_answer_csv(dash_t *d)
         key_format(&d->last, next, sizeof(next));
         mdt_http_add_header(d->req, "X-Next-Cursor", next);
     }
-    mdt_http_respond(d->req, 200, "text/csv; charset=utf-8; header=present", body, len);
+    d->run.ans.text = body;
+    d->run.ans.text_len = len;
+    d->run.ans.text_type = "text/csv; charset=utf-8; header=present";
 }
 
 static void dash_answer_json(dash_t *d)
 {
     char next[48];
     key_format(&d->last, next, sizeof(next));
-    json_t *res = json_pack("{s:O, s:o, s:I, s:I}", "items", d->items, "next",
-                            d->more ? json_string(next) : json_null(), "total",
-                            (json_int_t)d->total, "overdue_total", (json_int_t)d->overdue_total);
-    mdt_http_respond_json(d->req, 200, res);
+    d->run.ans.result =
+        json_pack("{s:O, s:o, s:I, s:I}", "items", d->items, "next",
+                  d->more ? json_string(next) : json_null(), "total", (json_int_t)d->total,
+                  "overdue_total", (json_int_t)d->overdue_total);
 }
 
 /* The audit detail: counts and the names of the filters given. */
@@ -488,13 +489,13 @@ static json_t *dash_detail(const dash_t *d)
                      (json_int_t)d->total, "filters", filters);
 }
 
-static void dash_done(void *arg, int status)
+/* Loop, before the runner answers: the read's audit row, then the answer
+ * (a page of JSON, or the CSV with its headers). */
+static void dash_finish(void *arg, int status)
 {
     dash_t *d = arg;
-    if (status != MDT_DB_OK) {
-        mdt_http_fail_db(d->req, status);
+    if (status != MDT_DB_OK)
         return;
-    }
     json_t *detail = dash_detail(d);
     mdt_audit_rec_t rec = {.action = d->csv ? "action.export" : "action.list",
                            .object_type = "action",
@@ -526,8 +527,10 @@ static void dash_start(mdt_req_t *req, int csv)
         mdt_http_fail(req, &e);
         return;
     }
-    if (mdt_db_submit(mdt_ctx_db(req), dash_work, dash_done, d) != 0)
-        mdt_http_fail_db(req, MDT_DB_REFUSED);
+    mdt_run_init(&d->run, req, d, dash_work);
+    d->run.isolation = "repeatable read";
+    d->run.finish = dash_finish;
+    mdt_run_start(&d->run);
 }
 
 void mdt_dashboard_actions(mdt_req_t *req)

@@ -14,13 +14,13 @@
  * same function serves the REST answers, the board (mdt_entries_list_json)
  * and error.current of a 409. POST /render previews Markdown on the cpu pool
  * with the same renderer. */
-#include "ctx.h"
 #include "entries.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "caseop.h"
+#include "ctx.h"
 #include "ids.h"
 #include "json.h"
 #include "markdown.h"

@@ -16,8 +16,9 @@
  * and the WebSocket fan-out all use it. Outcomes keep every version
  * (meeting_outcome_versions) and a case taken off an agenda is marked
  * removed, never deleted. Minutes are written by minutes.c. */
-#include "ctx.h"
 #include "meetings_int.h"
+
+#include "ctx.h"
 
 /* ==== loading and serializing ============================================ */
 

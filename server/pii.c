@@ -12,7 +12,6 @@
  * evaluated at read time (casectx.c drops revoked and expired consents,
  * authz compares expires_at with now), so nothing has to run when one runs
  * out. Decisions are written down in docs/consents.md. */
-#include "ctx.h"
 #include "pii.h"
 
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include <string.h>
 
 #include "caseop.h"
+#include "ctx.h"
 #include "json.h"
 
 #define PII_LANGUAGE   MDT_PII_COUNT /* index of the unprotected category */

@@ -11,7 +11,6 @@
  * answers is (group, item, count); this module lays them out in the
  * report's fixed groups, applies small-cell suppression per group
  * (mdt_reports_suppress, a pure function) and writes JSON or CSV. */
-#include "ctx.h"
 #include "reports.h"
 
 #include <stdio.h>
@@ -21,7 +20,9 @@
 #include "audit.h"
 #include "csv.h"
 #include "caseset.h"
+#include "ctx.h"
 #include "json.h"
+#include "runner.h"
 #include "log.h"
 #include "session.h"
 
@@ -294,12 +295,14 @@ typedef struct {
     int64_t below;
     char marker[24]; /* "<5" */
     json_t *doc;     /* the report as JSON */
+    mdt_run_t run;   /* the runner and the answer */
 } report_t;
 
 static void report_free(void *arg)
 {
     report_t *rp = arg;
     json_decref(rp->doc);
+    mdt_run_free(&rp->run);
     free(rp);
 }
 
@@ -540,15 +543,11 @@ static int report_work(mdt_dbc_t *c, void *arg)
     report_t *rp = arg;
     mdt_caseset_t cs = {0};
     json_t *doc = report_frame(rp);
-    int rc = doc ? mdt_db_begin(c, "repeatable read") : MDT_DB_ERROR;
-    if (rc == MDT_DB_OK)
-        rc = mdt_caseset_load(c, &rp->p, 0, &cs);
+    int rc = doc ? mdt_caseset_load(c, &rp->p, 0, &cs) : MDT_DB_ERROR;
     if (rc == MDT_DB_OK)
         rc = report_build(c, rp, &cs, doc);
     if (rc == MDT_DB_OK)
         json_object_set_new(doc, "not_available", not_available());
-    if (rc == MDT_DB_OK)
-        rc = mdt_db_commit(c);
     mdt_caseset_free(&cs);
     if (rc == MDT_DB_OK)
         rp->doc = doc;
@@ -620,23 +619,25 @@ static void report_answer_csv(report_t *rp)
     size_t len;
     char *body = report_csv(rp->doc, &len);
     if (!body) {
-        mdt_http_error(rp->req, 500, "internal", NULL, "out of memory");
+        mdt_run_fail(&rp->run, 500, "internal", NULL, "out of memory");
         return;
     }
     char disp[128];
     snprintf(disp, sizeof(disp), "attachment; filename=\"%s-report-%s-to-%s.csv\"",
              rp->tims ? "tims" : "nca", rp->from, rp->to);
     mdt_http_add_header(rp->req, "Content-Disposition", disp);
-    mdt_http_respond(rp->req, 200, "text/csv; charset=utf-8; header=present", body, len);
+    rp->run.ans.text = body;
+    rp->run.ans.text_len = len;
+    rp->run.ans.text_type = "text/csv; charset=utf-8; header=present";
 }
 
-static void report_done(void *arg, int status)
+/* Loop, before the runner answers: the read's audit row, then the answer
+ * (the report as JSON, or as CSV with its file name). */
+static void report_finish(void *arg, int status)
 {
     report_t *rp = arg;
-    if (status != MDT_DB_OK) {
-        mdt_http_fail_db(rp->req, status);
+    if (status != MDT_DB_OK)
         return;
-    }
     json_t *detail = json_pack("{s:s, s:s, s:s, s:s}", "report", rp->tims ? "tims" : "nca", "from",
                                rp->from, "to", rp->to, "format", rp->csv ? "csv" : "json");
     mdt_audit_rec_t rec = {.action = "report.read", .object_type = "report", .detail = detail};
@@ -646,9 +647,8 @@ static void report_done(void *arg, int status)
         report_answer_csv(rp);
         return;
     }
-    json_t *doc = rp->doc;
+    rp->run.ans.result = rp->doc;
     rp->doc = NULL;
-    mdt_http_respond_json(rp->req, 200, doc);
 }
 
 static void report_start(mdt_req_t *req, int tims)
@@ -676,8 +676,10 @@ static void report_start(mdt_req_t *req, int tims)
         mdt_http_fail(req, &e);
         return;
     }
-    if (mdt_db_submit(mdt_ctx_db(req), report_work, report_done, rp) != 0)
-        mdt_http_fail_db(req, MDT_DB_REFUSED);
+    mdt_run_init(&rp->run, req, rp, report_work);
+    rp->run.isolation = "repeatable read";
+    rp->run.finish = report_finish;
+    mdt_run_start(&rp->run);
 }
 
 void mdt_reports_nca(mdt_req_t *req)
