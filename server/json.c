@@ -177,8 +177,9 @@ int mdt_json_valid_datetime(const char *s)
         return 0;
     memcpy(date, s, 10);
     date[10] = 0;
-    if (!mdt_json_valid_date(date) || s[10] != 'T' || !two_digits(s + 11, 0, 23) || s[13] != ':' ||
-        !two_digits(s + 14, 0, 59) || s[16] != ':' || !two_digits(s + 17, 0, 59))
+    if (!mdt_json_valid_date(date) || (s[10] != 'T' && s[10] != 't') ||
+        !two_digits(s + 11, 0, 23) || s[13] != ':' || !two_digits(s + 14, 0, 59) || s[16] != ':' ||
+        !two_digits(s + 17, 0, 60))
         return 0;
     const char *t = s + 19;
     if (*t == '.') {
@@ -188,7 +189,7 @@ int mdt_json_valid_datetime(const char *s)
         if (t == d || t - d > 9)
             return 0;
     }
-    if (strcmp(t, "Z") == 0)
+    if (strcmp(t, "Z") == 0 || strcmp(t, "z") == 0)
         return 1;
     return (t[0] == '+' || t[0] == '-') && strlen(t) == 6 && two_digits(t + 1, 0, 23) &&
            t[3] == ':' && two_digits(t + 4, 0, 59);

@@ -40,7 +40,8 @@ int mdt_json_ids(json_t *obj, const char *key, int required, size_t max, int64_t
 /* Is s a valid YYYY-MM-DD calendar date? */
 int mdt_json_valid_date(const char *s);
 /* Is s an RFC 3339 date-time, YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM),
- * with a valid calendar date and at most 9 fraction digits? */
+ * with a valid calendar date, at most 9 fraction digits, seconds up to 60
+ * (a leap second) and T and Z in either case (RFC 3339, 5.6)? */
 int mdt_json_valid_datetime(const char *s);
 
 /* Builds {"error": {...}} from e; new reference. */
