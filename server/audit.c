@@ -75,11 +75,21 @@ int mdt_audit_append(mdt_dbc_t *c, const mdt_audit_actor_t *actor, const mdt_aud
 
 /* ---- buffered reads ---- */
 
+/* A request waiting until every read buffered before it is written (the
+ * test hook mdt_audit_test_flush). */
+typedef struct audit_waiter {
+    struct audit_waiter *next;
+    mdt_req_t *req;
+    uint64_t target; /* answered once `written` reaches it */
+} audit_waiter_t;
+
 struct mdt_audit_buf {
     json_t *rows; /* pending, loop thread only */
     lws_sorted_usec_list_t sul;
     mdt_server_t *srv;
     int flushing, stopped;
+    uint64_t queued, written; /* reads buffered / committed since start */
+    audit_waiter_t *waiters;
 };
 typedef struct mdt_audit_buf audit_buf_t;
 
@@ -101,6 +111,24 @@ void mdt_audit_read(mdt_server_t *srv, const mdt_audit_actor_t *actor, const mdt
     char at[64];
     audit_now(at);
     json_array_append_new(b->rows, audit_row(actor, rec, at));
+    b->queued++;
+}
+
+/* Answers the waiters whose reads are all written (all of them when the
+ * buffer is stopping). */
+static void audit_answer_waiters(audit_buf_t *b)
+{
+    audit_waiter_t **pp = &b->waiters;
+    while (*pp) {
+        audit_waiter_t *w = *pp;
+        if (w->target > b->written && !b->stopped) {
+            pp = &w->next;
+            continue;
+        }
+        *pp = w->next;
+        mdt_http_respond_json(w->req, 200, json_pack("{s:I}", "written", (json_int_t)b->written));
+        free(w);
+    }
 }
 
 typedef struct {
@@ -125,6 +153,8 @@ static void audit_flush_done(void *arg, int status)
 {
     audit_flush_t *f = arg;
     audit_buf_t *b = f->b;
+    if (status == MDT_DB_OK)
+        b->written += json_array_size(f->rows);
     if (status != MDT_DB_OK) {
         /* keep the rows: prepend them to what came meanwhile, retry next tick */
         json_array_extend(f->rows, b->rows);
@@ -136,6 +166,7 @@ static void audit_flush_done(void *arg, int status)
     json_decref(f->rows);
     free(f);
     b->flushing = 0;
+    audit_answer_waiters(b);
     if (b->srv->ctx && !b->stopped)
         audit_schedule(b);
 }
@@ -195,6 +226,30 @@ void mdt_audit_stop(mdt_server_t *srv)
         json_decref(b->rows);
         b->rows = json_array();
     }
+    audit_answer_waiters(b);
+}
+
+void mdt_audit_test_flush(mdt_req_t *req)
+{
+#ifdef MDT_TEST_HOOKS
+    audit_buf_t *b = req->srv->audit;
+    audit_waiter_t *w = b && !b->stopped ? malloc(sizeof(*w)) : NULL;
+    if (!w) {
+        mdt_http_error(req, 503, "unavailable", NULL, "the audit buffer is not running");
+        return;
+    }
+    *w = (audit_waiter_t){b->waiters, req, b->queued};
+    b->waiters = w;
+    if (b->written >= b->queued) {
+        audit_answer_waiters(b); /* nothing buffered or in flight */
+    } else if (!b->flushing) {
+        /* flush now rather than at the next tick */
+        lws_sul_cancel(&b->sul);
+        audit_tick(&b->sul);
+    }
+#else
+    mdt_http_error(req, 404, "not_found", NULL, "no such resource");
+#endif
 }
 
 void mdt_audit_free(mdt_server_t *srv)

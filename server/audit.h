@@ -49,6 +49,11 @@ void mdt_audit_read(struct mdt_server *srv, const mdt_audit_actor_t *actor,
  * what is left (at shutdown). */
 int mdt_audit_start(struct mdt_server *srv);
 void mdt_audit_stop(struct mdt_server *srv);
+/* Test hook (MDT_TEST_HOOKS builds): answers req with {"written": N} once
+ * every read buffered before it was called is committed, flushing at once
+ * instead of at the next tick. Lets a test assert that a read left no audit
+ * row without sleeping. */
+void mdt_audit_test_flush(struct mdt_req *req);
 /* After the loop queue is drained: frees the buffer. */
 void mdt_audit_free(struct mdt_server *srv);
 

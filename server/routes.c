@@ -4,6 +4,7 @@
 
 #include "actions.h"
 #include "admin.h"
+#include "audit.h"
 #include "auth.h"
 #include "entries.h"
 #include "meetings.h"
@@ -20,6 +21,7 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_GET, "/metrics", mdt_sys_metrics, MDT_R_PUBLIC},
     {MDT_M_GET, "/api/v1/openapi.json", mdt_openapi_get, MDT_R_PUBLIC},
     {MDT_M_GET, "/api/v1/_test/sleep", mdt_sys_test_sleep, MDT_R_PUBLIC | MDT_R_TEST},
+    {MDT_M_GET, "/api/v1/_test/audit-flush", mdt_audit_test_flush, MDT_R_PUBLIC | MDT_R_TEST},
 
     /* identity */
     {MDT_M_POST, "/api/v1/login", mdt_auth_login, MDT_R_PUBLIC | MDT_R_NO_CSRF},

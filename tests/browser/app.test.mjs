@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { BIN, api, createDatabase, startServer } from '../integration/lib/harness.mjs';
+import { BIN, api, childEnv, createDatabase, startServer } from '../integration/lib/harness.mjs';
 import { addAgency, addUser, DEFAULT_PASSWORD } from '../integration/lib/fixtures.mjs';
 import { totp } from '../integration/lib/totp.mjs';
 import { atWidths, axe, fitsWidth, launch, newPage, noProblems, shoot, signIn } from './lib/browser.mjs';
+import { today } from '../integration/lib/clock.mjs';
 
 const run = promisify(execFile);
 const demo = (u) => ({ username: u, password: `${u}-demo-pw` });
@@ -21,7 +22,7 @@ let dbUrl;
 
 before(async () => {
     dbUrl = await createDatabase();
-    await run(BIN, ['demo'], { env: { ...process.env, MDT_DATABASE_URL: dbUrl } });
+    await run(BIN, ['demo'], { env: childEnv({ MDT_DATABASE_URL: dbUrl }) });
     // No demo agency has kind "other": plain password sign-in for all of
     // them, and an "other" agency below to exercise MFA enrolment.
     server = await startServer({ dbUrl, env: { MDT_MFA_REQUIRED_KINDS: 'other', MDT_LOGIN_RATE: 100000 } });
@@ -160,7 +161,7 @@ test('action items: create, overdue highlighting, status; dashboard when the ser
     await form.getByLabel('What needs to be done').fill('Schedule the follow-up interview');
     await form.getByLabel('Agency responsible').selectOption({ label: 'Harborview Child Advocacy Center' });
     await form.getByLabel('Person').selectOption({ label: 'Robin Castellan (demo)' });
-    await form.getByLabel('Due date (optional)').fill('2020-01-15');
+    await form.getByLabel('Due date (optional)').fill(today(-30));
     await form.getByRole('button', { name: 'Add action item' }).click();
     const item = page.locator('#sec-actions .action', { hasText: 'Schedule the follow-up interview' });
     await item.locator('.badge.overdue').waitFor();

@@ -24,6 +24,7 @@ import {
     expectOneChange,
     login,
 } from './lib/board_fixtures.mjs';
+import { today } from './lib/clock.mjs';
 
 const MARKDOWN_MAX = 64 * 1024; // MDT_MARKDOWN_MAX_SOURCE, bytes
 
@@ -157,7 +158,7 @@ test('invalid input: 422 with the field (400 for wrong types), and nothing writt
         [{ kind: 'note', body_md: 'x', visibility: 'agencies', visible_to: [] }, 422, 'visible_to'],
         [{ kind: 'note', body_md: 'x', visibility: 'agencies' }, 422, 'visible_to'],
         [{ kind: 'note', body_md: 'x', visibility: 'mdt', visible_to: [w.agencies.dcf] }, 422, 'visible_to'],
-        [{ kind: 'note', body_md: 'x', visibility: 'mdt', interview: { date: '2026-02-01' } }, 422, 'interview'],
+        [{ kind: 'note', body_md: 'x', visibility: 'mdt', interview: { date: today(-1) } }, 422, 'interview'],
         [{ kind: 7, body_md: 'x', visibility: 'mdt' }, 400, 'kind'],
         [{ kind: 'note', body_md: ['x'], visibility: 'mdt' }, 400, 'body_md'],
         [{ kind: 'note', body_md: 'x', visibility: 'agencies', visible_to: ['2'] }, 400, 'visible_to'],
@@ -172,7 +173,7 @@ test('invalid input: 422 with the field (400 for wrong types), and nothing writt
 });
 
 test('interview entries: interviewers only; the interview object is required and checked', async () => {
-    const interview = { date: '2026-02-03', interviewer_id: w.users.cacInterviewer.userId, disclosure: 'partial' };
+    const interview = { date: today(-2), interviewer_id: w.users.cacInterviewer.userId, disclosure: 'partial' };
     const before = await changeCounts(dbUrl, caseId);
     const body = { kind: 'interview', body_md: 'Forensic interview held.', visibility: 'mdt', interview };
     assertError(await as.cacMember.post(entriesUrl(), body), 422, 'validation', 'kind');
@@ -311,7 +312,7 @@ test('retraction: author, its agency supervisor or the lead supervisor; history 
         kind: 'interview',
         body_md: 'Interview.',
         visibility: 'mdt',
-        interview: { date: '2026-02-04', interviewer_id: w.users.policeInterviewer.userId, disclosure: 'full', recording_ref: 'R-9' },
+        interview: { date: today(-1), interviewer_id: w.users.policeInterviewer.userId, disclosure: 'full', recording_ref: 'R-9' },
     });
     const ri = await as.cacSupervisor.del(`/api/v1/entries/${iv.id}`);
     assert.equal(ri.status, 200, ri.text);

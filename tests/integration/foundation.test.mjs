@@ -20,6 +20,7 @@ import {
     startServer,
     wsConnect,
 } from './lib/harness.mjs';
+import { addAgency, addUser, DEFAULT_PASSWORD } from './lib/fixtures.mjs';
 
 let dbUrl;
 let server;
@@ -164,23 +165,26 @@ test('/healthz answers fast while a 2 s query is in flight', async () => {
     assert.ok(median < 50, `median /healthz ${median.toFixed(1)} ms (${times.map((x) => x.toFixed(1))})`);
 });
 
-test('WebSocket /ws answers ping with pong (or 401 once the upgrade needs a session)', async (t) => {
-    let conn;
+test('WebSocket /ws: 401 without a session; ping answered with pong on a signed-in socket', async () => {
+    await assert.rejects(wsConnect(`${server.url}/ws`, { origin: server.url }), (err) => {
+        assert.equal(err.status, 401);
+        return true;
+    });
+
+    const agencyId = await addAgency(dbUrl, { name: `Ping CAC ${process.pid}`, kind: 'cac' });
+    const username = `ping${process.pid}`;
+    await addUser(dbUrl, { username, displayName: 'Ping', agencyId, role: 'member' });
+    const client = api(server.url);
+    const login = await client.post('/api/v1/login', { username, password: DEFAULT_PASSWORD });
+    assert.equal(login.status, 200, login.text);
+    assert.equal((await client.get('/api/v1/me')).status, 200);
+    const conn = await wsConnect(`${server.url}/ws`, { origin: server.url, cookie: client.cookie() });
     try {
-        conn = await wsConnect(`${server.url}/ws`, { origin: server.url });
-    } catch (err) {
-        if (err.status === 401) {
-            t.diagnostic('upgrade refused with HTTP 401: authentication is in force');
-            return;
-        }
-        throw err;
-    }
-    try {
-        t.diagnostic('connected without a session: checking ping/pong');
         assert.equal(conn.protocol, 'mdtboard.v1');
         conn.send({ type: 'ping', id: 'x' });
-        const pong = await conn.next('pong', 2000);
-        assert.deepEqual(pong, { type: 'pong', id: 'x' });
+        assert.deepEqual(await conn.next('pong', 2000), { type: 'pong', id: 'x' });
+        conn.send({ type: 'ping', id: 'second' });
+        assert.deepEqual(await conn.next('pong', 2000), { type: 'pong', id: 'second' });
     } finally {
         await conn.close();
     }

@@ -19,6 +19,7 @@ import WebSocket from 'ws';
 import { createDatabase, psql, sleep, startServer, wsConnect } from './lib/harness.mjs';
 import { addUser } from './lib/fixtures.mjs';
 import { BOARD_ENV, boardWorld, login } from './lib/board_fixtures.mjs';
+import { today } from './lib/clock.mjs';
 
 let dbUrl, server, w;
 const as = {}; // logged-in clients by user key (sessions on `server`)
@@ -45,7 +46,7 @@ async function newCase(agencyKeys, lead = as.cacSupervisor) {
     const res = await lead.post('/api/v1/cases', {
         case_number: `L-${process.pid}-${++caseCounter}`,
         alias: `L.V. ${caseCounter}`,
-        referral_date: '2026-01-15',
+        referral_date: today(-30),
         agencies,
     });
     assert.equal(res.status, 201, res.text);
@@ -505,7 +506,7 @@ const consentBody = (agencyId, expiresAt) => ({
     agency_id: agencyId,
     consented_by: [{ role: 'guardian', name: 'Ana Guardian' }],
     purpose: 'coordinate services',
-    signed_on: '2026-01-20',
+    signed_on: today(-1),
     expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
 });
 

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { api, createDatabase, psql, sleep, startServer, wsConnect } from './lib/harness.mjs';
 import { addUser } from './lib/fixtures.mjs';
 import { BOARD_ENV, boardWorld, login } from './lib/board_fixtures.mjs';
+import { today } from './lib/clock.mjs';
 
 let dbUrl, A, B, w;
 const as = {}; // sessions made on node A
@@ -56,7 +57,7 @@ async function newCase() {
     const res = await as.cacSupervisor.post('/api/v1/cases', {
         case_number: `N-${process.pid}-${++n}`,
         alias: 'N.N.',
-        referral_date: '2026-01-15',
+        referral_date: today(-30),
         agencies: [w.agencies.police],
     });
     assert.equal(res.status, 201, res.text);

@@ -546,7 +546,7 @@ test('reports never read the protected details: a tripwire on the pii tables sta
     const c = cases[0];
     const put = await as.cacMember.put(`/api/v1/cases/${c.id}/pii`, {
         version: 0,
-        identity: { legal_name: 'Ana Example', date_of_birth: '2011-04-02' },
+        identity: { legal_name: 'Ana Example', date_of_birth: todayIn(TZ, -14 * 365) },
         immigration: { foreign_born: true, unaccompanied_minor: true, country_of_birth: 'Honduras' },
     });
     assert.equal(put.status, 200, put.text);

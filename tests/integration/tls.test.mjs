@@ -18,7 +18,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, SOURCE_DIR, createDatabase, freePort, sleep } from './lib/harness.mjs';
+import { BIN, SOURCE_DIR, childEnv, createDatabase, freePort, sleep } from './lib/harness.mjs';
 import { addAgencyUser } from './lib/fixtures.mjs';
 
 let tmp;
@@ -115,9 +115,7 @@ before(async () => {
 
     dbUrl = await createDatabase();
     port = await freePort();
-    const env = { ...process.env };
-    delete env.MDT_ORIGIN;
-    Object.assign(env, {
+    const env = childEnv({
         MDT_LISTEN: `127.0.0.1:${port}`,
         MDT_DATABASE_URL: dbUrl,
         MDT_TLS_CERT: certFile,

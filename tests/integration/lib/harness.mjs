@@ -129,7 +129,7 @@ function needBin() {
 // migrate(url) - runs `mdtboard migrate`; resolves with its stdout.
 export async function migrate(url) {
     needBin();
-    const { stdout } = await run(BIN, ['migrate'], { env: { ...process.env, MDT_DATABASE_URL: url } });
+    const { stdout } = await run(BIN, ['migrate'], { env: childEnv({ MDT_DATABASE_URL: url }) });
     return stdout;
 }
 
@@ -148,8 +148,13 @@ export async function freePort() {
     return port;
 }
 
-function childEnv(overrides) {
-    const env = { ...process.env };
+// childEnv(overrides) - the environment of a process the tests start: this
+// process's environment without any MDT_* variable (a developer's shell
+// may export MDT_ORIGIN, MDT_TIME_ZONE, ... for a dev server; none of them
+// may change what a test sees), plus overrides (undefined/null removes).
+export function childEnv(overrides = {}) {
+    const env = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MDT_')) env[k] = v;
     for (const [k, v] of Object.entries(overrides)) {
         if (v === undefined || v === null) delete env[k];
         else env[k] = String(v);
@@ -225,6 +230,15 @@ export async function startServer({ dbUrl, env = {}, args = [], port, readyTimeo
         }
         await sleep(50);
     }
+}
+
+// flushAudit(server) - resolves once every read audit row that the server
+// buffered before this call is committed (a test hook): a test asserts that
+// a read left no audit row only after this, never after a sleep.
+export async function flushAudit(server) {
+    const res = await fetch(`${server.url ?? server}/api/v1/_test/audit-flush`, { signal: AbortSignal.timeout(10000) });
+    if (res.status !== 200) throw new Error(`audit flush answered ${res.status}: ${await res.text()}`);
+    return (await res.json()).written;
 }
 
 // After a failed test, show what its servers said.
