@@ -296,8 +296,11 @@ test(
                     `https://127.0.0.1:${port}`],
                 { maxBuffer: 16 << 20, timeout: 230000 },
                 // testssl's exit status counts findings; the JSON is what we judge
-                (err, stdout, stderr) =>
-                    existsSync(json) ? resolve() : reject(new Error(`testssl wrote no JSON: ${err?.message}\n${stderr}`)),
+                (err, stdout, stderr) => {
+                    if (err?.killed) reject(new Error(`testssl did not finish within 230 s (a loaded machine?)\n${stderr}`));
+                    else if (existsSync(json)) resolve();
+                    else reject(new Error(`testssl wrote no JSON: ${err?.message}\n${stderr}`));
+                },
             );
         });
         const findings = JSON.parse(readFileSync(json, 'utf8'));
