@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { api, BIN, childEnv, createDatabase, psql, sleep, startServer } from './lib/harness.mjs';
+import { api, BIN, childEnv, createDatabase, flushAudit, psql, startServer } from './lib/harness.mjs';
 import { today } from './lib/clock.mjs';
 
 const PASSWORD = 'correct horse battery staple';
@@ -560,7 +560,7 @@ test('audit: an admin sees the scripted sequence in order, with details but neve
     assert.ok(p2.json.items.every((r) => r.id < p1.json.items[2].id));
 
     // reading the log is itself audited (buffered: within 200 ms)
-    await sleep(500);
+    await flushAudit(server);
     const reads = await c.get(`/api/v1/audit?user_id=${admin.userId}&limit=50`);
     const read = reads.json.items.find((r) => r.action === 'audit.read' && r.detail.view === 'audit');
     assert.ok(read, reads.text);
@@ -650,7 +650,7 @@ test('audit: a supervisor reads only the rows of a case its agency leads, with i
     assert.deepEqual(ids, [shared, hidden]);
 
     // the supervisor's reads and the denied attempts are audited
-    await sleep(500);
+    await flushAudit(server);
     const reads = await admin.client.get(`/api/v1/audit?user_id=${supLead.id}`);
     const outcomes = reads.json.items.filter((r) => r.action === 'audit.read').map((r) => r.outcome);
     assert.deepEqual(outcomes, ['ok', 'denied', 'denied']);

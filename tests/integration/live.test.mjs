@@ -292,7 +292,8 @@ test('two agencies on one case receive exactly the events each may see; not one 
 
     // everyone gets events in seq order, so once the tail arrived nothing earlier is still coming
     await until(() => lastSeq(police, caseId) >= seqs.tail && lastSeq(cac, caseId) >= seqs.tail, 5000, 'the tail entry on both sockets');
-    await sleep(300);
+    await police.barrier();
+    await cac.barrier();
 
     const pe = eventsOf(police, caseId);
     assert.deepEqual(pe.map((f) => [f.seq, f.kind, f.data.id]), [
@@ -385,7 +386,7 @@ test('after a disconnect, subscribing with since = the last seen seq replays exa
     // since = the current seq: nothing replayed
     const again = await open(as.policeMember);
     assert.deepEqual(await subscribe(again, caseId, nextSeq), { type: 'subscribed', case_id: caseId, seq: nextSeq });
-    await sleep(200);
+    await again.barrier();
     assert.equal(eventsOf(again, caseId).length, 0);
     for (const c of [watcher, police, again]) await c.close();
 });
@@ -411,7 +412,7 @@ test('8 concurrent writers x 50 entries: 3 subscribers receive every event exact
     assert.equal(expected.length, 400);
     const max = expected[expected.length - 1];
     await until(() => subs.every(([, c]) => lastSeq(c, caseId) >= max), 15000, 'every subscriber to reach the last seq');
-    await sleep(300);
+    for (const [, c] of subs) await c.barrier();
     for (const [key, c] of subs) {
         assertExactly(eventsOf(c, caseId).map((f) => f.seq), expected, key);
         assert.ok(eventsOf(c, caseId).every((f) => f.kind === 'entry.created'));
@@ -457,7 +458,7 @@ test('events committed while a replay runs are neither lost nor duplicated', { t
     const expected = await dbSeqs(caseId, 0);
     const max = expected[expected.length - 1];
     await until(() => subs.every(([, c]) => lastSeq(c, caseId) >= max), 20000, 'every subscriber to reach the last seq');
-    await sleep(300);
+    for (const [, c] of subs) await c.barrier();
     for (const [who, c] of subs) {
         assertExactly(eventsOf(c, caseId).map((f) => f.seq), expected, who);
         const sub = c.frames.find((f) => f.type === 'subscribed');
@@ -653,7 +654,7 @@ test('removing an agency from the case: its subscriber gets access.revoked {case
     const marker = `AFTER-${Math.random().toString(36).slice(2)}`;
     const e = await postEntry(as.cacMember, caseId, marker, 'mdt');
     await dcf.next((f) => f.type === 'event' && f.data?.id === e.id, 5000);
-    await sleep(300);
+    await police.barrier();
     const after = police.frames.slice(police.frames.indexOf(rev) + 1);
     assert.deepEqual(after.filter((f) => f.type === 'event' || f.case_id === caseId).map((f) => f.type), [], JSON.stringify(after));
     assert.ok(!police.rawText().includes(marker));

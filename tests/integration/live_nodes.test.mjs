@@ -150,7 +150,7 @@ test('a client that reconnects to the other node with since resumes without a ga
     await subscribe(conn, caseId, seen);
     const expected = await dbSeqs(caseId, seen);
     await until(() => eventSeqs(conn, caseId).at(-1) === expected.at(-1), 5000, 'the resumed stream to catch up');
-    await sleep(200);
+    await conn.barrier();
     assert.deepEqual(eventSeqs(conn, caseId), expected, 'no gap, no duplicate');
     await conn.close();
     await watcherB.close();
@@ -170,7 +170,7 @@ test('concurrent writers on both nodes: subscribers on each node get every event
     const expected = await dbSeqs(caseId, seq);
     assert.equal(expected.length, 160);
     await until(() => subs.every((c) => eventSeqs(c, caseId).at(-1) === expected.at(-1)), 10000, 'every subscriber to catch up');
-    await sleep(200);
+    for (const c of subs) await c.barrier();
     for (const c of subs) assert.deepEqual(eventSeqs(c, caseId), expected);
     for (const c of subs) await c.close();
 });

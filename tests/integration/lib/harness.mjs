@@ -391,6 +391,8 @@ export function parseMetrics(text) {
 //   conn.closed            resolves {code, reason} when the socket closes
 //   conn.close(code)
 // A refused upgrade rejects with an Error carrying .status and .body.
+let barrierCount = 0;
+
 export function wsConnect(url, { cookie, origin, protocol = 'mdtboard.v1', headers = {}, timeoutMs = 5000 } = {}) {
     const wsUrl = url.replace(/^http/, 'ws');
     const h = { ...headers };
@@ -467,6 +469,14 @@ export function wsConnect(url, { cookie, origin, protocol = 'mdtboard.v1', heade
         close(code = 1000) {
             ws.close(code);
             return closed;
+        },
+        // barrier(ms) - a ping answered by its pong: every frame the server
+        // queued for this socket before it read the ping has arrived. An
+        // absence on the socket is asserted after this, never after a sleep.
+        async barrier(ms = 5000) {
+            const id = `barrier-${++barrierCount}`;
+            ws.send(JSON.stringify({ type: 'ping', id }));
+            await conn.next((f) => f.type === 'pong' && f.id === id, ms);
         },
     };
     return new Promise((resolve, reject) => {
