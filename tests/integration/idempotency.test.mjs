@@ -1,5 +1,5 @@
 // idempotency.test.mjs - Idempotency-Key on every POST that creates
-// (entries, action items, services, consents, meetings, cases) against the
+// (entries, action items, services, consents, meetings, cases, agencies) against the
 // real binary and PostgreSQL: a retry with the same key and body answers
 // the first status and body byte for byte (with Idempotency-Replayed) and
 // writes nothing (no object, no event, no audit row); the same key with
@@ -31,6 +31,9 @@ before(async () => {
     const username = `cacSupervisor2_${process.pid}`;
     const userId = await addUser(dbUrl, { username, agencyId: w.agencies.cac, role: 'supervisor' });
     w.users.cacSupervisor2 = { userId, agencyId: w.agencies.cac, username, password: DEFAULT_PASSWORD };
+    const admin2 = `policeAdmin_${process.pid}`;
+    const admin2Id = await addUser(dbUrl, { username: admin2, agencyId: w.agencies.police, role: 'admin' });
+    w.users.policeAdmin = { userId: admin2Id, agencyId: w.agencies.police, username: admin2, password: DEFAULT_PASSWORD };
     for (const key of Object.keys(w.users)) as[key] = await login(server.url, w.users[key]);
     const a = w.agencies;
     caseId = await createCase(server.url, dbUrl, { lead: w.users.cacSupervisor, agencies: [a.cac, a.police, a.dcf] });
@@ -45,7 +48,9 @@ let serial = 0;
 const uniq = (s) => `${s} ${process.pid}-${++serial}`;
 
 // Every create route: who posts, who else (another account), a fresh valid
-// body, and the audit action and object type its create writes.
+// body (and the other account's version of it where a name must be unique),
+// the audit action its create writes (its object type before the dot), how
+// many events it emits, and the table of its objects.
 const ROUTES = {
     entry: {
         path: () => `/api/v1/cases/${caseId}/entries`,
@@ -104,8 +109,19 @@ const ROUTES = {
             referral_date: todayIn('America/New_York', -3),
             agencies: [w.agencies.cac, w.agencies.police],
         }),
+        otherBody: (b) => ({ ...b, case_number: uniq('IDEM') }),
         audit: 'case.create',
         table: 'cases',
+    },
+    agency: {
+        path: () => '/api/v1/admin/agencies',
+        by: 'cacAdmin',
+        other: 'policeAdmin',
+        body: () => ({ name: uniq('Agency'), kind: 'other' }),
+        otherBody: (b) => ({ ...b, name: uniq('Agency') }),
+        audit: 'agency.create',
+        events: 0,
+        table: 'agencies',
     },
 };
 
@@ -144,7 +160,7 @@ for (const [name, route] of Object.entries(ROUTES)) {
             assert.match(again.headers.get('content-type'), /^application\/json/);
         }
         assert.equal(await rows(route.table), before + 1, 'one object');
-        assert.deepEqual(await changesOf(route, first.json.id), { events: 1, audit: 1 }, 'one event and one audit row');
+        assert.deepEqual(await changesOf(route, first.json.id), { events: route.events ?? 1, audit: 1 }, 'one event and one audit row');
     });
 
     test(`${name}: the same key with another body is 422; empty and 256-character keys are 400`, async () => {
@@ -168,7 +184,7 @@ for (const [name, route] of Object.entries(ROUTES)) {
         const mine = await post(route.by, route, body, key);
         assert.equal(mine.status, 201, mine.text);
         const before = await rows(route.table);
-        const theirs = await post(route.other, route, name === 'case' ? { ...body, case_number: uniq('IDEM') } : body, key);
+        const theirs = await post(route.other, route, route.otherBody ? route.otherBody(body) : body, key);
         assert.equal(theirs.status, 201, theirs.text);
         assert.equal(theirs.headers.get('idempotency-replayed'), null);
         assert.notEqual(theirs.json.id, mine.json.id);
@@ -188,7 +204,7 @@ for (const [name, route] of Object.entries(ROUTES)) {
             else assertError(r, 409, 'conflict');
         }
         assert.equal(await rows(route.table), before + 1, 'exactly one object');
-        assert.deepEqual(await changesOf(route, created[0].json.id), { events: 1, audit: 1 });
+        assert.deepEqual(await changesOf(route, created[0].json.id), { events: route.events ?? 1, audit: 1 });
         const later = await post(route.by, route, body, key);
         assert.equal(later.status, 201);
         assert.equal(later.text, created[0].text);
