@@ -26,7 +26,7 @@ int mdt_idem_check(mdt_req_t *req)
         return 0;
     size_t n = req->idempotency_key_len;
     const char *why = NULL;
-    if (n == 0)
+    if (n == 0 || (n == 2 && strcmp(req->idempotency_key, "\"\"") == 0))
         why = "Idempotency-Key must not be empty";
     else if (n > MDT_IDEM_KEY_MAX)
         why = "Idempotency-Key must be at most 255 characters";
@@ -111,8 +111,9 @@ static int idem_lock(mdt_dbc_t *c, const mdt_idem_t *idem, mdt_err_t *err)
     int n = snprintf(who, sizeof(who), "%lld:%s", (long long)idem->user_id, idem->key);
     unsigned char h[32];
     mdt_crypto_sha256(who, (size_t)n, h);
-    int32_t obj =
-        (int32_t)((uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3]);
+    /* 31 bits, so that it is an int4 without a sign conversion */
+    int64_t obj = (int64_t)((uint32_t)(h[0] & 0x7f) << 24 | (uint32_t)h[1] << 16 |
+                            (uint32_t)h[2] << 8 | h[3]);
     mdt_db_params_t p;
     mdt_db_params_init(&p);
     mdt_db_param_int(&p, obj);

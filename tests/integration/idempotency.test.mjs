@@ -240,6 +240,17 @@ test('a key sent as a Structured Field string ("...") is the same key as the bar
     const again = await post('cacMember', ROUTES.entry, body, key);
     assert.equal(again.headers.get('idempotency-replayed'), 'true');
     assert.equal(again.text, first.text);
+    assertError(await post('cacMember', ROUTES.entry, ROUTES.entry.body(), '""'), 400, 'bad_request');
+    assertError(await post('cacMember', ROUTES.entry, ROUTES.entry.body(), 'caf\u00e9'), 400, 'bad_request');
+});
+
+test('the OpenAPI document names the header on the creates only', async () => {
+    const doc = await (await fetch(`${server.url}/api/v1/openapi.json`)).json();
+    const names = (op) => op.parameters.map((p) => `${p.in}:${p.name}`);
+    for (const path of ['/api/v1/cases/{id}/entries', '/api/v1/meetings', '/api/v1/cases', '/api/v1/admin/agencies']) {
+        assert.ok(names(doc.paths[path].post).includes('header:Idempotency-Key'), path);
+    }
+    assert.ok(!names(doc.paths['/api/v1/render'].post).includes('header:Idempotency-Key'));
 });
 
 test('other POSTs ignore the header: /render answers as always', async () => {
