@@ -5,7 +5,8 @@
 // writes nothing (no object, no event, no audit row); the same key with
 // another body or on another route is 422; an empty key or one over 255
 // characters is 400; keys are per account; a failed create leaves its key
-// free; ten identical requests at once make one object; a key whose first
+// free; ten identical requests at once make one object (also split
+// between two nodes on one database); a key whose first
 // request is still running (held on a row lock from psql) is 409; a key
 // older than 24 h is purged (test hook) and may then be used again.
 //
@@ -350,4 +351,29 @@ test('an expired key that no purge removed yet is not replayed', async () => {
     assert.equal(again.status, 201, again.text);
     assert.notEqual(again.json.id, first.json.id);
     assert.equal(await psql(dbUrl, `SELECT count(*) FROM idempotency WHERE key = '${key}'`), '1');
+});
+
+test('two nodes on one database: ten requests with one key, split between them, make one object', async (t) => {
+    const node2 = await startServer({ dbUrl, env: BOARD_ENV });
+    try {
+        const there = await login(node2.url, w.users.cacMember);
+        const route = ROUTES.entry;
+        const key = randomUUID();
+        const body = route.body();
+        const before = await rows(route.table);
+        const send = (i) => (i % 2 ? there.post(route.path(), body, { headers: { 'Idempotency-Key': key } }) : post('cacMember', route, body, key));
+        const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => send(i)));
+        t.diagnostic(`answers: ${answers.map((r) => r.status).join(' ')}`);
+        const created = answers.filter((r) => r.status === 201);
+        assert.ok(created.length >= 1);
+        for (const r of answers) {
+            if (r.status === 201) assert.equal(r.text, created[0].text);
+            else assertError(r, 409, 'conflict');
+        }
+        assert.equal(await rows(route.table), before + 1);
+        const later = await there.post(route.path(), body, { headers: { 'Idempotency-Key': key } });
+        assert.equal(later.text, created[0].text, 'the other node replays it too');
+    } finally {
+        await node2.stop();
+    }
 });
