@@ -41,7 +41,8 @@ before(async () => {
 });
 
 after(async () => {
-    if (server) await server.stop();
+    // 0: a clean exit (under --sanitize also no leak or error report)
+    if (server) assert.equal(await server.stop(), 0);
 });
 
 const isoIn = (ms) => new Date(Date.now() + ms).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -374,6 +375,6 @@ test('two nodes on one database: ten requests with one key, split between them, 
         const later = await there.post(route.path(), body, { headers: { 'Idempotency-Key': key } });
         assert.equal(later.text, created[0].text, 'the other node replays it too');
     } finally {
-        await node2.stop();
+        assert.equal(await node2.stop(), 0);
     }
 });
