@@ -21,6 +21,7 @@
 #include "casectx.h"
 #include "cli_accounts.h"
 #include "crypto.h"
+#include "idem.h"
 #include "json.h"
 #include "password.h"
 #include "server.h"
@@ -67,6 +68,7 @@ struct admin_op {
     json_t *read_detail; /* the buffered audit row of a read */
     int64_t read_case_id;
     mdt_casectx_t *cx;
+    mdt_idem_t idem; /* Idempotency-Key of a create (idem.h) */
 };
 
 /* ---- the runner ---- */
@@ -79,6 +81,7 @@ static void admin_op_free(void *arg)
     json_decref(op->drop);
     json_decref(op->read_detail);
     free(op->cx);
+    mdt_idem_clear(&op->idem);
     OPENSSL_cleanse(op, sizeof(*op));
     free(op);
 }
@@ -116,10 +119,15 @@ static int admin_db_work(mdt_dbc_t *c, void *arg)
     admin_op_t *op = arg;
     int rc = mdt_db_begin(c, NULL);
     if (rc == MDT_DB_OK)
+        rc = mdt_idem_claim(c, &op->idem, &op->err); /* idem: replay, 409, 422 */
+    if (rc == MDT_IDEM_ANSWERED)
+        return MDT_DB_OK; /* the pool rolls back */
+    if (rc == MDT_DB_OK)
         rc = op->work(c, op);
     if (rc != MDT_DB_OK || op->err.status)
-        return rc; /* the pool rolls back */
-    return mdt_db_commit(c);
+        return rc;                                                /* the pool rolls back */
+    rc = mdt_idem_store(c, &op->idem, op->ok_status, op->result); /* idem */
+    return rc == MDT_DB_OK ? mdt_db_commit(c) : rc;
 }
 
 /* Buffers the audit row of a read (ok or denied). */
@@ -158,6 +166,8 @@ static void admin_db_done(void *arg, int status)
         mdt_http_fail(req, &op->err);
     } else {
         admin_drop_sessions(op);
+        if (mdt_idem_answer(req, &op->idem))
+            return; /* idem: the stored or replayed answer */
         json_t *res = op->result;
         op->result = NULL;
         mdt_http_respond_json(req, op->ok_status, res ? res : json_object());
@@ -166,6 +176,8 @@ static void admin_db_done(void *arg, int status)
 
 static void admin_run(admin_op_t *op)
 {
+    if (mdt_idem_init(&op->idem, op->req) != 0)
+        return; /* answered */
     if (mdt_db_submit(op->req->srv->db, admin_db_work, admin_db_done, op) != 0)
         mdt_http_fail_db(op->req, MDT_DB_REFUSED);
 }

@@ -14,6 +14,7 @@ static void caseop_free(void *arg)
     mdt_caseop_t *op = arg;
     if (op->ud_free)
         op->ud_free(op->ud);
+    mdt_idem_clear(&op->idem);
     json_decref(op->result);
     free(op);
 }
@@ -106,10 +107,15 @@ static int caseop_work(mdt_dbc_t *c, void *arg)
     op->view = mdt_casectx_view(&op->cx);
     if (!mdt_authz_case_visible(&op->p, &op->view))
         return MDT_DB_NOT_FOUND;
-    rc = op->work(c, op);
+    rc = mdt_idem_claim(c, &op->idem, &op->err); /* idem: replay, 409, 422 */
+    if (rc == MDT_IDEM_ANSWERED)
+        return MDT_DB_OK; /* the pool rolls back */
+    if (rc == MDT_DB_OK)
+        rc = op->work(c, op);
     if (rc != MDT_DB_OK || op->err.status)
-        return rc; /* the pool rolls back */
-    return mdt_db_commit(c);
+        return rc;                                                /* the pool rolls back */
+    rc = mdt_idem_store(c, &op->idem, op->ok_status, op->result); /* idem */
+    return rc == MDT_DB_OK ? mdt_db_commit(c) : rc;
 }
 
 static void caseop_done(void *arg, int status)
@@ -127,7 +133,7 @@ static void caseop_done(void *arg, int status)
         mdt_http_fail_db(req, status);
     } else if (op->err.status) {
         mdt_http_fail(req, &op->err);
-    } else {
+    } else if (!mdt_idem_answer(req, &op->idem)) { /* idem: stored or replayed */
         json_t *res = op->result;
         op->result = NULL;
         mdt_http_respond_json(req, op->ok_status, res ? res : json_object());
@@ -136,6 +142,8 @@ static void caseop_done(void *arg, int status)
 
 void mdt_caseop_run(mdt_caseop_t *op)
 {
+    if (mdt_idem_init(&op->idem, op->req) != 0)
+        return; /* answered */
     if (mdt_db_submit(op->req->srv->db, caseop_work, caseop_done, op) != 0)
         mdt_http_fail_db(op->req, MDT_DB_REFUSED);
 }

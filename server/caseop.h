@@ -20,6 +20,7 @@
 #include "casectx.h"
 #include "err.h"
 #include "http.h"
+#include "idem.h"
 
 typedef struct mdt_caseop mdt_caseop_t;
 typedef int (*mdt_caseop_fn)(mdt_dbc_t *c, mdt_caseop_t *op);
@@ -42,8 +43,9 @@ struct mdt_caseop {
     mdt_case_ctx_t view;
     mdt_principal_t p;
     mdt_audit_actor_t actor;
-    int64_t now; /* unix seconds, for consent expiry */
-    int64_t seq; /* event seq of the change, if any */
+    int64_t now;     /* unix seconds, for consent expiry */
+    int64_t seq;     /* event seq of the change, if any */
+    mdt_idem_t idem; /* Idempotency-Key of a create (idem.h) */
 
     /* filled by work */
     json_t *result;

@@ -19,6 +19,7 @@
 #include "caseop.h"
 #include "entries.h"
 #include "events.h"
+#include "idem.h"
 #include "json.h"
 #include "log.h"
 #include "pii.h"
@@ -575,6 +576,7 @@ typedef struct {
     int64_t case_id;
     json_t *result, *current; /* current: the existing case on a duplicate */
     mdt_err_t err;
+    mdt_idem_t idem; /* Idempotency-Key (idem.h) */
 } create_t;
 
 static void create_free(void *arg)
@@ -584,6 +586,7 @@ static void create_free(void *arg)
     free(k->related);
     json_decref(k->result);
     json_decref(k->current);
+    mdt_idem_clear(&k->idem);
     free(k);
 }
 
@@ -787,6 +790,10 @@ static int create_work(mdt_dbc_t *c, void *arg)
     create_t *k = arg;
     int rc = mdt_db_begin(c, NULL);
     if (rc == MDT_DB_OK)
+        rc = mdt_idem_claim(c, &k->idem, &k->err); /* idem: replay, 409, 422 */
+    if (rc == MDT_IDEM_ANSWERED)
+        return MDT_DB_OK; /* the pool rolls back */
+    if (rc == MDT_DB_OK)
         rc = create_check_agencies(c, k);
     if (rc == MDT_DB_OK && !k->err.status)
         rc = check_related(c, &k->p, k->related, k->n_related, 0, &k->err);
@@ -798,6 +805,8 @@ static int create_work(mdt_dbc_t *c, void *arg)
         rc = create_record(c, k);
     if (rc == MDT_DB_OK && !k->err.status)
         rc = create_answer(c, k);
+    if (rc == MDT_DB_OK && !k->err.status)
+        rc = mdt_idem_store(c, &k->idem, 201, k->result); /* idem */
     if (rc != MDT_DB_OK || k->err.status)
         return rc;
     return mdt_db_commit(c);
@@ -814,7 +823,7 @@ static void create_done(void *arg, int status)
         mdt_http_conflict(k->req, k->err.message, cur ? cur : json_null());
     } else if (k->err.status) {
         mdt_http_fail(k->req, &k->err);
-    } else {
+    } else if (!mdt_idem_answer(k->req, &k->idem)) { /* idem: stored or replayed */
         json_t *res = k->result;
         k->result = NULL;
         mdt_http_respond_json(k->req, 201, res);
@@ -843,6 +852,8 @@ void mdt_cases_create(mdt_req_t *req)
         mdt_http_fail(req, &e);
         return;
     }
+    if (mdt_idem_init(&k->idem, req) != 0)
+        return; /* answered */
     if (mdt_db_submit(req->srv->db, create_work, create_done, k) != 0)
         mdt_http_fail_db(req, MDT_DB_REFUSED);
 }

@@ -89,6 +89,20 @@ static void copy_custom(struct lws *wsi, const char *name, char *buf, size_t len
         buf[0] = 0;
 }
 
+/* The Idempotency-Key header: whether it was sent, its length, and its
+ * value when it fits (server/idem.c judges it). */
+static void read_idempotency_key(mdt_req_t *req)
+{
+    static const char name[] = "idempotency-key:";
+    int n = lws_hdr_custom_length(req->wsi, name, (int)strlen(name));
+    if (n < 0)
+        return;
+    req->idempotency_key_given = 1;
+    req->idempotency_key_len = (size_t)n;
+    if ((size_t)n < sizeof(req->idempotency_key))
+        copy_custom(req->wsi, name, req->idempotency_key, sizeof(req->idempotency_key));
+}
+
 /* Reads the decoded query fragments ("k=v") into req->qbuf. */
 static void read_query(mdt_req_t *req)
 {
@@ -150,7 +164,7 @@ static mdt_req_t *req_new(struct lws *wsi, const char *path, size_t plen)
     copy_hdr(wsi, WSI_TOKEN_ORIGIN, req->origin, sizeof(req->origin));
     copy_hdr(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, req->if_none_match, sizeof(req->if_none_match));
     copy_custom(wsi, "x-csrf-token:", req->csrf, sizeof(req->csrf));
-    copy_custom(wsi, "idempotency-key:", req->idempotency_key, sizeof(req->idempotency_key));
+    read_idempotency_key(req);
     int clen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
     if (clen > 0 && (req->cookie = malloc((size_t)clen + 1)) != NULL &&
         lws_hdr_copy(wsi, req->cookie, clen + 1, WSI_TOKEN_HTTP_COOKIE) < 0) {

@@ -41,7 +41,9 @@ typedef struct mdt_req {
     char content_type[128];
     char origin[256];
     char csrf[128];
-    char idempotency_key[128];
+    char idempotency_key[256];  /* copied when it fits (length <= 255) */
+    size_t idempotency_key_len; /* the header's length, also when over 255 */
+    int idempotency_key_given;  /* the header was sent (maybe empty) */
     char if_none_match[128];
     char peer[64]; /* client address (X-Forwarded-For only from trusted proxies) */
 

@@ -26,6 +26,7 @@
 #include "audit.h"
 #include "entries.h"
 #include "events.h"
+#include "idem.h"
 #include "json.h"
 #include "log.h"
 #include "markdown.h"
@@ -284,6 +285,7 @@ struct meetop {
     size_t text_len;
     const char *text_type;
     mdt_err_t err;
+    mdt_idem_t idem; /* Idempotency-Key of a create (idem.h) */
 };
 
 static void meetop_free(void *arg)
@@ -291,6 +293,7 @@ static void meetop_free(void *arg)
     meetop_t *op = arg;
     if (op->ud_free)
         op->ud_free(op->ud);
+    mdt_idem_clear(&op->idem);
     mdt_meetings_free(op->m);
     json_decref(op->read_detail);
     json_decref(op->result);
@@ -363,12 +366,15 @@ static int meetop_work(mdt_dbc_t *c, void *arg)
     if (rc == MDT_DB_OK && op->meeting_id)
         rc = meetop_load(c, op);
     if (rc == MDT_DB_OK)
+        rc = mdt_idem_claim(c, &op->idem, &op->err); /* idem: replay, 409, 422 */
+    if (rc == MDT_DB_OK)
         rc = op->work(c, op);
-    if (rc == ANSWERED)
+    if (rc == ANSWERED || rc == MDT_IDEM_ANSWERED)
         return MDT_DB_OK; /* the pool rolls back what is open */
     if (rc != MDT_DB_OK || op->err.status)
         return rc;
-    return mdt_db_commit(c);
+    rc = mdt_idem_store(c, &op->idem, op->ok_status, op->result); /* idem */
+    return rc == MDT_DB_OK ? mdt_db_commit(c) : rc;
 }
 
 static void meetop_answer(meetop_t *op)
@@ -380,6 +386,8 @@ static void meetop_answer(meetop_t *op)
         mdt_http_conflict(req, op->err.message, cur);
     } else if (op->err.status) {
         mdt_http_fail(req, &op->err);
+    } else if (mdt_idem_answer(req, &op->idem)) {
+        return; /* idem: the stored or replayed answer */
     } else if (op->text) {
         char *text = op->text;
         op->text = NULL;
@@ -409,6 +417,8 @@ static void meetop_done(void *arg, int status)
 
 static void meetop_run(meetop_t *op)
 {
+    if (mdt_idem_init(&op->idem, op->req) != 0)
+        return; /* answered */
     if (mdt_db_submit(op->req->srv->db, meetop_work, meetop_done, op) != 0)
         mdt_http_fail_db(op->req, MDT_DB_REFUSED);
 }

@@ -18,6 +18,7 @@
 #include "feed.h"
 #include "http.h"
 #include "hub.h"
+#include "idem.h"
 #include "ratelimit.h"
 #include "session.h"
 #include "log.h"
@@ -235,8 +236,8 @@ static int server_start(mdt_server_t *srv)
     mdt_loopq_set_context(srv->loopq, srv->ctx);
     if (server_adopt_signals(srv) != 0)
         return -1;
-    if (mdt_session_start(srv) != 0 || mdt_audit_start(srv) != 0 || mdt_ws_start(srv) != 0 ||
-        mdt_hub_start(srv) != 0 || mdt_feed_start(srv) != 0 ||
+    if (mdt_session_start(srv) != 0 || mdt_audit_start(srv) != 0 || mdt_idem_start(srv) != 0 ||
+        mdt_ws_start(srv) != 0 || mdt_hub_start(srv) != 0 || mdt_feed_start(srv) != 0 ||
         !(srv->login_limits =
               mdt_ratelimit_new(srv->cfg.login_rate_per_min, srv->cfg.login_rate_per_min)))
         return -1;
@@ -259,6 +260,7 @@ static void server_teardown(mdt_server_t *srv)
         mdt_loopq_set_context(srv->loopq, NULL);
     if (srv->ctx) {
         lws_sul_cancel(&srv->sul_stop);
+        mdt_idem_stop(srv);
         mdt_audit_stop(srv);
         mdt_ws_stop(srv);
         mdt_hub_stop(srv);

@@ -171,7 +171,7 @@ async function renderNew(root) {
         if (muni.value.trim()) body.municipality = muni.value.trim();
         await busy(submit, async () => {
             try {
-                const c = await api.post('/api/v1/cases', body);
+                const c = await api.create('/api/v1/cases', body);
                 navigate(`#/cases/${c.id}`);
             } catch (err) {
                 showFormError(form, err.status === 409 ? { ...err, message: 'Your agency already has a case with this number.' } : err);
