@@ -7,7 +7,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { BIN, createDatabase, psql } from './lib/harness.mjs';
+import { BIN, cliEnv, createDatabase, psql } from './lib/harness.mjs';
 
 const PASSWORD = 'correct horse battery staple';
 let dbUrl;
@@ -15,7 +15,7 @@ let dbUrl;
 // cli(args, {input, url, env}) - runs mdtboard; resolves {code, stdout, stderr}.
 function cli(args, { input = '', url = dbUrl, env = {} } = {}) {
     return new Promise((resolve) => {
-        const fullEnv = { ...process.env, MDT_DATABASE_URL: url, ...env };
+        const fullEnv = cliEnv(url, env);
         for (const [k, v] of Object.entries(fullEnv)) if (v === undefined) delete fullEnv[k];
         const child = execFile(BIN, args, { env: fullEnv }, (err, stdout, stderr) =>
             resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }),

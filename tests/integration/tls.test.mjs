@@ -18,7 +18,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, SOURCE_DIR, createDatabase, freePort, sleep } from './lib/harness.mjs';
+import { BIN, SOURCE_DIR, createDatabase, freePort, keyFile as installationKey, servingUrl, sleep } from './lib/harness.mjs';
 import { addAgencyUser } from './lib/fixtures.mjs';
 
 let tmp;
@@ -119,7 +119,8 @@ before(async () => {
     delete env.MDT_ORIGIN;
     Object.assign(env, {
         MDT_LISTEN: `127.0.0.1:${port}`,
-        MDT_DATABASE_URL: dbUrl,
+        MDT_DATABASE_URL: servingUrl(dbUrl),
+        MDT_KEY_FILE: installationKey(),
         MDT_TLS_CERT: certFile,
         MDT_TLS_KEY: keyFile,
         MDT_TEST_HOOKS: '1',
