@@ -219,7 +219,8 @@ static int cli_agency_add(int argc, char **argv)
     cli_kind_list(kinds, sizeof(kinds));
     if (wants_help(argc, argv)) {
         printf("usage: mdtboard agency add --name NAME --kind KIND\n\n"
-               "Adds an agency and prints its id. Reads MDT_DATABASE_URL.\n\n"
+               "Adds an agency and prints its id. Reads MDT_DATABASE_URL\n"
+               "and MDT_KEY_FILE (the audit row is keyed).\n\n"
                "  --name NAME   the agency's name (1 to 200 characters, unique)\n"
                "  --kind KIND   one of: %s\n",
                kinds);
@@ -369,7 +370,7 @@ static int cli_user_add(int argc, char **argv)
         printf("usage: mdtboard user add --username U --display-name D --agency-id N --role ROLE "
                "--password-stdin\n\n"
                "Adds a user and prints its id. The password is the first line of standard\n"
-               "input (at least 12 characters). Reads MDT_DATABASE_URL.\n\n"
+               "input (at least 12 characters). Reads MDT_DATABASE_URL and MDT_KEY_FILE.\n\n"
                "  --username U        1 to 64 of A-Z a-z 0-9 . _ @ - (unique, case ignored)\n"
                "  --display-name D    the name others see (1 to 200 characters)\n"
                "  --agency-id N       an active agency (see `mdtboard agency add`)\n"
@@ -425,7 +426,7 @@ static int cli_user_reset_mfa(int argc, char **argv)
     if (wants_help(argc, argv)) {
         printf("usage: mdtboard user reset-mfa --username U\n\n"
                "Clears the user's TOTP enrolment (they enrol again at the next sign-in when\n"
-               "their agency requires it). Reads MDT_DATABASE_URL.\n\n"
+               "their agency requires it). Reads MDT_DATABASE_URL and MDT_KEY_FILE.\n\n"
                "  --username U   the user (case ignored)\n");
         return 0;
     }

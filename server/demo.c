@@ -958,7 +958,8 @@ static void demo_usage(void)
     printf("usage: mdtboard demo\n\nLoads a fictional demo installation (agencies, one user of "
            "every role, a dozen cases with\nentries, action items, protected details, consents, "
            "tracking data and services)\ninto an empty, migrated database and prints the logins. "
-           "Refuses (exit 1) when\nany agency exists. Reads MDT_DATABASE_URL and MDT_TIME_ZONE "
+           "Refuses (exit 1) when\nany agency exists. Reads MDT_DATABASE_URL, MDT_KEY_FILE and "
+           "MDT_TIME_ZONE "
            "(default\nAmerica/New_York).\n");
 }
 
