@@ -206,6 +206,24 @@ test('the serving role may read and append the log but not change, empty or ungu
         await assert.rejects(psql(url, sql), /permission denied|must be owner/, sql);
     }
     assert.equal(await psql(url, 'SELECT count(*) FROM audit'), String(baseRows));
+    // grants follow every table: DML everywhere but the log and the
+    // migration-only tables, TRUNCATE nowhere
+    const grants = await psql(
+        url,
+        `SELECT string_agg(tablename || ':' ||
+                  has_table_privilege(tablename, 'SELECT')::text || has_table_privilege(tablename, 'INSERT')::text ||
+                  has_table_privilege(tablename, 'UPDATE')::text || has_table_privilege(tablename, 'DELETE')::text ||
+                  has_table_privilege(tablename, 'TRUNCATE')::text, ' ' ORDER BY tablename)
+           FROM pg_tables WHERE schemaname = 'public'`,
+    );
+    const tables = Object.fromEntries(grants.split(' ').map((g) => g.split(':')));
+    assert.ok(Object.keys(tables).length > 10, grants);
+    for (const [t, g] of Object.entries(tables)) {
+        const want = t === 'audit' ? 'truetruefalsefalsefalse'
+            : ['audit_chain', 'schema_migrations'].includes(t) ? 'truefalsefalsefalsefalse'
+            : 'truetruetruetruefalse';
+        assert.equal(g, want, `${t}: ${g}`);
+    }
     const who = await psql(url, 'SELECT current_user');
     assert.equal(who, 'mdtboard_serve');
     assert.equal((await verify(url)).code, 0);
