@@ -123,9 +123,19 @@ BEGIN
     FOR s IN SELECT format('ALTER TABLE %I OWNER TO mdtboard_owner', tablename) FROM pg_tables
              WHERE schemaname = 'public'
              UNION ALL
+             SELECT format('ALTER TYPE %s OWNER TO mdtboard_owner', t.oid::regtype)
+             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+             WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd')
+             UNION ALL
              SELECT format('ALTER FUNCTION %s OWNER TO mdtboard_owner', p.oid::regprocedure)
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
              WHERE n.nspname = 'public'
+    LOOP
+        EXECUTE s;
+    END LOOP;
+    -- sequences not linked to a table (linked ones moved with it)
+    FOR s IN SELECT format('ALTER SEQUENCE %I OWNER TO mdtboard_owner', sequencename)
+             FROM pg_sequences WHERE schemaname = 'public' AND sequenceowner <> 'mdtboard_owner'
     LOOP
         EXECUTE s;
     END LOOP;
@@ -171,6 +181,8 @@ cmd_start() {
         die "--fast is for throw-away clusters, not the dev data in var/pg"
     fi
     if is_running; then
+        ensure_roles
+        adopt_db
         print_url
         return 0
     fi
