@@ -23,7 +23,8 @@ void mdt_audit_actor_from_req(const mdt_req_t *req, mdt_audit_actor_t *actor)
     snprintf(actor->username, sizeof(actor->username), "%s", u->username);
 }
 
-/* One row as the JSON object mdt_audit_append() in SQL takes. at may be NULL. */
+/* One row as the JSON object mdt_audit_prepare()/mdt_audit_insert() in SQL take
+ * (schema/006_audit_keyed.sql). at may be NULL. */
 static json_t *audit_row(const mdt_audit_actor_t *a, const mdt_audit_rec_t *r, const char *at)
 {
     json_t *o = json_object();

@@ -1,7 +1,9 @@
 /* audit.h - the audit trail: who, agency, when, from where, what, outcome.
  *
  * Changes append their rows inside their own transaction (mdt_audit_append,
- * on a database thread), chained under the ledger row lock. Reads are many:
+ * on a database thread), chained under the ledger row lock with HMAC-SHA-256
+ * under the connection's audit key (from the installation key file, keys.h;
+ * docs/architecture.md#audit). Reads are many:
  * mdt_audit_read() buffers them on the loop and a timer writes the buffer as
  * one chained batch at least every 200 ms. `detail` never holds case text,
  * PII or search strings: callers pass only ids, field names and counts. */
