@@ -2,6 +2,7 @@
 #include "db.h"
 
 #include <inttypes.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@ struct mdt_db {
     pthread_mutex_t lock;
     int connected;
     unsigned long long reconnects;
+    const unsigned char *audit_key; /* NULL or audit_key_buf */
+    unsigned char audit_key_buf[32];
 };
 
 typedef struct {
@@ -107,7 +110,14 @@ void mdt_dbc_close(mdt_dbc_t *c)
     if (!c)
         return;
     PQfinish(c->conn);
+    OPENSSL_cleanse(c->audit_key, sizeof(c->audit_key));
     free(c);
+}
+
+void mdt_dbc_set_audit_key(mdt_dbc_t *c, const unsigned char *key)
+{
+    memcpy(c->audit_key, key, sizeof(c->audit_key));
+    c->keyed = 1;
 }
 
 void mdt_db_params_init(mdt_db_params_t *p)
@@ -237,6 +247,8 @@ static void *db_thread_init(void *ud)
         abort();
     c->timeout_ms = db->timeout_ms;
     c->backoff_ms = DB_BACKOFF_MIN_MS;
+    if (db->audit_key)
+        mdt_dbc_set_audit_key(c, db->audit_key);
     if (dbc_connect(c, db->url) == 0)
         db_set_connected(db, 1, 0);
     else
@@ -309,6 +321,10 @@ mdt_db_t *mdt_db_new(const mdt_db_opts_t *opts, mdt_loopq_t *loopq)
         return NULL;
     db->url = strdup(opts->url);
     db->timeout_ms = opts->statement_timeout_ms;
+    if (opts->audit_key) {
+        memcpy(db->audit_key_buf, opts->audit_key, sizeof(db->audit_key_buf));
+        db->audit_key = db->audit_key_buf;
+    }
     pthread_mutex_init(&db->lock, NULL);
     mdt_workq_opts_t wo = {
         .threads = opts->pool_size,
@@ -331,6 +347,7 @@ void mdt_db_free(mdt_db_t *db)
         return;
     mdt_workq_free(db->workq);
     pthread_mutex_destroy(&db->lock);
+    OPENSSL_cleanse(db->audit_key_buf, sizeof(db->audit_key_buf));
     free(db->url);
     free(db);
 }

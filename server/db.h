@@ -35,6 +35,8 @@ typedef struct mdt_dbc {
     int64_t next_retry_ms;
     int backoff_ms;
     int timeout_ms;
+    int keyed;                   /* audit_key is set: this connection may append audit rows */
+    unsigned char audit_key[32]; /* keys the audit chain (audit.h); wiped on close */
 } mdt_dbc_t;
 
 typedef struct mdt_db mdt_db_t;
@@ -44,6 +46,7 @@ typedef struct {
     int pool_size;
     int statement_timeout_ms;
     size_t max_queue;
+    const unsigned char *audit_key; /* 32 bytes, copied to every connection; NULL = none */
 } mdt_db_opts_t;
 
 /* work(c, arg) on a database thread returns an mdt_db_status_t;
@@ -69,6 +72,8 @@ void mdt_db_stats(mdt_db_t *db, mdt_db_stats_t *out);
  * or PQerrorMessage copied into errbuf) on failure. Free with mdt_dbc_close. */
 mdt_dbc_t *mdt_dbc_open(const char *url, int timeout_ms, char *errbuf, size_t errlen);
 void mdt_dbc_close(mdt_dbc_t *c);
+/* Copies the 32-byte audit chain key into c (see audit.h). */
+void mdt_dbc_set_audit_key(mdt_dbc_t *c, const unsigned char *key);
 
 /* Up to 32 text parameters with inline storage for numbers. */
 #define MDT_DB_MAX_PARAMS 32

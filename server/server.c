@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,10 @@ static int server_check_schema(const mdt_config_t *cfg)
     }
     int version = 0;
     int rc = mdt_migrate_version(c, &version, err, sizeof(err));
+    if (rc == 0 && mdt_audit_role_check(c, err, sizeof(err)) == 1)
+        mdt_log_warn("serving with a database role that can rewrite the audit log: run serve "
+                     "as the serving role (docs/operations.md)",
+                     "role=\"%s\"", err);
     mdt_dbc_close(c);
     if (rc != 0) {
         fprintf(stderr, "mdtboard: %s\n", err);
@@ -224,7 +229,8 @@ static int server_start(mdt_server_t *srv)
     mdt_db_opts_t dbo = {.url = srv->cfg.database_url,
                          .pool_size = srv->cfg.db_pool,
                          .statement_timeout_ms = srv->cfg.db_timeout_ms,
-                         .max_queue = 4096};
+                         .max_queue = 4096,
+                         .audit_key = srv->cfg.audit_key};
     mdt_workq_opts_t cpo = {.threads = srv->cfg.hash_threads, .max_queue = 256};
     if (!(srv->db = mdt_db_new(&dbo, srv->loopq)) || !(srv->cpu = mdt_workq_new(&cpo, srv->loopq)))
         return -1;
@@ -307,7 +313,8 @@ int mdt_server_run(const mdt_config_t *cfg)
     int rc = 1;
     if (server_check_schema(cfg) != 0 || server_start(srv) != 0)
         goto exit;
-    mdt_log_info("listening", "url=%s origin=%s", srv->cfg.origin, srv->cfg.origin);
+    mdt_log_info("listening", "url=%s origin=%s key_id=%s", srv->cfg.origin, srv->cfg.origin,
+                 srv->cfg.key_id);
     fprintf(stdout, "mdtboard: serving %s on %s:%d\n", srv->cfg.origin, srv->cfg.listen_host,
             srv->cfg.listen_port);
     fflush(stdout);
@@ -315,6 +322,7 @@ int mdt_server_run(const mdt_config_t *cfg)
     rc = 0;
 exit:
     server_teardown(srv);
+    OPENSSL_cleanse(srv->cfg.audit_key, sizeof(srv->cfg.audit_key));
     free(srv);
     return rc;
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { BIN, api, childEnv, createDatabase, startServer } from '../integration/lib/harness.mjs';
+import { BIN, api, cliEnv, createDatabase, startServer } from '../integration/lib/harness.mjs';
 import { addAgency, addUser, DEFAULT_PASSWORD } from '../integration/lib/fixtures.mjs';
 import { totp } from '../integration/lib/totp.mjs';
 import { atWidths, axe, fitsWidth, launch, newPage, noProblems, shoot, signIn } from './lib/browser.mjs';
@@ -22,7 +22,7 @@ let dbUrl;
 
 before(async () => {
     dbUrl = await createDatabase();
-    await run(BIN, ['demo'], { env: childEnv({ MDT_DATABASE_URL: dbUrl }) });
+    await run(BIN, ['demo'], { env: cliEnv(dbUrl) });
     // No demo agency has kind "other": plain password sign-in for all of
     // them, and an "other" agency below to exercise MFA enrolment.
     server = await startServer({ dbUrl, env: { MDT_MFA_REQUIRED_KINDS: 'other', MDT_LOGIN_RATE: 100000 } });

@@ -10,7 +10,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { api, BIN, childEnv, createDatabase, flushAudit, psql, startServer } from './lib/harness.mjs';
+import { api, BIN, cliEnv, createDatabase, flushAudit, psql, startServer } from './lib/harness.mjs';
+import { appendAudit } from './lib/auditchain.mjs';
 import { today } from './lib/clock.mjs';
 
 const PASSWORD = 'correct horse battery staple';
@@ -23,7 +24,7 @@ let admin; // {client, userId, agencyId}
 // cli(url, args, input) - runs mdtboard; resolves {code, stdout, stderr}.
 function cli(url, args, input = '') {
     return new Promise((resolve) => {
-        const child = execFile(BIN, args, { env: childEnv({ MDT_DATABASE_URL: url }) }, (err, stdout, stderr) =>
+        const child = execFile(BIN, args, { env: cliEnv(url) }, (err, stdout, stderr) =>
             resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }),
         );
         child.stdin.on('error', () => {}); // the command may exit before reading
@@ -624,7 +625,7 @@ test('audit: a supervisor reads only the rows of a case its agency leads, with i
         case_id: caseId,
         detail: { kind: 'note' },
     }));
-    await psql(dbUrl, `SELECT mdt_audit_append('${JSON.stringify(rows)}'::jsonb)`);
+    await appendAudit(dbUrl, rows);
 
     const cl = await loginOk(supLead.username);
     assertError(await cl.get('/api/v1/audit'), 403, 'forbidden');

@@ -18,7 +18,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, SOURCE_DIR, childEnv, createDatabase, freePort, sleep } from './lib/harness.mjs';
+import { BIN, SOURCE_DIR, childEnv, createDatabase, freePort, keyFile as installationKey, servingUrl, sleep } from './lib/harness.mjs';
 import { addAgencyUser } from './lib/fixtures.mjs';
 
 let tmp;
@@ -117,7 +117,8 @@ before(async () => {
     port = await freePort();
     const env = childEnv({
         MDT_LISTEN: `127.0.0.1:${port}`,
-        MDT_DATABASE_URL: dbUrl,
+        MDT_DATABASE_URL: servingUrl(dbUrl),
+        MDT_KEY_FILE: installationKey(),
         MDT_TLS_CERT: certFile,
         MDT_TLS_KEY: keyFile,
         MDT_TEST_HOOKS: '1',
