@@ -47,14 +47,48 @@ size_t mdt_ws_pss_size(void)
     return sizeof(mdt_ws_conn_t);
 }
 
+/* What goes out instead of a frame over MDT_WS_MAX_FRAME: `resync` for the
+ * case (or meeting) it names, so the client reloads rather than miss it; an
+ * error for anything else (a pong echoing a huge id). malloc'ed text. */
+static char *ws_oversize_standin(const char *data, size_t len, size_t *out_len)
+{
+    json_t *j = json_loadb(data, len, 0, NULL), *r;
+    json_t *cid = json_object_get(j, "case_id"), *mid = json_object_get(j, "meeting_id");
+    if (json_is_integer(cid))
+        r = json_pack("{s:s, s:O}", "type", "resync", "case_id", cid);
+    else if (json_is_integer(mid))
+        r = json_pack("{s:s, s:O}", "type", "resync", "meeting_id", mid);
+    else
+        r = json_pack("{s:s, s:s, s:s}", "type", "error", "code", "internal", "message",
+                      "the answer exceeds the 64 KiB frame limit");
+    json_decref(j);
+    char *s = mdt_json_dump(r, out_len);
+    json_decref(r);
+    mdt_log_warn("frame over the limit replaced", "bytes=%zu by=%s", len,
+                 json_is_integer(cid) || json_is_integer(mid) ? "resync" : "error");
+    return s;
+}
+
 mdt_wsmsg_t *mdt_wsmsg_new(const char *data, size_t len)
 {
+    char *standin = NULL;
+    if (len > MDT_WS_MAX_FRAME) {
+        standin = ws_oversize_standin(data, len, &len);
+        if (!standin)
+            return NULL;
+        data = standin;
+    }
     mdt_wsmsg_t *m = malloc(sizeof(*m) + LWS_PRE + len);
+    if (!m) {
+        free(standin);
+        return NULL;
+    }
     if (!m)
         return NULL;
     m->refs = 1;
     m->len = len;
     memcpy(m->buf + LWS_PRE, data, len);
+    free(standin);
     return m;
 }
 

