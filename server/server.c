@@ -122,7 +122,7 @@ static int server_create_context(mdt_server_t *srv)
     info.user = srv;
     info.vhost_name = "mdtboard";
     info.alpn = "http/1.1";
-    info.max_http_header_data = 8192;
+    info.max_http_header_data = MDT_HTTP_HEADER_BUFFER;
     info.max_http_header_pool = 256;
     info.fd_limit_per_thread = SERVER_FD_LIMIT;
     info.timeout_secs = 30;
