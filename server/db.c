@@ -48,6 +48,31 @@ static void dbc_set_error(mdt_dbc_t *c, int status, const char *sqlstate, const 
         c->error[--n] = 0;
 }
 
+/* A fixed description of a SQLSTATE's class. The server's own text is never
+ * kept: its DETAIL lines, and some primary messages ("invalid input syntax
+ * for type integer: \"...\""), quote the values of the row. */
+static const char *db_state_text(const char *s)
+{
+    static const struct {
+        const char *class, *text;
+    } classes[] = {{"08", "connection exception"},
+                   {"22", "data exception"},
+                   {"23", "integrity constraint violation"},
+                   {"25", "invalid transaction state"},
+                   {"40", "transaction rollback"},
+                   {"42", "syntax error or access rule violation"},
+                   {"53", "insufficient resources"},
+                   {"54", "program limit exceeded"},
+                   {"57", "operator intervention"},
+                   {"P0", "raised by a database function"},
+                   {"XX", "internal error"}};
+    for (size_t i = 0; s && i < sizeof(classes) / sizeof(classes[0]); i++) {
+        if (strncmp(s, classes[i].class, 2) == 0)
+            return classes[i].text;
+    }
+    return "database error";
+}
+
 /* Server notices (e.g. "already exists, skipping") are not errors. */
 static void dbc_quiet(void *arg, const char *message)
 {
@@ -77,7 +102,7 @@ static int dbc_connect(mdt_dbc_t *c, const char *url)
     ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {
-        dbc_set_error(c, MDT_DB_UNAVAILABLE, "08006", PQerrorMessage(c->conn));
+        dbc_set_error(c, MDT_DB_UNAVAILABLE, "08006", db_state_text("08"));
         PQfinish(c->conn);
         c->conn = NULL;
         return -1;
@@ -163,7 +188,7 @@ PGresult *mdt_db_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p)
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     int status =
         PQstatus(c->conn) == CONNECTION_BAD ? MDT_DB_UNAVAILABLE : status_of_sqlstate(state);
-    dbc_set_error(c, status, state, PQerrorMessage(c->conn));
+    dbc_set_error(c, status, state, db_state_text(state));
     PQclear(r);
     return NULL;
 }

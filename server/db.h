@@ -31,7 +31,9 @@ typedef struct mdt_dbc {
     PGconn *conn;
     int status;       /* status of the last failed call, MDT_DB_OK if none */
     char sqlstate[6]; /* of the last failed statement */
-    char error[256];  /* its message, for logs only (never sent to clients) */
+    char error[256];  /* a fixed description of sqlstate's class, for logs only
+                         (never the server's text: it may quote row values);
+                         libpq's own text when a connection attempt failed */
     int64_t next_retry_ms;
     int backoff_ms;
     int timeout_ms;

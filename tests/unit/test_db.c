@@ -1,0 +1,57 @@
+/* test_db.c - what the query layer (server/db.c) keeps of a failed
+ * statement: the SQLSTATE and a fixed description, never the server's
+ * text, whose DETAIL lines and some messages quote the row's values.
+ * Needs a PostgreSQL (MDT_TEST_ADMIN_URL, set by scripts/test.sh). */
+#include "check.h"
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void check_refused_text(mdt_dbc_t *c, const char *sql, const char *state, const char *secret)
+{
+    mdt_db_params_t p;
+    mdt_db_params_init(&p);
+    mdt_db_param_str(&p, secret);
+    PGresult *r = mdt_db_query(c, sql, &p);
+    CHECK(r == NULL);
+    PQclear(r);
+    CHECK_EQ_STR(c->sqlstate, state);
+    CHECK(c->error[0] != 0);
+    CHECK(strstr(c->error, secret) == NULL);
+    if (strstr(c->error, secret))
+        fprintf(stderr, "  kept: %s\n", c->error);
+    mdt_db_rollback(c);
+}
+
+int main(void)
+{
+    const char *url = getenv("MDT_TEST_ADMIN_URL");
+    char err[256];
+    if (!url) {
+        fprintf(stderr,
+                "test_db: MDT_TEST_ADMIN_URL is not set (run it through scripts/test.sh)\n");
+        return 1;
+    }
+    mdt_dbc_t *c = mdt_dbc_open(url, 5000, err, sizeof(err));
+    CHECK(c != NULL);
+    if (!c)
+        return check_done();
+    /* the primary message quotes the value */
+    check_refused_text(c, "SELECT $1::int", "22P02", "Jane-Doe-1999");
+    /* DETAIL: Key (k)=(...) already exists. */
+    CHECK_EQ_INT(mdt_db_exec(c, "CREATE TEMP TABLE t (k text PRIMARY KEY)", NULL), MDT_DB_OK);
+    CHECK_EQ_INT(mdt_db_exec(c, "INSERT INTO t VALUES ('Jane-Doe-2001')", NULL), MDT_DB_OK);
+    check_refused_text(c, "INSERT INTO t VALUES ($1)", "23505", "Jane-Doe-2001");
+    CHECK_EQ_INT(c->status, MDT_DB_CONFLICT);
+    /* a function's own message */
+    CHECK_EQ_INT(mdt_db_exec(c,
+                             "CREATE FUNCTION pg_temp.f(x text) RETURNS int LANGUAGE plpgsql"
+                             " AS $$ BEGIN RAISE EXCEPTION 'value %', x; END $$",
+                             NULL),
+                 MDT_DB_OK);
+    check_refused_text(c, "SELECT pg_temp.f($1)", "P0001", "Jane-Doe-2003");
+    mdt_dbc_close(c);
+    return check_done();
+}
