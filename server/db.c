@@ -80,12 +80,30 @@ static void dbc_quiet(void *arg, const char *message)
     (void)message;
 }
 
+void mdt_db_conn_params(const char *url, const char *app, const char *keys[MDT_DB_CONN_PARAMS],
+                        const char *vals[MDT_DB_CONN_PARAMS])
+{
+    static const char *const k[] = {
+        "dbname",          "connect_timeout",     "application_name", "keepalives",
+        "keepalives_idle", "keepalives_interval", "keepalives_count", NULL};
+    const char *v[] = {url, "3", app, "1", "30", "10", "3", NULL};
+    for (int i = 0; i < MDT_DB_CONN_PARAMS; i++) {
+        keys[i] = k[i];
+        vals[i] = v[i];
+    }
+}
+
+PGconn *mdt_db_connect(const char *url, const char *app)
+{
+    const char *keys[MDT_DB_CONN_PARAMS], *vals[MDT_DB_CONN_PARAMS];
+    mdt_db_conn_params(url, app, keys, vals);
+    return PQconnectdbParams(keys, vals, 1);
+}
+
 /* Connects c->conn and applies the per-statement timeout. 0 ok. */
 static int dbc_connect(mdt_dbc_t *c, const char *url)
 {
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {url, "3", "mdtboard", NULL};
-    c->conn = PQconnectdbParams(keys, vals, 1);
+    c->conn = mdt_db_connect(url, "mdtboard");
     if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
         dbc_set_error(c, MDT_DB_UNAVAILABLE, "08006", c->conn ? PQerrorMessage(c->conn) : "oom");
         PQfinish(c->conn);

@@ -69,6 +69,19 @@ void mdt_db_stats(mdt_db_t *db, mdt_db_stats_t *out);
 
 /* Opens a connection for synchronous use (CLI). NULL and *err (static text
  * or PQerrorMessage copied into errbuf) on failure. Free with mdt_dbc_close. */
+/* The libpq connection options of every connection the server opens:
+ * url (as dbname), a 3 s connect timeout, application_name app, and TCP
+ * keepalives (idle 30 s, then 3 probes 10 s apart), so a peer that vanished
+ * without a reset (a dead host, a dropped NAT entry) fails the connection
+ * within about a minute instead of leaving it silent forever. keys and
+ * vals get MDT_DB_CONN_PARAMS entries, NULL-terminated; url and app are
+ * borrowed. (Keepalives apply to TCP; Unix sockets ignore them.) */
+#define MDT_DB_CONN_PARAMS 8
+void mdt_db_conn_params(const char *url, const char *app, const char *keys[MDT_DB_CONN_PARAMS],
+                        const char *vals[MDT_DB_CONN_PARAMS]);
+/* A blocking connect with those options; check PQstatus, PQfinish always. */
+PGconn *mdt_db_connect(const char *url, const char *app);
+
 mdt_dbc_t *mdt_dbc_open(const char *url, int timeout_ms, char *errbuf, size_t errlen);
 void mdt_dbc_close(mdt_dbc_t *c);
 

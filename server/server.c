@@ -262,6 +262,7 @@ static void server_teardown(mdt_server_t *srv)
         mdt_audit_stop(srv);
         mdt_ws_stop(srv);
         mdt_hub_stop(srv);
+        mdt_feed_cancel(srv);
         lws_context_destroy(srv->ctx);
         srv->ctx = NULL; /* late callbacks schedule no timers */
     }

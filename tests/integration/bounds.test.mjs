@@ -2,14 +2,16 @@
 // PostgreSQL: an event whose frame would exceed the 64 KiB WebSocket
 // message limit reaches subscribers as `resync` (never a bigger frame,
 // never a silent gap); chunked request bodies are refused with 411;
-// an oversize URL is 414 and oversize headers 431, in the error shape.
+// an oversize URL is 414 and oversize headers 431, in the error shape; a
+// failed event-feed load is retried with backoff (without another
+// notification) and counted in /metrics.
 //
 // The world (board_fixtures.mjs): a CAC-led case with the police on it.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { createDatabase, psql, startServer, wsConnect } from './lib/harness.mjs';
+import { createDatabase, metrics, psql, sleep, startServer, wsConnect } from './lib/harness.mjs';
 import { BOARD_ENV, boardWorld, createCase, login } from './lib/board_fixtures.mjs';
 
 const WS_MAX_FRAME = 64 * 1024; // MDT_WS_MAX_FRAME
@@ -123,4 +125,39 @@ test('an oversize URL is 414 and oversize headers 431, in the error shape; beyon
     assert.equal(huge.status, 0);
     const health = await fetch(`${server.url}/healthz`);
     assert.equal(health.status, 200);
+});
+
+test('a failed feed load is retried with backoff until it succeeds, and counted in /metrics', async () => {
+    const conn = await wsConnect(server.url, { cookie: as.policeMember.cookie(), origin: server.url });
+    conn.send({ type: 'subscribe', case_id: caseId });
+    await conn.next('subscribed', 5000);
+    const e = await as.cacMember.post(`/api/v1/cases/${caseId}/entries`, { kind: 'note', body_md: 'seen', visibility: 'mdt' });
+    assert.equal(e.status, 201, e.text);
+    await conn.next('event', 5000);
+    const failures = async () => (await metrics(server.url)).get('mdt_feed_load_failures_total') ?? 0;
+    const before = await failures();
+    // The server's role finds "events" in its own schema first ("$user" in
+    // search_path): a view there that always fails breaks every feed load.
+    const role = await psql(dbUrl, 'SELECT current_user');
+    await psql(dbUrl, `CREATE SCHEMA "${role}";
+        CREATE FUNCTION "${role}".refuse() RETURNS SETOF public.events LANGUAGE plpgsql AS
+            $$ BEGIN RAISE EXCEPTION 'feed load refused by the test'; END $$;
+        CREATE VIEW "${role}".events AS SELECT * FROM "${role}".refuse();`);
+    try {
+        // Another node's write: the event row and its one notification.
+        const seq = await psql(dbUrl, `WITH s AS (UPDATE ledger SET seq = seq + 1 RETURNING seq)
+            INSERT INTO public.events (seq, case_id, kind, object_type, object_id, actor_id)
+            SELECT seq, ${caseId}, 'entry.updated', 'entry', ${e.json.id}, ${w.users.cacMember.userId} FROM s
+            RETURNING seq`);
+        await psql(dbUrl, `SELECT pg_notify('mdt_events', '${seq.trim()}')`);
+        // Two failures at least: the second came from the retry timer.
+        for (let i = 0; i < 100 && (await failures()) < before + 2; i++) await sleep(100);
+        assert.ok((await failures()) >= before + 2, 'the load was retried without another notification');
+    } finally {
+        await psql(dbUrl, `DROP SCHEMA "${role}" CASCADE`);
+    }
+    const ev = await conn.next('event', 10000);
+    assert.equal(ev.kind, 'entry.updated');
+    assert.equal(ev.data.id, e.json.id);
+    conn.close();
 });
