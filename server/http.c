@@ -580,7 +580,8 @@ static size_t http_header_bytes(struct lws *wsi)
 static int http_refuse_framing(mdt_req_t *req, size_t path_len)
 {
     struct lws *wsi = req->wsi;
-    size_t uri = path_len + (size_t)lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+    int args = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+    size_t uri = path_len + (args > 0 ? (size_t)args : 0);
     req->dispatched = req->close_after = 1;
     if (uri > MDT_HTTP_MAX_URI || path_len >= sizeof(req->path))
         mdt_http_error(req, 414, "uri_too_long", NULL, "the URL is over %d bytes",

@@ -83,8 +83,6 @@ mdt_wsmsg_t *mdt_wsmsg_new(const char *data, size_t len)
         free(standin);
         return NULL;
     }
-    if (!m)
-        return NULL;
     m->refs = 1;
     m->len = len;
     memcpy(m->buf + LWS_PRE, data, len);
