@@ -54,6 +54,7 @@ static char *ws_oversize_standin(const char *data, size_t len, size_t *out_len)
 {
     json_t *j = json_loadb(data, len, 0, NULL), *r;
     json_t *cid = json_object_get(j, "case_id"), *mid = json_object_get(j, "meeting_id");
+    int resync = json_is_integer(cid) || json_is_integer(mid);
     if (json_is_integer(cid))
         r = json_pack("{s:s, s:O}", "type", "resync", "case_id", cid);
     else if (json_is_integer(mid))
@@ -65,7 +66,7 @@ static char *ws_oversize_standin(const char *data, size_t len, size_t *out_len)
     char *s = mdt_json_dump(r, out_len);
     json_decref(r);
     mdt_log_warn("frame over the limit replaced", "bytes=%zu by=%s", len,
-                 json_is_integer(cid) || json_is_integer(mid) ? "resync" : "error");
+                 resync ? "resync" : "error");
     return s;
 }
 

@@ -69,7 +69,7 @@ test('an event frame over 64 KiB becomes resync for its case; later events still
     const md = 'a'.repeat(31 * 1024) + '\n\n<div>\n' + 'b'.repeat(32 * 1024) + '\n</div>\n';
     const big = await as.cacMember.post(`/api/v1/cases/${caseId}/entries`, { kind: 'note', body_md: md, visibility: 'mdt' });
     assert.equal(big.status, 201, big.text);
-    const resync = await conn.next((f) => f.type === 'resync' || f.type === 'event', 5000);
+    const resync = await conn.next((f) => f.type === 'resync' || f.kind === 'entry.created', 5000);
     assert.deepEqual(resync, { type: 'resync', case_id: caseId });
     // The client reloads and subscribes again from the board's seq.
     const board = await as.policeMember.get(`/api/v1/cases/${caseId}`);
@@ -78,7 +78,7 @@ test('an event frame over 64 KiB becomes resync for its case; later events still
     await conn.next('subscribed', 5000);
     const small = await as.cacMember.post(`/api/v1/cases/${caseId}/entries`, { kind: 'note', body_md: 'after', visibility: 'mdt' });
     assert.equal(small.status, 201, small.text);
-    const ev = await conn.next('event', 5000);
+    const ev = await conn.next((f) => f.kind === 'entry.created', 5000);
     assert.equal(ev.data.id, small.json.id);
     assert.ok(biggest <= WS_MAX_FRAME, `a frame of ${biggest} bytes was sent`);
     conn.close();
@@ -133,7 +133,7 @@ test('a failed feed load is retried with backoff until it succeeds, and counted 
     await conn.next('subscribed', 5000);
     const e = await as.cacMember.post(`/api/v1/cases/${caseId}/entries`, { kind: 'note', body_md: 'seen', visibility: 'mdt' });
     assert.equal(e.status, 201, e.text);
-    await conn.next('event', 5000);
+    await conn.next((f) => f.kind === 'entry.created' && f.data.id === e.json.id, 5000);
     const failures = async () => (await metrics(server.url)).get('mdt_feed_load_failures_total') ?? 0;
     const before = await failures();
     // The server's role finds "events" in its own schema first ("$user" in
@@ -156,8 +156,7 @@ test('a failed feed load is retried with backoff until it succeeds, and counted 
     } finally {
         await psql(dbUrl, `DROP SCHEMA "${role}" CASCADE`);
     }
-    const ev = await conn.next('event', 10000);
-    assert.equal(ev.kind, 'entry.updated');
+    const ev = await conn.next((f) => f.kind === 'entry.updated', 10000);
     assert.equal(ev.data.id, e.json.id);
     conn.close();
 });
