@@ -34,6 +34,7 @@ PACKAGES=(
     postgresql postgresql-client postgresql-contrib
     chromium chromium-driver fonts-dejavu-core testssl.sh
     curl ca-certificates clang-format valgrind libfaketime
+    clang libclang-rt-14-dev # scripts/fuzz: libFuzzer with ASan+UBSan
 )
 
 log() { echo "setup: $*" >&2; }

@@ -51,6 +51,31 @@ static void dbc_set_error(mdt_dbc_t *c, int status, const char *sqlstate, const 
         c->error[--n] = 0;
 }
 
+/* A fixed description of a SQLSTATE's class. The server's own text is never
+ * kept: its DETAIL lines, and some primary messages ("invalid input syntax
+ * for type integer: \"...\""), quote the values of the row. */
+static const char *db_state_text(const char *s)
+{
+    static const struct {
+        const char *class, *text;
+    } classes[] = {{"08", "connection exception"},
+                   {"22", "data exception"},
+                   {"23", "integrity constraint violation"},
+                   {"25", "invalid transaction state"},
+                   {"40", "transaction rollback"},
+                   {"42", "syntax error or access rule violation"},
+                   {"53", "insufficient resources"},
+                   {"54", "program limit exceeded"},
+                   {"57", "operator intervention"},
+                   {"P0", "raised by a database function"},
+                   {"XX", "internal error"}};
+    for (size_t i = 0; s && i < sizeof(classes) / sizeof(classes[0]); i++) {
+        if (strncmp(s, classes[i].class, 2) == 0)
+            return classes[i].text;
+    }
+    return "database error";
+}
+
 /* Server notices (e.g. "already exists, skipping") are not errors. */
 static void dbc_quiet(void *arg, const char *message)
 {
@@ -58,12 +83,30 @@ static void dbc_quiet(void *arg, const char *message)
     (void)message;
 }
 
+void mdt_db_conn_params(const char *url, const char *app, const char *keys[MDT_DB_CONN_PARAMS],
+                        const char *vals[MDT_DB_CONN_PARAMS])
+{
+    static const char *const k[] = {
+        "dbname",          "connect_timeout",     "application_name", "keepalives",
+        "keepalives_idle", "keepalives_interval", "keepalives_count", NULL};
+    const char *v[] = {url, "3", app, "1", "30", "10", "3", NULL};
+    for (int i = 0; i < MDT_DB_CONN_PARAMS; i++) {
+        keys[i] = k[i];
+        vals[i] = v[i];
+    }
+}
+
+PGconn *mdt_db_connect(const char *url, const char *app)
+{
+    const char *keys[MDT_DB_CONN_PARAMS], *vals[MDT_DB_CONN_PARAMS];
+    mdt_db_conn_params(url, app, keys, vals);
+    return PQconnectdbParams(keys, vals, 1);
+}
+
 /* Connects c->conn and applies the per-statement timeout. 0 ok. */
 static int dbc_connect(mdt_dbc_t *c, const char *url)
 {
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {url, "3", "mdtboard", NULL};
-    c->conn = PQconnectdbParams(keys, vals, 1);
+    c->conn = mdt_db_connect(url, "mdtboard");
     if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
         dbc_set_error(c, MDT_DB_UNAVAILABLE, "08006", c->conn ? PQerrorMessage(c->conn) : "oom");
         PQfinish(c->conn);
@@ -80,7 +123,7 @@ static int dbc_connect(mdt_dbc_t *c, const char *url)
     ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {
-        dbc_set_error(c, MDT_DB_UNAVAILABLE, "08006", PQerrorMessage(c->conn));
+        dbc_set_error(c, MDT_DB_UNAVAILABLE, "08006", db_state_text("08"));
         PQfinish(c->conn);
         c->conn = NULL;
         return -1;
@@ -173,7 +216,7 @@ PGresult *mdt_db_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p)
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     int status =
         PQstatus(c->conn) == CONNECTION_BAD ? MDT_DB_UNAVAILABLE : status_of_sqlstate(state);
-    dbc_set_error(c, status, state, PQerrorMessage(c->conn));
+    dbc_set_error(c, status, state, db_state_text(state));
     PQclear(r);
     return NULL;
 }

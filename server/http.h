@@ -22,6 +22,14 @@ struct mdt_server;
 
 #define MDT_HTTP_MAX_QUERY         32
 #define MDT_HTTP_MAX_EXTRA_HEADERS 1024
+/* Request framing bounds (docs/api.md): a longer URL (path and query) is
+ * 414, more header bytes than MAX_HEADERS 431, both answered in the error
+ * shape. HEADER_BUFFER is what libwebsockets holds for the request line and
+ * all headers together: beyond it lws 4.1 closes the connection itself
+ * without calling us (its parser fails when the buffer is full). */
+#define MDT_HTTP_MAX_URI       (8 * 1024)
+#define MDT_HTTP_MAX_HEADERS   (16 * 1024)
+#define MDT_HTTP_HEADER_BUFFER (32 * 1024)
 
 typedef struct mdt_req {
     struct mdt_server *srv;
@@ -111,6 +119,10 @@ void mdt_http_handoff(mdt_req_t *req, int status);
 
 /* A decoded query parameter, or NULL. */
 const char *mdt_req_query(const mdt_req_t *req, const char *name);
+/* Adds one decoded query fragment ("k=v", or "k" for an empty value) to
+ * req's parameters; frag is kept (not copied) and its '=' becomes NUL.
+ * Ignored once MDT_HTTP_MAX_QUERY parameters are held. */
+void mdt_req_query_add(mdt_req_t *req, char *frag);
 /* Query parameter name as an integer in [lo, hi]; *out = def when absent or
  * empty. 0 ok, -1 with e filled, naming the parameter: 400 bad_request
  * when it is not an integer, 422 validation when it is out of range. */

@@ -124,7 +124,7 @@ static int server_create_context(mdt_server_t *srv)
     info.user = srv;
     info.vhost_name = "mdtboard";
     info.alpn = "http/1.1";
-    info.max_http_header_data = 8192;
+    info.max_http_header_data = MDT_HTTP_HEADER_BUFFER;
     info.max_http_header_pool = 256;
     info.fd_limit_per_thread = SERVER_FD_LIMIT;
     info.timeout_secs = 30;
@@ -270,6 +270,7 @@ static void server_teardown(mdt_server_t *srv)
         mdt_audit_stop(srv);
         mdt_ws_stop(srv);
         mdt_hub_stop(srv);
+        mdt_feed_cancel(srv);
         lws_context_destroy(srv->ctx);
         srv->ctx = NULL; /* late callbacks schedule no timers */
     }

@@ -164,6 +164,7 @@ test('invalid input: 422 with the field (400 for wrong types), and nothing writt
         [{ ...base, visibility: 'agencies' }, 422, 'visible_to'],
         [{ ...base, visibility: 'agencies', visible_to: [a.hospital] }, 422, 'visible_to'],
         [{ ...base, details_md: 'd'.repeat(64 * 1024 + 1) }, 422, 'details_md'],
+        [{ ...base, details_md: '>'.repeat(60000) }, 422, 'details_md'],
         [{ ...base, due_date: 20260203 }, 400, 'due_date'],
         [{ ...base, assignee_agency_id: String(a.cac) }, 400, 'assignee_agency_id'],
         [{ ...base, title: 5 }, 400, 'title'],

@@ -339,6 +339,7 @@ test('outcomes: the facilitator records them (rendered, versioned, kept), others
     assertError(await fac.put(url(meeting.id, `/cases/${A}/outcome`), {}), 422, 'validation', 'outcome_md');
     assertError(await fac.put(url(meeting.id, `/cases/${A}/outcome`), { outcome_md: 7 }), 400, 'bad_request', 'outcome_md');
     assertError(await fac.put(url(meeting.id, `/cases/${A}/outcome`), { outcome_md: 'x'.repeat(65 * 1024) }), 422, 'validation', 'outcome_md');
+    assertError(await fac.put(url(meeting.id, `/cases/${A}/outcome`), { outcome_md: '>'.repeat(60000) }), 422, 'validation', 'outcome_md');
     await expectNoMeetingChange(meeting.id, before);
 
     // The hospital sees A's outcome and nothing of C's.
