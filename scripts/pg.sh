@@ -2,13 +2,19 @@
 # pg.sh - a private PostgreSQL 15 cluster for development and tests.
 #
 #   scripts/pg.sh start DIR [--fast]   initdb into DIR/data if missing, start it,
-#                                      create database mdtboard, print its URI
+#                                      create the roles and database mdtboard,
+#                                      print its URI (as the superuser)
 #   scripts/pg.sh stop DIR             fast shutdown (no-op when not running)
-#   scripts/pg.sh url DIR [DBNAME]     print the libpq URI (default mdtboard)
+#   scripts/pg.sh url DIR [DBNAME [ROLE]]  print the libpq URI (default
+#                                      mdtboard, as the superuser mdt)
 #   scripts/pg.sh status DIR           print "running PORT" / "stopped"; exit 0 / 3
 #   scripts/pg.sh destroy DIR          stop, then remove the cluster and DIR
 #
-# The cluster has superuser `mdt`, trust authentication and no TCP listener:
+# The cluster has superuser `mdt`, the owner role `mdtboard_owner` (runs
+# `mdtboard migrate`, owns database mdtboard and its tables), the serving
+# login role `mdtboard_serve` (member of the NOLOGIN group `mdtboard_app`
+# that migrations grant to; docs/operations.md), trust authentication and
+# no TCP listener:
 # its unix socket lives in DIR itself, under a port number chosen once (kept
 # in DIR/port) so that several clusters can run side by side. Run as root,
 # the server runs as the unprivileged `postgres` user, and the socket is made
@@ -27,7 +33,7 @@ die() {
 }
 
 usage() {
-    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -82,8 +88,60 @@ port_of() {
 }
 
 print_url() {
-    local db=${1:-mdtboard}
-    printf 'postgresql://mdt@/%s?host=%s&port=%s\n' "$db" "$(uri_escape "$HOMEDIR")" "$(port_of)"
+    local db=${1:-mdtboard} role=${2:-mdt}
+    printf 'postgresql://%s@/%s?host=%s&port=%s\n' "$role" "$db" "$(uri_escape "$HOMEDIR")" "$(port_of)"
+}
+
+# ensure_roles - the owner, group and serving roles (idempotent).
+ensure_roles() {
+    psql_admin <<'SQL'
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'mdtboard_owner') THEN
+        CREATE ROLE mdtboard_owner LOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'mdtboard_app') THEN
+        CREATE ROLE mdtboard_app NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'mdtboard_serve') THEN
+        CREATE ROLE mdtboard_serve LOGIN IN ROLE mdtboard_app;
+    END IF;
+END $$;
+SQL
+}
+
+# adopt_db - a database mdtboard made before the roles existed (owned by
+# mdt): hands it and its objects to mdtboard_owner.
+adopt_db() {
+    [[ $(psql_admin -tAc "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'mdtboard'") == mdt ]] || return 0
+    psql_admin -c "ALTER DATABASE mdtboard OWNER TO mdtboard_owner"
+    "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$HOMEDIR" -p "$(port_of)" -U mdt -d mdtboard <<'SQL'
+DO $$
+DECLARE
+    s text;
+BEGIN
+    FOR s IN SELECT format('ALTER TABLE %I OWNER TO mdtboard_owner', tablename) FROM pg_tables
+             WHERE schemaname = 'public'
+             UNION ALL
+             SELECT format('ALTER TYPE %s OWNER TO mdtboard_owner', t.oid::regtype)
+             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+             WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd')
+             UNION ALL
+             SELECT format('ALTER FUNCTION %s OWNER TO mdtboard_owner', p.oid::regprocedure)
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = 'public'
+    LOOP
+        EXECUTE s;
+    END LOOP;
+    -- sequences not linked to a table (linked ones moved with it)
+    FOR s IN SELECT format('ALTER SEQUENCE %I OWNER TO mdtboard_owner', sequencename)
+             FROM pg_sequences WHERE schemaname = 'public' AND sequenceowner <> 'mdtboard_owner'
+    LOOP
+        EXECUTE s;
+    END LOOP;
+END $$;
+SQL
+    echo "pg.sh: database mdtboard now belongs to mdtboard_owner" >&2
 }
 
 is_running() {
@@ -123,6 +181,8 @@ cmd_start() {
         die "--fast is for throw-away clusters, not the dev data in var/pg"
     fi
     if is_running; then
+        ensure_roles
+        adopt_db
         print_url
         return 0
     fi
@@ -159,9 +219,11 @@ cmd_start() {
             tail -n 20 "$HOMEDIR/log" >&2 || true
             die "PostgreSQL did not start (log: $HOMEDIR/log)"
         }
+    ensure_roles
     if [[ -z $(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = 'mdtboard'") ]]; then
-        psql_admin -c "CREATE DATABASE mdtboard"
+        psql_admin -c "CREATE DATABASE mdtboard OWNER mdtboard_owner"
     fi
+    adopt_db
     print_url
 }
 
@@ -211,7 +273,7 @@ start)
     ;;
 stop) cmd_stop ;;
 destroy) cmd_destroy ;;
-url) print_url "${1:-mdtboard}" ;;
+url) print_url "${1:-mdtboard}" "${2:-mdt}" ;;
 status) cmd_status ;;
 *) usage ;;
 esac

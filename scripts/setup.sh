@@ -33,7 +33,8 @@ PACKAGES=(
     libwebsockets-dev libjansson-dev libcmark-dev libpq-dev libssl-dev
     postgresql postgresql-client postgresql-contrib
     chromium chromium-driver fonts-dejavu-core testssl.sh
-    curl ca-certificates clang-format valgrind
+    curl ca-certificates clang-format valgrind libfaketime
+    clang libclang-rt-14-dev # scripts/fuzz: libFuzzer with ASan+UBSan
 )
 
 log() { echo "setup: $*" >&2; }

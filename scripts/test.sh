@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # test.sh - builds MDT Board with its test hooks and runs every test suite.
 #
-#   scripts/test.sh [--sanitize] [CTEST ARGS...]      e.g. scripts/test.sh -L unit
+#   scripts/test.sh [--sanitize] [--faketime SPEC] [CTEST ARGS...]
+#                                       e.g. scripts/test.sh -L unit
+#
+# --faketime SPEC runs the database and every test process with the clock
+# shifted (libfaketime preloaded; the build itself keeps the real clock):
+# SPEC is a libfaketime offset such as +365d or -3h, or `before-midnight`,
+# which starts the run at 23:55 today in America/New_York so that the
+# suite crosses midnight there. Not with --sanitize (ASan must be the first
+# preloaded library).
 #
 # Builds in build-test (build-asan with --sanitize or MDT_SANITIZE=1: ASan +
 # UBSan), warnings are errors when CI=true or MDT_WERROR=1. Starts a
@@ -15,13 +23,23 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 
 sanitize=${MDT_SANITIZE:-0}
+faketime=""
 ctest_args=()
-for arg in "$@"; do
-    case $arg in
+while [[ $# -gt 0 ]]; do
+    case $1 in
     --sanitize) sanitize=1 ;;
-    *) ctest_args+=("$arg") ;;
+    --faketime)
+        faketime=${2:?--faketime needs a SPEC}
+        shift
+        ;;
+    *) ctest_args+=("$1") ;;
     esac
+    shift
 done
+if [[ -n $faketime && $sanitize == 1 ]]; then
+    echo "test: --faketime does not go with --sanitize" >&2
+    exit 2
+fi
 
 build="build-test"
 cmake_args="-DMDT_TEST_HOOKS=ON"
@@ -37,6 +55,31 @@ else
 fi
 
 MDT_BUILD_DIR=$build MDT_CMAKE_ARGS="$cmake_args ${MDT_CMAKE_ARGS:-}" scripts/setup.sh --no-db
+
+# faketime_offset SPEC - the libfaketime FAKETIME value for SPEC.
+faketime_offset() {
+    if [[ $1 == before-midnight ]]; then
+        local target now
+        target=$(TZ=America/New_York date -d 'today 23:55' +%s)
+        now=$(date +%s)
+        echo "+$((target - now))"
+    else
+        echo "$1"
+    fi
+}
+
+if [[ -n $faketime ]]; then
+    lib=$(dpkg -L libfaketime 2>/dev/null | grep -m1 '/libfaketime\.so\.1$' || true)
+    [[ -n $lib ]] || {
+        echo "test: libfaketime is not installed (scripts/setup.sh installs it)" >&2
+        exit 1
+    }
+    export LD_PRELOAD=$lib FAKETIME
+    FAKETIME=$(faketime_offset "$faketime")
+    # timers and timeouts keep the real monotonic clock
+    export FAKETIME_DONT_FAKE_MONOTONIC=1
+    echo "test: clock shifted by FAKETIME=$FAKETIME: $(date)" >&2
+fi
 
 pgdir=$(mktemp -d "${TMPDIR:-/tmp}/mdt-test-pg.XXXXXX")
 # shellcheck disable=SC2317 # invoked by the trap

@@ -618,6 +618,7 @@ static void action_run(mdt_req_t *req, int (*parse)(json_t *, action_in_t *, mdt
         op->resolve_sql = "SELECT case_id FROM actions WHERE id = $1";
     } else {
         op->case_id = req->ids[0];
+        op->run.idempotent = 1; /* the create */
     }
     mdt_caseop_run(op);
 }

@@ -48,6 +48,7 @@ void mdt_admin_agencies_create(mdt_req_t *req)
     snprintf(op->name, sizeof(op->name), "%s", name);
     op->kind = kind;
     op->run.ans.ok_status = 201;
+    op->run.idempotent = 1;
     mdt_admin_run(op);
 }
 

@@ -1,4 +1,5 @@
-/* audit.c - appending, buffering and verifying the audit chain (see audit.h). */
+/* audit.c - appending to and buffering the keyed audit chain (see audit.h);
+ * audit_verify.c checks it. */
 #include "audit.h"
 
 #include <stdlib.h>
@@ -22,7 +23,8 @@ void mdt_audit_actor_from_req(const mdt_req_t *req, mdt_audit_actor_t *actor)
     snprintf(actor->username, sizeof(actor->username), "%s", u->username);
 }
 
-/* One row as the JSON object mdt_audit_append() in SQL takes. at may be NULL. */
+/* One row as the JSON object mdt_audit_prepare()/mdt_audit_insert() in SQL take
+ * (schema/007_audit_keyed.sql). at may be NULL. */
 static json_t *audit_row(const mdt_audit_actor_t *a, const mdt_audit_rec_t *r, const char *at)
 {
     json_t *o = json_object();
@@ -50,16 +52,92 @@ static json_t *audit_row(const mdt_audit_actor_t *a, const mdt_audit_rec_t *r, c
     return o;
 }
 
-/* Appends a JSON array of rows in c's transaction. */
+int mdt_audit_link_hash(const unsigned char *key, const char *prev, const char *canon, char out[65])
+{
+    size_t pl = strlen(prev), cl = strlen(canon);
+    char *buf = malloc(pl + 1 + cl);
+    if (!buf)
+        return -1;
+    memcpy(buf, prev, pl);
+    buf[pl] = '\n';
+    memcpy(buf + pl + 1, canon, cl);
+    int rc = 0;
+    if (key)
+        rc = mdt_crypto_hmac_sha256_hex(key, MDT_AUDIT_KEY_BYTES, buf, pl + 1 + cl, out);
+    else
+        mdt_crypto_sha256_hex(buf, pl + 1 + cl, out);
+    free(buf);
+    return rc;
+}
+
+static int audit_fail(mdt_dbc_t *c, const char *why)
+{
+    c->status = MDT_DB_ERROR;
+    snprintf(c->error, sizeof(c->error), "%s", why);
+    return MDT_DB_ERROR;
+}
+
+/* The keyed hashes of the rows mdt_audit_prepare answered, as a JSON array
+ * (caller decrefs); *after is the head id they follow. NULL on failure. */
+static json_t *audit_chain_hashes(const unsigned char *key, PGresult *r, int64_t *after)
+{
+    int n = PQntuples(r);
+    json_t *hashes = json_array();
+    char prev[65], hash[65];
+    if (!hashes || n == 0)
+        goto fail;
+    *after = mdt_db_int(r, 0, 0) - 1;
+    snprintf(prev, sizeof(prev), "%s", mdt_db_str(r, 0, 2));
+    for (int i = 0; i < n; i++) {
+        if (mdt_audit_link_hash(key, prev, mdt_db_str(r, i, 1), hash) != 0 ||
+            json_array_append_new(hashes, json_string(hash)) != 0)
+            goto fail;
+        memcpy(prev, hash, sizeof(prev));
+    }
+    return hashes;
+fail:
+    json_decref(hashes);
+    return NULL;
+}
+
+/* Appends a JSON array of rows, keyed with c->audit_key, in c's
+ * transaction (in one of its own when c has none open: the ledger lock
+ * must span both statements). */
 static int audit_append_rows(mdt_dbc_t *c, json_t *rows)
 {
-    char *s = json_dumps(rows, JSON_COMPACT);
-    if (!s)
-        return MDT_DB_ERROR;
+    if (json_array_size(rows) == 0)
+        return MDT_DB_OK;
+    if (!c->keyed)
+        return audit_fail(c, "no audit key (MDT_KEY_FILE) on this connection");
+    int own_tx = PQtransactionStatus(c->conn) == PQTRANS_IDLE;
+    char *s = json_dumps(rows, JSON_COMPACT), *hs = NULL;
+    json_t *hashes = NULL;
+    PGresult *r = NULL;
+    int64_t after = 0;
+    int rc = s ? MDT_DB_OK : audit_fail(c, "out of memory");
+    if (rc == MDT_DB_OK && own_tx)
+        rc = mdt_db_begin(c, NULL);
     mdt_db_params_t p;
     mdt_db_params_init(&p);
     mdt_db_param_str(&p, s);
-    int rc = mdt_db_exec(c, "SELECT mdt_audit_append($1::jsonb)", &p);
+    if (rc == MDT_DB_OK &&
+        !(r = mdt_db_query(
+              c, "SELECT row_id, row_canonical, chain_head FROM mdt_audit_prepare($1::jsonb)", &p)))
+        rc = c->status;
+    if (rc == MDT_DB_OK && (!(hashes = audit_chain_hashes(c->audit_key, r, &after)) ||
+                            !(hs = json_dumps(hashes, JSON_COMPACT))))
+        rc = audit_fail(c, "computing the audit chain failed");
+    mdt_db_param_str(&p, hs);
+    mdt_db_param_int(&p, after);
+    if (rc == MDT_DB_OK)
+        rc = mdt_db_exec(c, "SELECT mdt_audit_insert($1::jsonb, $2::jsonb, $3)", &p);
+    if (rc == MDT_DB_OK && own_tx)
+        rc = mdt_db_commit(c);
+    else if (own_tx)
+        mdt_db_rollback(c);
+    PQclear(r);
+    json_decref(hashes);
+    free(hs);
     free(s);
     return rc;
 }
@@ -75,11 +153,21 @@ int mdt_audit_append(mdt_dbc_t *c, const mdt_audit_actor_t *actor, const mdt_aud
 
 /* ---- buffered reads ---- */
 
+/* A request waiting until every read buffered before it is written (the
+ * test hook mdt_audit_test_flush). */
+typedef struct audit_waiter {
+    struct audit_waiter *next;
+    mdt_req_t *req;
+    uint64_t target; /* answered once `written` reaches it */
+} audit_waiter_t;
+
 struct mdt_audit_buf {
     json_t *rows; /* pending, loop thread only */
     lws_sorted_usec_list_t sul;
     mdt_server_t *srv;
     int flushing, stopped;
+    uint64_t queued, written; /* reads buffered / committed since start */
+    audit_waiter_t *waiters;
 };
 typedef struct mdt_audit_buf audit_buf_t;
 
@@ -101,6 +189,24 @@ void mdt_audit_read(mdt_server_t *srv, const mdt_audit_actor_t *actor, const mdt
     char at[64];
     audit_now(at);
     json_array_append_new(b->rows, audit_row(actor, rec, at));
+    b->queued++;
+}
+
+/* Answers the waiters whose reads are all written (all of them when the
+ * buffer is stopping). */
+static void audit_answer_waiters(audit_buf_t *b)
+{
+    audit_waiter_t **pp = &b->waiters;
+    while (*pp) {
+        audit_waiter_t *w = *pp;
+        if (w->target > b->written && !b->stopped) {
+            pp = &w->next;
+            continue;
+        }
+        *pp = w->next;
+        mdt_http_respond_json(w->req, 200, json_pack("{s:I}", "written", (json_int_t)b->written));
+        free(w);
+    }
 }
 
 typedef struct {
@@ -125,6 +231,8 @@ static void audit_flush_done(void *arg, int status)
 {
     audit_flush_t *f = arg;
     audit_buf_t *b = f->b;
+    if (status == MDT_DB_OK)
+        b->written += json_array_size(f->rows);
     if (status != MDT_DB_OK) {
         /* keep the rows: prepend them to what came meanwhile, retry next tick */
         json_array_extend(f->rows, b->rows);
@@ -136,6 +244,7 @@ static void audit_flush_done(void *arg, int status)
     json_decref(f->rows);
     free(f);
     b->flushing = 0;
+    audit_answer_waiters(b);
     if (b->srv->ctx && !b->stopped)
         audit_schedule(b);
 }
@@ -188,6 +297,8 @@ void mdt_audit_stop(mdt_server_t *srv)
     if (json_array_size(b->rows) > 0) {
         char err[256];
         mdt_dbc_t *c = mdt_dbc_open(srv->cfg.database_url, 5000, err, sizeof(err));
+        if (c)
+            mdt_dbc_set_audit_key(c, srv->cfg.audit_key);
         audit_flush_t f = {b->rows, b};
         if (!c || audit_flush_work(c, &f) != MDT_DB_OK)
             mdt_log_error("audit rows lost at shutdown", "rows=%zu", json_array_size(b->rows));
@@ -195,6 +306,30 @@ void mdt_audit_stop(mdt_server_t *srv)
         json_decref(b->rows);
         b->rows = json_array();
     }
+    audit_answer_waiters(b);
+}
+
+void mdt_audit_test_flush(mdt_req_t *req)
+{
+#ifdef MDT_TEST_HOOKS
+    audit_buf_t *b = req->srv->audit;
+    audit_waiter_t *w = b && !b->stopped ? malloc(sizeof(*w)) : NULL;
+    if (!w) {
+        mdt_http_error(req, 503, "unavailable", NULL, "the audit buffer is not running");
+        return;
+    }
+    *w = (audit_waiter_t){b->waiters, req, b->queued};
+    b->waiters = w;
+    if (b->written >= b->queued) {
+        audit_answer_waiters(b); /* nothing buffered or in flight */
+    } else if (!b->flushing) {
+        /* flush now rather than at the next tick */
+        lws_sul_cancel(&b->sul);
+        audit_tick(&b->sul);
+    }
+#else
+    mdt_http_error(req, 404, "not_found", NULL, "no such resource");
+#endif
 }
 
 void mdt_audit_free(mdt_server_t *srv)
@@ -207,51 +342,24 @@ void mdt_audit_free(mdt_server_t *srv)
     srv->audit = NULL;
 }
 
-/* ---- verification ---- */
-
-int mdt_audit_verify(mdt_dbc_t *c, int64_t *bad_id, int64_t *rows, char *err, size_t errlen)
+int mdt_audit_role_check(mdt_dbc_t *c, char *what, size_t size)
 {
-    *bad_id = 0;
-    *rows = 0;
-    char prev[65];
-    memset(prev, '0', 64);
-    prev[64] = 0;
-    int64_t after = 0;
-    for (;;) {
-        mdt_db_params_t p;
-        mdt_db_params_init(&p);
-        mdt_db_param_int(&p, after);
-        PGresult *r = mdt_db_query(c,
-                                   "SELECT id, prev_hash, hash, mdt_audit_canonical(a) FROM audit a"
-                                   " WHERE id > $1 ORDER BY id LIMIT 5000",
-                                   &p);
-        if (!r) {
-            snprintf(err, errlen, "reading the audit log failed: %s", c->error);
-            return -1;
-        }
-        int n = PQntuples(r);
-        for (int i = 0; i < n; i++) {
-            int64_t id = mdt_db_int(r, i, 0);
-            const char *canon = mdt_db_str(r, i, 3);
-            size_t cl = strlen(canon);
-            char *buf = malloc(64 + 1 + cl);
-            char hash[65];
-            memcpy(buf, prev, 64);
-            buf[64] = '\n';
-            memcpy(buf + 65, canon, cl);
-            mdt_crypto_sha256_hex(buf, 65 + cl, hash);
-            free(buf);
-            if (strcmp(mdt_db_str(r, i, 1), prev) != 0 || strcmp(mdt_db_str(r, i, 2), hash) != 0) {
-                *bad_id = id;
-                PQclear(r);
-                return 1;
-            }
-            memcpy(prev, hash, 65);
-            after = id;
-            (*rows)++;
-        }
+    PGresult *r = mdt_db_query(
+        c,
+        "SELECT current_user, r.rolsuper, pg_has_role(current_user, t.tableowner, 'USAGE')"
+        " FROM pg_roles r, pg_tables t WHERE r.rolname = current_user"
+        " AND t.schemaname = 'public' AND t.tablename = 'audit'",
+        NULL);
+    if (!r || PQntuples(r) != 1) {
+        snprintf(what, size, "%s", r ? "no audit table" : c->error);
         PQclear(r);
-        if (n < 5000)
-            return 0;
+        return -1;
     }
+    int super = mdt_db_bool(r, 0, 1), owner = mdt_db_bool(r, 0, 2);
+    snprintf(what, size, "%s%s", mdt_db_str(r, 0, 0),
+             super   ? " (superuser)"
+             : owner ? " (owns the audit table)"
+                     : "");
+    PQclear(r);
+    return super || owner ? 1 : 0;
 }

@@ -269,5 +269,6 @@ void mdt_cases_create(mdt_req_t *req)
     }
     mdt_run_init(&k->run, req, k, create_work);
     k->run.ans.ok_status = 201;
+    k->run.idempotent = 1;
     mdt_run_start(&k->run);
 }

@@ -1,5 +1,6 @@
 /* cli.c - administrative subcommands (see cli.h): migrate, agency add,
- * user add, user reset-mfa, audit verify. Account changes go through
+ * user add, user reset-mfa, audit verify, audit checkpoint, keys init.
+ * Account changes go through
  * cli_accounts.c, the same code the admin API uses, and are audited with
  * the actor "cli" from the address "local". Usage errors exit 2, failures
  * 1; every message goes to stderr, results to stdout. */
@@ -14,21 +15,35 @@
 #include "cli_accounts.h"
 #include "db.h"
 #include "demo.h"
+#include "keys.h"
 #include "migrate.h"
 #include "password.h"
 
-/* Opens MDT_DATABASE_URL or prints why not; NULL on failure. */
-static mdt_dbc_t *cli_connect(const char *cmd)
+mdt_dbc_t *mdt_cli_connect(const char *cmd, int keyed, const char *key_file)
 {
     const char *url = getenv("MDT_DATABASE_URL");
     if (!url || !*url) {
         fprintf(stderr, "mdtboard %s: MDT_DATABASE_URL is not set\n", cmd);
         return NULL;
     }
-    char err[256];
+    char err[512];
+    unsigned char key[MDT_AUDIT_KEY_BYTES];
+    key_file = key_file ? key_file : getenv("MDT_KEY_FILE");
+    if (keyed && (!key_file || !*key_file)) {
+        fprintf(stderr, "mdtboard %s: MDT_KEY_FILE is not set (the installation key file)\n", cmd);
+        return NULL;
+    }
+    if (keyed && mdt_keys_load_derived(key_file, MDT_KEYS_LABEL_AUDIT, key, sizeof(key), NULL, err,
+                                       sizeof(err)) != 0) {
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
+        return NULL;
+    }
     mdt_dbc_t *c = mdt_dbc_open(url, 0, err, sizeof(err));
     if (!c)
         fprintf(stderr, "mdtboard %s: cannot connect: %s\n", cmd, err);
+    else if (keyed)
+        mdt_dbc_set_audit_key(c, key);
+    OPENSSL_cleanse(key, sizeof(key));
     return c;
 }
 
@@ -48,7 +63,7 @@ static int cli_migrate(int argc, char **argv)
                "lock and prints the schema version. Reads MDT_DATABASE_URL.\n");
         return 0;
     }
-    mdt_dbc_t *c = cli_connect("migrate");
+    mdt_dbc_t *c = mdt_cli_connect("migrate", 0, NULL);
     if (!c)
         return 1;
     char err[512];
@@ -138,7 +153,7 @@ static void cli_db_error(const char *cmd, const mdt_dbc_t *c, int rc)
  * 1 after printing why (a refusal in e, or the database's error). */
 static int cli_tx(const char *cmd, cli_tx_fn fn, void *arg)
 {
-    mdt_dbc_t *c = cli_connect(cmd);
+    mdt_dbc_t *c = mdt_cli_connect(cmd, 1, NULL);
     if (!c)
         return 1;
     mdt_err_t e = {0};
@@ -204,7 +219,8 @@ static int cli_agency_add(int argc, char **argv)
     cli_kind_list(kinds, sizeof(kinds));
     if (wants_help(argc, argv)) {
         printf("usage: mdtboard agency add --name NAME --kind KIND\n\n"
-               "Adds an agency and prints its id. Reads MDT_DATABASE_URL.\n\n"
+               "Adds an agency and prints its id. Reads MDT_DATABASE_URL\n"
+               "and MDT_KEY_FILE (the audit row is keyed).\n\n"
                "  --name NAME   the agency's name (1 to 200 characters, unique)\n"
                "  --kind KIND   one of: %s\n",
                kinds);
@@ -354,7 +370,7 @@ static int cli_user_add(int argc, char **argv)
         printf("usage: mdtboard user add --username U --display-name D --agency-id N --role ROLE "
                "--password-stdin\n\n"
                "Adds a user and prints its id. The password is the first line of standard\n"
-               "input (at least 12 characters). Reads MDT_DATABASE_URL.\n\n"
+               "input (at least 12 characters). Reads MDT_DATABASE_URL and MDT_KEY_FILE.\n\n"
                "  --username U        1 to 64 of A-Z a-z 0-9 . _ @ - (unique, case ignored)\n"
                "  --display-name D    the name others see (1 to 200 characters)\n"
                "  --agency-id N       an active agency (see `mdtboard agency add`)\n"
@@ -410,7 +426,7 @@ static int cli_user_reset_mfa(int argc, char **argv)
     if (wants_help(argc, argv)) {
         printf("usage: mdtboard user reset-mfa --username U\n\n"
                "Clears the user's TOTP enrolment (they enrol again at the next sign-in when\n"
-               "their agency requires it). Reads MDT_DATABASE_URL.\n\n"
+               "their agency requires it). Reads MDT_DATABASE_URL and MDT_KEY_FILE.\n\n"
                "  --username U   the user (case ignored)\n");
         return 0;
     }
@@ -421,35 +437,127 @@ static int cli_user_reset_mfa(int argc, char **argv)
     return cli_tx(cmd, cli_reset_mfa_tx, (void *)username);
 }
 
-/* ---- audit verify ---- */
+/* ---- audit verify, audit checkpoint ---- */
+
+/* Reads a checkpoint file into cp. -1 after printing why. */
+static int cli_read_checkpoint(const char *cmd, const char *path, mdt_audit_checkpoint_t *cp)
+{
+    char buf[1024];
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    if (!f || mdt_audit_checkpoint_parse(buf, cp) != 0) {
+        fprintf(stderr, "mdtboard %s: %s is not readable or holds no \"audit checkpoint\" line\n",
+                cmd, path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Connects with the key and verifies into rep. The exit status so far: 0
+ * intact, 1 after printing the first bad row or the error. */
+static int cli_verify(const char *cmd, const char *key_file, const mdt_audit_checkpoint_t *cp,
+                      mdt_audit_report_t *rep)
+{
+    mdt_dbc_t *c = mdt_cli_connect(cmd, 1, key_file);
+    if (!c)
+        return 1;
+    char err[512];
+    int rc = mdt_audit_verify(c, c->audit_key, cp, rep, err, sizeof(err));
+    mdt_dbc_close(c);
+    if (rc == 1)
+        fprintf(stderr, "audit chain broken at row %lld: %s\n", (long long)rep->bad_id, rep->why);
+    else if (rc != 0)
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
+    return rc == 0 ? 0 : 1;
+}
 
 static int cli_audit_verify(int argc, char **argv)
 {
     const char *cmd = "audit verify";
     if (wants_help(argc, argv)) {
-        printf("usage: mdtboard audit verify\n\n"
-               "Walks the audit log's hash chain. Prints \"audit chain ok: N rows\" and exits\n"
-               "0, or prints \"audit chain broken at row ID\" on stderr and exits 1.\n"
-               "Reads MDT_DATABASE_URL.\n");
+        printf("usage: mdtboard audit verify [--key-file FILE] [--checkpoint FILE]\n\n"
+               "Walks the audit log: every row's link to the one before, its hash (plain\n"
+               "SHA-256 before the switch-over row, HMAC-SHA-256 under the installation key\n"
+               "after it), and that the last row is the head the ledger records. Prints\n"
+               "\"audit chain ok: N rows\" and exits 0, or prints \"audit chain broken at row\n"
+               "ID: why\" on stderr and exits 1. Reads MDT_DATABASE_URL and MDT_KEY_FILE.\n\n"
+               "  --key-file FILE     the installation key file (default MDT_KEY_FILE)\n"
+               "  --checkpoint FILE   also check that the row a checkpoint names (from\n"
+               "                      `mdtboard audit checkpoint`) is still there, unchanged\n");
         return 0;
     }
-    cli_flag_t flags[] = {{NULL, NULL, NULL}};
+    const char *key_file = NULL, *cp_file = NULL;
+    cli_flag_t flags[] = {
+        {"--key-file", &key_file, NULL}, {"--checkpoint", &cp_file, NULL}, {NULL, NULL, NULL}};
     if (cli_flags(cmd, argc, argv, 2, flags) != 0)
         return 2;
-    mdt_dbc_t *c = cli_connect(cmd);
-    if (!c)
-        return 1;
-    int64_t bad = 0, rows = 0;
-    char err[512];
-    int rc = mdt_audit_verify(c, &bad, &rows, err, sizeof(err));
-    mdt_dbc_close(c);
-    if (rc == 0)
-        printf("audit chain ok: %lld rows\n", (long long)rows);
-    else if (rc == 1)
-        fprintf(stderr, "audit chain broken at row %lld\n", (long long)bad);
-    else
+    mdt_audit_checkpoint_t cp;
+    if (cp_file && cli_read_checkpoint(cmd, cp_file, &cp) != 0)
+        return 2;
+    mdt_audit_report_t rep;
+    int status = cli_verify(cmd, key_file, cp_file ? &cp : NULL, &rep);
+    if (status == 0)
+        printf("audit chain ok: %lld rows\n", (long long)rep.rows);
+    if (status == 0 && cp_file)
+        printf("checkpoint row %lld: ok\n", (long long)cp.id);
+    return status;
+}
+
+static int cli_audit_checkpoint(int argc, char **argv)
+{
+    const char *cmd = "audit checkpoint";
+    if (wants_help(argc, argv)) {
+        printf("usage: mdtboard audit checkpoint [--key-file FILE]\n\n"
+               "Verifies the audit log (as `audit verify` does), then prints its head as one\n"
+               "line, \"audit checkpoint id=N hash=H at=T\". Keep that line outside the\n"
+               "database (a ticket, a printout, another system): `audit verify --checkpoint\n"
+               "FILE` later proves that row is still there, unchanged. Exits 1 when the log\n"
+               "does not verify. Reads MDT_DATABASE_URL and MDT_KEY_FILE.\n\n"
+               "  --key-file FILE   the installation key file (default MDT_KEY_FILE)\n");
+        return 0;
+    }
+    const char *key_file = NULL;
+    cli_flag_t flags[] = {{"--key-file", &key_file, NULL}, {NULL, NULL, NULL}};
+    if (cli_flags(cmd, argc, argv, 2, flags) != 0)
+        return 2;
+    mdt_audit_report_t rep;
+    int status = cli_verify(cmd, key_file, NULL, &rep);
+    if (status == 0) {
+        char line[256];
+        mdt_audit_checkpoint_format(&rep.head, line, sizeof(line));
+        printf("%s\n", line);
+    }
+    return status;
+}
+
+/* ---- keys init ---- */
+
+static int cli_keys_init(int argc, char **argv)
+{
+    const char *cmd = "keys init";
+    if (wants_help(argc, argv)) {
+        printf("usage: mdtboard keys init --file PATH\n\n"
+               "Creates the installation key file (mode 0600) with a fresh random secret\n"
+               "and prints its key id. Never overwrites an existing file. serve, audit\n"
+               "verify and every audited command read it from MDT_KEY_FILE. Keep it out\n"
+               "of the database and back it up separately (docs/operations.md).\n\n"
+               "  --file PATH   where to create the key file\n");
+        return 0;
+    }
+    const char *file = NULL;
+    cli_flag_t flags[] = {{"--file", &file, NULL}, {NULL, NULL, NULL}};
+    if (cli_flags(cmd, argc, argv, 2, flags) != 0 || cli_require(cmd, "--file", file) != 0)
+        return 2;
+    char err[512], id[2 * MDT_KEYS_ID_BYTES + 1];
+    if (mdt_keys_create(file, id, err, sizeof(err)) != 0) {
         fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
-    return rc == 0 ? 0 : 1;
+        return 1;
+    }
+    printf("key file %s created (key id %s)\n", file, id);
+    return 0;
 }
 
 /* ---- dispatch ---- */
@@ -466,12 +574,15 @@ static const cli_cmd_t cli_cmds[] = {
      "  user add         add a user, password from stdin (prints its id)\n"},
     {"user", "reset-mfa", cli_user_reset_mfa, "  user reset-mfa   clear a user's TOTP enrolment\n"},
     {"audit", "verify", cli_audit_verify, "  audit verify     check the audit log's hash chain\n"},
+    {"audit", "checkpoint", cli_audit_checkpoint,
+     "  audit checkpoint print the audit log's verified head to keep elsewhere\n"},
+    {"keys", "init", cli_keys_init, "  keys init        create the installation key file\n"},
     {NULL, NULL, NULL, NULL},
 };
 
 const char *mdt_cli_usage_lines(void)
 {
-    static char lines[512];
+    static char lines[1024];
     if (!lines[0]) {
         for (const cli_cmd_t *c = cli_cmds; c->group; c++)
             strncat(lines, c->usage, sizeof(lines) - strlen(lines) - 1);

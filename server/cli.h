@@ -1,5 +1,6 @@
 /* cli.h - the administrative subcommands (everything but `serve`): migrate,
- * agency add, user add, user reset-mfa, demo, audit verify. Each opens its
+ * agency add, user add, user reset-mfa, demo, audit verify, audit
+ * checkpoint, keys init. Each opens its
  * own database connection from MDT_DATABASE_URL, prints its result on
  * stdout and errors on stderr, and returns the process exit status. */
 #ifndef MDT_CLI_H
@@ -9,6 +10,13 @@
 
 /* argv[0] is the subcommand. MDT_CLI_UNKNOWN when it is not one of ours. */
 int mdt_cli_run(int argc, char **argv);
+struct mdt_dbc;
+/* Opens MDT_DATABASE_URL for the subcommand cmd. With keyed, it also loads
+ * the installation key file (key_file, or MDT_KEY_FILE when NULL) so that
+ * the connection can append audit rows. NULL after printing why to stderr.
+ * Close with mdt_dbc_close. */
+struct mdt_dbc *mdt_cli_connect(const char *cmd, int keyed, const char *key_file);
+
 /* Extra lines for `mdtboard --help`. */
 const char *mdt_cli_usage_lines(void);
 

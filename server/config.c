@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include "keys.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,7 @@ static int load_env(mdt_config_t *cfg, char *err, size_t errlen)
     cfg->time_zone = env_or("MDT_TIME_ZONE", "America/New_York");
     cfg->mfa_required_kinds = env_or("MDT_MFA_REQUIRED_KINDS", "law_enforcement");
     cfg->log_level = env_or("MDT_LOG_LEVEL", "info");
+    cfg->key_file = env_or("MDT_KEY_FILE", NULL);
     const char *t = getenv("MDT_TEST_HOOKS");
     cfg->test_hooks = t && strcmp(t, "1") == 0;
     int body = 0;
@@ -166,6 +168,8 @@ void mdt_config_usage(const char *prog)
            "  --tls-cert FILE      MDT_TLS_CERT       PEM certificate (enables HTTPS)\n"
            "  --tls-key FILE       MDT_TLS_KEY        PEM private key\n"
            "  --log-level LEVEL    MDT_LOG_LEVEL      error, warn, info (default), debug\n"
+           "  --key-file FILE      MDT_KEY_FILE       installation key file (required; see\n"
+           "                                          `mdtboard keys init`)\n"
            "Other settings (environment only): MDT_TRUSTED_PROXIES, MDT_TIME_ZONE,\n"
            "MDT_MFA_REQUIRED_KINDS, MDT_SESSION_IDLE, MDT_SESSION_MAX, MDT_LOCKOUT_FAILURES,\n"
            "MDT_LOCKOUT_PERIOD, MDT_LOGIN_RATE, MDT_DB_POOL, MDT_DB_TIMEOUT_MS,\n"
@@ -186,6 +190,7 @@ int mdt_config_load(mdt_config_t *cfg, int argc, char **argv, char *err, size_t 
                                          {"tls-cert", required_argument, 0, 'c'},
                                          {"tls-key", required_argument, 0, 'k'},
                                          {"log-level", required_argument, 0, 'v'},
+                                         {"key-file", required_argument, 0, 'K'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     optind = 1;
@@ -214,6 +219,9 @@ int mdt_config_load(mdt_config_t *cfg, int argc, char **argv, char *err, size_t 
         case 'v':
             cfg->log_level = optarg;
             break;
+        case 'K':
+            cfg->key_file = optarg;
+            break;
         case 'h':
             return 1;
         default:
@@ -225,6 +233,13 @@ int mdt_config_load(mdt_config_t *cfg, int argc, char **argv, char *err, size_t 
         snprintf(err, errlen, "MDT_DATABASE_URL is not set");
         return -1;
     }
+    if (!cfg->key_file || !*cfg->key_file) {
+        snprintf(err, errlen, "MDT_KEY_FILE is not set (create one with `mdtboard keys init`)");
+        return -1;
+    }
+    if (mdt_keys_load_derived(cfg->key_file, MDT_KEYS_LABEL_AUDIT, cfg->audit_key,
+                              sizeof(cfg->audit_key), cfg->key_id, err, errlen) != 0)
+        return -1;
     if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
         snprintf(err, errlen, "MDT_TLS_CERT and MDT_TLS_KEY go together");
         return -1;

@@ -2,7 +2,9 @@
  *
  * mdt_config_load() reads MDT_* variables, then command-line flags override
  * them. The result is immutable once the server starts. Strings point into
- * the environment, argv or the config's own buffers: nothing to free. */
+ * the environment, argv or the config's own buffers: nothing to free. The
+ * key file is read here; the key derived from it is wiped by the server at
+ * exit. */
 #ifndef MDT_CONFIG_H
 #define MDT_CONFIG_H
 
@@ -32,6 +34,9 @@ typedef struct {
     int hash_threads;
     size_t max_body;
     int test_hooks;
+    const char *key_file;        /* MDT_KEY_FILE (keys.h) */
+    char key_id[17];             /* its key id, for the log */
+    unsigned char audit_key[32]; /* derived from it: keys the audit chain; never logged */
 } mdt_config_t;
 
 /* Fills cfg from the environment and argv (flags after the subcommand).

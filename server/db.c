@@ -2,6 +2,7 @@
 #include "db.h"
 
 #include <inttypes.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@ struct mdt_db {
     pthread_mutex_t lock;
     int connected;
     unsigned long long reconnects;
+    const unsigned char *audit_key; /* NULL or audit_key_buf */
+    unsigned char audit_key_buf[32];
 };
 
 typedef struct {
@@ -48,6 +51,31 @@ static void dbc_set_error(mdt_dbc_t *c, int status, const char *sqlstate, const 
         c->error[--n] = 0;
 }
 
+/* A fixed description of a SQLSTATE's class. The server's own text is never
+ * kept: its DETAIL lines, and some primary messages ("invalid input syntax
+ * for type integer: \"...\""), quote the values of the row. */
+static const char *db_state_text(const char *s)
+{
+    static const struct {
+        const char *class, *text;
+    } classes[] = {{"08", "connection exception"},
+                   {"22", "data exception"},
+                   {"23", "integrity constraint violation"},
+                   {"25", "invalid transaction state"},
+                   {"40", "transaction rollback"},
+                   {"42", "syntax error or access rule violation"},
+                   {"53", "insufficient resources"},
+                   {"54", "program limit exceeded"},
+                   {"57", "operator intervention"},
+                   {"P0", "raised by a database function"},
+                   {"XX", "internal error"}};
+    for (size_t i = 0; s && i < sizeof(classes) / sizeof(classes[0]); i++) {
+        if (strncmp(s, classes[i].class, 2) == 0)
+            return classes[i].text;
+    }
+    return "database error";
+}
+
 /* Server notices (e.g. "already exists, skipping") are not errors. */
 static void dbc_quiet(void *arg, const char *message)
 {
@@ -55,12 +83,30 @@ static void dbc_quiet(void *arg, const char *message)
     (void)message;
 }
 
+void mdt_db_conn_params(const char *url, const char *app, const char *keys[MDT_DB_CONN_PARAMS],
+                        const char *vals[MDT_DB_CONN_PARAMS])
+{
+    static const char *const k[] = {
+        "dbname",          "connect_timeout",     "application_name", "keepalives",
+        "keepalives_idle", "keepalives_interval", "keepalives_count", NULL};
+    const char *v[] = {url, "3", app, "1", "30", "10", "3", NULL};
+    for (int i = 0; i < MDT_DB_CONN_PARAMS; i++) {
+        keys[i] = k[i];
+        vals[i] = v[i];
+    }
+}
+
+PGconn *mdt_db_connect(const char *url, const char *app)
+{
+    const char *keys[MDT_DB_CONN_PARAMS], *vals[MDT_DB_CONN_PARAMS];
+    mdt_db_conn_params(url, app, keys, vals);
+    return PQconnectdbParams(keys, vals, 1);
+}
+
 /* Connects c->conn and applies the per-statement timeout. 0 ok. */
 static int dbc_connect(mdt_dbc_t *c, const char *url)
 {
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {url, "3", "mdtboard", NULL};
-    c->conn = PQconnectdbParams(keys, vals, 1);
+    c->conn = mdt_db_connect(url, "mdtboard");
     if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
         dbc_set_error(c, MDT_DB_UNAVAILABLE, "08006", c->conn ? PQerrorMessage(c->conn) : "oom");
         PQfinish(c->conn);
@@ -77,7 +123,7 @@ static int dbc_connect(mdt_dbc_t *c, const char *url)
     ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {
-        dbc_set_error(c, MDT_DB_UNAVAILABLE, "08006", PQerrorMessage(c->conn));
+        dbc_set_error(c, MDT_DB_UNAVAILABLE, "08006", db_state_text("08"));
         PQfinish(c->conn);
         c->conn = NULL;
         return -1;
@@ -107,7 +153,14 @@ void mdt_dbc_close(mdt_dbc_t *c)
     if (!c)
         return;
     PQfinish(c->conn);
+    OPENSSL_cleanse(c->audit_key, sizeof(c->audit_key));
     free(c);
+}
+
+void mdt_dbc_set_audit_key(mdt_dbc_t *c, const unsigned char *key)
+{
+    memcpy(c->audit_key, key, sizeof(c->audit_key));
+    c->keyed = 1;
 }
 
 void mdt_db_params_init(mdt_db_params_t *p)
@@ -163,7 +216,7 @@ PGresult *mdt_db_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p)
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     int status =
         PQstatus(c->conn) == CONNECTION_BAD ? MDT_DB_UNAVAILABLE : status_of_sqlstate(state);
-    dbc_set_error(c, status, state, PQerrorMessage(c->conn));
+    dbc_set_error(c, status, state, db_state_text(state));
     PQclear(r);
     return NULL;
 }
@@ -237,6 +290,8 @@ static void *db_thread_init(void *ud)
         abort();
     c->timeout_ms = db->timeout_ms;
     c->backoff_ms = DB_BACKOFF_MIN_MS;
+    if (db->audit_key)
+        mdt_dbc_set_audit_key(c, db->audit_key);
     if (dbc_connect(c, db->url) == 0)
         db_set_connected(db, 1, 0);
     else
@@ -309,6 +364,10 @@ mdt_db_t *mdt_db_new(const mdt_db_opts_t *opts, mdt_loopq_t *loopq)
         return NULL;
     db->url = strdup(opts->url);
     db->timeout_ms = opts->statement_timeout_ms;
+    if (opts->audit_key) {
+        memcpy(db->audit_key_buf, opts->audit_key, sizeof(db->audit_key_buf));
+        db->audit_key = db->audit_key_buf;
+    }
     pthread_mutex_init(&db->lock, NULL);
     mdt_workq_opts_t wo = {
         .threads = opts->pool_size,
@@ -331,6 +390,7 @@ void mdt_db_free(mdt_db_t *db)
         return;
     mdt_workq_free(db->workq);
     pthread_mutex_destroy(&db->lock);
+    OPENSSL_cleanse(db->audit_key_buf, sizeof(db->audit_key_buf));
     free(db->url);
     free(db);
 }

@@ -31,10 +31,14 @@ typedef struct mdt_dbc {
     PGconn *conn;
     int status;       /* status of the last failed call, MDT_DB_OK if none */
     char sqlstate[6]; /* of the last failed statement */
-    char error[256];  /* its message, for logs only (never sent to clients) */
+    char error[256];  /* a fixed description of sqlstate's class, for logs only
+                         (never the server's text: it may quote row values);
+                         libpq's own text when a connection attempt failed */
     int64_t next_retry_ms;
     int backoff_ms;
     int timeout_ms;
+    int keyed;                   /* audit_key is set: this connection may append audit rows */
+    unsigned char audit_key[32]; /* keys the audit chain (audit.h); wiped on close */
 } mdt_dbc_t;
 
 typedef struct mdt_db mdt_db_t;
@@ -44,6 +48,7 @@ typedef struct {
     int pool_size;
     int statement_timeout_ms;
     size_t max_queue;
+    const unsigned char *audit_key; /* 32 bytes, copied to every connection; NULL = none */
 } mdt_db_opts_t;
 
 /* work(c, arg) on a database thread returns an mdt_db_status_t;
@@ -67,8 +72,23 @@ void mdt_db_stats(mdt_db_t *db, mdt_db_stats_t *out);
 
 /* Opens a connection for synchronous use (CLI). NULL and *err (static text
  * or PQerrorMessage copied into errbuf) on failure. Free with mdt_dbc_close. */
+/* The libpq connection options of every connection the server opens:
+ * url (as dbname), a 3 s connect timeout, application_name app, and TCP
+ * keepalives (idle 30 s, then 3 probes 10 s apart), so a peer that vanished
+ * without a reset (a dead host, a dropped NAT entry) fails the connection
+ * within about a minute instead of leaving it silent forever. keys and
+ * vals get MDT_DB_CONN_PARAMS entries, NULL-terminated; url and app are
+ * borrowed. (Keepalives apply to TCP; Unix sockets ignore them.) */
+#define MDT_DB_CONN_PARAMS 8
+void mdt_db_conn_params(const char *url, const char *app, const char *keys[MDT_DB_CONN_PARAMS],
+                        const char *vals[MDT_DB_CONN_PARAMS]);
+/* A blocking connect with those options; check PQstatus, PQfinish always. */
+PGconn *mdt_db_connect(const char *url, const char *app);
+
 mdt_dbc_t *mdt_dbc_open(const char *url, int timeout_ms, char *errbuf, size_t errlen);
 void mdt_dbc_close(mdt_dbc_t *c);
+/* Copies the 32-byte audit chain key into c (see audit.h). */
+void mdt_dbc_set_audit_key(mdt_dbc_t *c, const unsigned char *key);
 
 /* Up to 32 text parameters with inline storage for numbers. */
 #define MDT_DB_MAX_PARAMS 32

@@ -19,6 +19,7 @@
 
 #include "audit.h"
 #include "authz.h"
+#include "cli.h"
 #include "db.h"
 #include "events.h"
 #include "markdown.h"
@@ -957,7 +958,8 @@ static void demo_usage(void)
     printf("usage: mdtboard demo\n\nLoads a fictional demo installation (agencies, one user of "
            "every role, a dozen cases with\nentries, action items, protected details, consents, "
            "tracking data and services)\ninto an empty, migrated database and prints the logins. "
-           "Refuses (exit 1) when\nany agency exists. Reads MDT_DATABASE_URL and MDT_TIME_ZONE "
+           "Refuses (exit 1) when\nany agency exists. Reads MDT_DATABASE_URL, MDT_KEY_FILE and "
+           "MDT_TIME_ZONE "
            "(default\nAmerica/New_York).\n");
 }
 
@@ -999,25 +1001,15 @@ int mdt_demo_run(int argc, char **argv)
         fprintf(stderr, "mdtboard demo: unknown flag '%s' (see --help)\n", argv[i]);
         return 2;
     }
-    const char *url = getenv("MDT_DATABASE_URL");
-    if (!url || !*url) {
-        fprintf(stderr, "mdtboard demo: MDT_DATABASE_URL is not set\n");
-        return 1;
-    }
     const char *tz = getenv("MDT_TIME_ZONE");
-    char err[256];
     demo_t *d = calloc(1, sizeof(*d));
     if (!d)
         return 1;
     d->tz = tz && *tz ? tz : "America/New_York";
     snprintf(d->actor.username, sizeof(d->actor.username), "demo");
     snprintf(d->actor.address, sizeof(d->actor.address), "cli");
-    d->c = mdt_dbc_open(url, 0, err, sizeof(err));
-    int rc = 1;
-    if (!d->c)
-        fprintf(stderr, "mdtboard demo: cannot connect: %s\n", err);
-    else
-        rc = demo_main(d);
+    d->c = mdt_cli_connect("demo", 1, NULL);
+    int rc = d->c ? demo_main(d) : 1;
     free(d);
     return rc;
 }

@@ -653,6 +653,7 @@ static void entry_run(mdt_req_t *req, entry_in_t *in, mdt_caseop_fn work, int on
         op->resolve_sql = "SELECT case_id FROM entries WHERE id = $1";
     } else {
         op->case_id = req->ids[0];
+        op->run.idempotent = 1; /* the create */
     }
     mdt_caseop_run(op);
 }

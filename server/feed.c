@@ -11,12 +11,18 @@
 #include "hub.h"
 #include "ws.h"
 
-#define FEED_BATCH 1000
+#define FEED_BATCH        1000
+#define FEED_RETRY_MIN_MS 100
+#define FEED_RETRY_MAX_MS 5000
 
 struct mdt_feed {
     int64_t last;   /* highest seq dispatched */
     int64_t target; /* highest seq known to exist */
     int loading, started, again;
+    mdt_server_t *srv;
+    lws_sorted_usec_list_t retry; /* scheduled after a failed load */
+    int retry_ms;                 /* the next retry's delay; 0 while loads succeed */
+    uint64_t failures;            /* failed loads, for /metrics */
 };
 
 typedef struct {
@@ -97,6 +103,30 @@ static void feed_dispatch(mdt_server_t *srv, const mdt_feed_event_t *e)
 
 static void feed_kick(mdt_server_t *srv);
 
+static void feed_retry_fire(lws_sorted_usec_list_t *sul)
+{
+    struct mdt_feed *feed = lws_container_of(sul, struct mdt_feed, retry);
+    feed_kick(feed->srv);
+}
+
+/* A load failed or was refused: count it and try again after a backoff
+ * (100 ms doubling to 5 s), so a node never stops delivering silently
+ * while no notification or reconnect comes to wake it. */
+static void feed_failed(mdt_server_t *srv, int status)
+{
+    struct mdt_feed *feed = srv->feed;
+    feed->failures++;
+    feed->again = 1;
+    feed->retry_ms = feed->retry_ms ? feed->retry_ms * 2 : FEED_RETRY_MIN_MS;
+    if (feed->retry_ms > FEED_RETRY_MAX_MS)
+        feed->retry_ms = FEED_RETRY_MAX_MS;
+    mdt_log_warn("event feed load failed; retrying", "status=%d after_ms=%d failures=%llu", status,
+                 feed->retry_ms, (unsigned long long)feed->failures);
+    if (srv->ctx)
+        lws_sul_schedule(srv->ctx, 0, &feed->retry, feed_retry_fire,
+                         (lws_usec_t)feed->retry_ms * LWS_US_PER_MS);
+}
+
 static void feed_load_done(void *arg, int status)
 {
     feed_load_t *f = arg;
@@ -117,9 +147,11 @@ static void feed_load_done(void *arg, int status)
             }
             if (f->n == FEED_BATCH)
                 feed->again = 1;
-        } else {
-            feed->again = 1; /* retried on the next notify or reconnect */
         }
+        if (status == MDT_DB_OK)
+            feed->retry_ms = 0;
+        else
+            feed_failed(srv, status);
     }
     for (int i = 0; f->evs && i < f->n; i++)
         json_decref(f->evs[i].data);
@@ -145,6 +177,7 @@ static void feed_kick(mdt_server_t *srv)
     if (mdt_db_submit(srv->db, feed_load_work, feed_load_done, f) != 0) {
         feed->loading = 0;
         free(f);
+        feed_failed(srv, MDT_DB_REFUSED);
     }
 }
 
@@ -153,8 +186,20 @@ int mdt_feed_start(mdt_server_t *srv)
     srv->feed = calloc(1, sizeof(*srv->feed));
     if (!srv->feed)
         return -1;
+    srv->feed->srv = srv;
     feed_kick(srv);
     return 0;
+}
+
+void mdt_feed_cancel(mdt_server_t *srv)
+{
+    if (srv->feed)
+        lws_sul_cancel(&srv->feed->retry);
+}
+
+uint64_t mdt_feed_failures(const mdt_server_t *srv)
+{
+    return srv->feed ? srv->feed->failures : 0;
 }
 
 void mdt_feed_stop(mdt_server_t *srv)

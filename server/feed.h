@@ -5,7 +5,8 @@
  * makes seq gapless and commit-ordered), and dispatches each once: events
  * for nodes (user.updated, session.revoked) re-check sessions and sockets;
  * case and meeting events go to the WebSocket fan-out. After a LISTEN
- * reconnect it catches up with seq > last handled. */
+ * reconnect it catches up with seq > last handled. A load that fails is
+ * retried with backoff (100 ms to 5 s) until one succeeds, and counted. */
 #ifndef MDT_FEED_H
 #define MDT_FEED_H
 
@@ -25,7 +26,12 @@ typedef struct mdt_feed_event {
 } mdt_feed_event_t;
 
 int mdt_feed_start(struct mdt_server *srv);
+/* Cancels the retry timer: before the lws context is destroyed. */
+void mdt_feed_cancel(struct mdt_server *srv);
+/* Frees the feed: after the context is gone. */
 void mdt_feed_stop(struct mdt_server *srv);
+/* Loads that failed or were refused since start (each is retried). */
+uint64_t mdt_feed_failures(const struct mdt_server *srv);
 /* From the LISTEN thread's callbacks (loop thread). */
 void mdt_feed_notify(struct mdt_server *srv, int64_t seq);
 void mdt_feed_listen_up(struct mdt_server *srv);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "idem.h"
 #include "server_ctx.h"
 #include "session.h"
 
@@ -46,6 +47,8 @@ static void gate_pass(mdt_req_t *req, const mdt_session_t *s)
     req->auth_free = free;
     req->log_user_id = s->user.user_id;
     mdt_session_activity(req->srv, s->id_hash);
+    if ((flags & MDT_R_IDEMPOTENT) && mdt_idem_check(req) != 0)
+        return; /* answered 400 */
     req->route->handler(req);
 }
 

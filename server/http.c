@@ -59,18 +59,29 @@ static void req_free(mdt_req_t *req)
 
 /* ---- reading ---- */
 
+/* The request line's token for each method (lws keeps the URI there). */
+static const struct {
+    enum lws_token_indexes tok;
+    mdt_method_t m;
+} METHOD_TOKENS[] = {{WSI_TOKEN_GET_URI, MDT_M_GET},        {WSI_TOKEN_POST_URI, MDT_M_POST},
+                     {WSI_TOKEN_PUT_URI, MDT_M_PUT},        {WSI_TOKEN_PATCH_URI, MDT_M_PATCH},
+                     {WSI_TOKEN_DELETE_URI, MDT_M_DELETE},  {WSI_TOKEN_HEAD_URI, MDT_M_HEAD},
+                     {WSI_TOKEN_OPTIONS_URI, MDT_M_OPTIONS}};
+
 static mdt_method_t http_method(struct lws *wsi)
 {
-    static const struct {
-        enum lws_token_indexes tok;
-        mdt_method_t m;
-    } map[] = {{WSI_TOKEN_GET_URI, MDT_M_GET},        {WSI_TOKEN_POST_URI, MDT_M_POST},
-               {WSI_TOKEN_PUT_URI, MDT_M_PUT},        {WSI_TOKEN_PATCH_URI, MDT_M_PATCH},
-               {WSI_TOKEN_DELETE_URI, MDT_M_DELETE},  {WSI_TOKEN_HEAD_URI, MDT_M_HEAD},
-               {WSI_TOKEN_OPTIONS_URI, MDT_M_OPTIONS}};
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-        if (lws_hdr_total_length(wsi, map[i].tok) > 0)
-            return map[i].m;
+    for (size_t i = 0; i < sizeof(METHOD_TOKENS) / sizeof(METHOD_TOKENS[0]); i++) {
+        if (lws_hdr_total_length(wsi, METHOD_TOKENS[i].tok) > 0)
+            return METHOD_TOKENS[i].m;
+    }
+    return 0;
+}
+
+static int http_is_method_token(enum lws_token_indexes tok)
+{
+    for (size_t i = 0; i < sizeof(METHOD_TOKENS) / sizeof(METHOD_TOKENS[0]); i++) {
+        if (METHOD_TOKENS[i].tok == tok)
+            return 1;
     }
     return 0;
 }
@@ -88,6 +99,20 @@ static void copy_custom(struct lws *wsi, const char *name, char *buf, size_t len
     int n = lws_hdr_custom_copy(wsi, buf, (int)len, name, (int)strlen(name));
     if (n < 0)
         buf[0] = 0;
+}
+
+/* The Idempotency-Key header: whether it was sent, its length, and its
+ * value when it fits (server/idem.c judges it). */
+static void read_idempotency_key(mdt_req_t *req)
+{
+    static const char name[] = "idempotency-key:";
+    int n = lws_hdr_custom_length(req->wsi, name, (int)strlen(name));
+    if (n < 0)
+        return;
+    req->idempotency_key_given = 1;
+    req->idempotency_key_len = (size_t)n;
+    if ((size_t)n < sizeof(req->idempotency_key))
+        copy_custom(req->wsi, name, req->idempotency_key, sizeof(req->idempotency_key));
 }
 
 /* Reads the decoded query fragments ("k=v") into req->qbuf. */
@@ -108,12 +133,19 @@ static void read_query(mdt_req_t *req)
         if (n < 0)
             break;
         used += (size_t)n + 1;
-        char *eq = strchr(frag, '=');
-        if (eq)
-            *eq = 0;
-        req->qkey[req->nq] = frag;
-        req->qval[req->nq++] = eq ? eq + 1 : "";
+        mdt_req_query_add(req, frag);
     }
+}
+
+void mdt_req_query_add(mdt_req_t *req, char *frag)
+{
+    if (req->nq >= MDT_HTTP_MAX_QUERY)
+        return;
+    char *eq = strchr(frag, '=');
+    if (eq)
+        *eq = 0;
+    req->qkey[req->nq] = frag;
+    req->qval[req->nq++] = eq ? eq + 1 : "";
 }
 
 static void read_peer(mdt_req_t *req)
@@ -151,7 +183,7 @@ static mdt_req_t *req_new(struct lws *wsi, const char *path, size_t plen)
     copy_hdr(wsi, WSI_TOKEN_ORIGIN, req->origin, sizeof(req->origin));
     copy_hdr(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, req->if_none_match, sizeof(req->if_none_match));
     copy_custom(wsi, "x-csrf-token:", req->csrf, sizeof(req->csrf));
-    copy_custom(wsi, "idempotency-key:", req->idempotency_key, sizeof(req->idempotency_key));
+    read_idempotency_key(req);
     int clen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
     if (clen > 0 && (req->cookie = malloc((size_t)clen + 1)) != NULL &&
         lws_hdr_copy(wsi, req->cookie, clen + 1, WSI_TOKEN_HTTP_COOKIE) < 0) {
@@ -271,9 +303,11 @@ void mdt_http_respond_json(mdt_req_t *req, int status, json_t *body)
     char *s = body ? mdt_json_dump(body, &len) : NULL;
     json_decref(body);
     if (body && !s) {
-        mdt_http_respond(
-            req, 500, "application/json; charset=utf-8",
-            strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}"), 58);
+        static const char oom[] =
+            "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        char *copy = strdup(oom);
+        mdt_http_respond(req, 500, "application/json; charset=utf-8", copy,
+                         copy ? sizeof(oom) - 1 : 0);
         return;
     }
     mdt_http_respond(req, status, "application/json; charset=utf-8", s, len);
@@ -536,6 +570,49 @@ static int http_dispatch(struct lws *wsi, mdt_req_t *req)
     return mdt_static_serve(req);
 }
 
+/* Bytes of the headers lws parsed into tokens it knows (the request line
+ * and its query excluded). Unknown headers cannot be enumerated in lws 4.1;
+ * they only share MDT_HTTP_HEADER_BUFFER. */
+static size_t http_header_bytes(struct lws *wsi)
+{
+    size_t total = 0;
+    for (int t = 0; t < (int)WSI_TOKEN_COUNT; t++) {
+        enum lws_token_indexes tok = (enum lws_token_indexes)t;
+        if (tok == WSI_TOKEN_HTTP_URI_ARGS || tok == WSI_TOKEN_HTTP || http_is_method_token(tok))
+            continue;
+        int n = lws_hdr_total_length(wsi, tok);
+        total += n > 0 ? (size_t)n : 0;
+    }
+    return total;
+}
+
+/* Refuses a request we will not read, before its body: a URL over
+ * MDT_HTTP_MAX_URI or a path over req->path (414), headers over
+ * MDT_HTTP_MAX_HEADERS (431), any Transfer-Encoding (411: lws does not
+ * decode chunked request bodies, and the bytes after the headers must not
+ * be taken for another request). Answers, and closes once written; 0 when
+ * the request may go on, 1 when it was answered. */
+static int http_refuse_framing(mdt_req_t *req, size_t path_len)
+{
+    struct lws *wsi = req->wsi;
+    int args = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+    size_t uri = path_len + (args > 0 ? (size_t)args : 0);
+    req->dispatched = req->close_after = 1;
+    if (uri > MDT_HTTP_MAX_URI || path_len >= sizeof(req->path))
+        mdt_http_error(req, 414, "uri_too_long", NULL, "the URL is over %d bytes",
+                       path_len >= sizeof(req->path) ? (int)sizeof(req->path) - 1
+                                                     : MDT_HTTP_MAX_URI);
+    else if (http_header_bytes(wsi) > MDT_HTTP_MAX_HEADERS)
+        mdt_http_error(req, 431, "headers_too_large", NULL, "the headers are over %d bytes",
+                       MDT_HTTP_MAX_HEADERS);
+    else if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+        mdt_http_error(req, 411, "length_required", NULL,
+                       "send the body with a Content-Length; chunked bodies are not accepted");
+    else
+        req->dispatched = req->close_after = 0;
+    return req->dispatched;
+}
+
 /* LWS_CALLBACK_HTTP: a new request's headers are in. */
 static int http_begin(struct lws *wsi, http_pss_t *pss, const char *in, size_t len)
 {
@@ -545,6 +622,8 @@ static int http_begin(struct lws *wsi, http_pss_t *pss, const char *in, size_t l
         return -1;
     srv->http_inflight++;
     pss->req = req;
+    if (http_refuse_framing(req, len))
+        return 0;
     if (!method_has_body(req->method) || req->content_length == 0)
         return http_dispatch(wsi, req);
     if (req->content_length > HTTP_DISCARD_LIMIT) {

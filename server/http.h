@@ -22,6 +22,14 @@ struct mdt_server;
 
 #define MDT_HTTP_MAX_QUERY         32
 #define MDT_HTTP_MAX_EXTRA_HEADERS 1024
+/* Request framing bounds (docs/api.md): a longer URL (path and query) is
+ * 414, more header bytes than MAX_HEADERS 431, both answered in the error
+ * shape. HEADER_BUFFER is what libwebsockets holds for the request line and
+ * all headers together: beyond it lws 4.1 closes the connection itself
+ * without calling us (its parser fails when the buffer is full). */
+#define MDT_HTTP_MAX_URI       (8 * 1024)
+#define MDT_HTTP_MAX_HEADERS   (16 * 1024)
+#define MDT_HTTP_HEADER_BUFFER (32 * 1024)
 
 typedef struct mdt_req {
     struct mdt_server *srv;
@@ -41,7 +49,9 @@ typedef struct mdt_req {
     char content_type[128];
     char origin[256];
     char csrf[128];
-    char idempotency_key[128];
+    char idempotency_key[256];  /* copied when it fits (length <= 255) */
+    size_t idempotency_key_len; /* the header's length, also when over 255 */
+    int idempotency_key_given;  /* the header was sent (maybe empty) */
     char if_none_match[128];
     char peer[64]; /* client address (X-Forwarded-For only from trusted proxies) */
 
@@ -105,6 +115,10 @@ void mdt_http_handoff(mdt_req_t *req, int status);
 
 /* A decoded query parameter, or NULL. */
 const char *mdt_req_query(const mdt_req_t *req, const char *name);
+/* Adds one decoded query fragment ("k=v", or "k" for an empty value) to
+ * req's parameters; frag is kept (not copied) and its '=' becomes NUL.
+ * Ignored once MDT_HTTP_MAX_QUERY parameters are held. */
+void mdt_req_query_add(mdt_req_t *req, char *frag);
 /* Query parameter name as an integer in [lo, hi]; *out = def when absent or
  * empty. 0 ok, -1 with e filled, naming the parameter: 400 bad_request
  * when it is not an integer, 422 validation when it is out of range. */

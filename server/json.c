@@ -269,6 +269,14 @@ char *mdt_json_dump(const json_t *j, size_t *len)
     return s;
 }
 
+char *mdt_json_dump_canonical(const json_t *j, size_t *len)
+{
+    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (s && len)
+        *len = strlen(s);
+    return s;
+}
+
 json_t *mdt_json_id_or_null(int64_t id)
 {
     return id ? json_integer(id) : json_null();

@@ -48,6 +48,9 @@ int mdt_json_valid_datetime(const char *s);
 json_t *mdt_json_error(const mdt_err_t *e);
 /* Serializes compactly; malloc'ed, caller frees. */
 char *mdt_json_dump(const json_t *j, size_t *len);
+/* Canonical form for comparing bodies: compact, keys sorted; malloc'ed,
+ * caller frees; NULL when out of memory. */
+char *mdt_json_dump_canonical(const json_t *j, size_t *len);
 /* json_integer or json_null when id == 0. */
 json_t *mdt_json_id_or_null(int64_t id);
 /* json_string or json_null when s == NULL. */

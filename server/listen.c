@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "log.h"
 
 struct mdt_listen {
@@ -51,9 +52,7 @@ static void listen_post(mdt_listen_t *l, int kind, int64_t seq)
 /* Opens the connection and issues LISTEN; NULL on failure. */
 static PGconn *listen_connect(mdt_listen_t *l)
 {
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {l->url, "3", "mdtboard-listen", NULL};
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    PGconn *c = mdt_db_connect(l->url, "mdtboard-listen"); /* with TCP keepalives */
     if (!c || PQstatus(c) != CONNECTION_OK)
         goto fail;
     char *ident = PQescapeIdentifier(c, l->channel, strlen(l->channel));

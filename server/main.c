@@ -1,5 +1,6 @@
 /* main.c - the one binary: `mdtboard serve|migrate|...`. Parses the
  * subcommand and hands over to the module that owns it. */
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,8 @@ static void usage(void)
            "  serve            run the server\n"
            "  migrate          apply pending schema migrations\n"
            "%s"
-           "\nEvery command reads MDT_DATABASE_URL; `mdtboard COMMAND --help` lists its flags.\n",
+           "\nEvery command reads MDT_DATABASE_URL (and most MDT_KEY_FILE); `mdtboard COMMAND\n"
+           "--help` lists its flags.\n",
            mdt_cli_usage_lines());
 }
 
@@ -32,7 +34,9 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "mdtboard serve: %s\n", err);
         return 2;
     }
-    return mdt_server_run(&cfg);
+    rc = mdt_server_run(&cfg);
+    OPENSSL_cleanse(cfg.audit_key, sizeof(cfg.audit_key));
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -4,7 +4,9 @@
  * the tree once to find what must change: raw HTML nodes (dropped), links
  * (target checked in place) and outermost images (replaced by links or
  * text). The tree is only changed after the walk, so the iterator never
- * sees a node we freed. cmark renders the result in its safe mode. */
+ * sees a node we freed. cmark renders the result in its safe mode. A tree
+ * nested too deep, or HTML over its bound, is refused: 60 KB of ">" would
+ * otherwise render to 1.6 MB. */
 #include "markdown.h"
 
 #include <cmark.h>
@@ -74,6 +76,24 @@ static int utf8_valid(const unsigned char *s, size_t len)
         i += n + 1;
     }
     return 1;
+}
+
+/* 1 when no node of the tree under root is more than MDT_MARKDOWN_MAX_DEPTH
+ * levels below it (the document's own children are at depth 1). */
+static int depth_ok(cmark_node *root)
+{
+    cmark_iter *it = cmark_iter_new(root);
+    cmark_event_type ev;
+    int depth = 0, ok = it != NULL;
+    while (ok && (ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+        cmark_node *n = cmark_iter_get_node(it);
+        if (n == root || cmark_node_first_child(n) == NULL)
+            continue; /* leaves enter and exit in one event */
+        depth += ev == CMARK_EVENT_ENTER ? 1 : -1;
+        ok = depth < MDT_MARKDOWN_MAX_DEPTH;
+    }
+    cmark_iter_free(it);
+    return ok;
 }
 
 /* Checks the source and parses it. NULL when refused; the caller frees the
@@ -317,11 +337,15 @@ int mdt_markdown_render(const char *src, size_t len, char **html_out)
     doc = md_parse(src, len);
     if (!doc)
         return -1;
-    if (md_sanitize(doc) == 0)
+    if (depth_ok(doc) && md_sanitize(doc) == 0)
         html = cmark_render_html(doc, MD_OPTIONS);
     cmark_node_free(doc);
     if (!html)
         return -1;
+    if (strlen(html) > MDT_MARKDOWN_MAX_HTML) {
+        free(html);
+        return -1;
+    }
     *html_out = html;
     return 0;
 }

@@ -17,6 +17,14 @@
 
 /* Bytes of Markdown source accepted by one call (exactly this many is fine). */
 #define MDT_MARKDOWN_MAX_SOURCE (64 * 1024)
+/* Bytes of rendered HTML (exactly this many is fine): well under the 64 KiB
+ * WebSocket frame that carries it, so an event with it still fits. */
+#define MDT_MARKDOWN_MAX_HTML (32 * 1024)
+/* Levels of the parsed tree (exactly this many is fine): every node is one
+ * level below its parent, the document's children at level 1. A block quote
+ * or emphasis adds one, a list level two (list and item); a paragraph and
+ * its text are levels too. */
+#define MDT_MARKDOWN_MAX_DEPTH 32
 
 /* Renders len bytes of CommonMark at src (no NUL terminator needed; src may
  * be NULL when len is 0) into *html_out, a NUL-terminated HTML fragment that
@@ -40,8 +48,10 @@
  * Returns 0 on success. Returns -1, with *html_out set to NULL and nothing
  * allocated, when len > MDT_MARKDOWN_MAX_SOURCE, when the source is not
  * valid UTF-8 (overlong forms, surrogates and NUL bytes are refused: the
- * source is stored in PostgreSQL text), or on allocation failure in this
- * module. (cmark's own allocator aborts the process when memory runs out.) */
+ * source is stored in PostgreSQL text), when the tree is nested deeper than
+ * MDT_MARKDOWN_MAX_DEPTH, when the HTML would exceed MDT_MARKDOWN_MAX_HTML
+ * bytes, or on allocation failure in this module. (cmark's own allocator
+ * aborts the process when memory runs out.) */
 int mdt_markdown_render(const char *src, size_t len, char **html_out);
 
 /* A short plain-text excerpt of the same source, for minutes, lists and CSV:

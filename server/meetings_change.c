@@ -266,8 +266,10 @@ void mdt_meetings_create(mdt_req_t *req)
         return;
     }
     meetop_t *op = mdt_meetings_meetop_new(req, create_work, in, create_in_free);
-    if (op)
-        mdt_meetings_meetop_run(op);
+    if (!op)
+        return;
+    op->run.idempotent = 1;
+    mdt_meetings_meetop_run(op);
 }
 
 /* ==== PATCH /meetings/{id} ===================================================== */

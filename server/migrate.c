@@ -6,6 +6,9 @@
 
 /* An arbitrary constant naming our advisory lock: "MDTB". */
 #define MIGRATE_LOCK_KEY "1296319554"
+/* From this schema version on, every run ends with mdt_grant_serving()
+ * (schema/008_serving_role.sql): new tables get the serving role's grants. */
+#define MIGRATE_GRANTS_FROM 7
 
 int mdt_migrate_latest(void)
 {
@@ -91,6 +94,11 @@ int mdt_migrate_apply(mdt_dbc_t *c, int *applied, int *version, char *err, size_
             goto exit;
         *version = m->version;
         (*applied)++;
+    }
+    if (*version >= MIGRATE_GRANTS_FROM &&
+        mdt_db_exec(c, "SELECT mdt_grant_serving()", NULL) != MDT_DB_OK) {
+        snprintf(err, errlen, "granting the serving role its rights failed: %s", c->error);
+        goto exit;
     }
     rc = 0;
 exit:

@@ -41,6 +41,13 @@ static json_t *openapi_operation(const mdt_route_t *r, int nids)
                                                 "path", "required", 1, "schema", "type", "integer",
                                                 "format", "int64"));
     }
+    if (r->flags & MDT_R_IDEMPOTENT)
+        json_array_append_new(
+            params, json_pack("{s:s, s:s, s:b, s:s, s:{s:s, s:i, s:i}}", "name", "Idempotency-Key",
+                              "in", "header", "required", 0, "description",
+                              "a retry with the same key within 24 h answers the first answer "
+                              "(docs/api.md, Idempotent creates)",
+                              "schema", "type", "string", "minLength", 1, "maxLength", 255));
     json_object_set_new(op, "parameters", params);
     if (r->flags & MDT_R_PUBLIC)
         json_object_set_new(op, "security", json_array());

@@ -856,6 +856,7 @@ void mdt_pii_consent_create(mdt_req_t *req)
         return;
     op->case_id = req->ids[0];
     op->run.ans.ok_status = 201;
+    op->run.idempotent = 1;
     mdt_caseop_run(op);
 }
 

@@ -722,5 +722,6 @@ void mdt_records_services_create(mdt_req_t *req)
         return;
     op->case_id = req->ids[0];
     op->run.ans.ok_status = 201;
+    op->run.idempotent = 1;
     mdt_caseop_run(op);
 }

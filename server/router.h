@@ -22,12 +22,13 @@ typedef enum {
 
 /* Route flags: who may call it (enforced by the http layer before the handler). */
 enum {
-    MDT_R_PUBLIC = 1 << 0,   /* no session needed */
-    MDT_R_NO_CSRF = 1 << 1,  /* state change without CSRF token (login only) */
-    MDT_R_MFA_OPEN = 1 << 2, /* allowed before a required MFA enrolment */
-    MDT_R_ADMIN = 1 << 3,    /* admin role only */
-    MDT_R_TEST = 1 << 4,     /* test hook: only when test hooks are enabled */
-    MDT_R_RAW_BODY = 1 << 5, /* body need not be JSON */
+    MDT_R_PUBLIC = 1 << 0,     /* no session needed */
+    MDT_R_NO_CSRF = 1 << 1,    /* state change without CSRF token (login only) */
+    MDT_R_MFA_OPEN = 1 << 2,   /* allowed before a required MFA enrolment */
+    MDT_R_ADMIN = 1 << 3,      /* admin role only */
+    MDT_R_TEST = 1 << 4,       /* test hook: only when test hooks are enabled */
+    MDT_R_RAW_BODY = 1 << 5,   /* body need not be JSON */
+    MDT_R_IDEMPOTENT = 1 << 6, /* a create that honours Idempotency-Key (idem.h) */
 };
 
 typedef void (*mdt_handler_fn)(struct mdt_req *req);

@@ -4,6 +4,7 @@
 
 #include "actions.h"
 #include "admin.h"
+#include "audit.h"
 #include "auth.h"
 #include "entries.h"
 #include "meetings.h"
@@ -12,6 +13,7 @@
 #include "pii.h"
 #include "records.h"
 #include "reports.h"
+#include "idem.h"
 #include "openapi.h"
 #include "sys.h"
 
@@ -20,6 +22,9 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_GET, "/metrics", mdt_sys_metrics, MDT_R_PUBLIC},
     {MDT_M_GET, "/api/v1/openapi.json", mdt_openapi_get, MDT_R_PUBLIC},
     {MDT_M_GET, "/api/v1/_test/sleep", mdt_sys_test_sleep, MDT_R_PUBLIC | MDT_R_TEST},
+    {MDT_M_GET, "/api/v1/_test/audit-flush", mdt_audit_test_flush, MDT_R_PUBLIC | MDT_R_TEST},
+    {MDT_M_POST, "/api/v1/_test/idem-purge", mdt_idem_test_purge,
+     MDT_R_PUBLIC | MDT_R_TEST | MDT_R_RAW_BODY},
 
     /* identity */
     {MDT_M_POST, "/api/v1/login", mdt_auth_login, MDT_R_PUBLIC | MDT_R_NO_CSRF},
@@ -33,7 +38,8 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_GET, "/api/v1/agencies", mdt_admin_agencies_directory, 0},
     {MDT_M_GET, "/api/v1/users", mdt_admin_users_directory, 0},
     {MDT_M_GET, "/api/v1/admin/agencies", mdt_admin_agencies_list, MDT_R_ADMIN},
-    {MDT_M_POST, "/api/v1/admin/agencies", mdt_admin_agencies_create, MDT_R_ADMIN},
+    {MDT_M_POST, "/api/v1/admin/agencies", mdt_admin_agencies_create,
+     MDT_R_ADMIN | MDT_R_IDEMPOTENT},
     {MDT_M_PATCH, "/api/v1/admin/agencies/{id}", mdt_admin_agencies_update, MDT_R_ADMIN},
     {MDT_M_GET, "/api/v1/admin/users", mdt_admin_users_list, MDT_R_ADMIN},
     {MDT_M_POST, "/api/v1/admin/users", mdt_admin_users_create, MDT_R_ADMIN},
@@ -51,28 +57,28 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_GET, "/api/v1/reports/nca", mdt_reports_nca, 0},
     {MDT_M_GET, "/api/v1/reports/tims", mdt_reports_tims, 0},
     {MDT_M_POST, "/api/v1/render", mdt_entries_render, 0},
-    {MDT_M_POST, "/api/v1/cases/{id}/entries", mdt_entries_create, 0},
+    {MDT_M_POST, "/api/v1/cases/{id}/entries", mdt_entries_create, MDT_R_IDEMPOTENT},
     {MDT_M_PATCH, "/api/v1/entries/{id}", mdt_entries_update, 0},
     {MDT_M_DELETE, "/api/v1/entries/{id}", mdt_entries_retract, 0},
     {MDT_M_GET, "/api/v1/entries/{id}/history", mdt_entries_history, 0},
-    {MDT_M_POST, "/api/v1/cases/{id}/actions", mdt_actions_create, 0},
+    {MDT_M_POST, "/api/v1/cases/{id}/actions", mdt_actions_create, MDT_R_IDEMPOTENT},
     {MDT_M_PATCH, "/api/v1/actions/{id}", mdt_actions_update, 0},
     {MDT_M_DELETE, "/api/v1/actions/{id}", mdt_actions_retract, 0},
     {MDT_M_GET, "/api/v1/cases", mdt_cases_list, 0},
-    {MDT_M_POST, "/api/v1/cases", mdt_cases_create, 0},
+    {MDT_M_POST, "/api/v1/cases", mdt_cases_create, MDT_R_IDEMPOTENT},
     {MDT_M_GET, "/api/v1/cases/{id}", mdt_cases_board, 0},
     {MDT_M_PATCH, "/api/v1/cases/{id}", mdt_cases_update, 0},
     {MDT_M_GET, "/api/v1/cases/{id}/pii", mdt_pii_get, 0},
     {MDT_M_PUT, "/api/v1/cases/{id}/pii", mdt_pii_put, 0},
     {MDT_M_GET, "/api/v1/cases/{id}/consents", mdt_pii_consents_list, 0},
-    {MDT_M_POST, "/api/v1/cases/{id}/consents", mdt_pii_consent_create, 0},
+    {MDT_M_POST, "/api/v1/cases/{id}/consents", mdt_pii_consent_create, MDT_R_IDEMPOTENT},
     {MDT_M_DELETE, "/api/v1/consents/{id}", mdt_pii_consent_revoke, 0},
     {MDT_M_GET, "/api/v1/cases/{id}/tracking", mdt_records_tracking_get, 0},
     {MDT_M_PUT, "/api/v1/cases/{id}/tracking", mdt_records_tracking_put, 0},
     {MDT_M_GET, "/api/v1/cases/{id}/services", mdt_records_services_list, 0},
-    {MDT_M_POST, "/api/v1/cases/{id}/services", mdt_records_services_create, 0},
+    {MDT_M_POST, "/api/v1/cases/{id}/services", mdt_records_services_create, MDT_R_IDEMPOTENT},
     {MDT_M_GET, "/api/v1/meetings", mdt_meetings_list, 0},
-    {MDT_M_POST, "/api/v1/meetings", mdt_meetings_create, 0},
+    {MDT_M_POST, "/api/v1/meetings", mdt_meetings_create, MDT_R_IDEMPOTENT},
     {MDT_M_GET, "/api/v1/meetings/{id}", mdt_meetings_get, 0},
     {MDT_M_PATCH, "/api/v1/meetings/{id}", mdt_meetings_update, 0},
     {MDT_M_POST, "/api/v1/meetings/{id}/attendance", mdt_meetings_attendance, 0},

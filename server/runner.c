@@ -22,6 +22,7 @@ void mdt_run_free(mdt_run_t *run)
     free(run->ans.text);
     run->ans.result = run->ans.current = NULL;
     run->ans.text = NULL;
+    mdt_idem_clear(&run->idem);
 }
 
 int mdt_run_fail(mdt_run_t *run, int status, const char *code, const char *field,
@@ -49,23 +50,32 @@ static int run_step(mdt_run_t *run, mdt_dbc_t *c, mdt_run_fn fn)
     return rc;
 }
 
+/* The key's claim, after the scope: MDT_DB_OK to run the work, else
+ * MDT_RUN_ANSWERED (a replay in run->idem, or 409/422 in run->ans.err) or
+ * a failed db status. */
+static int run_claim(mdt_run_t *run, mdt_dbc_t *c)
+{
+    int rc = mdt_idem_claim(c, &run->idem, &run->ans.err);
+    return rc == MDT_IDEM_ANSWERED ? MDT_RUN_ANSWERED : rc;
+}
+
 static int run_work(mdt_dbc_t *c, void *arg)
 {
     mdt_run_t *run = arg;
     int rc = run_step(run, c, run->pre);
     if (rc == MDT_DB_OK)
         rc = mdt_db_begin(c, run->isolation);
-    if (rc == MDT_DB_OK)
-        rc = run_step(run, c, run->claim);
     if (rc == MDT_DB_OK) {
         rc = run_step(run, c, run->scope);
         run->denied =
             rc == MDT_DB_NOT_FOUND || (rc == MDT_RUN_ANSWERED && run->ans.err.status == 403);
     }
     if (rc == MDT_DB_OK)
-        rc = run_step(run, c, run->work);
+        rc = run_claim(run, c);
     if (rc == MDT_DB_OK)
-        rc = run_step(run, c, run->store);
+        rc = run_step(run, c, run->work);
+    if (rc == MDT_DB_OK && !run->ans.text) /* a document is never a create's answer */
+        rc = mdt_idem_store(c, &run->idem, run->ans.ok_status, run->ans.result);
     if (rc == MDT_RUN_ANSWERED)
         return MDT_DB_OK; /* the pool rolls back what is open */
     if (rc != MDT_DB_OK)
@@ -83,6 +93,8 @@ static void run_answer(mdt_run_t *run)
         mdt_http_conflict(req, a->err.message, cur);
     } else if (a->err.status) {
         mdt_http_fail(req, &a->err);
+    } else if (mdt_idem_answer(req, &run->idem)) {
+        /* the stored or replayed answer, the same bytes every time */
     } else if (a->text) {
         char *text = a->text;
         a->text = NULL;
@@ -107,6 +119,8 @@ static void run_done(void *arg, int status)
 
 void mdt_run_start(mdt_run_t *run)
 {
+    if (run->idempotent && mdt_idem_init(&run->idem, run->req) != 0)
+        return; /* answered */
     if (mdt_db_submit(mdt_ctx_db(run->req), run_work, run_done, run) != 0)
         mdt_http_fail_db(run->req, MDT_DB_REFUSED);
 }

@@ -2,18 +2,25 @@
  *
  * A handler that works on the database fills an mdt_run_t and calls
  * mdt_run_start(). On a database thread the runner does: run->pre (before
- * any transaction, optional); BEGIN at run->isolation; run->claim (the
- * per-request hook at the start of the transaction, optional); run->scope
- * (load what the request is about and decide whether the caller may see
- * it, optional); run->work; run->store (the per-request hook just before
- * COMMIT, optional); COMMIT. Any step may abort with an answer: it calls
+ * any transaction, optional); BEGIN at run->isolation; run->scope (load
+ * what the request is about and decide whether the caller may see it,
+ * optional); the Idempotency-Key claim; run->work; the Idempotency-Key
+ * store; COMMIT. Any step may abort with an answer: it calls
  * mdt_run_fail() or mdt_run_conflict() and returns what they return
  * (MDT_RUN_ANSWERED); the runner then rolls back, skips the rest and sends
  * that answer. A step returning another non-OK db status rolls back and
  * answers it as mdt_http_fail_db does (MDT_DB_NOT_FOUND: 404). Back on the
  * loop run->finish (optional: read audit, cache updates) sees the final
- * status, then the answer is sent: the error, else run->ans.text (a
- * document) or run->ans.result with run->ans.ok_status.
+ * status, then the answer is sent: the error, else the stored or replayed
+ * answer of an Idempotency-Key, else run->ans.text (a document) or
+ * run->ans.result with run->ans.ok_status.
+ *
+ * Idempotent creates: a handler of a route flagged MDT_R_IDEMPOTENT sets
+ * run->idempotent. The runner then reads the request's key before queuing
+ * (idem.h), claims it after the scope's visibility check (a replay, 409 or
+ * 422 skips work and rolls back; run->idem.replayed tells finish), stores
+ * run->ans as the key's answer just before COMMIT, and sends those same
+ * bytes. Without a key, or unflagged, these steps do nothing.
  *
  * Denied attempts: a scope that refuses returns MDT_DB_NOT_FOUND (or
  * answers 403 with mdt_run_fail); run->denied is then set, and finish is
@@ -27,6 +34,7 @@
 #include "db.h"
 #include "err.h"
 #include "http.h"
+#include "idem.h"
 
 /* What a step returns when it set the answer (never a db status). */
 #define MDT_RUN_ANSWERED (-1)
@@ -52,21 +60,22 @@ struct mdt_run {
     void *op;              /* the handler's state, passed to every step */
     const char *isolation; /* NULL, "repeatable read" or "serializable" */
     mdt_run_fn pre;        /* optional, before BEGIN */
-    mdt_run_fn claim;      /* optional, first in the transaction */
-    mdt_run_fn scope;      /* optional, after claim: load and decide */
+    mdt_run_fn scope;      /* optional, first in the transaction: load and decide */
     mdt_run_fn work;
-    mdt_run_fn store;                     /* optional, last before COMMIT */
     void (*finish)(void *op, int status); /* optional, loop, before answering */
+    int idempotent;                       /* a create that honours Idempotency-Key */
     mdt_answer_t ans;
-    int denied; /* scope refused (404/403): for the audit of denied attempts */
+    int denied;      /* scope refused (404/403): for the audit of denied attempts */
+    mdt_idem_t idem; /* the key, when idempotent (runner's own) */
 };
 
 /* Loop: fills the defaults of run (ok_status 200) for req and op. */
 void mdt_run_init(mdt_run_t *run, mdt_req_t *req, void *op, mdt_run_fn work);
 /* Loop: runs it; req is answered when it is done (at once when the pool
- * refuses it). run must live until then (hang its op on req->state). */
+ * refuses it or the key cannot be read). run must live until then (hang
+ * its op on req->state). */
 void mdt_run_start(mdt_run_t *run);
-/* Frees what the answer holds (result, current, text). */
+/* Frees what the answer and the key hold (result, current, text, idem). */
 void mdt_run_free(mdt_run_t *run);
 
 /* In a step: the answer is this error. Returns MDT_RUN_ANSWERED. */

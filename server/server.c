@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "feed.h"
 #include "http.h"
 #include "hub.h"
+#include "idem.h"
 #include "ratelimit.h"
 #include "session.h"
 #include "log.h"
@@ -123,7 +125,7 @@ static int server_create_context(mdt_server_t *srv)
     info.user = srv;
     info.vhost_name = "mdtboard";
     info.alpn = "http/1.1";
-    info.max_http_header_data = 8192;
+    info.max_http_header_data = MDT_HTTP_HEADER_BUFFER;
     info.max_http_header_pool = 256;
     info.fd_limit_per_thread = SERVER_FD_LIMIT;
     info.timeout_secs = 30;
@@ -192,6 +194,10 @@ static int server_check_schema(const mdt_config_t *cfg)
     }
     int version = 0;
     int rc = mdt_migrate_version(c, &version, err, sizeof(err));
+    if (rc == 0 && mdt_audit_role_check(c, err, sizeof(err)) == 1)
+        mdt_log_warn("serving with a database role that can rewrite the audit log: run serve "
+                     "as the serving role (docs/operations.md)",
+                     "role=\"%s\"", err);
     mdt_dbc_close(c);
     if (rc != 0) {
         fprintf(stderr, "mdtboard: %s\n", err);
@@ -224,7 +230,8 @@ static int server_start(mdt_server_t *srv)
     mdt_db_opts_t dbo = {.url = srv->cfg.database_url,
                          .pool_size = srv->cfg.db_pool,
                          .statement_timeout_ms = srv->cfg.db_timeout_ms,
-                         .max_queue = 4096};
+                         .max_queue = 4096,
+                         .audit_key = srv->cfg.audit_key};
     mdt_workq_opts_t cpo = {.threads = srv->cfg.hash_threads, .max_queue = 256};
     if (!(srv->db = mdt_db_new(&dbo, srv->loopq)) || !(srv->cpu = mdt_workq_new(&cpo, srv->loopq)))
         return -1;
@@ -236,8 +243,8 @@ static int server_start(mdt_server_t *srv)
     mdt_loopq_set_context(srv->loopq, srv->ctx);
     if (server_adopt_signals(srv) != 0)
         return -1;
-    if (mdt_session_start(srv) != 0 || mdt_audit_start(srv) != 0 || mdt_ws_start(srv) != 0 ||
-        mdt_hub_start(srv) != 0 || mdt_feed_start(srv) != 0 ||
+    if (mdt_session_start(srv) != 0 || mdt_audit_start(srv) != 0 || mdt_idem_start(srv) != 0 ||
+        mdt_ws_start(srv) != 0 || mdt_hub_start(srv) != 0 || mdt_feed_start(srv) != 0 ||
         !(srv->login_limits =
               mdt_ratelimit_new(srv->cfg.login_rate_per_min, srv->cfg.login_rate_per_min)))
         return -1;
@@ -260,9 +267,11 @@ static void server_teardown(mdt_server_t *srv)
         mdt_loopq_set_context(srv->loopq, NULL);
     if (srv->ctx) {
         lws_sul_cancel(&srv->sul_stop);
+        mdt_idem_stop(srv);
         mdt_audit_stop(srv);
         mdt_ws_stop(srv);
         mdt_hub_stop(srv);
+        mdt_feed_cancel(srv);
         lws_context_destroy(srv->ctx);
         srv->ctx = NULL; /* late callbacks schedule no timers */
     }
@@ -306,7 +315,8 @@ int mdt_server_run(const mdt_config_t *cfg)
     int rc = 1;
     if (server_check_schema(cfg) != 0 || server_start(srv) != 0)
         goto exit;
-    mdt_log_info("listening", "url=%s origin=%s", srv->cfg.origin, srv->cfg.origin);
+    mdt_log_info("listening", "url=%s origin=%s key_id=%s", srv->cfg.origin, srv->cfg.origin,
+                 srv->cfg.key_id);
     fprintf(stdout, "mdtboard: serving %s on %s:%d\n", srv->cfg.origin, srv->cfg.listen_host,
             srv->cfg.listen_port);
     fflush(stdout);
@@ -314,6 +324,7 @@ int mdt_server_run(const mdt_config_t *cfg)
     rc = 0;
 exit:
     server_teardown(srv);
+    OPENSSL_cleanse(srv->cfg.audit_key, sizeof(srv->cfg.audit_key));
     free(srv);
     return rc;
 }

@@ -12,8 +12,11 @@
 
 #define SESSION_COOKIE "mdt_session"
 
+#define SESSION_SWEEP_EVERY_S 60 /* dead entries are dropped at most this often */
+
 struct mdt_auth_state {
-    mdt_hmap_t *sessions; /* id_hash -> mdt_session_t* */
+    mdt_hmap_t *sessions; /* id_hash -> mdt_session_t*, at most MDT_SESSION_CACHE_MAX */
+    int64_t last_sweep;   /* unix seconds */
 };
 
 int64_t mdt_session_now(void)
@@ -217,8 +220,57 @@ const mdt_session_t *mdt_session_find_hash(mdt_server_t *srv, const char *id_has
     return mdt_hmap_get(srv->auth->sessions, id_hash);
 }
 
+/* Is the cached session usable now, by this node's knowledge? */
+static int session_live(const mdt_server_t *srv, const mdt_session_t *s, int64_t now)
+{
+    return s->user.active && now < s->expires_at &&
+           now - s->last_activity < srv->cfg.session_idle_s;
+}
+
+typedef struct {
+    const mdt_server_t *srv;
+    int64_t now;
+    const char *oldest_key; /* of the least recently active entry kept */
+    int64_t oldest;
+} sweep_t;
+
+static int drop_if_dead(const char *key, void *value, void *ud)
+{
+    sweep_t *sw = ud;
+    const mdt_session_t *s = value;
+    if (!session_live(sw->srv, s, sw->now))
+        return 1;
+    if (!sw->oldest_key || s->last_activity < sw->oldest) {
+        sw->oldest_key = key;
+        sw->oldest = s->last_activity;
+    }
+    return 0;
+}
+
+/* Makes room before one more entry: drops entries that are no longer live
+ * here (expired, idle, inactive user: the database decides again on their
+ * next use) at most every SESSION_SWEEP_EVERY_S, or at once when the cache
+ * is full; still full, the least recently active entry goes too. */
+static void session_evict(mdt_server_t *srv, int64_t now)
+{
+    struct mdt_auth_state *st = srv->auth;
+    int full = mdt_hmap_count(st->sessions) >= MDT_SESSION_CACHE_MAX;
+    if (!full && now - st->last_sweep < SESSION_SWEEP_EVERY_S)
+        return;
+    sweep_t sw = {.srv = srv, .now = now};
+    st->last_sweep = now;
+    mdt_hmap_sweep(st->sessions, drop_if_dead, &sw);
+    if (mdt_hmap_count(st->sessions) >= MDT_SESSION_CACHE_MAX && sw.oldest_key) {
+        char key[sizeof(((mdt_session_t *)0)->id_hash)];
+        snprintf(key, sizeof(key), "%s", sw.oldest_key);
+        mdt_hmap_del(st->sessions, key);
+    }
+}
+
 void mdt_session_cache(mdt_server_t *srv, const mdt_session_t *s)
 {
+    if (!mdt_hmap_get(srv->auth->sessions, s->id_hash))
+        session_evict(srv, mdt_session_now());
     mdt_session_t *copy = malloc(sizeof(*copy));
     if (!copy)
         return;
@@ -241,13 +293,6 @@ static int drop_if_user(const char *key, void *value, void *ud)
 void mdt_session_drop_user(mdt_server_t *srv, int64_t user_id)
 {
     mdt_hmap_sweep(srv->auth->sessions, drop_if_user, &user_id);
-}
-
-/* Is the cached session usable now, by this node's knowledge? */
-static int session_live(const mdt_server_t *srv, const mdt_session_t *s, int64_t now)
-{
-    return s->user.active && now < s->expires_at &&
-           now - s->last_activity < srv->cfg.session_idle_s;
 }
 
 static int session_touch_work(mdt_dbc_t *c, void *arg)

@@ -74,7 +74,14 @@ int mdt_session_token_hash(const char *cookie_header, char hash[65]);
 const mdt_session_t *mdt_session_find_live(struct mdt_server *srv, const char *id_hash);
 /* Loop: the cached entry for an id_hash (live or not), or NULL. */
 const mdt_session_t *mdt_session_find_hash(struct mdt_server *srv, const char *id_hash);
-/* Loop: caches a copy of s (replacing any entry with its id_hash). */
+/* Entries in a node's session cache at most (see mdt_session_cache). */
+#define MDT_SESSION_CACHE_MAX 10000
+
+/* Loop: caches a copy of s (replacing any entry with its id_hash). A new
+ * entry first makes room: entries no longer live here are dropped (at most
+ * once a minute, at once when the cache is full), then, if it is still
+ * full, the least recently active one. A dropped session is loaded from
+ * the database again on its next use. */
 void mdt_session_cache(struct mdt_server *srv, const mdt_session_t *s);
 void mdt_session_drop(struct mdt_server *srv, const char *id_hash);
 void mdt_session_drop_user(struct mdt_server *srv, int64_t user_id);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "feed.h"
 #include "server_ctx.h"
 
 static int healthz_work(mdt_dbc_t *c, void *arg)
@@ -61,6 +62,10 @@ void mdt_sys_metrics(mdt_req_t *req)
          (double)srv->listen_notifications},
         {"mdt_events_last_notified_seq", "Highest event seq notified.", "gauge",
          (double)srv->last_notified_seq},
+        {"mdt_feed_last_seq", "Highest event seq this node dispatched.", "gauge",
+         (double)mdt_feed_last(srv)},
+        {"mdt_feed_load_failures_total", "Event feed loads that failed (each is retried).",
+         "counter", (double)mdt_feed_failures(srv)},
     };
     size_t len = 0;
     char *text = mdt_metrics_render(srv->metrics, extra, sizeof(extra) / sizeof(extra[0]), &len);

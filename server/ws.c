@@ -47,14 +47,47 @@ size_t mdt_ws_pss_size(void)
     return sizeof(mdt_ws_conn_t);
 }
 
+/* What goes out instead of a frame over MDT_WS_MAX_FRAME: `resync` for the
+ * case (or meeting) it names, so the client reloads rather than miss it; an
+ * error for anything else (a pong echoing a huge id). malloc'ed text. */
+static char *ws_oversize_standin(const char *data, size_t len, size_t *out_len)
+{
+    json_t *j = json_loadb(data, len, 0, NULL), *r;
+    json_t *cid = json_object_get(j, "case_id"), *mid = json_object_get(j, "meeting_id");
+    int resync = json_is_integer(cid) || json_is_integer(mid);
+    if (json_is_integer(cid))
+        r = json_pack("{s:s, s:O}", "type", "resync", "case_id", cid);
+    else if (json_is_integer(mid))
+        r = json_pack("{s:s, s:O}", "type", "resync", "meeting_id", mid);
+    else
+        r = json_pack("{s:s, s:s, s:s}", "type", "error", "code", "internal", "message",
+                      "the answer exceeds the 64 KiB frame limit");
+    json_decref(j);
+    char *s = mdt_json_dump(r, out_len);
+    json_decref(r);
+    mdt_log_warn("frame over the limit replaced", "bytes=%zu by=%s", len,
+                 resync ? "resync" : "error");
+    return s;
+}
+
 mdt_wsmsg_t *mdt_wsmsg_new(const char *data, size_t len)
 {
+    char *standin = NULL;
+    if (len > MDT_WS_MAX_FRAME) {
+        standin = ws_oversize_standin(data, len, &len);
+        if (!standin)
+            return NULL;
+        data = standin;
+    }
     mdt_wsmsg_t *m = malloc(sizeof(*m) + LWS_PRE + len);
-    if (!m)
+    if (!m) {
+        free(standin);
         return NULL;
+    }
     m->refs = 1;
     m->len = len;
     memcpy(m->buf + LWS_PRE, data, len);
+    free(standin);
     return m;
 }
 
@@ -142,59 +175,99 @@ void mdt_ws_drop_queue(mdt_ws_conn_t *c)
     c->queued_frames = 0;
 }
 
-static void ws_handle_subscribe(mdt_ws_conn_t *c, json_t *j, int subscribe)
+/* Reads "case_id"/"meeting_id" (key) and, with_since, an optional "since". */
+static int ws_parse_target(json_t *j, const char *key, int with_since, mdt_ws_cmd_t *cmd)
 {
-    json_t *cid = json_object_get(j, "case_id"), *since = json_object_get(j, "since");
-    if (!json_is_integer(cid) || json_integer_value(cid) <= 0 ||
-        (since && !json_is_null(since) &&
-         (!json_is_integer(since) || json_integer_value(since) < 0))) {
-        ws_send_error(c, "bad_request", "case_id must be a positive integer, since a seq");
-        return;
-    }
-    if (!subscribe)
-        mdt_hub_unsubscribe(c->srv, c, json_integer_value(cid));
-    else
-        mdt_hub_subscribe(c->srv, c, json_integer_value(cid),
-                          json_is_integer(since) ? json_integer_value(since) : -1);
+    json_t *id = json_object_get(j, key), *since = json_object_get(j, "since");
+    if (!json_is_integer(id) || json_integer_value(id) <= 0)
+        return -1;
+    cmd->id = json_integer_value(id);
+    if (!with_since || !since || json_is_null(since))
+        return 0;
+    if (!json_is_integer(since) || json_integer_value(since) < 0)
+        return -1;
+    cmd->since = json_integer_value(since);
+    return 0;
 }
 
-static void ws_handle_meeting(mdt_ws_conn_t *c, json_t *j, int subscribe)
+void mdt_ws_parse(const char *data, size_t len, mdt_ws_cmd_t *cmd)
 {
-    json_t *mid = json_object_get(j, "meeting_id");
-    if (!json_is_integer(mid) || json_integer_value(mid) <= 0) {
-        ws_send_error(c, "bad_request", "meeting_id must be a positive integer");
-        return;
+    static const struct {
+        const char *type;
+        mdt_ws_cmd_kind_t kind;
+        const char *key; /* the id it names, or NULL */
+        const char *bad;
+    } types[] = {
+        {"subscribe", MDT_WS_SUBSCRIBE, "case_id",
+         "case_id must be a positive integer, since a seq"},
+        {"unsubscribe", MDT_WS_UNSUBSCRIBE, "case_id",
+         "case_id must be a positive integer, since a seq"},
+        {"subscribe_meeting", MDT_WS_SUBSCRIBE_MEETING, "meeting_id",
+         "meeting_id must be a positive integer"},
+        {"unsubscribe_meeting", MDT_WS_UNSUBSCRIBE_MEETING, "meeting_id",
+         "meeting_id must be a positive integer"},
+        {"activity", MDT_WS_ACTIVITY, NULL, NULL},
+        {"ping", MDT_WS_PING, NULL, NULL},
+    };
+    json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *type = j ? json_string_value(json_object_get(j, "type")) : NULL;
+    *cmd = (mdt_ws_cmd_t){
+        .kind = MDT_WS_BAD, .since = -1, .error = "frames are JSON objects with a type"};
+    if (!type)
+        goto exit;
+    cmd->error = "unknown frame type";
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        if (strcmp(type, types[i].type) != 0)
+            continue;
+        if (types[i].key &&
+            ws_parse_target(j, types[i].key, strcmp(types[i].key, "case_id") == 0, cmd) != 0) {
+            cmd->error = types[i].bad;
+            goto exit;
+        }
+        cmd->kind = types[i].kind;
+        cmd->error = NULL;
+        break;
     }
-    if (subscribe)
-        mdt_hub_subscribe_meeting(c->srv, c, json_integer_value(mid));
-    else
-        mdt_hub_unsubscribe_meeting(c->srv, c, json_integer_value(mid));
+    if (cmd->kind == MDT_WS_PING) {
+        json_t *id = json_object_get(j, "id");
+        cmd->pong = json_pack("{s:s}", "type", "pong");
+        if (id && cmd->pong)
+            json_object_set(cmd->pong, "id", id);
+    }
+exit:
+    json_decref(j);
 }
 
 /* One complete text frame from the client. */
 static void ws_handle(mdt_ws_conn_t *c, const char *data, size_t len)
 {
-    json_error_t jerr;
-    json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
-    const char *type = j ? json_string_value(json_object_get(j, "type")) : NULL;
-    if (!type) {
-        ws_send_error(c, "bad_request", "frames are JSON objects with a type");
-    } else if (strcmp(type, "subscribe") == 0 || strcmp(type, "unsubscribe") == 0) {
-        ws_handle_subscribe(c, j, type[0] == 's');
-    } else if (strcmp(type, "subscribe_meeting") == 0 || strcmp(type, "unsubscribe_meeting") == 0) {
-        ws_handle_meeting(c, j, type[0] == 's');
-    } else if (strcmp(type, "activity") == 0) {
+    mdt_ws_cmd_t cmd;
+    mdt_ws_parse(data, len, &cmd);
+    switch (cmd.kind) {
+    case MDT_WS_BAD:
+        ws_send_error(c, "bad_request", cmd.error);
+        break;
+    case MDT_WS_SUBSCRIBE:
+        mdt_hub_subscribe(c->srv, c, cmd.id, cmd.since);
+        break;
+    case MDT_WS_UNSUBSCRIBE:
+        mdt_hub_unsubscribe(c->srv, c, cmd.id);
+        break;
+    case MDT_WS_SUBSCRIBE_MEETING:
+        mdt_hub_subscribe_meeting(c->srv, c, cmd.id);
+        break;
+    case MDT_WS_UNSUBSCRIBE_MEETING:
+        mdt_hub_unsubscribe_meeting(c->srv, c, cmd.id);
+        break;
+    case MDT_WS_ACTIVITY:
         mdt_session_activity(c->srv, c->session.id_hash);
-    } else if (strcmp(type, "ping") == 0) {
-        json_t *id = json_object_get(j, "id");
-        json_t *pong = json_pack("{s:s}", "type", "pong");
-        if (id)
-            json_object_set(pong, "id", id);
-        mdt_ws_send_json(c, pong);
-    } else {
-        ws_send_error(c, "bad_request", "unknown frame type");
+        break;
+    case MDT_WS_PING:
+        mdt_ws_send_json(c, cmd.pong);
+        cmd.pong = NULL;
+        break;
     }
-    json_decref(j);
+    json_decref(cmd.pong);
 }
 
 static int ws_receive(mdt_ws_conn_t *c, struct lws *wsi, const void *in, size_t len)

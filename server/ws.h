@@ -32,7 +32,9 @@ typedef struct mdt_wsmsg {
     unsigned char buf[];
 } mdt_wsmsg_t;
 
-/* New frame with refs = 1 holding a copy of data; NULL on OOM. */
+/* New frame with refs = 1 holding a copy of data; NULL on OOM. Never more
+ * than MDT_WS_MAX_FRAME: longer data is replaced by `resync` for the
+ * case_id (or meeting_id) it names, or by an `internal` error frame. */
 mdt_wsmsg_t *mdt_wsmsg_new(const char *data, size_t len);
 void mdt_wsmsg_unref(mdt_wsmsg_t *m);
 
@@ -50,6 +52,30 @@ uint64_t mdt_ws_id(const mdt_ws_conn_t *c);
 lws_dll2_owner_t *mdt_ws_subs(mdt_ws_conn_t *c);
 /* Live socket by id (NULL when it closed). */
 mdt_ws_conn_t *mdt_ws_find(struct mdt_server *srv, uint64_t id);
+
+/* What one client frame asks for. */
+typedef enum {
+    MDT_WS_BAD, /* answered with a bad_request error frame */
+    MDT_WS_SUBSCRIBE,
+    MDT_WS_UNSUBSCRIBE,
+    MDT_WS_SUBSCRIBE_MEETING,
+    MDT_WS_UNSUBSCRIBE_MEETING,
+    MDT_WS_ACTIVITY,
+    MDT_WS_PING,
+} mdt_ws_cmd_kind_t;
+
+typedef struct {
+    mdt_ws_cmd_kind_t kind;
+    int64_t id;        /* case_id or meeting_id */
+    int64_t since;     /* subscribe: the seq to replay after, -1 when absent */
+    const char *error; /* MDT_WS_BAD: the message (static) */
+    json_t *pong;      /* MDT_WS_PING: the answer (new reference) */
+} mdt_ws_cmd_t;
+
+/* Parses one client text frame (len bytes, no NUL needed) into cmd: the
+ * pure half of the socket's frame handler, no socket or server needed. The
+ * caller owns cmd->pong (json_decref; NULL unless MDT_WS_PING). */
+void mdt_ws_parse(const char *data, size_t len, mdt_ws_cmd_t *cmd);
 
 /* HTTP_CONFIRM_UPGRADE: 0 lets the upgrade go on; 1 when it was refused
  * with an HTTP answer (403 wrong Origin, 401 no valid session). */

@@ -41,6 +41,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { createDatabase, psql, sleep, startServer, api } from '../integration/lib/harness.mjs';
 import { addAgency, addUser, DEFAULT_PASSWORD } from '../integration/lib/fixtures.mjs';
+import { today } from '../integration/lib/clock.mjs';
 
 function args() {
     const out = { subscribers: 1000, entries: 200, runs: 3, users: 10, 'restricted-every': 10, client: 'raw' };
@@ -205,7 +206,7 @@ async function oneRun(opt, runNo) {
         const res = await lead.post('/api/v1/cases', {
             case_number: `B-${tag}`,
             alias: 'B.B.',
-            referral_date: '2026-01-15',
+            referral_date: today(-30),
             agencies: Object.values(agencies),
         });
         if (res.status !== 201) throw new Error(`create case: ${res.status} ${res.text}`);

@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { BIN, api, createDatabase, startServer } from '../integration/lib/harness.mjs';
+import { BIN, api, cliEnv, createDatabase, startServer } from '../integration/lib/harness.mjs';
 import { addAgency, addUser, DEFAULT_PASSWORD } from '../integration/lib/fixtures.mjs';
 import { totp } from '../integration/lib/totp.mjs';
 import { atWidths, axe, fitsWidth, launch, newPage, noProblems, shoot, signIn } from './lib/browser.mjs';
+import { today } from '../integration/lib/clock.mjs';
 
 const run = promisify(execFile);
 const demo = (u) => ({ username: u, password: `${u}-demo-pw` });
@@ -21,7 +22,7 @@ let dbUrl;
 
 before(async () => {
     dbUrl = await createDatabase();
-    await run(BIN, ['demo'], { env: { ...process.env, MDT_DATABASE_URL: dbUrl } });
+    await run(BIN, ['demo'], { env: cliEnv(dbUrl) });
     // No demo agency has kind "other": plain password sign-in for all of
     // them, and an "other" agency below to exercise MFA enrolment.
     server = await startServer({ dbUrl, env: { MDT_MFA_REQUIRED_KINDS: 'other', MDT_LOGIN_RATE: 100000 } });
@@ -61,8 +62,9 @@ test('case list: counts, search, status filter; board; Markdown note with server
     const page = await newPage(browser);
     await signIn(page, server.url, demo('cac.supervisor'));
     const rows = page.locator('.case-list tbody tr');
-    assert.ok((await rows.count()) >= 10, 'the demo cases are listed');
+    // the heading comes first, the list when its request is answered
     await page.locator('.summary', { hasText: 'open action item' }).waitFor();
+    assert.ok((await rows.count()) >= 10, 'the demo cases are listed');
     assert.match(await page.locator('.summary').textContent(), /\d+ overdue/);
     assert.ok((await page.locator('.case-list .badge.overdue').count()) > 0, 'overdue counts are highlighted');
     await atWidths(page, [1280, 390], async () => {
@@ -71,9 +73,18 @@ test('case list: counts, search, status filter; board; Markdown note with server
     });
     await fitsWidth(page, 360);
 
-    // Search matches number or alias; the status filter narrows.
+    // Search matches number or alias; the status filter narrows. A search
+    // is done when its query is in the URL and the list shows its result.
+    const searched = (q) =>
+        page.waitForFunction(
+            (want) =>
+                new URLSearchParams(location.hash.split('?')[1] ?? '').get('q') === want &&
+                document.querySelectorAll('.case-list tbody tr').length === 1 &&
+                document.querySelector('.case-list tbody tr').textContent.includes(want),
+            q,
+        );
     await page.getByLabel('Case number or alias').fill('Heron');
-    await page.waitForFunction(() => document.querySelectorAll('.case-list tbody tr').length === 1);
+    await searched('Heron');
     assert.match(await rows.first().textContent(), /HCAC-2026-014/);
     await page.getByLabel('Case number or alias').fill('');
     await page.getByLabel('Status').selectOption('closed');
@@ -81,8 +92,11 @@ test('case list: counts, search, status filter; board; Markdown note with server
 
     // Open the board.
     await page.getByLabel('Status').selectOption('');
+    // The board is opened while a search typed on the list is still
+    // pending (its 350 ms debounce): the search must not follow the user
+    // into the board (the URL is checked before the reload below).
+    await page.getByRole('link', { name: /HCAC-2026-014/ }).waitFor();
     await page.getByLabel('Case number or alias').fill('Heron');
-    await page.waitForFunction(() => document.querySelectorAll('.case-list tbody tr').length === 1);
     await page.getByRole('link', { name: /HCAC-2026-014/ }).click();
     await page.getByRole('heading', { level: 1, name: /HCAC-2026-014/ }).waitFor();
     await page.locator('#conn-state.is-online').waitFor();
@@ -134,7 +148,11 @@ test('case list: counts, search, status filter; board; Markdown note with server
     assert.equal(await edited.locator('.history > li').count(), 2);
 
     // Keyboard only: the skip link comes first; the composer posts with Ctrl+Enter.
+    // The reload shows this board again (not the list: a search typed on the
+    // list must not rewrite the URL after the board opened), ready and live.
+    assert.match(page.url(), /#\/cases\/\d+$/);
     await page.reload();
+    await page.locator('#sec-timeline-title').waitFor();
     await page.locator('#conn-state.is-online').waitFor();
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to main content');
@@ -160,7 +178,7 @@ test('action items: create, overdue highlighting, status; dashboard when the ser
     await form.getByLabel('What needs to be done').fill('Schedule the follow-up interview');
     await form.getByLabel('Agency responsible').selectOption({ label: 'Harborview Child Advocacy Center' });
     await form.getByLabel('Person').selectOption({ label: 'Robin Castellan (demo)' });
-    await form.getByLabel('Due date (optional)').fill('2020-01-15');
+    await form.getByLabel('Due date (optional)').fill(today(-30));
     await form.getByRole('button', { name: 'Add action item' }).click();
     const item = page.locator('#sec-actions .action', { hasText: 'Schedule the follow-up interview' });
     await item.locator('.badge.overdue').waitFor();

@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { createDatabase, freePort, startServer, sleep } from '../integration/lib/harness.mjs';
 import { BOARD_ENV, boardWorld, createCase, login } from '../integration/lib/board_fixtures.mjs';
 import { launch, newPage, noProblems, openBoard, recordFrames, shoot, signIn } from './lib/browser.mjs';
+import { today } from '../integration/lib/clock.mjs';
 
 let dbUrl;
 let world;
@@ -92,7 +93,7 @@ test('an action item created on the police page appears live on the CAC page', a
     const form = police.locator('#sec-actions form').last();
     await form.getByLabel('What needs to be done').fill('Request phone records from the carrier');
     await form.getByLabel('Agency responsible').selectOption({ label: `police ${world.users.policeMember.username.split('_')[1]}` });
-    await form.getByLabel('Due date (optional)').fill('2031-03-01');
+    await form.getByLabel('Due date (optional)').fill(today(90));
     assert.match(await form.locator('.vis-statement').textContent(), /Will be visible to: all 3 agencies on this case/);
     await form.getByRole('button', { name: 'Add action item' }).click();
     await police.locator('#sec-actions .action', { hasText: 'Request phone records' }).waitFor();
@@ -111,7 +112,7 @@ test('protected details: the owner edits identity, records a consent for the pol
 
     await card(cac).getByRole('button', { name: 'Edit identity details' }).click();
     await card(cac).getByLabel('Legal name').fill('Rosa Demo-Lopez');
-    await card(cac).getByLabel('Date of birth').fill('2011-04-09');
+    await card(cac).getByLabel('Date of birth').fill(today(-14 * 365));
     await card(cac).getByRole('button', { name: 'Save' }).click();
     await card(cac).locator('dd', { hasText: 'Rosa Demo-Lopez' }).waitFor();
     assert.match(await card(cac).locator('.share-line').textContent(), /^Not shared: only cac /);
@@ -123,13 +124,18 @@ test('protected details: the owner edits identity, records a consent for the pol
     await form.getByLabel('Role').selectOption('guardian');
     await form.getByLabel('Name', { exact: true }).fill('Maria Demo-Lopez');
     await form.getByLabel('Purpose').fill('Investigation of the referral');
-    await form.getByLabel('Valid through').fill('2031-06-30');
+    const validThrough = today(200);
+    // as the app shows a date: "Jun 30, 2031"
+    const shown = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', month: 'short', day: 'numeric', year: 'numeric' })
+        .format(new Date(`${validThrough}T12:00:00Z`));
+    const esc = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    await form.getByLabel('Valid through').fill(validThrough);
     await form.getByRole('button', { name: 'Record consent' }).click();
-    await card(cac).locator('.share-line', { hasText: /^Shared with police \S+ until Jun 30, 2031\.$/ }).waitFor();
+    await card(cac).locator('.share-line', { hasText: new RegExp(`^Shared with police \\S+ until ${esc(shown)}\\.$`) }).waitFor();
 
     // The police page gets the category live, and says under what.
     await card(police).locator('dd', { hasText: 'Rosa Demo-Lopez' }).waitFor();
-    assert.match(await card(police).locator('.share-line').textContent(), /Shared with your agency by cac \S+ under a consent until Jun 30, 2031/);
+    assert.match(await card(police).locator('.share-line').textContent(), new RegExp(`Shared with your agency by cac \\S+ under a consent until ${esc(shown)}`));
     await police.locator('.consent.is-active', { hasText: 'may see Identity' }).waitFor();
 
     // Revoked: it disappears from the police page at once.

@@ -96,7 +96,7 @@ test('a member creates an item for its own agency: 201 with the Action item shap
         details_md: 'Call **Tuesday**.',
         assignee_agency_id: w.agencies.cac,
         assignee_id: w.users.cacInterviewer.userId,
-        due_date: '2099-03-01',
+        due_date: todayIn(EAST, 400),
     });
     assert.equal(a.case_id, caseId);
     assert.equal(a.title, 'Schedule the forensic interview');
@@ -104,7 +104,7 @@ test('a member creates an item for its own agency: 201 with the Action item shap
     assert.equal(a.details_html, '<p>Call <strong>Tuesday</strong>.</p>\n');
     assert.equal(a.assignee_id, w.users.cacInterviewer.userId);
     assert.equal(a.assignee_agency_id, w.agencies.cac);
-    assert.equal(a.due_date, '2099-03-01');
+    assert.equal(a.due_date, todayIn(EAST, 400));
     assert.equal(a.status, 'open');
     assert.equal(a.visibility, 'mdt');
     assert.deepEqual(a.visible_to, []);
@@ -164,6 +164,7 @@ test('invalid input: 422 with the field (400 for wrong types), and nothing writt
         [{ ...base, visibility: 'agencies' }, 422, 'visible_to'],
         [{ ...base, visibility: 'agencies', visible_to: [a.hospital] }, 422, 'visible_to'],
         [{ ...base, details_md: 'd'.repeat(64 * 1024 + 1) }, 422, 'details_md'],
+        [{ ...base, details_md: '>'.repeat(60000) }, 422, 'details_md'],
         [{ ...base, due_date: 20260203 }, 400, 'due_date'],
         [{ ...base, assignee_agency_id: String(a.cac) }, 400, 'assignee_agency_id'],
         [{ ...base, title: 5 }, 400, 'title'],
@@ -182,7 +183,7 @@ test('updating: versions, status and completed_at, 409 with error.current on a s
         title: 'Medical exam',
         assignee_agency_id: w.agencies.police,
         assignee_id: w.users.policeMember.userId,
-        due_date: '2099-01-01',
+        due_date: todayIn(EAST, 365),
     });
     const url = `/api/v1/actions/${a.id}`;
     let before = await changeCounts(dbUrl, caseId);
@@ -248,7 +249,7 @@ test('overdue: due before today in MDT_TIME_ZONE while open or in progress', asy
     assertError(seen, 409, 'conflict');
     assert.equal(seen.json.error.current.overdue, false, `${todayWest} is today in ${WEST}`);
 
-    const past = await create(as.cacMember, { title: 'Long past', assignee_agency_id: w.agencies.cac, due_date: '2020-01-01' });
+    const past = await create(as.cacMember, { title: 'Long past', assignee_agency_id: w.agencies.cac, due_date: todayIn(EAST, -2000) });
     assert.equal(past.overdue, true);
     const future = await create(as.cacMember, { title: 'Future', assignee_agency_id: w.agencies.cac, due_date: todayIn(EAST, 1) });
     assert.equal(future.overdue, false);

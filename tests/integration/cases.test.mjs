@@ -15,7 +15,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, psql, sleep, startServer } from './lib/harness.mjs';
+import { createDatabase, flushAudit, psql, startServer } from './lib/harness.mjs';
+import { today } from './lib/clock.mjs';
 import { addAgency } from './lib/fixtures.mjs';
 import {
     BOARD_ENV,
@@ -52,7 +53,7 @@ async function create(client, body = {}) {
     const res = await client.post('/api/v1/cases', {
         case_number: uniq('C'),
         alias: uniq('Alias'),
-        referral_date: '2026-03-01',
+        referral_date: today(-14),
         agencies: [],
         ...body,
     });
@@ -100,7 +101,7 @@ test('a supervisor creates a case: its agency leads, default PII owners, one aud
         case_number: number,
         alias: 'J.M.',
         municipality: 'Stamford',
-        referral_date: '2026-02-14',
+        referral_date: today(-20),
         agencies: [a.police, a.legal, a.hospital],
     });
     assert.equal(res.status, 201, res.text);
@@ -109,7 +110,7 @@ test('a supervisor creates a case: its agency leads, default PII owners, one aud
     assert.equal(c.alias, 'J.M.');
     assert.equal(c.status, 'referred');
     assert.equal(c.municipality, 'Stamford');
-    assert.equal(c.referral_date, '2026-02-14');
+    assert.equal(c.referral_date, today(-20));
     assert.equal(c.lead_agency_id, a.cac);
     assert.deepEqual([...c.agencies].sort((x, y) => x - y), [a.cac, a.police, a.legal, a.hospital].sort((x, y) => x - y));
     assert.deepEqual(c.pii_owners, { identity: a.cac, contact: a.cac, immigration: a.legal, health: a.hospital });
@@ -141,7 +142,7 @@ test('only supervisors create cases: members, interviewers and admins get 403', 
         const res = await as[key].post('/api/v1/cases', {
             case_number: uniq('X'),
             alias: 'A.B.',
-            referral_date: '2026-03-01',
+            referral_date: today(-14),
             agencies: [],
         });
         assertError(res, 403, 'forbidden');
@@ -154,7 +155,7 @@ test('bad input: 400 for wrong types, 422 naming the field, nothing created', as
     const inactive = await addAgency(dbUrl, { name: uniq('Closed agency'), kind: 'other' });
     await psql(dbUrl, `UPDATE agencies SET active = false WHERE id = ${inactive}`);
     const hidden = await create(as.policeSupervisor, { agencies: [] }); // cac is not on it
-    const base = { case_number: uniq('V'), alias: 'A.B.', referral_date: '2026-03-01', agencies: [] };
+    const base = { case_number: uniq('V'), alias: 'A.B.', referral_date: today(-14), agencies: [] };
     const before = await caseCount();
     const cases = [
         [{ case_number: undefined }, 422, 'validation', 'case_number'],
@@ -188,7 +189,7 @@ test('a duplicate case_number of the same lead agency is 409 with the existing c
     const res = await as.cacSupervisor.post('/api/v1/cases', {
         case_number: number.toLowerCase(),
         alias: 'Other',
-        referral_date: '2026-03-02',
+        referral_date: today(-10),
         agencies: [],
     });
     assertError(res, 409, 'conflict');
@@ -264,7 +265,7 @@ test('q matches case_number and alias only, case-insensitively, wildcards taken 
     s = await found("' OR 1=1 --");
     assert.equal(s.size, 0);
     // the search string never reaches the audit log
-    await sleep(400);
+    await flushAudit(server);
     const audit = await psql(dbUrl, `SELECT count(*) FROM audit WHERE detail::text LIKE '%${tag}%'`);
     assert.equal(audit, '0');
     assertError(await as.cacMember.get(`/api/v1/cases?q=${'x'.repeat(101)}`), 422, 'validation', 'q');
@@ -505,14 +506,11 @@ test('under concurrent edits every board is one snapshot: its case version match
 test('reading the board is audited as case.read; refused reads are not case reads', async () => {
     const c = await create(as.cacSupervisor, { agencies: [] });
     assert.equal((await as.cacMember.get(`/api/v1/cases/${c.id}`)).status, 200);
-    let rows = '';
-    for (let i = 0; i < 40 && !rows; i++) {
-        rows = await psql(dbUrl, `SELECT user_id FROM audit WHERE action = 'case.read' AND case_id = ${c.id}`);
-        if (!rows) await sleep(50);
-    }
+    await flushAudit(server);
+    const rows = await psql(dbUrl, `SELECT user_id FROM audit WHERE action = 'case.read' AND case_id = ${c.id}`);
     assert.equal(Number(rows), w.users.cacMember.userId);
     assertError(await as.policeMember.get(`/api/v1/cases/${c.id}`), 404, 'not_found');
-    await sleep(400);
+    await flushAudit(server);
     const reads = await psql(dbUrl, `SELECT count(*) FROM audit WHERE action = 'case.read' AND case_id = ${c.id}`);
     assert.equal(reads, '1');
 });

@@ -7,7 +7,10 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { BIN, createDatabase, psql } from './lib/harness.mjs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BIN, cliEnv, createDatabase, psql } from './lib/harness.mjs';
 
 const PASSWORD = 'correct horse battery staple';
 let dbUrl;
@@ -15,8 +18,7 @@ let dbUrl;
 // cli(args, {input, url, env}) - runs mdtboard; resolves {code, stdout, stderr}.
 function cli(args, { input = '', url = dbUrl, env = {} } = {}) {
     return new Promise((resolve) => {
-        const fullEnv = { ...process.env, MDT_DATABASE_URL: url, ...env };
-        for (const [k, v] of Object.entries(fullEnv)) if (v === undefined) delete fullEnv[k];
+        const fullEnv = cliEnv(url, env);
         const child = execFile(BIN, args, { env: fullEnv }, (err, stdout, stderr) =>
             resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }),
         );
@@ -46,13 +48,17 @@ before(async () => {
 test('--help: mdtboard lists the subcommands; each subcommand lists its flags and exits 0', async () => {
     const top = await cli(['--help']);
     assert.equal(top.code, 0);
-    for (const c of ['agency add', 'user add', 'user reset-mfa', 'audit verify']) assert.ok(top.stdout.includes(c), top.stdout);
+    for (const c of ['agency add', 'user add', 'user reset-mfa', 'audit verify', 'audit checkpoint', 'keys init']) {
+        assert.ok(top.stdout.includes(c), top.stdout);
+    }
 
     const expect = {
         'agency add': ['--name', '--kind', 'law_enforcement'],
         'user add': ['--username', '--display-name', '--agency-id', '--role', '--password-stdin'],
         'user reset-mfa': ['--username'],
-        'audit verify': ['audit chain ok'],
+        'audit verify': ['audit chain ok', '--key-file', '--checkpoint'],
+        'audit checkpoint': ['--key-file', 'audit checkpoint id=N hash=H at=T'],
+        'keys init': ['--file', '0600'],
     };
     for (const [cmd, words] of Object.entries(expect)) {
         // --help works without a database
@@ -195,4 +201,36 @@ test('audit verify: ok on an intact chain; errors without a database', async () 
     const down = await cli(['agency', 'add', '--name', 'X', '--kind', 'cac'], { url: 'postgresql://nobody@/nowhere?host=/nonexistent&port=1' });
     assert.notEqual(down.code, 0);
     assert.match(down.stderr, /cannot connect/);
+});
+
+test('keys init: a 0600 key file, never overwritten; commands that write audit rows need one', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mdt-cli-key-'));
+    try {
+        const file = path.join(dir, 'k');
+        const r = await cli(['keys', 'init', '--file', file], { url: undefined });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^key file .* created \(key id [0-9a-f]{16}\)\n$/);
+        assert.equal(statSync(file).mode & 0o777, 0o600);
+        const text = readFileSync(file, 'utf8');
+        assert.match(text, /^mdtboard-key 1$/m);
+        assert.ok(!r.stdout.includes(/^master (\S+)$/m.exec(text)[1]), 'the secret is never printed');
+        const again = await cli(['keys', 'init', '--file', file], { url: undefined });
+        assert.equal(again.code, 1);
+        assert.match(again.stderr, /already exists/);
+        assert.equal(readFileSync(file, 'utf8'), text);
+        assert.equal((await cli(['keys', 'init'], { url: undefined })).code, 2);
+
+        const nokey = await cli(['agency', 'add', '--name', unique('NoKey '), '--kind', 'cac'], { env: { MDT_KEY_FILE: undefined } });
+        assert.equal(nokey.code, 1);
+        assert.match(nokey.stderr, /MDT_KEY_FILE is not set/);
+        const serve = await cli(['serve', '--listen', '127.0.0.1:1'], { env: { MDT_KEY_FILE: undefined } });
+        assert.equal(serve.code, 2);
+        assert.match(serve.stderr, /MDT_KEY_FILE is not set/);
+        chmodSync(file, 0o644);
+        const open = await cli(['audit', 'verify'], { env: { MDT_KEY_FILE: file } });
+        assert.equal(open.code, 1);
+        assert.match(open.stderr, /chmod 600/);
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
 });

@@ -14,7 +14,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, psql, sleep, startServer } from './lib/harness.mjs';
+import { createDatabase, flushAudit, psql, startServer } from './lib/harness.mjs';
 import { BOARD_ENV, assertError, boardWorld, createCase, login, todayIn } from './lib/board_fixtures.mjs';
 
 const TZ = 'America/New_York';
@@ -297,7 +297,7 @@ test('actions.csv: filters and pages like the list; the next cursor comes as a h
 test('reads are audited with counts and filter names only', async () => {
     await list(as.cacSupervisor, `?agency_id=${w.agencies.cac}&status=open`);
     await as.cacSupervisor.get('/api/v1/actions.csv');
-    await sleep(400);
+    await flushAudit(server);
     const rows = JSON.parse(
         await psql(
             dbUrl,

@@ -9,14 +9,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { BIN, api, createDatabase, psql, startServer } from './lib/harness.mjs';
+import { BIN, api, cliEnv, createDatabase, psql, startServer } from './lib/harness.mjs';
 
 let dbUrl, server, logins, firstRun;
 
 // demo(url) - runs `mdtboard demo`; resolves {code, stdout, stderr}.
 function demo(url, args = []) {
     return new Promise((resolve) => {
-        execFile(BIN, ['demo', ...args], { env: { ...process.env, MDT_DATABASE_URL: url } }, (err, stdout, stderr) => {
+        execFile(BIN, ['demo', ...args], { env: cliEnv(url) }, (err, stdout, stderr) => {
             resolve({ code: err ? err.code : 0, stdout, stderr });
         });
     });

@@ -24,8 +24,10 @@ import {
     expectOneChange,
     login,
 } from './lib/board_fixtures.mjs';
+import { today } from './lib/clock.mjs';
 
 const MARKDOWN_MAX = 64 * 1024; // MDT_MARKDOWN_MAX_SOURCE, bytes
+const MARKDOWN_MAX_HTML = 32 * 1024; // MDT_MARKDOWN_MAX_HTML, bytes
 
 let dbUrl, server, w, caseId;
 const as = {}; // logged-in clients by user key
@@ -157,7 +159,7 @@ test('invalid input: 422 with the field (400 for wrong types), and nothing writt
         [{ kind: 'note', body_md: 'x', visibility: 'agencies', visible_to: [] }, 422, 'visible_to'],
         [{ kind: 'note', body_md: 'x', visibility: 'agencies' }, 422, 'visible_to'],
         [{ kind: 'note', body_md: 'x', visibility: 'mdt', visible_to: [w.agencies.dcf] }, 422, 'visible_to'],
-        [{ kind: 'note', body_md: 'x', visibility: 'mdt', interview: { date: '2026-02-01' } }, 422, 'interview'],
+        [{ kind: 'note', body_md: 'x', visibility: 'mdt', interview: { date: today(-1) } }, 422, 'interview'],
         [{ kind: 7, body_md: 'x', visibility: 'mdt' }, 400, 'kind'],
         [{ kind: 'note', body_md: ['x'], visibility: 'mdt' }, 400, 'body_md'],
         [{ kind: 'note', body_md: 'x', visibility: 'agencies', visible_to: ['2'] }, 400, 'visible_to'],
@@ -167,12 +169,47 @@ test('invalid input: 422 with the field (400 for wrong types), and nothing writt
     }
     // Exactly the size limit is fine (checked last so the count above holds).
     await expectNoChange(dbUrl, caseId, before);
-    const big = await post(c, { kind: 'note', body_md: 'y'.repeat(MARKDOWN_MAX), visibility: 'agency' });
+    // (trailing blanks, so its HTML stays within MARKDOWN_MAX_HTML)
+    const src = 'y' + ' '.repeat(MARKDOWN_MAX - 1);
+    const big = await post(c, { kind: 'note', body_md: src, visibility: 'agency' });
     assert.equal(big.body_md.length, MARKDOWN_MAX);
+    assert.equal(big.body_html, '<p>y</p>\n');
+});
+
+test('Markdown is bounded: HTML over 32 KiB or nesting over 32 levels is 422 body_md, nothing written', async () => {
+    const c = as.cacMember;
+    const before = await changeCounts(dbUrl, caseId);
+    const nested = (n) => Array.from({ length: n }, (_, i) => `${' '.repeat(2 * i)}- a\n`).join('');
+    const refused = [
+        '>'.repeat(60000), // the issue's example: 1.6 MB of HTML before
+        nested(16), // 16 list levels: 34 tree levels
+        '- '.repeat(20000) + 'x',
+        '&'.repeat(12000), // 60 KB of "&amp;"
+        'z'.repeat(MARKDOWN_MAX_HTML), // "<p>" + 32 KiB + "</p>"
+    ];
+    for (const md of refused) {
+        assertError(await c.post(entriesUrl(), { kind: 'note', body_md: md, visibility: 'mdt' }), 422, 'validation', 'body_md');
+        assertError(await c.post('/api/v1/render', { body_md: md }), 422, 'validation', 'body_md');
+    }
+    await expectNoChange(dbUrl, caseId, before);
+    // A legitimate large note (~20 KB of visits, lists, links, quotes) passes.
+    const visit =
+        '## Visit\n\nMet the *family* at home; **school** attendance was discussed with ' +
+        '[the counsellor](https://example.org/c).\n\n- follow-up call\n  - with the aunt\n' +
+        '- services referral\n\n> Quote from the interview, kept as said.\n\n';
+    const note = visit.repeat(90);
+    assert.ok(note.length > 18000);
+    const e = await post(c, { kind: 'note', body_md: note, visibility: 'mdt' });
+    assert.ok(e.body_html.length <= MARKDOWN_MAX_HTML && e.body_html.includes('<blockquote>'));
+    const preview = await c.post('/api/v1/render', { body_md: note });
+    assert.equal(preview.status, 200, preview.text);
+    assert.equal(preview.json.body_html, e.body_html);
+    const deep = await c.post('/api/v1/render', { body_md: nested(15) });
+    assert.equal(deep.status, 200, deep.text);
 });
 
 test('interview entries: interviewers only; the interview object is required and checked', async () => {
-    const interview = { date: '2026-02-03', interviewer_id: w.users.cacInterviewer.userId, disclosure: 'partial' };
+    const interview = { date: today(-2), interviewer_id: w.users.cacInterviewer.userId, disclosure: 'partial' };
     const before = await changeCounts(dbUrl, caseId);
     const body = { kind: 'interview', body_md: 'Forensic interview held.', visibility: 'mdt', interview };
     assertError(await as.cacMember.post(entriesUrl(), body), 422, 'validation', 'kind');
@@ -311,7 +348,7 @@ test('retraction: author, its agency supervisor or the lead supervisor; history 
         kind: 'interview',
         body_md: 'Interview.',
         visibility: 'mdt',
-        interview: { date: '2026-02-04', interviewer_id: w.users.policeInterviewer.userId, disclosure: 'full', recording_ref: 'R-9' },
+        interview: { date: today(-1), interviewer_id: w.users.policeInterviewer.userId, disclosure: 'full', recording_ref: 'R-9' },
     });
     const ri = await as.cacSupervisor.del(`/api/v1/entries/${iv.id}`);
     assert.equal(ri.status, 200, ri.text);

@@ -10,7 +10,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { api, BIN, createDatabase, psql, sleep, startServer } from './lib/harness.mjs';
+import { api, BIN, cliEnv, createDatabase, flushAudit, psql, startServer } from './lib/harness.mjs';
+import { appendAudit } from './lib/auditchain.mjs';
+import { today } from './lib/clock.mjs';
 
 const PASSWORD = 'correct horse battery staple';
 const ENV = { MDT_LOGIN_RATE: 100000 };
@@ -22,7 +24,7 @@ let admin; // {client, userId, agencyId}
 // cli(url, args, input) - runs mdtboard; resolves {code, stdout, stderr}.
 function cli(url, args, input = '') {
     return new Promise((resolve) => {
-        const child = execFile(BIN, args, { env: { ...process.env, MDT_DATABASE_URL: url } }, (err, stdout, stderr) =>
+        const child = execFile(BIN, args, { env: cliEnv(url) }, (err, stdout, stderr) =>
             resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }),
         );
         child.stdin.on('error', () => {}); // the command may exit before reading
@@ -559,7 +561,7 @@ test('audit: an admin sees the scripted sequence in order, with details but neve
     assert.ok(p2.json.items.every((r) => r.id < p1.json.items[2].id));
 
     // reading the log is itself audited (buffered: within 200 ms)
-    await sleep(500);
+    await flushAudit(server);
     const reads = await c.get(`/api/v1/audit?user_id=${admin.userId}&limit=50`);
     const read = reads.json.items.find((r) => r.action === 'audit.read' && r.detail.view === 'audit');
     assert.ok(read, reads.text);
@@ -572,7 +574,7 @@ test('audit: an admin sees the scripted sequence in order, with details but neve
     assert.deepEqual(future.json, { items: [], next: null });
     const offset = await c.get('/api/v1/audit?since=2199-01-01T00:00:00.5%2B01:00');
     assert.deepEqual(offset.json, { items: [], next: null });
-    const past = await c.get('/api/v1/audit?since=2000-01-01&limit=1');
+    const past = await c.get(`/api/v1/audit?since=${today(-3650)}&limit=1`);
     assert.equal(past.json.items.length, 1);
     assertError(await c.get('/api/v1/audit?since=yesterday'), 422, 'validation', 'since');
     assertError(await c.get('/api/v1/audit?case_id=x'), 400, 'bad_request', 'case_id');
@@ -587,7 +589,7 @@ async function makeCase(lead, other) {
             dbUrl,
             `INSERT INTO cases (case_number, alias, referral_date, lead_agency_id, pii_owner_identity, pii_owner_contact,
                 pii_owner_immigration, pii_owner_health)
-             VALUES ('${unique('C-')}', 'A.B.', '2026-01-05', ${lead}, ${lead}, ${lead}, ${lead}, ${lead}) RETURNING id`,
+             VALUES ('${unique('C-')}', 'A.B.', '${today(-30)}', ${lead}, ${lead}, ${lead}, ${lead}, ${lead}) RETURNING id`,
         ),
     );
     await psql(dbUrl, `INSERT INTO case_agencies (case_id, agency_id) VALUES (${id}, ${lead}), (${id}, ${other})`);
@@ -623,7 +625,7 @@ test('audit: a supervisor reads only the rows of a case its agency leads, with i
         case_id: caseId,
         detail: { kind: 'note' },
     }));
-    await psql(dbUrl, `SELECT mdt_audit_append('${JSON.stringify(rows)}'::jsonb)`);
+    await appendAudit(dbUrl, rows);
 
     const cl = await loginOk(supLead.username);
     assertError(await cl.get('/api/v1/audit'), 403, 'forbidden');
@@ -649,7 +651,7 @@ test('audit: a supervisor reads only the rows of a case its agency leads, with i
     assert.deepEqual(ids, [shared, hidden]);
 
     // the supervisor's reads and the denied attempts are audited
-    await sleep(500);
+    await flushAudit(server);
     const reads = await admin.client.get(`/api/v1/audit?user_id=${supLead.id}`);
     const outcomes = reads.json.items.filter((r) => r.action === 'audit.read').map((r) => r.outcome);
     assert.deepEqual(outcomes, ['ok', 'denied', 'denied']);

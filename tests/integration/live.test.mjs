@@ -19,6 +19,7 @@ import WebSocket from 'ws';
 import { createDatabase, psql, sleep, startServer, wsConnect } from './lib/harness.mjs';
 import { addUser } from './lib/fixtures.mjs';
 import { BOARD_ENV, boardWorld, login } from './lib/board_fixtures.mjs';
+import { today } from './lib/clock.mjs';
 
 let dbUrl, server, w;
 const as = {}; // logged-in clients by user key (sessions on `server`)
@@ -45,7 +46,7 @@ async function newCase(agencyKeys, lead = as.cacSupervisor) {
     const res = await lead.post('/api/v1/cases', {
         case_number: `L-${process.pid}-${++caseCounter}`,
         alias: `L.V. ${caseCounter}`,
-        referral_date: '2026-01-15',
+        referral_date: today(-30),
         agencies,
     });
     assert.equal(res.status, 201, res.text);
@@ -291,7 +292,8 @@ test('two agencies on one case receive exactly the events each may see; not one 
 
     // everyone gets events in seq order, so once the tail arrived nothing earlier is still coming
     await until(() => lastSeq(police, caseId) >= seqs.tail && lastSeq(cac, caseId) >= seqs.tail, 5000, 'the tail entry on both sockets');
-    await sleep(300);
+    await police.barrier();
+    await cac.barrier();
 
     const pe = eventsOf(police, caseId);
     assert.deepEqual(pe.map((f) => [f.seq, f.kind, f.data.id]), [
@@ -384,7 +386,7 @@ test('after a disconnect, subscribing with since = the last seen seq replays exa
     // since = the current seq: nothing replayed
     const again = await open(as.policeMember);
     assert.deepEqual(await subscribe(again, caseId, nextSeq), { type: 'subscribed', case_id: caseId, seq: nextSeq });
-    await sleep(200);
+    await again.barrier();
     assert.equal(eventsOf(again, caseId).length, 0);
     for (const c of [watcher, police, again]) await c.close();
 });
@@ -410,7 +412,7 @@ test('8 concurrent writers x 50 entries: 3 subscribers receive every event exact
     assert.equal(expected.length, 400);
     const max = expected[expected.length - 1];
     await until(() => subs.every(([, c]) => lastSeq(c, caseId) >= max), 15000, 'every subscriber to reach the last seq');
-    await sleep(300);
+    for (const [, c] of subs) await c.barrier();
     for (const [key, c] of subs) {
         assertExactly(eventsOf(c, caseId).map((f) => f.seq), expected, key);
         assert.ok(eventsOf(c, caseId).every((f) => f.kind === 'entry.created'));
@@ -456,7 +458,7 @@ test('events committed while a replay runs are neither lost nor duplicated', { t
     const expected = await dbSeqs(caseId, 0);
     const max = expected[expected.length - 1];
     await until(() => subs.every(([, c]) => lastSeq(c, caseId) >= max), 20000, 'every subscriber to reach the last seq');
-    await sleep(300);
+    for (const [, c] of subs) await c.barrier();
     for (const [who, c] of subs) {
         assertExactly(eventsOf(c, caseId).map((f) => f.seq), expected, who);
         const sub = c.frames.find((f) => f.type === 'subscribed');
@@ -505,7 +507,7 @@ const consentBody = (agencyId, expiresAt) => ({
     agency_id: agencyId,
     consented_by: [{ role: 'guardian', name: 'Ana Guardian' }],
     purpose: 'coordinate services',
-    signed_on: '2026-01-20',
+    signed_on: today(-1),
     expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
 });
 
@@ -652,7 +654,7 @@ test('removing an agency from the case: its subscriber gets access.revoked {case
     const marker = `AFTER-${Math.random().toString(36).slice(2)}`;
     const e = await postEntry(as.cacMember, caseId, marker, 'mdt');
     await dcf.next((f) => f.type === 'event' && f.data?.id === e.id, 5000);
-    await sleep(300);
+    await police.barrier();
     const after = police.frames.slice(police.frames.indexOf(rev) + 1);
     assert.deepEqual(after.filter((f) => f.type === 'event' || f.case_id === caseId).map((f) => f.type), [], JSON.stringify(after));
     assert.ok(!police.rawText().includes(marker));

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { api, createDatabase, psql, sleep, startServer, wsConnect } from './lib/harness.mjs';
 import { addUser } from './lib/fixtures.mjs';
 import { BOARD_ENV, boardWorld, login } from './lib/board_fixtures.mjs';
+import { today } from './lib/clock.mjs';
 
 let dbUrl, A, B, w;
 const as = {}; // sessions made on node A
@@ -56,7 +57,7 @@ async function newCase() {
     const res = await as.cacSupervisor.post('/api/v1/cases', {
         case_number: `N-${process.pid}-${++n}`,
         alias: 'N.N.',
-        referral_date: '2026-01-15',
+        referral_date: today(-30),
         agencies: [w.agencies.police],
     });
     assert.equal(res.status, 201, res.text);
@@ -149,7 +150,7 @@ test('a client that reconnects to the other node with since resumes without a ga
     await subscribe(conn, caseId, seen);
     const expected = await dbSeqs(caseId, seen);
     await until(() => eventSeqs(conn, caseId).at(-1) === expected.at(-1), 5000, 'the resumed stream to catch up');
-    await sleep(200);
+    await conn.barrier();
     assert.deepEqual(eventSeqs(conn, caseId), expected, 'no gap, no duplicate');
     await conn.close();
     await watcherB.close();
@@ -169,7 +170,7 @@ test('concurrent writers on both nodes: subscribers on each node get every event
     const expected = await dbSeqs(caseId, seq);
     assert.equal(expected.length, 160);
     await until(() => subs.every((c) => eventSeqs(c, caseId).at(-1) === expected.at(-1)), 10000, 'every subscriber to catch up');
-    await sleep(200);
+    for (const c of subs) await c.barrier();
     for (const c of subs) assert.deepEqual(eventSeqs(c, caseId), expected);
     for (const c of subs) await c.close();
 });

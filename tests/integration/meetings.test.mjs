@@ -18,6 +18,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDatabase, psql, startServer } from './lib/harness.mjs';
 import { BOARD_ENV, assertError, boardWorld, createCase, login, todayIn } from './lib/board_fixtures.mjs';
+import { DAY_MS, iso, nowIso as nowPlus, today, wallTime } from './lib/clock.mjs';
 
 const TZ = 'America/New_York';
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
@@ -110,8 +111,9 @@ function assertNoTraceOfC(text) {
     assert.ok(!text.includes(names.C.number), `case C's number leaked: ${text}`);
 }
 
+// nowIso(offsetDays) - now, plus offsetDays, as RFC 3339 UTC.
 function nowIso(offsetDays = 0) {
-    return new Date(Date.now() + offsetDays * 86400000).toISOString().replace(/\.\d+Z$/, 'Z');
+    return nowPlus(offsetDays * DAY_MS);
 }
 
 // ---- creating ------------------------------------------------------------
@@ -337,6 +339,7 @@ test('outcomes: the facilitator records them (rendered, versioned, kept), others
     assertError(await fac.put(url(meeting.id, `/cases/${A}/outcome`), {}), 422, 'validation', 'outcome_md');
     assertError(await fac.put(url(meeting.id, `/cases/${A}/outcome`), { outcome_md: 7 }), 400, 'bad_request', 'outcome_md');
     assertError(await fac.put(url(meeting.id, `/cases/${A}/outcome`), { outcome_md: 'x'.repeat(65 * 1024) }), 422, 'validation', 'outcome_md');
+    assertError(await fac.put(url(meeting.id, `/cases/${A}/outcome`), { outcome_md: '>'.repeat(60000) }), 422, 'validation', 'outcome_md');
     await expectNoMeetingChange(meeting.id, before);
 
     // The hospital sees A's outcome and nothing of C's.
@@ -513,11 +516,13 @@ test('status: planned → in_progress → ended only; after the end the agenda a
 
 test('GET /meetings: the caller\'s meetings in time order, from/to, paging', async () => {
     const fac = as.cacSupervisor;
-    const past = await fac.post('/api/v1/meetings', { title: 'past', scheduled_at: '2026-01-05T15:00:00Z', case_ids: [B] });
-    const later = await fac.post('/api/v1/meetings', { title: 'later', scheduled_at: '2027-03-01T15:00:00Z', case_ids: [C] });
+    const pastDay = today(-300);
+    const pastAt = wallTime(pastDay, '10:00');
+    const past = await fac.post('/api/v1/meetings', { title: 'past', scheduled_at: pastAt, case_ids: [B] });
+    const later = await fac.post('/api/v1/meetings', { title: 'later', scheduled_at: wallTime(today(90), '10:00'), case_ids: [C] });
     assert.equal(past.status, 201, past.text);
     assert.equal(later.status, 201, later.text);
-    const hosp = await as.hospitalMember.get('/api/v1/meetings?from=2026-01-01&to=2027-12-31');
+    const hosp = await as.hospitalMember.get(`/api/v1/meetings?from=${today(-400)}&to=${today(400)}`);
     assert.equal(hosp.status, 200, hosp.text);
     const ids = hosp.json.items.map((x) => x.id);
     assert.ok(ids.includes(past.json.id) && ids.includes(meeting.id));
@@ -527,9 +532,9 @@ test('GET /meetings: the caller\'s meetings in time order, from/to, paging', asy
     assertNoTraceOfC(hosp.text);
 
     // A date `to` includes that whole day (in the installation's time zone).
-    const day = await as.hospitalMember.get('/api/v1/meetings?from=2026-01-05&to=2026-01-05');
+    const day = await as.hospitalMember.get(`/api/v1/meetings?from=${pastDay}&to=${pastDay}`);
     assert.deepEqual(day.json.items.map((x) => x.id), [past.json.id]);
-    const before = await as.hospitalMember.get('/api/v1/meetings?to=2026-01-05T14:59:59Z');
+    const before = await as.hospitalMember.get(`/api/v1/meetings?to=${iso(Date.parse(pastAt) - 1000)}`);
     assert.ok(!before.json.items.some((x) => x.id === past.json.id));
 
     // Paging, one at a time.
@@ -563,13 +568,13 @@ test('default agenda: open cases not reviewed in the last N days, plus cases wit
         assert.equal(res.status, 201, res.text);
         return res.json.id;
     };
-    const D = await mk('D-never-reviewed', '2026-01-10');
-    const E = await mk('E-reviewed-today', '2026-01-05');
-    const F = await mk('F-closed', '2026-01-01', 'closed');
-    const G = await mk('G-reviewed-overdue', '2026-02-01');
-    const H = await mk('H-closed-overdue', '2026-03-01', 'closed');
-    const I = await mk('I-reviewed-long-ago', '2026-01-20');
-    const J = await mk('J-outcome-empty', '2026-04-01');
+    const D = await mk('D-never-reviewed', today(-200));
+    const E = await mk('E-reviewed-today', today(-205));
+    const F = await mk('F-closed', today(-209), 'closed');
+    const G = await mk('G-reviewed-overdue', today(-178));
+    const H = await mk('H-closed-overdue', today(-150), 'closed');
+    const I = await mk('I-reviewed-long-ago', today(-190));
+    const J = await mk('J-outcome-empty', today(-120));
     // Reviews: E and G today, I thirty days ago; J has an empty outcome (not a review).
     const review = async (cases, when) => {
         const m = await sup.post('/api/v1/meetings', { title: 'review', scheduled_at: when, case_ids: cases });
@@ -591,7 +596,7 @@ test('default agenda: open cases not reviewed in the last N days, plus cases wit
         title: 'weekly', scheduled_at: nowIso(7), default_agenda: { not_reviewed_days: 14, with_overdue_actions: true },
     });
     assert.equal(res.status, 201, res.text);
-    // By referral date: D (01-10), I (01-20), G (02-01), H (03-01), J (04-01).
+    // By referral date: D (200 days ago), I (190), G (178), H (150), J (120).
     assert.deepEqual(res.json.agenda.map((x) => x.case_id), [D, I, G, H, J]);
     assert.equal(res.json.facilitator_id, w.users.dcfSupervisor.userId);
 

@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDatabase, startServer, wsConnect } from './lib/harness.mjs';
 import { BOARD_ENV, boardWorld, createCase, login } from './lib/board_fixtures.mjs';
+import { localDate, today, wallTime } from './lib/clock.mjs';
 
 let dbUrl, server, w;
 
@@ -32,23 +33,24 @@ async function subscriber(user, meetingId) {
     return { client, ws };
 }
 
-// A day a week from now (from the clock: next_review only counts meetings to come).
-const reviewDay = new Date(Date.now() + 7 * 86400e3).toISOString().slice(0, 10);
-
 test('now discussing is pushed live to every subscriber; a restricted case never leaks', async () => {
     const lead = w.users.cacSupervisor;
     const shared = await createCase(server.url, dbUrl, { lead, agencies: [w.agencies.police], alias: 'Shared' });
     const secretAlias = `Secret${process.pid}`;
     const secret = await createCase(server.url, dbUrl, { lead, agencies: [w.agencies.dcf], alias: secretAlias });
     const fac = await login(server.url, lead);
+    // planned for tomorrow morning in the installation's time zone
+    const scheduledDay = today(2);
     const created = await fac.post('/api/v1/meetings', {
         title: 'Weekly review',
-        scheduled_at: `${reviewDay}T15:00:00Z`,
+        scheduled_at: wallTime(scheduledDay, '10:00'),
         case_ids: [shared, secret],
     });
     assert.equal(created.status, 201, created.text);
     const meeting = created.json;
     const secretNumber = (await fac.get(`/api/v1/cases/${secret}`)).json.case.case_number;
+    const row = async () => (await fac.get('/api/v1/cases')).json.items.find((c) => c.id === shared);
+    assert.equal((await row()).next_review, scheduledDay, 'next review: the day of the planned meeting');
 
     const cac = await subscriber(w.users.cacMember, meeting.id);
     const police = await subscriber(w.users.policeMember, meeting.id);
@@ -88,15 +90,19 @@ test('now discussing is pushed live to every subscriber; a restricted case never
         assert.notEqual(f.data?.current_case_id, secret);
         for (const a of f.data?.agenda ?? []) assert.notEqual(a.case_id, secret);
     }
-    // the case list shows the review dates (America/New_York: 10:00 or 11:00 on reviewDay)
-    const row = async () => (await fac.get('/api/v1/cases')).json.items.find((c) => c.id === shared);
-    assert.equal((await row()).next_review, reviewDay);
+    // the case list's review dates: not yet reviewed; the meeting was started
+    // early (it is in progress), so the case is on no planned meeting
     assert.equal((await row()).last_reviewed, null);
+    assert.equal((await row()).next_review, null);
     const out = await fac.put(`/api/v1/meetings/${meeting.id}/cases/${shared}/outcome`, {
         outcome_md: 'Reviewed; **no change**.',
     });
     assert.equal(out.status, 200, out.text);
-    assert.equal((await row()).last_reviewed, reviewDay);
+    // reviewed on the day the meeting was held (started), not the day it was planned for
+    const startedAt = (await fac.get(`/api/v1/meetings/${meeting.id}`)).json.started_at;
+    const startedDay = localDate(Date.parse(startedAt));
+    assert.notEqual(startedDay, scheduledDay);
+    assert.equal((await row()).last_reviewed, startedDay);
     cac.ws.ws.close();
     police.ws.ws.close();
 });
@@ -107,7 +113,7 @@ test('subscribe_meeting to a meeting the user may not see is not_found', async (
     const fac = await login(server.url, lead);
     const created = await fac.post('/api/v1/meetings', {
         title: 'CAC only',
-        scheduled_at: `${reviewDay}T16:00:00Z`,
+        scheduled_at: wallTime(today(3), '10:00'),
         case_ids: [only],
     });
     assert.equal(created.status, 201, created.text);

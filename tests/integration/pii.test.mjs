@@ -19,6 +19,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, createDatabase, psql, sleep, startServer } from './lib/harness.mjs';
 import { addAgency, addUser, DEFAULT_PASSWORD } from './lib/fixtures.mjs';
+import { nowIso, today, wallTime } from './lib/clock.mjs';
 
 let dbUrl;
 let server;
@@ -72,16 +73,15 @@ async function login(username) {
 
 let caseCounter = 0;
 
-// newCase() - a police-led case with DCF, legal aid and the hospital: made
-// with POST /api/v1/cases when the server has it, else inserted with psql
-// (with the default PII owners). Resolves its id.
+// newCase() - a police-led case with DCF, legal aid and the hospital, made
+// with POST /api/v1/cases (with the default PII owners). Resolves its id.
 async function newCase() {
     const number = `P-${process.pid}-${++caseCounter}`;
     const agencies = [A.police, A.dcf, A.legal, A.hospital];
     const res = await U.policeSup.post('/api/v1/cases', {
         case_number: number,
         alias: `J.D. ${caseCounter}`,
-        referral_date: '2026-01-15',
+        referral_date: today(-60),
         agencies,
     });
     if (res.status === 201) {
@@ -93,21 +93,7 @@ async function newCase() {
         });
         return res.json.id;
     }
-    assert.ok([404, 405].includes(res.status), `POST /cases: ${res.status} ${res.text}`);
-    const id = Number(
-        await psql(
-            dbUrl,
-            `INSERT INTO cases (case_number, alias, referral_date, lead_agency_id, pii_owner_identity,
-               pii_owner_contact, pii_owner_immigration, pii_owner_health)
-             VALUES ('${number}', 'J.D.', '2026-01-15', ${A.police}, ${A.police}, ${A.police},
-               ${A.legal}, ${A.hospital}) RETURNING id`,
-        ),
-    );
-    await psql(
-        dbUrl,
-        `INSERT INTO case_agencies (case_id, agency_id) SELECT ${id}, unnest(ARRAY[${agencies.join(',')}]::bigint[])`,
-    );
-    return id;
+    assert.fail(`POST /cases: ${res.status} ${res.text}`);
 }
 
 function assertError(res, status, code, field) {
@@ -171,7 +157,7 @@ const consentBody = (over = {}) => ({
     agency_id: A.police,
     consented_by: PARTIES,
     purpose: 'coordinate the T visa certification',
-    signed_on: '2026-01-20',
+    signed_on: today(-1),
     expires_at: inFuture(3600_000),
     ...over,
 });
@@ -189,7 +175,7 @@ test('each agency sees only its categories and language; a category it may not s
 
     r = await putPii(U.police, id, {
         version: 0,
-        identity: { legal_name: 'Maria Example', date_of_birth: '2011-04-02' },
+        identity: { legal_name: 'Maria Example', date_of_birth: today(-14 * 365) },
         contact: { address: '1 Main St, Stamford', phone: '203-555-0100', school: 'Lincoln MS' },
     });
     assert.equal(r.status, 200, r.text);
@@ -373,7 +359,7 @@ test('a police-led case never shows immigration to police without a consent from
     assert.deepEqual(c.categories, ['immigration']);
     assert.equal(c.active, true);
     assert.equal(c.revoked_at, null);
-    assert.equal(c.signed_on, '2026-01-20');
+    assert.equal(c.signed_on, today(-1));
     assert.match(c.expires_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.equal(typeof c.granted_by, 'number');
     const r = await pii(U.police, id);
@@ -406,9 +392,9 @@ test('consent validation: an expiry is required and in the future; recipient on 
     delete noExpiry.expires_at;
     const bad = [
         [noExpiry, 422, 'validation', 'expires_on'],
-        [consentBody({ expires_on: '2030-01-01' }), 422, 'validation', 'expires_on'], // both given
-        [consentBody({ expires_at: '2020-01-01T00:00:00Z' }), 422, 'validation', 'expires_at'],
-        [consentBody({ expires_at: undefined, expires_on: '2020-01-01' }), 422, 'validation', 'expires_on'],
+        [consentBody({ expires_on: today(30) }), 422, 'validation', 'expires_on'], // both given
+        [consentBody({ expires_at: nowIso(-60_000) }), 422, 'validation', 'expires_at'], // a minute ago
+        [consentBody({ expires_at: undefined, expires_on: today(-1) }), 422, 'validation', 'expires_on'],
         [consentBody({ expires_at: 'tomorrow' }), 422, 'validation', 'expires_at'],
         [consentBody({ expires_at: '2030-02-30T00:00:00Z' }), 422, 'validation', 'expires_at'],
         [consentBody({ expires_at: undefined, expires_on: '2030-13-01' }), 422, 'validation', 'expires_on'],
@@ -436,14 +422,20 @@ test('consent validation: an expiry is required and in the future; recipient on 
 
 test('expires_on is the end of that day in MDT_TIME_ZONE (the first instant of the next day, exclusive)', async () => {
     const id = await newCase();
-    let r = await consent(U.legal, id, consentBody({ expires_at: undefined, expires_on: '2030-06-15' }));
+    // mid-June (EDT, UTC-4) and mid-January (EST, UTC-5) of years to come
+    const y = Number(today().slice(0, 4)) + 2;
+    let r = await consent(U.legal, id, consentBody({ expires_at: undefined, expires_on: `${y}-06-15` }));
     assert.equal(r.status, 201, r.text);
-    assert.equal(r.json.expires_at, '2030-06-16T04:00:00Z'); // EDT, UTC-4
-    r = await consent(U.legal, id, consentBody({ expires_at: undefined, expires_on: '2031-01-15' }));
+    assert.equal(r.json.expires_at, `${y}-06-16T04:00:00Z`);
+    r = await consent(U.legal, id, consentBody({ expires_at: undefined, expires_on: `${y + 1}-01-15` }));
     assert.equal(r.status, 201, r.text);
-    assert.equal(r.json.expires_at, '2031-01-16T05:00:00Z'); // EST, UTC-5
-    r = await consent(U.legal, id, consentBody({ expires_at: '2031-03-01T12:00:00+02:00' }));
-    assert.equal(r.json.expires_at, '2031-03-01T10:00:00Z');
+    assert.equal(r.json.expires_at, `${y + 1}-01-16T05:00:00Z`);
+    r = await consent(U.legal, id, consentBody({ expires_at: `${y + 1}-03-01T12:00:00+02:00` }));
+    assert.equal(r.json.expires_at, `${y + 1}-03-01T10:00:00Z`);
+    // today's end: the first instant of tomorrow in the zone
+    r = await consent(U.legal, id, consentBody({ expires_at: undefined, expires_on: today() }));
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.expires_at, wallTime(today(1), '00:00'));
 });
 
 test('a consent whose expiry is 2 s ahead hides the category right after it passes', async () => {
@@ -500,7 +492,7 @@ test('revocation hides the category at once; revoking twice is 409; only the own
 
 test('consenting parties are named only to callers who see identity; everyone on the case sees the consent', async () => {
     const id = await newCase();
-    const c = (await consent(U.legal, id, consentBody({ agency_id: A.dcf, document_ref: 'DCF-2026-114', note: 'by phone' }))).json;
+    const c = (await consent(U.legal, id, consentBody({ agency_id: A.dcf, document_ref: 'DCF-REL-114', note: 'by phone' }))).json;
     // legal aid does not own identity: it recorded the consent but gets roles only
     assert.deepEqual(c.consented_by, [{ role: 'guardian' }, { role: 'minor' }]);
     assert.equal(c.document_ref, null);
@@ -509,11 +501,11 @@ test('consenting parties are named only to callers who see identity; everyone on
         assert.equal(r.status, 200, r.text);
         assert.equal(r.json.items.length, 1);
         assert.deepEqual(r.json.items[0].consented_by, [{ role: 'guardian' }, { role: 'minor' }], who);
-        assert.ok(!r.text.includes('Ana Guardian') && !r.text.includes('DCF-2026-114'), r.text);
+        assert.ok(!r.text.includes('Ana Guardian') && !r.text.includes('DCF-REL-114'), r.text);
     }
     let r = await consents(U.police, id); // owns identity
     assert.deepEqual(r.json.items[0].consented_by, PARTIES);
-    assert.equal(r.json.items[0].document_ref, 'DCF-2026-114');
+    assert.equal(r.json.items[0].document_ref, 'DCF-REL-114');
     assert.equal(r.json.items[0].note, 'by phone');
     assertError(await consents(U.cac, id), 404, 'not_found');
 

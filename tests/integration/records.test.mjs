@@ -14,6 +14,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, createDatabase, psql, sleep, startServer } from './lib/harness.mjs';
 import { addAgency, addUser, DEFAULT_PASSWORD } from './lib/fixtures.mjs';
+import { today } from './lib/clock.mjs';
 
 let dbUrl;
 let server;
@@ -58,25 +59,11 @@ async function newCase() {
     const res = await U.policeSup.post('/api/v1/cases', {
         case_number: number,
         alias: `K.L. ${caseCounter}`,
-        referral_date: '2026-02-01',
+        referral_date: today(-60),
         agencies,
     });
-    if (res.status === 201) return res.json.id;
-    assert.ok([404, 405].includes(res.status), `POST /cases: ${res.status} ${res.text}`);
-    const id = Number(
-        await psql(
-            dbUrl,
-            `INSERT INTO cases (case_number, alias, referral_date, lead_agency_id, pii_owner_identity,
-               pii_owner_contact, pii_owner_immigration, pii_owner_health)
-             VALUES ('${number}', 'K.L.', '2026-02-01', ${A.police}, ${A.police}, ${A.police},
-               ${A.legal}, ${A.hospital}) RETURNING id`,
-        ),
-    );
-    await psql(
-        dbUrl,
-        `INSERT INTO case_agencies (case_id, agency_id) SELECT ${id}, unnest(ARRAY[${agencies.join(',')}]::bigint[])`,
-    );
-    return id;
+    assert.equal(res.status, 201, `POST /cases: ${res.status} ${res.text}`);
+    return res.json.id;
 }
 
 function assertError(res, status, code, field) {
@@ -243,13 +230,13 @@ const list = async (c, id, q = '') => {
 test('services: created with entry-style visibility; lists show only what the caller may see', async () => {
     const id = await newCase();
     let r = await expectChange(id, 'service.created', 'service.create', () =>
-        svc(U.legal, id, { date: '2026-02-03', category: 'immigration_legal', service: 'T visa intake', minutes: 90 }),
+        svc(U.legal, id, { date: today(-3), category: 'immigration_legal', service: 'T visa intake', minutes: 90 }),
     );
     assert.equal(r.status, 201, r.text);
     const mdt = r.json;
     assert.equal(mdt.case_id, id);
     assert.equal(mdt.agency_id, A.legal);
-    assert.equal(mdt.date, '2026-02-03');
+    assert.equal(mdt.date, today(-3));
     assert.equal(mdt.category, 'immigration_legal');
     assert.equal(mdt.service, 'T visa intake');
     assert.equal(mdt.minutes, 90);
@@ -258,10 +245,10 @@ test('services: created with entry-style visibility; lists show only what the ca
     assert.deepEqual(mdt.visible_to, []);
     assert.equal(typeof mdt.created_by, 'number');
 
-    const own = (await svc(U.legal, id, { date: '2026-02-04', category: 'personal_advocacy', service: 'court prep', visibility: 'agency', note: 'private' })).json;
+    const own = (await svc(U.legal, id, { date: today(-2), category: 'personal_advocacy', service: 'court prep', visibility: 'agency', note: 'private' })).json;
     const shared = (
         await svc(U.hospital, id, {
-            date: '2026-02-02',
+            date: today(-4),
             category: 'medical',
             service: 'exam',
             visibility: 'agencies',
@@ -277,7 +264,7 @@ test('services: created with entry-style visibility; lists show only what the ca
     assert.deepEqual(await ids(U.police), [mdt.id]);
     assert.ok(!JSON.stringify(await list(U.police, id)).includes('private'));
     assertError(await U.cac.get(`/api/v1/cases/${id}/services`), 404, 'not_found');
-    assertError(await svc(U.cac, id, { date: '2026-02-03', category: 'medical', service: 'x' }), 404, 'not_found');
+    assertError(await svc(U.cac, id, { date: today(-3), category: 'medical', service: 'x' }), 404, 'not_found');
     const detail = await psql(dbUrl, `SELECT detail::text FROM audit WHERE object_type = 'service' AND object_id = ${own.id}`);
     assert.deepEqual(JSON.parse(detail), { category: 'personal_advocacy', visibility: 'agency' });
 });
@@ -286,7 +273,7 @@ test('services: pages with limit and cursor count only visible items', async () 
     const id = await newCase();
     for (let d = 1; d <= 7; d++) {
         const vis = d % 2 ? { visibility: 'mdt' } : { visibility: 'agency' };
-        const r = await svc(U.dcf, id, { date: `2026-03-0${d}`, category: 'emotional_support_safety', service: `s${d}`, ...vis });
+        const r = await svc(U.dcf, id, { date: today(d - 10), category: 'emotional_support_safety', service: `s${d}`, ...vis });
         assert.equal(r.status, 201, r.text);
     }
     // police sees s1, s3, s5, s7
@@ -312,7 +299,7 @@ test('services: pages with limit and cursor count only visible items', async () 
 
 test('services: validation, 422 naming the field; nothing written', async () => {
     const id = await newCase();
-    const ok = { date: '2026-02-03', category: 'medical', service: 'exam' };
+    const ok = { date: today(-3), category: 'medical', service: 'exam' };
     const bad = [
         [{ ...ok, date: '2026-02-30' }, 422, 'validation', 'date'],
         [{ ...ok, date: undefined }, 422, 'validation', 'date'],
@@ -336,7 +323,7 @@ test('services: validation, 422 naming the field; nothing written', async () => 
 test('services and tracking: SQL-injection-shaped strings are stored literally', async () => {
     const id = await newCase();
     const evil = "'); DELETE FROM services; --";
-    const r = await svc(U.police, id, { date: '2026-02-03', category: 'information_referral', service: evil, note: `${evil} \\x00'` });
+    const r = await svc(U.police, id, { date: today(-3), category: 'information_referral', service: evil, note: `${evil} \\x00'` });
     assert.equal(r.status, 201, r.text);
     assert.equal(r.json.service, evil);
     assert.equal(r.json.note, `${evil} \\x00'`);

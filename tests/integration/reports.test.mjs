@@ -546,7 +546,7 @@ test('reports never read the protected details: a tripwire on the pii tables sta
     const c = cases[0];
     const put = await as.cacMember.put(`/api/v1/cases/${c.id}/pii`, {
         version: 0,
-        identity: { legal_name: 'Ana Example', date_of_birth: '2011-04-02' },
+        identity: { legal_name: 'Ana Example', date_of_birth: todayIn(TZ, -14 * 365) },
         immigration: { foreign_born: true, unaccompanied_minor: true, country_of_birth: 'Honduras' },
     });
     assert.equal(put.status, 200, put.text);
@@ -558,7 +558,9 @@ test('reports never read the protected details: a tripwire on the pii tables sta
          ALTER TABLE pii RENAME TO pii_guarded;
          CREATE VIEW pii AS SELECT * FROM pii_guarded WHERE pii_tripwire();
          ALTER TABLE pii_versions RENAME TO pii_versions_guarded;
-         CREATE VIEW pii_versions AS SELECT * FROM pii_versions_guarded WHERE pii_tripwire();`,
+         CREATE VIEW pii_versions AS SELECT * FROM pii_versions_guarded WHERE pii_tripwire();
+         GRANT SELECT ON pii, pii_versions TO mdtboard_app;
+         GRANT USAGE ON SEQUENCE pii_reads TO mdtboard_app;`,
     );
     const reads = async () => Number(await psql(dbUrl, 'SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM pii_reads'));
     try {

@@ -305,18 +305,17 @@ static void test_input_checks(void)
     char *big = malloc(max + 1);
     CHECK(big != NULL);
     if (big) {
-        memset(big, 'a', max + 1);
+        memset(big, ' ', max + 1); /* trailing blanks: small HTML */
+        big[0] = 'a';
         CHECK_EQ_INT(mdt_markdown_render(big, max, &html), 0);
-        CHECK(html && strlen(html) == max + strlen("<p></p>\n"));
+        CHECK_EQ_STR(html, "<p>a</p>\n");
         free(html);
         check_refused(big, max + 1);
-        /* Deep nesting at the limit renders (cmark renders iteratively). */
-        memset(big, '>', max);
-        CHECK_EQ_INT(mdt_markdown_render(big, max, &html), 0);
-        free(html);
-        memset(big, '[', max / 2);
-        memset(big + max / 2, ']', max / 2);
-        CHECK_EQ_INT(mdt_markdown_render(big, max, &html), 0);
+        /* Brackets that never close stay text (cmark is linear here). */
+        memset(big, '[', max / 5);
+        memset(big + max / 5, ']', max / 5);
+        CHECK_EQ_INT(mdt_markdown_render(big, 2 * (max / 5), &html), 0);
+        CHECK(html && strlen(html) == 2 * (max / 5) + strlen("<p></p>\n"));
         free(html);
         free(big);
     }
@@ -332,6 +331,122 @@ static void test_input_checks(void)
     CHECK_EQ_INT(mdt_markdown_render(NULL, 1, &html), -1);
     CHECK_EQ_INT(mdt_markdown_render("x", 1, NULL), -1);
     CHECK_EQ_INT(mdt_markdown_plaintext("x", 1, NULL, 5), -1);
+}
+
+/* Refused by the renderer (the plain-text excerpt has no HTML to bound). */
+static void render_refused(const char *src, size_t len)
+{
+    char *out = (char *)"untouched";
+    CHECK_EQ_INT(mdt_markdown_render(src, len, &out), -1);
+    CHECK(out == NULL);
+}
+
+/* n copies of unit followed by tail, NUL-terminated (caller frees). */
+static char *repeat(const char *unit, size_t n, const char *tail)
+{
+    size_t u = strlen(unit), t = strlen(tail);
+    char *s = malloc(u * n + t + 1);
+    if (!s)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        memcpy(s + i * u, unit, u);
+    memcpy(s + u * n, tail, t + 1);
+    return s;
+}
+
+/* Nested lists of n levels, one item each ("- a" indented 2 more per level). */
+static char *nested_list(size_t n)
+{
+    char *s = malloc(n * (2 * n + 4) + 1), *o = s;
+    if (!s)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        memset(o, ' ', 2 * i);
+        o += 2 * i;
+        memcpy(o, "- a\n", 4);
+        o += 4;
+    }
+    *o = 0;
+    return s;
+}
+
+/* A level k list holds its text at depth 2k + 2 (list, item, paragraph). */
+static void check_lists(void)
+{
+    char *html = NULL, *src;
+    size_t ok = (MDT_MARKDOWN_MAX_DEPTH - 2) / 2;
+    src = nested_list(ok);
+    CHECK_EQ_INT(mdt_markdown_render(src, strlen(src), &html), 0);
+    free(html);
+    free(src);
+    src = nested_list(ok + 1);
+    render_refused(src, strlen(src));
+    free(src);
+    src = repeat("- ", 20000, "x"); /* one line, 20,000 levels */
+    render_refused(src, strlen(src));
+    free(src);
+    src = repeat("1. > - ", 5000, "x");
+    render_refused(src, strlen(src));
+    free(src);
+}
+
+/* The rendered HTML and the nesting depth are bounded; a legitimate large
+ * note still passes. */
+static void test_bounds(void)
+{
+    char *html = NULL, *src;
+    /* The example: 60 KB of '>' rendered to 1.6 MB before. */
+    src = repeat(">", 60000, "");
+    render_refused(src, strlen(src));
+    free(src);
+    /* Quotes: 30 deep render (doc > 30 quotes > paragraph > text would be
+     * 32 levels), one more is refused. */
+    src = repeat(">", MDT_MARKDOWN_MAX_DEPTH - 2, " x");
+    CHECK_EQ_INT(mdt_markdown_render(src, strlen(src), &html), 0);
+    free(html);
+    free(src);
+    src = repeat(">", MDT_MARKDOWN_MAX_DEPTH - 1, " x");
+    render_refused(src, strlen(src));
+    free(src);
+    /* Lists: each level is a list and an item. */
+    check_lists();
+    /* Emphasis nesting counts too. */
+    src = repeat("*a ", 40, "");
+    char *tail = repeat(" a*", 40, "");
+    char *both = malloc(strlen(src) + strlen(tail) + 1);
+    if (both) {
+        strcpy(both, src);
+        strcat(both, tail);
+        render_refused(both, strlen(both));
+    }
+    free(both);
+    free(tail);
+    free(src);
+    /* HTML over the bound: 12,000 "&" become 60,000 bytes of "&amp;". */
+    src = repeat("&", 12000, "");
+    render_refused(src, strlen(src));
+    free(src);
+    /* At the bound exactly: "<p>" + text + "</p>\n" is MAX_HTML bytes. */
+    src = repeat("a", MDT_MARKDOWN_MAX_HTML - strlen("<p></p>\n"), "");
+    CHECK_EQ_INT(mdt_markdown_render(src, strlen(src), &html), 0);
+    CHECK(html && strlen(html) == MDT_MARKDOWN_MAX_HTML);
+    free(html);
+    free(src);
+    src = repeat("a", MDT_MARKDOWN_MAX_HTML - strlen("<p></p>\n") + 1, "");
+    render_refused(src, strlen(src));
+    free(src);
+    /* A legitimate large note: ~20 KB of headed paragraphs, lists, links,
+     * emphasis and a quote renders. */
+    src = repeat("## Visit\n\nMet the *family* at home; **school** attendance was "
+                 "discussed with [the counsellor](https://example.org/c).\n\n"
+                 "- follow-up call\n  - with the aunt\n- services referral\n\n"
+                 "> Quote from the interview, kept as said.\n\n",
+                 90, "");
+    CHECK(strlen(src) > 18000);
+    CHECK_EQ_INT(mdt_markdown_render(src, strlen(src), &html), 0);
+    CHECK(html && strlen(html) <= MDT_MARKDOWN_MAX_HTML && strstr(html, "<blockquote>"));
+    free(html);
+    free(src);
 }
 
 static void test_plaintext(void)
@@ -367,6 +482,7 @@ int main(void)
     test_images();
     test_xss();
     test_input_checks();
+    test_bounds();
     test_plaintext();
     return check_done();
 }

@@ -1,5 +1,6 @@
 // api.js - the REST client: JSON in and out, the CSRF header on every state
-// change, errors as ApiError in the contract's shape.
+// change, an Idempotency-Key on every create (api.create), errors as
+// ApiError in the contract's shape.
 
 export class ApiError extends Error {
     constructor(status, body, fallback) {
@@ -30,13 +31,15 @@ function emit(event, ...args) {
     for (const fn of listeners[event]) fn(...args);
 }
 
-// request(method, path, body?, {quiet401}) - resolves the parsed JSON (null
-// for 204), rejects with ApiError. A 401 other than at login or the first
-// /me tells the app that the session is gone (unless quiet401).
+// request(method, path, body?, {quiet401, idempotencyKey}) - resolves the
+// parsed JSON (null for 204), rejects with ApiError. A 401 other than at
+// login or the first /me tells the app that the session is gone (unless
+// quiet401).
 export async function request(method, path, body, opts = {}) {
     const headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json; charset=utf-8';
     if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+    if (opts.idempotencyKey) headers['Idempotency-Key'] = opts.idempotencyKey;
     let res;
     try {
         res = await fetch(path, {
@@ -70,9 +73,57 @@ export async function request(method, path, body, opts = {}) {
     throw err;
 }
 
+// A random UUID (v4). crypto.randomUUID needs a secure context; the
+// fallback builds the same from getRandomValues, which does not.
+function uuid() {
+    if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+// Keys of creates whose answer we never got, by path and body: the same
+// create sent again (the user presses Post again after an error) reuses
+// its key, so the server answers the first create instead of making a
+// second one. A create that got its answer (success or a refusal) forgets
+// its key; the next identical post is a new create.
+const pendingKeys = new Map();
+const CREATE_RETRY_MS = [500, 1500];
+
+// The answer may still come, or was lost: network error, 503, or 409 for a
+// key whose first request is still running (a 409 about the data itself
+// carries error.current).
+function answerUnknown(err) {
+    return err.status === 0 || err.status === 503 || err.status === 502 || err.status === 504 || (err.status === 409 && !err.current);
+}
+
+// create(path, body, opts) - POST that creates, with an Idempotency-Key;
+// retried with the same key after a network error, 50x or 409 "still
+// running" (twice, after 0.5 s and 1.5 s) before it rejects.
+export async function create(path, body, opts = {}) {
+    const id = `${path}\n${JSON.stringify(body)}`;
+    const key = pendingKeys.get(id) ?? uuid();
+    pendingKeys.set(id, key);
+    for (let attempt = 0; ; attempt++) {
+        try {
+            const res = await request('POST', path, body, { ...opts, idempotencyKey: key });
+            pendingKeys.delete(id);
+            return res;
+        } catch (err) {
+            const unknown = err instanceof ApiError && answerUnknown(err);
+            if (!unknown) pendingKeys.delete(id);
+            if (!unknown || attempt >= CREATE_RETRY_MS.length) throw err;
+            await new Promise((resolve) => setTimeout(resolve, CREATE_RETRY_MS[attempt]));
+        }
+    }
+}
+
 export const api = {
     get: (p, o) => request('GET', p, undefined, o),
     post: (p, b = {}, o) => request('POST', p, b, o),
+    create: (p, b = {}, o) => create(p, b, o),
     put: (p, b, o) => request('PUT', p, b, o),
     patch: (p, b, o) => request('PATCH', p, b, o),
     del: (p, o) => request('DELETE', p, undefined, o),

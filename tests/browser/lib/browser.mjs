@@ -28,14 +28,23 @@ export const AXE_PATH = require.resolve('axe-core/axe.min.js');
 // Endpoints the app probes to decide whether to show a feature.
 const PROBES = ['/api/v1/actions', '/api/v1/meetings', '/api/v1/reports/'];
 
+// Under `scripts/test.sh --faketime` this process runs with libfaketime
+// preloaded. Chromium does not work under it (it stalls), so it runs on the
+// real clock and every page gets the shifted time from Playwright's clock,
+// started at this process's (shifted) now and running at the normal pace.
+const SHIFTED_CLOCK = Boolean(process.env.FAKETIME);
+
 export async function launch() {
-    return chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const env = { ...process.env };
+    if (SHIFTED_CLOCK) delete env.LD_PRELOAD;
+    return chromium.launch({ executablePath: CHROMIUM, args: ARGS, env });
 }
 
 // newPage(browser, {width}) - a fresh context (own cookies) and page; page
 // errors and CSP violations are collected in page.problems.
 export async function newPage(browser, { width = 1280, height = 900 } = {}) {
     const context = await browser.newContext({ viewport: { width, height }, reducedMotion: 'reduce' });
+    if (SHIFTED_CLOCK) await context.clock.install({ time: Date.now() });
     const page = await context.newPage();
     page.problems = [];
     page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));

@@ -21,6 +21,7 @@
 import assert from 'node:assert/strict';
 import { api, psql } from './harness.mjs';
 import { addAgency, addUser, DEFAULT_PASSWORD } from './fixtures.mjs';
+import { today } from './clock.mjs';
 
 export const BOARD_ENV = { MDT_MFA_REQUIRED_KINDS: 'other', MDT_LOGIN_RATE: 100000 };
 
@@ -76,10 +77,9 @@ export async function login(base, user) {
 
 let caseCounter = 0;
 
-// createCase(base, dbUrl, {lead, agencies, alias}) - a case led by the
-// agency of `lead` (a supervisor) with `agencies` on it (the lead is added).
-// Through POST /api/v1/cases when the server has it, else straight into the
-// tables (cases.c may not be there yet). Resolves the case id.
+// createCase(base, dbUrl, {lead, agencies, alias}) - a new case led by the
+// agency of `lead` (a supervisor) with `agencies` on it (the lead is added),
+// referred a month ago. Resolves the case id.
 export async function createCase(base, dbUrl, { lead, agencies, alias = 'J.D.' }) {
     const ids = [...new Set([lead.agencyId, ...agencies])];
     const number = `T-${process.pid}-${++caseCounter}`;
@@ -87,22 +87,11 @@ export async function createCase(base, dbUrl, { lead, agencies, alias = 'J.D.' }
     const res = await client.post('/api/v1/cases', {
         case_number: number,
         alias,
-        referral_date: '2026-01-15',
+        referral_date: today(-30),
         agencies: ids,
     });
-    if (res.status === 201) return res.json.id;
-    assert.ok([404, 405].includes(res.status), `POST /cases: ${res.status} ${res.text}`);
-    const la = lead.agencyId;
-    const out = await psql(
-        dbUrl,
-        `WITH c AS (INSERT INTO cases (case_number, alias, referral_date, lead_agency_id,
-            pii_owner_identity, pii_owner_contact, pii_owner_immigration, pii_owner_health, created_by)
-          VALUES ('${number}', '${alias}', '2026-01-15', ${la}, ${la}, ${la}, ${la}, ${la}, ${lead.userId})
-          RETURNING id)
-         INSERT INTO case_agencies (case_id, agency_id)
-         SELECT c.id, a FROM c, unnest(ARRAY[${ids.join(',')}]::bigint[]) AS a RETURNING case_id`,
-    );
-    return Number(out.split('\n')[0]);
+    assert.equal(res.status, 201, `POST /cases: ${res.status} ${res.text}`);
+    return res.json.id;
 }
 
 // changeCounts(dbUrl, caseId) - rows that changes of the case wrote so far:
@@ -161,8 +150,7 @@ export function assertError(res, status, code, field) {
     if (field !== undefined) assert.equal(res.json.error.field, field, res.text);
 }
 
-// todayIn(timeZone, offsetDays) - YYYY-MM-DD of today (+ offset) in that zone.
+// todayIn(timeZone, offsetDays) - YYYY-MM-DD of today (+ offsetDays) in that zone.
 export function todayIn(timeZone, offsetDays = 0) {
-    const d = new Date(Date.now() + offsetDays * 86400000);
-    return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+    return today(offsetDays, timeZone);
 }

@@ -10,7 +10,7 @@
 // database. Passwords default to one that meets the policy (12+ characters).
 
 import { execFile } from 'node:child_process';
-import { BIN } from './harness.mjs';
+import { BIN, cliEnv } from './harness.mjs';
 
 export const DEFAULT_PASSWORD = 'correct horse battery staple';
 
@@ -22,7 +22,7 @@ function cli(dbUrl, args, input) {
         const child = execFile(
             BIN,
             args,
-            { env: { ...process.env, MDT_DATABASE_URL: dbUrl }, maxBuffer: 1 << 20 },
+            { env: cliEnv(dbUrl), maxBuffer: 1 << 20 },
             (err, stdout, stderr) => {
                 if (err) {
                     err.message = `mdtboard ${args.join(' ')} failed: ${err.message}\n${stderr}`;

@@ -10,6 +10,13 @@
 // works on its own after a build (MDT_BIN defaults to build-test/mdtboard,
 // then build/mdtboard).
 //
+// Roles and keys as in production (docs/operations.md): each database is
+// owned by mdtboard_owner, which runs `mdtboard migrate`; servers connect
+// as the serving role mdtboard_serve (member of mdtboard_app, the group
+// migrations grant to); the URL createDatabase answers is the superuser's,
+// for fixtures and tampering by psql. Every server and subcommand gets this
+// process's installation key file (keyFile()) explicitly as MDT_KEY_FILE.
+//
 // Servers still running when the process exits are killed. When a test
 // fails, the output of the servers it used is printed (see afterEach below).
 
@@ -50,6 +57,16 @@ function run(file, args, opts = {}) {
             }
         });
     });
+}
+
+export const OWNER_ROLE = 'mdtboard_owner';
+export const SERVING_ROLE = 'mdtboard_serve';
+
+// withUser(url, user) - the same libpq URI connecting as another role.
+export function withUser(url, user) {
+    const m = /^(postgres(?:ql)?:\/\/)(?:[^@/?]*@)?(.*)$/.exec(url);
+    if (!m) throw new Error(`not a postgresql:// URI: ${url}`);
+    return `${m[1]}${encodeURIComponent(user)}@${m[2]}`;
 }
 
 // withDatabase(url, db) - the same libpq URI with another database name.
@@ -108,28 +125,76 @@ export async function adminUrl() {
     return ownAdminUrl;
 }
 
+// ensureRoles(admin) - the owner, group and serving roles on admin's
+// cluster (scripts/pg.sh makes them too); idempotent, safe in parallel.
+const rolesReady = new Map();
+function ensureRoles(admin) {
+    if (!rolesReady.has(admin)) {
+        const sql = `DO $$ BEGIN
+            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${OWNER_ROLE}') THEN CREATE ROLE ${OWNER_ROLE} LOGIN; END IF;
+            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'mdtboard_app') THEN CREATE ROLE mdtboard_app NOLOGIN; END IF;
+            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${SERVING_ROLE}') THEN
+                CREATE ROLE ${SERVING_ROLE} LOGIN IN ROLE mdtboard_app; END IF;
+            EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$`;
+        rolesReady.set(admin, psql(admin, sql));
+    }
+    return rolesReady.get(admin);
+}
+
 let dbCounter = 0;
 
 // createDatabase({adminUrl?, migrate = true}) - a fresh, uniquely named
-// database on the test cluster (or the given one), migrated with
-// `mdtboard migrate`. Resolves with its URI.
+// database on the test cluster (or the given one), owned by the owner role
+// and migrated as it with `mdtboard migrate`. Resolves with its URI as the
+// superuser (servingUrl() gives the serving role's).
 export async function createDatabase(opts = {}) {
     const admin = opts.adminUrl ?? (await adminUrl());
+    await ensureRoles(admin);
     const name = `mdt_t${process.pid}_${++dbCounter}_${Math.random().toString(36).slice(2, 8)}`;
-    await psql(admin, `CREATE DATABASE "${name}"`);
+    await psql(admin, `CREATE DATABASE "${name}" OWNER ${OWNER_ROLE}`);
     const url = withDatabase(admin, name);
     if (opts.migrate !== false) await migrate(url);
     return url;
 }
 
+// servingUrl(url) - url as the serving role (what `mdtboard serve` uses).
+export const servingUrl = (url) => withUser(url, SERVING_ROLE);
+// ownerUrl(url) - url as the owner role (what `mdtboard migrate` uses).
+export const ownerUrl = (url) => withUser(url, OWNER_ROLE);
+
 function needBin() {
     if (!existsSync(BIN)) throw new Error(`no mdtboard binary at ${BIN}: build first (scripts/test.sh) or set MDT_BIN`);
 }
 
-// migrate(url) - runs `mdtboard migrate`; resolves with its stdout.
+const tempDirs = new Set(); // removed at exit
+let ownKeyFile = null;
+
+// keyFile() - this process's installation key file, made with `mdtboard
+// keys init` in a temporary directory on first use (removed at exit).
+export function keyFile() {
+    if (!ownKeyFile) {
+        needBin();
+        const dir = mkdtempSync(path.join(os.tmpdir(), 'mdt-key-'));
+        tempDirs.add(dir);
+        const file = path.join(dir, 'mdtboard.key');
+        execFileSync(BIN, ['keys', 'init', '--file', file], { stdio: 'ignore' });
+        ownKeyFile = file;
+    }
+    return ownKeyFile;
+}
+
+// cliEnv(dbUrl, extra) - the environment for an mdtboard subcommand on
+// dbUrl: MDT_DATABASE_URL and MDT_KEY_FILE set explicitly, then extra (a
+// null or undefined value removes the variable).
+export function cliEnv(dbUrl, extra = {}) {
+    return childEnv({ MDT_DATABASE_URL: dbUrl, MDT_KEY_FILE: keyFile(), ...extra });
+}
+
+// migrate(url) - runs `mdtboard migrate` as the owner role; resolves with
+// its stdout.
 export async function migrate(url) {
     needBin();
-    const { stdout } = await run(BIN, ['migrate'], { env: { ...process.env, MDT_DATABASE_URL: url } });
+    const { stdout } = await run(BIN, ['migrate'], { env: cliEnv(ownerUrl(url)) });
     return stdout;
 }
 
@@ -148,8 +213,13 @@ export async function freePort() {
     return port;
 }
 
-function childEnv(overrides) {
-    const env = { ...process.env };
+// childEnv(overrides) - the environment of a process the tests start: this
+// process's environment without any MDT_* variable (a developer's shell
+// may export MDT_ORIGIN, MDT_TIME_ZONE, ... for a dev server; none of them
+// may change what a test sees), plus overrides (undefined/null removes).
+export function childEnv(overrides = {}) {
+    const env = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MDT_')) env[k] = v;
     for (const [k, v] of Object.entries(overrides)) {
         if (v === undefined || v === null) delete env[k];
         else env[k] = String(v);
@@ -158,7 +228,8 @@ function childEnv(overrides) {
 }
 
 // startServer({dbUrl, env, args, port, readyTimeoutMs}) - spawns
-// `mdtboard serve` on a free port and waits until /healthz answers.
+// `mdtboard serve` on a free port, connected to dbUrl as the serving role
+// with keyFile(), and waits until /healthz answers.
 // Resolves {url, port, proc, stop(signal) -> exit code, stderr(), alive()}.
 export async function startServer({ dbUrl, env = {}, args = [], port, readyTimeoutMs = 10000 } = {}) {
     if (!dbUrl) throw new Error('startServer: dbUrl is required');
@@ -168,7 +239,8 @@ export async function startServer({ dbUrl, env = {}, args = [], port, readyTimeo
     const proc = spawn(BIN, ['serve', ...args], {
         env: childEnv({
             MDT_LISTEN: `127.0.0.1:${port}`,
-            MDT_DATABASE_URL: dbUrl,
+            MDT_DATABASE_URL: servingUrl(dbUrl),
+            MDT_KEY_FILE: keyFile(),
             MDT_TEST_HOOKS: '1',
             MDT_WEB_ROOT: path.join(SOURCE_DIR, 'web'),
             ...env,
@@ -227,6 +299,15 @@ export async function startServer({ dbUrl, env = {}, args = [], port, readyTimeo
     }
 }
 
+// flushAudit(server) - resolves once every read audit row that the server
+// buffered before this call is committed (a test hook): a test asserts that
+// a read left no audit row only after this, never after a sleep.
+export async function flushAudit(server) {
+    const res = await fetch(`${server.url ?? server}/api/v1/_test/audit-flush`, { signal: AbortSignal.timeout(10000) });
+    if (res.status !== 200) throw new Error(`audit flush answered ${res.status}: ${await res.text()}`);
+    return (await res.json()).written;
+}
+
 // After a failed test, show what its servers said.
 afterEach((t) => {
     if (t.passed === false) {
@@ -242,6 +323,7 @@ afterEach((t) => {
 
 process.on('exit', () => {
     for (const s of servers) if (s.alive()) s.proc.kill('SIGKILL');
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
     for (const c of clusters) {
         try {
             execFileSync(PG_SH, ['destroy', c.dir], { stdio: 'ignore' });
@@ -377,6 +459,8 @@ export function parseMetrics(text) {
 //   conn.closed            resolves {code, reason} when the socket closes
 //   conn.close(code)
 // A refused upgrade rejects with an Error carrying .status and .body.
+let barrierCount = 0;
+
 export function wsConnect(url, { cookie, origin, protocol = 'mdtboard.v1', headers = {}, timeoutMs = 5000 } = {}) {
     const wsUrl = url.replace(/^http/, 'ws');
     const h = { ...headers };
@@ -453,6 +537,14 @@ export function wsConnect(url, { cookie, origin, protocol = 'mdtboard.v1', heade
         close(code = 1000) {
             ws.close(code);
             return closed;
+        },
+        // barrier(ms) - a ping answered by its pong: every frame the server
+        // queued for this socket before it read the ping has arrived. An
+        // absence on the socket is asserted after this, never after a sleep.
+        async barrier(ms = 5000) {
+            const id = `barrier-${++barrierCount}`;
+            ws.send(JSON.stringify({ type: 'ping', id }));
+            await conn.next((f) => f.type === 'pong' && f.id === id, ms);
         },
     };
     return new Promise((resolve, reject) => {

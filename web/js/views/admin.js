@@ -119,7 +119,7 @@ async function renderAgencies(root) {
         showFormError(form, null);
         await busy(submit, async () => {
             try {
-                const a = await api.post('/api/v1/admin/agencies', { name: name.value.trim(), kind: kind.value });
+                const a = await api.create('/api/v1/admin/agencies', { name: name.value.trim(), kind: kind.value });
                 items = [...items, a];
                 ctx.agencies.set(a.id, a);
                 form.reset();

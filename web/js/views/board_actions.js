@@ -238,7 +238,7 @@ export class Actions {
             if (due.value) body.due_date = due.value;
             await busy(submit, async () => {
                 try {
-                    const created = await api.post(`/api/v1/cases/${this.board.caseId}/actions`, body);
+                    const created = await api.create(`/api/v1/cases/${this.board.caseId}/actions`, body);
                     this.board.applyLocal('actions', created);
                     this.board.renderHead();
                     form.reset();

@@ -328,7 +328,7 @@ export class Protected {
             if (!body.expires_on) return showFormError(form, { message: 'A consent needs an end date.', field: 'expires_on' });
             await busy(submit, async () => {
                 try {
-                    const created = await api.post(`/api/v1/cases/${this.board.caseId}/consents`, body);
+                    const created = await api.create(`/api/v1/cases/${this.board.caseId}/consents`, body);
                     this.board.upsert('consents', created);
                     this.recordKey = null;
                     this.render();

@@ -89,7 +89,7 @@ export class Services {
             if (note.value.trim()) body.note = note.value.trim();
             await busy(submit, async () => {
                 try {
-                    const s = await api.post(`/api/v1/cases/${this.board.caseId}/services`, body);
+                    const s = await api.create(`/api/v1/cases/${this.board.caseId}/services`, body);
                     this.board.applyLocal('services', s);
                     what.value = '';
                     mins.value = '';

@@ -170,7 +170,7 @@ export class Timeline {
             }
             await busy(submit, async () => {
                 try {
-                    const entry = await api.post(`/api/v1/cases/${this.board.caseId}/entries`, body);
+                    const entry = await api.create(`/api/v1/cases/${this.board.caseId}/entries`, body);
                     this.board.applyLocal('entries', entry);
                     this.editor.reset();
                     this.picker.reset();

@@ -29,7 +29,12 @@ export async function render(root, { query, mode }) {
         field('Status', statusSel),
         h('div', { class: 'actions' }, h('button', { type: 'submit', text: 'Search' })),
     );
+    // A debounced search may fire after the user has left the list: it must
+    // then do nothing (rewriting the URL would send a reload of the next
+    // view back to the list).
+    let left = false;
     const apply = () => {
+        if (left) return;
         const hash = `#/cases${qs({ q: search.value.trim(), status: statusSel.value })}`;
         if (location.hash !== hash) history.replaceState(null, '', hash);
         load();
@@ -120,6 +125,10 @@ export async function render(root, { query, mode }) {
     }
 
     await load();
+    return () => {
+        left = true;
+        clearTimeout(debounce);
+    };
 }
 
 async function renderNew(root) {
@@ -162,7 +171,7 @@ async function renderNew(root) {
         if (muni.value.trim()) body.municipality = muni.value.trim();
         await busy(submit, async () => {
             try {
-                const c = await api.post('/api/v1/cases', body);
+                const c = await api.create('/api/v1/cases', body);
                 navigate(`#/cases/${c.id}`);
             } catch (err) {
                 showFormError(form, err.status === 409 ? { ...err, message: 'Your agency already has a case with this number.' } : err);

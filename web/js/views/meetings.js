@@ -65,7 +65,7 @@ function newMeetingForm() {
         const body = { title: title.value.trim(), scheduled_at: new Date(when.value).toISOString() };
         if (dflt.checked) body.default_agenda = { not_reviewed_days: 14, with_overdue_actions: true };
         try {
-            const m = await busy(submit, () => api.post('/api/v1/meetings', body));
+            const m = await busy(submit, () => api.create('/api/v1/meetings', body));
             location.hash = `#/meetings/${m.id}`;
         } catch (e) {
             showFormError(form, e);

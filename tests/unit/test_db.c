@@ -1,0 +1,97 @@
+/* test_db.c - the database layer (server/db.c): what it keeps of a failed
+ * statement (the SQLSTATE and a fixed description, never the server's
+ * text, whose DETAIL lines and some messages quote the row's values), and
+ * the TCP keepalives on every connection it opens (the LISTEN connection
+ * included). Needs a PostgreSQL (MDT_TEST_ADMIN_URL, set by
+ * scripts/test.sh). */
+#include "check.h"
+#include "db.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void check_refused_text(mdt_dbc_t *c, const char *sql, const char *state, const char *secret)
+{
+    mdt_db_params_t p;
+    mdt_db_params_init(&p);
+    mdt_db_param_str(&p, secret);
+    PGresult *r = mdt_db_query(c, sql, &p);
+    CHECK(r == NULL);
+    PQclear(r);
+    CHECK_EQ_STR(c->sqlstate, state);
+    CHECK(c->error[0] != 0);
+    CHECK(strstr(c->error, secret) == NULL);
+    if (strstr(c->error, secret))
+        fprintf(stderr, "  kept: %s\n", c->error);
+    mdt_db_rollback(c);
+}
+
+static int sockopt(int fd, int level, int name)
+{
+    int v = -1;
+    socklen_t len = sizeof(v);
+    return getsockopt(fd, level, name, &v, &len) == 0 ? v : -1;
+}
+
+/* libpq applies the options on a TCP socket as soon as it is created:
+ * start a connection to a local listener that never answers and look. */
+static void test_keepalives(void)
+{
+    const char *keys[MDT_DB_CONN_PARAMS], *vals[MDT_DB_CONN_PARAMS];
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(lfd, 1) == 0 &&
+          getsockname(lfd, (struct sockaddr *)&a, &alen) == 0);
+    char url[96];
+    snprintf(url, sizeof(url), "postgresql://mdt@127.0.0.1:%d/x", ntohs(a.sin_port));
+    mdt_db_conn_params(url, "test", keys, vals);
+    CHECK(keys[MDT_DB_CONN_PARAMS - 1] == NULL && vals[MDT_DB_CONN_PARAMS - 1] == NULL);
+    PGconn *conn = PQconnectStartParams(keys, vals, 1);
+    int fd = conn ? PQsocket(conn) : -1;
+    CHECK(fd >= 0);
+    CHECK_EQ_INT(sockopt(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+    CHECK_EQ_INT(sockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE), 30);
+    CHECK_EQ_INT(sockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL), 10);
+    CHECK_EQ_INT(sockopt(fd, IPPROTO_TCP, TCP_KEEPCNT), 3);
+    PQfinish(conn);
+    close(lfd);
+}
+
+int main(void)
+{
+    test_keepalives();
+    const char *url = getenv("MDT_TEST_ADMIN_URL");
+    char err[256];
+    if (!url) {
+        fprintf(stderr,
+                "test_db: MDT_TEST_ADMIN_URL is not set (run it through scripts/test.sh)\n");
+        return 1;
+    }
+    mdt_dbc_t *c = mdt_dbc_open(url, 5000, err, sizeof(err));
+    CHECK(c != NULL);
+    if (!c)
+        return check_done();
+    /* the primary message quotes the value */
+    check_refused_text(c, "SELECT $1::int", "22P02", "Jane-Doe-1999");
+    /* DETAIL: Key (k)=(...) already exists. */
+    CHECK_EQ_INT(mdt_db_exec(c, "CREATE TEMP TABLE t (k text PRIMARY KEY)", NULL), MDT_DB_OK);
+    CHECK_EQ_INT(mdt_db_exec(c, "INSERT INTO t VALUES ('Jane-Doe-2001')", NULL), MDT_DB_OK);
+    check_refused_text(c, "INSERT INTO t VALUES ($1)", "23505", "Jane-Doe-2001");
+    CHECK_EQ_INT(c->status, MDT_DB_CONFLICT);
+    /* a function's own message */
+    CHECK_EQ_INT(mdt_db_exec(c,
+                             "CREATE FUNCTION pg_temp.f(x text) RETURNS int LANGUAGE plpgsql"
+                             " AS $$ BEGIN RAISE EXCEPTION 'value %', x; END $$",
+                             NULL),
+                 MDT_DB_OK);
+    check_refused_text(c, "SELECT pg_temp.f($1)", "P0001", "Jane-Doe-2003");
+    mdt_dbc_close(c);
+    return check_done();
+}
