@@ -47,6 +47,8 @@ typedef struct {
 
 /* Records the first bad row and why; returns 1 (broken). */
 static int verify_bad(verify_t *v, int64_t id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int verify_bad(verify_t *v, int64_t id, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
