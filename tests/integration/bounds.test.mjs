@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { createDatabase, metrics, psql, sleep, startServer, wsConnect } from './lib/harness.mjs';
+import { createDatabase, metrics, psql, servingUrl, sleep, startServer, wsConnect } from './lib/harness.mjs';
 import { BOARD_ENV, boardWorld, createCase, login } from './lib/board_fixtures.mjs';
 
 const WS_MAX_FRAME = 64 * 1024; // MDT_WS_MAX_FRAME
@@ -138,11 +138,13 @@ test('a failed feed load is retried with backoff until it succeeds, and counted 
     const before = await failures();
     // The server's role finds "events" in its own schema first ("$user" in
     // search_path): a view there that always fails breaks every feed load.
-    const role = await psql(dbUrl, 'SELECT current_user');
+    const role = await psql(servingUrl(dbUrl), 'SELECT current_user');
     await psql(dbUrl, `CREATE SCHEMA "${role}";
+        GRANT USAGE ON SCHEMA "${role}" TO "${role}";
         CREATE FUNCTION "${role}".refuse() RETURNS SETOF public.events LANGUAGE plpgsql AS
             $$ BEGIN RAISE EXCEPTION 'feed load refused by the test'; END $$;
-        CREATE VIEW "${role}".events AS SELECT * FROM "${role}".refuse();`);
+        CREATE VIEW "${role}".events AS SELECT * FROM "${role}".refuse();
+        GRANT SELECT ON "${role}".events TO "${role}";`);
     try {
         // Another node's write: the event row and its one notification.
         const seq = await psql(dbUrl, `WITH s AS (UPDATE ledger SET seq = seq + 1 RETURNING seq)
