@@ -1,12 +1,13 @@
 /* idem.h - Idempotency-Key on the POSTs that create (IETF httpapi
  * idempotency-key draft; docs/api.md "Idempotent creates").
  *
- * A route flagged MDT_R_IDEMPOTENT honours the header. Its runner makes
- * four small calls:
+ * A route flagged MDT_R_IDEMPOTENT honours the header; the gate checks it
+ * (mdt_idem_check). The one request runner (runner.h) makes four small
+ * calls for a request whose handler set run.idempotent:
  *
  *   mdt_idem_init(&idem, req)          on the loop, before the job is queued
- *   mdt_idem_claim(c, &idem, &err)     in the job, first thing after BEGIN
- *                                      (and after the case's 404 check)
+ *   mdt_idem_claim(c, &idem, &err)     in the job, right after the scope
+ *                                      (after its visibility check: 404)
  *   mdt_idem_store(c, &idem, st, res)  in the job, just before COMMIT
  *   mdt_idem_answer(req, &idem)        on the loop, when the job committed
  *
