@@ -2,7 +2,9 @@
  *
  * A handler that works on the database fills an mdt_run_t and calls
  * mdt_run_start(). On a database thread the runner does: run->pre (before
- * any transaction, optional); BEGIN at run->isolation; run->claim (the
+ * any transaction, optional); with run->cpu set, the runner then leaves
+ * the database thread, runs run->cpu on the cpu pool (password hashing)
+ * and comes back to a database thread; BEGIN at run->isolation; run->claim (the
  * per-request hook at the start of the transaction, optional); run->scope
  * (load what the request is about and decide whether the caller may see
  * it, optional); run->work; run->store (the per-request hook just before
@@ -12,8 +14,13 @@
  * that answer. A step returning another non-OK db status rolls back and
  * answers it as mdt_http_fail_db does (MDT_DB_NOT_FOUND: 404). Back on the
  * loop run->finish (optional: read audit, cache updates) sees the final
- * status, then the answer is sent: the error, else run->ans.text (a
- * document) or run->ans.result with run->ans.ok_status.
+ * status (also MDT_DB_REFUSED when a pool refused the job), then the answer
+ * is sent: the error, else run->ans.text (a document) or run->ans.result
+ * with run->ans.ok_status (204: no body). finish may still set the answer:
+ * mdt_run_fail there refuses after COMMIT (a failed sign-in whose audit and
+ * failure count must stay). A failed status is answered as mdt_http_fail_db
+ * does, unless run->answers_failure is set: finish then answers it in
+ * run->ans (/healthz's own 503 body).
  *
  * Denied attempts: a scope that refuses returns MDT_DB_NOT_FOUND (or
  * answers 403 with mdt_run_fail); run->denied is then set, and finish is
@@ -52,13 +59,15 @@ struct mdt_run {
     void *op;              /* the handler's state, passed to every step */
     const char *isolation; /* NULL, "repeatable read" or "serializable" */
     mdt_run_fn pre;        /* optional, before BEGIN */
+    void (*cpu)(void *op); /* optional, on the cpu pool after pre, before BEGIN */
     mdt_run_fn claim;      /* optional, first in the transaction */
     mdt_run_fn scope;      /* optional, after claim: load and decide */
     mdt_run_fn work;
     mdt_run_fn store;                     /* optional, last before COMMIT */
     void (*finish)(void *op, int status); /* optional, loop, before answering */
     mdt_answer_t ans;
-    int denied; /* scope refused (404/403): for the audit of denied attempts */
+    int denied;          /* scope refused (404/403): for the audit of denied attempts */
+    int answers_failure; /* finish answers a failed status itself (in ans) */
 };
 
 /* Loop: fills the defaults of run (ok_status 200) for req and op. */
