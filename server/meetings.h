@@ -11,7 +11,7 @@
 #include "authz.h"
 #include "casectx.h"
 #include "db.h"
-#include "http.h"
+#include "req.h"
 #include "meeting_item.h"
 
 void mdt_meetings_list(mdt_req_t *req);

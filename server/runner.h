@@ -33,7 +33,7 @@
 
 #include "db.h"
 #include "err.h"
-#include "http.h"
+#include "req.h"
 
 /* What a step returns when it set the answer (never a db status). */
 #define MDT_RUN_ANSWERED (-1)
