@@ -68,7 +68,7 @@ static int auth_emit_user(mdt_dbc_t *c, int64_t user_id)
 enum { LOGIN_FAIL, LOGIN_MFA, LOGIN_OK };
 
 typedef struct {
-    mdt_run_t run;
+    mdt_run_t run; /* first: mdt_run_new */
     mdt_req_t *req;
     char username[72];
     char password[MDT_PASSWORD_MAX_BYTES + 1];
@@ -305,13 +305,9 @@ void mdt_auth_login(mdt_req_t *req)
                        wait);
         return;
     }
-    login_t *l = calloc(1, sizeof(*l));
-    if (!l) {
-        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+    login_t *l = mdt_run_new(req, sizeof(*l), login_decide, login_free);
+    if (!l)
         return;
-    }
-    req->state = l;
-    req->state_free = login_free;
     l->req = req;
     l->lockout_failures = srv->cfg.lockout_failures;
     l->lockout_s = srv->cfg.lockout_s;
@@ -320,7 +316,6 @@ void mdt_auth_login(mdt_req_t *req)
     snprintf(l->actor.address, sizeof(l->actor.address), "%s", req->peer);
     if (login_parse(req, l) != 0)
         return;
-    mdt_run_init(&l->run, req, l, login_decide);
     l->run.pre = login_load_work;
     l->run.cpu = login_verify;
     l->run.finish = login_finish;
@@ -330,15 +325,8 @@ void mdt_auth_login(mdt_req_t *req)
 /* ---- logout, me ---- */
 
 typedef struct {
-    mdt_run_t run;
+    mdt_run_t run; /* first: mdt_run_new */
 } logout_t;
-
-static void logout_free(void *arg)
-{
-    logout_t *o = arg;
-    mdt_run_free(&o->run);
-    free(o);
-}
 
 static int logout_work(mdt_dbc_t *c, void *arg)
 {
@@ -378,14 +366,9 @@ static void logout_finish(void *arg, int status)
 
 void mdt_auth_logout(mdt_req_t *req)
 {
-    logout_t *o = calloc(1, sizeof(*o));
-    if (!o) {
-        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+    logout_t *o = mdt_run_new(req, sizeof(*o), logout_work, NULL);
+    if (!o)
         return;
-    }
-    req->state = o;
-    req->state_free = logout_free;
-    mdt_run_init(&o->run, req, o, logout_work);
     o->run.finish = logout_finish;
     mdt_run_start(&o->run);
 }
@@ -412,7 +395,7 @@ void mdt_auth_me(mdt_req_t *req)
 /* ---- re-authenticated changes: MFA enrolment start, password change ---- */
 
 typedef struct {
-    mdt_run_t run;
+    mdt_run_t run; /* first: mdt_run_new */
     mdt_req_t *req;
     char password[MDT_PASSWORD_MAX_BYTES + 1];
     char new_password[MDT_PASSWORD_MAX_BYTES + 1];
@@ -483,15 +466,10 @@ static void reauth_cpu(void *arg)
  * memory. Start it with mdt_run_start(&r->run). */
 static reauth_t *reauth_begin(mdt_req_t *req, mdt_run_fn work, void (*finish)(void *, int))
 {
-    reauth_t *r = calloc(1, sizeof(*r));
-    if (!r) {
-        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+    reauth_t *r = mdt_run_new(req, sizeof(*r), work, reauth_free);
+    if (!r)
         return NULL;
-    }
     r->req = req;
-    req->state = r;
-    req->state_free = reauth_free;
-    mdt_run_init(&r->run, req, r, work);
     r->run.pre = reauth_load_work;
     r->run.cpu = reauth_cpu;
     r->run.finish = finish;
@@ -595,19 +573,12 @@ void mdt_auth_mfa_start(mdt_req_t *req)
 }
 
 typedef struct {
-    mdt_run_t run;
+    mdt_run_t run; /* first: mdt_run_new */
     mdt_req_t *req;
     char totp[16];
     int ok;
     mdt_user_t user;
 } mfa_confirm_t;
-
-static void mfa_confirm_free(void *arg)
-{
-    mfa_confirm_t *m = arg;
-    mdt_run_free(&m->run);
-    free(m);
-}
 
 static int mfa_confirm_apply(mdt_dbc_t *c, mfa_confirm_t *m, const char *secret, int64_t last)
 {
@@ -680,16 +651,11 @@ void mdt_auth_mfa_confirm(mdt_req_t *req)
         mdt_http_fail(req, &e);
         return;
     }
-    mfa_confirm_t *m = calloc(1, sizeof(*m));
-    if (!m) {
-        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+    mfa_confirm_t *m = mdt_run_new(req, sizeof(*m), mfa_confirm_work, NULL);
+    if (!m)
         return;
-    }
     m->req = req;
     snprintf(m->totp, sizeof(m->totp), "%s", code);
-    req->state = m;
-    req->state_free = mfa_confirm_free;
-    mdt_run_init(&m->run, req, m, mfa_confirm_work);
     m->run.finish = mfa_confirm_finish;
     mdt_run_start(&m->run);
 }

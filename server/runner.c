@@ -15,6 +15,25 @@ void mdt_run_init(mdt_run_t *run, mdt_req_t *req, void *op, mdt_run_fn work)
     run->ans.ok_status = 200;
 }
 
+static void run_op_free(void *op)
+{
+    mdt_run_free(op);
+    free(op);
+}
+
+void *mdt_run_new(mdt_req_t *req, size_t size, mdt_run_fn work, void (*op_free)(void *))
+{
+    mdt_run_t *run = calloc(1, size);
+    if (!run) {
+        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+        return NULL;
+    }
+    mdt_run_init(run, req, run, work);
+    req->state = run;
+    req->state_free = op_free ? op_free : run_op_free;
+    return run;
+}
+
 void mdt_run_free(mdt_run_t *run)
 {
     json_decref(run->ans.result);

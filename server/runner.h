@@ -72,6 +72,11 @@ struct mdt_run {
 
 /* Loop: fills the defaults of run (ok_status 200) for req and op. */
 void mdt_run_init(mdt_run_t *run, mdt_req_t *req, void *op, mdt_run_fn work);
+/* Loop: a zeroed op of size bytes whose FIRST member is its mdt_run_t,
+ * initialised for req with work (mdt_run_init) and hung on req->state with
+ * op_free (NULL: mdt_run_free, then free; an op_free of its own must call
+ * mdt_run_free). NULL when out of memory: req is then answered 500. */
+void *mdt_run_new(mdt_req_t *req, size_t size, mdt_run_fn work, void (*op_free)(void *));
 /* Loop: runs it; req is answered when it is done (at once when the pool
  * refuses it). run must live until then (hang its op on req->state). */
 void mdt_run_start(mdt_run_t *run);

@@ -10,31 +10,19 @@
 
 /* A /healthz or test-sleep request on the runner. */
 typedef struct {
-    mdt_run_t run;
+    mdt_run_t run; /* first: mdt_run_new */
     mdt_req_t *req;
 } sys_op_t;
-
-static void sys_op_free(void *arg)
-{
-    sys_op_t *op = arg;
-    mdt_run_free(&op->run);
-    free(op);
-}
 
 /* Loop: a runner for req with work and finish, hung on req->state; NULL
  * (answered 500) when out of memory. */
 static sys_op_t *sys_op_new(mdt_req_t *req, mdt_run_fn work, void (*finish)(void *, int))
 {
-    sys_op_t *op = calloc(1, sizeof(*op));
-    if (!op) {
-        mdt_http_error(req, 500, "internal", NULL, "out of memory");
-        return NULL;
+    sys_op_t *op = mdt_run_new(req, sizeof(*op), work, NULL);
+    if (op) {
+        op->req = req;
+        op->run.finish = finish;
     }
-    op->req = req;
-    req->state = op;
-    req->state_free = sys_op_free;
-    mdt_run_init(&op->run, req, op, work);
-    op->run.finish = finish;
     return op;
 }
 
