@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "casectx.h"
-#include "http.h"
+#include "req.h"
 
 void mdt_actions_create(mdt_req_t *req);
 void mdt_actions_update(mdt_req_t *req);

@@ -3,7 +3,7 @@
 #ifndef MDT_ADMIN_H
 #define MDT_ADMIN_H
 
-#include "http.h"
+#include "req.h"
 
 void mdt_admin_agencies_directory(mdt_req_t *req);
 void mdt_admin_users_directory(mdt_req_t *req);

@@ -7,7 +7,7 @@
 
 #include "auth.h"
 #include "crypto.h"
-#include "http.h"
+#include "req.h"
 #include "log.h"
 #include "server_ctx.h"
 

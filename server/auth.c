@@ -1,7 +1,10 @@
 /* auth.c - login, logout, me, MFA enrolment and password change (see auth.h).
  *
- * Password hashing (~100 ms of CPU) runs on the cpu pool, SQL on the
- * database pool; the loop only validates and answers. Unknown users cost the
+ * Every request runs on the request runner (runner.c): password hashing
+ * (~100 ms of CPU) is its cpu step between loading the account (pre) and
+ * the transaction; the loop only validates and answers. A refusal that
+ * must keep its audit row and failure count is answered in finish, after
+ * COMMIT. Unknown users cost the
  * same work as known ones (a dummy hash), and every failure answers the same
  * 401 unauthenticated. */
 #include "auth.h"
@@ -17,6 +20,7 @@
 #include "log.h"
 #include "password.h"
 #include "ratelimit.h"
+#include "runner.h"
 #include "server_ctx.h"
 #include "totp.h"
 
@@ -64,6 +68,7 @@ static int auth_emit_user(mdt_dbc_t *c, int64_t user_id)
 enum { LOGIN_FAIL, LOGIN_MFA, LOGIN_OK };
 
 typedef struct {
+    mdt_run_t run; /* first: mdt_run_new */
     mdt_req_t *req;
     char username[72];
     char password[MDT_PASSWORD_MAX_BYTES + 1];
@@ -85,6 +90,7 @@ typedef struct {
 static void login_free(void *p)
 {
     login_t *l = p;
+    mdt_run_free(&l->run);
     OPENSSL_cleanse(l->password, sizeof(l->password));
     free(l);
 }
@@ -215,9 +221,11 @@ static int login_succeed(mdt_dbc_t *c, login_t *l)
     return rc;
 }
 
-/* Decides the outcome in one transaction: counts, audits, or opens a session. */
-static int login_decide(mdt_dbc_t *c, login_t *l)
+/* The runner's work, in the transaction: decides the outcome, then counts,
+ * audits, or opens a session. */
+static int login_decide(mdt_dbc_t *c, void *arg)
 {
+    login_t *l = arg;
     l->outcome = LOGIN_FAIL;
     if (!l->found)
         return auth_audit(c, &l->actor, "login", "failure",
@@ -238,61 +246,34 @@ static int login_decide(mdt_dbc_t *c, login_t *l)
     return login_succeed(c, l);
 }
 
-static int login_finish_work(mdt_dbc_t *c, void *arg)
-{
-    login_t *l = arg;
-    int rc = mdt_db_begin(c, NULL);
-    if (rc == MDT_DB_OK)
-        rc = login_decide(c, l);
-    if (rc == MDT_DB_OK)
-        rc = mdt_db_commit(c);
-    return rc;
-}
-
-static void login_finish_done(void *arg, int status)
+/* Loop, after COMMIT: the answer for the outcome. */
+static void login_finish(void *arg, int status)
 {
     login_t *l = arg;
     mdt_req_t *req = l->req;
-    if (status != MDT_DB_OK) {
-        mdt_http_fail_db(req, status);
-    } else if (l->outcome == LOGIN_OK) {
+    if (status != MDT_DB_OK)
+        return;
+    if (l->outcome == LOGIN_OK) {
         mdt_session_cache(req->srv, &l->s);
         auth_set_cookie(req, l->token);
         req->log_user_id = l->user_id;
-        mdt_http_respond_json(req, 200,
-                              json_pack("{s:o, s:s}", "user", mdt_auth_user_json(&l->s.user),
-                                        "csrf_token", l->s.csrf));
+        l->run.ans.result = json_pack("{s:o, s:s}", "user", mdt_auth_user_json(&l->s.user),
+                                      "csrf_token", l->s.csrf);
     } else if (l->outcome == LOGIN_MFA) {
-        mdt_http_error(req, 401, "mfa_required", "totp",
-                       "enter the current code from your authenticator app");
+        mdt_run_fail(&l->run, 401, "mfa_required", "totp",
+                     "enter the current code from your authenticator app");
     } else {
-        mdt_http_error(req, 401, "unauthenticated", NULL, "wrong username or password");
+        mdt_run_fail(&l->run, 401, "unauthenticated", NULL, "wrong username or password");
     }
 }
 
-static void login_verify_work(void *state, void *arg)
+/* The runner's cpu step: the password against the loaded hash (a dummy
+ * hash for an unknown user, so both cost the same). */
+static void login_verify(void *arg)
 {
     login_t *l = arg;
     int ok = mdt_password_verify(l->password, l->found ? l->hash : mdt_password_dummy_hash());
     l->pw_ok = l->found && ok == 1;
-}
-
-static void login_verify_done(void *arg)
-{
-    login_t *l = arg;
-    if (mdt_db_submit(l->req->srv->db, login_finish_work, login_finish_done, l) != 0)
-        mdt_http_fail_db(l->req, MDT_DB_REFUSED);
-}
-
-static void login_load_done(void *arg, int status)
-{
-    login_t *l = arg;
-    if (status != MDT_DB_OK) {
-        mdt_http_fail_db(l->req, status);
-        return;
-    }
-    if (mdt_workq_submit(l->req->srv->cpu, login_verify_work, login_verify_done, l) != 0)
-        mdt_http_fail_db(l->req, MDT_DB_REFUSED);
 }
 
 /* Reads the body into l; -1 when it answered. */
@@ -324,13 +305,9 @@ void mdt_auth_login(mdt_req_t *req)
                        wait);
         return;
     }
-    login_t *l = calloc(1, sizeof(*l));
-    if (!l) {
-        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+    login_t *l = mdt_run_new(req, sizeof(*l), login_decide, login_free);
+    if (!l)
         return;
-    }
-    req->state = l;
-    req->state_free = login_free;
     l->req = req;
     l->lockout_failures = srv->cfg.lockout_failures;
     l->lockout_s = srv->cfg.lockout_s;
@@ -339,15 +316,22 @@ void mdt_auth_login(mdt_req_t *req)
     snprintf(l->actor.address, sizeof(l->actor.address), "%s", req->peer);
     if (login_parse(req, l) != 0)
         return;
-    if (mdt_db_submit(srv->db, login_load_work, login_load_done, l) != 0)
-        mdt_http_fail_db(req, MDT_DB_REFUSED);
+    l->run.pre = login_load_work;
+    l->run.cpu = login_verify;
+    l->run.finish = login_finish;
+    mdt_run_start(&l->run);
 }
 
 /* ---- logout, me ---- */
 
+typedef struct {
+    mdt_run_t run; /* first: mdt_run_new */
+} logout_t;
+
 static int logout_work(mdt_dbc_t *c, void *arg)
 {
-    mdt_req_t *req = arg;
+    logout_t *o = arg;
+    mdt_req_t *req = o->run.req;
     const mdt_session_t *s = mdt_auth_session(req);
     mdt_audit_actor_t a;
     mdt_audit_actor_from_req(req, &a);
@@ -360,33 +344,33 @@ static int logout_work(mdt_dbc_t *c, void *arg)
                       .object_id = s->user.user_id,
                       .actor_id = s->user.user_id,
                       .data = data};
-    int rc = mdt_db_begin(c, NULL);
-    if (rc == MDT_DB_OK)
-        rc = mdt_db_exec(c, "UPDATE sessions SET revoked_at = now() WHERE id_hash = $1", &p);
+    int rc = mdt_db_exec(c, "UPDATE sessions SET revoked_at = now() WHERE id_hash = $1", &p);
     if (rc == MDT_DB_OK)
         rc = auth_audit(c, &a, "logout", "ok", NULL);
     if (rc == MDT_DB_OK && mdt_event_emit(c, &ev) < 0)
         rc = c->status;
     json_decref(data);
-    return rc == MDT_DB_OK ? mdt_db_commit(c) : rc;
+    return rc;
 }
 
-static void logout_done(void *arg, int status)
+static void logout_finish(void *arg, int status)
 {
-    mdt_req_t *req = arg;
-    if (status != MDT_DB_OK) {
-        mdt_http_fail_db(req, status);
+    logout_t *o = arg;
+    mdt_req_t *req = o->run.req;
+    if (status != MDT_DB_OK)
         return;
-    }
     mdt_session_drop(req->srv, mdt_auth_session(req)->id_hash);
     auth_set_cookie(req, NULL);
-    mdt_http_respond(req, 204, NULL, NULL, 0);
+    o->run.ans.ok_status = 204;
 }
 
 void mdt_auth_logout(mdt_req_t *req)
 {
-    if (mdt_db_submit(req->srv->db, logout_work, logout_done, req) != 0)
-        mdt_http_fail_db(req, MDT_DB_REFUSED);
+    logout_t *o = mdt_run_new(req, sizeof(*o), logout_work, NULL);
+    if (!o)
+        return;
+    o->run.finish = logout_finish;
+    mdt_run_start(&o->run);
 }
 
 void mdt_auth_me(mdt_req_t *req)
@@ -411,6 +395,7 @@ void mdt_auth_me(mdt_req_t *req)
 /* ---- re-authenticated changes: MFA enrolment start, password change ---- */
 
 typedef struct {
+    mdt_run_t run; /* first: mdt_run_new */
     mdt_req_t *req;
     char password[MDT_PASSWORD_MAX_BYTES + 1];
     char new_password[MDT_PASSWORD_MAX_BYTES + 1];
@@ -424,12 +409,12 @@ typedef struct {
     int ended;       /* a lockout ended the account's sessions */
     const char *fail_code, *fail_field, *fail_msg;
     char secret_b32[64];
-    void (*finish)(mdt_req_t *req); /* next step on the loop */
 } reauth_t;
 
 static void reauth_free(void *p)
 {
     reauth_t *r = p;
+    mdt_run_free(&r->run);
     OPENSSL_cleanse(r, sizeof(*r));
     free(r);
 }
@@ -467,7 +452,8 @@ static int reauth_load_work(mdt_dbc_t *c, void *arg)
     return rc;
 }
 
-static void reauth_cpu_work(void *state, void *arg)
+/* The runner's cpu step: the current password, and the new one's hash. */
+static void reauth_cpu(void *arg)
 {
     reauth_t *r = arg;
     r->pw_ok = mdt_password_verify(r->password, r->hash) == 1;
@@ -475,49 +461,28 @@ static void reauth_cpu_work(void *state, void *arg)
         r->hash_failed = mdt_password_hash(r->new_password, r->new_hash) != 0;
 }
 
-static void reauth_cpu_done(void *arg)
+/* Loop: a runner for req that loads the account (pre), verifies (cpu),
+ * then runs work in a transaction and finish; NULL (answered) when out of
+ * memory. Start it with mdt_run_start(&r->run). */
+static reauth_t *reauth_begin(mdt_req_t *req, mdt_run_fn work, void (*finish)(void *, int))
 {
-    reauth_t *r = arg;
-    r->finish(r->req);
-}
-
-static void reauth_load_done(void *arg, int status)
-{
-    reauth_t *r = arg;
-    if (status != MDT_DB_OK) {
-        mdt_http_fail_db(r->req, status);
-        return;
-    }
-    if (mdt_workq_submit(r->req->srv->cpu, reauth_cpu_work, reauth_cpu_done, r) != 0)
-        mdt_http_fail_db(r->req, MDT_DB_REFUSED);
-}
-
-/* Starts the load → verify (→ hash) → finish chain for req. */
-static reauth_t *reauth_begin(mdt_req_t *req, void (*finish)(mdt_req_t *))
-{
-    reauth_t *r = calloc(1, sizeof(*r));
-    if (!r) {
-        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+    reauth_t *r = mdt_run_new(req, sizeof(*r), work, reauth_free);
+    if (!r)
         return NULL;
-    }
     r->req = req;
-    r->finish = finish;
-    req->state = r;
-    req->state_free = reauth_free;
+    r->run.pre = reauth_load_work;
+    r->run.cpu = reauth_cpu;
+    r->run.finish = finish;
     return r;
 }
 
-static void reauth_go(reauth_t *r)
-{
-    if (mdt_db_submit(r->req->srv->db, reauth_load_work, reauth_load_done, r) != 0)
-        mdt_http_fail_db(r->req, MDT_DB_REFUSED);
-}
-
-static void reauth_answer_fail(reauth_t *r)
+/* Loop, in finish: the refusal work decided (after COMMIT, so its failure
+ * count and audit stay). */
+static void reauth_refuse(reauth_t *r)
 {
     if (r->ended) /* this node drops them now; the others on user.updated */
         mdt_session_drop_user(r->req->srv, mdt_auth_user(r->req)->user_id);
-    mdt_http_error(r->req, r->fail_status, r->fail_code, r->fail_field, "%s", r->fail_msg);
+    mdt_run_fail(&r->run, r->fail_status, r->fail_code, r->fail_field, r->fail_msg);
 }
 
 /* Verifies the current TOTP code against r's enrolled secret (and burns its
@@ -543,8 +508,8 @@ static int mfa_start_work(mdt_dbc_t *c, void *arg)
     mdt_req_t *req = r->req;
     mdt_audit_actor_t a;
     mdt_audit_actor_from_req(req, &a);
-    int rc = mdt_db_begin(c, NULL), ok = 1;
-    if (rc == MDT_DB_OK && r->pw_ok && r->mfa_enabled)
+    int rc = MDT_DB_OK, ok = 1;
+    if (r->pw_ok && r->mfa_enabled)
         rc = reauth_check_totp(c, r, a.user_id, &ok);
     if (rc != MDT_DB_OK)
         return rc;
@@ -552,10 +517,9 @@ static int mfa_start_work(mdt_dbc_t *c, void *arg)
         reauth_fail(r, 403, "forbidden", r->pw_ok ? "totp" : "password",
                     r->pw_ok ? "the current code is required and must be right"
                              : "the password is not right");
-        rc = auth_count_failure(c, &a, req->srv->cfg.lockout_failures, req->srv->cfg.lockout_s,
-                                "mfa.enrol_start", r->pw_ok ? "bad_totp" : "bad_password",
-                                &r->ended);
-        return rc == MDT_DB_OK ? mdt_db_commit(c) : rc;
+        return auth_count_failure(c, &a, req->srv->cfg.lockout_failures, req->srv->cfg.lockout_s,
+                                  "mfa.enrol_start", r->pw_ok ? "bad_totp" : "bad_password",
+                                  &r->ended);
     }
     unsigned char key[MDT_TOTP_SECRET_LEN];
     if (mdt_totp_new_secret(key) != 0 ||
@@ -569,35 +533,26 @@ static int mfa_start_work(mdt_dbc_t *c, void *arg)
     rc = mdt_db_exec(c, "UPDATE users SET mfa_pending_secret = $2 WHERE id = $1", &p);
     if (rc == MDT_DB_OK)
         rc = auth_audit(c, &a, "mfa.enrol_start", "ok", NULL);
-    return rc == MDT_DB_OK ? mdt_db_commit(c) : rc;
+    return rc;
 }
 
-static void mfa_start_done(void *arg, int status)
+static void mfa_start_finish(void *arg, int status)
 {
     reauth_t *r = arg;
     mdt_req_t *req = r->req;
-    if (status != MDT_DB_OK) {
-        mdt_http_fail_db(req, status);
+    if (status != MDT_DB_OK)
         return;
-    }
     if (r->fail_status) {
-        reauth_answer_fail(r);
+        reauth_refuse(r);
         return;
     }
     char *uri = mdt_totp_uri("MDT Board", mdt_auth_user(req)->username, r->secret_b32);
     if (!uri) {
-        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+        mdt_run_fail(&r->run, 500, "internal", NULL, "out of memory");
         return;
     }
-    json_t *body = json_pack("{s:s, s:s}", "secret", r->secret_b32, "otpauth_uri", uri);
+    r->run.ans.result = json_pack("{s:s, s:s}", "secret", r->secret_b32, "otpauth_uri", uri);
     free(uri);
-    mdt_http_respond_json(req, 200, body);
-}
-
-static void mfa_start_finish(mdt_req_t *req)
-{
-    if (mdt_db_submit(req->srv->db, mfa_start_work, mfa_start_done, req->state) != 0)
-        mdt_http_fail_db(req, MDT_DB_REFUSED);
 }
 
 void mdt_auth_mfa_start(mdt_req_t *req)
@@ -609,15 +564,16 @@ void mdt_auth_mfa_start(mdt_req_t *req)
         mdt_http_fail(req, &e);
         return;
     }
-    reauth_t *r = reauth_begin(req, mfa_start_finish);
+    reauth_t *r = reauth_begin(req, mfa_start_work, mfa_start_finish);
     if (!r)
         return;
     snprintf(r->password, sizeof(r->password), "%s", pw);
     snprintf(r->totp, sizeof(r->totp), "%s", code ? code : "");
-    reauth_go(r);
+    mdt_run_start(&r->run);
 }
 
 typedef struct {
+    mdt_run_t run; /* first: mdt_run_new */
     mdt_req_t *req;
     char totp[16];
     int ok;
@@ -657,38 +613,34 @@ static int mfa_confirm_work(mdt_dbc_t *c, void *arg)
     mdt_db_params_t p;
     mdt_db_params_init(&p);
     mdt_db_param_int(&p, mdt_auth_user(m->req)->user_id);
-    int rc = mdt_db_begin(c, NULL);
-    PGresult *r = rc == MDT_DB_OK ? mdt_db_query(c,
-                                                 "SELECT mfa_pending_secret, mfa_last_step FROM "
-                                                 "users WHERE id = $1 FOR UPDATE",
-                                                 &p)
-                                  : NULL;
+    PGresult *r = mdt_db_query(c,
+                               "SELECT mfa_pending_secret, mfa_last_step FROM "
+                               "users WHERE id = $1 FOR UPDATE",
+                               &p);
     if (!r)
         return c->status;
     if (PQntuples(r) != 1 || !mdt_db_str(r, 0, 0)) {
         PQclear(r);
-        return MDT_DB_NOT_FOUND;
+        return mdt_run_fail(&m->run, 409, "conflict", NULL,
+                            "start the enrolment first (POST /me/mfa)");
     }
     /* a new secret has no used steps yet: the old secret's last step does not apply */
-    rc = mfa_confirm_apply(c, m, mdt_db_str(r, 0, 0), 0);
+    int rc = mfa_confirm_apply(c, m, mdt_db_str(r, 0, 0), 0);
     PQclear(r);
-    return rc == MDT_DB_OK ? mdt_db_commit(c) : rc;
+    return rc;
 }
 
-static void mfa_confirm_done(void *arg, int status)
+static void mfa_confirm_finish(void *arg, int status)
 {
     mfa_confirm_t *m = arg;
-    mdt_req_t *req = m->req;
-    if (status == MDT_DB_NOT_FOUND) {
-        mdt_http_error(req, 409, "conflict", NULL, "start the enrolment first (POST /me/mfa)");
-    } else if (status != MDT_DB_OK) {
-        mdt_http_fail_db(req, status);
-    } else if (!m->ok) {
-        mdt_http_error(req, 422, "validation", "totp", "the code is not right");
-    } else {
-        mdt_session_drop_user(req->srv, m->user.user_id);
-        mdt_http_respond_json(req, 200, json_pack("{s:o}", "user", mdt_auth_user_json(&m->user)));
+    if (status != MDT_DB_OK || m->run.ans.err.status)
+        return;
+    if (!m->ok) {
+        mdt_run_fail(&m->run, 422, "validation", "totp", "the code is not right");
+        return;
     }
+    mdt_session_drop_user(m->req->srv, m->user.user_id);
+    m->run.ans.result = json_pack("{s:o}", "user", mdt_auth_user_json(&m->user));
 }
 
 void mdt_auth_mfa_confirm(mdt_req_t *req)
@@ -699,17 +651,13 @@ void mdt_auth_mfa_confirm(mdt_req_t *req)
         mdt_http_fail(req, &e);
         return;
     }
-    mfa_confirm_t *m = calloc(1, sizeof(*m));
-    if (!m) {
-        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+    mfa_confirm_t *m = mdt_run_new(req, sizeof(*m), mfa_confirm_work, NULL);
+    if (!m)
         return;
-    }
     m->req = req;
     snprintf(m->totp, sizeof(m->totp), "%s", code);
-    req->state = m;
-    req->state_free = free;
-    if (mdt_db_submit(req->srv->db, mfa_confirm_work, mfa_confirm_done, m) != 0)
-        mdt_http_fail_db(req, MDT_DB_REFUSED);
+    m->run.finish = mfa_confirm_finish;
+    mdt_run_start(&m->run);
 }
 
 /* ---- password change ---- */
@@ -743,9 +691,7 @@ static int password_work(mdt_dbc_t *c, void *arg)
     reauth_t *r = arg;
     mdt_audit_actor_t a;
     mdt_audit_actor_from_req(r->req, &a);
-    int rc = mdt_db_begin(c, NULL);
-    if (rc != MDT_DB_OK)
-        return rc;
+    int rc;
     if (!r->pw_ok || r->hash_failed) {
         reauth_fail(r, r->pw_ok ? 500 : 403, r->pw_ok ? "internal" : "forbidden",
                     r->pw_ok ? NULL : "current_password",
@@ -757,27 +703,20 @@ static int password_work(mdt_dbc_t *c, void *arg)
     } else {
         rc = password_apply(c, r, &a);
     }
-    return rc == MDT_DB_OK ? mdt_db_commit(c) : rc;
+    return rc;
 }
 
-static void password_done(void *arg, int status)
+static void password_finish(void *arg, int status)
 {
     reauth_t *r = arg;
-    mdt_req_t *req = r->req;
-    if (status != MDT_DB_OK) {
-        mdt_http_fail_db(req, status);
-    } else if (r->fail_status) {
-        reauth_answer_fail(r);
-    } else {
-        mdt_session_drop_user(req->srv, mdt_auth_user(req)->user_id);
-        mdt_http_respond(req, 204, NULL, NULL, 0);
+    if (status != MDT_DB_OK)
+        return;
+    if (r->fail_status) {
+        reauth_refuse(r);
+        return;
     }
-}
-
-static void password_finish(mdt_req_t *req)
-{
-    if (mdt_db_submit(req->srv->db, password_work, password_done, req->state) != 0)
-        mdt_http_fail_db(req, MDT_DB_REFUSED);
+    mdt_session_drop_user(r->req->srv, mdt_auth_user(r->req)->user_id);
+    r->run.ans.ok_status = 204;
 }
 
 void mdt_auth_password(mdt_req_t *req)
@@ -798,10 +737,10 @@ void mdt_auth_password(mdt_req_t *req)
                        "the new password must differ from the current one");
         return;
     }
-    reauth_t *r = reauth_begin(req, password_finish);
+    reauth_t *r = reauth_begin(req, password_work, password_finish);
     if (!r)
         return;
     snprintf(r->password, sizeof(r->password), "%s", cur);
     snprintf(r->new_password, sizeof(r->new_password), "%s", next);
-    reauth_go(r);
+    mdt_run_start(&r->run);
 }

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "authz.h"
-#include "http.h"
+#include "req.h"
 #include "session.h"
 
 /* JSON of a user in the contract's shape (id, username, display_name,

@@ -18,7 +18,7 @@
 
 #include "audit.h"
 #include "casectx.h"
-#include "http.h"
+#include "req.h"
 #include "runner.h"
 
 typedef struct mdt_caseop mdt_caseop_t;

@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 #include "casectx.h"
-#include "http.h"
+#include "req.h"
 
 void mdt_cases_list(mdt_req_t *req);
 void mdt_cases_create(mdt_req_t *req);

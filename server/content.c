@@ -6,6 +6,8 @@
 #include "actions.h"
 #include "cases.h"
 #include "entries.h"
+#include "meeting_item.h"
+#include "meetings.h"
 #include "pii.h"
 #include "records.h"
 
@@ -76,6 +78,30 @@ static json_t *case_json(mdt_dbc_t *c, const mdt_content_reader_t *rd, int64_t i
     return mdt_cases_get_json(c, rd->p, rd->cx);
 }
 
+/* id is a meeting: the item of the reader's case on its agenda. */
+static json_t *meeting_item_json(mdt_dbc_t *c, const mdt_content_reader_t *rd, int64_t id)
+{
+    int rc;
+    mdt_meeting_t *m = mdt_meetings_load(c, id, &rc);
+    if (!m) {
+        if (rc != MDT_DB_NOT_FOUND && c->status == MDT_DB_OK)
+            c->status = rc;
+        return NULL;
+    }
+    json_t *obj = NULL;
+    for (size_t i = 0; i < m->n_agenda && !obj && mdt_meetings_visible(m, rd->p); i++) {
+        if (m->agenda[i].case_id == rd->cx->case_id)
+            obj = mdt_meeting_item_json(&m->agenda[i], rd->p);
+    }
+    mdt_meetings_free(m);
+    return obj;
+}
+
+static json_t *meeting_item_loaded_json(const mdt_content_reader_t *rd, const void *obj)
+{
+    return mdt_meeting_item_json(obj, rd->p);
+}
+
 static const mdt_content_kind_t KINDS[] = {
     {"entry",
      "SELECT id, visibility, visible_to::text, agency_id, author_id, 0, 0 FROM entries"
@@ -83,7 +109,7 @@ static const mdt_content_kind_t KINDS[] = {
      "SELECT v.entry_id, v.visibility, v.visible_to::text, e.agency_id, e.author_id, 0, 0"
      " FROM entry_versions v JOIN entries e ON e.id = v.entry_id WHERE v.entry_id = $1"
      " ORDER BY v.version DESC OFFSET 1 LIMIT 1",
-     entry_json},
+     entry_json, NULL},
     {"action",
      "SELECT id, visibility, visible_to::text, agency_id, created_by, assignee_agency_id,"
      " coalesce(assignee_id, 0) FROM actions WHERE case_id = $1 AND id = ANY($2::bigint[])",
@@ -93,15 +119,18 @@ static const mdt_content_kind_t KINDS[] = {
      " a.agency_id, a.created_by, (v.data->>'assignee_agency_id')::bigint, 0"
      " FROM action_versions v JOIN actions a ON a.id = v.action_id"
      " WHERE v.action_id = $1 ORDER BY v.version DESC OFFSET 1 LIMIT 1",
-     action_json},
+     action_json, NULL},
     {"service",
      "SELECT id, visibility, visible_to::text, agency_id, created_by, 0, 0 FROM services"
      " WHERE case_id = $1 AND id = ANY($2::bigint[])",
-     NULL, service_json},
-    {"consent", NULL, NULL, consent_json},
-    {"pii", NULL, NULL, pii_json},
-    {"tracking", NULL, NULL, tracking_json},
-    {"case", NULL, NULL, case_json},
+     NULL, service_json, NULL},
+    {"consent", NULL, NULL, consent_json, NULL},
+    {"pii", NULL, NULL, pii_json, NULL},
+    {"tracking", NULL, NULL, tracking_json, NULL},
+    {"case", NULL, NULL, case_json, NULL},
+    /* a case on a meeting's agenda: seen whole by who may see the case,
+     * else exactly {position, restricted: true} (meeting_item.h) */
+    {"meeting_item", NULL, NULL, meeting_item_json, meeting_item_loaded_json},
 };
 
 const mdt_content_kind_t *mdt_content_find(const char *object_type)

@@ -1,7 +1,7 @@
 /* content.h - the registry of content kinds, like the route table.
  *
  * One descriptor per kind of case content (entries, action items,
- * services, consents, PII, tracking, the case record). It says how the
+ * services, consents, PII, tracking, the case record, meeting items). It says how the
  * kind's rows are read as the predicate's input (the item kinds: by case
  * and ids, and their earlier version), and how an object of the kind
  * becomes JSON for one reader. The hub (live events and replay) and audit
@@ -50,6 +50,11 @@ typedef struct {
      * (new reference), or NULL: not visible, gone, or a database error
      * (c->status says which). */
     json_t *(*object_json)(mdt_dbc_t *c, const mdt_content_reader_t *rd, int64_t id);
+    /* Kinds loaded once and shown to many readers (meeting items: a
+     * meeting event goes to every subscriber): any thread, no I/O, the
+     * loaded object obj (the kind's own struct) as rd->p may see it (new
+     * reference); NULL for the other kinds. */
+    json_t *(*loaded_json)(const mdt_content_reader_t *rd, const void *obj);
 } mdt_content_kind_t;
 
 /* The descriptor of object_type, or NULL. */

@@ -7,7 +7,7 @@
 #define MDT_CTX_H
 
 #include "db.h"
-#include "http.h"
+#include "req.h"
 #include "router.h"
 #include "workq.h"
 

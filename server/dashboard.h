@@ -4,7 +4,7 @@
 #ifndef MDT_DASHBOARD_H
 #define MDT_DASHBOARD_H
 
-#include "http.h"
+#include "req.h"
 
 void mdt_dashboard_actions(mdt_req_t *req);
 void mdt_dashboard_actions_csv(mdt_req_t *req);

@@ -8,7 +8,7 @@
 
 #include "casectx.h"
 #include "caseop.h"
-#include "http.h"
+#include "req.h"
 
 void mdt_entries_create(mdt_req_t *req);
 void mdt_entries_update(mdt_req_t *req);

@@ -10,7 +10,7 @@
 #ifndef MDT_GATE_H
 #define MDT_GATE_H
 
-#include "http.h"
+#include "req.h"
 
 /* Loop: checks what req->route asks, then calls req->route->handler(req),
  * or answers itself (401, 403, 500, 503). */

@@ -3,10 +3,11 @@
  * The lws protocol callback reads the request (method, path, query, the few
  * headers we use, a body bounded by MDT_MAX_BODY), routes it, and calls the
  * handler. A handler answers exactly once, now or later (after database or
- * hashing work), through the respond functions below; the answer is written
- * only from LWS_CALLBACK_HTTP_WRITEABLE. If the client goes away first the
- * request is orphaned and freed when the handler answers. Every response
- * carries the security headers. */
+ * hashing work), through the respond functions of req.h (implemented here;
+ * handlers include req.h, not this); the answer is written only from
+ * LWS_CALLBACK_HTTP_WRITEABLE. If the client goes away first the request is
+ * orphaned and freed when the handler answers. Every response carries the
+ * security headers. */
 #ifndef MDT_HTTP_H
 #define MDT_HTTP_H
 
@@ -15,13 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "router.h"
+#include "req.h"
 
 struct mdt_server;
 
-#define MDT_HTTP_MAX_QUERY         32
-#define MDT_HTTP_MAX_EXTRA_HEADERS 1024
 /* Request framing bounds (docs/api.md): a longer URL (path and query) is
  * 414, more header bytes than MAX_HEADERS 431, both answered in the error
  * shape. HEADER_BUFFER is what libwebsockets holds for the request line and
@@ -31,99 +29,13 @@ struct mdt_server;
 #define MDT_HTTP_MAX_HEADERS   (16 * 1024)
 #define MDT_HTTP_HEADER_BUFFER (32 * 1024)
 
-typedef struct mdt_req {
-    struct mdt_server *srv;
-    struct lws *wsi; /* NULL once the client went away */
-    mdt_method_t method;
-    char path[512];
-    const mdt_route_t *route;
-    int64_t ids[MDT_ROUTE_MAX_IDS]; /* the {id} segments of the route */
-
-    /* query parameters, decoded */
-    char *qbuf;
-    const char *qkey[MDT_HTTP_MAX_QUERY], *qval[MDT_HTTP_MAX_QUERY];
-    int nq;
-
-    /* the headers we use (empty when absent) */
-    char *cookie; /* whole Cookie header, malloc'ed or NULL */
-    char content_type[128];
-    char origin[256];
-    char csrf[128];
-    char idempotency_key[256];  /* copied when it fits (length <= 255) */
-    size_t idempotency_key_len; /* the header's length, also when over 255 */
-    int idempotency_key_given;  /* the header was sent (maybe empty) */
-    char if_none_match[128];
-    char peer[64]; /* client address (X-Forwarded-For only from trusted proxies) */
-
-    /* body */
-    char *body;
-    size_t body_len, content_length;
-    int body_too_large;
-    json_t *json; /* parsed object body for JSON routes, else NULL */
-
-    /* set by the identity layer for authenticated routes */
-    void *auth;
-    void (*auth_free)(void *auth);
-
-    /* handler state for multi-step work; freed with the request */
-    void *state;
-    void (*state_free)(void *state);
-
-    /* response */
-    int status;
-    char *out;
-    size_t out_len, out_sent;
-    const char *out_type;
-    char out_headers[MDT_HTTP_MAX_EXTRA_HEADERS]; /* "name: value\r\n" lines */
-    size_t out_headers_len;
-    int dispatched, responded, headers_sent, close_after;
-    int64_t t0_us;
-    int64_t log_user_id;
-} mdt_req_t;
-
 /* The lws callback of the "http" protocol (protocols[0]). */
 int mdt_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                       size_t len);
 size_t mdt_http_pss_size(void);
 
-/* Adds our security headers (CSP, nosniff, no-referrer, DENY, HSTS over TLS)
- * to an lws header block. */
-int mdt_http_security_headers(struct lws *wsi, struct mdt_server *srv, unsigned char **p,
-                              unsigned char *end);
 /* Is addr in the comma-separated list of addresses and CIDRs? */
 int mdt_http_trusted_proxy(const char *list, const char *addr);
-
-/* ---- for handlers ---- */
-
-/* Answers with a JSON body; steals the reference to body. */
-void mdt_http_respond_json(mdt_req_t *req, int status, json_t *body);
-/* Answers with body (malloc'ed, taken over; may be NULL when len is 0). */
-void mdt_http_respond(mdt_req_t *req, int status, const char *content_type, char *body, size_t len);
-/* The one error answer: {"error":{"code","message","field"?}}. */
-void mdt_http_fail(mdt_req_t *req, const mdt_err_t *e);
-void mdt_http_error(mdt_req_t *req, int status, const char *code, const char *field,
-                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* 409 conflict with error.current = current (stolen). */
-void mdt_http_conflict(mdt_req_t *req, const char *message, json_t *current);
-/* Maps a failed database status to its answer (503 unavailable, 504, 500). */
-void mdt_http_fail_db(mdt_req_t *req, int db_status);
-/* Adds a response header line; -1 when the header buffer is full. */
-int mdt_http_add_header(mdt_req_t *req, const char *name, const char *value);
-
-/* For responses lws writes itself (files): logs, counts and frees req. */
-void mdt_http_handoff(mdt_req_t *req, int status);
-
-/* A decoded query parameter, or NULL. */
-const char *mdt_req_query(const mdt_req_t *req, const char *name);
-/* Adds one decoded query fragment ("k=v", or "k" for an empty value) to
- * req's parameters; frag is kept (not copied) and its '=' becomes NUL.
- * Ignored once MDT_HTTP_MAX_QUERY parameters are held. */
-void mdt_req_query_add(mdt_req_t *req, char *frag);
-/* Query parameter name as an integer in [lo, hi]; *out = def when absent or
- * empty. 0 ok, -1 with e filled, naming the parameter: 400 bad_request
- * when it is not an integer, 422 validation when it is out of range. */
-int mdt_req_query_int(const mdt_req_t *req, const char *name, int64_t lo, int64_t hi, int64_t def,
-                      int64_t *out, mdt_err_t *e);
 
 int64_t mdt_http_now_us(void);
 

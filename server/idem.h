@@ -28,7 +28,7 @@
 
 #include "db.h"
 #include "err.h"
-#include "http.h"
+#include "req.h"
 
 struct mdt_server;
 

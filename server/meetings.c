@@ -9,10 +9,10 @@
  * as the last statements before COMMIT. Back on the loop it answers.
  *
  * What a principal sees of a meeting is decided in one place,
- * mdt_meetings_render: mdt_authz_meeting_visible for the whole, and
- * mdt_authz_case_visible for each agenda case (one it may not see is
- * exactly {position, restricted: true}; current_case_id is null when the
- * case under the pointer is one of those). REST answers, lists, error.current
+ * mdt_meetings_render: mdt_authz_meeting_visible for the whole, and the
+ * meeting item kind (meeting_item.c) for each agenda case (one it may not
+ * see is exactly {position, restricted: true}; current_case_id is null
+ * when the case under the pointer is one of those). REST answers, lists, error.current
  * and the WebSocket fan-out all use it. Outcomes keep every version
  * (meeting_outcome_versions) and a case taken off an agenda is marked
  * removed, never deleted. Minutes are written by minutes.c. */
@@ -146,10 +146,7 @@ mdt_meeting_t *mdt_meetings_load(mdt_dbc_t *c, int64_t meeting_id, int *status)
 
 bool mdt_meetings_case_visible(const mdt_meeting_t *m, size_t i, const mdt_principal_t *p)
 {
-    if (!m || i >= m->n_agenda)
-        return false;
-    mdt_case_ctx_t view = mdt_casectx_view(&m->agenda[i].cx);
-    return mdt_authz_case_visible(p, &view);
+    return m && i < m->n_agenda && mdt_meeting_item_visible(&m->agenda[i], p);
 }
 
 bool mdt_meetings_visible(const mdt_meeting_t *m, const mdt_principal_t *p)
@@ -162,19 +159,6 @@ bool mdt_meetings_visible(const mdt_meeting_t *m, const mdt_principal_t *p)
     return mdt_authz_meeting_visible(p, m->agency_id, m->attendee_agencies, m->n_attendees, seen);
 }
 
-/* One agenda case: whole, or exactly {position, restricted: true}. */
-static json_t *agenda_item_json(const mdt_meeting_case_t *a, bool visible)
-{
-    if (!visible)
-        return json_pack("{s:i, s:b}", "position", a->position, "restricted", 1);
-    return json_pack("{s:i, s:I, s:s, s:s, s:o, s:o, s:i, s:o, s:o}", "position", a->position,
-                     "case_id", (json_int_t)a->case_id, "alias", a->alias, "case_number",
-                     a->case_number, "outcome_md", mdt_json_str_or_null(a->outcome_md),
-                     "outcome_html", mdt_json_str_or_null(a->outcome_html), "outcome_version",
-                     a->outcome_version, "outcome_by", mdt_json_id_or_null(a->outcome_by),
-                     "outcome_at", mdt_json_str_or_null(a->outcome_at));
-}
-
 json_t *mdt_meetings_render(const mdt_meeting_t *m, const mdt_principal_t *p)
 {
     if (!mdt_meetings_visible(m, p))
@@ -182,10 +166,11 @@ json_t *mdt_meetings_render(const mdt_meeting_t *m, const mdt_principal_t *p)
     json_t *agenda = json_array();
     int64_t current = 0;
     for (size_t i = 0; i < m->n_agenda; i++) {
-        bool vis = mdt_meetings_case_visible(m, i, p);
-        if (vis && m->agenda[i].position == m->current_position)
-            current = m->agenda[i].case_id;
-        json_array_append_new(agenda, agenda_item_json(&m->agenda[i], vis));
+        json_t *item = mdt_meeting_item_json(&m->agenda[i], p);
+        json_t *case_id = json_object_get(item, "case_id"); /* absent when restricted */
+        if (case_id && m->agenda[i].position == m->current_position)
+            current = json_integer_value(case_id);
+        json_array_append_new(agenda, item);
     }
     return json_pack(
         "{s:I, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o}", "id",

@@ -11,7 +11,8 @@
 #include "authz.h"
 #include "casectx.h"
 #include "db.h"
-#include "http.h"
+#include "req.h"
+#include "meeting_item.h"
 
 void mdt_meetings_list(mdt_req_t *req);
 void mdt_meetings_create(mdt_req_t *req);
@@ -29,18 +30,6 @@ json_t *mdt_meetings_json(mdt_dbc_t *c, const mdt_principal_t *p, int64_t meetin
 
 /* ---- the same in two steps, for serializing one meeting for many
  * principals (a WebSocket fan-out): load once, render per subscriber ---- */
-
-/* One case of the agenda, with the authorization context of its case. */
-typedef struct {
-    int position; /* 1..n_agenda */
-    int64_t case_id;
-    const char *alias, *case_number;
-    const char *outcome_md, *outcome_html; /* NULL: no outcome recorded */
-    const char *outcome_at;                /* RFC 3339, or NULL */
-    int64_t outcome_by;                    /* 0 = none */
-    int outcome_version;                   /* 0 = never written */
-    mdt_casectx_t cx;
-} mdt_meeting_case_t;
 
 /* A meeting as stored, with everything the serializer decides on. The
  * strings point into results the struct owns. */
@@ -64,10 +53,13 @@ void mdt_meetings_free(mdt_meeting_t *m);
 /* Any thread, no I/O: may p see m? (mdt_authz_meeting_visible over the
  * agenda's cases as mdt_authz_case_visible decides each.) */
 bool mdt_meetings_visible(const mdt_meeting_t *m, const mdt_principal_t *p);
-/* Any thread, no I/O: is agenda case i visible to p? */
+/* Any thread, no I/O: is agenda case i visible to p? (the meeting item
+ * kind decides: mdt_meeting_item_visible) */
 bool mdt_meetings_case_visible(const mdt_meeting_t *m, size_t i, const mdt_principal_t *p);
 /* Any thread, no I/O: the Meeting as p sees it (new reference), or NULL
- * when p may not see it. */
+ * when p may not see it. Its agenda is the meeting item kind's
+ * (mdt_meeting_item_json); current_case_id is null when that item is
+ * restricted. */
 json_t *mdt_meetings_render(const mdt_meeting_t *m, const mdt_principal_t *p);
 
 /* DB thread, for items that name a meeting (POST /cases/{id}/actions

@@ -1,9 +1,10 @@
 /* minutes.c - the minutes of a meeting for one reader (see minutes.h).
  *
  * Everything about a case comes through the serializers that decide what
- * the reader may see: the agenda case only when mdt_meetings_case_visible
- * says so (cases the reader may not see are skipped without a number or a
- * placeholder, and the cases shown are numbered 1..k), decisions through
+ * the reader may see: the agenda case as the meeting item kind shows it
+ * (mdt_meeting_item_json: its alias, number and outcome; a restricted item
+ * is skipped without a number or a placeholder, and the cases shown are
+ * numbered 1..k), decisions through
  * mdt_entries_list_json, action items through mdt_actions_list_json. Text
  * a user wrote is escaped for the format (HTML entities; Markdown backslash
  * escapes); outcomes are their stored Markdown source in the Markdown
@@ -20,6 +21,7 @@
 #include "buf.h"
 #include "entries.h"
 #include "markdown.h"
+#include "meeting_item.h"
 
 #define DECISION_MAX_CHARS 2000
 
@@ -229,19 +231,22 @@ static void doc_none(doc_t *d, const char *what)
     mdt_buf_printf(&d->sb, d->html ? "<p class=\"none\">%s</p>\n" : "_%s_\n\n", what);
 }
 
-static void doc_outcome(doc_t *d, const mdt_meeting_case_t *a)
+/* The outcome of a visible meeting item (its JSON). */
+static void doc_outcome(doc_t *d, json_t *item)
 {
+    const char *md = json_string_value(json_object_get(item, "outcome_md"));
+    const char *html = json_string_value(json_object_get(item, "outcome_html"));
     doc_heading(d, "Outcome");
-    if (!a->outcome_md || !a->outcome_md[0]) {
+    if (!md || !md[0]) {
         doc_none(d, "No outcome recorded.");
     } else if (d->html) {
         mdt_buf_puts(&d->sb, "<div class=\"outcome\">\n");
-        mdt_buf_puts(&d->sb, a->outcome_html ? a->outcome_html : "");
+        mdt_buf_puts(&d->sb, html ? html : "");
         mdt_buf_puts(&d->sb, "</div>\n");
     } else {
-        size_t n = strlen(a->outcome_md);
-        mdt_buf_puts(&d->sb, a->outcome_md);
-        mdt_buf_puts(&d->sb, n && a->outcome_md[n - 1] == '\n' ? "\n" : "\n\n");
+        size_t n = strlen(md);
+        mdt_buf_puts(&d->sb, md);
+        mdt_buf_puts(&d->sb, n && md[n - 1] == '\n' ? "\n" : "\n\n");
     }
 }
 
@@ -365,23 +370,26 @@ static int doc_actions(doc_t *d, const mdt_meeting_case_t *a)
     return MDT_DB_OK;
 }
 
-static int doc_case(doc_t *d, int number, const mdt_meeting_case_t *a)
+/* Agenda case a, shown as its meeting item (item: its JSON, visible). */
+static int doc_case(doc_t *d, int number, const mdt_meeting_case_t *a, json_t *item)
 {
+    const char *alias = json_string_value(json_object_get(item, "alias"));
+    const char *case_number = json_string_value(json_object_get(item, "case_number"));
     if (d->html) {
         mdt_buf_printf(&d->sb, "<article class=\"case\">\n<h3><span class=\"position\">%d.</span> ",
                        number);
-        sb_html(&d->sb, a->alias);
+        sb_html(&d->sb, alias);
         mdt_buf_puts(&d->sb, " <span class=\"case-number\">(");
-        sb_html(&d->sb, a->case_number);
+        sb_html(&d->sb, case_number);
         mdt_buf_puts(&d->sb, ")</span></h3>\n");
     } else {
         mdt_buf_printf(&d->sb, "### %d. ", number);
-        sb_md(&d->sb, a->alias);
+        sb_md(&d->sb, alias);
         mdt_buf_puts(&d->sb, " (");
-        sb_md(&d->sb, a->case_number);
+        sb_md(&d->sb, case_number);
         mdt_buf_puts(&d->sb, ")\n\n");
     }
-    doc_outcome(d, a);
+    doc_outcome(d, item);
     int rc = doc_decisions(d, a);
     if (rc == MDT_DB_OK)
         rc = doc_actions(d, a);
@@ -394,8 +402,12 @@ static int doc_cases(doc_t *d)
     mdt_buf_puts(&d->sb, d->html ? "<section class=\"cases\">\n<h2>Cases</h2>\n" : "## Cases\n\n");
     int shown = 0, rc = MDT_DB_OK;
     for (size_t i = 0; i < d->m->n_agenda && rc == MDT_DB_OK; i++) {
-        if (mdt_meetings_case_visible(d->m, i, d->p))
-            rc = doc_case(d, ++shown, &d->m->agenda[i]);
+        json_t *item = mdt_meeting_item_json(&d->m->agenda[i], d->p);
+        if (!item)
+            rc = MDT_DB_ERROR;
+        else if (!json_is_true(json_object_get(item, "restricted")))
+            rc = doc_case(d, ++shown, &d->m->agenda[i], item);
+        json_decref(item);
     }
     if (shown == 0)
         doc_none(d, "No cases.");

@@ -3,7 +3,7 @@
 #ifndef MDT_OPENAPI_H
 #define MDT_OPENAPI_H
 
-#include "http.h"
+#include "req.h"
 
 void mdt_openapi_get(mdt_req_t *req);
 /* The document for a route table (new reference). */

@@ -6,7 +6,7 @@
 #include <jansson.h>
 
 #include "casectx.h"
-#include "http.h"
+#include "req.h"
 
 void mdt_pii_get(mdt_req_t *req);
 void mdt_pii_put(mdt_req_t *req);

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http.h"
+#include "req.h"
 
 void mdt_reports_nca(mdt_req_t *req);
 void mdt_reports_tims(mdt_req_t *req);

@@ -15,6 +15,25 @@ void mdt_run_init(mdt_run_t *run, mdt_req_t *req, void *op, mdt_run_fn work)
     run->ans.ok_status = 200;
 }
 
+static void run_op_free(void *op)
+{
+    mdt_run_free(op);
+    free(op);
+}
+
+void *mdt_run_new(mdt_req_t *req, size_t size, mdt_run_fn work, void (*op_free)(void *))
+{
+    mdt_run_t *run = calloc(1, size);
+    if (!run) {
+        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+        return NULL;
+    }
+    mdt_run_init(run, req, run, work);
+    req->state = run;
+    req->state_free = op_free ? op_free : run_op_free;
+    return run;
+}
+
 void mdt_run_free(mdt_run_t *run)
 {
     json_decref(run->ans.result);
@@ -59,12 +78,11 @@ static int run_claim(mdt_run_t *run, mdt_dbc_t *c)
     return rc == MDT_IDEM_ANSWERED ? MDT_RUN_ANSWERED : rc;
 }
 
-static int run_work(mdt_dbc_t *c, void *arg)
+/* The transaction: BEGIN, scope, the key's claim, work, the key's store,
+ * COMMIT. */
+static int run_txn(mdt_dbc_t *c, mdt_run_t *run)
 {
-    mdt_run_t *run = arg;
-    int rc = run_step(run, c, run->pre);
-    if (rc == MDT_DB_OK)
-        rc = mdt_db_begin(c, run->isolation);
+    int rc = mdt_db_begin(c, run->isolation);
     if (rc == MDT_DB_OK) {
         rc = run_step(run, c, run->scope);
         run->denied =
@@ -83,6 +101,22 @@ static int run_work(mdt_dbc_t *c, void *arg)
     return mdt_db_commit(c);
 }
 
+/* The first database job: pre, then the transaction unless a cpu step
+ * comes between them. */
+static int run_work(mdt_dbc_t *c, void *arg)
+{
+    mdt_run_t *run = arg;
+    int rc = run_step(run, c, run->pre);
+    if (rc == MDT_DB_OK && !run->cpu)
+        return run_txn(c, run);
+    return rc == MDT_RUN_ANSWERED ? MDT_DB_OK : rc;
+}
+
+static int run_txn_work(mdt_dbc_t *c, void *arg)
+{
+    return run_txn(c, arg);
+}
+
 static void run_answer(mdt_run_t *run)
 {
     mdt_req_t *req = run->req;
@@ -95,6 +129,8 @@ static void run_answer(mdt_run_t *run)
         mdt_http_fail(req, &a->err);
     } else if (mdt_idem_answer(req, &run->idem)) {
         /* the stored or replayed answer, the same bytes every time */
+    } else if (a->ok_status == 204) {
+        mdt_http_respond(req, 204, NULL, NULL, 0);
     } else if (a->text) {
         char *text = a->text;
         a->text = NULL;
@@ -111,16 +147,42 @@ static void run_done(void *arg, int status)
     mdt_run_t *run = arg;
     if (run->finish)
         run->finish(run->op, status);
-    if (status != MDT_DB_OK)
+    if (status != MDT_DB_OK && !run->answers_failure)
         mdt_http_fail_db(run->req, status);
     else
         run_answer(run);
+}
+
+static void run_cpu_work(void *state, void *arg)
+{
+    (void)state;
+    mdt_run_t *run = arg;
+    run->cpu(run->op);
+}
+
+/* Loop, after the cpu step: the transaction on a database thread. */
+static void run_cpu_done(void *arg)
+{
+    mdt_run_t *run = arg;
+    if (mdt_db_submit(mdt_ctx_db(run->req), run_txn_work, run_done, run) != 0)
+        run_done(run, MDT_DB_REFUSED);
+}
+
+/* Loop, after pre (runs with a cpu step only): the cpu step, unless pre
+ * failed or answered. */
+static void run_pre_done(void *arg, int status)
+{
+    mdt_run_t *run = arg;
+    if (status != MDT_DB_OK || run->ans.err.status)
+        run_done(run, status);
+    else if (mdt_workq_submit(mdt_ctx_cpu(run->req), run_cpu_work, run_cpu_done, run) != 0)
+        run_done(run, MDT_DB_REFUSED);
 }
 
 void mdt_run_start(mdt_run_t *run)
 {
     if (run->idempotent && mdt_idem_init(&run->idem, run->req) != 0)
         return; /* answered */
-    if (mdt_db_submit(mdt_ctx_db(run->req), run_work, run_done, run) != 0)
-        mdt_http_fail_db(run->req, MDT_DB_REFUSED);
+    if (mdt_db_submit(mdt_ctx_db(run->req), run_work, run->cpu ? run_pre_done : run_done, run) != 0)
+        run_done(run, MDT_DB_REFUSED);
 }

@@ -2,7 +2,9 @@
  *
  * A handler that works on the database fills an mdt_run_t and calls
  * mdt_run_start(). On a database thread the runner does: run->pre (before
- * any transaction, optional); BEGIN at run->isolation; run->scope (load
+ * any transaction, optional); with run->cpu set, the runner then leaves
+ * the database thread, runs run->cpu on the cpu pool (password hashing)
+ * and comes back to a database thread; BEGIN at run->isolation; run->scope (load
  * what the request is about and decide whether the caller may see it,
  * optional); the Idempotency-Key claim; run->work; the Idempotency-Key
  * store; COMMIT. Any step may abort with an answer: it calls
@@ -11,9 +13,14 @@
  * that answer. A step returning another non-OK db status rolls back and
  * answers it as mdt_http_fail_db does (MDT_DB_NOT_FOUND: 404). Back on the
  * loop run->finish (optional: read audit, cache updates) sees the final
- * status, then the answer is sent: the error, else the stored or replayed
- * answer of an Idempotency-Key, else run->ans.text (a document) or
- * run->ans.result with run->ans.ok_status.
+ * status (also MDT_DB_REFUSED when a pool refused the job), then the answer
+ * is sent: the error, else the stored or replayed answer of an
+ * Idempotency-Key, else run->ans.text (a document) or run->ans.result with
+ * run->ans.ok_status (204: no body). finish may still set the answer:
+ * mdt_run_fail there refuses after COMMIT (a failed sign-in whose audit and
+ * failure count must stay). A failed status is answered as mdt_http_fail_db
+ * does, unless run->answers_failure is set: finish then answers it in
+ * run->ans (/healthz's own 503 body).
  *
  * Idempotent creates: a handler of a route flagged MDT_R_IDEMPOTENT sets
  * run->idempotent. The runner then reads the request's key before queuing
@@ -33,8 +40,8 @@
 
 #include "db.h"
 #include "err.h"
-#include "http.h"
 #include "idem.h"
+#include "req.h"
 
 /* What a step returns when it set the answer (never a db status). */
 #define MDT_RUN_ANSWERED (-1)
@@ -60,17 +67,24 @@ struct mdt_run {
     void *op;              /* the handler's state, passed to every step */
     const char *isolation; /* NULL, "repeatable read" or "serializable" */
     mdt_run_fn pre;        /* optional, before BEGIN */
+    void (*cpu)(void *op); /* optional, on the cpu pool after pre, before BEGIN */
     mdt_run_fn scope;      /* optional, first in the transaction: load and decide */
     mdt_run_fn work;
     void (*finish)(void *op, int status); /* optional, loop, before answering */
     int idempotent;                       /* a create that honours Idempotency-Key */
     mdt_answer_t ans;
-    int denied;      /* scope refused (404/403): for the audit of denied attempts */
-    mdt_idem_t idem; /* the key, when idempotent (runner's own) */
+    int denied;          /* scope refused (404/403): for the audit of denied attempts */
+    int answers_failure; /* finish answers a failed status itself (in ans) */
+    mdt_idem_t idem;     /* the key, when idempotent (runner's own) */
 };
 
 /* Loop: fills the defaults of run (ok_status 200) for req and op. */
 void mdt_run_init(mdt_run_t *run, mdt_req_t *req, void *op, mdt_run_fn work);
+/* Loop: a zeroed op of size bytes whose FIRST member is its mdt_run_t,
+ * initialised for req with work (mdt_run_init) and hung on req->state with
+ * op_free (NULL: mdt_run_free, then free; an op_free of its own must call
+ * mdt_run_free). NULL when out of memory: req is then answered 500. */
+void *mdt_run_new(mdt_req_t *req, size_t size, mdt_run_fn work, void (*op_free)(void *));
 /* Loop: runs it; req is answered when it is done (at once when the pool
  * refuses it or the key cannot be read). run must live until then (hang
  * its op on req->state). */

@@ -14,7 +14,7 @@
 
 #include "authz.h"
 #include "db.h"
-#include "http.h"
+#include "req.h"
 
 struct mdt_server;
 

@@ -4,7 +4,7 @@
 #ifndef MDT_STATIC_H
 #define MDT_STATIC_H
 
-#include "http.h"
+#include "req.h"
 
 /* Serves req->path; returns the lws callback result (0 go on, -1 close). */
 int mdt_static_serve(mdt_req_t *req);

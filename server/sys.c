@@ -6,29 +6,55 @@
 
 #include "db.h"
 #include "feed.h"
+#include "runner.h"
 #include "server_ctx.h"
+
+/* A /healthz or test-sleep request on the runner. */
+typedef struct {
+    mdt_run_t run; /* first: mdt_run_new */
+    mdt_req_t *req;
+} sys_op_t;
+
+/* Loop: a runner for req with work and finish, hung on req->state; NULL
+ * (answered 500) when out of memory. */
+static sys_op_t *sys_op_new(mdt_req_t *req, mdt_run_fn work, void (*finish)(void *, int))
+{
+    sys_op_t *op = mdt_run_new(req, sizeof(*op), work, NULL);
+    if (op) {
+        op->req = req;
+        op->run.finish = finish;
+    }
+    return op;
+}
 
 static int healthz_work(mdt_dbc_t *c, void *arg)
 {
+    (void)arg;
     return mdt_db_exec(c, "SELECT 1", NULL);
 }
 
-static void healthz_done(void *arg, int status)
+/* /healthz answers every failure (the database down, the pool full) with
+ * its own 503 body. */
+static void healthz_finish(void *arg, int status)
 {
-    mdt_req_t *req = arg;
-    if (status == MDT_DB_OK)
-        mdt_http_respond_json(req, 200, json_pack("{s:s, s:s}", "status", "ok", "db", "ok"));
-    else
-        mdt_http_respond_json(req, 503,
-                              json_pack("{s:s, s:s, s:{s:s, s:s}}", "status", "unavailable", "db",
-                                        "down", "error", "code", "unavailable", "message",
-                                        "the database is unreachable"));
+    sys_op_t *op = arg;
+    if (status == MDT_DB_OK) {
+        op->run.ans.result = json_pack("{s:s, s:s}", "status", "ok", "db", "ok");
+        return;
+    }
+    op->run.ans.ok_status = 503;
+    op->run.ans.result =
+        json_pack("{s:s, s:s, s:{s:s, s:s}}", "status", "unavailable", "db", "down", "error",
+                  "code", "unavailable", "message", "the database is unreachable");
 }
 
 void mdt_sys_healthz(mdt_req_t *req)
 {
-    if (mdt_db_submit(req->srv->db, healthz_work, healthz_done, req) != 0)
-        healthz_done(req, MDT_DB_REFUSED);
+    sys_op_t *op = sys_op_new(req, healthz_work, healthz_finish);
+    if (!op)
+        return;
+    op->run.answers_failure = 1;
+    mdt_run_start(&op->run);
 }
 
 static int is_loopback(const char *addr)
@@ -76,10 +102,12 @@ void mdt_sys_metrics(mdt_req_t *req)
     mdt_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
+/* Reads req's query on the database thread: the loop does not touch req
+ * until the runner answers. */
 static int sleep_work(mdt_dbc_t *c, void *arg)
 {
-    mdt_req_t *req = arg;
-    const char *ms = mdt_req_query(req, "ms");
+    sys_op_t *op = arg;
+    const char *ms = mdt_req_query(op->req, "ms");
     double secs = ms ? atof(ms) / 1000.0 : 1.0;
     if (secs < 0 || secs > 60)
         secs = 1.0;
@@ -88,29 +116,20 @@ static int sleep_work(mdt_dbc_t *c, void *arg)
     char s[32];
     snprintf(s, sizeof(s), "%.3f", secs);
     mdt_db_param_str(&p, s);
-    return mdt_db_exec(c, "SELECT pg_sleep($1::float8)", &p);
-}
-
-static void sleep_done(void *arg, int status)
-{
-    mdt_req_t *req = arg;
-    if (status != MDT_DB_OK) {
-        mdt_http_fail_db(req, status);
-        return;
-    }
-    mdt_http_respond_json(req, 200, json_pack("{s:b}", "slept", 1));
+    int rc = mdt_db_exec(c, "SELECT pg_sleep($1::float8)", &p);
+    if (rc == MDT_DB_OK)
+        op->run.ans.result = json_pack("{s:b}", "slept", 1);
+    return rc;
 }
 
 void mdt_sys_test_sleep(mdt_req_t *req)
 {
 #ifdef MDT_TEST_HOOKS
-    /* sleep_work reads req's query on the worker thread: req is not touched
-     * by the loop until sleep_done runs. */
-    if (mdt_db_submit(req->srv->db, sleep_work, sleep_done, req) != 0)
-        mdt_http_fail_db(req, MDT_DB_REFUSED);
+    sys_op_t *op = sys_op_new(req, sleep_work, NULL);
+    if (op)
+        mdt_run_start(&op->run);
 #else
     (void)sleep_work;
-    (void)sleep_done;
     mdt_http_error(req, 404, "not_found", NULL, "no such resource");
 #endif
 }

@@ -3,7 +3,7 @@
 #ifndef MDT_SYS_H
 #define MDT_SYS_H
 
-#include "http.h"
+#include "req.h"
 
 void mdt_sys_healthz(mdt_req_t *req);
 void mdt_sys_metrics(mdt_req_t *req);

@@ -1,0 +1,23 @@
+/* meeting_item.c - one agenda case as a reader may see it (see
+ * meeting_item.h). */
+#include "meeting_item.h"
+
+#include "json.h"
+
+bool mdt_meeting_item_visible(const mdt_meeting_case_t *a, const mdt_principal_t *p)
+{
+    mdt_case_ctx_t view = mdt_casectx_view(&a->cx);
+    return mdt_authz_case_visible(p, &view);
+}
+
+json_t *mdt_meeting_item_json(const mdt_meeting_case_t *a, const mdt_principal_t *p)
+{
+    if (!mdt_meeting_item_visible(a, p))
+        return json_pack("{s:i, s:b}", "position", a->position, "restricted", 1);
+    return json_pack("{s:i, s:I, s:s, s:s, s:o, s:o, s:i, s:o, s:o}", "position", a->position,
+                     "case_id", (json_int_t)a->case_id, "alias", a->alias, "case_number",
+                     a->case_number, "outcome_md", mdt_json_str_or_null(a->outcome_md),
+                     "outcome_html", mdt_json_str_or_null(a->outcome_html), "outcome_version",
+                     a->outcome_version, "outcome_by", mdt_json_id_or_null(a->outcome_by),
+                     "outcome_at", mdt_json_str_or_null(a->outcome_at));
+}
