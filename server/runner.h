@@ -16,13 +16,21 @@
  * document) or run->ans.result with run->ans.ok_status.
  *
  * Denied attempts: a scope that refuses returns MDT_DB_NOT_FOUND (or
- * answers 403 with mdt_run_fail); run->denied is then set, and finish is
- * where such an attempt is audited. */
+ * answers 403/404 with mdt_run_fail), or a change (not GET) is answered
+ * 403; the runner then buffers one audit row with outcome "denied" (and
+ * never a successful one: finish steps audit only answered reads). The
+ * row names run->audit (filled by the scope where it knows better), else
+ * what the route says: the object type from the path's first collection,
+ * its id from the first {id}, the case when that collection is cases, and
+ * the action "<object>.read" / "<object>.<sub-resource>" for a GET,
+ * "<object>[.<sub>].create|update|delete" otherwise. detail holds only the
+ * method, the route pattern and the status. */
 #ifndef MDT_RUNNER_H
 #define MDT_RUNNER_H
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "db.h"
 #include "err.h"
@@ -59,6 +67,12 @@ struct mdt_run {
     void (*finish)(void *op, int status); /* optional, loop, before answering */
     mdt_answer_t ans;
     int denied; /* scope refused (404/403): for the audit of denied attempts */
+    struct {
+        const char *action;      /* NULL: from the route */
+        const char *object_type; /* NULL: from the route */
+        int64_t object_id;       /* 0: the route's first {id} */
+        int64_t case_id;         /* 0: the route's {id} under /cases, else none */
+    } audit;                     /* set by a scope for the denied row */
 };
 
 /* Loop: fills the defaults of run (ok_status 200) for req and op. */

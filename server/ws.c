@@ -25,6 +25,8 @@ struct mdt_ws_conn {
     int rechecking;
     uint64_t id;
     lws_dll2_owner_t subs; /* hub subscriptions */
+    mdt_ws_hubstate_t hub;
+    char peer[64]; /* the client's address, for audit rows */
     wsq_item_t *head, *tail;
     size_t queued_bytes;
     int queued_frames;
@@ -128,6 +130,25 @@ lws_dll2_owner_t *mdt_ws_subs(mdt_ws_conn_t *c)
     return &c->subs;
 }
 
+mdt_ws_hubstate_t *mdt_ws_hubstate(mdt_ws_conn_t *c)
+{
+    return &c->hub;
+}
+
+size_t mdt_ws_queued_bytes(const mdt_ws_conn_t *c)
+{
+    return c->queued_bytes;
+}
+
+void mdt_ws_audit_actor(const mdt_ws_conn_t *c, mdt_audit_actor_t *actor)
+{
+    memset(actor, 0, sizeof(*actor));
+    snprintf(actor->address, sizeof(actor->address), "%s", c->peer);
+    actor->user_id = c->session.user.user_id;
+    actor->agency_id = c->session.user.agency_id;
+    snprintf(actor->username, sizeof(actor->username), "%s", c->session.user.username);
+}
+
 void mdt_ws_drop_queue(mdt_ws_conn_t *c)
 {
     wsq_item_t *it = c->head;
@@ -171,6 +192,12 @@ static void ws_handle_meeting(mdt_ws_conn_t *c, json_t *j, int subscribe)
         mdt_hub_unsubscribe_meeting(c->srv, c, json_integer_value(mid));
 }
 
+static int ws_is_subscription(const char *type)
+{
+    return strcmp(type, "subscribe") == 0 || strcmp(type, "unsubscribe") == 0 ||
+           strcmp(type, "subscribe_meeting") == 0 || strcmp(type, "unsubscribe_meeting") == 0;
+}
+
 /* One complete text frame from the client. */
 static void ws_handle(mdt_ws_conn_t *c, const char *data, size_t len)
 {
@@ -179,6 +206,8 @@ static void ws_handle(mdt_ws_conn_t *c, const char *data, size_t len)
     const char *type = j ? json_string_value(json_object_get(j, "type")) : NULL;
     if (!type) {
         ws_send_error(c, "bad_request", "frames are JSON objects with a type");
+    } else if (ws_is_subscription(type) && mdt_hub_admit(c->srv, c) != 0) {
+        ws_send_error(c, "rate_limited", "too many subscribe messages: slow down");
     } else if (strcmp(type, "subscribe") == 0 || strcmp(type, "unsubscribe") == 0) {
         ws_handle_subscribe(c, j, type[0] == 's');
     } else if (strcmp(type, "subscribe_meeting") == 0 || strcmp(type, "unsubscribe_meeting") == 0) {
@@ -323,6 +352,7 @@ static int ws_established(mdt_ws_conn_t *c, struct lws *wsi)
     c->srv = srv;
     c->session = *s;
     c->id = ++srv->conns->next_id;
+    lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
     lws_dll2_add_tail(&c->list, &srv->conns->open);
     srv->ws_open++;
     return 0;
