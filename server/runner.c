@@ -132,10 +132,12 @@ static const char *run_verb(mdt_method_t m)
     }
 }
 
-/* Loop: the buffered audit row of a refused attempt (see runner.h). */
-static void run_audit_denied(mdt_run_t *run, int http_status)
+void mdt_run_audit_denied(mdt_req_t *req, const mdt_run_audit_t *known,
+                          const mdt_audit_actor_t *who, int http_status)
 {
-    mdt_req_t *req = run->req;
+    static const mdt_run_audit_t none;
+    if (!known)
+        known = &none;
     const char *pattern = req->route ? req->route->pattern : req->path;
     char object[32], sub[32], action[80];
     run_route_object(pattern, object, sizeof(object), sub, sizeof(sub));
@@ -145,19 +147,22 @@ static void run_audit_denied(mdt_run_t *run, int http_status)
         snprintf(action, sizeof(action), "%s%s%s.%s", object, sub[0] ? "." : "", sub,
                  run_verb(req->method));
     int has_id = strstr(pattern, "{id}") != NULL;
-    int64_t case_id = run->audit.case_id;
+    int64_t case_id = known->case_id;
     if (!case_id && has_id && strcmp(object, "case") == 0)
         case_id = req->ids[0];
     json_t *detail = json_pack("{s:s, s:s, s:i}", "method", mdt_router_method_name(req->method),
                                "route", pattern, "status", http_status);
     mdt_audit_actor_t actor;
-    mdt_audit_actor_from_req(req, &actor);
+    if (who)
+        actor = *who;
+    else
+        mdt_audit_actor_from_req(req, &actor);
     mdt_audit_rec_t rec = {
-        .action = run->audit.action ? run->audit.action : action,
-        .object_type = run->audit.object_type ? run->audit.object_type : object,
-        .object_id = run->audit.object_id ? run->audit.object_id
-                     : has_id             ? req->ids[0]
-                                          : 0,
+        .action = known->action ? known->action : action,
+        .object_type = known->object_type ? known->object_type : object,
+        .object_id = known->object_id ? known->object_id
+                     : has_id         ? req->ids[0]
+                                      : 0,
         .case_id = case_id,
         .outcome = "denied",
         .detail = detail,
@@ -173,7 +178,7 @@ static void run_done(void *arg, int status)
         run->finish(run->op, status);
     int err = status == MDT_DB_NOT_FOUND ? 404 : status == MDT_DB_OK ? run->ans.err.status : 0;
     if ((run->denied && err) || (err == 403 && run->req->method != MDT_M_GET))
-        run_audit_denied(run, err);
+        mdt_run_audit_denied(run->req, &run->audit, NULL, err);
     if (status != MDT_DB_OK)
         mdt_http_fail_db(run->req, status);
     else

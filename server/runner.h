@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit.h"
 #include "db.h"
 #include "err.h"
 #include "http.h"
@@ -50,6 +51,14 @@ typedef struct {
     mdt_err_t err; /* status != 0: the answer is this error */
 } mdt_answer_t;
 
+/* What a denied row names, where the scope knows better than the route. */
+typedef struct {
+    const char *action;      /* NULL: from the route */
+    const char *object_type; /* NULL: from the route */
+    int64_t object_id;       /* 0: the route's first {id} */
+    int64_t case_id;         /* 0: the route's {id} under /cases, else none */
+} mdt_run_audit_t;
+
 typedef struct mdt_run mdt_run_t;
 /* A step on the database thread; op is run->op. Returns a db status or
  * MDT_RUN_ANSWERED. */
@@ -66,13 +75,8 @@ struct mdt_run {
     mdt_run_fn store;                     /* optional, last before COMMIT */
     void (*finish)(void *op, int status); /* optional, loop, before answering */
     mdt_answer_t ans;
-    int denied; /* scope refused (404/403): for the audit of denied attempts */
-    struct {
-        const char *action;      /* NULL: from the route */
-        const char *object_type; /* NULL: from the route */
-        int64_t object_id;       /* 0: the route's first {id} */
-        int64_t case_id;         /* 0: the route's {id} under /cases, else none */
-    } audit;                     /* set by a scope for the denied row */
+    int denied;            /* scope refused (404/403): for the audit of denied attempts */
+    mdt_run_audit_t audit; /* set by a scope for the denied row */
 };
 
 /* Loop: fills the defaults of run (ok_status 200) for req and op. */
@@ -80,6 +84,11 @@ void mdt_run_init(mdt_run_t *run, mdt_req_t *req, void *op, mdt_run_fn work);
 /* Loop: runs it; req is answered when it is done (at once when the pool
  * refuses it). run must live until then (hang its op on req->state). */
 void mdt_run_start(mdt_run_t *run);
+/* Loop: buffers the "denied" audit row of req answered status (see above).
+ * known may be NULL; who is the actor (NULL: the request's caller). The
+ * gate uses it for its administrators-only refusal. */
+void mdt_run_audit_denied(mdt_req_t *req, const mdt_run_audit_t *known,
+                          const mdt_audit_actor_t *who, int status);
 /* Frees what the answer holds (result, current, text). */
 void mdt_run_free(mdt_run_t *run);
 

@@ -4,7 +4,8 @@
 // minutes), its refused PATCH and its refused WebSocket subscribe each leave
 // exactly one audit row with outcome "denied" naming the object and, where
 // the server knows it, the case; allowed reads are still "ok"; no denied
-// row holds case text.
+// row holds case text. A member's refused role change (the gate's
+// administrators-only refusal) is a denied row too.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -101,6 +102,22 @@ test('refused reads, a refused change and a refused subscribe each leave one den
     // nothing the member did is recorded as a successful read of the case
     const ok = await psql(dbUrl, `SELECT count(*) FROM audit WHERE user_id = ${uid} AND case_id = ${caseId} AND outcome = 'ok'`);
     assert.equal(ok, '0');
+});
+
+test("a member's refused role change leaves one denied user.update row naming the user", async () => {
+    const member = await login(server.url, w.users.legalMember);
+    const target = w.users.hospitalMember.userId;
+    const res = await member.patch(`/api/v1/admin/users/${target}`, { role: 'admin', version: 1 });
+    assert.equal(res.status, 403, res.text);
+    const rows = await rowsOf(w.users.legalMember.userId, `outcome = 'denied'`, 1);
+    assert.equal(rows.length, 1, JSON.stringify(rows));
+    assert.equal(rows[0].action, 'user.update');
+    assert.equal(rows[0].object_type, 'user');
+    assert.equal(Number(rows[0].object_id), target);
+    assert.equal(rows[0].case_id, null);
+    assert.deepEqual(rows[0].detail, { method: 'PATCH', route: '/api/v1/admin/users/{id}', status: 403 });
+    const role = await psql(dbUrl, `SELECT role FROM users WHERE id = ${target}`);
+    assert.equal(role, 'member', 'nothing changed');
 });
 
 test('allowed reads and an allowed subscribe are still audited ok', async () => {

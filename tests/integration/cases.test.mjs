@@ -507,7 +507,7 @@ test('reading the board is audited as case.read; a refused read is a denied row,
     assert.equal((await as.cacMember.get(`/api/v1/cases/${c.id}`)).status, 200);
     let rows = '';
     for (let i = 0; i < 40 && !rows; i++) {
-        rows = await psql(dbUrl, `SELECT user_id FROM audit WHERE action = 'case.read' AND case_id = ${c.id}`);
+        rows = await psql(dbUrl, `SELECT user_id FROM audit WHERE action = 'case.read' AND outcome = 'ok' AND case_id = ${c.id}`);
         if (!rows) await sleep(50);
     }
     assert.equal(Number(rows), w.users.cacMember.userId);
