@@ -16,7 +16,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { createDatabase, psql, sleep, startServer, wsConnect } from './lib/harness.mjs';
+import { createDatabase, psql, sleep, startServer, until, wsConnect } from './lib/harness.mjs';
 import { addUser } from './lib/fixtures.mjs';
 import { BOARD_ENV, boardWorld, login } from './lib/board_fixtures.mjs';
 
@@ -57,17 +57,6 @@ async function boardSeq(client, caseId) {
     assert.equal(res.status, 200, res.text);
     assert.equal(typeof res.json.seq, 'number');
     return res.json;
-}
-
-// until(fn, ms, what) - polls fn until it returns a truthy value.
-async function until(fn, ms, what) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-        const v = await fn();
-        if (v) return v;
-        if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-        await sleep(20);
-    }
 }
 
 // open(client, base) - a socket with client's session cookie and the right
