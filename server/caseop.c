@@ -96,6 +96,11 @@ static int caseop_scope(mdt_dbc_t *c, void *arg)
     mdt_caseop_t *op = arg;
     op->now = mdt_session_now();
     int rc = op->resolve_sql ? caseop_resolve(c, op) : MDT_DB_OK;
+    /* what a refused attempt's audit row names (runner.h) */
+    op->run.audit.case_id = rc == MDT_DB_OK ? op->case_id : 0;
+    op->run.audit.action = op->read_action;
+    op->run.audit.object_type = op->object_type;
+    op->run.audit.object_id = op->object_id;
     if (rc == MDT_DB_OK)
         rc = mdt_casectx_load(c, op->case_id, &op->cx);
     if (rc != MDT_DB_OK)

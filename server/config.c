@@ -149,6 +149,11 @@ static int load_env(mdt_config_t *cfg, char *err, size_t errlen)
         env_int("MDT_LOCKOUT_FAILURES", 5, 1, 100, err, errlen, &cfg->lockout_failures) ||
         env_int("MDT_LOGIN_RATE", 30, 1, 100000, err, errlen, &cfg->login_rate_per_min) ||
         env_int("MDT_DB_POOL", 4, 1, 64, err, errlen, &cfg->db_pool) ||
+        env_int("MDT_DB_LIVE_MAX", 0, 0, 64, err, errlen, &cfg->db_live_max) ||
+        env_int("MDT_DB_REPLAY_MAX", 0, 0, 64, err, errlen, &cfg->db_replay_max) ||
+        env_int("MDT_WS_MAX_BYTES", 16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024, err, errlen,
+                &cfg->ws_max_bytes) ||
+        env_int("MDT_WS_SUBSCRIBE_RATE", 600, 1, 1000000, err, errlen, &cfg->ws_sub_rate) ||
         env_int("MDT_DB_TIMEOUT_MS", 30000, 100, 3600000, err, errlen, &cfg->db_timeout_ms) ||
         env_int("MDT_HASH_THREADS", 2, 1, 32, err, errlen, &cfg->hash_threads) ||
         env_int("MDT_MAX_BODY", 256 * 1024, 1024, 64 * 1024 * 1024, err, errlen, &body))
@@ -172,7 +177,8 @@ void mdt_config_usage(const char *prog)
            "                                          `mdtboard keys init`)\n"
            "Other settings (environment only): MDT_TRUSTED_PROXIES, MDT_TIME_ZONE,\n"
            "MDT_MFA_REQUIRED_KINDS, MDT_SESSION_IDLE, MDT_SESSION_MAX, MDT_LOCKOUT_FAILURES,\n"
-           "MDT_LOCKOUT_PERIOD, MDT_LOGIN_RATE, MDT_DB_POOL, MDT_DB_TIMEOUT_MS,\n"
+           "MDT_LOCKOUT_PERIOD, MDT_LOGIN_RATE, MDT_DB_POOL, MDT_DB_LIVE_MAX,\n"
+           "MDT_DB_REPLAY_MAX, MDT_DB_TIMEOUT_MS, MDT_WS_MAX_BYTES, MDT_WS_SUBSCRIBE_RATE,\n"
            "MDT_HASH_THREADS, MDT_MAX_BODY. See README.md.\n",
            prog);
 }

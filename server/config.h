@@ -30,6 +30,10 @@ typedef struct {
     int lockout_s;
     int login_rate_per_min;
     int db_pool;
+    int db_live_max;   /* connections renders and feed loads may hold (0: pool - 1) */
+    int db_replay_max; /* connections subscribe replays may hold (0: pool / 2) */
+    int ws_max_bytes;  /* what one socket may hold queued across its subscriptions */
+    int ws_sub_rate;   /* subscribe messages per minute, per socket (twice per user) */
     int db_timeout_ms;
     int hash_threads;
     size_t max_body;

@@ -376,6 +376,12 @@ mdt_db_t *mdt_db_new(const mdt_db_opts_t *opts, mdt_loopq_t *loopq)
         .thread_fini = db_thread_fini,
         .ud = db,
     };
+    /* REST may use every connection; the others at most pool_size - 1, so
+     * one connection is always left for requests */
+    for (int i = MDT_DB_CLASS_REST + 1; i < MDT_DB_CLASSES; i++) {
+        int max = opts->class_max[i];
+        wo.class_max[i] = max > 0 && max < opts->pool_size ? max : opts->pool_size - 1;
+    }
     db->workq = db->url ? mdt_workq_new(&wo, loopq) : NULL;
     if (!db->workq) {
         mdt_db_free(db);
@@ -397,6 +403,12 @@ void mdt_db_free(mdt_db_t *db)
 
 int mdt_db_submit(mdt_db_t *db, mdt_db_work_fn work, mdt_db_done_fn done, void *arg)
 {
+    return mdt_db_submit_class(db, MDT_DB_CLASS_REST, work, done, arg);
+}
+
+int mdt_db_submit_class(mdt_db_t *db, mdt_db_class_t cls, mdt_db_work_fn work, mdt_db_done_fn done,
+                        void *arg)
+{
     if (!db)
         return -1;
     db_job_t *job = calloc(1, sizeof(*job));
@@ -407,7 +419,7 @@ int mdt_db_submit(mdt_db_t *db, mdt_db_work_fn work, mdt_db_done_fn done, void *
     job->done = done;
     job->arg = arg;
     job->status = MDT_DB_UNAVAILABLE; /* what done() sees if it never runs */
-    if (mdt_workq_submit(db->workq, db_job_work, db_job_done, job) != 0) {
+    if (mdt_workq_submit_class(db->workq, (int)cls, db_job_work, db_job_done, job) != 0) {
         free(job);
         return -1;
     }

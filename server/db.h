@@ -43,11 +43,21 @@ typedef struct mdt_dbc {
 
 typedef struct mdt_db mdt_db_t;
 
+/* Kinds of work, each with its own queue and a cap on the connections it
+ * may hold at once (docs/architecture.md, "Fair share of the pool"). */
+typedef enum {
+    MDT_DB_CLASS_REST = 0, /* requests, /healthz, sessions, audit: no cap */
+    MDT_DB_CLASS_LIVE,     /* event renders and feed loads */
+    MDT_DB_CLASS_REPLAY,   /* WebSocket subscribe replays */
+    MDT_DB_CLASSES
+} mdt_db_class_t;
+
 typedef struct {
     const char *url;
     int pool_size;
     int statement_timeout_ms;
-    size_t max_queue;
+    size_t max_queue;               /* per class */
+    int class_max[MDT_DB_CLASSES];  /* connections a class may hold; 0: pool_size - 1 */
     const unsigned char *audit_key; /* 32 bytes, copied to every connection; NULL = none */
 } mdt_db_opts_t;
 
@@ -60,6 +70,9 @@ mdt_db_t *mdt_db_new(const mdt_db_opts_t *opts, mdt_loopq_t *loopq);
 void mdt_db_free(mdt_db_t *db);
 /* 0 queued; -1 refused (queue full): nothing will be called. */
 int mdt_db_submit(mdt_db_t *db, mdt_db_work_fn work, mdt_db_done_fn done, void *arg);
+/* The same for another class of work (mdt_db_submit is MDT_DB_CLASS_REST). */
+int mdt_db_submit_class(mdt_db_t *db, mdt_db_class_t cls, mdt_db_work_fn work, mdt_db_done_fn done,
+                        void *arg);
 
 typedef struct {
     int threads, busy, connected;

@@ -174,7 +174,7 @@ static void feed_kick(mdt_server_t *srv)
     f->after = feed->last;
     feed->again = 0;
     feed->loading = 1;
-    if (mdt_db_submit(srv->db, feed_load_work, feed_load_done, f) != 0) {
+    if (mdt_db_submit_class(srv->db, MDT_DB_CLASS_LIVE, feed_load_work, feed_load_done, f) != 0) {
         feed->loading = 0;
         free(f);
         feed_failed(srv, MDT_DB_REFUSED);

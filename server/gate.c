@@ -4,14 +4,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "crypto.h"
 #include "idem.h"
+#include "runner.h"
 #include "server_ctx.h"
 #include "session.h"
 
 static int gate_is_change(mdt_method_t m)
 {
     return m != MDT_M_GET && m != MDT_M_HEAD && m != MDT_M_OPTIONS;
+}
+
+/* An administrators-only route refused to another role (e.g. a member's
+ * role change): a denied row, as the runner writes for its refusals. */
+static void gate_audit_denied(mdt_req_t *req, const mdt_session_t *s)
+{
+    mdt_audit_actor_t who = {.user_id = s->user.user_id, .agency_id = s->user.agency_id};
+    snprintf(who.username, sizeof(who.username), "%s", s->user.username);
+    snprintf(who.address, sizeof(who.address), "%s", req->peer);
+    mdt_run_audit_denied(req, NULL, &who, 403);
 }
 
 /* Checks what the route asks of this session and runs the handler. */
@@ -34,6 +47,7 @@ static void gate_pass(mdt_req_t *req, const mdt_session_t *s)
         return;
     }
     if ((flags & MDT_R_ADMIN) && s->user.role != MDT_ROLE_ADMIN) {
+        gate_audit_denied(req, s);
         mdt_http_error(req, 403, "forbidden", NULL, "administrators only");
         return;
     }

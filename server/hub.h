@@ -30,6 +30,10 @@ struct mdt_ws_conn;
 void mdt_hub_subscribe(struct mdt_server *srv, struct mdt_ws_conn *conn, int64_t case_id,
                        int64_t since);
 void mdt_hub_unsubscribe(struct mdt_server *srv, struct mdt_ws_conn *conn, int64_t case_id);
+/* Takes a token for one subscribe/unsubscribe message of conn from the
+ * socket's and its user's buckets (this node): 0 go on, -1 rate limited
+ * (the caller answers `rate_limited`; nothing else happens). */
+int mdt_hub_admit(struct mdt_server *srv, struct mdt_ws_conn *conn);
 /* Meetings: the socket follows meeting.updated / meeting.current_case. */
 void mdt_hub_subscribe_meeting(struct mdt_server *srv, struct mdt_ws_conn *conn,
                                int64_t meeting_id);

@@ -10,9 +10,10 @@
 #include "json.h"
 #include "log.h"
 
-/* A reader that cannot keep up: its queue is dropped, and every case it
- * follows gets `resync` (it reloads and subscribes again). */
-static void hub_resync_conn(mdt_server_t *srv, mdt_ws_conn_t *conn)
+/* A reader that cannot keep up (or a frame that could not be made for
+ * it): its queue is dropped, and every case it follows gets `resync` (it
+ * reloads and subscribes again). Never a silent gap. */
+void mdt_hub_resync_conn(mdt_server_t *srv, mdt_ws_conn_t *conn)
 {
     mdt_ws_drop_queue(conn);
     lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(mdt_ws_subs(conn)))
@@ -25,28 +26,52 @@ static void hub_resync_conn(mdt_server_t *srv, mdt_ws_conn_t *conn)
     lws_end_foreach_dll_safe(d, d1);
 }
 
-static int hub_backlog_add(hub_sub_t *s, mdt_wsmsg_t *m)
+/* Whether len more bytes keep conn within its bound (held + queued). */
+static int hub_fits(mdt_server_t *srv, mdt_ws_conn_t *conn, size_t len)
 {
-    if (s->backlog.count >= HUB_BACKLOG_MAX_FRAMES ||
-        s->backlog_bytes + m->len > HUB_BACKLOG_MAX_BYTES)
+    size_t max = (size_t)srv->cfg.ws_max_bytes;
+    return mdt_ws_hubstate(conn)->held + mdt_ws_queued_bytes(conn) + len <= max;
+}
+
+int mdt_hub_hold(mdt_server_t *srv, hub_sub_t *s, lws_dll2_owner_t *list, int64_t seq,
+                 mdt_wsmsg_t *m)
+{
+    if (!m || (list == &s->backlog && s->backlog.count >= HUB_BACKLOG_MAX_FRAMES) ||
+        !hub_fits(srv, s->conn, m->len))
         return -1;
     hub_buffered_t *b = calloc(1, sizeof(*b));
     if (!b)
         return -1;
+    b->seq = seq;
     b->msg = m;
     m->refs++;
-    s->backlog_bytes += m->len;
-    lws_dll2_add_tail(&b->link, &s->backlog);
+    s->held += m->len;
+    mdt_ws_hubstate(s->conn)->held += m->len;
+    lws_dll2_add_tail(&b->link, list);
     return 0;
 }
 
-/* Queues m on s's socket (behind its backlog, if any). On overflow the
- * socket is resynced and s is freed: 0 sent, -1 s is gone. */
+void mdt_hub_release(hub_sub_t *s, hub_buffered_t *b)
+{
+    s->held -= b->msg->len;
+    mdt_ws_hubstate(s->conn)->held -= b->msg->len;
+    mdt_wsmsg_unref(b->msg);
+    free(b);
+}
+
+/* Queues m on s's socket (behind its backlog, if any). On overflow (or a
+ * frame that could not be made: m NULL) the socket is resynced and s is
+ * freed: 0 sent, -1 s is gone. */
 int mdt_hub_send(mdt_server_t *srv, hub_sub_t *s, mdt_wsmsg_t *m)
 {
-    if (s->backlog.count ? hub_backlog_add(s, m) == 0 : mdt_ws_send(s->conn, m) == 0)
+    int rc;
+    if (s->backlog.count)
+        rc = mdt_hub_hold(srv, s, &s->backlog, 0, m);
+    else
+        rc = m && hub_fits(srv, s->conn, m->len) ? mdt_ws_send(s->conn, m) : -1;
+    if (rc == 0)
         return 0;
-    hub_resync_conn(srv, s->conn);
+    mdt_hub_resync_conn(srv, s->conn);
     return -1;
 }
 
@@ -61,9 +86,7 @@ void mdt_hub_refill(mdt_server_t *srv, mdt_ws_conn_t *conn)
             if (mdt_ws_send(conn, b->msg) != 0)
                 return; /* the queue is full again: more on the next drain */
             lws_dll2_remove(&b->link);
-            s->backlog_bytes -= b->msg->len;
-            mdt_wsmsg_unref(b->msg);
-            free(b);
+            mdt_hub_release(s, b);
         }
     }
     lws_end_foreach_dll(d);
@@ -135,38 +158,45 @@ static mdt_wsmsg_t **hub_shape_msgs(hub_case_t *hc, hub_shape_t *sh, const mdt_f
     json_array_extend(all, sh->msgs);
     size_t n = json_array_size(all);
     mdt_wsmsg_t **msgs = calloc(n + 1, sizeof(*msgs));
-    for (size_t i = 0; msgs && i < n; i++)
-        msgs[i] = mdt_hub_msg(json_array_get(all, i));
+    for (size_t i = 0; msgs && i < n; i++) {
+        if ((msgs[i] = mdt_hub_msg(json_array_get(all, i))) != NULL)
+            continue;
+        /* a frame could not be made: the shape's subscribers resync */
+        for (size_t k = 0; k < i; k++)
+            mdt_wsmsg_unref(msgs[k]);
+        free(msgs);
+        msgs = NULL;
+    }
     json_decref(all);
     return msgs;
 }
 
-static void hub_buffer(hub_sub_t *s, int64_t seq, mdt_wsmsg_t *m)
-{
-    hub_buffered_t *b = malloc(sizeof(*b));
-    if (!b)
-        return;
-    memset(&b->link, 0, sizeof(b->link));
-    b->seq = seq;
-    b->msg = m;
-    m->refs++;
-    lws_dll2_add_tail(&b->link, &s->pending);
-}
-
-/* Delivers event h to one subscriber (ms: its shape's frames, or NULL). */
+/* Delivers event h to one subscriber (sh: its shape, ms: the shape's
+ * frames; NULL when they could not be made). A subscriber that needs the
+ * event but cannot be given it resyncs. A queued subscriber (its replay
+ * not started) needs nothing: its replay will reach past this seq. */
 static void hub_deliver_sub(mdt_server_t *srv, hub_ev_t *h, hub_sub_t *s, hub_shape_t *sh,
                             mdt_wsmsg_t **ms)
 {
     int64_t floor = s->active ? s->last_sent : s->replay_to;
+    if (s->queued)
+        return;
+    if (!ms && h->ev.seq > floor) {
+        /* no shape (more view keys than HUB_MAX_SHAPES) or no frames */
+        mdt_hub_resync_conn(srv, s->conn);
+        return;
+    }
     for (int k = 0; ms && ms[k] && h->ev.seq > floor; k++) {
-        if (!s->active)
-            hub_buffer(s, h->ev.seq, ms[k]);
-        else if (mdt_hub_send(srv, s, ms[k]) != 0)
+        if (!s->active ? mdt_hub_hold(srv, s, &s->pending, h->ev.seq, ms[k]) != 0
+                       : mdt_hub_send(srv, s, ms[k]) != 0) {
+            if (!s->active)
+                mdt_hub_resync_conn(srv, s->conn);
             return; /* resynced: s is gone */
+        }
     }
     if (sh && sh->case_gone && s->active)
         mdt_hub_sub_remove(srv, s);
-    else if (s->active && ms && h->ev.seq > s->last_sent)
+    else if (s->active && h->ev.seq > s->last_sent)
         s->last_sent = h->ev.seq;
 }
 
@@ -229,7 +259,7 @@ static void hub_render_done(void *arg, int status)
                                    hc ? lws_dll2_get_head(&hc->subs) : NULL)
         {
             hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
-            hub_resync_conn(h->srv, s->conn);
+            mdt_hub_resync_conn(h->srv, s->conn);
         }
         lws_end_foreach_dll_safe(d, d1);
     }
@@ -269,14 +299,15 @@ void mdt_hub_on_event(mdt_server_t *srv, const mdt_feed_event_t *ev)
         h->ev.meeting_id = 0; /* a case event goes to the case's subscribers */
     mdt_hub_collect_shapes(hc, h->shapes, &h->nshapes);
     lws_dll2_add_tail(&h->link, &st->pipeline);
-    if (mdt_db_submit(srv->db, mdt_hub_render_work, hub_render_done, h) != 0)
+    if (mdt_db_submit_class(srv->db, MDT_DB_CLASS_LIVE, mdt_hub_render_work, hub_render_done, h) !=
+        0)
         hub_render_done(h, MDT_DB_REFUSED);
 }
 
 /* Queues the replay, `subscribed`, then what was buffered meanwhile, all
  * through s's backlog so a replay longer than the socket's queue drains
  * into it as the client reads. 0 ok; -1 when it did not fit (resync). */
-static int hub_activate_backlog(hub_sub_t *s, hub_subjob_t *j)
+static int hub_activate_backlog(mdt_server_t *srv, hub_sub_t *s, hub_subjob_t *j)
 {
     size_t i;
     json_t *m;
@@ -284,8 +315,9 @@ static int hub_activate_backlog(hub_sub_t *s, hub_subjob_t *j)
     json_array_foreach(j->msgs, i, m)
     {
         mdt_wsmsg_t *w = mdt_hub_msg(m);
-        rc = w ? hub_backlog_add(s, w) : -1;
-        mdt_wsmsg_unref(w);
+        rc = mdt_hub_hold(srv, s, &s->backlog, 0, w);
+        if (w)
+            mdt_wsmsg_unref(w);
         if (rc)
             return -1;
     }
@@ -294,16 +326,21 @@ static int hub_activate_backlog(hub_sub_t *s, hub_subjob_t *j)
                             (json_int_t)j->case_id, "seq", (json_int_t)s->last_sent);
     mdt_wsmsg_t *w = mdt_hub_msg(sub);
     json_decref(sub);
-    rc = w ? hub_backlog_add(s, w) : -1;
-    mdt_wsmsg_unref(w);
+    rc = mdt_hub_hold(srv, s, &s->backlog, 0, w);
+    if (w)
+        mdt_wsmsg_unref(w);
     lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&s->pending))
     {
         hub_buffered_t *b = lws_container_of(d, hub_buffered_t, link);
-        if (!rc && b->seq > s->last_sent && (rc = hub_backlog_add(s, b->msg)) == 0)
-            s->last_sent = b->seq;
         lws_dll2_remove(d);
-        mdt_wsmsg_unref(b->msg);
-        free(b);
+        /* moved (the bytes are released first so the move itself fits) */
+        mdt_wsmsg_t *msg = b->msg;
+        int64_t seq = b->seq;
+        msg->refs++;
+        mdt_hub_release(s, b);
+        if (!rc && seq > s->last_sent && (rc = mdt_hub_hold(srv, s, &s->backlog, 0, msg)) == 0)
+            s->last_sent = seq;
+        mdt_wsmsg_unref(msg);
     }
     lws_end_foreach_dll_safe(d, d1);
     return rc;
@@ -312,8 +349,8 @@ static int hub_activate_backlog(hub_sub_t *s, hub_subjob_t *j)
 void mdt_hub_activate(mdt_server_t *srv, hub_sub_t *s, hub_subjob_t *j)
 {
     s->active = 1;
-    if (hub_activate_backlog(s, j) != 0) {
-        hub_resync_conn(srv, s->conn);
+    if (hub_activate_backlog(srv, s, j) != 0) {
+        mdt_hub_resync_conn(srv, s->conn);
         return;
     }
     hub_case_t *hc = s->hc;

@@ -13,6 +13,7 @@
 #include "casectx.h"
 #include "db.h"
 #include "hmap.h"
+#include "ratelimit.h"
 #include "hub.h"
 #include "server_ctx.h"
 #include "ws.h"
@@ -21,17 +22,13 @@
 #define HUB_REPLAY_MAX     5000
 #define HUB_RETENTION_DAYS 30
 /* A subscription's backlog (a long replay draining into the socket's
- * bounded queue) may hold this much; beyond it the client resyncs. */
-#define HUB_BACKLOG_MAX_BYTES  (16u * 1024 * 1024)
+ * bounded queue) may hold this many frames; the bytes a socket may hold
+ * across all its subscriptions (backlogs, buffers and its send queue) are
+ * bounded by MDT_WS_MAX_BYTES (cfg.ws_max_bytes). Beyond either the
+ * socket resyncs. */
 #define HUB_BACKLOG_MAX_FRAMES (HUB_REPLAY_MAX + 1024)
-
-#define HUB_MAX_SHAPES     32
-#define HUB_REPLAY_MAX     5000
-#define HUB_RETENTION_DAYS 30
-/* A subscription's backlog (a long replay draining into the socket's
- * bounded queue) may hold this much; beyond it the client resyncs. */
-#define HUB_BACKLOG_MAX_BYTES  (16u * 1024 * 1024)
-#define HUB_BACKLOG_MAX_FRAMES (HUB_REPLAY_MAX + 1024)
+/* Subscriptions of one socket that may wait for its replay in flight. */
+#define HUB_QUEUED_MAX 8
 
 /* One view key's view of the case, kept to notice categories it loses. */
 typedef struct {
@@ -59,10 +56,11 @@ typedef struct hub_sub {
     mdt_ws_conn_t *conn;
     uint64_t gen; /* for async lookups */
     int active;
+    int queued; /* waits for the socket's replay in flight to end */
     int64_t since, replay_to, last_sent;
     lws_dll2_owner_t pending; /* buffered live messages while replaying */
     lws_dll2_owner_t backlog; /* sent as the socket's queue drains (replay) */
-    size_t backlog_bytes;
+    size_t held;              /* bytes of pending and backlog, counted in the socket's held */
 } hub_sub_t;
 
 typedef struct {
@@ -78,6 +76,7 @@ struct mdt_hub {
     mdt_server_t *srv;
     lws_sorted_usec_list_t gc; /* frees cases left without subscribers */
     int gc_scheduled;
+    mdt_ratelimit_t *sock_rate, *user_rate; /* subscribe messages */
 };
 
 /* A rendered shape: what the subscribers of one view key (authz.h) receive
@@ -104,6 +103,8 @@ typedef struct {
     mdt_server_t *srv;
     int64_t case_id;
     uint64_t gen;
+    uint64_t conn_id;
+    mdt_audit_actor_t actor;
     mdt_principal_t p;
     int64_t since, replay_to;
     /* results */
@@ -125,6 +126,7 @@ typedef struct {
     mdt_server_t *srv;
     int64_t meeting_id;
     uint64_t gen;
+    uint64_t conn_id;
     mdt_principal_t p;
     int visible;
 } hub_meetjob_t;
@@ -140,6 +142,14 @@ hub_case_t *mdt_hub_topic_get(mdt_server_t *srv, int64_t case_id, int64_t meetin
 /* ---- hub_deliver.c ---- */
 
 void mdt_hub_activate(mdt_server_t *srv, hub_sub_t *s, hub_subjob_t *j);
+/* Adds m to s's pending list (seq) or backlog (seq 0): 0, or -1 when it
+ * would exceed the socket's bound (or memory ran out). */
+int mdt_hub_hold(mdt_server_t *srv, hub_sub_t *s, lws_dll2_owner_t *list, int64_t seq,
+                 mdt_wsmsg_t *m);
+/* Frees one held frame of s (unlinked from its list). */
+void mdt_hub_release(hub_sub_t *s, hub_buffered_t *b);
+/* Drops conn's queue and resyncs every subscription on it (they end). */
+void mdt_hub_resync_conn(mdt_server_t *srv, mdt_ws_conn_t *conn);
 int mdt_hub_collect_shapes(hub_case_t *hc, hub_shape_t *shapes, int *n);
 mdt_view_key_t mdt_hub_conn_key(mdt_ws_conn_t *conn);
 void mdt_hub_ev_free(hub_ev_t *h);

@@ -111,7 +111,8 @@ static void hub_expiry_fire(lws_sorted_usec_list_t *sul)
     x->srv = hc->srv;
     x->case_id = hc->case_id;
     mdt_hub_collect_shapes(hc, x->shapes, &x->nshapes);
-    if (mdt_db_submit(hc->srv->db, mdt_hub_expiry_work, hub_expiry_done, x) != 0)
+    if (mdt_db_submit_class(hc->srv->db, MDT_DB_CLASS_LIVE, mdt_hub_expiry_work, hub_expiry_done,
+                            x) != 0)
         hub_expiry_done(x, MDT_DB_REFUSED);
 }
 

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "ctx.h"
+#include "router.h"
 
 void mdt_run_init(mdt_run_t *run, mdt_req_t *req, void *op, mdt_run_fn work)
 {
@@ -85,8 +87,9 @@ static int run_txn(mdt_dbc_t *c, mdt_run_t *run)
     int rc = mdt_db_begin(c, run->isolation);
     if (rc == MDT_DB_OK) {
         rc = run_step(run, c, run->scope);
+        int st = run->ans.err.status;
         run->denied =
-            rc == MDT_DB_NOT_FOUND || (rc == MDT_RUN_ANSWERED && run->ans.err.status == 403);
+            rc == MDT_DB_NOT_FOUND || (rc == MDT_RUN_ANSWERED && (st == 403 || st == 404));
     }
     if (rc == MDT_DB_OK)
         rc = run_claim(run, c);
@@ -142,11 +145,88 @@ static void run_answer(mdt_run_t *run)
     }
 }
 
+/* The object a route is about: "cases/{id}/pii" -> object "case", sub
+ * "pii". Writes into object and sub (empty when none). */
+static void run_route_object(const char *pattern, char *object, size_t olen, char *sub, size_t slen)
+{
+    const char *p = strncmp(pattern, "/api/v1/", 8) == 0 ? pattern + 8 : pattern;
+    if (strncmp(p, "admin/", 6) == 0)
+        p += 6;
+    size_t n = strcspn(p, "/");
+    if (n >= olen)
+        n = olen - 1;
+    memcpy(object, p, n);
+    object[n] = 0;
+    if (n > 3 && strcmp(object + n - 3, "ies") == 0)
+        strcpy(object + n - 3, "y");
+    else if (n > 1 && object[n - 1] == 's')
+        object[n - 1] = 0;
+    const char *last = strrchr(pattern, '/');
+    const char *first_id = strstr(pattern, "{id}");
+    snprintf(sub, slen, "%s", first_id && last && last > first_id ? last + 1 : "");
+}
+
+static const char *run_verb(mdt_method_t m)
+{
+    switch (m) {
+    case MDT_M_GET:
+        return "read";
+    case MDT_M_POST:
+        return "create";
+    case MDT_M_DELETE:
+        return "delete";
+    default:
+        return "update";
+    }
+}
+
+void mdt_run_audit_denied(mdt_req_t *req, const mdt_run_audit_t *known,
+                          const mdt_audit_actor_t *who, int http_status)
+{
+    static const mdt_run_audit_t none;
+    if (!known)
+        known = &none;
+    const char *pattern = req->route ? req->route->pattern : req->path;
+    char object[32], sub[32], action[80];
+    run_route_object(pattern, object, sizeof(object), sub, sizeof(sub));
+    if (req->method == MDT_M_GET)
+        snprintf(action, sizeof(action), "%s.%s", object, sub[0] ? sub : "read");
+    else
+        snprintf(action, sizeof(action), "%s%s%s.%s", object, sub[0] ? "." : "", sub,
+                 run_verb(req->method));
+    int has_id = strstr(pattern, "{id}") != NULL;
+    int64_t case_id = known->case_id;
+    if (!case_id && has_id && strcmp(object, "case") == 0)
+        case_id = req->ids[0];
+    json_t *detail = json_pack("{s:s, s:s, s:i}", "method", mdt_router_method_name(req->method),
+                               "route", pattern, "status", http_status);
+    mdt_audit_actor_t actor;
+    if (who)
+        actor = *who;
+    else
+        mdt_audit_actor_from_req(req, &actor);
+    mdt_audit_rec_t rec = {
+        .action = known->action ? known->action : action,
+        .object_type = known->object_type ? known->object_type : object,
+        .object_id = known->object_id ? known->object_id
+                     : has_id         ? req->ids[0]
+                                      : 0,
+        .case_id = case_id,
+        .outcome = "denied",
+        .detail = detail,
+    };
+    mdt_audit_read(req->srv, &actor, &rec);
+    json_decref(detail);
+}
+
 static void run_done(void *arg, int status)
 {
     mdt_run_t *run = arg;
     if (run->finish)
         run->finish(run->op, status);
+    int err = status == MDT_DB_NOT_FOUND ? 404 : status == MDT_DB_OK ? run->ans.err.status : 0;
+    if ((run->denied && err) || (err == 403 && run->req->method != MDT_M_GET))
+        mdt_run_audit_denied(run->req, &run->audit, NULL, err);
     if (status != MDT_DB_OK && !run->answers_failure)
         mdt_http_fail_db(run->req, status);
     else

@@ -30,14 +30,23 @@
  * bytes. Without a key, or unflagged, these steps do nothing.
  *
  * Denied attempts: a scope that refuses returns MDT_DB_NOT_FOUND (or
- * answers 403 with mdt_run_fail); run->denied is then set, and finish is
- * where such an attempt is audited. */
+ * answers 403/404 with mdt_run_fail), or a change (not GET) is answered
+ * 403; the runner then buffers one audit row with outcome "denied" (and
+ * never a successful one: finish steps audit only answered reads). The
+ * row names run->audit (filled by the scope where it knows better), else
+ * what the route says: the object type from the path's first collection,
+ * its id from the first {id}, the case when that collection is cases, and
+ * the action "<object>.read" / "<object>.<sub-resource>" for a GET,
+ * "<object>[.<sub>].create|update|delete" otherwise. detail holds only the
+ * method, the route pattern and the status. */
 #ifndef MDT_RUNNER_H
 #define MDT_RUNNER_H
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "audit.h"
 #include "db.h"
 #include "err.h"
 #include "idem.h"
@@ -57,6 +66,14 @@ typedef struct {
     mdt_err_t err; /* status != 0: the answer is this error */
 } mdt_answer_t;
 
+/* What a denied row names, where the scope knows better than the route. */
+typedef struct {
+    const char *action;      /* NULL: from the route */
+    const char *object_type; /* NULL: from the route */
+    int64_t object_id;       /* 0: the route's first {id} */
+    int64_t case_id;         /* 0: the route's {id} under /cases, else none */
+} mdt_run_audit_t;
+
 typedef struct mdt_run mdt_run_t;
 /* A step on the database thread; op is run->op. Returns a db status or
  * MDT_RUN_ANSWERED. */
@@ -73,9 +90,10 @@ struct mdt_run {
     void (*finish)(void *op, int status); /* optional, loop, before answering */
     int idempotent;                       /* a create that honours Idempotency-Key */
     mdt_answer_t ans;
-    int denied;          /* scope refused (404/403): for the audit of denied attempts */
-    int answers_failure; /* finish answers a failed status itself (in ans) */
-    mdt_idem_t idem;     /* the key, when idempotent (runner's own) */
+    int denied;            /* scope refused (404/403): for the audit of denied attempts */
+    mdt_run_audit_t audit; /* set by a scope for the denied row */
+    int answers_failure;   /* finish answers a failed status itself (in ans) */
+    mdt_idem_t idem;       /* the key, when idempotent (runner's own) */
 };
 
 /* Loop: fills the defaults of run (ok_status 200) for req and op. */
@@ -89,6 +107,11 @@ void *mdt_run_new(mdt_req_t *req, size_t size, mdt_run_fn work, void (*op_free)(
  * refuses it or the key cannot be read). run must live until then (hang
  * its op on req->state). */
 void mdt_run_start(mdt_run_t *run);
+/* Loop: buffers the "denied" audit row of req answered status (see above).
+ * known may be NULL; who is the actor (NULL: the request's caller). The
+ * gate uses it for its administrators-only refusal. */
+void mdt_run_audit_denied(mdt_req_t *req, const mdt_run_audit_t *known,
+                          const mdt_audit_actor_t *who, int status);
 /* Frees what the answer and the key hold (result, current, text, idem). */
 void mdt_run_free(mdt_run_t *run);
 

@@ -231,7 +231,11 @@ static int server_start(mdt_server_t *srv)
                          .pool_size = srv->cfg.db_pool,
                          .statement_timeout_ms = srv->cfg.db_timeout_ms,
                          .max_queue = 4096,
-                         .audit_key = srv->cfg.audit_key};
+                         .audit_key = srv->cfg.audit_key,
+                         .class_max = {[MDT_DB_CLASS_LIVE] = srv->cfg.db_live_max,
+                                       [MDT_DB_CLASS_REPLAY] = srv->cfg.db_replay_max
+                                                                   ? srv->cfg.db_replay_max
+                                                                   : (srv->cfg.db_pool + 1) / 2}};
     mdt_workq_opts_t cpo = {.threads = srv->cfg.hash_threads, .max_queue = 256};
     if (!(srv->db = mdt_db_new(&dbo, srv->loopq)) || !(srv->cpu = mdt_workq_new(&cpo, srv->loopq)))
         return -1;

@@ -25,6 +25,8 @@ struct mdt_ws_conn {
     int rechecking;
     uint64_t id;
     lws_dll2_owner_t subs; /* hub subscriptions */
+    mdt_ws_hubstate_t hub;
+    char peer[64]; /* the client's address, for audit rows */
     wsq_item_t *head, *tail;
     size_t queued_bytes;
     int queued_frames;
@@ -161,6 +163,25 @@ lws_dll2_owner_t *mdt_ws_subs(mdt_ws_conn_t *c)
     return &c->subs;
 }
 
+mdt_ws_hubstate_t *mdt_ws_hubstate(mdt_ws_conn_t *c)
+{
+    return &c->hub;
+}
+
+size_t mdt_ws_queued_bytes(const mdt_ws_conn_t *c)
+{
+    return c->queued_bytes;
+}
+
+void mdt_ws_audit_actor(const mdt_ws_conn_t *c, mdt_audit_actor_t *actor)
+{
+    memset(actor, 0, sizeof(*actor));
+    snprintf(actor->address, sizeof(actor->address), "%s", c->peer);
+    actor->user_id = c->session.user.user_id;
+    actor->agency_id = c->session.user.agency_id;
+    snprintf(actor->username, sizeof(actor->username), "%s", c->session.user.username);
+}
+
 void mdt_ws_drop_queue(mdt_ws_conn_t *c)
 {
     wsq_item_t *it = c->head;
@@ -238,11 +259,23 @@ exit:
     json_decref(j);
 }
 
+/* Is kind a subscription message (rate-limited per socket and user)? */
+static int ws_is_subscription(mdt_ws_cmd_kind_t kind)
+{
+    return kind == MDT_WS_SUBSCRIBE || kind == MDT_WS_UNSUBSCRIBE ||
+           kind == MDT_WS_SUBSCRIBE_MEETING || kind == MDT_WS_UNSUBSCRIBE_MEETING;
+}
+
 /* One complete text frame from the client. */
 static void ws_handle(mdt_ws_conn_t *c, const char *data, size_t len)
 {
     mdt_ws_cmd_t cmd;
     mdt_ws_parse(data, len, &cmd);
+    if (ws_is_subscription(cmd.kind) && mdt_hub_admit(c->srv, c) != 0) {
+        ws_send_error(c, "rate_limited", "too many subscribe messages: slow down");
+        json_decref(cmd.pong);
+        return;
+    }
     switch (cmd.kind) {
     case MDT_WS_BAD:
         ws_send_error(c, "bad_request", cmd.error);
@@ -396,6 +429,7 @@ static int ws_established(mdt_ws_conn_t *c, struct lws *wsi)
     c->srv = srv;
     c->session = *s;
     c->id = ++srv->conns->next_id;
+    lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
     lws_dll2_add_tail(&c->list, &srv->conns->open);
     srv->ws_open++;
     return 0;

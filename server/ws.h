@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "audit.h"
 #include "authz.h"
 #include "feed.h"
 #include "session.h"
@@ -50,6 +51,17 @@ const mdt_user_t *mdt_ws_user(const mdt_ws_conn_t *c);
 uint64_t mdt_ws_id(const mdt_ws_conn_t *c);
 /* The hub's list of this socket's subscriptions. */
 lws_dll2_owner_t *mdt_ws_subs(mdt_ws_conn_t *c);
+
+/* What the hub keeps per socket (stored in the socket, used by the hub). */
+typedef struct {
+    int replaying; /* subscribe replays in flight for this socket (at most 1) */
+    size_t held;   /* bytes held in its subscriptions' backlogs and buffers */
+} mdt_ws_hubstate_t;
+mdt_ws_hubstate_t *mdt_ws_hubstate(mdt_ws_conn_t *c);
+/* Bytes queued on the socket, not yet written. */
+size_t mdt_ws_queued_bytes(const mdt_ws_conn_t *c);
+/* The socket's user and peer address as an audit actor. */
+void mdt_ws_audit_actor(const mdt_ws_conn_t *c, mdt_audit_actor_t *actor);
 /* Live socket by id (NULL when it closed). */
 mdt_ws_conn_t *mdt_ws_find(struct mdt_server *srv, uint64_t id);
 

@@ -204,7 +204,7 @@ test('updating: versions, status and completed_at, 409 with error.current on a s
     assert.equal(started.version, 2);
     assert.equal(started.status, 'in_progress');
     assert.equal(started.completed_at, null);
-    const detail = await psql(dbUrl, `SELECT detail::text FROM audit WHERE action = 'action.update' AND object_id = ${a.id}`);
+    const detail = await psql(dbUrl, `SELECT detail::text FROM audit WHERE action = 'action.update' AND outcome = 'ok' AND object_id = ${a.id}`);
     assert.deepEqual(JSON.parse(detail), { fields: ['status'], status: 'in_progress' });
 
     before = await changeCounts(dbUrl, caseId);

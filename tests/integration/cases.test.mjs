@@ -503,14 +503,17 @@ test('under concurrent edits every board is one snapshot: its case version match
     }
 });
 
-test('reading the board is audited as case.read; refused reads are not case reads', async () => {
+test('reading the board is audited as case.read; a refused read is a denied row, never an ok case.read', async () => {
     const c = await create(as.cacSupervisor, { agencies: [] });
     assert.equal((await as.cacMember.get(`/api/v1/cases/${c.id}`)).status, 200);
     await flushAudit(server);
-    const rows = await psql(dbUrl, `SELECT user_id FROM audit WHERE action = 'case.read' AND case_id = ${c.id}`);
+    const rows = await psql(dbUrl, `SELECT user_id FROM audit WHERE action = 'case.read' AND outcome = 'ok' AND case_id = ${c.id}`);
     assert.equal(Number(rows), w.users.cacMember.userId);
     assertError(await as.policeMember.get(`/api/v1/cases/${c.id}`), 404, 'not_found');
     await flushAudit(server);
-    const reads = await psql(dbUrl, `SELECT count(*) FROM audit WHERE action = 'case.read' AND case_id = ${c.id}`);
+    // the refused read is on the record as denied, never as a second ok read
+    const denied = await psql(dbUrl, `SELECT user_id FROM audit WHERE action = 'case.read' AND outcome = 'denied' AND case_id = ${c.id}`);
+    assert.equal(Number(denied), w.users.policeMember.userId);
+    const reads = await psql(dbUrl, `SELECT count(*) FROM audit WHERE action = 'case.read' AND outcome = 'ok' AND case_id = ${c.id}`);
     assert.equal(reads, '1');
 });

@@ -252,7 +252,7 @@ test('editing: author only, a new version row each time, 409 with error.current 
     assert.equal(edited.json.body_html, '<p>Second <em>draft</em>.</p>\n');
     assert.match(edited.json.edited_at, RFC3339);
     await expectOneChange(dbUrl, caseId, before, { event: 'entry.updated', audit: 'entry.update', objectType: 'entry', objectId: e.id });
-    const detail = await psql(dbUrl, `SELECT detail::text FROM audit WHERE action = 'entry.update' AND object_id = ${e.id}`);
+    const detail = await psql(dbUrl, `SELECT detail::text FROM audit WHERE action = 'entry.update' AND outcome = 'ok' AND object_id = ${e.id}`);
     assert.deepEqual(JSON.parse(detail), { fields: ['body_md'] });
 
     before = await changeCounts(dbUrl, caseId);

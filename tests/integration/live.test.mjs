@@ -16,7 +16,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { createDatabase, psql, sleep, startServer, wsConnect } from './lib/harness.mjs';
+import { createDatabase, psql, sleep, startServer, until, wsConnect } from './lib/harness.mjs';
 import { addUser } from './lib/fixtures.mjs';
 import { BOARD_ENV, boardWorld, login } from './lib/board_fixtures.mjs';
 import { today } from './lib/clock.mjs';
@@ -58,17 +58,6 @@ async function boardSeq(client, caseId) {
     assert.equal(res.status, 200, res.text);
     assert.equal(typeof res.json.seq, 'number');
     return res.json;
-}
-
-// until(fn, ms, what) - polls fn until it returns a truthy value.
-async function until(fn, ms, what) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-        const v = await fn();
-        if (v) return v;
-        if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-        await sleep(20);
-    }
 }
 
 // open(client, base) - a socket with client's session cookie and the right
@@ -238,9 +227,19 @@ test('upgrade: wrong Origin 403, no or unknown session 401, a valid one opens; p
     // 64 subscriptions per socket, the 65th is refused; the socket stays usable
     const ids = [];
     for (let i = 0; i < 64; i++) ids.push(await newCase(['police']));
-    for (const id of ids) conn.send({ type: 'subscribe', case_id: id });
-    for (const id of ids) await conn.next((f) => f.type === 'subscribed' && f.case_id === id, 10000);
-    conn.send({ type: 'subscribe', case_id: ids[0] }); // again: replaces, does not count twice
+    // one at a time (subscribe messages are rate limited: flood.test.mjs),
+    // again after a `rate_limited` once the bucket refilled
+    for (const id of ids) {
+        for (;;) {
+            conn.send({ type: 'subscribe', case_id: id });
+            const f = await conn.next((x) => (x.type === 'subscribed' && x.case_id === id) || x.type === 'error', 10000);
+            if (f.type === 'subscribed') break;
+            assert.equal(f.code, 'rate_limited', JSON.stringify(f));
+            await sleep(200);
+        }
+    }
+    await sleep(1000); // the buckets refill
+    conn.send({ type: 'subscribe', case_id: ids[0] }); // again: a no-op answered subscribed, does not count twice
     await conn.next((f) => f.type === 'subscribed' && f.case_id === ids[0], 5000);
     conn.send({ type: 'subscribe', case_id: caseId });
     err = await conn.next('error', 5000);

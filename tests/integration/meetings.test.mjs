@@ -65,7 +65,8 @@ async function meetingCounts(id) {
         dbUrl,
         `SELECT (SELECT count(*) FROM events WHERE meeting_id = ${Number(id)}) || ',' ||
                 (SELECT count(*) FROM audit WHERE object_type = 'meeting' AND object_id = ${Number(id)}
-                  AND action IN ('meeting.create', 'meeting.update', 'meeting.attendance', 'meeting.outcome'))`,
+                  AND action IN ('meeting.create', 'meeting.update', 'meeting.attendance', 'meeting.outcome')
+                  AND outcome <> 'denied')`,
     );
     const [events, audit] = out.split(',').map(Number);
     return { events, audit };
@@ -85,7 +86,7 @@ async function expectOneMeetingChange(id, before, { kind, action }) {
                 'audit', (SELECT json_build_object('action', action, 'object_type', object_type,
                           'object_id', object_id, 'detail', detail) FROM audit
                           WHERE object_type = 'meeting' AND object_id = ${Number(id)}
-                          AND action LIKE 'meeting.%' AND action NOT IN ('meeting.read', 'meeting.list', 'meeting.minutes')
+                          AND action LIKE 'meeting.%' AND action NOT IN ('meeting.read', 'meeting.list', 'meeting.minutes') AND outcome <> 'denied'
                           ORDER BY id DESC LIMIT 1))`,
         ),
     );

@@ -95,12 +95,14 @@ export async function createCase(base, dbUrl, { lead, agencies, alias = 'J.D.' }
 }
 
 // changeCounts(dbUrl, caseId) - rows that changes of the case wrote so far:
-// events of the case and audit rows of the case that are not reads.
+// events of the case and audit rows of the case that are not reads (nor
+// lists, subscriptions or refused attempts: those are access records).
 export async function changeCounts(dbUrl, caseId) {
     const out = await psql(
         dbUrl,
         `SELECT (SELECT count(*) FROM events WHERE case_id = ${Number(caseId)}) || ',' ||
-                (SELECT count(*) FROM audit WHERE case_id = ${Number(caseId)} AND action NOT LIKE '%read')`,
+                (SELECT count(*) FROM audit WHERE case_id = ${Number(caseId)} AND action NOT LIKE '%read'
+                AND action NOT LIKE '%.list' AND action <> 'case.subscribe' AND outcome <> 'denied')`,
     );
     const [events, audit] = out.split(',').map(Number);
     return { events, audit };
@@ -117,6 +119,7 @@ export async function lastChange(dbUrl, caseId) {
             'audit', (SELECT json_build_object('action', action, 'object_type', object_type,
                       'object_id', object_id, 'detail', detail, 'user_id', user_id) FROM audit
                       WHERE case_id = ${Number(caseId)} AND action NOT LIKE '%read'
+                AND action NOT LIKE '%.list' AND action <> 'case.subscribe' AND outcome <> 'denied'
                       ORDER BY id DESC LIMIT 1))`,
     );
     return JSON.parse(out);

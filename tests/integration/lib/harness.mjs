@@ -44,6 +44,18 @@ const PSQL = existsSync('/usr/lib/postgresql/15/bin/psql') ? '/usr/lib/postgresq
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// until(fn, ms, what) - polls fn until it returns a truthy value (resolved),
+// failing after ms with `what` in the message.
+export async function until(fn, ms, what) {
+    const deadline = Date.now() + ms;
+    for (;;) {
+        const v = await fn();
+        if (v) return v;
+        if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+        await sleep(20);
+    }
+}
+
 function run(file, args, opts = {}) {
     return new Promise((resolve, reject) => {
         execFile(file, args, { maxBuffer: 64 << 20, ...opts }, (err, stdout, stderr) => {
