@@ -9,7 +9,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, psql, sleep, startServer, wsConnect } from './lib/harness.mjs';
+import { createDatabase, flushAudit, psql, startServer, wsConnect } from './lib/harness.mjs';
 import { BOARD_ENV, boardWorld, createCase, login } from './lib/board_fixtures.mjs';
 
 let dbUrl, server, w;
@@ -24,21 +24,17 @@ after(async () => {
     if (server) await server.stop();
 });
 
-// The audit rows of user matching where, once `count` of them are there
-// (polled with a deadline: reads are written in batches).
-async function rowsOf(userId, where, count, ms = 10000) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-        const out = await psql(
-            dbUrl,
-            `SELECT coalesce(json_agg(json_build_object('action', action, 'object_type', object_type,
-                    'object_id', object_id, 'case_id', case_id, 'outcome', outcome, 'detail', detail) ORDER BY id), '[]')
-               FROM audit WHERE user_id = ${Number(userId)} AND ${where}`,
-        );
-        const rows = JSON.parse(out);
-        if (rows.length >= count || Date.now() > deadline) return rows;
-        await sleep(25);
-    }
+// The audit rows of user matching where, after every read buffered so far
+// is committed (flushAudit: a deterministic point, never a sleep).
+async function rowsOf(userId, where) {
+    await flushAudit(server);
+    const out = await psql(
+        dbUrl,
+        `SELECT coalesce(json_agg(json_build_object('action', action, 'object_type', object_type,
+                'object_id', object_id, 'case_id', case_id, 'outcome', outcome, 'detail', detail) ORDER BY id), '[]')
+           FROM audit WHERE user_id = ${Number(userId)} AND ${where}`,
+    );
+    return JSON.parse(out);
 }
 
 test('refused reads, a refused change and a refused subscribe each leave one denied row naming the object and case', async () => {
@@ -79,7 +75,7 @@ test('refused reads, a refused change and a refused subscribe each leave one den
     await conn.close();
 
     const total = attempts.length + 2;
-    const rows = await rowsOf(uid, `outcome = 'denied'`, total);
+    const rows = await rowsOf(uid, `outcome = 'denied'`);
     for (const [path, action, objectType, objectId, expectCase] of attempts) {
         const mine = rows.filter((r) => r.action === action && r.object_type === objectType);
         assert.equal(mine.length, 1, `${path}: one denied ${action} row, got ${JSON.stringify(rows)}`);
@@ -109,7 +105,7 @@ test("a member's refused role change leaves one denied user.update row naming th
     const target = w.users.hospitalMember.userId;
     const res = await member.patch(`/api/v1/admin/users/${target}`, { role: 'admin', version: 1 });
     assert.equal(res.status, 403, res.text);
-    const rows = await rowsOf(w.users.legalMember.userId, `outcome = 'denied'`, 1);
+    const rows = await rowsOf(w.users.legalMember.userId, `outcome = 'denied'`);
     assert.equal(rows.length, 1, JSON.stringify(rows));
     assert.equal(rows[0].action, 'user.update');
     assert.equal(rows[0].object_type, 'user');
@@ -130,7 +126,7 @@ test('allowed reads and an allowed subscribe are still audited ok', async () => 
     conn.send({ type: 'subscribe', case_id: caseId });
     assert.equal((await conn.next((f) => f.type === 'subscribed' || f.type === 'error', 5000)).type, 'subscribed');
     await conn.close();
-    const rows = await rowsOf(uid, `case_id = ${caseId}`, 3);
+    const rows = await rowsOf(uid, `case_id = ${caseId}`);
     assert.deepEqual(
         rows.map((r) => [r.action, r.outcome]).sort(),
         [
