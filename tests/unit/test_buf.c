@@ -69,17 +69,17 @@ static void test_ids(void)
 
 static void test_datetime(void)
 {
-    CHECK(mdt_json_valid_datetime("2027-01-31T17:00:00Z"));
-    CHECK(mdt_json_valid_datetime("2027-01-31T17:00:00.123456789+05:30"));
-    CHECK(mdt_json_valid_datetime("2028-02-29T00:00:00-23:59"));
-    CHECK(mdt_json_valid_datetime("2027-01-31t17:00:00z"));
+    CHECK(mdt_json_valid_datetime("2099-01-31T17:00:00Z"));
+    CHECK(mdt_json_valid_datetime("2099-01-31T17:00:00.123456789+05:30"));
+    CHECK(mdt_json_valid_datetime("2096-02-29T00:00:00-23:59"));
+    CHECK(mdt_json_valid_datetime("2099-01-31t17:00:00z"));
     CHECK(mdt_json_valid_datetime("2016-12-31T23:59:60Z"));
     CHECK(!mdt_json_valid_datetime("2016-12-31T23:59:61Z"));
-    CHECK(!mdt_json_valid_datetime("2027-02-29T00:00:00Z"));
-    CHECK(!mdt_json_valid_datetime("2027-01-31 17:00:00Z"));
-    CHECK(!mdt_json_valid_datetime("2027-01-31T24:00:00Z"));
-    CHECK(!mdt_json_valid_datetime("2027-01-31T17:00:00"));
-    CHECK(!mdt_json_valid_datetime("2027-01-31T17:00:00.Z"));
+    CHECK(!mdt_json_valid_datetime("2099-02-29T00:00:00Z"));
+    CHECK(!mdt_json_valid_datetime("2099-01-31 17:00:00Z"));
+    CHECK(!mdt_json_valid_datetime("2099-01-31T24:00:00Z"));
+    CHECK(!mdt_json_valid_datetime("2099-01-31T17:00:00"));
+    CHECK(!mdt_json_valid_datetime("2099-01-31T17:00:00.Z"));
     CHECK(!mdt_json_valid_datetime("2027-01-31T17:00:00.1234567890Z"));
     CHECK(!mdt_json_valid_datetime("2027-01-31T17:00:00+5:30"));
     CHECK(!mdt_json_valid_datetime("2027-01-31"));
