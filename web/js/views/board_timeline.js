@@ -61,7 +61,7 @@ export function markdownEditor({ name = 'body_md', labelText, value = '', rows =
             h('li', {}, h('code', { text: '**bold**' }), ', ', h('code', { text: '*italic*' })),
             h('li', {}, h('code', { text: '- item' }), ' for a list, ', h('code', { text: '1. item' }), ' for a numbered list'),
             h('li', {}, h('code', { text: '[text](https://…)' }), ' for a link; ', h('code', { text: '> text' }), ' for a quote'),
-            h('li', { text: 'Images are shown as links. Raw HTML is removed.' }),
+            h('li', { text: 'Images are shown as links. Text in angle brackets, like <redacted>, is shown as typed.' }),
         ),
     );
     const f = field(labelText, ta, { hint: hint ?? 'Markdown formatting is supported.' });
