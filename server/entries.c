@@ -590,18 +590,29 @@ static int entry_retract_work(mdt_dbc_t *c, mdt_caseop_t *op)
 
 /* ---- history --------------------------------------------------------------------- */
 
-static json_t *history_item(const PGresult *r, int row)
+/* One version of the history. full: the whole version; otherwise only who
+ * edited it and when (API.md: others "see that it was edited"). */
+static json_t *history_item(const PGresult *r, int row, int full)
 {
     int64_t ids[MDT_CASE_MAX_AGENCIES];
+    json_t *v = json_pack("{s:I, s:I, s:s}", "version", (json_int_t)mdt_db_int(r, row, 0),
+                          "edited_by", (json_int_t)mdt_db_int(r, row, 5), "edited_at",
+                          mdt_db_str(r, row, 6));
+    if (!v || !full)
+        return v;
     size_t n = mdt_casectx_parse_ids(mdt_db_str(r, row, 4), ids, MDT_CASE_MAX_AGENCIES);
-    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:I, s:s}", "version",
-                     (json_int_t)mdt_db_int(r, row, 0), "body_md", mdt_db_str(r, row, 1),
-                     "body_html", mdt_db_str(r, row, 2), "visibility", mdt_db_str(r, row, 3),
-                     "visible_to", mdt_entries_ids_json(ids, n), "edited_by",
-                     (json_int_t)mdt_db_int(r, row, 5), "edited_at", mdt_db_str(r, row, 6));
+    json_object_set_new(v, "body_md", json_string(mdt_db_str(r, row, 1)));
+    json_object_set_new(v, "body_html", json_string(mdt_db_str(r, row, 2)));
+    json_object_set_new(v, "visibility", json_string(mdt_db_str(r, row, 3)));
+    json_object_set_new(v, "visible_to", mdt_entries_ids_json(ids, n));
+    return v;
 }
 
-static int history_items(mdt_dbc_t *c, mdt_caseop_t *op)
+/* The versions, oldest first: all of them in full for the author's agency
+ * (all_full); for anyone else who sees the entry only the current one in
+ * full (current_full: not when the entry is retracted, whose body only the
+ * author's agency sees) and the earlier ones as who and when. */
+static int history_items(mdt_dbc_t *c, mdt_caseop_t *op, int all_full, int current_full)
 {
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
@@ -615,13 +626,17 @@ static int history_items(mdt_dbc_t *c, mdt_caseop_t *op)
     if (!r)
         return c->status;
     json_t *items = json_array();
-    for (int i = 0; i < PQntuples(r); i++)
-        json_array_append_new(items, history_item(r, i));
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++)
+        json_array_append_new(items,
+                              history_item(r, i, all_full || (current_full && i == n - 1)));
     PQclear(r);
     op->run.ans.result = json_pack("{s:o}", "items", items);
     return MDT_DB_OK;
 }
 
+/* Anyone who sees the entry gets its history (shaped by history_items);
+ * whoever does not gets 404, as for an entry that does not exist. */
 static int entry_history_work(mdt_dbc_t *c, mdt_caseop_t *op)
 {
     PGresult *r = NULL;
@@ -630,10 +645,11 @@ static int entry_history_work(mdt_dbc_t *c, mdt_caseop_t *op)
         return rc;
     row_item_t ri;
     entry_item(r, 0, &ri);
+    int retracted = !PQgetisnull(r, 0, C_RETRACTED);
     PQclear(r);
-    if (!mdt_view_history_visible(&op->p, &op->view, &ri))
+    if (!mdt_view_visible(&op->p, &op->view, &ri))
         return mdt_run_fail(&op->run, 404, "not_found", NULL, "not found");
-    return history_items(c, op);
+    return history_items(c, op, mdt_view_history_visible(&op->p, &op->view, &ri), !retracted);
 }
 
 /* ---- handlers (event loop) -------------------------------------------------------- */

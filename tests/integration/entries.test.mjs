@@ -3,7 +3,7 @@
 // entries a caller may not see, also on the board); validation (422 with
 // the field, nothing written); edits with versions and 409 on a stale one;
 // retraction that keeps history and hides the body from other agencies;
-// history for the author's agency only; Markdown that never lets script,
+// history in full for the author's agency, who and when for others; Markdown that never lets script,
 // javascript: or data: URLs or event handlers through; SQL-shaped text
 // stored as typed; exactly one event and one audit row per change; and
 // POST /render.
@@ -285,9 +285,20 @@ test('editing: author only, a new version row each time, 409 with error.current 
     assert.deepEqual(hist.json.items[2].visible_to, [w.agencies.legal]);
     assert.equal(hist.json.items[2].visibility, 'agencies');
     for (const h of hist.json.items) assert.match(h.edited_at, RFC3339);
-    // Others who see the entry know it was edited, but get no history.
-    assertError(await as.cacMember.get(`${url}/history`), 404, 'not_found');
-    assertError(await as.dcfSupervisor.get(`${url}/history`), 404, 'not_found');
+    // Others who see the entry know it was edited, and by whom and when: the
+    // current version in full, the earlier ones without their text.
+    for (const other of [as.cacMember, as.dcfSupervisor]) {
+        const theirs = await other.get(`${url}/history`);
+        assert.equal(theirs.status, 200, theirs.text);
+        assert.deepEqual(theirs.json.items.map((h) => h.version), [1, 2, 3, 4]);
+        for (const h of theirs.json.items.slice(0, 3)) {
+            assert.deepEqual(Object.keys(h).sort(), ['edited_at', 'edited_by', 'version'], 'an earlier version: who and when only');
+            assert.equal(h.edited_by, hist.json.items[h.version - 1].edited_by);
+            assert.equal(h.edited_at, hist.json.items[h.version - 1].edited_at);
+        }
+        assert.deepEqual(theirs.json.items[3], hist.json.items[3], 'the current version in full');
+        assert.ok(!theirs.text.includes('First draft'), 'no earlier text anywhere in the answer');
+    }
 });
 
 test('retraction: author, its agency supervisor or the lead supervisor; history kept; body hidden from others', async () => {
@@ -322,7 +333,11 @@ test('retraction: author, its agency supervisor or the lead supervisor; history 
     const hist = await as.policeSupervisor.get(`/api/v1/entries/${e1.id}/history`);
     assert.equal(hist.status, 200, hist.text);
     assert.equal(hist.json.items[0].body_md, 'Sensitive detail.');
-    assertError(await as.cacSupervisor.get(`/api/v1/entries/${e1.id}/history`), 404, 'not_found');
+    // Others who see the (retracted) entry see who edited it and when, never its text.
+    const theirs = await as.cacSupervisor.get(`/api/v1/entries/${e1.id}/history`);
+    assert.equal(theirs.status, 200, theirs.text);
+    assert.deepEqual(theirs.json.items, hist.json.items.map(({ version, edited_by, edited_at }) => ({ version, edited_by, edited_at })));
+    assert.ok(!theirs.text.includes('Sensitive detail'));
     assert.equal(await psql(dbUrl, `SELECT count(*) FROM entries WHERE id = ${e1.id} AND body_md = 'Sensitive detail.'`), '1');
 
     // On the boards: retracted for everyone, the body only for the police.
