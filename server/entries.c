@@ -224,18 +224,10 @@ static void interview_field(mdt_err_t *e)
     memcpy(e->field, f, sizeof(f));
 }
 
-/* interview: required for kind interview, refused for the others. */
-static int parse_interview(json_t *b, entry_in_t *in, mdt_err_t *e)
+/* The interview object iv (the whole object: date, interviewer_id,
+ * disclosure, recording_ref?) into in->interview, normalized. */
+static int parse_interview_obj(json_t *iv, entry_in_t *in, mdt_err_t *e)
 {
-    json_t *iv = json_object_get(b, "interview");
-    int present = iv && !json_is_null(iv);
-    if (in->kind != KIND_INTERVIEW || !present) {
-        if (in->kind == KIND_INTERVIEW || present)
-            mdt_err_set(e, 422, "validation", "interview", "%s",
-                        present ? "interview is only for entries of kind interview"
-                                : "interview is required for kind interview");
-        return in->kind == KIND_INTERVIEW || present ? -1 : 0;
-    }
     if (!json_is_object(iv)) {
         mdt_err_set(e, 400, "bad_request", "interview", "interview must be an object");
         return -1;
@@ -257,6 +249,21 @@ static int parse_interview(json_t *b, entry_in_t *in, mdt_err_t *e)
     return 0;
 }
 
+/* interview: required for kind interview, refused for the others. */
+static int parse_interview(json_t *b, entry_in_t *in, mdt_err_t *e)
+{
+    json_t *iv = json_object_get(b, "interview");
+    int present = iv && !json_is_null(iv);
+    if (in->kind != KIND_INTERVIEW || !present) {
+        if (in->kind == KIND_INTERVIEW || present)
+            mdt_err_set(e, 422, "validation", "interview", "%s",
+                        present ? "interview is only for entries of kind interview"
+                                : "interview is required for kind interview");
+        return in->kind == KIND_INTERVIEW || present ? -1 : 0;
+    }
+    return parse_interview_obj(iv, in, e);
+}
+
 static int parse_create(json_t *b, entry_in_t *in, mdt_err_t *e)
 {
     if (mdt_json_enum(b, "kind", 1, KINDS, &in->kind, e) < 0 || parse_body(b, 1, in, e) < 0 ||
@@ -268,12 +275,14 @@ static int parse_create(json_t *b, entry_in_t *in, mdt_err_t *e)
 static int parse_update(json_t *b, entry_in_t *in, mdt_err_t *e)
 {
     in->kind = -1;
+    json_t *iv = json_object_get(b, "interview");
     if (mdt_json_int(b, "version", 1, 1, INT32_MAX, &in->version, e) < 0 ||
-        parse_body(b, 0, in, e) < 0 || parse_visibility(b, 0, in, e) < 0)
+        parse_body(b, 0, in, e) < 0 || parse_visibility(b, 0, in, e) < 0 ||
+        (iv && parse_interview_obj(iv, in, e) < 0))
         return -1;
-    if (!in->body_md && in->vis < 0 && !in->has_visible_to) {
+    if (!in->body_md && in->vis < 0 && !in->has_visible_to && !in->interview) {
         mdt_err_set(e, 422, "validation", NULL,
-                    "nothing to change: give body_md, visibility or visible_to");
+                    "nothing to change: give body_md, visibility, visible_to or interview");
         return -1;
     }
     return 0;
@@ -377,8 +386,8 @@ static int entry_insert(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in, co
         " visibility, visible_to, interview) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint[],"
         " $9::jsonb) RETURNING *)"
         " INSERT INTO entry_versions (entry_id, version, body_md, body_html, visibility,"
-        " visible_to, edited_by, edited_at) SELECT id, version, body_md, body_html, visibility,"
-        " visible_to, author_id, created_at FROM e RETURNING entry_id",
+        " visible_to, interview, edited_by, edited_at) SELECT id, version, body_md, body_html,"
+        " visibility, visible_to, interview, author_id, created_at FROM e RETURNING entry_id",
         &prm);
     free(interview);
     free(ids);
@@ -488,8 +497,10 @@ static int entry_write_edit(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in
                             int vis, const int64_t *ids, size_t n)
 {
     char *lit = mdt_ids_literal(ids, n);
-    if (!lit)
-        return MDT_DB_ERROR;
+    char *interview = in->interview ? json_dumps(in->interview, JSON_COMPACT) : NULL;
+    int rc = MDT_DB_ERROR;
+    if (!lit || (in->interview && !interview))
+        goto exit;
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
     mdt_db_param_int(&prm, op->object_id);
@@ -498,15 +509,19 @@ static int entry_write_edit(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in
     mdt_db_param_str(&prm, VISIBILITIES[vis]);
     mdt_db_param_str(&prm, lit);
     mdt_db_param_int(&prm, op->p.user_id);
-    int rc = mdt_db_exec(
+    mdt_db_param_str(&prm, interview);
+    rc = mdt_db_exec(
         c,
         "WITH e AS (UPDATE entries SET body_md = coalesce($2, body_md),"
         " body_html = coalesce($3, body_html), visibility = $4, visible_to = $5::bigint[],"
+        " interview = coalesce($7::jsonb, interview),"
         " version = version + 1, edited_at = now() WHERE id = $1 RETURNING *)"
         " INSERT INTO entry_versions (entry_id, version, body_md, body_html, visibility,"
-        " visible_to, edited_by, edited_at) SELECT id, version, body_md, body_html, visibility,"
-        " visible_to, $6, edited_at FROM e",
+        " visible_to, interview, edited_by, edited_at) SELECT id, version, body_md, body_html,"
+        " visibility, visible_to, interview, $6, edited_at FROM e",
         &prm);
+exit:
+    free(interview);
     free(lit);
     return rc;
 }
@@ -521,6 +536,8 @@ static json_t *edit_detail(const entry_in_t *in)
         json_array_append_new(fields, json_string("visibility"));
     if (in->has_visible_to)
         json_array_append_new(fields, json_string("visible_to"));
+    if (in->interview)
+        json_array_append_new(fields, json_string("interview"));
     return json_pack("{s:o}", "fields", fields);
 }
 
@@ -533,6 +550,11 @@ static int entry_edit(mdt_dbc_t *c, mdt_caseop_t *op, const PGresult *r, const e
     char *html = NULL;
     entry_effective(r, in, &vis, &cur, &ids, &n);
     int rc = mdt_entries_check_visible_to(op, vis, ids, n);
+    if (rc == MDT_DB_OK && in->interview && strcmp(mdt_db_str(r, 0, C_KIND), "interview") != 0)
+        rc = stop(op, 422, "validation", "interview",
+                  "interview is only for entries of kind interview");
+    if (rc == MDT_DB_OK && in->interview)
+        rc = check_interviewer(c, op, in->interviewer_id);
     if (rc == MDT_DB_OK && in->body_md)
         rc = render(op, in->body_md, &html);
     if (rc == MDT_DB_OK)
@@ -601,6 +623,10 @@ static json_t *history_item(const PGresult *r, int row, int full)
     if (!v || !full)
         return v;
     size_t n = mdt_casectx_parse_ids(mdt_db_str(r, row, 4), ids, MDT_CASE_MAX_AGENCIES);
+    const char *interview = mdt_db_str(r, row, 7);
+    json_t *iv = interview ? json_loads(interview, 0, NULL) : NULL;
+    if (iv)
+        json_object_set_new(v, "interview", iv);
     json_object_set_new(v, "body_md", json_string(mdt_db_str(r, row, 1)));
     json_object_set_new(v, "body_html", json_string(mdt_db_str(r, row, 2)));
     json_object_set_new(v, "visibility", json_string(mdt_db_str(r, row, 3)));
@@ -620,7 +646,7 @@ static int history_items(mdt_dbc_t *c, mdt_caseop_t *op, int all_full, int curre
     PGresult *r =
         mdt_db_query(c,
                      "SELECT version, body_md, body_html, visibility, visible_to::text,"
-                     " edited_by, " TS("edited_at") " FROM entry_versions"
+                     " edited_by, " TS("edited_at") ", interview::text FROM entry_versions"
                                                     " WHERE entry_id = $1 ORDER BY version",
                      &prm);
     if (!r)

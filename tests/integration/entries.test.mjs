@@ -235,6 +235,49 @@ test('interview entries: interviewers only; the interview object is required and
     assert.equal(p.interview.disclosure, 'none');
 });
 
+test('interview facts are corrected like the text: versioned, author only, checked, history keeps the old facts', async () => {
+    const ci = as.cacInterviewer;
+    const facts = { date: today(-3), interviewer_id: w.users.cacInterviewer.userId, disclosure: 'none' };
+    const e = await post(ci, { kind: 'interview', body_md: 'Interview summary.', visibility: 'mdt', interview: facts });
+    const url = `/api/v1/entries/${e.id}`;
+    const corrected = { date: today(-2), interviewer_id: w.users.cacInterviewer.userId, disclosure: 'partial', recording_ref: 'DVD-31' };
+    const note = await post(ci, { kind: 'note', body_md: 'Not an interview.', visibility: 'mdt' });
+
+    const before = await changeCounts(dbUrl, caseId);
+    // Refused, and nothing changes: another user, a bad fact, an interviewer
+    // not on the case, facts on a note, a stale version.
+    assertError(await as.cacMember.patch(url, { interview: corrected, version: 1 }), 403, 'forbidden');
+    assertError(await ci.patch(url, { interview: { ...corrected, disclosure: 'most' }, version: 1 }), 422, 'validation', 'interview.disclosure');
+    assertError(await ci.patch(url, { interview: { ...corrected, date: 'soon' }, version: 1 }), 422, 'validation', 'interview.date');
+    assertError(await ci.patch(url, { interview: { ...corrected, interviewer_id: w.users.hospitalMember.userId }, version: 1 }), 422, 'validation', 'interview.interviewer_id');
+    assertError(await ci.patch(`/api/v1/entries/${note.id}`, { interview: corrected, version: 1 }), 422, 'validation', 'interview');
+    assertError(await ci.patch(url, { interview: corrected, version: 7 }), 409, 'conflict');
+    await expectNoChange(dbUrl, caseId, before);
+
+    // The author corrects the facts alone: a new version, the text kept.
+    const fixed = await ci.patch(url, { interview: corrected, version: 1 });
+    assert.equal(fixed.status, 200, fixed.text);
+    assert.equal(fixed.json.version, 2);
+    assert.deepEqual(fixed.json.interview, corrected);
+    assert.equal(fixed.json.body_md, 'Interview summary.');
+    await expectOneChange(dbUrl, caseId, before, { event: 'entry.updated', audit: 'entry.update', objectType: 'entry', objectId: e.id });
+    const detail = JSON.parse(await psql(dbUrl, `SELECT detail::text FROM audit WHERE action = 'entry.update' AND outcome = 'ok' AND object_id = ${e.id} ORDER BY id DESC LIMIT 1`));
+    assert.deepEqual(detail.fields, ['interview']);
+    assert.ok(!JSON.stringify(detail).includes('DVD-31'), 'the audit row holds field names, not facts');
+
+    // History: the author's agency sees each version's facts; others who see
+    // the entry see who changed it and when, not the earlier facts.
+    const hist = await as.cacSupervisor.get(`${url}/history`);
+    assert.deepEqual(hist.json.items.map((v) => v.interview), [facts, corrected]);
+    const theirs = await as.policeMember.get(`${url}/history`);
+    assert.equal(theirs.status, 200, theirs.text);
+    assert.equal(theirs.json.items[0].interview, undefined);
+    assert.deepEqual(theirs.json.items[1].interview, corrected);
+    // The board shows the corrected facts to every agency that sees the entry.
+    const board = await boardEntries(as.policeMember);
+    if (board) assert.deepEqual(board.find((x) => x.id === e.id).interview, corrected);
+});
+
 test('editing: author only, a new version row each time, 409 with error.current on a stale version', async () => {
     const e = await post(as.policeMember, { kind: 'note', body_md: 'First draft.', visibility: 'mdt' });
     const url = `/api/v1/entries/${e.id}`;
