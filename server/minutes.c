@@ -272,8 +272,10 @@ static void doc_decision(doc_t *d, json_t *e)
     mdt_buf_puts(&d->sb, "\n");
 }
 
-/* Decision entries of the case created on the meeting's date (in the
- * installation's time zone), as p may see them. */
+/* Decision entries of the case recorded in this meeting (meeting_id), and
+ * those with no meeting created on the meeting's date (in the
+ * installation's time zone) — once the minutes are approved, only those
+ * created before the approval —, as p may see them. */
 static int doc_decisions(doc_t *d, const mdt_meeting_case_t *a)
 {
     mdt_db_params_t q;
@@ -281,11 +283,15 @@ static int doc_decisions(doc_t *d, const mdt_meeting_case_t *a)
     mdt_db_param_int(&q, a->case_id);
     mdt_db_param_str(&q, d->tz);
     mdt_db_param_str(&q, d->date);
-    PGresult *r = mdt_db_query(d->c,
-                               "SELECT id FROM entries WHERE case_id = $1 AND kind = 'decision'"
-                               " AND retracted_at IS NULL"
-                               " AND (created_at AT TIME ZONE $2)::date = $3::date ORDER BY id",
-                               &q);
+    mdt_db_param_int(&q, d->m->id);
+    mdt_db_param_str(&q, d->m->minutes_approved_at);
+    PGresult *r = mdt_db_query(
+        d->c,
+        "SELECT id FROM entries WHERE case_id = $1 AND kind = 'decision'"
+        " AND retracted_at IS NULL AND (meeting_id = $4 OR (meeting_id IS NULL"
+        " AND (created_at AT TIME ZONE $2)::date = $3::date"
+        " AND ($5::timestamptz IS NULL OR created_at <= $5::timestamptz))) ORDER BY id",
+        &q);
     if (!r)
         return d->c->status;
     json_t *shown = json_array();
