@@ -531,37 +531,3 @@ void mdt_meetings_get(mdt_req_t *req)
     op->read_action = "meeting.read";
     mdt_meetings_meetop_run(op);
 }
-
-/* ==== GET /meetings/{id}/minutes ================================================== */
-
-static int minutes_work(mdt_dbc_t *c, meetop_t *op)
-{
-    int *html = op->ud;
-    op->run.ans.text_type = *html ? "text/html; charset=utf-8" : "text/markdown; charset=utf-8";
-    op->read_detail = json_pack("{s:s}", "format", *html ? "html" : "md");
-    return mdt_minutes_build(c, op->m, &op->p, op->time_zone, *html, &op->run.ans.text,
-                             &op->run.ans.text_len);
-}
-
-void mdt_meetings_minutes(mdt_req_t *req)
-{
-    const char *format = mdt_req_query(req, "format");
-    int is_html = format && strcmp(format, "html") == 0;
-    if (format && *format && !is_html && strcmp(format, "md") != 0) {
-        mdt_http_error(req, 422, "validation", "format", "format must be md or html");
-        return;
-    }
-    int *html = malloc(sizeof(*html));
-    if (!html) {
-        mdt_http_error(req, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    *html = is_html;
-    meetop_t *op = mdt_meetings_meetop_new(req, minutes_work, html, free);
-    if (!op)
-        return;
-    op->meeting_id = req->ids[0];
-    op->run.isolation = "repeatable read";
-    op->read_action = "meeting.minutes";
-    mdt_meetings_meetop_run(op);
-}

@@ -1,8 +1,9 @@
 /* meetings_int.h - the inside of the meetings module, shared by meetings.c
  * (loading and serializing, the meeting runner, input helpers, reading one
- * meeting and its minutes), meetings_list.c (GET /meetings) and
- * meetings_change.c (creating and changing meetings: the agenda, the
- * pointer, attendance, outcomes). The public surface is meetings.h. */
+ * meeting), meetings_list.c (GET /meetings), meetings_change.c (creating
+ * and changing meetings: the agenda, the pointer, attendance, outcomes and
+ * corrections) and meetings_minutes.c (the minutes: reading them at a
+ * version, approving them). The public surface is meetings.h. */
 #ifndef MDT_MEETINGS_INT_H
 #define MDT_MEETINGS_INT_H
 
