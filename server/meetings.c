@@ -472,6 +472,31 @@ int mdt_meetings_bump_version(mdt_dbc_t *c, int64_t meeting_id)
     return mdt_db_exec(c, "UPDATE meetings SET version = version + 1 WHERE id = $1", &prm);
 }
 
+/* A change of the meeting in the path whose body is one integer field, key
+ * (1..hi; required or not): work runs with op->ud pointing at its value
+ * (0 when absent). Answers 400/422 itself when the field is bad. */
+void mdt_meetings_change_int(mdt_req_t *req, const char *key, int required, int64_t hi,
+                             meetop_fn work)
+{
+    mdt_err_t e;
+    int64_t *value = calloc(1, sizeof(*value));
+    if (!value) {
+        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    if (mdt_json_int(req->json, key, required, 1, hi, value, &e) < 0) {
+        free(value);
+        mdt_http_fail(req, &e);
+        return;
+    }
+    meetop_t *op = mdt_meetings_meetop_new(req, work, value, free);
+    if (!op)
+        return;
+    op->meeting_id = req->ids[0];
+    op->lock = 1;
+    mdt_meetings_meetop_run(op);
+}
+
 /* ==== input helpers ======================================================= */
 
 /* Code points of a valid UTF-8 string; 0 when it holds only white space. */

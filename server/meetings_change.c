@@ -580,23 +580,7 @@ static int attend_work(mdt_dbc_t *c, meetop_t *op)
 
 void mdt_meetings_attendance(mdt_req_t *req)
 {
-    mdt_err_t e;
-    int64_t *target = calloc(1, sizeof(*target));
-    if (!target) {
-        mdt_http_error(req, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    if (mdt_json_int(req->json, "user_id", 0, 1, INT64_MAX, target, &e) < 0) {
-        free(target);
-        mdt_http_fail(req, &e);
-        return;
-    }
-    meetop_t *op = mdt_meetings_meetop_new(req, attend_work, target, free);
-    if (!op)
-        return;
-    op->meeting_id = req->ids[0];
-    op->lock = 1;
-    mdt_meetings_meetop_run(op);
+    mdt_meetings_change_int(req, "user_id", 0, INT64_MAX, attend_work);
 }
 
 /* ==== PUT /meetings/{id}/cases/{case_id}/outcome ================================= */

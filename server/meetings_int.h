@@ -58,6 +58,8 @@ struct meetop {
 /* ---- meetings.c ---- */
 
 int mdt_meetings_bump_version(mdt_dbc_t *c, int64_t meeting_id);
+void mdt_meetings_change_int(mdt_req_t *req, const char *key, int required, int64_t hi,
+                             meetop_fn work);
 int64_t mdt_meetings_case_at(const mdt_meeting_t *m, int pos);
 int mdt_meetings_check_cases_visible(mdt_dbc_t *c, meetop_t *op, const int64_t *ids, size_t n,
                                      const char *field);

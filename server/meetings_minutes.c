@@ -96,21 +96,5 @@ static int approve_work(mdt_dbc_t *c, meetop_t *op)
 
 void mdt_meetings_minutes_approve(mdt_req_t *req)
 {
-    mdt_err_t e;
-    int64_t *version = calloc(1, sizeof(*version));
-    if (!version) {
-        mdt_http_error(req, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    if (mdt_json_int(req->json, "version", 1, 1, INT32_MAX, version, &e) < 0) {
-        free(version);
-        mdt_http_fail(req, &e);
-        return;
-    }
-    meetop_t *op = mdt_meetings_meetop_new(req, approve_work, version, free);
-    if (!op)
-        return;
-    op->meeting_id = req->ids[0];
-    op->lock = 1;
-    mdt_meetings_meetop_run(op);
+    mdt_meetings_change_int(req, "version", 1, INT32_MAX, approve_work);
 }
