@@ -136,28 +136,35 @@ static void test_meeting_item(void)
     json_decref(blank);
 }
 
+/* Meeting 5 of agency 1, facilitated by user 9, over agenda[0..2): cases
+ * 42 (agencies 1 and 2) and 43 (agencies 1 and 3). */
+static mdt_meeting_t meeting_on(mdt_meeting_case_t *agenda, const char *status)
+{
+    agenda[1].cx.agencies[1] = 3;
+    return (mdt_meeting_t){.id = 5,
+                           .facilitator_id = 9,
+                           .agency_id = 1,
+                           .created_by = 9,
+                           .title = "Weekly review",
+                           .status = status,
+                           .scheduled_at = "2000-01-01T09:00:00Z",
+                           .created_at = "2000-01-01T08:00:00Z",
+                           .version = 1,
+                           .agenda = agenda,
+                           .n_agenda = 2};
+}
+
 /* The Meeting object's agenda is the kind's, item by item, and its
  * current_case_id is null while the pointer is on a restricted item. */
 static void test_meeting_render(void)
 {
     mdt_meeting_case_t agenda[2] = {agenda_case(1, 42, "decided"), agenda_case(2, 43, NULL)};
-    agenda[1].cx.agencies[1] = 3; /* case 43: agencies 1 and 3 */
     int64_t attendees[1] = {9}, attendee_agencies[1] = {1};
-    mdt_meeting_t m = {.id = 5,
-                       .facilitator_id = 9,
-                       .agency_id = 1,
-                       .created_by = 9,
-                       .title = "Weekly review",
-                       .status = "in_progress",
-                       .scheduled_at = "2000-01-01T09:00:00Z",
-                       .created_at = "2000-01-01T08:00:00Z",
-                       .current_position = 2,
-                       .version = 1,
-                       .agenda = agenda,
-                       .n_agenda = 2,
-                       .attendees = attendees,
-                       .attendee_agencies = attendee_agencies,
-                       .n_attendees = 1};
+    mdt_meeting_t m = meeting_on(agenda, "in_progress");
+    m.current_position = 2;
+    m.attendees = attendees;
+    m.attendee_agencies = attendee_agencies;
+    m.n_attendees = 1;
     for (int64_t agency = 1; agency <= 3; agency++) {
         mdt_principal_t p = principal(agency);
         json_t *mj = mdt_meetings_render(&m, &p);
@@ -184,21 +191,10 @@ static void test_meeting_render(void)
 static void test_meeting_minutes(void)
 {
     mdt_meeting_case_t agenda[2] = {agenda_case(1, 42, "decided"), agenda_case(2, 43, "kept")};
-    agenda[1].cx.agencies[1] = 3; /* case 43: agencies 1 and 3 */
     mdt_minutes_correction_t corrections[2] = {
         {.version = 2, .case_id = 42, .by = 9, .at = "2000-01-02T00:00:00Z", .reason = "age"},
         {.version = 3, .case_id = 43, .by = 9, .at = "2000-01-03T00:00:00Z", .reason = "name"}};
-    mdt_meeting_t m = {.id = 5,
-                       .facilitator_id = 9,
-                       .agency_id = 1,
-                       .created_by = 9,
-                       .title = "Weekly review",
-                       .status = "ended",
-                       .scheduled_at = "2000-01-01T09:00:00Z",
-                       .created_at = "2000-01-01T08:00:00Z",
-                       .version = 9,
-                       .agenda = agenda,
-                       .n_agenda = 2};
+    mdt_meeting_t m = meeting_on(agenda, "ended");
     mdt_principal_t p1 = principal(1);
     json_t *draft = mdt_meetings_render(&m, &p1);
     json_t *want = json_pack("{s:s, s:i, s:n, s:n, s:[]}", "status", "draft", "version", 0,
