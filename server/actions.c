@@ -310,18 +310,6 @@ static int check_assignee(mdt_dbc_t *c, mdt_caseop_t *op, int64_t user_id, int64
     return MDT_DB_OK;
 }
 
-/* A meeting_id names a meeting the caller may see with this case on its
- * agenda (asked of meetings.c, which asks authz). */
-static int check_meeting(mdt_dbc_t *c, mdt_caseop_t *op, int64_t meeting_id)
-{
-    bool ok = false;
-    int rc = mdt_meetings_check_case(c, &op->p, meeting_id, op->case_id, &ok);
-    if (rc == MDT_DB_OK && !ok)
-        return stop(op, 422, "validation", "meeting_id",
-                    "meeting_id must be a meeting you can see with this case on its agenda");
-    return rc;
-}
-
 /* Renders details_md (NULL: unchanged) into *html (caller frees). */
 static int render(mdt_caseop_t *op, const char *md, char **html)
 {
@@ -408,7 +396,7 @@ static int action_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
     if (rc == MDT_DB_OK && in->assignee_id)
         rc = check_assignee(c, op, in->assignee_id, in->assignee_agency_id);
     if (rc == MDT_DB_OK && in->meeting_id)
-        rc = check_meeting(c, op, in->meeting_id);
+        rc = mdt_meetings_check_link(c, &op->run, &op->p, in->meeting_id, op->case_id);
     if (rc == MDT_DB_OK)
         rc = render(op, in->details_md, &html);
     if (rc == MDT_DB_OK)

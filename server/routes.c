@@ -84,6 +84,7 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_POST, "/api/v1/meetings/{id}/attendance", mdt_meetings_attendance, 0},
     {MDT_M_PUT, "/api/v1/meetings/{id}/cases/{id}/outcome", mdt_meetings_outcome, 0},
     {MDT_M_GET, "/api/v1/meetings/{id}/minutes", mdt_meetings_minutes, 0},
+    {MDT_M_POST, "/api/v1/meetings/{id}/minutes/approve", mdt_meetings_minutes_approve, 0},
 
     {0, NULL, NULL, 0},
 };
