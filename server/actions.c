@@ -33,20 +33,34 @@ static const char *const STATUSES[] = {"open", "in_progress", "done", "cancelled
 /* In mdt_visibility_t order. */
 static const char *const VISIBILITIES[] = {"mdt", "agencies", "agency", NULL};
 
+/* days_overdue: today (in the installation's zone) minus the due date while
+ * the item is open or in progress, not retracted and past due; else NULL.
+ * `overdue` is days_overdue IS NOT NULL. */
 #define ACTION_SELECT                                                                              \
     "SELECT a.id, a.case_id, a.title, a.details_md, a.details_html, a.assignee_id,"                \
     " a.assignee_agency_id, a.agency_id, to_char(a.due_date, 'YYYY-MM-DD'), a.status,"             \
     " a.visibility, a.visible_to::text, a.meeting_id,"                                             \
-    " coalesce(a.retracted_at IS NULL AND a.status IN ('open', 'in_progress')"                     \
-    " AND a.due_date < (now() AT TIME ZONE $2)::date, false),"                                     \
+    " CASE WHEN a.retracted_at IS NULL AND a.status IN ('open', 'in_progress')"                    \
+    " AND a.due_date < t.today THEN t.today - a.due_date END,"                                     \
     " a.version, a.created_by, " TS("a.created_at") ", " TS(                                       \
         "a.updated_at") ","                                                                        \
                         " " TS("a.completed_at") ", " TS(                                          \
                             "a.retracted_at") ", a.retracted_by,"                                  \
-                                              " au.display_name, cu.display_name"                  \
-                                              " FROM actions a JOIN users cu ON cu.id = "          \
-                                              "a.created_by"                                       \
-                                              " LEFT JOIN users au ON au.id = a.assignee_id"
+                                              " au.display_name, cu.display_name, " TS(            \
+                                                  "a.closed_at") ", a.closed_by, xu.display_name," \
+                                                                 " aag.name, cag.name"             \
+                                                                 " FROM actions a JOIN users cu "  \
+                                                                 "ON cu.id = a.created_by"         \
+                                                                 " LEFT JOIN users au ON au.id = " \
+                                                                 "a.assignee_id LEFT JOIN users "  \
+                                                                 "xu ON xu.id = a.closed_by"       \
+                                                                 " JOIN agencies aag ON aag.id = " \
+                                                                 "a.assignee_agency_id JOIN "      \
+                                                                 "agencies cag ON cag.id = "       \
+                                                                 "a.agency_id"                     \
+                                                                 " CROSS JOIN LATERAL (SELECT "    \
+                                                                 "(now() AT TIME ZONE $2)::date "  \
+                                                                 "AS today) t"
 
 enum {
     C_ID,
@@ -62,7 +76,7 @@ enum {
     C_VIS,
     C_VISTO,
     C_MEETING,
-    C_OVERDUE,
+    C_DAYS_OVERDUE,
     C_VERSION,
     C_CREATED_BY,
     C_CREATED,
@@ -71,7 +85,12 @@ enum {
     C_RETRACTED,
     C_RETRACTED_BY,
     C_ASSIGNEE_NAME,
-    C_CREATOR_NAME
+    C_CREATOR_NAME,
+    C_CLOSED,
+    C_CLOSED_BY,
+    C_CLOSED_BY_NAME,
+    C_ASSIGNEE_AGENCY_NAME,
+    C_AGENCY_NAME
 };
 
 /* ---- serializing ---------------------------------------------------------- */
@@ -96,9 +115,19 @@ static void action_item(const PGresult *r, int row, row_item_t *out)
     out->creator = out->v.it.author_user_id;
 }
 
-/* The fields past the contract's core: times, names, retraction. */
+/* The fields past the contract's core: times, names, retraction, closing. */
 static void action_row_extra(json_t *j, const PGresult *r, int row)
 {
+    int overdue = !PQgetisnull(r, row, C_DAYS_OVERDUE);
+    json_object_set_new(j, "days_overdue",
+                        overdue ? json_integer(mdt_db_int(r, row, C_DAYS_OVERDUE)) : json_null());
+    json_object_set_new(j, "closed_at", mdt_json_str_or_null(mdt_db_str(r, row, C_CLOSED)));
+    json_object_set_new(j, "closed_by", mdt_json_id_or_null(mdt_db_int(r, row, C_CLOSED_BY)));
+    json_object_set_new(j, "closed_by_name",
+                        mdt_json_str_or_null(mdt_db_str(r, row, C_CLOSED_BY_NAME)));
+    json_object_set_new(j, "assignee_agency_name",
+                        json_string(mdt_db_str(r, row, C_ASSIGNEE_AGENCY_NAME)));
+    json_object_set_new(j, "agency_name", json_string(mdt_db_str(r, row, C_AGENCY_NAME)));
     json_object_set_new(j, "updated_at", json_string(mdt_db_str(r, row, C_UPDATED)));
     json_object_set_new(j, "completed_at", mdt_json_str_or_null(mdt_db_str(r, row, C_COMPLETED)));
     json_object_set_new(j, "retracted_at", mdt_json_str_or_null(mdt_db_str(r, row, C_RETRACTED)));
@@ -127,7 +156,7 @@ static json_t *action_row_json(const PGresult *r, int row, const mdt_principal_t
         mdt_db_str(r, row, C_STATUS), "visibility", mdt_db_str(r, row, C_VIS), "visible_to",
         mdt_entries_ids_json(ri.v.ids, ri.v.it.n_visible_to), "meeting_id",
         mdt_json_id_or_null(mdt_db_int(r, row, C_MEETING)), "overdue",
-        mdt_db_bool(r, row, C_OVERDUE), "version", (json_int_t)mdt_db_int(r, row, C_VERSION),
+        !PQgetisnull(r, row, C_DAYS_OVERDUE), "version", (json_int_t)mdt_db_int(r, row, C_VERSION),
         "created_by", (json_int_t)ri.creator, "created_at", mdt_db_str(r, row, C_CREATED));
     if (j)
         action_row_extra(j, r, row);
@@ -508,6 +537,10 @@ static int action_write_update(mdt_dbc_t *c, mdt_caseop_t *op, const action_in_t
         " due_date = CASE WHEN $8::boolean THEN $9::date ELSE due_date END,"
         " completed_at = CASE WHEN coalesce($5, status) = 'done'"
         " THEN coalesce(completed_at, now()) END,"
+        " closed_at = CASE WHEN coalesce($5, status) IN ('done', 'cancelled')"
+        " THEN coalesce(closed_at, now()) END,"
+        " closed_by = CASE WHEN coalesce($5, status) IN ('done', 'cancelled')"
+        " THEN CASE WHEN closed_at IS NULL THEN $10 ELSE closed_by END END,"
         " version = version + 1, updated_at = now() WHERE id = $1 RETURNING *)"
         " INSERT INTO action_versions (action_id, version, data, edited_by, edited_at)"
         " SELECT a.id, a.version, to_jsonb(a), $10, a.updated_at FROM a",

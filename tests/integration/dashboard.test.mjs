@@ -121,7 +121,7 @@ test('the CAC sees its visible items across its cases, overdue first, then by du
     assert.equal(first.overdue, true);
     assert.equal(r.items[2].overdue, false);
     // the one Action serializer: the same object as the case endpoints give
-    const { case_number, alias, ...rest } = r.items.find((i) => i.id === I.soon.id);
+    const { case_number, alias, case_alias, ...rest } = r.items.find((i) => i.id === I.soon.id);
     assert.deepEqual(rest, I.soon);
 });
 
