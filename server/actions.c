@@ -12,7 +12,7 @@
  * error.current). `overdue` comes from SQL: due before today in the
  * installation's time zone while open or in progress (and not retracted).
  * details_md is rendered with mdt_markdown_render on the database thread. */
-#include "actions.h"
+#include "actions_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -189,26 +189,9 @@ json_t *mdt_actions_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_
 
 /* ---- input ---------------------------------------------------------------- */
 
-typedef struct {
-    const char *title;          /* borrowed from req->json; NULL = unchanged */
-    const char *details_md;     /* borrowed; NULL = unchanged ("" clears) */
-    int status;                 /* STATUSES index; -1 = unchanged */
-    int64_t assignee_agency_id; /* 0 = unchanged (PATCH) */
-    int64_t assignee_id;        /* 0 = none */
-    int assignee_id_set;        /* PATCH: the body named assignee_id (maybe null) */
-    char due[11];               /* "" = none */
-    int due_set;                /* PATCH: the body named due_date (maybe null) */
-    int vis;
-    int64_t *visible_to; /* malloc'ed */
-    size_t n_visible_to;
-    int64_t meeting_id;
-    int64_t version;
-    const char *time_zone; /* the server's, for `overdue` */
-} action_in_t;
-
-static void action_in_free(void *arg)
+void mdt_actions_in_free(void *arg)
 {
-    action_in_t *in = arg;
+    mdt_action_in_t *in = arg;
     if (in)
         free(in->visible_to);
     free(in);
@@ -232,7 +215,7 @@ static size_t title_chars(const char *s)
     return seen ? n : 0;
 }
 
-static int parse_title(json_t *b, int required, action_in_t *in, mdt_err_t *e)
+static int parse_title(json_t *b, int required, mdt_action_in_t *in, mdt_err_t *e)
 {
     int rc = mdt_json_str(b, "title", required, TITLE_MAX_CHARS * 4, &in->title, e);
     if (rc != 0)
@@ -247,7 +230,7 @@ static int parse_title(json_t *b, int required, action_in_t *in, mdt_err_t *e)
 }
 
 /* assignee_id and due_date: a value, or (PATCH) null to clear. */
-static int parse_nullables(json_t *b, action_in_t *in, mdt_err_t *e)
+static int parse_nullables(json_t *b, mdt_action_in_t *in, mdt_err_t *e)
 {
     int rc = mdt_json_int(b, "assignee_id", 0, 1, INT64_MAX, &in->assignee_id, e);
     if (rc < 0)
@@ -260,7 +243,7 @@ static int parse_nullables(json_t *b, action_in_t *in, mdt_err_t *e)
     return 0;
 }
 
-static int parse_create(json_t *b, action_in_t *in, mdt_err_t *e)
+static int parse_create(json_t *b, mdt_action_in_t *in, mdt_err_t *e)
 {
     const char *md = "";
     in->vis = MDT_VIS_MDT;
@@ -277,15 +260,22 @@ static int parse_create(json_t *b, action_in_t *in, mdt_err_t *e)
     return 0;
 }
 
-static int parse_update(json_t *b, action_in_t *in, mdt_err_t *e)
+int mdt_actions_parse_set(json_t *b, mdt_action_in_t *in, mdt_err_t *e)
 {
     in->status = -1;
+    if (mdt_json_enum(b, "status", 0, STATUSES, &in->status, e) < 0 ||
+        mdt_json_int(b, "assignee_agency_id", 0, 1, INT64_MAX, &in->assignee_agency_id, e) < 0 ||
+        parse_nullables(b, in, e) < 0)
+        return -1;
+    return 0;
+}
+
+static int parse_update(json_t *b, mdt_action_in_t *in, mdt_err_t *e)
+{
     if (mdt_json_int(b, "version", 1, 1, INT32_MAX, &in->version, e) < 0 ||
         parse_title(b, 0, in, e) < 0 ||
         mdt_json_str(b, "details_md", 0, MDT_MARKDOWN_MAX_SOURCE, &in->details_md, e) < 0 ||
-        mdt_json_enum(b, "status", 0, STATUSES, &in->status, e) < 0 ||
-        mdt_json_int(b, "assignee_agency_id", 0, 1, INT64_MAX, &in->assignee_agency_id, e) < 0 ||
-        parse_nullables(b, in, e) < 0)
+        mdt_actions_parse_set(b, in, e) < 0)
         return -1;
     if (!in->title && !in->details_md && in->status < 0 && !in->assignee_agency_id &&
         !in->assignee_id_set && !in->due_set) {
@@ -370,7 +360,7 @@ static void param_id(mdt_db_params_t *prm, int64_t id)
 }
 
 /* The one item as op's caller sees it into op->run.ans.result; db status. */
-static int action_result(mdt_dbc_t *c, mdt_caseop_t *op, const action_in_t *in)
+static int action_result(mdt_dbc_t *c, mdt_caseop_t *op, const mdt_action_in_t *in)
 {
     json_t *items = mdt_actions_list_json(c, &op->p, &op->cx, op->object_id, in->time_zone);
     if (!items)
@@ -391,7 +381,8 @@ static int action_record(mdt_dbc_t *c, mdt_caseop_t *op, const char *action, con
 
 /* ---- create ----------------------------------------------------------------- */
 
-static int action_insert(mdt_dbc_t *c, mdt_caseop_t *op, const action_in_t *in, const char *html)
+static int action_insert(mdt_dbc_t *c, mdt_caseop_t *op, const mdt_action_in_t *in,
+                         const char *html)
 {
     char *ids = mdt_ids_literal(in->visible_to, in->n_visible_to);
     if (!ids)
@@ -429,7 +420,7 @@ static int action_insert(mdt_dbc_t *c, mdt_caseop_t *op, const action_in_t *in, 
 
 static int action_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
 {
-    action_in_t *in = op->ud;
+    mdt_action_in_t *in = op->ud;
     char *html = NULL;
     int rc = mdt_entries_check_visible_to(op, in->vis, in->visible_to, in->n_visible_to);
     if (rc == MDT_DB_OK)
@@ -460,7 +451,7 @@ typedef bool (*action_allow_fn)(const mdt_principal_t *, const mdt_case_ctx_t *,
                                 const mdt_item_ctx_t *, int64_t);
 
 /* The item row, locked for the change, into *out. */
-static int action_load(mdt_dbc_t *c, const action_in_t *in, int64_t id, PGresult **out)
+static int action_load(mdt_dbc_t *c, const mdt_action_in_t *in, int64_t id, PGresult **out)
 {
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
@@ -500,7 +491,8 @@ static int action_gate(mdt_caseop_t *op, const PGresult *r, action_allow_fn allo
 /* Settles the assignee after the update into in (agency, user) and checks
  * it: a new agency must pass check_assign; a user named or kept across an
  * agency change must belong to the agency (it is dropped when not named). */
-static int action_assignee(mdt_dbc_t *c, mdt_caseop_t *op, action_in_t *in, const row_item_t *ri)
+static int action_assignee(mdt_dbc_t *c, mdt_caseop_t *op, mdt_action_in_t *in,
+                           const row_item_t *ri)
 {
     int64_t cur_agency = ri->v.it.assignee_agency_id;
     int changed = in->assignee_agency_id && in->assignee_agency_id != cur_agency;
@@ -514,7 +506,7 @@ static int action_assignee(mdt_dbc_t *c, mdt_caseop_t *op, action_in_t *in, cons
     return rc;
 }
 
-static int action_write_update(mdt_dbc_t *c, mdt_caseop_t *op, const action_in_t *in,
+static int action_write_update(mdt_dbc_t *c, mdt_caseop_t *op, const mdt_action_in_t *in,
                                const char *html)
 {
     mdt_db_params_t prm;
@@ -548,7 +540,7 @@ static int action_write_update(mdt_dbc_t *c, mdt_caseop_t *op, const action_in_t
 }
 
 /* The audit detail of an update: field names, and the new status. */
-static json_t *update_detail(const action_in_t *in)
+static json_t *update_detail(const mdt_action_in_t *in)
 {
     static const char *const names[] = {"title",    "details_md",         "status",
                                         "due_date", "assignee_agency_id", "assignee_id"};
@@ -565,9 +557,9 @@ static json_t *update_detail(const action_in_t *in)
     return d;
 }
 
-static int action_update_work(mdt_dbc_t *c, mdt_caseop_t *op)
+int mdt_actions_update_work(mdt_dbc_t *c, mdt_caseop_t *op)
 {
-    action_in_t *in = op->ud;
+    mdt_action_in_t *in = op->ud;
     json_t *detail = update_detail(in); /* before action_assignee fills in */
     PGresult *r = NULL;
     row_item_t ri;
@@ -596,7 +588,7 @@ static int action_update_work(mdt_dbc_t *c, mdt_caseop_t *op)
 
 static int action_retract_work(mdt_dbc_t *c, mdt_caseop_t *op)
 {
-    action_in_t *in = op->ud;
+    mdt_action_in_t *in = op->ud;
     PGresult *r = NULL;
     row_item_t ri;
     int rc = action_load(c, in, op->object_id, &r);
@@ -624,28 +616,28 @@ static int action_retract_work(mdt_dbc_t *c, mdt_caseop_t *op)
 
 /* Parses req's body (parse NULL: none) and runs work on the item in the
  * path (on_item) or the case in the path. */
-static void action_run(mdt_req_t *req, int (*parse)(json_t *, action_in_t *, mdt_err_t *),
+static void action_run(mdt_req_t *req, int (*parse)(json_t *, mdt_action_in_t *, mdt_err_t *),
                        mdt_caseop_fn work, int on_item)
 {
     mdt_err_t e;
-    action_in_t *in = calloc(1, sizeof(*in));
+    mdt_action_in_t *in = calloc(1, sizeof(*in));
     if (!in) {
         mdt_http_error(req, 500, "internal", NULL, "out of memory");
         return;
     }
     in->time_zone = mdt_ctx_time_zone(req);
     if (parse && parse(req->json, in, &e) < 0) {
-        action_in_free(in);
+        mdt_actions_in_free(in);
         mdt_http_fail(req, &e);
         return;
     }
     mdt_caseop_t *op = mdt_caseop_new(req, work);
     if (!op) {
-        action_in_free(in);
+        mdt_actions_in_free(in);
         return;
     }
     op->ud = in;
-    op->ud_free = action_in_free;
+    op->ud_free = mdt_actions_in_free;
     if (on_item) {
         op->object_id = req->ids[0];
         op->resolve_sql = "SELECT case_id FROM actions WHERE id = $1";
@@ -663,7 +655,7 @@ void mdt_actions_create(mdt_req_t *req)
 
 void mdt_actions_update(mdt_req_t *req)
 {
-    action_run(req, parse_update, action_update_work, 1);
+    action_run(req, parse_update, mdt_actions_update_work, 1);
 }
 
 void mdt_actions_retract(mdt_req_t *req)

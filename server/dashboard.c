@@ -205,7 +205,7 @@ static int parse_cursor(dash_t *d, mdt_err_t *e)
         mdt_err_set(e, 422, "validation", "cursor", "cursor must be the next of an earlier page");
         return -1;
     }
-    d->has_cursor = 1;
+    d->has_cursor = d->sort < 0;
     return 0;
 }
 
