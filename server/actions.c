@@ -640,7 +640,7 @@ static void action_run(mdt_req_t *req, int (*parse)(json_t *, mdt_action_in_t *,
     op->ud_free = mdt_actions_in_free;
     if (on_item) {
         op->object_id = req->ids[0];
-        op->resolve_sql = "SELECT case_id FROM actions WHERE id = $1";
+        op->resolve_sql = ACTIONS_RESOLVE_SQL;
     } else {
         op->case_id = req->ids[0];
         op->run.idempotent = 1; /* the create */

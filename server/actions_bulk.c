@@ -124,29 +124,6 @@ static int bulk_parse(json_t *body, bulk_t *b, mdt_err_t *e)
     return parse_set(body, b, e) < 0 || parse_versions(body, b, e) < 0 ? -1 : 0;
 }
 
-/* The case of item id into op (context and view), as caseop's scope
- * loads it for a PATCH: 404 when there is no such item or the caller may
- * not see its case. */
-static int bulk_scope(mdt_dbc_t *c, mdt_caseop_t *op, int64_t id)
-{
-    mdt_db_params_t prm;
-    mdt_db_params_init(&prm);
-    mdt_db_param_int(&prm, id);
-    PGresult *r = mdt_db_query(c, "SELECT case_id FROM actions WHERE id = $1", &prm);
-    if (!r)
-        return c->status;
-    int rc = PQntuples(r) == 1 ? MDT_DB_OK : MDT_DB_NOT_FOUND;
-    op->object_id = id;
-    op->case_id = rc == MDT_DB_OK ? mdt_db_int(r, 0, 0) : 0;
-    PQclear(r);
-    if (rc == MDT_DB_OK)
-        rc = mdt_casectx_load(c, op->case_id, &op->cx);
-    if (rc != MDT_DB_OK)
-        return rc;
-    op->view = mdt_casectx_view(&op->cx);
-    return mdt_authz_case_visible(&op->p, &op->view) ? MDT_DB_OK : MDT_DB_NOT_FOUND;
-}
-
 /* The answer of a refused item: its status and field ("ids" when the
  * refusal names none), the message led by the item's id. */
 static int bulk_refused(mdt_caseop_t *op, int64_t id, int rc)
@@ -179,7 +156,9 @@ static int bulk_item(mdt_dbc_t *c, mdt_caseop_t *op, bulk_t *b, size_t i, json_t
 {
     mdt_action_in_t in = b->set;
     in.version = b->versions[i];
-    int rc = bulk_scope(c, op, b->ids[i]);
+    op->object_id = b->ids[i];
+    op->case_id = 0;
+    int rc = mdt_caseop_load(c, op); /* the case, as a PATCH's scope loads it */
     if (rc == MDT_DB_OK) {
         op->ud = &in;
         rc = mdt_actions_update_work(c, op);
@@ -223,5 +202,6 @@ void mdt_actions_bulk(mdt_req_t *req)
     if (!op)
         return;
     op->run.scope = NULL; /* many cases: each item's is loaded in the work */
+    op->resolve_sql = ACTIONS_RESOLVE_SQL;
     mdt_caseop_run(op);
 }

@@ -12,6 +12,9 @@
 #include "caseop.h"
 #include "err.h"
 
+/* An item's case, for caseop's resolve_sql. */
+#define ACTIONS_RESOLVE_SQL "SELECT case_id FROM actions WHERE id = $1"
+
 /* What a create or an update asks for (op->ud of their work). */
 typedef struct {
     const char *title;          /* borrowed from req->json; NULL = unchanged */
