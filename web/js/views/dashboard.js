@@ -243,7 +243,7 @@ class Dashboard {
             { class: a.overdue ? 'has-overdue' : null, dataset: { id: a.id } },
             h('td', { class: 'pick', 'data-label': 'Select' }, box),
             h('th', { scope: 'row', 'data-label': 'Action item' }, h('a', { href: `#/cases/${a.case_id}`, text: a.title })),
-            h('td', { 'data-label': 'Case' }, h('a', { href: `#/cases/${a.case_id}`, class: 'case-link' }, a.case_number ?? `#${a.case_id}`, ' ', h('span', { class: 'case-alias', text: a.case_alias ?? a.alias ?? '' }))),
+            h('td', { 'data-label': 'Case' }, h('a', { href: `#/cases/${a.case_id}`, class: 'case-link' }, h('span', { class: 'case-number', text: a.case_number ?? `#${a.case_id}` }), ' ', h('span', { class: 'case-alias', text: a.case_alias ?? a.alias ?? '' }))),
             h('td', { 'data-label': 'Assigned to', text: a.assignee_name ?? 'Anyone at the agency' }),
             h('td', { 'data-label': 'Agency', text: a.assignee_agency_name ?? agencyName(a.assignee_agency_id) }),
             h('td', { 'data-label': 'Due', class: a.overdue ? 'overdue-text' : null, text: a.due_date ? date(a.due_date) : '—' }),
