@@ -14,7 +14,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, flushAudit, psql, startServer } from './lib/harness.mjs';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SOURCE_DIR, createDatabase, flushAudit, psql, startServer } from './lib/harness.mjs';
 import { BOARD_ENV, assertError, boardWorld, changeCounts, createCase, login, todayIn } from './lib/board_fixtures.mjs';
 
 const TZ = 'America/New_York';
@@ -492,6 +494,31 @@ test('closed_by and closed_at: set on done or cancelled, kept between them, clea
         await psql(dbUrl, `SELECT json_agg(json_build_object('v', version, 'by', data->'closed_by') ORDER BY version) FROM action_versions WHERE action_id = ${id}`),
     );
     assert.deepEqual(hist.map((h) => h.by), [null, w2.users.dcfMember.userId, w2.users.dcfMember.userId, null]);
+});
+
+test('migration 011 fills closed_by/closed_at from the version that closed an item last', async () => {
+    const r = await as2.dcfMember.post(`/api/v1/cases/${Y}/actions`, { title: 'closed twice', assignee_agency_id: w2.agencies.dcf });
+    assert.equal(r.status, 201, r.text);
+    const id = r.json.id;
+    const steps = [
+        [as2.dcfMember, 'done'],
+        [as2.dcfSupervisor, 'open'],
+        [as2.dcfSupervisor, 'done'],
+        [as2.dcfMember, 'cancelled'], // still closed: who closed it stays
+    ];
+    for (const [k, [client, st]] of steps.entries()) {
+        const p = await client.patch(`/api/v1/actions/${id}`, { version: k + 1, status: st });
+        assert.equal(p.status, 200, p.text);
+    }
+    const read = async () => psql(dbUrl, `SELECT closed_by || ' ' || closed_at FROM actions WHERE id = ${id}`);
+    const served = await read();
+    assert.match(served, new RegExp(`^${w2.users.dcfSupervisor.userId} `));
+    // the migration's backfill, run again on this item with its columns emptied
+    const sql = readFileSync(path.join(SOURCE_DIR, 'schema', '011_action_closed.sql'), 'utf8');
+    const backfill = /^UPDATE actions a[\s\S]*?;$/m.exec(sql)?.[0];
+    assert.ok(backfill, 'the backfill statement');
+    await psql(dbUrl, `UPDATE actions SET closed_at = NULL, closed_by = NULL WHERE id = ${id}; ${backfill}`);
+    assert.equal(await read(), served);
 });
 
 // Event and change-audit counts of every case of the second world.
