@@ -9,14 +9,19 @@
 //   in the case list and on the board: next_review (earliest planned
 //   meeting), last_reviewed (the day a held meeting recorded a non-empty
 //   outcome, in the installation's zone, also across midnight), review_due;
+// - the default agenda's reasons and order, carry-over from the agency's
+//   last ended meeting, GET /meetings/agenda-suggestions agreeing with it
+//   and never offering a case (or an overdue item) the caller may not see;
+// - PATCH /meetings/{id} agenda_reasons, and restricted agenda items never
+//   carrying reasons.
 //
 // Every date comes from clock.mjs (today in the zone, calendar arithmetic).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, ownerUrl, psql, startServer } from './lib/harness.mjs';
+import { createDatabase, flushAudit, ownerUrl, psql, startServer } from './lib/harness.mjs';
 import { BOARD_ENV, assertError, boardWorld, changeCounts, expectNoChange, expectOneChange, login } from './lib/board_fixtures.mjs';
-import { localDate, today, wallTime } from './lib/clock.mjs';
+import { addDays, localDate, today, wallTime } from './lib/clock.mjs';
 
 const TZ = 'America/New_York';
 
@@ -206,4 +211,171 @@ test('across midnight in America/New_York: held at 23:30 yesterday there (alread
     // and a few minutes past midnight there is today
     await psql(ownerUrl(dbUrl), `UPDATE meetings SET started_at = '${wallTime(today(), '00:05')}' WHERE id = ${m.id}`);
     assert.equal((await reviewOf(sup, c.id)).last_reviewed, today());
+});
+
+// ---- the default agenda and suggestions --------------------------------------
+
+test('default agenda: reasons and order, carry-over from the last ended meeting; suggestions agree and never offer what the caller may not see', async () => {
+    const a = w.agencies;
+    const sup = as.dcfSupervisor;
+    // The DCF's last ended meeting: K and P got no outcome, L did; Q was there
+    // too but the DCF has since been taken off Q.
+    const K = await mkCase(sup, { referral: today(-30), cadence: 1 });
+    const L = await mkCase(sup, { referral: today(-300) });
+    const P = await mkCase(sup, { referral: today(-300) });
+    const Q = await mkCase(as.cacSupervisor, { referral: today(-300), agencies: [a.dcf] });
+    let last = await meeting(sup, [K.id, L.id, P.id, Q.id], today(-7));
+    last = await patchMeeting(sup, last, { status: 'in_progress' });
+    await outcome(sup, last, L.id, 'Stable.');
+    last = await patchMeeting(sup, last, { status: 'ended' });
+    // held three weeks ago: L was reviewed then (not within 14 days)
+    await psql(ownerUrl(dbUrl), `UPDATE meetings SET started_at = '${wallTime(today(-21), '10:00')}' WHERE id = ${last.id}`);
+    const closedP = await sup.patch(`/api/v1/cases/${P.id}`, { status: 'closed', version: P.version });
+    assert.equal(closedP.status, 200, closedP.text);
+    const q = (await as.cacSupervisor.get(`/api/v1/cases/${Q.id}`)).json.case;
+    const cacOwns = { identity: a.cac, contact: a.cac, immigration: a.cac, health: a.cac };
+    const offQ = await as.cacSupervisor.patch(`/api/v1/cases/${Q.id}`, { agencies: [a.cac], pii_owners: cacOwns, version: q.version });
+    assert.equal(offQ.status, 200, offQ.text);
+    // An earlier ended meeting (not the last one) with M and no outcome: not carried over.
+    const M = await mkCase(sup, { referral: today(-30), agencies: [a.cac] });
+    let older = await meeting(sup, [M.id], today(-14));
+    older = await patchMeeting(sup, older, { status: 'in_progress' });
+    older = await patchMeeting(sup, older, { status: 'ended' });
+    await psql(ownerUrl(dbUrl), `UPDATE meetings SET ended_at = now() - interval '10 days' WHERE id = ${older.id}`);
+    // M: an overdue item the DCF sees; R: only one hidden from the DCF.
+    const overdue = await sup.post(`/api/v1/cases/${M.id}/actions`, { title: 'owed', assignee_agency_id: a.dcf, due_date: today(-2) });
+    assert.equal(overdue.status, 201, overdue.text);
+    const R = await mkCase(sup, { referral: today(-20), agencies: [a.cac] });
+    const cacUser = w.users.cacMember;
+    await psql(
+        ownerUrl(dbUrl),
+        `INSERT INTO actions (case_id, title, assignee_agency_id, agency_id, due_date, status, visibility, visible_to, created_by)
+         VALUES (${R.id}, 'cac only', ${a.cac}, ${a.cac}, '${today(-3)}', 'open', 'agency', '{}', ${cacUser.userId})`,
+    );
+    // Review due (on or before the meeting's day, a week from now): N2 due
+    // earlier than N though referred later; V due only after the meeting.
+    const N = await mkCase(sup, { referral: today(-100), cadence: 14 }); // due today(-2)
+    const N2 = await mkCase(sup, { referral: today(-40), cadence: 1 }); // due today(-33)
+    const V = await mkCase(sup, { referral: today(-60), cadence: 10 }); // due today(10)
+    // Reviewed recently (not "not reviewed"), review due later: nothing.
+    const X = await mkCase(sup, { referral: today(-400) });
+    let recent = await meeting(sup, [X.id], today());
+    recent = await patchMeeting(sup, recent, { status: 'in_progress' });
+    await outcome(sup, recent, X.id, 'Fine.');
+    // Another agency's case that would qualify for every reason: never the DCF's.
+    const S = await mkCase(as.cacSupervisor, { referral: today(-500), cadence: 1 });
+
+    const day = today(7);
+    const flags = { not_reviewed_days: 14, with_overdue_actions: true, review_due: true, carry_over: true };
+    const res = await sup.post('/api/v1/meetings', { title: 'weekly', scheduled_at: wallTime(day, '10:00'), default_agenda: flags });
+    assert.equal(res.status, 201, res.text);
+    const got = res.json.agenda.map((x) => [x.case_id, x.reasons]);
+    assert.deepEqual(got, [
+        [K.id, ['carried_over', 'review_due', 'not_reviewed']],
+        [M.id, ['overdue_actions', 'not_reviewed']],
+        [N2.id, ['review_due', 'not_reviewed']],
+        [N.id, ['review_due', 'not_reviewed']],
+        [V.id, ['not_reviewed']], // review due after the meeting: first in its group
+        [L.id, ['not_reviewed']],
+        [R.id, ['not_reviewed']],
+    ]);
+    for (const id of [P.id, Q.id, X.id, S.id]) assert.ok(!got.some(([c]) => c === id), `case ${id} must not be on the agenda`);
+
+    // the suggestions for that day: the same cases, order and reasons
+    const qs = `not_reviewed_days=14&with_overdue_actions=true&review_due=true&carry_over=true&on=${day}`;
+    const sug = await sup.get(`/api/v1/meetings/agenda-suggestions?${qs}`);
+    assert.equal(sug.status, 200, sug.text);
+    assert.deepEqual(sug.json.items.map((x) => [x.case_id, x.reasons]), got);
+    const byId = Object.fromEntries(sug.json.items.map((x) => [x.case_id, x]));
+    assert.deepEqual(byId[N.id], {
+        case_id: N.id, case_number: N.case_number, alias: N.alias, status: 'active', reasons: ['review_due', 'not_reviewed'],
+        last_reviewed: null, next_review: day, review_due: addDays(today(-100), 98), overdue_actions: 0, // on the new meeting
+    });
+    assert.equal(byId[M.id].overdue_actions, 1);
+    assert.equal(byId[R.id].overdue_actions, 0, 'an overdue item the DCF may not see is not counted');
+    // the CAC sees R's hidden item; the DCF's suggestions hold no CAC-only case
+    const cacSug = await as.cacSupervisor.get(`/api/v1/meetings/agenda-suggestions?${qs}`);
+    const cacR = cacSug.json.items.find((x) => x.case_id === R.id);
+    assert.deepEqual([cacR.reasons, cacR.overdue_actions], [['overdue_actions', 'not_reviewed'], 1]);
+    assert.ok(cacSug.json.items.some((x) => x.case_id === S.id));
+    assert.ok(!JSON.stringify(sug.json).includes(S.case_number) && !JSON.stringify(sug.json).includes(Q.case_number));
+    // only the reasons asked for
+    const dueOnly = await sup.get(`/api/v1/meetings/agenda-suggestions?review_due=true&on=${day}`);
+    assert.deepEqual(dueOnly.json.items.map((x) => [x.case_id, x.reasons]), [[N2.id, ['review_due']], [K.id, ['review_due']], [N.id, ['review_due']]]);
+    const carried = await sup.get('/api/v1/meetings/agenda-suggestions?carry_over=true');
+    assert.deepEqual(carried.json.items.map((x) => x.case_id), [K.id]);
+    // the day defaults to today: V is due after it, and on the day it is due
+    const dueToday = await sup.get('/api/v1/meetings/agenda-suggestions?review_due=true');
+    assert.ok(!dueToday.json.items.some((x) => x.case_id === V.id));
+    const dueThen = await sup.get(`/api/v1/meetings/agenda-suggestions?review_due=true&on=${today(10)}`);
+    assert.ok(dueThen.json.items.some((x) => x.case_id === V.id));
+    assert.deepEqual((await sup.get('/api/v1/meetings/agenda-suggestions')).json, { items: [] });
+
+    // audited as a read, without the query
+    await flushAudit(server);
+    const rows = JSON.parse(
+        await psql(
+            dbUrl,
+            `SELECT coalesce(json_agg(detail ORDER BY id), '[]') FROM audit WHERE action = 'meeting.suggestions' AND user_id = ${w.users.dcfSupervisor.userId}`,
+        ),
+    );
+    assert.ok(rows.length >= 6);
+    assert.deepEqual(rows[0], { count: got.length });
+});
+
+test('agenda-suggestions: supervisors only; bad parameters are 422 naming the field', async () => {
+    const base = '/api/v1/meetings/agenda-suggestions';
+    assertError(await as.cacMember.get(`${base}?review_due=true`), 403, 'forbidden');
+    assertError(await as.cacAdmin.get(`${base}?review_due=true`), 403, 'forbidden');
+    const bad = [
+        ['not_reviewed_days=-1', 'not_reviewed_days'],
+        ['not_reviewed_days=3651', 'not_reviewed_days'],
+        ['not_reviewed_days=abc', 'not_reviewed_days'],
+        ['with_overdue_actions=yes', 'with_overdue_actions'],
+        ['review_due=1', 'review_due'],
+        ['carry_over=TRUE', 'carry_over'],
+        ['on=2026-02-30', 'on'],
+        ['on=tomorrow', 'on'],
+    ];
+    for (const [qs, field] of bad) assertError(await as.cacSupervisor.get(`${base}?${qs}`), 422, 'validation', field);
+});
+
+test('agenda_reasons: set for cases named in agenda, kept otherwise, [] when added by hand; restricted items never carry reasons', async () => {
+    const a = w.agencies;
+    const sup = as.policeSupervisor;
+    const A = await mkCase(sup, { referral: today(-30), agencies: [a.hospital] });
+    const B = await mkCase(sup, { referral: today(-30) });
+    const C = await mkCase(sup, { referral: today(-30), agencies: [a.hospital] });
+    let m = await meeting(sup, [A.id, B.id]);
+    assert.deepEqual(m.agenda.map((x) => x.reasons), [[], []], 'cases given by hand have no reasons');
+    const before = m.version;
+    const path = `/api/v1/meetings/${m.id}`;
+    const bad = [
+        { agenda: [A.id, B.id], agenda_reasons: { [A.id]: ['urgent'] } },
+        { agenda: [A.id, B.id], agenda_reasons: { [C.id]: ['review_due'] } },
+        { agenda: [A.id, B.id], agenda_reasons: { abc: ['review_due'] } },
+        { agenda: [A.id, B.id], agenda_reasons: { [A.id]: 'review_due' } },
+        { agenda: [A.id, B.id], agenda_reasons: [['review_due']] },
+        { current_position: 1, agenda_reasons: { [A.id]: ['review_due'] } },
+    ];
+    for (const body of bad) assertError(await sup.patch(path, { ...body, version: m.version }), 422, 'validation', 'agenda_reasons');
+    assert.equal((await sup.get(path)).json.version, before, 'a refused PATCH changed nothing');
+
+    m = await patchMeeting(sup, m, { agenda: [B.id, A.id], agenda_reasons: { [A.id]: ['not_reviewed', 'carried_over', 'not_reviewed'] } });
+    assert.deepEqual(m.agenda.map((x) => [x.case_id, x.reasons]), [[B.id, []], [A.id, ['carried_over', 'not_reviewed']]]);
+    // reordered and C added without reasons: A keeps its reasons, C gets []
+    m = await patchMeeting(sup, m, { agenda: [A.id, C.id, B.id] });
+    assert.deepEqual(m.agenda.map((x) => [x.case_id, x.reasons]), [[A.id, ['carried_over', 'not_reviewed']], [C.id, []], [B.id, []]]);
+    // given again: replaced; taken off and put back without: []
+    m = await patchMeeting(sup, m, { agenda: [A.id, C.id, B.id], agenda_reasons: { [C.id]: ['review_due'] } });
+    m = await patchMeeting(sup, m, { agenda: [C.id, B.id] });
+    m = await patchMeeting(sup, m, { agenda: [C.id, B.id, A.id] });
+    assert.deepEqual(m.agenda.map((x) => [x.case_id, x.reasons]), [[C.id, ['review_due']], [B.id, []], [A.id, []]]);
+    m = await patchMeeting(sup, m, { agenda: [C.id, B.id, A.id], agenda_reasons: { [B.id]: ['overdue_actions'] } });
+    // the hospital sees A and C: B is exactly {position, restricted: true}
+    const hosp = await as.hospitalMember.get(path);
+    assert.equal(hosp.status, 200, hosp.text);
+    assert.deepEqual(hosp.json.agenda[1], { position: 2, restricted: true });
+    assert.ok(!JSON.stringify(hosp.json).includes('overdue_actions'), 'the restricted case\'s reasons never reach the hospital');
+    assert.deepEqual(hosp.json.agenda[0].reasons, ['review_due']);
 });
