@@ -24,6 +24,10 @@ ALTER TABLE meeting_cases
     ADD COLUMN reasons text[] NOT NULL DEFAULT '{}' CHECK (reasons <@ ARRAY['carried_over',
         'overdue_actions', 'review_due', 'not_reviewed']::text[]);
 
+-- Each meeting is looked up by its key from the case's agenda rows (a
+-- scalar subquery, never flattened into a join): one index probe per row,
+-- where a join chose a scan of all meetings per case (10x slower for the
+-- agenda candidates over 5,000 cases, docs/meetings.md).
 CREATE FUNCTION mdt_case_review(p_case_id bigint, p_time_zone text)
     RETURNS TABLE (last_reviewed date, next_review date, review_due date)
     LANGUAGE sql STABLE AS $$
@@ -31,14 +35,16 @@ CREATE FUNCTION mdt_case_review(p_case_id bigint, p_time_zone text)
            CASE WHEN c.review_every_weeks IS NULL OR c.status = 'closed' THEN NULL
                 ELSE coalesce(l.day, c.referral_date) + 7 * c.review_every_weeks END
     FROM cases c,
-         LATERAL (SELECT max((m.started_at AT TIME ZONE p_time_zone)::date) AS day
-                  FROM meeting_cases mc JOIN meetings m ON m.id = mc.meeting_id
+         LATERAL (SELECT max((SELECT (m.started_at AT TIME ZONE p_time_zone)::date
+                              FROM meetings m WHERE m.id = mc.meeting_id
+                              AND m.status IN ('in_progress', 'ended'))) AS day
+                  FROM meeting_cases mc
                   WHERE mc.case_id = c.id AND mc.removed_at IS NULL
-                  AND m.status IN ('in_progress', 'ended') AND m.started_at IS NOT NULL
                   AND coalesce(mc.outcome_md, '') <> '') l,
-         LATERAL (SELECT min((m.scheduled_at AT TIME ZONE p_time_zone)::date) AS day
-                  FROM meeting_cases mc JOIN meetings m ON m.id = mc.meeting_id
-                  WHERE mc.case_id = c.id AND mc.removed_at IS NULL
-                  AND m.status = 'planned') n
+         LATERAL (SELECT min((SELECT (m.scheduled_at AT TIME ZONE p_time_zone)::date
+                              FROM meetings m WHERE m.id = mc.meeting_id
+                              AND m.status = 'planned')) AS day
+                  FROM meeting_cases mc
+                  WHERE mc.case_id = c.id AND mc.removed_at IS NULL) n
     WHERE c.id = p_case_id
 $$;

@@ -26,6 +26,8 @@ enum {
     CAND_OVERDUE,
     CAND_REVIEW_DUE,
     CAND_NOT_REVIEWED,
+    CAND_LEAD,
+    CAND_AGENCIES, /* int8[] text, for the predicate */
 };
 
 /* The candidates, by the reasons the database can tell: carried over
@@ -66,7 +68,9 @@ static PGresult *agenda_candidates(mdt_dbc_t *c, const meetop_t *op, const mdt_a
         "  AND a.due_date < day.today) AS od,"
         " coalesce($6::boolean AND rv.review_due <= day.on_day, false) AS rd,"
         " ($2::int IS NOT NULL AND c.status <> 'closed'"
-        "  AND coalesce(rv.last_reviewed >= day.today - $2::int, false) = false) AS nr"
+        "  AND coalesce(rv.last_reviewed >= day.today - $2::int, false) = false) AS nr,"
+        " c.lead_agency_id, (SELECT coalesce(array_agg(ca.agency_id ORDER BY ca.agency_id), '{}')"
+        "  FROM case_agencies ca WHERE ca.case_id = c.id)::text"
         " FROM cases c" MDT_CASES_REVIEW_JOIN(
             "$3") " CROSS JOIN day"
                   " WHERE EXISTS (SELECT 1 FROM case_agencies ca WHERE ca.case_id = c.id"
@@ -93,22 +97,29 @@ static int count_overdue(mdt_dbc_t *c, const meetop_t *op, const mdt_casectx_t *
     return MDT_DB_OK;
 }
 
-/* Candidate row i: p must see the case; overdue_actions only with an
- * overdue item p sees. pick->reasons stays 0 when the case is not taken. */
+/* Candidate row i: p must see the case (the predicate on the row's lead
+ * and agencies, as the case list asks it); overdue_actions only with an
+ * overdue item p sees (the case's context loaded only then).
+ * pick->reasons stays 0 when the case is not taken. */
 static int agenda_decide(mdt_dbc_t *c, const meetop_t *op, const mdt_agenda_ask_t *ask,
                          const PGresult *r, int i, mdt_casectx_t *cx, mdt_agenda_pick_t *pick)
 {
     memset(pick, 0, sizeof(*pick));
     pick->case_id = mdt_db_int(r, i, CAND_ID);
     pick->row = i;
-    int rc = mdt_casectx_load(c, pick->case_id, cx);
-    if (rc != MDT_DB_OK)
-        return rc == MDT_DB_NOT_FOUND ? MDT_DB_OK : rc;
-    mdt_case_ctx_t view = mdt_casectx_view(cx);
+    int64_t ag[MDT_CASE_MAX_AGENCIES];
+    mdt_case_ctx_t view = {
+        .case_id = pick->case_id, .lead_agency_id = mdt_db_int(r, i, CAND_LEAD), .agencies = ag};
+    view.n_agencies =
+        mdt_casectx_parse_ids(mdt_db_str(r, i, CAND_AGENCIES), ag, MDT_CASE_MAX_AGENCIES);
     if (!mdt_authz_case_visible(&op->p, &view))
         return MDT_DB_OK;
-    if (mdt_db_bool(r, i, CAND_OVERDUE))
+    int rc = MDT_DB_OK;
+    if (mdt_db_bool(r, i, CAND_OVERDUE) &&
+        (rc = mdt_casectx_load(c, pick->case_id, cx)) == MDT_DB_OK)
         rc = count_overdue(c, op, cx, &pick->overdue);
+    if (rc == MDT_DB_NOT_FOUND)
+        return MDT_DB_OK;
     unsigned m = 0;
     m |= mdt_db_bool(r, i, CAND_CARRIED) ? MDT_REASON_CARRIED_OVER : 0;
     m |= ask->with_overdue && pick->overdue > 0 ? MDT_REASON_OVERDUE_ACTIONS : 0;
