@@ -2,12 +2,12 @@
  * the one candidate query behind POST /meetings' default agenda and GET
  * /meetings/agenda-suggestions, the reasons of each case (carried_over,
  * overdue_actions, review_due, not_reviewed), their order, and the
- * suggestions handler itself (see docs/meetings.md, "The default agenda").
+ * suggestions handler itself (see docs/meetings.md, "Default agenda").
  *
  * SQL proposes (cases the caller's agency is on, with the reasons the
  * database can tell and the review dates of mdt_case_review); every
- * candidate is then decided in C: the predicate on the case's context,
- * and overdue action items counted through the action-item serializer, so
+ * candidate is then decided in C: the predicate on the case's lead and
+ * agencies, and overdue action items counted through the action-item serializer, so
  * a case is never put forward because of an item the caller may not see. */
 #include "meetings_int.h"
 
@@ -29,6 +29,9 @@ enum {
     CAND_LEAD,
     CAND_AGENCIES, /* int8[] text, for the predicate */
 };
+
+/* The rows of agenda_candidates: every case, its review dates, the day. */
+#define CAND_FROM " FROM cases c" MDT_CASES_REVIEW_JOIN("$3") " CROSS JOIN day"
 
 /* The candidates, by the reasons the database can tell: carried over
  * from the agency's most recent ended meeting (on its agenda, no
@@ -70,12 +73,10 @@ static PGresult *agenda_candidates(mdt_dbc_t *c, const meetop_t *op, const mdt_a
         " ($2::int IS NOT NULL AND c.status <> 'closed'"
         "  AND coalesce(rv.last_reviewed >= day.today - $2::int, false) = false) AS nr,"
         " c.lead_agency_id, (SELECT coalesce(array_agg(ca.agency_id ORDER BY ca.agency_id), '{}')"
-        "  FROM case_agencies ca WHERE ca.case_id = c.id)::text"
-        " FROM cases c" MDT_CASES_REVIEW_JOIN(
-            "$3") " CROSS JOIN day"
-                  " WHERE EXISTS (SELECT 1 FROM case_agencies ca WHERE ca.case_id = c.id"
-                  "  AND ca.agency_id = $1)) x"
-                  " WHERE co OR ($4::boolean AND od) OR rd OR nr",
+        "  FROM case_agencies ca WHERE ca.case_id = c.id)::text" CAND_FROM
+        " WHERE EXISTS (SELECT 1 FROM case_agencies ca WHERE ca.case_id = c.id"
+        "  AND ca.agency_id = $1)) x"
+        " WHERE co OR ($4::boolean AND od) OR rd OR nr",
         &q);
 }
 
