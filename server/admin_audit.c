@@ -8,16 +8,21 @@
 
 /* ---- reading the audit log ---- */
 
-/* The columns admin_audit_json reads (table audit AS a). */
+/* The columns admin_audit_json reads, and the tables they come from: the
+ * Audit row, the actor's display name, its agency's name. */
 #define ADMIN_AUDIT_COLS                                                                           \
     "a.id, " MDT_ACCOUNTS_TS("a.at") ", a.user_id, a.username, a.agency_id, a.address, a.action,"  \
                                      " a.object_type, a.object_id, a.case_id, a.outcome,"          \
-                                     " a.detail::text"
+                                     " a.detail::text, u.display_name, ag.name"
+#define ADMIN_AUDIT_FROM                                                                           \
+    " FROM audit a LEFT JOIN users u ON u.id = a.user_id"                                          \
+    " LEFT JOIN agencies ag ON ag.id = a.agency_id"
 
+/* An Audit row plus display_name and agency_name (null when unknown). */
 static json_t *admin_audit_json(const PGresult *r, int i)
 {
     json_t *detail = json_loads(mdt_db_str(r, i, 11), 0, NULL);
-    return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:s, s:o}", "id",
+    return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "id",
                      (json_int_t)mdt_db_int(r, i, 0), "at", mdt_db_str(r, i, 1), "user_id",
                      mdt_json_id_or_null(mdt_db_int(r, i, 2)), "username",
                      mdt_json_str_or_null(mdt_db_str(r, i, 3)), "agency_id",
@@ -26,7 +31,9 @@ static json_t *admin_audit_json(const PGresult *r, int i)
                      "object_type", mdt_json_str_or_null(mdt_db_str(r, i, 7)), "object_id",
                      mdt_json_id_or_null(mdt_db_int(r, i, 8)), "case_id",
                      mdt_json_id_or_null(mdt_db_int(r, i, 9)), "outcome", mdt_db_str(r, i, 10),
-                     "detail", detail ? detail : json_object());
+                     "detail", detail ? detail : json_object(), "display_name",
+                     mdt_json_str_or_null(mdt_db_str(r, i, 12)), "agency_name",
+                     mdt_json_str_or_null(mdt_db_str(r, i, 13)));
 }
 
 /* The page of audit rows as the answer, and its size in the read's row. */
@@ -49,7 +56,7 @@ static int account_changes_work(mdt_dbc_t *c, admin_op_t *op)
     json_t *items;
     int rc = mdt_accounts_rows(
         c,
-        "SELECT " ADMIN_AUDIT_COLS " FROM audit a"
+        "SELECT " ADMIN_AUDIT_COLS ADMIN_AUDIT_FROM
         " WHERE a.action IN ('user.create', 'user.role_change', 'user.reactivate')"
         " AND a.detail->>'target_agency_id' = $1 AND ($2::bigint IS NULL OR a.id < $2)"
         " ORDER BY a.id DESC LIMIT $3",
@@ -163,18 +170,6 @@ static int admin_redact(mdt_dbc_t *c, admin_op_t *op, const mdt_case_ctx_t *view
     return rc;
 }
 
-/* A row of the audit reader: the Audit row plus the actor's display_name
- * and its agency's agency_name (columns 12 and 13). */
-static json_t *audit_named_json(const PGresult *r, int i)
-{
-    json_t *row = admin_audit_json(r, i);
-    if (row) {
-        json_object_set_new(row, "display_name", mdt_json_str_or_null(mdt_db_str(r, i, 12)));
-        json_object_set_new(row, "agency_name", mdt_json_str_or_null(mdt_db_str(r, i, 13)));
-    }
-    return row;
-}
-
 /* Up to n rows matching op's filters with an id below cursor (0: from the
  * newest), newest first. */
 static int audit_rows(mdt_dbc_t *c, const admin_op_t *op, int64_t cursor, int64_t n, json_t **items)
@@ -196,9 +191,7 @@ static int audit_rows(mdt_dbc_t *c, const admin_op_t *op, int64_t cursor, int64_
     mdt_db_param_str(&p, q->until[0] ? q->until : NULL);
     return mdt_accounts_rows(
         c,
-        "SELECT " ADMIN_AUDIT_COLS ", u.display_name, ag.name FROM audit a"
-        " LEFT JOIN users u ON u.id = a.user_id LEFT JOIN agencies ag ON ag.id = a.agency_id"
-        " WHERE ($1::bigint IS NULL OR a.case_id = $1)"
+        "SELECT " ADMIN_AUDIT_COLS ADMIN_AUDIT_FROM " WHERE ($1::bigint IS NULL OR a.case_id = $1)"
         " AND ($2::bigint IS NULL OR a.user_id = $2)"
         " AND ($3::timestamptz IS NULL OR a.at >= $3)"
         " AND ($4::bigint IS NULL OR a.id < $4)"
@@ -209,7 +202,7 @@ static int audit_rows(mdt_dbc_t *c, const admin_op_t *op, int64_t cursor, int64_
         " AND ($10::text IS NULL OR a.at < CASE WHEN length($10) = 10"
         "   THEN ($10::date + 1)::timestamp AT TIME ZONE 'UTC' ELSE $10::timestamptz END)"
         " ORDER BY a.id DESC LIMIT $5",
-        &p, audit_named_json, items);
+        &p, admin_audit_json, items);
 }
 
 /* The case (when a case_id is given) as the authorization module sees it:

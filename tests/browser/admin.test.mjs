@@ -141,6 +141,39 @@ test('audit log: a user picked by name, denied only, paged, kept in the URL, exp
     await page.locator('.summary', { hasText: 'denied only' }).waitFor();
     assert.equal(await form.getByLabel('Outcome').inputValue(), 'denied');
     assert.equal(await form.getByLabel('User').inputValue(), String(jordanId));
+
+    // A case picked by its number (the search lists the admin's agency's cases).
+    await form.getByLabel('Case').fill('HCAC-2026-014');
+    await page.locator('#audit-case-options option[value="HCAC-2026-014"]').waitFor({ state: 'attached' });
+    await form.getByLabel('User').selectOption('');
+    await form.getByLabel('Outcome').selectOption('');
+    await form.getByRole('button', { name: 'Apply filters' }).click();
+    await page.waitForFunction(() => new URLSearchParams(location.hash.split('?')[1] ?? '').get('case_id'));
+    await page.locator('.summary', { hasText: 'Page 1:' }).waitFor();
+    const caseCells = await page.locator('table.audit tbody td[data-label="Case"]').allTextContents();
+    assert.ok(caseCells.length > 0 && caseCells.every((t) => t === 'HCAC-2026-014'), caseCells.join('|'));
+    // A case that is not one of the admin's: a field error, nothing loaded.
+    await form.getByLabel('Case').fill('no such case');
+    await form.getByRole('button', { name: 'Apply filters' }).click();
+    await form.locator('.field-error', { hasText: 'No case of yours matches' }).waitFor();
+    noProblems(page);
+    await page.context().close();
+});
+
+test("a supervisor's audit trail of a case it leads: names, the case's number", async () => {
+    const page = await newPage(browser);
+    await signIn(page, server.url, demo('cac.supervisor'));
+    await page.getByRole('link', { name: /HCAC-2026-014/ }).click();
+    await page.getByRole('link', { name: 'Audit trail of this case' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Audit trail of a case' }).waitFor();
+    await page.locator('table.audit tbody tr').first().waitFor();
+    assert.equal(await page.getByLabel('Case').inputValue(), 'HCAC-2026-014');
+    assert.equal(await page.locator('table.audit', { hasText: /user #\d/ }).count(), 0);
+    await page.locator('table.audit tbody tr', { hasText: 'Morgan Ellery (demo)' }).first().waitFor();
+    await atWidths(page, [1280, 390], async () => {
+        await axe(page, 'audit trail of a case');
+        await shoot(page, 'audit-trail-case');
+    });
     noProblems(page);
     await page.context().close();
 });

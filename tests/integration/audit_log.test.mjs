@@ -364,3 +364,21 @@ test('bad parameters: 422 naming the parameter', async () => {
     for (const [query, field] of bad) assertError(await admin.get(`/api/v1/audit?${query}`), 422, 'validation', field);
     assertError(await admin.get('/api/v1/audit?agency_id=x'), 400, 'bad_request', 'agency_id');
 });
+
+test('account changes name who made them', async () => {
+    const created = await admin.post('/api/v1/admin/users', {
+        username: `named_${process.pid}`,
+        display_name: 'Named Newcomer',
+        password: 'correct horse battery staple',
+        agency_id: w.agencies.cac,
+        role: 'member',
+    });
+    assert.equal(created.status, 201, created.text);
+    const sup = await login(server.url, w.users.cacSupervisor);
+    const res = await sup.get('/api/v1/account-changes?limit=5');
+    assert.equal(res.status, 200, res.text);
+    const row = res.json.items.find((r) => r.object_id === created.json.id);
+    assert.equal(row.action, 'user.create');
+    assert.equal(row.display_name, await psql(dbUrl, `SELECT display_name FROM users WHERE id = ${w.users.cacAdmin.userId}`));
+    assert.equal(row.agency_name, await psql(dbUrl, `SELECT name FROM agencies WHERE id = ${w.agencies.cac}`));
+});

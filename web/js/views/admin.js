@@ -4,11 +4,11 @@
 // account changes of their agency.
 
 import { api, qs } from '../api.js';
-import { ctx, agencyName, myRole } from '../ctx.js';
+import { ctx, agencyName, myAgencyId, myRole } from '../ctx.js';
 import { h, clear, field, select, showFormError, busy } from '../dom.js';
 import { dateTime, label, options } from '../format.js';
 import { navigate } from '../app.js';
-import { detailText, renderAudit } from './audit_log.js';
+import { detailText, renderAudit, whoText } from './audit_log.js';
 
 export async function render(root, { parts, query }) {
     const role = myRole();
@@ -342,6 +342,9 @@ async function renderAccountChanges(root) {
         return;
     }
     const res = await api.get('/api/v1/account-changes?limit=100');
+    // the accounts by name: the agency's active users (the directory)
+    const dir = await api.get(`/api/v1/users${qs({ agency_id: myAgencyId(), limit: 500 })}`).catch(() => ({ items: [] }));
+    const names = new Map(dir.items.map((u) => [u.id, u.display_name]));
     clear(
         root,
         h('h1', { text: 'Account changes in your agency' }),
@@ -360,9 +363,9 @@ async function renderAccountChanges(root) {
                               'tr',
                               {},
                               h('td', { 'data-label': 'When', text: dateTime(r.at) }),
-                              h('td', { 'data-label': 'By', text: r.username ?? '—' }),
+                              h('td', { 'data-label': 'By', text: whoText(r) }),
                               h('td', { 'data-label': 'Change' }, h('code', { text: r.action })),
-                              h('td', { 'data-label': 'Account', text: r.object_id ? `user #${r.object_id}` : '—' }),
+                              h('td', { 'data-label': 'Account', text: r.object_id ? (names.get(r.object_id) ?? 'an account that is no longer active') : '—' }),
                               h('td', { 'data-label': 'Detail', class: 'detail', text: detailText(r.detail) }),
                           ),
                       ),

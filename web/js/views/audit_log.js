@@ -77,7 +77,7 @@ function dayStart(ymd, addDays = 0) {
 // ---- who and what ------------------------------------------------------------------------
 
 // whoText(row) - "Dana Ruiz (DCF)", else the user name, else "the command line".
-function whoText(r) {
+export function whoText(r) {
     const agency = r.agency_name ?? (r.agency_id ? agencyName(r.agency_id) : null);
     const name = r.display_name ?? r.username ?? (r.user_id ? `a removed user (${r.user_id})` : 'the command line');
     return agency ? `${name} (${agency})` : name;
@@ -92,7 +92,7 @@ function caseText(r) {
 export function detailText(d) {
     if (!d || typeof d !== 'object') return '';
     return Object.entries(d)
-        .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
+        .map(([k, v]) => (k.endsWith('agency_id') && Number.isInteger(v) ? `${k.replace(/_id$/, '')}: ${agencyName(v)}` : `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`))
         .join('; ');
 }
 
@@ -109,7 +109,7 @@ function auditRow(r) {
         ? h('span', {}, h('strong', { text: `${r.count} routine reads: ` }), r.actions.map((a, i) => [i ? ', ' : '', h('code', { text: a })]))
         : h('code', { text: r.action });
     const object = r.redacted ? 'hidden from your agency' : r.object_type ? `${r.object_type}${r.object_id ? ` ${r.object_id}` : ''}` : '—';
-    const caseCell = r.case_id && r.case_number ? h('a', { href: `#/cases/${r.case_id}`, text: r.case_number }) : caseText(r);
+    const caseCell = r.case_id && r.case_number ? h('a', { class: 'case-ref', href: `#/cases/${r.case_id}`, text: r.case_number }) : caseText(r);
     return h(
         'tr',
         { class: [r.outcome !== 'ok' && 'is-denied', folded && 'is-folded'] },
