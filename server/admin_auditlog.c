@@ -152,10 +152,7 @@ void mdt_admin_audit_csv(admin_op_t *op)
     json_t *page = op->run.ans.result;
     mdt_csv_t w;
     mdt_csv_init(&w);
-    size_t ncol = 0;
-    while (CSV_COLUMNS[ncol])
-        ncol++;
-    mdt_csv_row(&w, CSV_COLUMNS, ncol);
+    size_t ncol = mdt_csv_header(&w, CSV_COLUMNS);
     size_t i;
     json_t *row;
     json_array_foreach(json_object_get(page, "items"), i, row)

@@ -92,6 +92,15 @@ void mdt_csv_row(mdt_csv_t *w, const char *const *cells, size_t n)
     mdt_csv_end_row(w);
 }
 
+size_t mdt_csv_header(mdt_csv_t *w, const char *const *cols)
+{
+    size_t n = 0;
+    while (cols[n])
+        n++;
+    mdt_csv_row(w, cols, n);
+    return n;
+}
+
 char *mdt_csv_take(mdt_csv_t *w, size_t *len)
 {
     *len = 0;

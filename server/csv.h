@@ -33,6 +33,9 @@ void mdt_csv_json(mdt_csv_t *w, const json_t *v);
 void mdt_csv_end_row(mdt_csv_t *w);
 /* A whole row of text cells (n of them) followed by CRLF. */
 void mdt_csv_row(mdt_csv_t *w, const char *const *cells, size_t n);
+/* The header row: the NULL-terminated column names cols; returns how
+ * many there are. */
+size_t mdt_csv_header(mdt_csv_t *w, const char *const *cols);
 /* Hands over the buffer (caller frees) and its length, and resets w; NULL
  * when an allocation failed (w is freed either way). */
 char *mdt_csv_take(mdt_csv_t *w, size_t *len);

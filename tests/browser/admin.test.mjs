@@ -15,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { BIN, api, cliEnv, createDatabase, flushAudit, startServer } from '../integration/lib/harness.mjs';
 import { ARTIFACTS, atWidths, axe, fitsWidth, launch, newPage, noProblems, shoot, signIn } from './lib/browser.mjs';
+import { parseCsv } from '../integration/lib/csv.mjs';
 
 const run = promisify(execFile);
 const demo = (u) => ({ username: u, password: `${u}-demo-pw` });
@@ -38,34 +39,6 @@ after(async () => {
     await server?.stop();
 });
 
-// The rows of an RFC 4180 text (quoted cells, doubled quotes, CRLF).
-function parseCsv(text) {
-    const rows = [];
-    let row = [];
-    let cell = '';
-    let quoted = false;
-    for (let i = 0; i < text.length; i++) {
-        const ch = text[i];
-        if (quoted) {
-            if (ch === '"' && text[i + 1] === '"') {
-                cell += '"';
-                i++;
-            } else if (ch === '"') quoted = false;
-            else cell += ch;
-        } else if (ch === '"') quoted = true;
-        else if (ch === ',') {
-            row.push(cell);
-            cell = '';
-        } else if (ch === '\r' && text[i + 1] === '\n') {
-            row.push(cell);
-            rows.push(row);
-            row = [];
-            cell = '';
-            i++;
-        } else cell += ch;
-    }
-    return rows;
-}
 
 const hashParams = (page) => page.evaluate(() => Object.fromEntries(new URLSearchParams(location.hash.split('?')[1] ?? '')));
 

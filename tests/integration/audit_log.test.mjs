@@ -17,6 +17,7 @@ import { appendAudit } from './lib/auditchain.mjs';
 import { addUser } from './lib/fixtures.mjs';
 import { BOARD_ENV, assertError, boardWorld, createCase, login } from './lib/board_fixtures.mjs';
 import { DAY_MS, iso, today } from './lib/clock.mjs';
+import { parseCsv } from './lib/csv.mjs';
 
 let dbUrl;
 let server;
@@ -75,35 +76,6 @@ async function read(client, query) {
     return res.json;
 }
 
-// parseCsv(text) - RFC 4180 rows (quoted cells, doubled quotes, CRLF).
-function parseCsv(text) {
-    const rows = [];
-    let row = [];
-    let cell = '';
-    let quoted = false;
-    for (let i = 0; i < text.length; i++) {
-        const ch = text[i];
-        if (quoted) {
-            if (ch === '"' && text[i + 1] === '"') {
-                cell += '"';
-                i++;
-            } else if (ch === '"') quoted = false;
-            else cell += ch;
-        } else if (ch === '"') quoted = true;
-        else if (ch === ',') {
-            row.push(cell);
-            cell = '';
-        } else if (ch === '\r' && text[i + 1] === '\n') {
-            row.push(cell);
-            rows.push(row);
-            row = [];
-            cell = '';
-            i++;
-        } else cell += ch;
-    }
-    assert.equal(row.length + cell.length, 0, 'the CSV ends with CRLF');
-    return rows;
-}
 
 // csvObjects(res) - the CSV answer as objects keyed by the header row.
 function csvObjects(res) {
