@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { BIN, api, cliEnv, createDatabase, flushAudit, startServer } from '../integration/lib/harness.mjs';
 import { ARTIFACTS, atWidths, axe, fitsWidth, launch, newPage, noProblems, shoot, signIn } from './lib/browser.mjs';
 import { parseCsv } from '../integration/lib/csv.mjs';
+import { addDays, today, wallTime } from '../integration/lib/clock.mjs';
 
 const run = promisify(execFile);
 const demo = (u) => ({ username: u, password: `${u}-demo-pw` });
@@ -129,6 +130,21 @@ test('audit log: a user picked by name, denied only, paged, kept in the URL, exp
     await form.getByLabel('Case').fill('no such case');
     await form.getByRole('button', { name: 'Apply filters' }).click();
     await form.locator('.field-error', { hasText: 'No case of yours matches' }).waitFor();
+
+    // Days are days in the installation's zone: From is its first instant,
+    // To counts as a whole day (the API's until is the next day's first instant).
+    const [first, last] = [today(-3), today(-2)];
+    await form.getByLabel('Case').fill('');
+    await form.getByLabel('From day').fill(first);
+    await form.getByLabel('To day').fill(last);
+    const [req] = await Promise.all([
+        page.waitForRequest((r) => r.url().includes('/api/v1/audit?')),
+        form.getByRole('button', { name: 'Apply filters' }).click(),
+    ]);
+    const sent = new URL(req.url()).searchParams;
+    assert.equal(sent.get('since'), wallTime(first, '00:00'));
+    assert.equal(sent.get('until'), wallTime(addDays(last, 1), '00:00'));
+    await page.locator('.summary', { hasText: 'No audit rows match these filters.' }).waitFor();
     noProblems(page);
     await page.context().close();
 });
