@@ -16,7 +16,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDatabase, flushAudit, psql, startServer, wsConnect } from './lib/harness.mjs';
 import { BOARD_ENV, assertError, boardWorld, login } from './lib/board_fixtures.mjs';
-import { today, addDays } from './lib/clock.mjs';
+import { today, nowIso, DAY_MS } from './lib/clock.mjs';
 
 let dbUrl, server, w;
 const as = {}; // logged-in clients by user key
@@ -77,8 +77,9 @@ function freshDay() {
 
 async function runDaily(base, day) {
     const res = await fetch(`${base}/api/v1/_test/daily-jobs?day=${day}`, { method: 'POST' });
-    assert.equal(res.status, 200, await res.text());
-    return res.json();
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    return JSON.parse(text);
 }
 
 async function openUserStream(client, since) {
@@ -250,4 +251,197 @@ test('subscribe_user: live events for me only, replay with since has no gap', as
     assert.ok(replayed.every((f) => f.seq <= resumed.subscribedSeq));
     resumed.close();
     sb.close();
+});
+
+// ---- entry.mention -----------------------------------------------------------------------------
+
+test('a mention notifies who may see the entry; one who may not is told to the author, nobody notified', async () => {
+    const c = await newCase(['cac', 'police', 'dcf']);
+    const police = w.users.policeMember;
+    const dcf = w.users.dcfMember;
+    const body = `Ask @${dcf.username} and @${police.username.toUpperCase()} and @nobody_${process.pid}. Thanks @${w.users.cacMember.username}.`;
+    // visible to cac and dcf only: the police member may not see it
+    const res = await as.cacMember.post(`/api/v1/cases/${c.id}/entries`, {
+        kind: 'note',
+        body_md: body,
+        visibility: 'agencies',
+        visible_to: [w.agencies.dcf],
+    });
+    assert.equal(res.status, 201, res.text);
+    const entry = res.json;
+    assert.deepEqual(entry.mentions.notified, [dcf.userId]);
+    const nn = Object.fromEntries(entry.mentions.not_notified.map((x) => [x.username, x.reason]));
+    assert.deepEqual(nn, { [police.username.toLowerCase()]: 'no_access', [`nobody_${process.pid}`]: 'unknown_user' });
+    const got = await mine(as.dcfMember, (n) => n.kind === 'entry.mention' && n.object_id === entry.id);
+    assert.equal(got.length, 1);
+    assert.match(got[0].text, /mentioned you in a note/);
+    assert.ok(!got[0].text.includes('Ask'), 'the text never carries the entry body');
+    // the police member has nothing about it, not even an id
+    const policeAll = await inbox(as.policeMember, '?limit=500');
+    assert.ok(!JSON.stringify(policeAll).includes(c.number));
+    assert.equal(
+        await psql(dbUrl, `SELECT count(*) FROM notifications WHERE object_type = 'entry' AND object_id = ${entry.id} AND user_id = ${police.userId}`),
+        '0',
+    );
+    // the author mentioning itself: nothing
+    assert.equal((await mine(as.cacMember, (n) => n.object_id === entry.id)).length, 0);
+    // widening the entry later: the police member may now see it and is notified, once
+    const widened = await as.cacMember.patch(`/api/v1/entries/${entry.id}`, { version: entry.version, visibility: 'mdt' });
+    assert.equal(widened.status, 200, widened.text);
+    assert.ok(widened.json.mentions.notified.includes(police.userId));
+    assert.equal((await mine(as.dcfMember, (n) => n.kind === 'entry.mention' && n.object_id === entry.id)).length, 1, 'dcf not twice');
+    assert.equal((await mine(as.policeMember, (n) => n.kind === 'entry.mention' && n.object_id === entry.id)).length, 1);
+});
+
+test('a notification about something the reader can no longer see carries no content', async () => {
+    const c = await newCase(['cac', 'police', 'dcf']);
+    const res = await as.cacMember.post(`/api/v1/cases/${c.id}/entries`, {
+        kind: 'note',
+        body_md: `For @${w.users.dcfMember.username}: secret plan`,
+        visibility: 'mdt',
+    });
+    assert.equal(res.status, 201, res.text);
+    const entry = res.json;
+    const item = await addAction(as.cacSupervisor, c.id, {
+        title: 'Visit the secret address',
+        assignee_agency_id: w.agencies.dcf,
+        assignee_id: w.users.dcfMember.userId,
+    });
+    assert.equal((await mine(as.dcfMember, (n) => n.case_id === c.id)).length, 2);
+    // dcf is taken off the case: both notifications lose their content
+    const kase = (await as.cacSupervisor.get(`/api/v1/cases/${c.id}`)).json.case;
+    const upd = await as.cacSupervisor.patch(`/api/v1/cases/${c.id}`, {
+        version: kase.version,
+        agencies: [w.agencies.cac, w.agencies.police],
+    });
+    assert.equal(upd.status, 200, upd.text);
+    const all = await inbox(as.dcfMember, '?limit=500');
+    const hidden = all.items.filter((n) => n.kind === 'entry.mention' || n.kind === 'action.assigned').filter((n) => n.visible === false);
+    const ids = await psql(dbUrl, `SELECT string_agg(id::text, ',' ORDER BY id) FROM notifications WHERE case_id = ${c.id} AND user_id = ${w.users.dcfMember.userId}`);
+    const mineIds = ids.split(',').map(Number);
+    const gone = all.items.filter((n) => mineIds.includes(n.id));
+    assert.equal(gone.length, 2);
+    for (const n of gone) {
+        assert.equal(n.text, 'An item you can no longer see');
+        assert.equal(n.case_id, undefined);
+        assert.equal(n.object_id, null);
+        assert.equal(n.link, undefined);
+        assert.equal(n.visible, false);
+    }
+    assert.ok(hidden.length >= 2);
+    assert.ok(!gone.some((n) => n.object_id === entry.id || n.object_id === item.id));
+    const text = JSON.stringify(all);
+    for (const secret of [c.number, c.alias, 'secret', 'Visit the secret address', 'cacSupervisor']) {
+        assert.ok(!text.includes(secret), secret);
+    }
+});
+
+// ---- meeting.agenda ----------------------------------------------------------------------------
+
+test('a case on a planned meeting\'s agenda notifies its assignees and its lead\'s supervisors, once', async () => {
+    const c = await newCase(['cac', 'dcf', 'police'], as.cacSupervisor);
+    await addAction(as.cacSupervisor, c.id, {
+        title: 'Open item',
+        assignee_agency_id: w.agencies.dcf,
+        assignee_id: w.users.dcfMember.userId,
+    });
+    const other = await newCase(['cac', 'hospital']);
+    // the police supervisor runs the meeting (not the lead's): the CAC supervisor is told
+    const res = await as.policeSupervisor.post('/api/v1/meetings', {
+        title: 'Weekly review',
+        scheduled_at: nowIso(DAY_MS),
+        case_ids: [c.id],
+    });
+    assert.equal(res.status, 201, res.text);
+    const meeting = res.json;
+    const isIt = (n) => n.kind === 'meeting.agenda' && n.case_id === c.id;
+    const d = await mine(as.dcfMember, isIt);
+    assert.equal(d.length, 1);
+    assert.equal(d[0].object_type, 'meeting');
+    assert.equal(d[0].link, `#/meetings/${meeting.id}`);
+    assert.match(d[0].text, /Weekly review/);
+    assert.equal((await mine(as.cacSupervisor, isIt)).length, 1);
+    // not the police (no item, not the lead), not the meeting's runner, not other agencies
+    for (const key of ['policeMember', 'policeSupervisor', 'cacMember', 'hospitalMember', 'dcfSupervisor']) {
+        assert.equal((await mine(as[key], isIt)).length, 0, key);
+    }
+    // the agenda changed: the added case notifies, the kept one not again
+    const upd = await as.policeSupervisor.patch(`/api/v1/meetings/${meeting.id}`, { version: meeting.version, agenda: [c.id] });
+    assert.equal(upd.status, 200, upd.text);
+    assert.equal((await mine(as.dcfMember, isIt)).length, 1);
+    const m2 = await as.cacSupervisor.post('/api/v1/meetings', { title: 'Other review', scheduled_at: nowIso(DAY_MS), case_ids: [other.id] });
+    assert.equal(m2.status, 201, m2.text);
+    assert.equal((await mine(as.cacSupervisor, (n) => n.kind === 'meeting.agenda' && n.case_id === other.id)).length, 0, 'not the one who made it');
+});
+
+// ---- the daily job -----------------------------------------------------------------------------
+
+test('daily job: due soon and overdue to the assignee, expiring consents to the owner\'s supervisors, once', async () => {
+    const c = await newCase(['cac', 'dcf', 'police']);
+    const day = freshDay();
+    const offset = dayOffset;
+    const at = (n) => today(offset + n);
+    const soon = await addAction(as.cacSupervisor, c.id, { title: 'Due soon', assignee_agency_id: w.agencies.dcf, assignee_id: w.users.dcfMember.userId, due_date: at(2) });
+    const late = await addAction(as.cacSupervisor, c.id, { title: 'Late', assignee_agency_id: w.agencies.dcf, assignee_id: w.users.dcfMember.userId, due_date: at(-1) });
+    const far = await addAction(as.cacSupervisor, c.id, { title: 'Far', assignee_agency_id: w.agencies.dcf, assignee_id: w.users.dcfMember.userId, due_date: at(3) });
+    const done = await addAction(as.cacSupervisor, c.id, { title: 'Done', assignee_agency_id: w.agencies.dcf, assignee_id: w.users.dcfMember.userId, due_date: at(-2) });
+    const d = await as.dcfMember.patch(`/api/v1/actions/${done.id}`, { version: done.version, status: 'done' });
+    assert.equal(d.status, 200, d.text);
+    const consent = await as.cacMember.post(`/api/v1/cases/${c.id}/consents`, {
+        categories: ['contact'],
+        agency_id: w.agencies.police,
+        consented_by: [{ role: 'guardian', name: 'A. Guardian' }],
+        purpose: 'safety plan',
+        signed_on: today(),
+        expires_on: at(10),
+    });
+    assert.equal(consent.status, 201, consent.text);
+    const first = await runDaily(server.url, day);
+    assert.equal(first.claimed, true);
+    const again = await runDaily(server.url, day);
+    assert.deepEqual(again, { claimed: false, notified: 0 });
+    const dcf = await mine(as.dcfMember, (n) => n.case_id === c.id && n.kind !== 'action.assigned');
+    assert.deepEqual(
+        dcf.map((n) => `${n.kind}:${n.object_id}`).sort(),
+        [`action.due_soon:${soon.id}`, `action.overdue:${late.id}`].sort(),
+    );
+    assert.ok(!dcf.some((n) => n.object_id === far.id || n.object_id === done.id));
+    const sup = await mine(as.cacSupervisor, (n) => n.kind === 'consent.expiring' && n.case_id === c.id);
+    assert.equal(sup.length, 1);
+    assert.equal(sup[0].object_id, consent.json.id);
+    for (const key of ['cacMember', 'policeSupervisor', 'policeMember', 'dcfSupervisor']) {
+        assert.equal((await mine(as[key], (n) => n.case_id === c.id && n.kind === 'consent.expiring')).length, 0, key);
+    }
+    // the next day: the late item is not notified twice
+    await runDaily(server.url, at(1));
+    assert.equal((await mine(as.dcfMember, (n) => n.kind === 'action.overdue' && n.object_id === late.id)).length, 1);
+});
+
+test('two nodes on one database run the daily job once', async () => {
+    const B = await startServer({ dbUrl, env: BOARD_ENV });
+    try {
+        const c = await newCase(['cac', 'dcf']);
+        const day = freshDay();
+        for (let i = 0; i < 3; i++) {
+            await addAction(as.cacSupervisor, c.id, { title: `Two nodes ${i}`, assignee_agency_id: w.agencies.dcf, assignee_id: w.users.dcfMember.userId, due_date: day });
+        }
+        const [ra, rb] = await Promise.all([runDaily(server.url, day), runDaily(B.url, day)]);
+        assert.equal([ra.claimed, rb.claimed].filter(Boolean).length, 1, JSON.stringify([ra, rb]));
+        assert.equal(ra.notified + rb.notified >= 3, true);
+        assert.equal((await mine(as.dcfMember, (n) => n.kind === 'action.due_soon' && n.case_id === c.id)).length, 3);
+        assert.equal(await psql(dbUrl, `SELECT count(*) FROM daily_jobs WHERE day = '${day}'`), '1');
+        // a notification made through node A reaches the user's socket on node B
+        // B must have seen the session before the upgrade (docs/architecture.md, Sessions)
+        assert.equal((await fetch(`${B.url}/api/v1/me`, { headers: { Cookie: as.dcfMember.cookie() } })).status, 200);
+        const conn = await wsConnect(B.url, { cookie: as.dcfMember.cookie(), origin: B.url });
+        conn.send({ type: 'subscribe_user' });
+        const sub = await conn.next((f) => f.type === 'subscribed_user' || f.type === 'error', 10000);
+        assert.equal(sub.type, 'subscribed_user');
+        const item = await addAction(as.cacSupervisor, c.id, { title: 'Across nodes', assignee_agency_id: w.agencies.dcf, assignee_id: w.users.dcfMember.userId });
+        const ev = await conn.next((f) => f.type === 'event' && f.data.object_id === item.id, 10000);
+        assert.equal(ev.kind, 'notification.created');
+        conn.close();
+    } finally {
+        await B.stop();
+    }
 });
