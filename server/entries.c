@@ -405,12 +405,14 @@ static int entry_create_checks(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t 
 
 /* After the change's event: notifies the users its body mentions who may
  * see it, and tells the author in the answer's "mentions" whom it did and
- * did not notify (notify.h). */
+ * did not notify (notify.h); no "mentions" when the body mentions no one. */
 static int entry_mentions(mdt_dbc_t *c, mdt_caseop_t *op)
 {
     json_t *mentions = NULL;
     int rc = mdt_notify_mentions(c, &op->p, &op->view, op->object_id, &mentions);
-    if (rc == MDT_DB_OK && mentions)
+    if (rc == MDT_DB_OK && mentions &&
+        (json_array_size(json_object_get(mentions, "notified")) ||
+         json_array_size(json_object_get(mentions, "not_notified"))))
         json_object_set_new(op->run.ans.result, "mentions", mentions);
     else
         json_decref(mentions);

@@ -154,20 +154,32 @@ int mdt_hub_render_work(mdt_dbc_t *c, void *arg)
     return rc;
 }
 
-/* Loads and renders the case's events in (since, replay_to] for p. */
-static int hub_replay(mdt_dbc_t *c, hub_subjob_t *j, const mdt_casectx_t *cx, int64_t now)
+/* The events of j's topic (its case, or its user's stream) in (since,
+ * replay_to], at most HUB_REPLAY_MAX + 1 of them: seq, kind, object_type,
+ * object_id, data::text. NULL on error (c->status). */
+static PGresult *hub_replay_rows(mdt_dbc_t *c, const hub_subjob_t *j)
 {
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
-    mdt_db_param_int(&prm, j->case_id);
+    mdt_db_param_int(&prm, j->user_id ? j->user_id : j->case_id);
     mdt_db_param_int(&prm, j->since);
     mdt_db_param_int(&prm, j->replay_to);
     mdt_db_param_int(&prm, HUB_REPLAY_MAX + 1);
-    PGresult *r = mdt_db_query(c,
-                               "SELECT seq, kind, object_type, object_id FROM events"
-                               " WHERE case_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq"
-                               " LIMIT $4",
-                               &prm);
+    return mdt_db_query(c,
+                        j->user_id
+                            ? "SELECT seq, kind, object_type, object_id, data::text FROM events"
+                              " WHERE user_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq"
+                              " LIMIT $4"
+                            : "SELECT seq, kind, object_type, object_id, data::text FROM events"
+                              " WHERE case_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq"
+                              " LIMIT $4",
+                        &prm);
+}
+
+/* Loads and renders the case's events in (since, replay_to] for p. */
+static int hub_replay(mdt_dbc_t *c, hub_subjob_t *j, const mdt_casectx_t *cx, int64_t now)
+{
+    PGresult *r = hub_replay_rows(c, j);
     if (!r)
         return c->status;
     int n = PQntuples(r);
@@ -270,26 +282,16 @@ int mdt_hub_meeting_work(mdt_dbc_t *c, void *arg)
 /* The user's events in (since, replay_to], rendered for j->p. */
 static int hub_user_replay(mdt_dbc_t *c, hub_subjob_t *j)
 {
-    mdt_db_params_t prm;
-    mdt_db_params_init(&prm);
-    mdt_db_param_int(&prm, j->user_id);
-    mdt_db_param_int(&prm, j->since);
-    mdt_db_param_int(&prm, j->replay_to);
-    mdt_db_param_int(&prm, HUB_REPLAY_MAX + 1);
-    PGresult *r = mdt_db_query(c,
-                               "SELECT seq, kind, object_id, data::text FROM events"
-                               " WHERE user_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq"
-                               " LIMIT $4",
-                               &prm);
+    PGresult *r = hub_replay_rows(c, j);
     if (!r)
         return c->status;
     int n = PQntuples(r), rc = MDT_DB_OK;
     j->resync = n > HUB_REPLAY_MAX;
     for (int i = 0; i < n && !j->resync && rc == MDT_DB_OK; i++) {
         mdt_feed_event_t ev = {
-            .seq = mdt_db_int(r, i, 0), .user_id = j->user_id, .object_id = mdt_db_int(r, i, 2)};
+            .seq = mdt_db_int(r, i, 0), .user_id = j->user_id, .object_id = mdt_db_int(r, i, 3)};
         snprintf(ev.kind, sizeof(ev.kind), "%s", mdt_db_str(r, i, 1));
-        json_t *data = json_loads(mdt_db_str(r, i, 3), 0, NULL);
+        json_t *data = json_loads(mdt_db_str(r, i, 4), 0, NULL);
         rc = hub_user_msg(c, &ev, data, &j->p, j->srv->cfg.time_zone, j->msgs);
         json_decref(data);
     }
