@@ -14,7 +14,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, flushAudit, psql, startServer, wsConnect } from './lib/harness.mjs';
+import { createDatabase, flushAudit, psql, startServer, until, wsConnect } from './lib/harness.mjs';
 import { BOARD_ENV, assertError, boardWorld, login } from './lib/board_fixtures.mjs';
 import { today, nowIso, DAY_MS } from './lib/clock.mjs';
 
@@ -424,7 +424,10 @@ test('daily job: due soon and overdue to the assignee, expiring consents to the 
     assert.equal((await mine(as.dcfMember, (n) => n.kind === 'action.overdue' && n.object_id === late.id)).length, 1);
 });
 
-test('two nodes on one database run the daily job once', async () => {
+test('the daily job ran at start-up for today; two nodes on one database run it once', async () => {
+    // start-up: node A claimed today (in MDT_TIME_ZONE) by itself
+    const claimedToday = () => psql(dbUrl, `SELECT count(*) FROM daily_jobs WHERE day = '${today()}'`);
+    await until(async () => (await claimedToday()) === '1', 10000, "start-up claim of today's job");
     const B = await startServer({ dbUrl, env: BOARD_ENV });
     try {
         const c = await newCase(['cac', 'dcf']);
