@@ -248,19 +248,19 @@ int mdt_notify_agenda(mdt_dbc_t *c, int64_t actor, int64_t meeting_id)
 
 /* ---- the daily job ---------------------------------------------------------------- */
 
-/* The job's statements for day $1 in time zone $2, after the claim. */
+/* The job's statements for day $1 (and, the last one, time zone $2),
+ * after the claim. */
 static const char *const DAILY_SQL[] = {
     /* due within 2 days, to the assignee */
     "SELECT count(mdt_notify(t.assignee_id, 'action.due_soon', t.case_id, 'action', t.id, NULL,"
     " 'action.due_soon:' || t.id || ':' || t.due_date)) FROM (SELECT a.* FROM actions a"
     " JOIN users u ON u.id = a.assignee_id AND u.active WHERE " ACTION_OPEN_SQL
-    " AND a.due_date BETWEEN $1::date AND $1::date + 2 AND $2::text IS NOT NULL"
-    " ORDER BY a.id) t",
+    " AND a.due_date BETWEEN $1::date AND $1::date + 2 ORDER BY a.id) t",
     /* overdue, to the assignee, once per due date */
     "SELECT count(mdt_notify(t.assignee_id, 'action.overdue', t.case_id, 'action', t.id, NULL,"
     " 'action.overdue:' || t.id || ':' || t.due_date)) FROM (SELECT a.* FROM actions a"
     " JOIN users u ON u.id = a.assignee_id AND u.active WHERE " ACTION_OPEN_SQL
-    " AND a.due_date < $1::date AND $2::text IS NOT NULL ORDER BY a.id) t",
+    " AND a.due_date < $1::date ORDER BY a.id) t",
     /* consents expiring by the end of day + 14, to the supervisors of the
      * agency that recorded them (the owner of their categories) */
     "SELECT count(mdt_notify(t.user_id, 'consent.expiring', t.case_id, 'consent', t.id, NULL,"
@@ -295,7 +295,8 @@ static int daily_run(mdt_dbc_t *c, const char *day, const char *time_zone, int64
         mdt_db_params_t prm;
         mdt_db_params_init(&prm);
         mdt_db_param_str(&prm, day);
-        mdt_db_param_str(&prm, time_zone);
+        if (strstr(DAILY_SQL[i], "$2"))
+            mdt_db_param_str(&prm, time_zone);
         PGresult *r = mdt_db_query(c, DAILY_SQL[i], &prm);
         if (!r)
             return c->status;
