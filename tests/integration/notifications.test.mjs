@@ -15,7 +15,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDatabase, flushAudit, psql, startServer, until, wsConnect } from './lib/harness.mjs';
-import { BOARD_ENV, assertError, boardWorld, login } from './lib/board_fixtures.mjs';
+import { BOARD_ENV, assertError, boardWorld, createCase, login } from './lib/board_fixtures.mjs';
 import { today, nowIso, DAY_MS } from './lib/clock.mjs';
 
 let dbUrl, server, w;
@@ -37,18 +37,13 @@ after(async () => {
 let caseCounter = 0;
 
 // newCase(agencyKeys, lead) - a case led by lead's agency with those
-// agencies on it; resolves {id, number, alias}.
+// agencies on it (board_fixtures' createCase); resolves {id, number, alias}.
 async function newCase(agencyKeys, lead = as.cacSupervisor) {
-    const n = ++caseCounter;
-    const body = {
-        case_number: `N-${process.pid}-${n}`,
-        alias: `N.T. ${n}`,
-        referral_date: today(-30),
-        agencies: agencyKeys.map((k) => w.agencies[k]),
-    };
-    const res = await lead.post('/api/v1/cases', body);
-    assert.equal(res.status, 201, res.text);
-    return { id: res.json.id, number: body.case_number, alias: body.alias };
+    const alias = `N.T. ${++caseCounter}`;
+    const id = await createCase(server.url, dbUrl, { lead: lead.user, agencies: agencyKeys.map((k) => w.agencies[k]), alias });
+    const res = await lead.get(`/api/v1/cases/${id}`);
+    assert.equal(res.status, 200, res.text);
+    return { id, number: res.json.case.case_number, alias };
 }
 
 async function inbox(client, query = '') {
