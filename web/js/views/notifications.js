@@ -153,8 +153,8 @@ export async function render(root, { query }) {
         });
     }
 
-    markAll.addEventListener('click', () =>
-        busy(markAll, async () => {
+    markAll.addEventListener('click', async () => {
+        await busy(markAll, async () => {
             try {
                 const res = await api.post('/api/v1/notifications/read', { all: true });
                 for (const n of items) n.read = true;
@@ -164,8 +164,10 @@ export async function render(root, { query }) {
             } catch (err) {
                 status.textContent = err.message;
             }
-        }),
-    );
+        });
+        // busy() re-enabled it: nothing is left to mark
+        markAll.disabled = state.unread === 0;
+    });
     more.addEventListener('click', () => busy(more, () => load(next)));
 
     const onLive = (msg) => {
