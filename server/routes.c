@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "entries.h"
 #include "meetings.h"
+#include "notify.h"
 #include "cases.h"
 #include "dashboard.h"
 #include "pii.h"
@@ -24,6 +25,8 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_GET, "/api/v1/_test/sleep", mdt_sys_test_sleep, MDT_R_PUBLIC | MDT_R_TEST},
     {MDT_M_GET, "/api/v1/_test/audit-flush", mdt_audit_test_flush, MDT_R_PUBLIC | MDT_R_TEST},
     {MDT_M_POST, "/api/v1/_test/idem-purge", mdt_idem_test_purge,
+     MDT_R_PUBLIC | MDT_R_TEST | MDT_R_RAW_BODY},
+    {MDT_M_POST, "/api/v1/_test/daily-jobs", mdt_notify_test_daily,
      MDT_R_PUBLIC | MDT_R_TEST | MDT_R_RAW_BODY},
 
     /* identity */
@@ -49,6 +52,10 @@ const mdt_route_t mdt_routes[] = {
      MDT_R_ADMIN},
     {MDT_M_GET, "/api/v1/account-changes", mdt_admin_account_changes, 0},
     {MDT_M_GET, "/api/v1/audit", mdt_admin_audit_list, 0},
+
+    /* the caller's inbox (notify_http.c) */
+    {MDT_M_GET, "/api/v1/notifications", mdt_notify_list, 0},
+    {MDT_M_POST, "/api/v1/notifications/read", mdt_notify_mark_read, 0},
 
     /* case boards: each module adds its routes here once its handlers exist */
     /* the dashboard: the literal "actions.csv" before any /actions/... pattern */

@@ -21,6 +21,7 @@
 #include "http.h"
 #include "hub.h"
 #include "idem.h"
+#include "notify.h"
 #include "ratelimit.h"
 #include "session.h"
 #include "log.h"
@@ -249,6 +250,7 @@ static int server_start(mdt_server_t *srv)
         return -1;
     if (mdt_session_start(srv) != 0 || mdt_audit_start(srv) != 0 || mdt_idem_start(srv) != 0 ||
         mdt_ws_start(srv) != 0 || mdt_hub_start(srv) != 0 || mdt_feed_start(srv) != 0 ||
+        mdt_notify_start(srv) != 0 ||
         !(srv->login_limits =
               mdt_ratelimit_new(srv->cfg.login_rate_per_min, srv->cfg.login_rate_per_min)))
         return -1;
@@ -272,6 +274,7 @@ static void server_teardown(mdt_server_t *srv)
     if (srv->ctx) {
         lws_sul_cancel(&srv->sul_stop);
         mdt_idem_stop(srv);
+        mdt_notify_stop(srv);
         mdt_audit_stop(srv);
         mdt_ws_stop(srv);
         mdt_hub_stop(srv);

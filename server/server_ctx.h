@@ -46,7 +46,8 @@ typedef struct mdt_server {
     struct lws_protocols protocols[4];
     lws_retry_bo_t ws_retry;
     lws_sorted_usec_list_t sul_stop;
-    lws_sorted_usec_list_t sul_idem; /* purge of old Idempotency-Key answers */
+    lws_sorted_usec_list_t sul_idem;  /* purge of old Idempotency-Key answers */
+    lws_sorted_usec_list_t sul_daily; /* notify.c: the daily job at midnight */
     int signal_fd;
     int64_t stop_deadline_us;
 
