@@ -167,6 +167,7 @@ static int load_env(mdt_config_t *cfg, char *err, size_t errlen)
         env_int("MDT_HASH_THREADS", 2, 1, 32, err, errlen, &cfg->hash_threads) ||
         env_int("MDT_MAX_BODY", 256 * 1024, 1024, 64 * 1024 * 1024, err, errlen, &body) ||
         env_int("MDT_DIGEST_HOUR", 6, 0, 23, err, errlen, &cfg->digest_hour) ||
+        env_int("MDT_DIGEST_TICK", 60, 0, 3600, err, errlen, &cfg->digest_tick_s) ||
         env_int("MDT_CALENDAR_RATE", 60, 1, 100000, err, errlen, &cfg->calendar_rate))
         return -1;
     cfg->max_body = (size_t)body;
@@ -191,7 +192,7 @@ void mdt_config_usage(const char *prog)
            "MDT_LOCKOUT_PERIOD, MDT_LOGIN_RATE, MDT_DB_POOL, MDT_DB_LIVE_MAX,\n"
            "MDT_DB_REPLAY_MAX, MDT_DB_TIMEOUT_MS, MDT_WS_MAX_BYTES, MDT_WS_SUBSCRIBE_RATE,\n"
            "MDT_HASH_THREADS, MDT_MAX_BODY, MDT_SMTP_URL, MDT_SMTP_FROM, MDT_SMTP_USER,\n"
-           "MDT_SMTP_PASSWORD, MDT_SMTP_INSECURE_LOOPBACK, MDT_DIGEST_HOUR,\n"
+           "MDT_SMTP_PASSWORD, MDT_SMTP_INSECURE_LOOPBACK, MDT_DIGEST_HOUR, MDT_DIGEST_TICK,\n"
            "MDT_CALENDAR_RATE. See README.md.\n",
            prog);
 }

@@ -45,6 +45,7 @@ typedef struct {
     const char *smtp_password;   /* MDT_SMTP_PASSWORD; never logged */
     int smtp_insecure_loopback;  /* MDT_SMTP_INSECURE_LOOPBACK=1: plain SMTP to 127.0.0.1/::1 */
     int digest_hour;             /* MDT_DIGEST_HOUR: local hour of the daily run (default 6) */
+    int digest_tick_s;           /* MDT_DIGEST_TICK: seconds between digest ticks (0: none) */
     int calendar_rate;           /* MDT_CALENDAR_RATE: feed requests per minute per address */
     const char *key_file;        /* MDT_KEY_FILE (keys.h) */
     char key_id[17];             /* its key id, for the log */

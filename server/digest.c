@@ -17,11 +17,9 @@
 #include "server_ctx.h"
 #include "smtp.h"
 
-#define DIGEST_TICK_US       (60 * LWS_US_PER_SEC)
-#define DIGEST_FIRST_US      (10 * LWS_US_PER_SEC)
-#define DIGEST_BATCH         100
-#define DIGEST_MEETING_DAYS  7
-#define DIGEST_DUE_SOON_DAYS 2 /* mine.h counts due today .. today + 2 */
+#define DIGEST_FIRST_MAX_S  10 /* the first tick, at most this long after start */
+#define DIGEST_BATCH        100
+#define DIGEST_MEETING_DAYS 7
 
 typedef struct mdt_digest {
     mdt_workq_t *mail; /* one thread: sends block */
@@ -122,7 +120,9 @@ static int plan_take(mdt_dbc_t *c, digest_run_t *run, PGresult **out)
         "  RETURNING o.user_id, o.day, o.period, o.attempts)"
         " SELECT u.user_id, to_char(u.day, 'YYYY-MM-DD'), u.period, u.attempts, s.email"
         " FROM u LEFT JOIN notification_settings s ON s.user_id = u.user_id"
-        "  AND s.digest <> 'off' ORDER BY u.day, u.user_id",
+        "  AND s.digest <> 'off'"
+        "  AND EXISTS (SELECT 1 FROM users a WHERE a.id = s.user_id AND a.active)"
+        " ORDER BY u.day, u.user_id",
         &p);
     return *out ? MDT_DB_OK : c->status;
 }
@@ -179,7 +179,7 @@ static int plan_work(mdt_dbc_t *c, void *arg)
         m->attempts = (int)mdt_db_int(r, i, 3);
         snprintf(m->to, sizeof(m->to), "%s", to ? to : "");
         run->n_mail++;
-        if (to) /* settings turned off since the claim: recorded as done, no mail */
+        if (to) /* turned off or deactivated since the claim: recorded as done, no mail */
             rc = plan_compose(c, run, m);
     }
     PQclear(r);
@@ -315,7 +315,8 @@ static void digest_tick(lws_sorted_usec_list_t *sul)
     mdt_digest_t *d = srv->digest;
     if (d && !d->ticking && !srv->stopping)
         d->ticking = run_start(srv, NULL, 0) == 0;
-    lws_sul_schedule(srv->ctx, 0, &srv->sul_digest, digest_tick, DIGEST_TICK_US);
+    lws_sul_schedule(srv->ctx, 0, &srv->sul_digest, digest_tick,
+                     (lws_usec_t)srv->cfg.digest_tick_s * LWS_US_PER_SEC);
 }
 
 int mdt_digest_start(mdt_server_t *srv)
@@ -329,7 +330,11 @@ int mdt_digest_start(mdt_server_t *srv)
         return -1;
     }
     srv->digest = d;
-    lws_sul_schedule(srv->ctx, 0, &srv->sul_digest, digest_tick, DIGEST_FIRST_US);
+    int first =
+        srv->cfg.digest_tick_s < DIGEST_FIRST_MAX_S ? srv->cfg.digest_tick_s : DIGEST_FIRST_MAX_S;
+    if (srv->cfg.digest_tick_s > 0) /* 0: only the test hook runs it */
+        lws_sul_schedule(srv->ctx, 0, &srv->sul_digest, digest_tick,
+                         (lws_usec_t)first * LWS_US_PER_SEC);
     return 0;
 }
 

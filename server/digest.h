@@ -5,7 +5,8 @@
  * "off"|"daily"|"weekly"} (no row: off), with calendar_active and
  * email_configured beside them for the web app.
  *
- * The job: with MDT_SMTP_URL set, every node ticks once a minute. From
+ * The job: with MDT_SMTP_URL set, every node ticks every MDT_DIGEST_TICK
+ * seconds (default 60; 0: never, only the test hook runs it). From
  * MDT_DIGEST_HOUR (local, MDT_TIME_ZONE) on, the first tick of a day on
  * any node claims ('digest', day) in job_claims (INSERT ... ON CONFLICT DO
  * NOTHING) and fills digest_outbox with every active user whose digest is

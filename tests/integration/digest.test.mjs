@@ -8,11 +8,12 @@
 // digest is audited without content; plain SMTP is refused unless the
 // relay is on loopback and MDT_SMTP_INSECURE_LOOPBACK=1, and a failed
 // send is recorded, retried on a later run and does not take the server
-// down.
+// down; the schedule itself (a tick past MDT_DIGEST_HOUR) sends the day's
+// digests without the hook, never to a deactivated user.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, ownerUrl, psql, startServer } from './lib/harness.mjs';
+import { createDatabase, ownerUrl, psql, startServer, until } from './lib/harness.mjs';
 import { BOARD_ENV, assertError, boardWorld, createCase, login, todayIn } from './lib/board_fixtures.mjs';
 import { wallTime } from './lib/clock.mjs';
 import { startSmtpSink } from './lib/smtpsink.mjs';
@@ -32,6 +33,7 @@ const smtpEnv = (port, extra = {}) => ({
     MDT_SMTP_URL: `smtp://127.0.0.1:${port}`,
     MDT_SMTP_FROM: 'mdtboard@example.test',
     MDT_SMTP_INSECURE_LOOPBACK: '1',
+    MDT_DIGEST_TICK: '0', // only the test hook runs the job, except in the schedule test
     ...extra,
 });
 
@@ -193,5 +195,30 @@ test('plain SMTP is refused off loopback; without the loopback flag a send fails
         }
     } finally {
         if (strict.alive()) await strict.stop();
+    }
+});
+
+test('the schedule: a tick past the hour mails the day once, never a deactivated user', async () => {
+    const db3 = await createDatabase();
+    const w3 = await boardWorld(db3);
+    const before = sink.messages.length;
+    const seed = await startServer({ dbUrl: db3, env: smtpEnv(sink.port) });
+    for (const [key, email] of [['cacMember', 'sched@example.test'], ['dcfMember', 'gone@example.test']]) {
+        const c = await login(seed.url, w3.users[key]);
+        assert.equal((await c.put('/api/v1/me/notification-settings', { email, digest: 'daily' })).status, 200);
+    }
+    await seed.stop();
+    await psql(ownerUrl(db3), `UPDATE users SET active = false WHERE id = ${w3.users.dcfMember.userId}`);
+    // Hour 0: any time of day is past it; a tick every second.
+    const ticking = await startServer({ dbUrl: db3, env: smtpEnv(sink.port, { MDT_DIGEST_TICK: '1', MDT_DIGEST_HOUR: '0' }) });
+    try {
+        await until(() => sink.messages.slice(before).some((m) => m.to[0] === 'sched@example.test'), 30000, 'the scheduled digest');
+        assert.equal(await psql(db3, `SELECT count(*) FROM job_claims WHERE job = 'digest'`), '1');
+        assert.equal(await psql(db3, `SELECT string_agg(user_id::text, ',') FROM digest_outbox`), String(w3.users.cacMember.userId), 'no row for the deactivated user');
+        // Nothing is left to send: a run now (after the tick's lease) sends nothing.
+        assert.deepEqual(await runDigest(ticking), { claimed: false, sent: 0, failed: 0 });
+        assert.deepEqual(sink.messages.slice(before).map((m) => m.to[0]), ['sched@example.test']);
+    } finally {
+        await ticking.stop();
     }
 });
