@@ -146,7 +146,6 @@ static int feed_scope(mdt_dbc_t *c, void *arg)
         op->actor.agency_id = mdt_db_int(r, 0, 2);
         snprintf(op->actor.address, sizeof(op->actor.address), "%s", op->run.req->peer);
     } else {
-        op->run.denied = 1;
     }
     PQclear(r);
     return rc;

@@ -149,6 +149,7 @@ static int load_env(mdt_config_t *cfg, char *err, size_t errlen)
     cfg->smtp_from = env_or("MDT_SMTP_FROM", NULL);
     cfg->smtp_user = env_or("MDT_SMTP_USER", NULL);
     cfg->smtp_password = env_or("MDT_SMTP_PASSWORD", NULL);
+    cfg->smtp_ca_file = env_or("MDT_SMTP_CA_FILE", NULL);
     t = getenv("MDT_SMTP_INSECURE_LOOPBACK");
     cfg->smtp_insecure_loopback = t && strcmp(t, "1") == 0;
     int body = 0;
@@ -191,7 +192,8 @@ void mdt_config_usage(const char *prog)
            "MDT_MFA_REQUIRED_KINDS, MDT_SESSION_IDLE, MDT_SESSION_MAX, MDT_LOCKOUT_FAILURES,\n"
            "MDT_LOCKOUT_PERIOD, MDT_LOGIN_RATE, MDT_DB_POOL, MDT_DB_LIVE_MAX,\n"
            "MDT_DB_REPLAY_MAX, MDT_DB_TIMEOUT_MS, MDT_WS_MAX_BYTES, MDT_WS_SUBSCRIBE_RATE,\n"
-           "MDT_HASH_THREADS, MDT_MAX_BODY, MDT_SMTP_URL, MDT_SMTP_FROM, MDT_SMTP_USER,\n"
+           "MDT_HASH_THREADS, MDT_MAX_BODY, MDT_SMTP_URL, MDT_SMTP_FROM, MDT_SMTP_USER, "
+           "MDT_SMTP_CA_FILE,\n"
            "MDT_SMTP_PASSWORD, MDT_SMTP_INSECURE_LOOPBACK, MDT_DIGEST_HOUR, MDT_DIGEST_TICK,\n"
            "MDT_CALENDAR_RATE. See README.md.\n",
            prog);

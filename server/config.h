@@ -43,6 +43,7 @@ typedef struct {
     const char *smtp_from;       /* MDT_SMTP_FROM: the envelope and From: address */
     const char *smtp_user;       /* MDT_SMTP_USER (or in the URL) */
     const char *smtp_password;   /* MDT_SMTP_PASSWORD; never logged */
+    const char *smtp_ca_file;    /* MDT_SMTP_CA_FILE: CA certificates (PEM) for the relay */
     int smtp_insecure_loopback;  /* MDT_SMTP_INSECURE_LOOPBACK=1: plain SMTP to 127.0.0.1/::1 */
     int digest_hour;             /* MDT_DIGEST_HOUR: local hour of the daily run (default 6) */
     int digest_tick_s;           /* MDT_DIGEST_TICK: seconds between digest ticks (0: none) */

@@ -189,6 +189,8 @@ static int smtp_setup(CURL *h, const mdt_config_t *cfg, struct curl_slist *rcpt,
         bad |= curl_easy_setopt(h, CURLOPT_USERNAME, cfg->smtp_user) != CURLE_OK;
     if (cfg->smtp_password)
         bad |= curl_easy_setopt(h, CURLOPT_PASSWORD, cfg->smtp_password) != CURLE_OK;
+    if (cfg->smtp_ca_file)
+        bad |= curl_easy_setopt(h, CURLOPT_CAINFO, cfg->smtp_ca_file) != CURLE_OK;
     return bad ? -1 : 0;
 }
 

@@ -3,7 +3,8 @@
  * The installation names one relay: MDT_SMTP_URL smtps://host:465
  * (implicit TLS) or smtp://host:587, where STARTTLS is then required
  * (libcurl's CURLUSESSL_ALL: a server that does not offer it fails the
- * send). Certificates are verified against the system's CA store. The one
+ * send). Certificates are verified against the system's CA store, or the
+ * PEM file MDT_SMTP_CA_FILE (a private CA) instead. The one
  * exception is a test relay on the loopback interface with
  * MDT_SMTP_INSECURE_LOOPBACK=1: plain SMTP is then allowed (STARTTLS still
  * used when offered). Credentials come from the URL's userinfo or

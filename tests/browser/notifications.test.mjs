@@ -28,7 +28,7 @@ before(async () => {
     world = await boardWorld(dbUrl);
     server = await startServer({
         dbUrl,
-        env: { ...BOARD_ENV, MDT_SMTP_URL: 'smtp://127.0.0.1:9', MDT_SMTP_FROM: 'mdtboard@example.test', MDT_SMTP_INSECURE_LOOPBACK: '1' },
+        env: { ...BOARD_ENV, MDT_SMTP_URL: 'smtp://127.0.0.1:9', MDT_SMTP_FROM: 'mdtboard@example.test', MDT_SMTP_INSECURE_LOOPBACK: '1', MDT_DIGEST_TICK: '0' },
     });
     browser = await launch();
     page = await newPage(browser, { width: 390 });

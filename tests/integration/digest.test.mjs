@@ -8,12 +8,18 @@
 // digest is audited without content; plain SMTP is refused unless the
 // relay is on loopback and MDT_SMTP_INSECURE_LOOPBACK=1, and a failed
 // send is recorded, retried on a later run and does not take the server
-// down; the schedule itself (a tick past MDT_DIGEST_HOUR) sends the day's
+// down; STARTTLS with a certificate the server verifies (a self-signed
+// one made by scripts/tls-selfsigned.sh, trusted through MDT_SMTP_CA_FILE
+// or not at all); the schedule itself (a tick past MDT_DIGEST_HOUR) sends the day's
 // digests without the hook, never to a deactivated user.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, ownerUrl, psql, startServer, until } from './lib/harness.mjs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SOURCE_DIR, createDatabase, ownerUrl, psql, startServer, until } from './lib/harness.mjs';
 import { BOARD_ENV, assertError, boardWorld, createCase, login, todayIn } from './lib/board_fixtures.mjs';
 import { wallTime } from './lib/clock.mjs';
 import { startSmtpSink } from './lib/smtpsink.mjs';
@@ -125,7 +131,8 @@ test('two nodes run the job at once: one content-free digest per user who asked,
     const body = msg.data;
     assert.match(body, /^Subject: MDT Board: your daily summary\r$/m);
     assert.match(body, /1 overdue, 3 new assignments, 1 due soon, 1 meeting this week \u2014 open MDT Board: /);
-    assert.ok(body.includes(`${nodeA.url}/`), 'the link to the app');
+    // The link to the app: the sending node's MDT_ORIGIN (here each node's own).
+    assert.ok([nodeA, nodeB].some((n) => body.includes(`open MDT Board: ${n.url}/\r\n`)), 'the link to the app');
     const forbidden = [
         caseNumber,
         ALIAS,
@@ -220,5 +227,40 @@ test('the schedule: a tick past the hour mails the day once, never a deactivated
         assert.deepEqual(sink.messages.slice(before).map((m) => m.to[0]), ['sched@example.test']);
     } finally {
         await ticking.stop();
+    }
+});
+
+test('STARTTLS: the relay certificate is verified; trusted through MDT_SMTP_CA_FILE the digest goes over TLS', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'mdt-smtp-tls-'));
+    const out = await new Promise((resolve, reject) =>
+        execFile(path.join(SOURCE_DIR, 'scripts', 'tls-selfsigned.sh'), [tmp], (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))),
+    );
+    const cert = /^MDT_TLS_CERT=(.+)$/m.exec(out)[1];
+    const key = /^MDT_TLS_KEY=(.+)$/m.exec(out)[1];
+    const tlsSink = await startSmtpSink({ tls: { cert: readFileSync(cert), key: readFileSync(key) } });
+    const db4 = await createDatabase();
+    const w4 = await boardWorld(db4);
+    const strict = { MDT_SMTP_INSECURE_LOOPBACK: '0' };
+    const untrusting = await startServer({ dbUrl: db4, env: smtpEnv(tlsSink.port, strict) });
+    try {
+        const c = await login(untrusting.url, w4.users.cacMember);
+        assert.equal((await c.put('/api/v1/me/notification-settings', { email: 'tls@example.test', digest: 'daily' })).status, 200);
+        assert.deepEqual(await runDigest(untrusting), { claimed: true, sent: 0, failed: 1 }, 'a certificate nobody vouches for fails the send');
+        assert.equal(tlsSink.messages.length, 0);
+        await untrusting.stop();
+        await psql(ownerUrl(db4), `UPDATE digest_outbox SET attempt_at = now() - interval '6 minutes'`);
+        const trusting = await startServer({ dbUrl: db4, env: smtpEnv(tlsSink.port, { ...strict, MDT_SMTP_CA_FILE: cert }) });
+        try {
+            assert.deepEqual(await runDigest(trusting), { claimed: false, sent: 1, failed: 0 });
+            assert.equal(tlsSink.messages.length, 1);
+            assert.equal(tlsSink.messages[0].tls, true, 'the message went after STARTTLS');
+            assert.deepEqual(tlsSink.messages[0].to, ['tls@example.test']);
+        } finally {
+            await trusting.stop();
+        }
+    } finally {
+        if (untrusting.alive()) await untrusting.stop();
+        await tlsSink.close();
+        rmSync(tmp, { recursive: true, force: true });
     }
 });
