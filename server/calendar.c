@@ -241,7 +241,6 @@ static void feed_finish(void *arg, int status)
                            .detail = detail};
     mdt_audit_read(op->run.req->srv, &op->actor, &rec);
     json_decref(detail);
-    mdt_http_add_header(op->run.req, "Cache-Control", "private, no-store");
 }
 
 void mdt_calendar_feed(mdt_req_t *req)

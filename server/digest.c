@@ -127,8 +127,9 @@ static int plan_take(mdt_dbc_t *c, digest_run_t *run, PGresult **out)
     return *out ? MDT_DB_OK : c->status;
 }
 
-/* Counts what mail m reports and composes its message. A user who may see
- * nothing now (inactive) still gets zeros: the predicate decides. */
+/* Counts what mail m reports, as the predicate lets its user see it now
+ * (an agency deactivated since leaves the principal inactive: all zeros),
+ * and composes m->message (malloc'ed; freed with the run). */
 static int plan_compose(mdt_dbc_t *c, digest_run_t *run, digest_mail_t *m)
 {
     mdt_principal_t p;
