@@ -10,7 +10,10 @@
 #include "meetings.h"
 #include "session.h"
 
-/* The case set's item columns, then the due date, overdue, due soon, new. */
+/* The case set's item columns, then the due date, overdue, due soon, new.
+ * New: a version of the item made within new_within_s assigned it to the
+ * user and the version before it (if any) did not (action_versions keeps
+ * every version whole, version 1 at creation). */
 enum { A_DUE = MDT_CASESET_I_COUNT, A_OVERDUE, A_SOON, A_NEW };
 
 int mdt_mine_principal(mdt_dbc_t *c, int64_t user_id, mdt_principal_t *p)
@@ -43,7 +46,13 @@ static int mine_actions(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_mine_o
         " coalesce(to_char(a.due_date, 'YYYY-MM-DD'), ''),"
         " coalesce(a.due_date < t.today, false),"
         " coalesce(a.due_date BETWEEN t.today AND t.today + 2, false),"
-        " $3::bigint > 0 AND a.created_at >= now() - make_interval(secs => $3::bigint)"
+        " $3::bigint > 0 AND EXISTS (SELECT 1 FROM action_versions v"
+        "  LEFT JOIN action_versions pv ON pv.action_id = v.action_id"
+        "   AND pv.version = v.version - 1"
+        "  WHERE v.action_id = a.id AND v.data->>'assignee_id' = $1::bigint::text"
+        "  AND v.edited_at >= now() - make_interval(secs => $3::bigint)"
+        "  AND (pv.action_id IS NULL OR pv.data->>'assignee_id' IS DISTINCT FROM"
+        "   v.data->>'assignee_id'))"
         " FROM actions a CROSS JOIN (SELECT (now() AT TIME ZONE $2)::date AS today) t"
         " WHERE a.assignee_id = $1 AND a.retracted_at IS NULL"
         " AND a.status IN ('open', 'in_progress')"

@@ -22,7 +22,7 @@ typedef struct {
     char due[11]; /* YYYY-MM-DD, "" when it has no due date */
     int overdue;  /* due before today (the installation's day) */
     int due_soon; /* due today or in the next 2 days */
-    int is_new;   /* created within new_within_s */
+    int is_new;   /* assigned to the user (created or reassigned) within new_within_s */
 } mdt_mine_action_t;
 
 typedef struct {

@@ -26,7 +26,7 @@ import { startSmtpSink } from './lib/smtpsink.mjs';
 
 const TZ = 'America/New_York';
 const ALIAS = 'Q.Z.';
-const SECRET_TITLES = ['Visit the grandmother in Elmwood', 'Forensic interview Tuesday', 'Call the school nurse'];
+const SECRET_TITLES = ['Visit the grandmother in Elmwood', 'Forensic interview Tuesday', 'Call the school nurse', 'Older and mine', 'Older, reassigned'];
 const ENTRY_TEXT = 'Disclosed the uncle drives a blue van';
 const MEETING_TITLE = 'Northside review of the Harlow family';
 
@@ -71,6 +71,22 @@ before(async () => {
         });
         assert.equal(r.status, 201, r.text);
     }
+    // Two older items (their versions moved back 3 days): one assigned to
+    // the member from the start (not new), one to the agency and assigned
+    // to the member today (new).
+    const older = [];
+    for (const [title, assignee] of [['Older and mine', me], ['Older, reassigned', undefined]]) {
+        const o = await as.cacMember.post(`/api/v1/cases/${caseId}/actions`, { title, assignee_agency_id: a.cac, assignee_id: assignee });
+        assert.equal(o.status, 201, o.text);
+        older.push(o.json.id);
+    }
+    await psql(
+        ownerUrl(dbUrl),
+        `UPDATE action_versions SET edited_at = edited_at - interval '3 days' WHERE action_id IN (${older.join(',')});
+         UPDATE actions SET created_at = created_at - interval '3 days' WHERE id IN (${older.join(',')})`,
+    );
+    const re = await as.cacMember.patch(`/api/v1/actions/${older[1]}`, { version: 1, assignee_id: me });
+    assert.equal(re.status, 200, re.text);
     let r = await as.cacMember.post(`/api/v1/cases/${caseId}/entries`, { kind: 'note', body_md: ENTRY_TEXT, visibility: 'mdt' });
     assert.equal(r.status, 201, r.text);
     r = await as.cacSupervisor.post('/api/v1/meetings', {
@@ -130,7 +146,7 @@ test('two nodes run the job at once: one content-free digest per user who asked,
     assert.equal(msg.from, 'mdtboard@example.test');
     const body = msg.data;
     assert.match(body, /^Subject: MDT Board: your daily summary\r$/m);
-    assert.match(body, /1 overdue, 3 new assignments, 1 due soon, 1 meeting this week \u2014 open MDT Board: /);
+    assert.match(body, /1 overdue, 4 new assignments, 1 due soon, 1 meeting this week \u2014 open MDT Board: /);
     // The link to the app: the sending node's MDT_ORIGIN (here each node's own).
     assert.ok([nodeA, nodeB].some((n) => body.includes(`open MDT Board: ${n.url}/\r\n`)), 'the link to the app');
     const forbidden = [
