@@ -8,8 +8,10 @@
 #include "auth.h"
 #include "entries.h"
 #include "meetings.h"
+#include "calendar.h"
 #include "notify.h"
 #include "cases.h"
+#include "digest.h"
 #include "dashboard.h"
 #include "pii.h"
 #include "records.h"
@@ -28,6 +30,8 @@ const mdt_route_t mdt_routes[] = {
      MDT_R_PUBLIC | MDT_R_TEST | MDT_R_RAW_BODY},
     {MDT_M_POST, "/api/v1/_test/daily-jobs", mdt_notify_test_daily,
      MDT_R_PUBLIC | MDT_R_TEST | MDT_R_RAW_BODY},
+    {MDT_M_POST, "/api/v1/_test/digest-run", mdt_digest_test_run,
+     MDT_R_PUBLIC | MDT_R_TEST | MDT_R_RAW_BODY},
 
     /* identity */
     {MDT_M_POST, "/api/v1/login", mdt_auth_login, MDT_R_PUBLIC | MDT_R_NO_CSRF},
@@ -36,6 +40,11 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_POST, "/api/v1/me/mfa", mdt_auth_mfa_start, MDT_R_MFA_OPEN},
     {MDT_M_PUT, "/api/v1/me/mfa", mdt_auth_mfa_confirm, MDT_R_MFA_OPEN},
     {MDT_M_PUT, "/api/v1/me/password", mdt_auth_password, MDT_R_MFA_OPEN},
+    {MDT_M_GET, "/api/v1/me/notification-settings", mdt_digest_settings_get, 0},
+    {MDT_M_PUT, "/api/v1/me/notification-settings", mdt_digest_settings_put, 0},
+    {MDT_M_POST, "/api/v1/me/calendar", mdt_calendar_create, 0},
+    {MDT_M_DELETE, "/api/v1/me/calendar", mdt_calendar_revoke, 0},
+    {MDT_M_GET, "/api/v1/calendar/{token}.ics", mdt_calendar_feed, MDT_R_PUBLIC},
 
     /* admin, directory, account changes, audit (admin.c) */
     {MDT_M_GET, "/api/v1/agencies", mdt_admin_agencies_directory, 0},
