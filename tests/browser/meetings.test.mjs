@@ -70,7 +70,7 @@ test('the list shows the meeting; supervisors get "New meeting"', async () => {
     await fac.locator('summary', { hasText: 'New meeting' }).click();
     await fac.getByLabel('Title').fill('Extra review');
     await fac.getByLabel('Date and time').fill(`${today(30)}T10:00`);
-    assert.ok(await fac.getByLabel(/Default agenda/).isChecked());
+    assert.ok(await fac.getByLabel(/default agenda/i).isChecked());
     await fac.getByRole('button', { name: 'Create meeting' }).click();
     await fac.getByRole('heading', { level: 1, name: 'Extra review' }).waitFor();
     await openMeeting(fac);
@@ -114,12 +114,12 @@ test("check-in, outcome, minutes links", async () => {
     await police.locator('.attendees li').first().waitFor();
     await fac.locator('#att-title', { hasText: 'Attendance (1)' }).waitFor({ timeout: 5000 });
 
-    const item = fac.locator('.agenda-item', { hasText: 'Aspen' });
-    await item.locator('summary', { hasText: 'Record outcome' }).click();
-    await item.getByLabel(/Outcome for/).fill('Refer to **counseling**; review in 30 days');
-    await item.getByRole('button', { name: 'Save outcome' }).click();
-    await item.locator('.outcome strong', { hasText: 'counseling' }).waitFor();
-    await police.locator('.agenda-item', { hasText: 'Aspen' }).locator('.outcome strong', { hasText: 'counseling' }).waitFor({ timeout: 5000 });
+    // Aspen is being discussed: its outcome editor is open in the card.
+    const now = fac.locator('.now-discussing');
+    await now.getByLabel(/Outcome for/).fill('Refer to **counseling**; review in 30 days');
+    await now.getByRole('button', { name: 'Save outcome' }).click();
+    await now.locator('.outcome strong', { hasText: 'counseling' }).waitFor();
+    await police.locator('.now-discussing .outcome strong', { hasText: 'counseling' }).waitFor({ timeout: 5000 });
 
     for (const format of ['md', 'html']) assert.equal(await police.locator(`a[href="/api/v1/meetings/${meetingId}/minutes?format=${format}"]`).count(), 1);
     const minutes = await police.request.get(`${server.url}/api/v1/meetings/${meetingId}/minutes?format=md`);

@@ -41,6 +41,15 @@ export function validThrough(iso) {
     return Number.isNaN(d.getTime()) ? String(iso) : dfZone.format(d);
 }
 
+// zoneDay(iso) - the YYYY-MM-DD of a moment in the installation's zone
+// (the day a meeting is held, as the server counts it).
+export function zoneDay(iso) {
+    const d = new Date(iso ?? Date.now());
+    if (Number.isNaN(d.getTime())) return '';
+    const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: installationZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(d).map((p) => [p.type, p.value]));
+    return `${parts.year}-${parts.month}-${parts.day}`;
+}
+
 // today() - YYYY-MM-DD in the browser's zone.
 export function today(offsetDays = 0) {
     const d = new Date(Date.now() + offsetDays * 86400000);
@@ -58,6 +67,12 @@ export function list(items) {
 export const LABELS = {
     status: { referred: 'Referred', active: 'Active', monitoring: 'Monitoring', closed: 'Closed' },
     entryKind: { note: 'Note', interview: 'Forensic interview', decision: 'Decision', update: 'Update' },
+    agendaReason: {
+        carried_over: 'Carried over: on the last meeting’s agenda but not reached',
+        overdue_actions: 'Has overdue action items',
+        review_due: 'Review due (its review cadence)',
+        not_reviewed: 'Not reviewed in the last 14 days',
+    },
     actionStatus: { open: 'Open', in_progress: 'In progress', done: 'Done', cancelled: 'Cancelled' },
     agencyKind: {
         cac: 'Child Advocacy Center',

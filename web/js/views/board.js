@@ -33,6 +33,16 @@ export async function loadDirectory() {
     ctx.usersLoaded = true;
 }
 
+// caseAgenciesOf(board) - the agencies on a board's case (GET /cases/{id}),
+// with names: [{id, name, kind}] sorted by name.
+export function caseAgenciesOf(data) {
+    const byId = new Map((data.agencies ?? []).map((a) => [a.id, a]));
+    return data.case.agencies
+        .map((id) => ({ ...(byId.get(id) ?? {}), ...(ctx.agencies.get(id) ?? {}), id }))
+        .map((a) => ({ ...a, name: a.name ?? `Agency #${a.id}` }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+}
+
 class Board {
     constructor(root, caseId) {
         this.root = root;
@@ -43,11 +53,7 @@ class Board {
 
     // The agencies on the case, with names: [{id, name, kind}] sorted by name.
     caseAgencies() {
-        const byId = new Map((this.data.agencies ?? []).map((a) => [a.id, a]));
-        return this.data.case.agencies
-            .map((id) => ({ ...(byId.get(id) ?? {}), ...(ctx.agencies.get(id) ?? {}), id }))
-            .map((a) => ({ ...a, name: a.name ?? `Agency #${a.id}` }))
-            .sort((a, b) => a.name.localeCompare(b.name));
+        return caseAgenciesOf(this.data);
     }
 
     isLeadSupervisor() {

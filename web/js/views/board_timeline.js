@@ -6,6 +6,7 @@ import { h, clear, field, select, serverHtml, showFormError, busy, uid } from '.
 import { dateTime, date, label, today } from '../format.js';
 import { badge, picker } from './visibility.js';
 import { reconcile, highlight } from './keyed.js';
+import { keepForm, clearDraft, changedNotice } from '../drafts.js';
 
 const KIND_FILTER = [
     ['', 'All entries'],
@@ -140,6 +141,8 @@ export class Timeline {
             this.picker.el,
             h('div', { class: 'actions' }, submit),
         );
+        const draftKey = `board:c${this.board.caseId}:entry-new`;
+        keepForm(form, draftKey);
         this.editor.textarea.addEventListener('keydown', (e) => {
             if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
                 e.preventDefault();
@@ -171,6 +174,7 @@ export class Timeline {
             await busy(submit, async () => {
                 try {
                     const entry = await api.create(`/api/v1/cases/${this.board.caseId}/entries`, body);
+                    clearDraft(draftKey);
                     this.board.applyLocal('entries', entry);
                     this.editor.reset();
                     this.picker.reset();
@@ -328,12 +332,37 @@ export class Timeline {
         const save = h('button', { type: 'submit', text: 'Save changes' });
         const cancel = h('button', { type: 'button', class: 'secondary', text: 'Cancel' });
         const form = h('form', { class: 'edit-form', novalidate: true, 'aria-label': 'Edit entry' }, editor.el, pk.el, h('div', { class: 'actions' }, save, cancel));
+        const draftKey = `entry:${e.id}:edit`;
+        keepForm(form, draftKey, { base: e.version });
+        // The entry changed live under this editor (another window of the
+        // author, or a retraction): the person decides what happens.
+        li.staleHandler = (fresh) => {
+            if (fresh.version === e.version && !fresh.retracted_at) return;
+            form.querySelector('.changed-notice')?.remove();
+            const who = userName(fresh.retracted_by ?? fresh.author_id);
+            form.prepend(
+                changedNotice({
+                    who,
+                    what: 'this entry',
+                    onReload: () => {
+                        clearDraft(draftKey);
+                        done();
+                        if (!fresh.retracted_at) this.edit(fresh, li.isConnected ? li : this.list.querySelector(`[data-key="${fresh.id}"]`), li.isConnected ? panel : this.list.querySelector(`[data-key="${fresh.id}"] .entry-panel`));
+                    },
+                    onKeep: () => {
+                        e = fresh;
+                    },
+                }),
+            );
+        };
         const done = () => {
             li.classList.remove('is-editing');
+            li.staleHandler = null;
             clear(panel);
             if (li.dataset.stale) this.render();
         };
         cancel.addEventListener('click', () => {
+            clearDraft(draftKey);
             done();
             li.querySelector('[data-focus="edit"]')?.focus();
         });
@@ -359,7 +388,9 @@ export class Timeline {
             await busy(save, async () => {
                 try {
                     const updated = await api.patch(`/api/v1/entries/${e.id}`, body);
+                    clearDraft(draftKey);
                     li.classList.remove('is-editing');
+                    li.staleHandler = null;
                     this.board.applyLocal('entries', updated);
                 } catch (err) {
                     if (err.status === 409 && err.current) {
