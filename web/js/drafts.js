@@ -31,11 +31,12 @@ function read(key) {
     }
 }
 
+// Only a draft with text reaches sessionStorage; a bare base stays in memory.
 function write(key, draft) {
     const k = storageKey(key);
     memory.set(k, draft);
     try {
-        if (draft) sessionStorage.setItem(k, JSON.stringify(draft));
+        if (draft && Object.values(draft.fields ?? {}).some((v) => v !== '')) sessionStorage.setItem(k, JSON.stringify(draft));
         else sessionStorage.removeItem(k);
     } catch {
         // storage full or disabled: the in-memory copy still survives re-renders

@@ -153,7 +153,7 @@ export class AgendaView {
             clearTimeout(timer);
             timer = setTimeout(() => this.find(), 300);
         });
-        const searchForm = h('form', { class: 'stack', role: 'search', 'aria-label': 'Add a case to the agenda' }, field('Add a case: search by case number or alias', this.search, { hint: 'Only cases your agency is on are found.' }), this.results);
+        const searchForm = h('form', { class: 'stack', role: 'search', 'aria-label': 'Find cases for the agenda' }, field('Add a case: search by case number or alias', this.search, { hint: 'Only cases your agency is on are found.' }), this.results);
         searchForm.addEventListener('submit', (ev) => {
             ev.preventDefault();
             this.find();
