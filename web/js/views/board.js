@@ -11,6 +11,7 @@ import { Actions } from './board_actions.js';
 import { Protected } from './board_pii.js';
 import { Services, Tracking } from './board_records.js';
 import { CaseDetails } from './board_case.js';
+import { Review } from './board_review.js';
 
 export async function render(root, { parts }) {
     const caseId = Number(parts[1]);
@@ -111,6 +112,7 @@ class Board {
         this.services = new Services(this);
         this.tracking = new Tracking(this);
         this.details = new CaseDetails(this);
+        this.review = new Review(this);
         const sections = [
             ['sec-timeline', 'Timeline'],
             ['sec-actions', 'Action items'],
@@ -195,8 +197,10 @@ class Board {
                     h('dd', {}, String(open.length), overdue.length ? h('span', { class: 'badge overdue', text: `${overdue.length} overdue` }) : null),
                 ),
             ),
+            this.review.el,
             h('p', { class: 'hint', text: `Your agency, ${agencyName(myAgencyId())}, sees what is marked visible to it below. Other agencies may see less.` }),
         );
+        this.review.render();
     }
 
     renderPresence(msg) {

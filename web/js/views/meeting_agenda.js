@@ -74,7 +74,9 @@ export class AgendaView {
             const out = h('div', { class: 'outcome' });
             if (item.outcome_html) out.append(h('h3', { class: 'outcome-title', text: 'Outcome' }), serverHtml(h('div', { class: 'md' }), item.outcome_html));
             else out.append(h('p', { class: 'muted', text: 'No outcome recorded yet.' }));
-            li.append(out, slot(item));
+            li.append(out);
+            const editor = slot(item);
+            if (editor) li.append(editor);
         }
         return li;
     }

@@ -53,10 +53,12 @@ export class OutcomeEditor {
         this.item = item;
         const approved = this.page.m.minutes?.status === 'approved';
         this.reasonField.hidden = !approved;
-        this.summary.textContent = approved ? 'Correct this outcome' : item.outcome_md ? 'Edit outcome' : 'Record outcome';
+        this.summary.textContent = approved || this.page.m.status === 'ended' ? 'Correct this outcome' : item.outcome_md ? 'Edit outcome' : 'Record outcome';
         const version = item.outcome_version ?? 0;
         if (version === this.base.version) return;
-        if (!this.dirty()) {
+        // No draft, or the new outcome is exactly the text here (one's own
+        // save, whose event may beat its answer): follow it silently.
+        if (!this.dirty() || (item.outcome_md ?? '') === this.textarea.value) {
             this.adopt(item);
             return;
         }

@@ -61,6 +61,7 @@ export class MeetingPage {
     destroy() {
         this.destroyed = true;
         ctx.live?.unsubscribeMeeting(this.id);
+        for (const cc of this.cases.values()) cc.unfollow();
     }
 
     async reload() {
@@ -76,7 +77,8 @@ export class MeetingPage {
     // apply(m) - a newer state of the meeting (REST answer or event).
     apply(m, kind) {
         if (this.destroyed || !m) return;
-        if (this.m && m.version !== undefined && this.m.version !== undefined && m.version < this.m.version) return;
+        // The same version is the same state (for this user): nothing to redo.
+        if (this.m && m.version !== undefined && this.m.version !== undefined && m.version <= this.m.version) return;
         const before = this.m;
         this.m = m;
         const moved = before.current_position !== m.current_position || before.current_case_id !== m.current_case_id || before.status !== m.status;
@@ -173,11 +175,18 @@ export class MeetingPage {
         this.renderAttendance();
         this.renderHandover();
         this.renderMinutes();
-        // Moving a persistent editor blurs it: give the focus back.
+        // Moving a persistent editor blurs it: give the focus back; a
+        // rebuilt control gets it on its successor (same id or name).
         if (active && active.isConnected && document.activeElement !== active) {
             active.focus({ preventScroll: true });
             if (sel && sel[0] !== null) active.setSelectionRange?.(sel[0], sel[1]);
-        }
+        } else if (active && !active.isConnected) this.successor(active)?.focus({ preventScroll: true });
+    }
+
+    successor(el) {
+        if (el.id) return document.getElementById(el.id);
+        const name = el.getAttribute('aria-label');
+        return name ? [...this.root.querySelectorAll(`${el.tagName}[aria-label]`)].find((x) => x.getAttribute('aria-label') === name && !x.disabled) : null;
     }
 
     renderHead() {
@@ -213,7 +222,11 @@ export class MeetingPage {
         this.nowEl.classList.toggle('is-ended', m.status === 'ended');
         if (m.status === 'ended') {
             this.nowTitle.textContent = 'Meeting ended';
-            clear(this.nowItemEl, h('p', {}, `Ended ${dateTime(m.ended_at)}. `, h('strong', { text: 'Minutes ready' }), ' — see “Minutes” below. Outcomes are read-only now.'));
+            clear(
+                this.nowItemEl,
+                h('p', {}, `Ended ${dateTime(m.ended_at)}. Outcomes are read-only now; the facilitator can still correct one${m.minutes?.status === 'approved' ? ', giving a reason' : ''}.`),
+                h('p', { class: 'minutes-ready' }, h('strong', { text: 'Minutes ready: ' }), h('a', { href: `/api/v1/meetings/${m.id}/minutes?format=html`, target: '_blank', rel: 'noopener', text: 'read or print them (new tab)' })),
+            );
             clear(this.controlsEl, this.approval());
             clear(this.currentEl);
             return;
@@ -255,10 +268,13 @@ export class MeetingPage {
         return cc;
     }
 
-    // showCurrent() - (re)loads the summary of the case now discussed.
+    // showCurrent() - (re)loads the summary of the case now discussed and
+    // follows it live; the case discussed before is no longer followed.
     showCurrent() {
         const cur = this.currentItem();
-        if (cur && !cur.restricted) this.currentCase(cur.case_id).load();
+        const id = cur && !cur.restricted ? cur.case_id : null;
+        for (const [cid, cc] of this.cases) if (cid !== id) cc.unfollow();
+        if (id) this.currentCase(id).load();
     }
 
     controls() {

@@ -12,7 +12,7 @@
 // places its three parts: summaryEl, recordedEl and formsEl.
 
 import { api } from '../api.js';
-import { announce, agencyName, myAgencyId, userName } from '../ctx.js';
+import { ctx, announce, agencyName, myAgencyId, userName } from '../ctx.js';
 import { h, clear, showFormError, busy, serverHtml } from '../dom.js';
 import { date, dateTime, label } from '../format.js';
 import { keepForm, clearDraft } from '../drafts.js';
@@ -28,12 +28,14 @@ export class CurrentCase {
         this.page = page;
         this.caseId = caseId;
         this.data = null;
+        this.following = false;
         this.summaryEl = h('div', { class: 'case-summary' }, h('p', { class: 'hint', text: 'Loading the case summary…' }));
         this.recordedEl = h('div', { class: 'recorded' });
         this.formsEl = h('div', { class: 'record-forms' });
     }
 
-    // load() - (re)reads the board; called whenever the case becomes current.
+    // load() - (re)reads the board and follows the case live from its seq;
+    // called whenever the case becomes current (unfollow() when it stops).
     async load() {
         try {
             const data = await api.get(`/api/v1/cases/${this.caseId}`);
@@ -41,9 +43,43 @@ export class CurrentCase {
             this.renderSummary();
             this.renderRecorded();
             if (!this.formsEl.childElementCount) this.buildForms();
+            if (this.following) ctx.live?.resubscribe(this.caseId, data.seq);
+            else {
+                this.following = true;
+                ctx.live?.subscribe(this.caseId, data.seq, { event: (msg) => this.onEvent(msg), resync: () => this.load(), error: () => this.unfollow() });
+            }
         } catch (e) {
             clear(this.summaryEl, h('p', { class: 'field-error', text: `No summary: ${e.message}` }));
         }
+    }
+
+    unfollow() {
+        if (this.following) ctx.live?.unsubscribe(this.caseId);
+        this.following = false;
+    }
+
+    // A live change of the case: entries and action items by id (as the
+    // board does, already filtered by the server for this viewer); anything
+    // else (the case itself, access) reloads the summary.
+    onEvent(msg) {
+        const lists = { entry: 'entries', action: 'actions' };
+        const [entity] = msg.kind.split('.');
+        if (!this.data) return;
+        if (lists[entity] && msg.data?.id) {
+            const arr = this.data[lists[entity]];
+            const i = arr.findIndex((x) => x.id === msg.data.id);
+            if (i >= 0) arr[i] = msg.data;
+            else arr.push(msg.data);
+        } else if (entity === 'access' && msg.data?.entity in lists) {
+            const arr = this.data[lists[msg.data.entity]];
+            const i = arr.findIndex((x) => x.id === msg.data.id);
+            if (i >= 0) arr.splice(i, 1);
+        } else if (entity === 'case' || entity === 'access') {
+            this.load();
+            return;
+        } else return;
+        this.renderSummary();
+        this.renderRecorded();
     }
 
     // showForms(on) - decisions and action items are recorded while the
