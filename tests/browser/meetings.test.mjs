@@ -292,6 +292,31 @@ test('an action item made in meeting mode appears in the minutes', async () => {
     }
 });
 
+test('facilitator hand-over: confirmed, explained, and the controls move', async () => {
+    const { id, sup } = await runningMeeting('Hand-over review', [shared1, shared2]);
+    await openMeetingId(fac, id);
+    await fac.locator('summary', { hasText: 'Hand over facilitation' }).click();
+    await fac.locator('.handover', { hasText: 'Anyone who can open this meeting may take over' }).waitFor();
+    const sel = fac.getByLabel('New facilitator');
+    // grouped by agency: the police (on the agenda's cases) come before agencies not on it
+    const groups = await sel.locator('optgroup').evaluateAll((gs) => gs.map((g) => g.label));
+    const policeGroup = groups.findIndex((l) => l.startsWith('police') && l.includes('on this agenda'));
+    const legalGroup = groups.findIndex((l) => l.startsWith('legal'));
+    assert.ok(policeGroup >= 0 && legalGroup > policeGroup, groups.join(' | '));
+    await sel.selectOption(String(world.users.policeSupervisor.userId));
+    let asked = '';
+    fac.once('dialog', (d) => {
+        asked = d.message();
+        d.accept();
+    });
+    await fac.getByRole('button', { name: 'Hand over' }).click();
+    await fac.locator('.meeting-meta', { hasText: 'Facilitator: policeSupervisor' }).waitFor();
+    assert.match(asked, /Hand this meeting over to policeSupervisor/);
+    assert.equal((await sup.get(`/api/v1/meetings/${id}`)).json.facilitator_id, world.users.policeSupervisor.userId);
+    assert.equal(await fac.getByRole('button', { name: 'Next' }).count(), 0, 'the old facilitator has no controls');
+    assert.equal(await fac.locator('.handover details').count(), 0);
+});
+
 test('accessibility, 360 px, no alias in any police frame, no page errors', async () => {
     await axe(fac, 'meeting page (facilitator)');
     await axe(police, 'meeting page (member)');

@@ -215,6 +215,39 @@ test('the case list and board show the review dates; the lead supervisor sets th
     await shoot(fac, 'review-cases');
 });
 
+test('the board: a composer draft survives a live entry and a reload; an edit shows "Changed by"', async () => {
+    await openBoard(fac, server.url, cases[0]);
+    const text = fac.getByRole('form', { name: 'Add to the timeline' }).getByLabel('Text');
+    await text.fill('Draft note about the school visit');
+    const policeApi = await login(server.url, world.users.policeMember);
+    const res = await policeApi.post(`/api/v1/cases/${cases[0]}/entries`, { kind: 'note', body_md: 'Police note arriving live', visibility: 'mdt' });
+    assert.equal(res.status, 201, res.text);
+    await fac.locator('.entry', { hasText: 'Police note arriving live' }).waitFor({ timeout: 5000 });
+    assert.equal(await text.inputValue(), 'Draft note about the school visit');
+    await fac.reload();
+    await fac.locator('#sec-timeline-title').waitFor();
+    assert.equal(await text.inputValue(), 'Draft note about the school visit');
+    await click(fac.getByRole('button', { name: 'Post to the timeline' }));
+    const mine = fac.locator('.entry', { hasText: 'Draft note about the school visit' });
+    await mine.waitFor();
+    assert.equal(await text.inputValue(), '');
+
+    // Editing it while the same author saves from another window.
+    await fac.locator('#conn-state.is-online').waitFor();
+    await click(mine.getByRole('button', { name: 'Edit' }));
+    await mine.locator('.edit-form textarea').fill('My edit in progress');
+    const sup = await login(server.url, world.users.cacSupervisor);
+    const entry = (await sup.get(`/api/v1/cases/${cases[0]}`)).json.entries.find((e) => e.body_md === 'Draft note about the school visit');
+    assert.equal((await sup.patch(`/api/v1/entries/${entry.id}`, { body_md: 'Saved elsewhere', version: entry.version })).status, 200);
+    await mine.locator('.changed-notice', { hasText: /Changed by cacSupervisor/ }).waitFor({ timeout: 5000 });
+    assert.equal(await mine.locator('.edit-form textarea').inputValue(), 'My edit in progress');
+    await click(mine.getByRole('button', { name: 'Keep mine' }));
+    await click(mine.getByRole('button', { name: 'Save changes' }));
+    await fac.locator('.entry', { hasText: 'My edit in progress' }).locator('.entry-body').waitFor();
+    const after = (await sup.get(`/api/v1/cases/${cases[0]}`)).json.entries.find((e) => e.id === entry.id);
+    assert.equal(after.body_md, 'My edit in progress');
+});
+
 test('the police never received the restricted case; no page errors', async () => {
     for (const raw of policeFrames.received) assert.ok(!raw.includes(SECRET), `a police frame carried the restricted alias: ${raw}`);
     assert.ok(policeFrames.received.length > 3, 'the police page followed live');
