@@ -3,9 +3,9 @@
 
 import { api } from '../api.js';
 import { ctx, agencyName, myAgencyId, myRole, userName } from '../ctx.js';
-import { h, clear, field, select, serverHtml, showFormError, busy, uid } from '../dom.js';
+import { h, clear, field, filled, select, serverHtml, showFormError, busy, uid } from '../dom.js';
 import { date, label, options } from '../format.js';
-import { badge, picker } from './visibility.js';
+import { badge, chosenVisibility, picker } from './visibility.js';
 import { reconcile, highlight } from './keyed.js';
 import { keepForm, clearDraft } from '../drafts.js';
 
@@ -304,18 +304,8 @@ export function actionForm({ agencies, caseId, meetingId = null, draftKey, onCre
     form.addEventListener('submit', async (e) => {
         e.preventDefault();
         showFormError(form, null);
-        if (!title.value.trim()) {
-            showFormError(form, { message: 'Say what needs to be done.', field: 'title' });
-            title.focus();
-            return;
-        }
-        let vis;
-        try {
-            vis = pk.value();
-        } catch (err) {
-            showFormError(form, err);
-            return;
-        }
+        const vis = filled(form, title, 'Say what needs to be done.') && chosenVisibility(form, pk);
+        if (!vis) return;
         const { assignee_agency_id, assignee_id } = asg.value();
         const body = { title: title.value.trim(), visibility: vis.visibility };
         if (vis.visibility === 'agencies') body.visible_to = vis.visible_to;

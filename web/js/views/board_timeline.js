@@ -2,9 +2,9 @@
 
 import { api } from '../api.js';
 import { ctx, agencyName, myAgencyId, myRole, userName } from '../ctx.js';
-import { h, clear, field, select, serverHtml, showFormError, busy, uid } from '../dom.js';
+import { h, clear, field, filled, select, serverHtml, showFormError, busy, uid } from '../dom.js';
 import { dateTime, date, label, today } from '../format.js';
-import { badge, picker } from './visibility.js';
+import { badge, chosenVisibility, picker } from './visibility.js';
 import { reconcile, highlight } from './keyed.js';
 import { keepForm, clearDraft, changedNotice } from '../drafts.js';
 
@@ -153,18 +153,8 @@ export class Timeline {
             e.preventDefault();
             showFormError(form, null);
             const body_md = this.editor.textarea.value;
-            if (!body_md.trim()) {
-                showFormError(form, { message: 'Write something first.', field: 'body_md' });
-                this.editor.textarea.focus();
-                return;
-            }
-            let vis;
-            try {
-                vis = this.picker.value();
-            } catch (err) {
-                showFormError(form, err);
-                return;
-            }
+            const vis = filled(form, this.editor.textarea, 'Write something first.') && chosenVisibility(form, this.picker);
+            if (!vis) return;
             const body = { kind: kind.value, body_md, ...vis };
             if (vis.visibility !== 'agencies') delete body.visible_to;
             if (kind.value === 'interview') {
@@ -369,13 +359,8 @@ export class Timeline {
         form.addEventListener('submit', async (ev) => {
             ev.preventDefault();
             showFormError(form, null);
-            let vis;
-            try {
-                vis = pk.value();
-            } catch (err) {
-                showFormError(form, err);
-                return;
-            }
+            const vis = chosenVisibility(form, pk);
+            if (!vis) return;
             const body = { version: e.version };
             if (editor.textarea.value !== e.body_md) body.body_md = editor.textarea.value;
             if (vis.visibility !== e.visibility) body.visibility = vis.visibility;

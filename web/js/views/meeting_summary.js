@@ -13,13 +13,13 @@
 
 import { api } from '../api.js';
 import { ctx, announce, agencyName, myAgencyId, userName } from '../ctx.js';
-import { h, clear, showFormError, busy, serverHtml } from '../dom.js';
+import { h, clear, filled, showFormError, busy, serverHtml } from '../dom.js';
 import { date, dateTime, label } from '../format.js';
 import { keepForm, clearDraft } from '../drafts.js';
 import { caseAgenciesOf } from './board.js';
 import { actionForm } from './board_actions.js';
 import { markdownEditor } from './board_timeline.js';
-import { picker } from './visibility.js';
+import { chosenVisibility, picker } from './visibility.js';
 
 const OPEN = new Set(['open', 'in_progress']);
 
@@ -187,18 +187,8 @@ export class CurrentCase {
         form.addEventListener('submit', async (ev) => {
             ev.preventDefault();
             showFormError(form, null);
-            if (!editor.textarea.value.trim()) {
-                showFormError(form, { message: 'Write the decision first.', field: 'body_md' });
-                editor.textarea.focus();
-                return;
-            }
-            let vis;
-            try {
-                vis = pk.value();
-            } catch (err) {
-                showFormError(form, err);
-                return;
-            }
+            const vis = filled(form, editor.textarea, 'Write the decision first.') && chosenVisibility(form, pk);
+            if (!vis) return;
             const body = { kind: 'decision', body_md: editor.textarea.value, visibility: vis.visibility, meeting_id: this.page.id };
             if (vis.visibility === 'agencies') body.visible_to = vis.visible_to;
             await busy(submit, async () => {
