@@ -14,7 +14,7 @@
 import { api } from '../api.js';
 import { ctx, announce, agencyName, myAgencyId, userName } from '../ctx.js';
 import { h, clear, filled, showFormError, busy, serverHtml } from '../dom.js';
-import { date, dateTime, label } from '../format.js';
+import { date, dateTime, label, zoneDay } from '../format.js';
 import { keepForm, clearDraft } from '../drafts.js';
 import { caseAgenciesOf } from './board.js';
 import { actionForm } from './board_actions.js';
@@ -93,7 +93,7 @@ export class CurrentCase {
         const review = this.data.review ?? { last_reviewed: null, next_review: null, review_due: null, every_weeks: c.review_every_weeks ?? null };
         const since = review.last_reviewed;
         const live = entries.filter((e) => !e.retracted_at);
-        const changed = since ? live.filter((e) => e.created_at.slice(0, 10) > since) : live;
+        const changed = since ? live.filter((e) => zoneDay(e.created_at) > since) : live;
         const open = actions.filter((a) => !a.retracted_at && OPEN.has(a.status)).sort((a, b) => Number(b.overdue) - Number(a.overdue) || String(a.due_date ?? '9').localeCompare(String(b.due_date ?? '9')));
         const overdue = open.filter((a) => a.overdue);
         const decisions = live.filter((e) => e.kind === 'decision').sort((a, b) => (a.created_at < b.created_at ? 1 : -1)).slice(0, 3);
