@@ -24,6 +24,7 @@
 #include "ids.h"
 #include "json.h"
 #include "markdown.h"
+#include "meetings.h"
 #include "session.h"
 #include "view.h"
 
@@ -41,6 +42,7 @@ static const char *const DISCLOSURES[] = {"none", "partial", "full", NULL};
         "e.created_at") ","                                                                        \
                         " " TS("e.edited_at") ", " TS(                                             \
                             "e.retracted_at") ", e.retracted_by, u.display_name"                   \
+                                              ", e.meeting_id"                                     \
                                               " FROM entries e JOIN users u ON u.id = e.author_id"
 
 enum {
@@ -59,7 +61,8 @@ enum {
     C_EDITED,
     C_RETRACTED,
     C_RETRACTED_BY,
-    C_AUTHOR_NAME
+    C_AUTHOR_NAME,
+    C_MEETING
 };
 
 /* ---- serializing ---------------------------------------------------------- */
@@ -121,6 +124,8 @@ static json_t *entry_row_json(const PGresult *r, int row, const mdt_principal_t 
         mdt_json_id_or_null(mdt_db_int(r, row, C_RETRACTED_BY)));
     if (j && !PQgetisnull(r, row, C_INTERVIEW))
         json_object_set_new(j, "interview", interview_json(r, row, body));
+    if (j)
+        json_object_set_new(j, "meeting_id", mdt_json_id_or_null(mdt_db_int(r, row, C_MEETING)));
     return j;
 }
 
@@ -170,6 +175,7 @@ typedef struct {
     json_t *interview; /* normalized copy, owned */
     int64_t interviewer_id;
     int64_t version;
+    int64_t meeting_id; /* 0 = none */
 } entry_in_t;
 
 static void entry_in_free(void *arg)
@@ -224,18 +230,10 @@ static void interview_field(mdt_err_t *e)
     memcpy(e->field, f, sizeof(f));
 }
 
-/* interview: required for kind interview, refused for the others. */
-static int parse_interview(json_t *b, entry_in_t *in, mdt_err_t *e)
+/* The interview object iv (the whole object: date, interviewer_id,
+ * disclosure, recording_ref?) into in->interview, normalized. */
+static int parse_interview_obj(json_t *iv, entry_in_t *in, mdt_err_t *e)
 {
-    json_t *iv = json_object_get(b, "interview");
-    int present = iv && !json_is_null(iv);
-    if (in->kind != KIND_INTERVIEW || !present) {
-        if (in->kind == KIND_INTERVIEW || present)
-            mdt_err_set(e, 422, "validation", "interview", "%s",
-                        present ? "interview is only for entries of kind interview"
-                                : "interview is required for kind interview");
-        return in->kind == KIND_INTERVIEW || present ? -1 : 0;
-    }
     if (!json_is_object(iv)) {
         mdt_err_set(e, 400, "bad_request", "interview", "interview must be an object");
         return -1;
@@ -257,23 +255,46 @@ static int parse_interview(json_t *b, entry_in_t *in, mdt_err_t *e)
     return 0;
 }
 
+/* interview: required for kind interview, refused for the others. */
+static int parse_interview(json_t *b, entry_in_t *in, mdt_err_t *e)
+{
+    json_t *iv = json_object_get(b, "interview");
+    int present = iv && !json_is_null(iv);
+    if (in->kind != KIND_INTERVIEW || !present) {
+        if (in->kind == KIND_INTERVIEW || present)
+            mdt_err_set(e, 422, "validation", "interview", "%s",
+                        present ? "interview is only for entries of kind interview"
+                                : "interview is required for kind interview");
+        return in->kind == KIND_INTERVIEW || present ? -1 : 0;
+    }
+    return parse_interview_obj(iv, in, e);
+}
+
 static int parse_create(json_t *b, entry_in_t *in, mdt_err_t *e)
 {
     if (mdt_json_enum(b, "kind", 1, KINDS, &in->kind, e) < 0 || parse_body(b, 1, in, e) < 0 ||
-        parse_visibility(b, 1, in, e) < 0)
+        parse_visibility(b, 1, in, e) < 0 ||
+        mdt_json_int(b, "meeting_id", 0, 1, INT64_MAX, &in->meeting_id, e) < 0)
         return -1;
+    if (in->meeting_id && in->kind == KIND_INTERVIEW) {
+        mdt_err_set(e, 422, "validation", "meeting_id",
+                    "an interview entry is not recorded in a meeting: leave out meeting_id");
+        return -1;
+    }
     return parse_interview(b, in, e);
 }
 
 static int parse_update(json_t *b, entry_in_t *in, mdt_err_t *e)
 {
     in->kind = -1;
+    json_t *iv = json_object_get(b, "interview");
     if (mdt_json_int(b, "version", 1, 1, INT32_MAX, &in->version, e) < 0 ||
-        parse_body(b, 0, in, e) < 0 || parse_visibility(b, 0, in, e) < 0)
+        parse_body(b, 0, in, e) < 0 || parse_visibility(b, 0, in, e) < 0 ||
+        (iv && parse_interview_obj(iv, in, e) < 0))
         return -1;
-    if (!in->body_md && in->vis < 0 && !in->has_visible_to) {
+    if (!in->body_md && in->vis < 0 && !in->has_visible_to && !in->interview) {
         mdt_err_set(e, 422, "validation", NULL,
-                    "nothing to change: give body_md, visibility or visible_to");
+                    "nothing to change: give body_md, visibility, visible_to or interview");
         return -1;
     }
     return 0;
@@ -371,14 +392,18 @@ static int entry_insert(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in, co
     mdt_db_param_str(&prm, VISIBILITIES[in->vis]);
     mdt_db_param_str(&prm, ids);
     mdt_db_param_str(&prm, interview);
+    if (in->meeting_id)
+        mdt_db_param_int(&prm, in->meeting_id);
+    else
+        mdt_db_param_str(&prm, NULL);
     PGresult *r = mdt_db_query(
         c,
         "WITH e AS (INSERT INTO entries (case_id, kind, author_id, agency_id, body_md, body_html,"
-        " visibility, visible_to, interview) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint[],"
-        " $9::jsonb) RETURNING *)"
+        " visibility, visible_to, interview, meeting_id) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+        " $8::bigint[], $9::jsonb, $10) RETURNING *)"
         " INSERT INTO entry_versions (entry_id, version, body_md, body_html, visibility,"
-        " visible_to, edited_by, edited_at) SELECT id, version, body_md, body_html, visibility,"
-        " visible_to, author_id, created_at FROM e RETURNING entry_id",
+        " visible_to, interview, edited_by, edited_at) SELECT id, version, body_md, body_html,"
+        " visibility, visible_to, interview, author_id, created_at FROM e RETURNING entry_id",
         &prm);
     free(interview);
     free(ids);
@@ -399,6 +424,8 @@ static int entry_create_checks(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t 
     int rc = mdt_entries_check_visible_to(op, in->vis, in->visible_to, in->n_visible_to);
     if (rc == MDT_DB_OK && interview)
         rc = check_interviewer(c, op, in->interviewer_id);
+    if (rc == MDT_DB_OK && in->meeting_id)
+        rc = mdt_meetings_check_link(c, &op->run, &op->p, in->meeting_id, op->case_id);
     return rc;
 }
 
@@ -418,6 +445,8 @@ static int entry_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
         return rc;
     json_t *detail =
         json_pack("{s:s, s:s}", "kind", KINDS[in->kind], "visibility", VISIBILITIES[in->vis]);
+    if (detail && in->meeting_id)
+        json_object_set_new(detail, "meeting_id", json_integer(in->meeting_id));
     rc = mdt_caseop_record(c, op, "entry.create", "entry", op->object_id, "entry.created", detail);
     json_decref(detail);
     op->run.ans.ok_status = 201;
@@ -488,8 +517,10 @@ static int entry_write_edit(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in
                             int vis, const int64_t *ids, size_t n)
 {
     char *lit = mdt_ids_literal(ids, n);
-    if (!lit)
-        return MDT_DB_ERROR;
+    char *interview = in->interview ? json_dumps(in->interview, JSON_COMPACT) : NULL;
+    int rc = MDT_DB_ERROR;
+    if (!lit || (in->interview && !interview))
+        goto exit;
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
     mdt_db_param_int(&prm, op->object_id);
@@ -498,15 +529,19 @@ static int entry_write_edit(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in
     mdt_db_param_str(&prm, VISIBILITIES[vis]);
     mdt_db_param_str(&prm, lit);
     mdt_db_param_int(&prm, op->p.user_id);
-    int rc = mdt_db_exec(
+    mdt_db_param_str(&prm, interview);
+    rc = mdt_db_exec(
         c,
         "WITH e AS (UPDATE entries SET body_md = coalesce($2, body_md),"
         " body_html = coalesce($3, body_html), visibility = $4, visible_to = $5::bigint[],"
+        " interview = coalesce($7::jsonb, interview),"
         " version = version + 1, edited_at = now() WHERE id = $1 RETURNING *)"
         " INSERT INTO entry_versions (entry_id, version, body_md, body_html, visibility,"
-        " visible_to, edited_by, edited_at) SELECT id, version, body_md, body_html, visibility,"
-        " visible_to, $6, edited_at FROM e",
+        " visible_to, interview, edited_by, edited_at) SELECT id, version, body_md, body_html,"
+        " visibility, visible_to, interview, $6, edited_at FROM e",
         &prm);
+exit:
+    free(interview);
     free(lit);
     return rc;
 }
@@ -521,6 +556,8 @@ static json_t *edit_detail(const entry_in_t *in)
         json_array_append_new(fields, json_string("visibility"));
     if (in->has_visible_to)
         json_array_append_new(fields, json_string("visible_to"));
+    if (in->interview)
+        json_array_append_new(fields, json_string("interview"));
     return json_pack("{s:o}", "fields", fields);
 }
 
@@ -533,6 +570,11 @@ static int entry_edit(mdt_dbc_t *c, mdt_caseop_t *op, const PGresult *r, const e
     char *html = NULL;
     entry_effective(r, in, &vis, &cur, &ids, &n);
     int rc = mdt_entries_check_visible_to(op, vis, ids, n);
+    if (rc == MDT_DB_OK && in->interview && strcmp(mdt_db_str(r, 0, C_KIND), "interview") != 0)
+        rc = stop(op, 422, "validation", "interview",
+                  "interview is only for entries of kind interview");
+    if (rc == MDT_DB_OK && in->interview)
+        rc = check_interviewer(c, op, in->interviewer_id);
     if (rc == MDT_DB_OK && in->body_md)
         rc = render(op, in->body_md, &html);
     if (rc == MDT_DB_OK)
@@ -590,18 +632,33 @@ static int entry_retract_work(mdt_dbc_t *c, mdt_caseop_t *op)
 
 /* ---- history --------------------------------------------------------------------- */
 
-static json_t *history_item(const PGresult *r, int row)
+/* One version of the history. full: the whole version; otherwise only who
+ * edited it and when (API.md: others "see that it was edited"). */
+static json_t *history_item(const PGresult *r, int row, int full)
 {
     int64_t ids[MDT_CASE_MAX_AGENCIES];
+    json_t *v = json_pack("{s:I, s:I, s:s}", "version", (json_int_t)mdt_db_int(r, row, 0),
+                          "edited_by", (json_int_t)mdt_db_int(r, row, 5), "edited_at",
+                          mdt_db_str(r, row, 6));
+    if (!v || !full)
+        return v;
     size_t n = mdt_casectx_parse_ids(mdt_db_str(r, row, 4), ids, MDT_CASE_MAX_AGENCIES);
-    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:I, s:s}", "version",
-                     (json_int_t)mdt_db_int(r, row, 0), "body_md", mdt_db_str(r, row, 1),
-                     "body_html", mdt_db_str(r, row, 2), "visibility", mdt_db_str(r, row, 3),
-                     "visible_to", mdt_entries_ids_json(ids, n), "edited_by",
-                     (json_int_t)mdt_db_int(r, row, 5), "edited_at", mdt_db_str(r, row, 6));
+    const char *interview = mdt_db_str(r, row, 7);
+    json_t *iv = interview ? json_loads(interview, 0, NULL) : NULL;
+    if (iv)
+        json_object_set_new(v, "interview", iv);
+    json_object_set_new(v, "body_md", json_string(mdt_db_str(r, row, 1)));
+    json_object_set_new(v, "body_html", json_string(mdt_db_str(r, row, 2)));
+    json_object_set_new(v, "visibility", json_string(mdt_db_str(r, row, 3)));
+    json_object_set_new(v, "visible_to", mdt_entries_ids_json(ids, n));
+    return v;
 }
 
-static int history_items(mdt_dbc_t *c, mdt_caseop_t *op)
+/* The versions, oldest first: all of them in full for the author's agency
+ * (all_full); for anyone else who sees the entry only the current one in
+ * full (current_full: not when the entry is retracted, whose body only the
+ * author's agency sees) and the earlier ones as who and when. */
+static int history_items(mdt_dbc_t *c, mdt_caseop_t *op, int all_full, int current_full)
 {
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
@@ -609,19 +666,23 @@ static int history_items(mdt_dbc_t *c, mdt_caseop_t *op)
     PGresult *r =
         mdt_db_query(c,
                      "SELECT version, body_md, body_html, visibility, visible_to::text,"
-                     " edited_by, " TS("edited_at") " FROM entry_versions"
+                     " edited_by, " TS("edited_at") ", interview::text FROM entry_versions"
                                                     " WHERE entry_id = $1 ORDER BY version",
                      &prm);
     if (!r)
         return c->status;
     json_t *items = json_array();
-    for (int i = 0; i < PQntuples(r); i++)
-        json_array_append_new(items, history_item(r, i));
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++)
+        json_array_append_new(items,
+                              history_item(r, i, all_full || (current_full && i == n - 1)));
     PQclear(r);
     op->run.ans.result = json_pack("{s:o}", "items", items);
     return MDT_DB_OK;
 }
 
+/* Anyone who sees the entry gets its history (shaped by history_items);
+ * whoever does not gets 404, as for an entry that does not exist. */
 static int entry_history_work(mdt_dbc_t *c, mdt_caseop_t *op)
 {
     PGresult *r = NULL;
@@ -630,10 +691,11 @@ static int entry_history_work(mdt_dbc_t *c, mdt_caseop_t *op)
         return rc;
     row_item_t ri;
     entry_item(r, 0, &ri);
+    int retracted = !PQgetisnull(r, 0, C_RETRACTED);
     PQclear(r);
-    if (!mdt_view_history_visible(&op->p, &op->view, &ri))
+    if (!mdt_view_visible(&op->p, &op->view, &ri))
         return mdt_run_fail(&op->run, 404, "not_found", NULL, "not found");
-    return history_items(c, op);
+    return history_items(c, op, mdt_view_history_visible(&op->p, &op->view, &ri), !retracted);
 }
 
 /* ---- handlers (event loop) -------------------------------------------------------- */

@@ -1,7 +1,9 @@
 /* markdown.c - CommonMark to safe HTML and plain text (see markdown.h).
  *
  * cmark parses; we check the source first (size, strict UTF-8), then walk
- * the tree once to find what must change: raw HTML nodes (dropped), links
+ * the tree once to find what must change: raw HTML nodes (shown as the
+ * literal text the person typed: "known only as <Beto>" keeps "<Beto>",
+ * escaped, never markup), links
  * (target checked in place) and outermost images (replaced by links or
  * text). The tree is only changed after the walk, so the iterator never
  * sees a node we freed. cmark renders the result in its safe mode. A tree
@@ -36,7 +38,7 @@ typedef struct {
 
 /* What one walk of the tree found. */
 typedef struct {
-    md_nodes_t html;   /* HTML_BLOCK and HTML_INLINE nodes, to drop */
+    md_nodes_t html;   /* HTML_BLOCK and HTML_INLINE nodes, to show as text */
     md_nodes_t images; /* outermost images outside links: become links */
     md_nodes_t inlink; /* outermost images inside a link: become text */
 } md_found_t;
@@ -169,9 +171,10 @@ static void found_free(md_found_t *f)
     free(f->inlink.v);
 }
 
-/* Appends the text content under root to b: TEXT, CODE and CODE_BLOCK
- * literals, a space for each line break and around each block, nothing for
- * raw HTML. Used for image alt text and for plain-text excerpts. */
+/* Appends the text content under root to b: TEXT, CODE, CODE_BLOCK and raw
+ * HTML literals (raw HTML is text a person typed, shown as such), a space
+ * for each line break and around each block. Used for image alt text and
+ * for plain-text excerpts. */
 static int gather_text(cmark_node *root, md_buf_t *b)
 {
     cmark_iter *it = cmark_iter_new(root);
@@ -187,7 +190,8 @@ static int gather_text(cmark_node *root, md_buf_t *b)
             rc = buf_add(b, " ", 1);
         if (rc != 0 || ev != CMARK_EVENT_ENTER)
             continue;
-        if (t == CMARK_NODE_TEXT || t == CMARK_NODE_CODE || t == CMARK_NODE_CODE_BLOCK) {
+        if (t == CMARK_NODE_TEXT || t == CMARK_NODE_CODE || t == CMARK_NODE_CODE_BLOCK ||
+            t == CMARK_NODE_HTML_INLINE || t == CMARK_NODE_HTML_BLOCK) {
             lit = cmark_node_get_literal(n);
             if (lit)
                 rc = buf_add(b, lit, strlen(lit));
@@ -302,6 +306,61 @@ exit:
     return rc;
 }
 
+/* Appends to parent the text of lit (len bytes) as TEXT nodes, one per
+ * line, with a hard line break between lines. 0, or -1 on allocation
+ * failure (parent then holds what was added so far and is freed by the
+ * caller). */
+static int append_lines(cmark_node *parent, const char *lit, size_t len)
+{
+    while (len > 0) {
+        const char *nl = memchr(lit, '\n', len);
+        size_t n = nl ? (size_t)(nl - lit) : len;
+        md_buf_t line = {0};
+        cmark_node *text = cmark_node_new(CMARK_NODE_TEXT);
+        int ok = text && buf_add(&line, lit, n) == 0 &&
+                 cmark_node_set_literal(text, line.p ? line.p : "") &&
+                 cmark_node_append_child(parent, text);
+        free(line.p);
+        if (!ok) {
+            if (text && !cmark_node_parent(text))
+                cmark_node_free(text);
+            return -1;
+        }
+        lit += nl ? n + 1 : n;
+        len -= nl ? n + 1 : n;
+        if (len > 0) {
+            cmark_node *br = cmark_node_new(CMARK_NODE_LINEBREAK);
+            if (!br || !cmark_node_append_child(parent, br)) {
+                if (br)
+                    cmark_node_free(br);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Replaces a raw HTML node by the same characters as text, which the
+ * renderer escapes: an inline one by text in place, a block by a paragraph
+ * of its lines (its final line break dropped). Never markup, never lost. */
+static int html_to_text(cmark_node *node)
+{
+    int block = cmark_node_get_type(node) == CMARK_NODE_HTML_BLOCK;
+    const char *lit = cmark_node_get_literal(node);
+    size_t len = lit ? strlen(lit) : 0;
+    cmark_node *standin = cmark_node_new(block ? CMARK_NODE_PARAGRAPH : CMARK_NODE_CUSTOM_INLINE);
+    while (block && len > 0 && (lit[len - 1] == '\n' || lit[len - 1] == '\r'))
+        len--;
+    if (!standin)
+        return -1;
+    if ((len > 0 && append_lines(standin, lit, len) != 0) || !cmark_node_replace(node, standin)) {
+        cmark_node_free(standin);
+        return -1;
+    }
+    cmark_node_free(node);
+    return 0;
+}
+
 /* Applies what md_collect found. Raw HTML goes first, so no recorded node
  * is inside a subtree freed earlier: recorded images are outermost and never
  * nested in each other, and an emptied paragraph holds no image. */
@@ -311,8 +370,10 @@ static int md_sanitize(cmark_node *doc)
     int rc = -1;
     if (md_collect(doc, &f) != 0)
         goto exit;
-    for (size_t i = 0; i < f.html.n; i++)
-        remove_node(f.html.v[i]);
+    for (size_t i = 0; i < f.html.n; i++) {
+        if (html_to_text(f.html.v[i]) != 0)
+            goto exit;
+    }
     for (size_t i = 0; i < f.images.n; i++) {
         if (replace_image(f.images.v[i], 0) != 0)
             goto exit;

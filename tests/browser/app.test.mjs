@@ -113,11 +113,14 @@ test('case list: counts, search, status filter; board; Markdown note with server
     await page.locator('#sec-pii .pii-hidden', { hasText: 'Not shared with your agency' }).first().waitFor();
 
     // Compose with Markdown; preview comes from the server.
-    const md = 'Call with the **guidance office**:\n\n- attendance improving\n- [district policy](https://example.org/policy)\n\n<script>alert(1)</script>';
+    const md = 'Call with the **guidance office**:\n\n- attendance improving\n- [district policy](https://example.org/policy)\n\n<script>alert(1)</script>\n\nknown only as <Beto>';
     await page.getByLabel('Text', { exact: true }).fill(md);
     await page.getByRole('button', { name: 'Show preview' }).click();
     await page.locator('.composer .preview strong', { hasText: 'guidance office' }).waitFor();
-    assert.equal(await page.locator('.composer .preview script').count(), 0, 'raw HTML is removed by the server');
+    assert.equal(await page.locator('.composer .preview script').count(), 0, 'raw HTML never becomes markup');
+    // ... and is shown as the text that was typed, not dropped.
+    await page.locator('.composer .preview p', { hasText: 'known only as <Beto>' }).waitFor();
+    await page.locator('.composer .preview p', { hasText: '<script>alert(1)</script>' }).waitFor();
     // The visibility picker says plainly who will see it.
     const composer = page.locator('.composer');
     await composer.getByRole('radio', { name: /Only my agency/ }).check();
@@ -192,9 +195,11 @@ test('action items: create, overdue highlighting, status; dashboard when the ser
     if (probe === 200) {
         await nav.click();
         await page.getByRole('heading', { level: 1, name: 'Action items' }).waitFor();
-        await page.locator('.dash-group').first().waitFor();
-        await page.getByLabel('Whose items').selectOption('');
-        await page.locator('.dash-group .badge.overdue').first().waitFor();
+        // the CAC coordinator's default view (its items and the cases it leads) is not empty
+        await page.locator('.dash-list tbody tr').first().waitFor();
+        assert.equal(await page.getByLabel('Show', { exact: true }).inputValue(), 'supervisor');
+        await page.getByLabel('Show', { exact: true }).selectOption('all');
+        await page.locator('.dash-list tr.has-overdue').first().waitFor();
         assert.match(await page.getByRole('link', { name: 'Download CSV' }).getAttribute('href'), /^\/api\/v1\/actions\.csv/);
         await atWidths(page, [1280, 390], async () => {
             await axe(page, 'dashboard');

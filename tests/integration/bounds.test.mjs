@@ -64,9 +64,10 @@ test('an event frame over 64 KiB becomes resync for its case; later events still
     conn.ws.on('message', (data) => (biggest = Math.max(biggest, data.length)));
     conn.send({ type: 'subscribe', case_id: caseId });
     const sub = await conn.next('subscribed', 5000);
-    // 31 KiB of text and 32 KiB of raw HTML (dropped when rendered): the
-    // HTML is within its bound, the event (source + HTML) is not.
-    const md = 'a'.repeat(31 * 1024) + '\n\n<div>\n' + 'b'.repeat(32 * 1024) + '\n</div>\n';
+    // 31 KiB of text and 31 KiB of paragraphs that are each an image with
+    // a relative URL and no alt text (each renders to nothing): the HTML is
+    // within its bound, the event (source + HTML) is not.
+    const md = 'a'.repeat(31 * 1024) + '\n\n' + '![](p.png)\n\n'.repeat(2650);
     const big = await as.cacMember.post(`/api/v1/cases/${caseId}/entries`, { kind: 'note', body_md: md, visibility: 'mdt' });
     assert.equal(big.status, 201, big.text);
     const resync = await conn.next((f) => f.type === 'resync' || f.kind === 'entry.created', 5000);

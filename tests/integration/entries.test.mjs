@@ -3,7 +3,7 @@
 // entries a caller may not see, also on the board); validation (422 with
 // the field, nothing written); edits with versions and 409 on a stale one;
 // retraction that keeps history and hides the body from other agencies;
-// history for the author's agency only; Markdown that never lets script,
+// history in full for the author's agency, who and when for others; Markdown that never lets script,
 // javascript: or data: URLs or event handlers through; SQL-shaped text
 // stored as typed; exactly one event and one audit row per change; and
 // POST /render.
@@ -25,6 +25,7 @@ import {
     login,
 } from './lib/board_fixtures.mjs';
 import { today } from './lib/clock.mjs';
+import { assertSafeHtml } from './lib/html.mjs';
 
 const MARKDOWN_MAX = 64 * 1024; // MDT_MARKDOWN_MAX_SOURCE, bytes
 const MARKDOWN_MAX_HTML = 32 * 1024; // MDT_MARKDOWN_MAX_HTML, bytes
@@ -234,6 +235,49 @@ test('interview entries: interviewers only; the interview object is required and
     assert.equal(p.interview.disclosure, 'none');
 });
 
+test('interview facts are corrected like the text: versioned, author only, checked, history keeps the old facts', async () => {
+    const ci = as.cacInterviewer;
+    const facts = { date: today(-3), interviewer_id: w.users.cacInterviewer.userId, disclosure: 'none' };
+    const e = await post(ci, { kind: 'interview', body_md: 'Interview summary.', visibility: 'mdt', interview: facts });
+    const url = `/api/v1/entries/${e.id}`;
+    const corrected = { date: today(-2), interviewer_id: w.users.cacInterviewer.userId, disclosure: 'partial', recording_ref: 'DVD-31' };
+    const note = await post(ci, { kind: 'note', body_md: 'Not an interview.', visibility: 'mdt' });
+
+    const before = await changeCounts(dbUrl, caseId);
+    // Refused, and nothing changes: another user, a bad fact, an interviewer
+    // not on the case, facts on a note, a stale version.
+    assertError(await as.cacMember.patch(url, { interview: corrected, version: 1 }), 403, 'forbidden');
+    assertError(await ci.patch(url, { interview: { ...corrected, disclosure: 'most' }, version: 1 }), 422, 'validation', 'interview.disclosure');
+    assertError(await ci.patch(url, { interview: { ...corrected, date: 'soon' }, version: 1 }), 422, 'validation', 'interview.date');
+    assertError(await ci.patch(url, { interview: { ...corrected, interviewer_id: w.users.hospitalMember.userId }, version: 1 }), 422, 'validation', 'interview.interviewer_id');
+    assertError(await ci.patch(`/api/v1/entries/${note.id}`, { interview: corrected, version: 1 }), 422, 'validation', 'interview');
+    assertError(await ci.patch(url, { interview: corrected, version: 7 }), 409, 'conflict');
+    await expectNoChange(dbUrl, caseId, before);
+
+    // The author corrects the facts alone: a new version, the text kept.
+    const fixed = await ci.patch(url, { interview: corrected, version: 1 });
+    assert.equal(fixed.status, 200, fixed.text);
+    assert.equal(fixed.json.version, 2);
+    assert.deepEqual(fixed.json.interview, corrected);
+    assert.equal(fixed.json.body_md, 'Interview summary.');
+    await expectOneChange(dbUrl, caseId, before, { event: 'entry.updated', audit: 'entry.update', objectType: 'entry', objectId: e.id });
+    const detail = JSON.parse(await psql(dbUrl, `SELECT detail::text FROM audit WHERE action = 'entry.update' AND outcome = 'ok' AND object_id = ${e.id} ORDER BY id DESC LIMIT 1`));
+    assert.deepEqual(detail.fields, ['interview']);
+    assert.ok(!JSON.stringify(detail).includes('DVD-31'), 'the audit row holds field names, not facts');
+
+    // History: the author's agency sees each version's facts; others who see
+    // the entry see who changed it and when, not the earlier facts.
+    const hist = await as.cacSupervisor.get(`${url}/history`);
+    assert.deepEqual(hist.json.items.map((v) => v.interview), [facts, corrected]);
+    const theirs = await as.policeMember.get(`${url}/history`);
+    assert.equal(theirs.status, 200, theirs.text);
+    assert.equal(theirs.json.items[0].interview, undefined);
+    assert.deepEqual(theirs.json.items[1].interview, corrected);
+    // The board shows the corrected facts to every agency that sees the entry.
+    const board = await boardEntries(as.policeMember);
+    if (board) assert.deepEqual(board.find((x) => x.id === e.id).interview, corrected);
+});
+
 test('editing: author only, a new version row each time, 409 with error.current on a stale version', async () => {
     const e = await post(as.policeMember, { kind: 'note', body_md: 'First draft.', visibility: 'mdt' });
     const url = `/api/v1/entries/${e.id}`;
@@ -284,9 +328,20 @@ test('editing: author only, a new version row each time, 409 with error.current 
     assert.deepEqual(hist.json.items[2].visible_to, [w.agencies.legal]);
     assert.equal(hist.json.items[2].visibility, 'agencies');
     for (const h of hist.json.items) assert.match(h.edited_at, RFC3339);
-    // Others who see the entry know it was edited, but get no history.
-    assertError(await as.cacMember.get(`${url}/history`), 404, 'not_found');
-    assertError(await as.dcfSupervisor.get(`${url}/history`), 404, 'not_found');
+    // Others who see the entry know it was edited, and by whom and when: the
+    // current version in full, the earlier ones without their text.
+    for (const other of [as.cacMember, as.dcfSupervisor]) {
+        const theirs = await other.get(`${url}/history`);
+        assert.equal(theirs.status, 200, theirs.text);
+        assert.deepEqual(theirs.json.items.map((h) => h.version), [1, 2, 3, 4]);
+        for (const h of theirs.json.items.slice(0, 3)) {
+            assert.deepEqual(Object.keys(h).sort(), ['edited_at', 'edited_by', 'version'], 'an earlier version: who and when only');
+            assert.equal(h.edited_by, hist.json.items[h.version - 1].edited_by);
+            assert.equal(h.edited_at, hist.json.items[h.version - 1].edited_at);
+        }
+        assert.deepEqual(theirs.json.items[3], hist.json.items[3], 'the current version in full');
+        assert.ok(!theirs.text.includes('First draft'), 'no earlier text anywhere in the answer');
+    }
 });
 
 test('retraction: author, its agency supervisor or the lead supervisor; history kept; body hidden from others', async () => {
@@ -321,7 +376,11 @@ test('retraction: author, its agency supervisor or the lead supervisor; history 
     const hist = await as.policeSupervisor.get(`/api/v1/entries/${e1.id}/history`);
     assert.equal(hist.status, 200, hist.text);
     assert.equal(hist.json.items[0].body_md, 'Sensitive detail.');
-    assertError(await as.cacSupervisor.get(`/api/v1/entries/${e1.id}/history`), 404, 'not_found');
+    // Others who see the (retracted) entry see who edited it and when, never its text.
+    const theirs = await as.cacSupervisor.get(`/api/v1/entries/${e1.id}/history`);
+    assert.equal(theirs.status, 200, theirs.text);
+    assert.deepEqual(theirs.json.items, hist.json.items.map(({ version, edited_by, edited_at }) => ({ version, edited_by, edited_at })));
+    assert.ok(!theirs.text.includes('Sensitive detail'));
     assert.equal(await psql(dbUrl, `SELECT count(*) FROM entries WHERE id = ${e1.id} AND body_md = 'Sensitive detail.'`), '1');
 
     // On the boards: retracted for everyone, the body only for the police.
@@ -373,21 +432,36 @@ test('Markdown: script, javascript: links, event handlers and data: URLs never r
         '[x](//evil.example/a)',
         '<svg onload=alert(1)>',
     ];
-    const bad = /<script|<img|<iframe|<svg|javascript:|onerror|onload|onclick|data:|\/\/evil/i;
     for (const md of payloads) {
         const e = await post(as.cacMember, { kind: 'note', body_md: `before ${md} after`, visibility: 'mdt' });
         assert.equal(e.body_md, `before ${md} after`, 'the source is stored as typed');
-        assert.doesNotMatch(e.body_html, bad, `${md} -> ${e.body_html}`);
+        assertSafeHtml(e.body_html, `${md} -> ${e.body_html}`);
         const stored = await psql(dbUrl, `SELECT body_html FROM entries WHERE id = ${e.id}`);
-        assert.doesNotMatch(stored, bad);
+        assertSafeHtml(stored);
         const edited = await as.cacMember.patch(`/api/v1/entries/${e.id}`, { body_md: md, version: 1 });
-        assert.doesNotMatch(edited.json.body_html, bad);
+        assertSafeHtml(edited.json.body_html);
         const preview = await as.cacMember.post('/api/v1/render', { body_md: md });
         assert.equal(preview.status, 200, preview.text);
-        assert.doesNotMatch(preview.json.body_html, bad);
+        assertSafeHtml(preview.json.body_html);
+        assert.equal(preview.json.body_html, edited.json.body_html, 'the preview renders as the entry does');
     }
     const ok = await post(as.cacMember, { kind: 'note', body_md: '[site](https://example.org/a?b=1)', visibility: 'mdt' });
     assert.match(ok.body_html, /href="https:\/\/example.org\/a\?b=1"/);
+});
+
+test('Markdown: text in angle brackets is shown as typed, escaped, never as markup', async () => {
+    const cases = [
+        ['known only as <Beto>', '<p>known only as &lt;Beto&gt;</p>'],
+        ['<redacted>', '<p>&lt;redacted&gt;</p>'],
+        ['a <b>bold</b> c', '<p>a &lt;b&gt;bold&lt;/b&gt; c</p>'],
+        ['<div>\nblock\n</div>', '<p>&lt;div&gt;<br />\nblock<br />\n&lt;/div&gt;</p>'],
+    ];
+    for (const [md, html] of cases) {
+        const e = await post(as.cacMember, { kind: 'note', body_md: md, visibility: 'mdt' });
+        assert.equal(e.body_html.trim(), html);
+        const preview = await as.cacMember.post('/api/v1/render', { body_md: md });
+        assert.equal(preview.json.body_html.trim(), html);
+    }
 });
 
 test('SQL-shaped text is stored and returned exactly as typed', async () => {

@@ -138,14 +138,18 @@ static void test_links_blanked(void)
 
 static void test_raw_html(void)
 {
-    /* Dropped without the "raw HTML omitted" comment; text between inline
-     * tags stays, a paragraph left empty goes. */
-    check_render("<script>alert(1)</script>", "");
-    check_render("<div>\nhidden\n</div>\n\nshown", "<p>shown</p>\n");
-    check_render("a <b>bold</b> c", "<p>a bold c</p>\n");
-    check_render("<span></span>", "");
-    check_render("<!-- note -->\n\ntext", "<p>text</p>\n");
-    check_render("- <span></span>\n", "<ul>\n<li></li>\n</ul>\n");
+    /* Shown as the literal, escaped text a person typed: never markup, never
+     * dropped ("known only as <Beto>", "<redacted>"). */
+    check_render("known only as <Beto>", "<p>known only as &lt;Beto&gt;</p>\n");
+    check_render("<redacted>", "<p>&lt;redacted&gt;</p>\n");
+    check_render("<script>alert(1)</script>", "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>\n");
+    check_render("<div>\nhidden\n</div>\n\nshown",
+                 "<p>&lt;div&gt;<br />\nhidden<br />\n&lt;/div&gt;</p>\n<p>shown</p>\n");
+    check_render("a <b>bold</b> c", "<p>a &lt;b&gt;bold&lt;/b&gt; c</p>\n");
+    check_render("<!-- note -->\n\ntext", "<p>&lt;!-- note --&gt;</p>\n<p>text</p>\n");
+    check_render("- <span></span>\n", "<ul>\n<li>&lt;span&gt;&lt;/span&gt;</li>\n</ul>\n");
+    check_render("[<b>x</b>](https://example.org/)",
+                 "<p><a href=\"https://example.org/\">&lt;b&gt;x&lt;/b&gt;</a></p>\n");
 }
 
 static void test_images(void)
@@ -170,7 +174,7 @@ static void test_images(void)
     check_render("![a ![b](https://i.example/b.png) [c](javascript:x)](https://i.example/a.png)",
                  "<p><a href=\"https://i.example/a.png\">a b c</a></p>\n");
     check_render("![a <b>x</b>\nb](https://i.example/a.png)",
-                 "<p><a href=\"https://i.example/a.png\">a x b</a></p>\n");
+                 "<p><a href=\"https://i.example/a.png\">a &lt;b&gt;x&lt;/b&gt; b</a></p>\n");
     check_render("![x](https://example.org/p.png \"\\\" onerror=\\\"alert(1)\")",
                  "<p><a href=\"https://example.org/p.png\" title=\"&quot; onerror=&quot;alert(1)\">"
                  "x</a></p>\n");
@@ -187,9 +191,9 @@ static const struct {
 } xss[] = {
     {"<script>alert(1)</script>", 0},
     {"x <script>alert(1)</script> y", 0},
-    {"<img src=x onerror=alert(1)>", 0},
-    {"a <img src=x onerror=alert(1)> b", 0},
-    {"<IMG SRC=\"javascript:alert(1)\">", 0},
+    {"<img src=x onerror=alert(1)>", 1}, /* raw HTML: escaped text */
+    {"a <img src=x onerror=alert(1)> b", 1}, /* raw HTML: escaped text */
+    {"<IMG SRC=\"javascript:alert(1)\">", 1}, /* raw HTML: escaped text */
     {"[x](javascript:alert(1))", 0},
     {"[x](JaVaScRiPt:alert(1))", 0},
     {"[x](&#x6a;avascript:alert(1))", 0},
@@ -213,7 +217,7 @@ static const struct {
     {"![x](//evil.example/a.png)", 0},
     {"[x](vbscript:msgbox)", 0},
     {"[x](file:///etc/passwd)", 0},
-    {"<a href=\"javascript:x\">y</a>", 0},
+    {"<a href=\"javascript:x\">y</a>", 1}, /* raw HTML: escaped text */
     {"<a href=\"//evil.example\">y</a>", 0},
     {"<javascript:alert(1)>", 1},
     {"<JAVASCRIPT:alert(1)>", 1},
@@ -223,13 +227,13 @@ static const struct {
     {"[x][r]\n\n[r]: <data:text/html,hi> \"t\"", 0},
     {"![x][r]\n\n[r]: data:image/png;base64,AAAA", 0},
     {"[x](\" onmouseover=\"alert(1))", 0},
-    {"<svg onload=alert(1)>", 0},
+    {"<svg onload=alert(1)>", 1}, /* raw HTML: escaped text */
     {"a <svg/onload=alert(1)> b", 1}, /* not a tag in CommonMark: text */
-    {"<iframe src=\"https://evil.example/\"></iframe>", 0},
-    {"<iframe src=javascript:alert(1)>", 0},
-    {"<details open ontoggle=alert(1)>", 0},
+    {"<iframe src=\"https://evil.example/\"></iframe>", 1}, /* raw HTML: escaped text */
+    {"<iframe src=javascript:alert(1)>", 1}, /* raw HTML: escaped text */
+    {"<details open ontoggle=alert(1)>", 1}, /* raw HTML: escaped text */
     {"<style>@import 'https://evil.example/x.css'</style>", 0},
-    {"<!-- <img src=x onerror=alert(1)> -->", 0},
+    {"<!-- <img src=x onerror=alert(1)> -->", 1}, /* raw HTML: escaped text */
     {"<![CDATA[<script>alert(1)</script>]]>", 0},
     {"`<script>` ```<img src=x>```", 1},
     {"```\n<script>alert(1)</script>\n```", 0},
@@ -455,7 +459,7 @@ static void test_plaintext(void)
                       "![pic](https://example.org/p.png).\n\n- one\n- two\n\n"
                       "```\ncode  block\n```\n<div>raw</div>\n\nend &amp; `x`";
     check_excerpt(doc, 1000,
-                  "Title Some emph text with a link and pic. one two code block end & x");
+                  "Title Some emph text with a link and pic. one two code block <div>raw</div> end & x");
     check_excerpt(doc, 10, "Title Som\xe2\x80\xa6");
     check_excerpt(doc, 7, "Title\xe2\x80\xa6"); /* trailing space trimmed before "…" */
     check_excerpt(doc, 1, "\xe2\x80\xa6");
@@ -468,7 +472,7 @@ static void test_plaintext(void)
     check_excerpt("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 3, "\xc3\xa9\xc3\xa9\xe2\x80\xa6");
     check_excerpt("\xc3\xa9\xc3\xa9\xc3\xa9", 3, "\xc3\xa9\xc3\xa9\xc3\xa9");
     check_excerpt("a\tb&#1;c&#x85;d\n\ne", 100, "a b c d e");
-    check_excerpt("<script>alert(1)</script>\n\nsafe <b>x</b>", 100, "safe x");
+    check_excerpt("<script>alert(1)</script>\n\nsafe <b>x</b>", 100, "<script>alert(1)</script> safe <b>x</b>");
     check_excerpt("a b\n\n\nc", 4, "a b\xe2\x80\xa6");
     check_excerpt("ab cd", 4, "ab\xe2\x80\xa6");
 }

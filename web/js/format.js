@@ -1,13 +1,24 @@
 // format.js - dates, times and the words shown for the API's enum values.
 
-const dtf = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const df = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: 'UTC' });
 
-// dateTime('2026-11-28T14:03:00Z') - "Nov 28, 2026, 9:03 AM" in the browser's zone.
-export function dateTime(iso) {
+// dateTime('2026-11-28T14:03:00Z') - "Nov 28, 2026, 9:03 AM" in the
+// installation's zone (every person on a team sees the same time, whatever
+// their laptop says); with { zone: true } the zone's abbreviation follows
+// ("… 9:03 AM EST"), for times where the zone matters.
+export function dateTime(iso, { zone = false } = {}) {
     if (!iso) return '';
     const d = new Date(iso);
-    return Number.isNaN(d.getTime()) ? String(iso) : dtf.format(d);
+    if (Number.isNaN(d.getTime())) return String(iso);
+    return (zone ? zoned.dtfZone : zoned.dtf).format(d);
+}
+
+// dayOf('2026-12-07T02:08:00Z') - the installation-zone day of a moment,
+// "Dec 6, 2026" (a 9:08 PM New York revocation is on Dec 6, not Dec 7).
+export function dayOf(iso) {
+    if (!iso) return '';
+    const d = new Date(iso);
+    return Number.isNaN(d.getTime()) ? String(iso) : zoned.df.format(d);
 }
 
 // date('2026-11-28') - "Nov 28, 2026" (a calendar date, no zone shift).
@@ -21,16 +32,29 @@ export function date(ymd) {
 // consent covers are counted there, not in the browser's zone. The API does
 // not expose it yet; app.js takes me.time_zone when the server sends it.
 let installationZone = 'America/New_York';
-let dfZone = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: installationZone });
+const zoned = formatters(installationZone);
+
+function formatters(timeZone) {
+    return {
+        df: new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone }),
+        dtf: new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone }),
+        dtfZone: new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short', timeZone }),
+        ymd: new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', timeZone }),
+    };
+}
 
 export function setTimeZone(tz) {
     if (!tz || tz === installationZone) return;
     try {
-        dfZone = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: tz });
+        Object.assign(zoned, formatters(tz));
         installationZone = tz;
     } catch {
         // an unknown zone: keep the default
     }
+}
+
+export function timeZone() {
+    return installationZone;
 }
 
 // validThrough(expires_at) - the last day a consent covers: expiry is
@@ -38,23 +62,22 @@ export function setTimeZone(tz) {
 export function validThrough(iso) {
     if (!iso) return '';
     const d = new Date(new Date(iso).getTime() - 1000);
-    return Number.isNaN(d.getTime()) ? String(iso) : dfZone.format(d);
+    return Number.isNaN(d.getTime()) ? String(iso) : zoned.df.format(d);
 }
 
 // zoneDay(iso) - the YYYY-MM-DD of a moment in the installation's zone
-// (the day a meeting is held, as the server counts it).
+// (the day a meeting is held, as the server counts it); now when absent.
 export function zoneDay(iso) {
     const d = new Date(iso ?? Date.now());
-    if (Number.isNaN(d.getTime())) return '';
-    const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: installationZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(d).map((p) => [p.type, p.value]));
-    return `${parts.year}-${parts.month}-${parts.day}`;
+    return Number.isNaN(d.getTime()) ? '' : zoned.ymd.format(d);
 }
 
-// today() - YYYY-MM-DD in the browser's zone.
+// today(n) - YYYY-MM-DD n days from today in the installation's zone, by
+// calendar arithmetic on the zone's date (never by adding 24 h, which a
+// DST change or a late-evening clock turns into the wrong day).
 export function today(offsetDays = 0) {
-    const d = new Date(Date.now() + offsetDays * 86400000);
-    const p = (n) => String(n).padStart(2, '0');
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+    const [y, m, d] = zoned.ymd.format(new Date()).split('-').map(Number);
+    return new Date(Date.UTC(y, m - 1, d + offsetDays)).toISOString().slice(0, 10);
 }
 
 // list(['a','b','c']) - "a, b and c".

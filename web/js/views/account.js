@@ -29,10 +29,11 @@ export function passwordForm({ currentLabel = 'Current password', onDone } = {})
         }
         await busy(submit, async () => {
             try {
-                await api.put('/api/v1/me/password', { current_password: cur.value, new_password: next.value });
+                const newPassword = next.value;
+                await api.put('/api/v1/me/password', { current_password: cur.value, new_password: newPassword });
                 form.reset();
                 form.append(h('p', { class: 'success', role: 'status', text: 'Your password was changed. Your other sessions were signed out.' }));
-                await onDone?.();
+                await onDone?.({ newPassword });
             } catch (err) {
                 showFormError(form, err.field === 'current_password' ? { ...err, message: 'The current password is not right.' } : err);
             }

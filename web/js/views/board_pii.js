@@ -4,7 +4,7 @@
 import { api } from '../api.js';
 import { ctx, agencyName, myAgencyId, myRole, userName } from '../ctx.js';
 import { h, clear, field, select, showFormError, busy, uid } from '../dom.js';
-import { date, dateTime, label, list, options, validThrough, today } from '../format.js';
+import { date, dateTime, dayOf, label, list, options, validThrough, today } from '../format.js';
 import { highlight } from './keyed.js';
 
 const CATEGORIES = ['identity', 'contact', 'immigration', 'health'];
@@ -215,7 +215,7 @@ export class Protected {
 
     renderConsent(c) {
         const state = c.revoked_at
-            ? h('span', { class: 'badge muted', text: `Revoked ${date(c.revoked_at.slice(0, 10))}` })
+            ? h('span', { class: 'badge muted', text: `Revoked ${dayOf(c.revoked_at)}` })
             : c.active
               ? h('span', { class: 'badge ok', text: 'Active' })
               : h('span', { class: 'badge muted', text: 'Expired' });

@@ -62,7 +62,7 @@ export function markdownEditor({ name = 'body_md', labelText, value = '', rows =
             h('li', {}, h('code', { text: '**bold**' }), ', ', h('code', { text: '*italic*' })),
             h('li', {}, h('code', { text: '- item' }), ' for a list, ', h('code', { text: '1. item' }), ' for a numbered list'),
             h('li', {}, h('code', { text: '[text](https://…)' }), ' for a link; ', h('code', { text: '> text' }), ' for a quote'),
-            h('li', { text: 'Images are shown as links. Raw HTML is removed.' }),
+            h('li', { text: 'Images are shown as links. Text in angle brackets, like <redacted>, is shown as typed.' }),
         ),
     );
     const f = field(labelText, ta, { hint: hint ?? 'Markdown formatting is supported.' });
@@ -218,15 +218,13 @@ export class Timeline {
         if (e.edited_at) meta.push(' · ', h('span', { class: 'edited', text: `edited ${dateTime(e.edited_at)} (version ${e.version})` }));
         const tools = h('div', { class: 'entry-tools' });
         const panel = h('div', { class: 'entry-panel' });
-        const own = e.agency_id === myAgencyId();
         if (e.version > 1 || e.edited_at || e.retracted_at) {
-            if (own) {
-                const btn = h('button', { type: 'button', class: 'link', 'aria-expanded': 'false', dataset: { focus: 'history' }, text: 'Show edit history' });
-                btn.addEventListener('click', () => this.toggleHistory(e, btn, panel));
-                tools.append(btn);
-            } else {
-                tools.append(h('span', { class: 'hint', text: `Earlier versions are visible only to ${agencyName(e.agency_id)}.` }));
-            }
+            // Everyone who sees the entry sees who edited it and when; the
+            // text of earlier versions only the author's agency (the server
+            // decides: those versions come without a body).
+            const btn = h('button', { type: 'button', class: 'link', 'aria-expanded': 'false', dataset: { focus: 'history' }, text: 'Show edit history' });
+            btn.addEventListener('click', () => this.toggleHistory(e, btn, panel));
+            tools.append(btn);
         }
         const li = h('li', { class: ['entry', `kind-${e.kind}`, restricted && 'is-restricted', e.retracted_at && 'is-retracted'] });
         if (this.canEdit(e)) tools.append(h('button', { type: 'button', class: 'link', dataset: { focus: 'edit' }, text: 'Edit', on: { click: () => this.edit(e, li, panel) } }));
@@ -298,15 +296,9 @@ export class Timeline {
                     'ol',
                     { class: 'history', 'aria-label': 'Versions, oldest first' },
                     res.items.map((v) => {
-                        const b = h('div', { class: 'md' });
-                        if (v.body_html) serverHtml(b, v.body_html);
-                        return h(
-                            'li',
-                            {},
-                            h('p', { class: 'history-meta' }, h('strong', { text: `Version ${v.version}` }), ` · ${dateTime(v.edited_at)} · ${userName(v.edited_by)}`),
-                            badge(v, e.agency_id),
-                            b,
-                        );
+                        const meta = h('p', { class: 'history-meta' }, h('strong', { text: `Version ${v.version}` }), ` · ${dateTime(v.edited_at)} · ${userName(v.edited_by)}`);
+                        if (v.body_html === undefined) return h('li', {}, meta, h('p', { class: 'hint', text: `The text of this version is kept for ${agencyName(e.agency_id)} only.` }));
+                        return h('li', {}, meta, badge(v, e.agency_id), serverHtml(h('div', { class: 'md' }), v.body_html));
                     }),
                 ),
             );

@@ -3,7 +3,7 @@
 import { api, qs } from '../api.js';
 import { ctx, agencyName, myRole, myAgencyId } from '../ctx.js';
 import { h, clear, field, select, showFormError, busy } from '../dom.js';
-import { date, label, options, today, zoneDay } from '../format.js';
+import { date, label, options, today } from '../format.js';
 import { navigate } from '../app.js';
 
 const STATUS_FILTERS = [
@@ -136,7 +136,7 @@ export async function render(root, { query, mode }) {
 // "Due" in words once it is today or past, in the installation's zone.
 export function reviewDue(c) {
     if (!c.review_due) return h('span', { text: c.review_every_weeks ? '—' : 'No cadence' });
-    const due = c.review_due <= zoneDay();
+    const due = c.review_due <= today();
     return h('span', { class: due ? 'review-due is-due' : 'review-due' }, date(c.review_due), due ? h('span', { class: 'badge overdue', text: 'Due' }) : null);
 }
 

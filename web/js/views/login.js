@@ -120,8 +120,11 @@ function renderEnrolment(root, { onSignedIn, onLogout }) {
 function renderPasswordChange(root, { onSignedIn, onLogout }) {
     const form = passwordForm({
         currentLabel: 'One-time password (from your administrator)',
-        onDone: async () => {
+        onDone: async ({ newPassword }) => {
             const me = await api.get('/api/v1/me');
+            // The MFA set-up that may follow confirms the password just
+            // chosen, never the one-time password it replaced.
+            rememberedPassword = me.mfa_enrolment_required ? newPassword : null;
             await onSignedIn(me);
         },
     });

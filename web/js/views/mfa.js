@@ -94,7 +94,12 @@ export function mfaEnrolment({ enrolled = false, password = null, onDone }) {
 
     clear(section, title, start);
     if (password && !enrolled) {
-        begin(password).catch((err) => showFormError(start, err));
+        // The password typed a moment ago: a refusal here is not the
+        // person's mistake, so it asks for the password without an error.
+        begin(password).catch((err) => {
+            if (err.field !== 'password') showFormError(start, err);
+            else pw.focus();
+        });
     }
     return section;
 }
