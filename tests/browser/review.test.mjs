@@ -133,6 +133,7 @@ test('the facilitator runs the meeting: an outcome per case, a decision and an a
             await now.getByLabel('Agency responsible').selectOption(String(world.agencies.police));
             await click(now.getByRole('button', { name: 'Add action item' }));
             await now.locator('.recorded-list', { hasText: 'Schedule the DCF home visit' }).waitFor();
+            await now.locator('.recorded-list', { hasText: 'Keep the case open until the DCF visit' }).waitFor();
             // the police summary follows the case live
             await police.locator('.now-discussing .recorded-list', { hasText: 'Schedule the DCF home visit' }).waitFor({ timeout: 5000 });
             await shoot(fac, 'review-running-facilitator');
@@ -163,19 +164,37 @@ test('the facilitator runs the meeting: an outcome per case, a decision and an a
 
 test('the minutes: approved by the facilitator, with the decision and the action item; none of the restricted case for the police', async () => {
     const sup = await login(server.url, world.users.cacSupervisor);
+    await fac.locator('.minutes-state', { hasText: 'Draft — not approved' }).waitFor();
+    assert.equal(await police.getByRole('button', { name: 'Approve minutes' }).count(), 0, 'only the facilitator approves');
+    await click(fac.getByRole('button', { name: 'Approve minutes' }));
+    await fac.locator('.minutes-state', { hasText: /Minutes approved/ }).waitFor();
+    await police.locator('#minutes-title + p', { hasText: /Approved by cacSupervisor/ }).waitFor({ timeout: 5000 });
     let m = (await sup.get(`/api/v1/meetings/${meetingId}`)).json;
-    if (m.minutes) {
-        await click(fac.getByRole('button', { name: 'Approve minutes' }));
-        await fac.locator('.minutes-state', { hasText: /Minutes approved/ }).waitFor();
-        await police.locator('#minutes-title + p', { hasText: /Approved by/ }).waitFor({ timeout: 5000 });
-        m = (await sup.get(`/api/v1/meetings/${meetingId}`)).json;
-        assert.equal(m.minutes.status, 'approved');
-        assert.equal(m.minutes.approved_by, world.users.cacSupervisor.userId);
-    }
+    assert.equal(m.minutes.status, 'approved');
+    assert.equal(m.minutes.approved_by, world.users.cacSupervisor.userId);
+
+    // After approval a change is a correction, with a reason.
+    const larch = fac.locator(`.agenda-item[data-case="${cases[2]}"]`);
+    await click(larch.locator('summary', { hasText: 'Correct this outcome' }));
+    await larch.getByLabel(/Outcome for/).fill('Larch: safety plan in place; DCF visit on Monday');
+    await click(larch.getByRole('button', { name: 'Save outcome' }));
+    await larch.locator('.form-error', { hasText: 'Say why' }).waitFor();
+    await larch.getByLabel(/Reason for the correction/).fill('The visit day was wrong');
+    await click(larch.getByRole('button', { name: 'Save outcome' }));
+    await fac.locator('.corrections li', { hasText: /Version 2: .*The visit day was wrong/ }).waitFor();
+    await police.locator('.corrections li', { hasText: 'The visit day was wrong' }).waitFor({ timeout: 5000 });
+    m = (await sup.get(`/api/v1/meetings/${meetingId}`)).json;
+    assert.equal(m.minutes.version, 2);
+    assert.equal(m.agenda[0].outcome_md, 'Larch: safety plan in place; DCF visit on Monday');
+    const v1 = await sup.get(`/api/v1/meetings/${meetingId}/minutes?format=md&version=1`);
+    assert.match(v1.text, /visit next week/, 'version 1 shows the minutes as approved');
+    assert.ok(!v1.text.includes('on Monday'));
     const md = await sup.get(`/api/v1/meetings/${meetingId}/minutes?format=md`);
+    assert.match(md.text, /The visit day was wrong/);
     assert.match(md.text, /Schedule the DCF home visit/);
     assert.match(md.text, /Keep the case open until the DCF visit/);
     assert.match(md.text, /Foxglove: medical follow-up done/);
+    assert.match(md.text, /Approved by/);
     const policeApi = await login(server.url, world.users.policeMember);
     const pmd = await policeApi.get(`/api/v1/meetings/${meetingId}/minutes?format=md`);
     assert.equal(pmd.status, 200);
