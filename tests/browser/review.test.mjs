@@ -186,6 +186,11 @@ test('the minutes: approved by the facilitator, with the decision and the action
     m = (await sup.get(`/api/v1/meetings/${meetingId}`)).json;
     assert.equal(m.minutes.version, 2);
     assert.equal(m.agenda[0].outcome_md, 'Larch: safety plan in place; DCF visit on Monday');
+    const earlier = police.getByRole('link', { name: 'version 1' });
+    await earlier.waitFor();
+    const v1html = await police.request.get(`${server.url}${await earlier.getAttribute('href')}`);
+    assert.equal(v1html.status(), 200);
+    assert.ok(!(await v1html.text()).includes(SECRET));
     const v1 = await sup.get(`/api/v1/meetings/${meetingId}/minutes?format=md&version=1`);
     assert.match(v1.text, /visit next week/, 'version 1 shows the minutes as approved');
     assert.ok(!v1.text.includes('on Monday'));

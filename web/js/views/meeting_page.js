@@ -477,6 +477,14 @@ export class MeetingPage {
                 { class: 'plain minutes-links' },
                 h('li', {}, h('a', { href: `/api/v1/meetings/${m.id}/minutes?format=html`, target: '_blank', rel: 'noopener', text: 'Minutes (web page, printable, opens in a new tab)' })),
                 h('li', {}, h('a', { href: `/api/v1/meetings/${m.id}/minutes?format=md`, download: `minutes-${m.id}.md`, text: 'Minutes (Markdown file)' })),
+                m.minutes?.version > 1
+                    ? h(
+                          'li',
+                          {},
+                          'Earlier versions (as approved, then as each correction left them): ',
+                          Array.from({ length: m.minutes.version - 1 }, (_, i) => [i ? ', ' : '', h('a', { href: `/api/v1/meetings/${m.id}/minutes?format=html&version=${i + 1}`, target: '_blank', rel: 'noopener', text: `version ${i + 1}` })]),
+                      )
+                    : null,
             ),
             corrections.length
                 ? [
