@@ -298,7 +298,9 @@ test('facilitator hand-over: confirmed, explained, and the controls move', async
     await fac.locator('summary', { hasText: 'Hand over facilitation' }).click();
     await fac.locator('.handover', { hasText: 'Anyone who can open this meeting may take over' }).waitFor();
     const sel = fac.getByLabel('New facilitator');
-    // grouped by agency: the police (on the agenda's cases) come before agencies not on it
+    // grouped by agency: the police (on the agenda's cases, known once the
+    // page has read the case list) come before agencies not on it
+    await sel.locator('optgroup[label^="police"][label$="(on this agenda)"]').waitFor({ state: 'attached' });
     const groups = await sel.locator('optgroup').evaluateAll((gs) => gs.map((g) => g.label));
     const policeGroup = groups.findIndex((l) => l.startsWith('police') && l.includes('on this agenda'));
     const legalGroup = groups.findIndex((l) => l.startsWith('legal'));
@@ -315,6 +317,27 @@ test('facilitator hand-over: confirmed, explained, and the controls move', async
     assert.equal((await sup.get(`/api/v1/meetings/${id}`)).json.facilitator_id, world.users.policeSupervisor.userId);
     assert.equal(await fac.getByRole('button', { name: 'Next' }).count(), 0, 'the old facilitator has no controls');
     assert.equal(await fac.locator('.handover details').count(), 0);
+});
+
+test('suggestions say their reasons in words; an added case keeps them on the agenda', async () => {
+    const sup = await login(server.url, world.users.cacSupervisor);
+    const rowan = await createCase(server.url, dbUrl, { lead: world.users.cacSupervisor, agencies: [world.agencies.police], alias: 'Rowan' });
+    const act = await sup.post(`/api/v1/cases/${rowan}/actions`, { title: 'Overdue check', assignee_agency_id: world.agencies.cac, due_date: today(-3), visibility: 'mdt' });
+    assert.equal(act.status, 201, act.text);
+    const res = await sup.post('/api/v1/meetings', { title: 'Suggested review', scheduled_at: new Date(Date.now() + 3600000).toISOString() });
+    assert.equal(res.status, 201, res.text);
+    const id = res.json.id;
+    await openMeetingId(fac, id);
+    await fac.getByRole('button', { name: 'Suggest cases' }).click();
+    const sug = fac.locator('.suggestion', { hasText: 'Rowan' });
+    await sug.waitFor();
+    assert.match(await sug.textContent(), /Has overdue action items.*Not reviewed in the last 14 days.*Never reviewed/);
+    // the restricted case is the facilitator's own: it may be suggested to it, never to anyone else
+    await sug.getByRole('button', { name: /Add to agenda: .*Rowan/ }).click();
+    await fac.locator(`.agenda-item[data-case="${rowan}"] .agenda-reasons`, { hasText: 'Why: Has overdue action items and Not reviewed' }).waitFor();
+    const item = (await sup.get(`/api/v1/meetings/${id}`)).json.agenda.find((i) => i.case_id === rowan);
+    assert.deepEqual(item.reasons, ['overdue_actions', 'not_reviewed']);
+    assert.equal(await fac.locator('.suggestion', { hasText: 'Rowan' }).count(), 0, 'an added suggestion leaves the list');
 });
 
 test('accessibility, 360 px, no alias in any police frame, no page errors', async () => {
