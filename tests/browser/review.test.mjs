@@ -233,8 +233,11 @@ test('the case list and board show the review dates; the lead supervisor sets th
         await click(fac.getByRole('button', { name: 'Save cadence' }));
         await fac.locator('.review-facts', { hasText: '4 weeks' }).waitFor();
         assert.equal((await sup.get(`/api/v1/cases/${cases[2]}`)).json.case.review_every_weeks, 4);
+        await shoot(fac, 'review-board');
+        // due four weeks after the day it was reviewed (today, in New York)
+        const due = await fac.evaluate((ymd) => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date(`${ymd}T00:00:00Z`)), today(28));
         await fac.goto(`${server.url}/#/cases`);
-        await row.locator('td[data-label="Review due"] .review-due').waitFor();
+        assert.equal((await row.locator('td[data-label="Review due"] .review-due').textContent()).trim(), due);
     }
     await shoot(fac, 'review-cases');
 });
