@@ -108,12 +108,12 @@ export class OutcomeEditor {
             this.form.querySelector('.changed-notice')?.remove();
             const fresh = (m.agenda ?? []).find((i) => i.case_id === this.caseId);
             if (fresh) this.adopt(fresh);
-            this.page.apply(m, 'outcome');
+            this.page.apply(m);
             announce(`Outcome saved for ${this.item.case_number}`);
         } catch (e) {
             if (e.status === 409 && e.current) {
                 // Someone saved first: the notice offers both versions.
-                this.page.apply(e.current, 'conflict');
+                this.page.apply(e.current);
             } else showFormError(this.form, e);
         }
     }

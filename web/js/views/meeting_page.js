@@ -52,7 +52,7 @@ export class MeetingPage {
 
     follow() {
         ctx.live?.subscribeMeeting(this.id, {
-            event: (msg) => this.apply(msg.data, msg.kind),
+            event: (msg) => this.apply(msg.data),
             resync: () => this.reload(),
             reconnected: () => this.reload(),
         });
@@ -68,14 +68,14 @@ export class MeetingPage {
         if (this.destroyed) return;
         try {
             const m = await api.get(`/api/v1/meetings/${this.id}`);
-            if (!this.destroyed) this.apply(m, 'reload');
+            if (!this.destroyed) this.apply(m);
         } catch {
             // the next event or reconnect tries again
         }
     }
 
     // apply(m) - a newer state of the meeting (REST answer or event).
-    apply(m, kind) {
+    apply(m) {
         if (this.destroyed || !m) return;
         // The same version is the same state (for this user): nothing to redo.
         if (this.m && m.version !== undefined && this.m.version !== undefined && m.version <= this.m.version) return;
@@ -84,8 +84,10 @@ export class MeetingPage {
         const moved = before.current_position !== m.current_position || before.current_case_id !== m.current_case_id || before.status !== m.status;
         this.render();
         if (moved) this.followCurrent(before);
-        else if (before.facilitator_id !== m.facilitator_id) announce(`${userName(m.facilitator_id)} now facilitates this meeting`);
-        void kind;
+        if (before.facilitator_id !== m.facilitator_id) {
+            announce(`${userName(m.facilitator_id)} now facilitates this meeting`);
+            if (this.isFacilitator()) this.loadCaseAgencies();
+        }
     }
 
     // followCurrent(before) - "now discussing" moved (or the status changed):
@@ -125,7 +127,7 @@ export class MeetingPage {
         this.showError(null);
         try {
             const m = await busy(button, () => api.patch(`/api/v1/meetings/${this.id}`, { ...body, version: this.m.version }));
-            this.apply(m, 'patch');
+            this.apply(m);
             if (keepFocus) {
                 const again = button?.id ? document.getElementById(button.id) : null;
                 (again && !again.disabled ? again : (document.getElementById('m-select') ?? this.nowTitle))?.focus({ preventScroll: true });
@@ -321,7 +323,7 @@ export class MeetingPage {
             this.showError(null);
             try {
                 const m = await busy(b, () => api.post(`/api/v1/meetings/${this.id}/minutes/approve`, { version: this.m.version }));
-                this.apply(m, 'approve');
+                this.apply(m);
                 announce('Minutes approved');
                 this.nowTitle.focus();
             } catch (e) {
@@ -417,7 +419,7 @@ export class MeetingPage {
         this.showError(null);
         try {
             const res = await busy(button, () => api.post(`/api/v1/meetings/${this.id}/attendance`, userId ? { user_id: userId } : {}));
-            if (res && res.id === this.id) this.apply(res, 'attendance');
+            if (res && res.id === this.id) this.apply(res);
             else await this.reload();
             announce(userId ? `${userName(userId)} marked present` : 'You are checked in');
             document.getElementById(userId ? 'm-mark' : 'att-title')?.focus();
@@ -455,10 +457,7 @@ export class MeetingPage {
             }
             if (!confirm(`Hand this meeting over to ${userName(uid)}? They will run it from now on.`)) return;
             const m = await this.patch({ facilitator_id: uid }, b, { keepFocus: false });
-            if (m) {
-                announce(`${userName(uid)} now facilitates this meeting`);
-                this.nowTitle.focus();
-            }
+            if (m) this.nowTitle.focus(); // apply() announced the new facilitator
         });
         clear(this.handoverEl, h('details', { class: 'add-box', open: wasOpen }, h('summary', { id: 'handover-title', text: 'Hand over facilitation' }), form));
     }
