@@ -6,6 +6,7 @@ import { ctx, agencyName } from './ctx.js';
 import { h, clear, focusHeading } from './dom.js';
 import { Live } from './live.js';
 import { label, setTimeZone } from './format.js';
+import { clearAllDrafts } from './drafts.js';
 import * as loginView from './views/login.js';
 import * as casesView from './views/cases.js';
 import * as boardView from './views/board.js';
@@ -357,6 +358,9 @@ async function logout() {
     } catch {
         // signed out locally either way
     }
+    // Unsaved drafts go with the session the person ended on purpose; an
+    // idle or server-ended session keeps them for the same user's return.
+    clearAllDrafts();
     resetSession();
     sessionNotice = 'You have signed out.';
     pendingRoute = null;

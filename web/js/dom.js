@@ -115,6 +115,16 @@ export function showFormError(form, err) {
     }
 }
 
+// filled(form, control, message) - true when the control holds non-blank
+// text; otherwise shows message as the form's error on that control
+// (by its name) and focuses it.
+export function filled(form, control, message) {
+    if (control.value.trim()) return true;
+    showFormError(form, { message, field: control.name });
+    control.focus();
+    return false;
+}
+
 // busy(button, promiseFn) - disables the button while fn runs.
 export async function busy(button, fn) {
     if (button) {

@@ -65,6 +65,13 @@ export function validThrough(iso) {
     return Number.isNaN(d.getTime()) ? String(iso) : zoned.df.format(d);
 }
 
+// zoneDay(iso) - the YYYY-MM-DD of a moment in the installation's zone
+// (the day a meeting is held, as the server counts it); now when absent.
+export function zoneDay(iso) {
+    const d = new Date(iso ?? Date.now());
+    return Number.isNaN(d.getTime()) ? '' : zoned.ymd.format(d);
+}
+
 // today(n) - YYYY-MM-DD n days from today in the installation's zone, by
 // calendar arithmetic on the zone's date (never by adding 24 h, which a
 // DST change or a late-evening clock turns into the wrong day).
@@ -83,6 +90,12 @@ export function list(items) {
 export const LABELS = {
     status: { referred: 'Referred', active: 'Active', monitoring: 'Monitoring', closed: 'Closed' },
     entryKind: { note: 'Note', interview: 'Forensic interview', decision: 'Decision', update: 'Update' },
+    agendaReason: {
+        carried_over: 'Carried over: on the last meeting’s agenda but not reached',
+        overdue_actions: 'Has overdue action items',
+        review_due: 'Review due (its review cadence)',
+        not_reviewed: 'Not reviewed in the last 14 days',
+    },
     actionStatus: { open: 'Open', in_progress: 'In progress', done: 'Done', cancelled: 'Cancelled' },
     agencyKind: {
         cac: 'Child Advocacy Center',

@@ -11,6 +11,7 @@ import { Actions } from './board_actions.js';
 import { Protected } from './board_pii.js';
 import { Services, Tracking } from './board_records.js';
 import { CaseDetails } from './board_case.js';
+import { Review } from './board_review.js';
 
 export async function render(root, { parts }) {
     const caseId = Number(parts[1]);
@@ -33,6 +34,16 @@ export async function loadDirectory() {
     ctx.usersLoaded = true;
 }
 
+// caseAgenciesOf(board) - the agencies on a board's case (GET /cases/{id}),
+// with names: [{id, name, kind}] sorted by name.
+export function caseAgenciesOf(data) {
+    const byId = new Map((data.agencies ?? []).map((a) => [a.id, a]));
+    return data.case.agencies
+        .map((id) => ({ ...(byId.get(id) ?? {}), ...(ctx.agencies.get(id) ?? {}), id }))
+        .map((a) => ({ ...a, name: a.name ?? `Agency #${a.id}` }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+}
+
 class Board {
     constructor(root, caseId) {
         this.root = root;
@@ -43,11 +54,7 @@ class Board {
 
     // The agencies on the case, with names: [{id, name, kind}] sorted by name.
     caseAgencies() {
-        const byId = new Map((this.data.agencies ?? []).map((a) => [a.id, a]));
-        return this.data.case.agencies
-            .map((id) => ({ ...(byId.get(id) ?? {}), ...(ctx.agencies.get(id) ?? {}), id }))
-            .map((a) => ({ ...a, name: a.name ?? `Agency #${a.id}` }))
-            .sort((a, b) => a.name.localeCompare(b.name));
+        return caseAgenciesOf(this.data);
     }
 
     isLeadSupervisor() {
@@ -105,6 +112,7 @@ class Board {
         this.services = new Services(this);
         this.tracking = new Tracking(this);
         this.details = new CaseDetails(this);
+        this.review = new Review(this);
         const sections = [
             ['sec-timeline', 'Timeline'],
             ['sec-actions', 'Action items'],
@@ -189,8 +197,10 @@ class Board {
                     h('dd', {}, String(open.length), overdue.length ? h('span', { class: 'badge overdue', text: `${overdue.length} overdue` }) : null),
                 ),
             ),
+            this.review.el,
             h('p', { class: 'hint', text: `Your agency, ${agencyName(myAgencyId())}, sees what is marked visible to it below. Other agencies may see less.` }),
         );
+        this.review.render();
     }
 
     renderPresence(msg) {

@@ -3,10 +3,11 @@
 
 import { api } from '../api.js';
 import { ctx, agencyName, myAgencyId, myRole, userName } from '../ctx.js';
-import { h, clear, field, select, serverHtml, showFormError, busy, uid } from '../dom.js';
+import { h, clear, field, filled, select, serverHtml, showFormError, busy, uid } from '../dom.js';
 import { date, label, options } from '../format.js';
-import { badge, picker } from './visibility.js';
+import { badge, chosenVisibility, picker } from './visibility.js';
 import { reconcile, highlight } from './keyed.js';
+import { keepForm, clearDraft } from '../drafts.js';
 
 const ORDER = { open: 0, in_progress: 0, done: 1, cancelled: 1 };
 
@@ -46,11 +47,8 @@ export class Actions {
         this.render();
     }
 
-    // assignable() - agencies this user may assign to: a supervisor any on
-    // the case; others their own (or nobody).
     assignable() {
-        const all = this.board.caseAgencies();
-        return myRole() === 'supervisor' ? all : all.filter((a) => a.id === myAgencyId());
+        return assignable(this.board.caseAgencies());
     }
 
     canUpdate(a) {
@@ -167,92 +165,21 @@ export class Actions {
 
     // assigneeFields(initialAgency, initialUser) - agency and person selects.
     assigneeFields(initialAgency = null, initialUser = null) {
-        const agencies = this.assignable();
-        const agencySel = select([['', 'Not assigned yet'], ...agencies.map((a) => [a.id, a.name])], initialAgency ?? '', { name: 'assignee_agency_id' });
-        const personSel = select([], '', { name: 'assignee_id' });
-        const fillPeople = () => {
-            const aid = Number(agencySel.value) || null;
-            const people = aid ? [...ctx.users.values()].filter((u) => u.agency_id === aid).sort((x, y) => x.display_name.localeCompare(y.display_name)) : [];
-            const mine = myAgencyId() === aid;
-            // Members may only assign within their agency: themselves or nobody in particular.
-            const allowed = myRole() === 'supervisor' || !mine ? people : people;
-            clear(
-                personSel,
-                h('option', { value: '', text: aid ? `Anyone at ${agencyName(aid)}` : '—' }),
-                allowed.map((u) => h('option', { value: String(u.id), selected: u.id === initialUser, text: u.display_name })),
-            );
-            personSel.disabled = !aid;
-        };
-        agencySel.addEventListener('change', fillPeople);
-        fillPeople();
-        return {
-            agencySel,
-            personSel,
-            els: [field('Agency responsible', agencySel), field('Person', personSel)],
-            value() {
-                return { assignee_agency_id: Number(agencySel.value) || null, assignee_id: Number(personSel.value) || null };
-            },
-        };
+        return assigneeFields(this.assignable(), initialAgency, initialUser);
     }
 
     renderCreate() {
-        const title = h('input', { type: 'text', name: 'title', required: true, maxlength: '500' });
-        const detailsTa = h('textarea', { name: 'details_md', rows: '3' });
-        const due = h('input', { type: 'date', name: 'due_date' });
-        const asg = this.assigneeFields(myRole() === 'supervisor' ? null : myAgencyId(), null);
-        const pk = picker({ agencies: this.board.caseAgencies(), myAgency: myAgencyId(), noun: 'this action item' });
-        asg.agencySel.addEventListener('change', () => pk.setAssignee(Number(asg.agencySel.value) || null));
-        pk.setAssignee(Number(asg.agencySel.value) || null);
-        const submit = h('button', { type: 'submit', text: 'Add action item' });
-        const form = h(
-            'form',
-            { class: 'stack', novalidate: true },
-            field('What needs to be done', title),
-            field('Details (optional, Markdown)', detailsTa),
-            asg.els,
-            field('Due date (optional)', due),
-            pk.el,
-            h('div', { class: 'actions' }, submit),
-        );
-        form.addEventListener('submit', async (e) => {
-            e.preventDefault();
-            showFormError(form, null);
-            if (!title.value.trim()) {
-                showFormError(form, { message: 'Say what needs to be done.', field: 'title' });
-                title.focus();
-                return;
-            }
-            let vis;
-            try {
-                vis = pk.value();
-            } catch (err) {
-                showFormError(form, err);
-                return;
-            }
-            const { assignee_agency_id, assignee_id } = asg.value();
-            const body = { title: title.value.trim(), visibility: vis.visibility };
-            if (vis.visibility === 'agencies') body.visible_to = vis.visible_to;
-            if (detailsTa.value.trim()) body.details_md = detailsTa.value;
-            if (assignee_agency_id) body.assignee_agency_id = assignee_agency_id;
-            if (assignee_id) body.assignee_id = assignee_id;
-            if (due.value) body.due_date = due.value;
-            await busy(submit, async () => {
-                try {
-                    const created = await api.create(`/api/v1/cases/${this.board.caseId}/actions`, body);
-                    this.board.applyLocal('actions', created);
-                    this.board.renderHead();
-                    form.reset();
-                    pk.reset();
-                    title.focus();
-                    form.append(h('p', { class: 'success flash', role: 'status', text: 'Action item added.' }));
-                    setTimeout(() => form.querySelector('.flash')?.remove(), 3000);
-                } catch (err) {
-                    showFormError(form, err);
-                }
-            });
+        const form = actionForm({
+            agencies: this.board.caseAgencies(),
+            caseId: this.board.caseId,
+            draftKey: `board:c${this.board.caseId}:action-new`,
+            onCreated: (created) => {
+                this.board.applyLocal('actions', created);
+                this.board.renderHead();
+            },
         });
         const wasOpen = this.formBox.querySelector('details')?.open ?? false;
-        clear(this.formBox, h('details', { class: 'add-box', open: wasOpen }, h('summary', { text: 'New action item' }), form));
+        clear(this.formBox, h('details', { class: 'add-box', open: wasOpen || form.dataset.restored === 'true' }, h('summary', { text: 'New action item' }), form));
     }
 
     edit(a, li, panel) {
@@ -269,12 +196,15 @@ export class Actions {
         const save = h('button', { type: 'submit', text: 'Save' });
         const cancel = h('button', { type: 'button', class: 'secondary', text: 'Cancel' });
         const form = h('form', { class: 'edit-form stack', novalidate: true, 'aria-label': `Change action item ${a.title}` }, field('What needs to be done', title), asg.els, field('Due date', due), h('div', { class: 'actions' }, save, cancel));
+        const draftKey = `action:${a.id}:edit`;
+        keepForm(form, draftKey, { base: a.version });
         const done = () => {
             li.classList.remove('is-editing');
             clear(panel);
             if (li.dataset.stale) this.render();
         };
         cancel.addEventListener('click', () => {
+            clearDraft(draftKey);
             done();
             li.querySelector('[data-focus="edit"]')?.focus();
         });
@@ -294,6 +224,7 @@ export class Actions {
             await busy(save, async () => {
                 try {
                     const updated = await api.patch(`/api/v1/actions/${a.id}`, { ...changes, version: a.version });
+                    clearDraft(draftKey);
                     li.classList.remove('is-editing');
                     this.board.applyLocal('actions', updated);
                     this.board.renderHead();
@@ -309,4 +240,95 @@ export class Actions {
         clear(panel, form);
         title.focus();
     }
+}
+
+// assignable(agencies) - the agencies this user may assign to: a supervisor
+// any agency on the case, others their own (or nobody).
+export function assignable(agencies) {
+    return myRole() === 'supervisor' ? agencies : agencies.filter((a) => a.id === myAgencyId());
+}
+
+// assigneeFields(agencies, initialAgency, initialUser) - the "Agency
+// responsible" and "Person" selects (people from the directory in ctx).
+function assigneeFields(agencies, initialAgency = null, initialUser = null) {
+    const agencySel = select([['', 'Not assigned yet'], ...agencies.map((a) => [a.id, a.name])], initialAgency ?? '', { name: 'assignee_agency_id' });
+    const personSel = select([], '', { name: 'assignee_id' });
+    const fillPeople = () => {
+        const aid = Number(agencySel.value) || null;
+        const people = aid ? [...ctx.users.values()].filter((u) => u.agency_id === aid).sort((x, y) => x.display_name.localeCompare(y.display_name)) : [];
+        clear(
+            personSel,
+            h('option', { value: '', text: aid ? `Anyone at ${agencyName(aid)}` : '—' }),
+            people.map((u) => h('option', { value: String(u.id), selected: u.id === initialUser, text: u.display_name })),
+        );
+        personSel.disabled = !aid;
+    };
+    agencySel.addEventListener('change', fillPeople);
+    fillPeople();
+    return {
+        agencySel,
+        personSel,
+        els: [field('Agency responsible', agencySel), field('Person', personSel)],
+        value() {
+            return { assignee_agency_id: Number(agencySel.value) || null, assignee_id: Number(personSel.value) || null };
+        },
+    };
+}
+
+// actionForm({agencies, caseId, meetingId, draftKey, onCreated}) - the "New
+// action item" form (the board's and meeting mode's): title, details,
+// assignee, due date, visibility. What is typed is kept as a draft under
+// draftKey until the create succeeds; then onCreated(actionItem) runs. With
+// meetingId the item is linked to that meeting (it is listed in its minutes).
+// form.dataset.restored is 'true' when a draft was put back.
+export function actionForm({ agencies, caseId, meetingId = null, draftKey, onCreated }) {
+    const title = h('input', { type: 'text', name: 'title', required: true, maxlength: '500' });
+    const detailsTa = h('textarea', { name: 'details_md', rows: '3' });
+    const due = h('input', { type: 'date', name: 'due_date' });
+    const asg = assigneeFields(assignable(agencies), myRole() === 'supervisor' ? null : myAgencyId(), null);
+    const pk = picker({ agencies, myAgency: myAgencyId(), noun: 'this action item' });
+    asg.agencySel.addEventListener('change', () => pk.setAssignee(Number(asg.agencySel.value) || null));
+    const submit = h('button', { type: 'submit', text: 'Add action item' });
+    const form = h(
+        'form',
+        { class: 'stack action-form', novalidate: true },
+        field('What needs to be done', title),
+        field('Details (optional, Markdown)', detailsTa),
+        asg.els,
+        field('Due date (optional)', due),
+        pk.el,
+        h('div', { class: 'actions' }, submit),
+    );
+    if (keepForm(form, draftKey)) form.dataset.restored = 'true';
+    pk.setAssignee(Number(asg.agencySel.value) || null);
+    form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        showFormError(form, null);
+        const vis = filled(form, title, 'Say what needs to be done.') && chosenVisibility(form, pk);
+        if (!vis) return;
+        const { assignee_agency_id, assignee_id } = asg.value();
+        const body = { title: title.value.trim(), visibility: vis.visibility };
+        if (vis.visibility === 'agencies') body.visible_to = vis.visible_to;
+        if (detailsTa.value.trim()) body.details_md = detailsTa.value;
+        if (assignee_agency_id) body.assignee_agency_id = assignee_agency_id;
+        if (assignee_id) body.assignee_id = assignee_id;
+        if (due.value) body.due_date = due.value;
+        if (meetingId) body.meeting_id = meetingId;
+        await busy(submit, async () => {
+            try {
+                const created = await api.create(`/api/v1/cases/${caseId}/actions`, body);
+                clearDraft(draftKey);
+                form.reset();
+                pk.reset();
+                asg.agencySel.dispatchEvent(new Event('change'));
+                onCreated(created);
+                title.focus();
+                form.append(h('p', { class: 'success flash', role: 'status', text: 'Action item added.' }));
+                setTimeout(() => form.querySelector('.flash')?.remove(), 3000);
+            } catch (err) {
+                showFormError(form, err);
+            }
+        });
+    });
+    return form;
 }

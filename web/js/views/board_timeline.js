@@ -2,11 +2,12 @@
 
 import { api } from '../api.js';
 import { ctx, agencyName, myAgencyId, myRole, userName } from '../ctx.js';
-import { h, clear, field, select, serverHtml, showFormError, busy, uid } from '../dom.js';
+import { h, clear, field, filled, select, serverHtml, showFormError, busy, uid } from '../dom.js';
 import { dateTime, date, label, today } from '../format.js';
-import { badge, picker } from './visibility.js';
+import { badge, chosenVisibility, picker } from './visibility.js';
 import { reconcile, highlight } from './keyed.js';
 import { mentionNote } from './notifications.js';
+import { keepForm, clearDraft, changedNotice } from '../drafts.js';
 
 const KIND_FILTER = [
     ['', 'All entries'],
@@ -141,6 +142,8 @@ export class Timeline {
             this.picker.el,
             h('div', { class: 'actions' }, submit),
         );
+        const draftKey = `board:c${this.board.caseId}:entry-new`;
+        keepForm(form, draftKey);
         this.editor.textarea.addEventListener('keydown', (e) => {
             if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
                 e.preventDefault();
@@ -151,18 +154,8 @@ export class Timeline {
             e.preventDefault();
             showFormError(form, null);
             const body_md = this.editor.textarea.value;
-            if (!body_md.trim()) {
-                showFormError(form, { message: 'Write something first.', field: 'body_md' });
-                this.editor.textarea.focus();
-                return;
-            }
-            let vis;
-            try {
-                vis = this.picker.value();
-            } catch (err) {
-                showFormError(form, err);
-                return;
-            }
+            const vis = filled(form, this.editor.textarea, 'Write something first.') && chosenVisibility(form, this.picker);
+            if (!vis) return;
             const body = { kind: kind.value, body_md, ...vis };
             if (vis.visibility !== 'agencies') delete body.visible_to;
             if (kind.value === 'interview') {
@@ -172,6 +165,7 @@ export class Timeline {
             await busy(submit, async () => {
                 try {
                     const entry = await api.create(`/api/v1/cases/${this.board.caseId}/entries`, body);
+                    clearDraft(draftKey);
                     this.board.applyLocal('entries', entry);
                     this.editor.reset();
                     this.picker.reset();
@@ -330,25 +324,45 @@ export class Timeline {
         const save = h('button', { type: 'submit', text: 'Save changes' });
         const cancel = h('button', { type: 'button', class: 'secondary', text: 'Cancel' });
         const form = h('form', { class: 'edit-form', novalidate: true, 'aria-label': 'Edit entry' }, editor.el, pk.el, h('div', { class: 'actions' }, save, cancel));
+        const draftKey = `entry:${e.id}:edit`;
+        keepForm(form, draftKey, { base: e.version });
+        // The entry changed live under this editor (another window of the
+        // author, or a retraction): the person decides what happens.
+        li.staleHandler = (fresh) => {
+            if (fresh.version === e.version && !fresh.retracted_at) return;
+            form.querySelector('.changed-notice')?.remove();
+            const who = userName(fresh.retracted_by ?? fresh.author_id);
+            form.prepend(
+                changedNotice({
+                    who,
+                    what: 'this entry',
+                    onReload: () => {
+                        clearDraft(draftKey);
+                        done();
+                        if (!fresh.retracted_at) this.edit(fresh, li.isConnected ? li : this.list.querySelector(`[data-key="${fresh.id}"]`), li.isConnected ? panel : this.list.querySelector(`[data-key="${fresh.id}"] .entry-panel`));
+                    },
+                    onKeep: () => {
+                        e = fresh;
+                    },
+                }),
+            );
+        };
         const done = () => {
             li.classList.remove('is-editing');
+            li.staleHandler = null;
             clear(panel);
             if (li.dataset.stale) this.render();
         };
         cancel.addEventListener('click', () => {
+            clearDraft(draftKey);
             done();
             li.querySelector('[data-focus="edit"]')?.focus();
         });
         form.addEventListener('submit', async (ev) => {
             ev.preventDefault();
             showFormError(form, null);
-            let vis;
-            try {
-                vis = pk.value();
-            } catch (err) {
-                showFormError(form, err);
-                return;
-            }
+            const vis = chosenVisibility(form, pk);
+            if (!vis) return;
             const body = { version: e.version };
             if (editor.textarea.value !== e.body_md) body.body_md = editor.textarea.value;
             if (vis.visibility !== e.visibility) body.visibility = vis.visibility;
@@ -361,7 +375,9 @@ export class Timeline {
             await busy(save, async () => {
                 try {
                     const updated = await api.patch(`/api/v1/entries/${e.id}`, body);
+                    clearDraft(draftKey);
                     li.classList.remove('is-editing');
+                    li.staleHandler = null;
                     this.board.applyLocal('entries', updated);
                     this.showMentions(this.composer, updated.mentions);
                 } catch (err) {

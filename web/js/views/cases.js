@@ -102,6 +102,7 @@ export async function render(root, { query, mode }) {
                 ),
                 h('td', { 'data-label': 'Next review', text: c.next_review ? date(c.next_review) : 'Not scheduled' }),
                 h('td', { 'data-label': 'Last reviewed', text: c.last_reviewed ? date(c.last_reviewed) : '—' }),
+                h('td', { 'data-label': 'Review due' }, reviewDue(c)),
             ),
         );
         clear(
@@ -116,7 +117,7 @@ export async function render(root, { query, mode }) {
                     h(
                         'tr',
                         {},
-                        ['Case', 'Status', 'Municipality', 'Lead agency', 'Open actions', 'Overdue', 'Next review', 'Last reviewed'].map((t) => h('th', { scope: 'col', text: t })),
+                        ['Case', 'Status', 'Municipality', 'Lead agency', 'Open actions', 'Overdue', 'Next review', 'Last reviewed', 'Review due'].map((t) => h('th', { scope: 'col', text: t })),
                     ),
                 ),
                 h('tbody', {}, rows),
@@ -129,6 +130,14 @@ export async function render(root, { query, mode }) {
         left = true;
         clearTimeout(debounce);
     };
+}
+
+// reviewDue(c) - the date a review is due (review every N weeks), with
+// "Due" in words once it is today or past, in the installation's zone.
+export function reviewDue(c) {
+    if (!c.review_due) return h('span', { text: c.review_every_weeks ? '—' : 'No cadence' });
+    const due = c.review_due <= today();
+    return h('span', { class: due ? 'review-due is-due' : 'review-due' }, date(c.review_due), due ? h('span', { class: 'badge overdue', text: 'Due' }) : null);
 }
 
 async function renderNew(root) {

@@ -1,6 +1,7 @@
 // keyed.js - updates a list in place: one element per item, kept while the
 // item is unchanged, replaced when it changed (keeping focus on the same
-// control), never replaced while the user edits it (class is-editing).
+// control), never replaced while the user edits it (class is-editing): such
+// an element is marked stale and its staleHandler(item), if any, is called.
 
 // reconcile(listEl, items, {key, render, sig}) - returns the elements that
 // were added or replaced (for highlighting).
@@ -28,7 +29,9 @@ export function reconcile(listEl, items, { key, render, sig = (x) => JSON.string
             el.dataset.sig = s;
             changed.push({ el, item, isNew: true });
         } else if (el.dataset.sig !== s) {
+            // Being edited: kept as it is; its editor may tell the person.
             el.dataset.stale = 'true';
+            if (typeof el.staleHandler === 'function') el.staleHandler(item);
         }
         old.delete(k);
         wanted.push(el);

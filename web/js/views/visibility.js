@@ -7,7 +7,7 @@
 // assigned to it.
 
 import { agencyName } from '../ctx.js';
-import { h, clear, uid } from '../dom.js';
+import { h, clear, uid, showFormError } from '../dom.js';
 import { list } from '../format.js';
 
 // audience(item, {authorAgency, assigneeAgency}) - agency ids that see it,
@@ -147,4 +147,16 @@ export function picker({ agencies, myAgency, initial = { visibility: 'mdt', visi
             update();
         },
     };
+}
+
+// chosenVisibility(form, pk) - the picker's value() ({visibility,
+// visible_to}), or null after showing its complaint (e.g. no agency ticked)
+// in the form's error box.
+export function chosenVisibility(form, pk) {
+    try {
+        return pk.value();
+    } catch (err) {
+        showFormError(form, err);
+        return null;
+    }
 }
