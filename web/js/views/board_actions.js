@@ -7,6 +7,7 @@ import { h, clear, field, select, serverHtml, showFormError, busy, uid } from '.
 import { date, label, options } from '../format.js';
 import { badge, picker } from './visibility.js';
 import { reconcile, highlight } from './keyed.js';
+import { excerpt, outboxList, write } from '../outbox.js';
 
 const ORDER = { open: 0, in_progress: 0, done: 1, cancelled: 1 };
 
@@ -238,13 +239,20 @@ export class Actions {
             if (due.value) body.due_date = due.value;
             await busy(submit, async () => {
                 try {
-                    const created = await api.create(`/api/v1/cases/${this.board.caseId}/actions`, body);
-                    this.board.applyLocal('actions', created);
-                    this.board.renderHead();
+                    const res = await write({
+                        method: 'POST',
+                        path: `/api/v1/cases/${this.board.caseId}/actions`,
+                        body,
+                        kind: 'action',
+                        caseId: this.board.caseId,
+                        label: `Action item: ${excerpt(body.title)}`,
+                        text: [body.title, body.details_md].filter(Boolean).join('\n\n'),
+                    });
+                    if (res.result) this.applyCreated(res.result);
                     form.reset();
                     pk.reset();
                     title.focus();
-                    form.append(h('p', { class: 'success flash', role: 'status', text: 'Action item added.' }));
+                    form.append(h('p', { class: 'success flash', role: 'status', text: res.result ? 'Action item added.' : 'Kept in this tab: it will be sent when the connection is back.' }));
                     setTimeout(() => form.querySelector('.flash')?.remove(), 3000);
                 } catch (err) {
                     showFormError(form, err);
@@ -252,7 +260,13 @@ export class Actions {
             });
         });
         const wasOpen = this.formBox.querySelector('details')?.open ?? false;
-        clear(this.formBox, h('details', { class: 'add-box', open: wasOpen }, h('summary', { text: 'New action item' }), form));
+        const pending = outboxList({ caseId: this.board.caseId, kinds: ['action'], onSent: (item, created) => this.applyCreated(created) });
+        clear(this.formBox, h('details', { class: 'add-box', open: wasOpen }, h('summary', { text: 'New action item' }), form), pending);
+    }
+
+    applyCreated(created) {
+        this.board.applyLocal('actions', created);
+        this.board.renderHead();
     }
 
     edit(a, li, panel) {

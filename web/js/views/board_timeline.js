@@ -6,6 +6,7 @@ import { h, clear, field, select, serverHtml, showFormError, busy, uid } from '.
 import { dateTime, date, label, today } from '../format.js';
 import { badge, picker } from './visibility.js';
 import { reconcile, highlight } from './keyed.js';
+import { excerpt, outboxList, write } from '../outbox.js';
 
 const KIND_FILTER = [
     ['', 'All entries'],
@@ -87,11 +88,14 @@ export class Timeline {
         this.filter.addEventListener('change', () => this.render());
         this.count = h('p', { class: 'hint', role: 'status' });
         this.composer = this.buildComposer();
+        // Notes and edits made offline (or whose answer was lost) wait here.
+        this.pending = outboxList({ caseId: board.caseId, kinds: ['entry', 'entry-edit'], onSent: (item, entry) => this.board.applyLocal('entries', entry) });
         this.el = h(
             'section',
             { id: 'sec-timeline', class: 'board-section', 'aria-labelledby': 'sec-timeline-title' },
             h('h2', { id: 'sec-timeline-title', text: 'Timeline' }),
             this.composer,
+            this.pending,
             h('div', { class: 'timeline-tools' }, h('div', { class: 'field inline' }, h('label', { for: (this.filter.id = uid('kf')), text: 'Show' }), this.filter), this.count),
             this.list,
         );
@@ -170,13 +174,21 @@ export class Timeline {
             }
             await busy(submit, async () => {
                 try {
-                    const entry = await api.create(`/api/v1/cases/${this.board.caseId}/entries`, body);
-                    this.board.applyLocal('entries', entry);
+                    const res = await write({
+                        method: 'POST',
+                        path: `/api/v1/cases/${this.board.caseId}/entries`,
+                        body,
+                        kind: 'entry',
+                        caseId: this.board.caseId,
+                        label: `${label('entryKind', body.kind)}: ${excerpt(body_md)}`,
+                        text: body_md,
+                    });
+                    if (res.result) this.board.applyLocal('entries', res.result);
                     this.editor.reset();
                     this.picker.reset();
                     kind.value = 'note';
                     ivBox.hidden = true;
-                    form.append(h('p', { class: 'success flash', role: 'status', text: 'Posted.' }));
+                    form.append(h('p', { class: 'success flash', role: 'status', text: res.result ? 'Posted.' : 'Kept in this tab: it will be sent when the connection is back.' }));
                     setTimeout(() => form.querySelector('.flash')?.remove(), 3000);
                 } catch (err) {
                     showFormError(form, err);
@@ -350,9 +362,18 @@ export class Timeline {
             }
             await busy(save, async () => {
                 try {
-                    const updated = await api.patch(`/api/v1/entries/${e.id}`, body);
+                    const res = await write({
+                        method: 'PATCH',
+                        path: `/api/v1/entries/${e.id}`,
+                        body,
+                        kind: 'entry-edit',
+                        caseId: this.board.caseId,
+                        label: `Edit of the ${label('entryKind', e.kind).toLowerCase()} of ${dateTime(e.created_at)}`,
+                        text: body.body_md ?? e.body_md,
+                    });
                     li.classList.remove('is-editing');
-                    this.board.applyLocal('entries', updated);
+                    if (res.result) this.board.applyLocal('entries', res.result);
+                    else done();
                 } catch (err) {
                     if (err.status === 409 && err.current) {
                         li.classList.remove('is-editing');
