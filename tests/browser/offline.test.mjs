@@ -26,7 +26,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { createDatabase, psql, sleep, startServer } from '../integration/lib/harness.mjs';
 import { BOARD_ENV, boardWorld, createCase, login } from '../integration/lib/board_fixtures.mjs';
-import { ARTIFACTS, launch, newPage, openBoard, shoot, signIn } from './lib/browser.mjs';
+import { ARTIFACTS, axe, launch, newPage, openBoard, shoot, signIn } from './lib/browser.mjs';
 
 const OFFLINE = 'Offline — changes will be sent when the connection is back';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -83,6 +83,20 @@ test('a silent drop (server stopped, browser online) is seen by the heartbeat wi
     await page.locator('#conn-state.is-online').waitFor({ timeout: 30000 });
 });
 
+test('a request that cannot reach the server flips the page to offline at once', async () => {
+    const context = page.context();
+    await context.route(`${server.url}/api/v1/agencies`, (route) => route.abort('internetdisconnected'));
+    // The pill right after the failed request returns, in the same task.
+    const pill = await page.evaluate(async () => {
+        const { api } = await import('/js/api.js');
+        await api.get('/api/v1/agencies').catch(() => {});
+        return document.getElementById('conn-state').textContent;
+    });
+    await context.unrouteAll({ behavior: 'wait' });
+    assert.equal(pill, OFFLINE);
+    await page.locator('#conn-state.is-online').waitFor({ timeout: 30000 });
+});
+
 test('a 10 s drop: offline within 5 s, a note and an action item queued, kept over a reload, each sent exactly once', async () => {
     const context = page.context();
     const note = `OFFLINE-NOTE ${process.pid}: written during the drop`;
@@ -136,6 +150,7 @@ test('a 10 s drop: offline within 5 s, a note and an action item queued, kept ov
         await shoot(page, 'offline-outbox');
     }
     await page.setViewportSize({ width: 1280, height: 900 });
+    await axe(page, 'board offline, two items queued');
 
     // A reload during the drop: the shell loads, the server does not answer.
     await apiUnreachable(context);
@@ -195,6 +210,7 @@ test('an edit made offline that meets another change comes back failed, keeps th
     assert.equal(await item.locator('.outbox-text').textContent(), mine, 'the person’s text is shown');
     assert.match(await psql(dbUrl, `SELECT body_md FROM entries WHERE id = ${res.json.id}`), /changed elsewhere/, 'not overwritten by itself');
     await shoot(page, 'offline-conflict');
+    await axe(page, 'board with a failed edit');
 
     // Keyboard: Tab from the composer's button reaches a labelled Retry.
     await page.getByRole('button', { name: 'Post to the timeline' }).focus();
