@@ -223,6 +223,11 @@ test('an edit made offline that meets another change comes back failed, keeps th
     await page.keyboard.press('Enter');
     await entry.locator('.entry-body', { hasText: 'my correction, typed offline' }).waitFor({ timeout: 15000 });
     assert.equal(await psql(dbUrl, `SELECT body_md FROM entries WHERE id = ${res.json.id}`), mine);
+    // Focus stays on the item while it says Sent, then returns to the form.
+    await item.locator('.outbox-state', { hasText: 'Sent' }).waitFor();
+    assert.ok(await item.evaluate((el) => el.contains(document.activeElement)), 'focus on the sent item');
+    await item.waitFor({ state: 'detached', timeout: 15000 });
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Post to the timeline');
 });
 
 test('a rate_limited frame shows a polite notice, and live updates resume by themselves', async () => {

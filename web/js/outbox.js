@@ -246,6 +246,13 @@ function renderItem(item) {
     );
 }
 
+// formControl(list) - the last control of what comes before the list (the
+// form the items were made with), where focus goes when the list empties.
+function formControl(list) {
+    const before = list.previousElementSibling;
+    return before ? [...before.querySelectorAll('button, textarea, input, select, summary')].filter((el) => el.getClientRects().length).pop() : null;
+}
+
 // outboxList({caseId, kinds, onSent}) - the items of one case and kinds,
 // shown where they were made; onSent(item, result) applies a sent one to
 // the view. The list stops following the queue once it has left the page.
@@ -254,13 +261,14 @@ export function outboxList({ caseId, kinds, onSent = () => {} }) {
     let attached = false;
     const mine = (i) => i.caseId === caseId && kinds.includes(i.kind);
     // Re-rendered on every change; focus inside an item (Retry pressed by
-    // keyboard) stays on that item.
+    // keyboard) stays on that item, and when the item goes (sent, or
+    // discarded) moves to the next one or back to the form it came from.
     const render = () => {
         const focused = list.contains(document.activeElement) ? document.activeElement.closest('[data-outbox]')?.dataset.outbox : null;
         const items = state.items.filter(mine);
         clear(list, items.map(renderItem));
         list.hidden = items.length === 0;
-        if (focused) list.querySelector(`[data-outbox="${CSS.escape(focused)}"]`)?.focus();
+        if (focused) (list.querySelector(`[data-outbox="${CSS.escape(focused)}"]`) ?? list.firstElementChild ?? formControl(list))?.focus();
     };
     const listener = (item, result) => {
         if (list.isConnected) attached = true;
