@@ -230,6 +230,42 @@ test('an edit made offline that meets another change comes back failed, keeps th
     assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Post to the timeline');
 });
 
+test('a note whose answers are all lost is queued and replayed with its key when the connection is back: one note', async () => {
+    const context = page.context();
+    const text = `LOST-THRICE ${process.pid}`;
+    const sent = []; // [key, status, replayed] of each POST that reached the server
+    await context.route(`${server.url}/api/v1/cases/${caseId}/entries`, async (route) => {
+        const req = route.request();
+        if (req.method() !== 'POST') return route.continue();
+        const response = await route.fetch();
+        sent.push([req.headers()['idempotency-key'], response.status(), response.headers()['idempotency-replayed'] ?? null]);
+        // The create and its two quick retries reach the server, their answers never reach the page.
+        if (sent.length <= 3) return route.abort('connectionreset');
+        return route.fulfill({ response });
+    });
+    await page.getByLabel('Text', { exact: true }).fill(text);
+    await page.getByRole('button', { name: 'Post to the timeline' }).click();
+    // The note may show early (the live event of the first create); the
+    // queued item says Sent once the replay answered.
+    const item = page.locator('#sec-timeline .outbox-item', { hasText: 'LOST-THRICE' });
+    await item.locator('.outbox-state', { hasText: 'Sending…' }).waitFor({ timeout: 15000 });
+    await item.locator('.outbox-state', { hasText: 'Sent' }).waitFor({ timeout: 30000 });
+    await context.unrouteAll({ behavior: 'wait' });
+    assert.equal(sent.length, 4, JSON.stringify(sent));
+    assert.ok(sent.every(([key]) => key === sent[0][0]), 'one key throughout');
+    assert.deepEqual(
+        sent.map(([, status, replayed]) => [status, replayed]),
+        [
+            [201, null],
+            [201, 'true'],
+            [201, 'true'],
+            [201, 'true'],
+        ],
+    );
+    assert.equal(await count(`SELECT count(*) FROM entries WHERE case_id = ${caseId} AND body_md = '${q(text)}'`), 1);
+    assert.equal(await page.locator('.timeline > li', { hasText: text }).count(), 1, 'shown once');
+});
+
 test('a rate_limited frame shows a polite notice, and live updates resume by themselves', async () => {
     await page.locator('#conn-state.is-online', { hasText: 'Live' }).waitFor({ timeout: 10000 });
     // Subscribe messages sent fast from the page's own socket (the module
