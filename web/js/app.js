@@ -457,7 +457,8 @@ async function boot() {
         e.preventDefault();
         document.getElementById('idle-stay').click();
     });
-    document.getElementById('retry-now').addEventListener('click', () => ctx.live?.retryNow());
+    // Before a session is known (a page loaded offline) it asks for one again.
+    document.getElementById('retry-now').addEventListener('click', () => (ctx.me ? ctx.live?.retryNow() : resume()));
     onApi('activity', markServerActivity);
     onApi('unauthenticated', () => sessionEnded('ended'));
     onApi('network', () => ctx.live?.networkFailed());
@@ -494,12 +495,15 @@ async function resumeOnce() {
             waitForServer();
             return;
         }
+        // No session: nothing queued in this tab outlives it.
+        stopWaiting();
+        wasOffline = false;
         hideBanner();
+        outbox.clearAll();
         route();
         return;
     }
-    window.removeEventListener('online', resume);
-    clearTimeout(resumeTimer);
+    stopWaiting();
     if (!location.hash || location.hash === '#/login') history.replaceState(null, '', '#/cases');
     pendingRoute = location.hash;
     await signedIn(me);
@@ -507,6 +511,11 @@ async function resumeOnce() {
 
 let resumeTimer = null;
 let resuming = false;
+
+function stopWaiting() {
+    window.removeEventListener('online', resume);
+    clearTimeout(resumeTimer);
+}
 
 function waitForServer() {
     wasOffline = true;
