@@ -47,6 +47,7 @@ export class Live {
         this.everOpened = false;
         this.pingId = 0;
         this.lastFrameAt = 0;
+        this.generation = 0; // of connect() attempts
         this.busyAttempt = 0;
         this.busyTimer = null;
         this.busyShown = false;
@@ -99,14 +100,18 @@ export class Live {
         this.setStatus('stopped');
     }
 
+    // connect() - one attempt. An attempt that drop() overtook while it
+    // waited for GET /me (its generation is old) ends there, so no second
+    // socket is opened beside the next attempt's.
     async connect() {
         if (this.stopped) return;
         clearTimeout(this.retryTimer);
+        const gen = ++this.generation;
         this.setStatus(this.everOpened ? 'reconnecting' : 'connecting');
         try {
             await api.get('/api/v1/me', { quiet401: true });
         } catch (e) {
-            if (this.stopped) return;
+            if (this.stopped || gen !== this.generation) return;
             if (e.status === 401) {
                 this.stop();
                 this.onSessionEnded('expired');
@@ -115,7 +120,7 @@ export class Live {
             this.scheduleRetry();
             return;
         }
-        if (this.stopped) return;
+        if (this.stopped || gen !== this.generation) return;
         const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
         let ws;
         try {
@@ -262,6 +267,7 @@ export class Live {
         const ws = this.ws;
         if (!ws && this.status === 'offline') return;
         this.ws = null;
+        this.generation++;
         this.clearPing();
         this.clearBusy();
         this.deactivate();
