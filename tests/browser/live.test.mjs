@@ -153,8 +153,8 @@ test('server restart: offline banner, automatic reconnect, resume with since, ea
     const sentBefore = cacFrames.sent.length;
 
     assert.equal(await server.stop('SIGTERM'), 0, 'mdtboard exits cleanly on SIGTERM');
-    await cac.locator('#offline-banner', { hasText: 'Offline: live updates are paused' }).waitFor();
-    await police.locator('#offline-banner', { hasText: 'Offline: live updates are paused' }).waitFor();
+    await cac.locator('#offline-banner', { hasText: 'Offline — changes will be sent when the connection is back' }).waitFor();
+    await police.locator('#offline-banner', { hasText: 'Offline — changes will be sent when the connection is back' }).waitFor();
     await cac.locator('#conn-state.is-offline').waitFor();
     await shoot(cac, 'board-offline');
 

@@ -14,14 +14,15 @@ export class ApiError extends Error {
     }
 }
 
-const listeners = { unauthenticated: new Set(), activity: new Set() };
+const listeners = { unauthenticated: new Set(), activity: new Set(), network: new Set() };
 let csrfToken = null;
 
 export function setCsrf(token) {
     csrfToken = token;
 }
 
-// on('unauthenticated' | 'activity', fn)
+// on('unauthenticated' | 'activity' | 'network', fn) - 'network': a request
+// could not reach the server (the connection state flips at once).
 export function onApi(event, fn) {
     listeners[event].add(fn);
     return () => listeners[event].delete(fn);
@@ -50,6 +51,7 @@ export async function request(method, path, body, opts = {}) {
             cache: 'no-store',
         });
     } catch {
+        emit('network');
         throw new ApiError(0, null, 'The server cannot be reached. Check the connection and try again.');
     }
     const text = await res.text();
@@ -73,9 +75,10 @@ export async function request(method, path, body, opts = {}) {
     throw err;
 }
 
-// A random UUID (v4). crypto.randomUUID needs a secure context; the
-// fallback builds the same from getRandomValues, which does not.
-function uuid() {
+// uuid() - a random UUID (v4), e.g. an Idempotency-Key. crypto.randomUUID
+// needs a secure context; the fallback builds the same from
+// getRandomValues, which does not.
+export function uuid() {
     if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
     const b = crypto.getRandomValues(new Uint8Array(16));
     b[6] = (b[6] & 0x0f) | 0x40;
@@ -95,16 +98,18 @@ const CREATE_RETRY_MS = [500, 1500];
 // The answer may still come, or was lost: network error, 503, or 409 for a
 // key whose first request is still running (a 409 about the data itself
 // carries error.current).
-function answerUnknown(err) {
+export function answerUnknown(err) {
     return err.status === 0 || err.status === 503 || err.status === 502 || err.status === 504 || (err.status === 409 && !err.current);
 }
 
 // create(path, body, opts) - POST that creates, with an Idempotency-Key;
 // retried with the same key after a network error, 50x or 409 "still
 // running" (twice, after 0.5 s and 1.5 s) before it rejects.
+// opts.idempotencyKey: the caller's own key (the outbox keeps it with the
+// queued create, so a resend after a reload still replays).
 export async function create(path, body, opts = {}) {
     const id = `${path}\n${JSON.stringify(body)}`;
-    const key = pendingKeys.get(id) ?? uuid();
+    const key = opts.idempotencyKey ?? pendingKeys.get(id) ?? uuid();
     pendingKeys.set(id, key);
     for (let attempt = 0; ; attempt++) {
         try {

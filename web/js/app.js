@@ -1,10 +1,12 @@
 // app.js - boots the app: session, header, routing, the live connection,
-// the offline banner and the idle-timeout notice.
+// the connection pill and offline banner (and the outbox's turn when the
+// connection is back), and the idle-timeout notice.
 
 import { api, onApi, probe, setCsrf } from './api.js';
 import { ctx, agencyName } from './ctx.js';
 import { h, clear, focusHeading } from './dom.js';
 import { Live } from './live.js';
+import * as outbox from './outbox.js';
 import { label, setTimeZone } from './format.js';
 import { clearAllDrafts } from './drafts.js';
 import * as loginView from './views/login.js';
@@ -162,46 +164,100 @@ function renderHeader() {
 
 let bannerTimer = null;
 let tickTimer = null;
+let wasOffline = false; // offline was shown since the socket was last open
+let busyNotice = null; // {retryAt} while the server asks us to slow down
+
+const OFFLINE_TEXT = 'Offline — changes will be sent when the connection is back';
+const BACK_SHOWN_MS = 4000;
+
+// Sending is worth trying unless the browser or the socket says offline.
+function connectionUp() {
+    const status = ctx.live?.status;
+    return navigator.onLine !== false && status !== 'offline' && status !== 'reconnecting';
+}
+
+// setText(el, text) - only a real change touches the text, so the status
+// region speaks once per change, not on every retry.
+function setText(el, text) {
+    if (el.textContent !== text) el.textContent = text;
+}
+
+function setPill(kind, text) {
+    const pill = document.getElementById('conn-state');
+    if (!pill) return;
+    pill.className = `conn-state is-${kind}`;
+    setText(pill, text);
+}
+
+// showBanner(kind, text, retryAt) - the sticky banner under the header:
+// text in its status region, the countdown (retryAt) beside it, silent.
+function showBanner(kind, text, retryAt = null) {
+    const banner = document.getElementById('offline-banner');
+    const retry = document.getElementById('offline-retry');
+    clearTimeout(bannerTimer);
+    clearInterval(tickTimer);
+    banner.hidden = false;
+    banner.className = `offline-banner is-${kind}`;
+    setText(document.getElementById('offline-text'), text);
+    document.getElementById('retry-now').hidden = kind !== 'offline';
+    const tick = () => {
+        const s = Math.max(0, Math.ceil(((retryAt ?? 0) - Date.now()) / 1000));
+        setText(retry, retryAt === null ? '' : s === 0 ? 'Trying again now…' : `Trying again in ${s} s.`);
+    };
+    tick();
+    if (retryAt !== null) tickTimer = setInterval(tick, 1000);
+}
+
+function hideBanner() {
+    clearTimeout(bannerTimer);
+    clearInterval(tickTimer);
+    document.getElementById('offline-banner').hidden = true;
+    setText(document.getElementById('offline-text'), '');
+}
 
 function updateConn(status, info = {}) {
     document.dispatchEvent(new CustomEvent('mdt:live', { detail: { status } }));
-    const pill = document.getElementById('conn-state');
-    if (pill) {
-        const online = status === 'open';
-        pill.className = `conn-state ${online ? 'is-online' : status === 'offline' ? 'is-offline' : 'is-pending'}`;
-        pill.textContent = online ? 'Live' : status === 'offline' ? 'Offline' : status === 'stopped' ? '' : 'Connecting…';
-    }
-    const banner = document.getElementById('offline-banner');
-    const text = document.getElementById('offline-text');
-    clearInterval(tickTimer);
-    if (status === 'offline' || status === 'reconnecting') {
-        clearTimeout(bannerTimer);
-        banner.hidden = false;
-        banner.className = 'offline-banner is-offline';
+    if (status === 'offline' || (status === 'reconnecting' && wasOffline)) {
+        wasOffline = true;
         document.body.classList.add('is-offline');
-        const tick = () => {
-            const s = Math.max(0, Math.ceil(((info.retryAt ?? 0) - Date.now()) / 1000));
-            text.textContent =
-                status === 'reconnecting' || s === 0
-                    ? 'Offline: live updates are paused. Reconnecting now…'
-                    : `Offline: live updates are paused. Reconnecting in ${s} s…`;
-        };
-        tick();
-        if (status === 'offline') tickTimer = setInterval(tick, 1000);
-        document.getElementById('retry-now').hidden = status !== 'offline';
-    } else if (status === 'open' && document.body.classList.contains('is-offline')) {
+        setPill('offline', OFFLINE_TEXT);
+        showBanner('offline', OFFLINE_TEXT, status === 'offline' ? info.retryAt ?? null : Date.now());
+    } else if (status === 'open') {
         document.body.classList.remove('is-offline');
-        banner.className = 'offline-banner is-back';
-        text.textContent = 'Back online: missed changes are being loaded.';
-        document.getElementById('retry-now').hidden = true;
-        clearTimeout(bannerTimer);
-        bannerTimer = setTimeout(() => {
-            banner.hidden = true;
-        }, 4000);
+        if (wasOffline) {
+            wasOffline = false;
+            setPill('online', 'Back online');
+            showBanner('back', 'Back online: changes are being sent and missed ones loaded.');
+            bannerTimer = setTimeout(() => {
+                setPill('online', 'Live');
+                if (busyNotice) showBusy();
+                else hideBanner();
+            }, BACK_SHOWN_MS);
+        } else {
+            setPill('online', 'Live');
+            if (busyNotice) showBusy();
+        }
+        outbox.flush();
     } else if (status === 'stopped') {
+        wasOffline = false;
         document.body.classList.remove('is-offline');
-        banner.hidden = true;
-    }
+        setPill('pending', '');
+        hideBanner();
+    } else setPill('pending', 'Connecting…');
+    outbox.refresh();
+}
+
+// The server refused subscribe messages (rate_limited): live updates
+// resume by themselves; said once, politely, in the same banner.
+function showBusy() {
+    showBanner('busy', 'Live updates are busy for a moment and will resume by themselves. Nothing you post is lost.', busyNotice.retryAt);
+}
+
+function onLiveNotice(notice) {
+    busyNotice = notice;
+    if (wasOffline || ctx.live?.status !== 'open') return;
+    if (notice) showBusy();
+    else if (document.getElementById('offline-banner').classList.contains('is-busy')) hideBanner();
 }
 
 // ---- session ---------------------------------------------------------------------
@@ -292,9 +348,11 @@ export async function signedIn(me) {
     ctx.features = features;
     ctx.agencies = new Map(agencies.items.map((a) => [a.id, a]));
     if (me.agency) ctx.agencies.set(me.agency.id, { ...ctx.agencies.get(me.agency.id), ...me.agency });
+    outbox.load(me.user.id);
     if (!ctx.live) {
         ctx.live = new Live({
             onStatus: ({ status, retryAt }) => updateConn(status, { retryAt }),
+            onNotice: onLiveNotice,
             onSessionEnded: (why) => sessionEnded(why),
             onActivitySent: () => markServerActivity(),
         });
@@ -321,6 +379,7 @@ async function probeFeatures(me) {
 
 function resetSession() {
     ctx.live?.stop();
+    outbox.clearAll();
     clearInterval(idleTimer);
     closeIdleDialog();
     ctx.me = null;
@@ -406,21 +465,81 @@ async function boot() {
         e.preventDefault();
         document.getElementById('idle-stay').click();
     });
-    document.getElementById('retry-now').addEventListener('click', () => ctx.live?.retryNow());
+    // Before a session is known (a page loaded offline) it asks for one again.
+    document.getElementById('retry-now').addEventListener('click', () => (ctx.me ? ctx.live?.retryNow() : resume()));
     onApi('activity', markServerActivity);
     onApi('unauthenticated', () => sessionEnded('ended'));
+    onApi('network', () => ctx.live?.networkFailed());
+    outbox.setOnline(connectionUp);
     for (const ev of ['keydown', 'pointerdown', 'input', 'wheel', 'touchstart']) {
         document.addEventListener(ev, onUserActivity, { passive: true, capture: true });
     }
     window.addEventListener('hashchange', route);
+    await resume();
+}
+
+// resume() - a page load: the session, if there is one. When the server
+// cannot be reached (the page itself came from the browser's cache, or the
+// connection dropped in between) the page says so and tries again every few
+// seconds and as soon as the browser is online, instead of showing the
+// sign-in form to someone who is signed in; whatever this tab had queued
+// (outbox.js) is sent once the session is back.
+async function resume() {
+    if (resuming) return;
+    resuming = true;
     try {
-        const me = await api.get('/api/v1/me', { quiet401: true });
-        if (!location.hash || location.hash === '#/login') history.replaceState(null, '', '#/cases');
-        pendingRoute = location.hash;
-        await signedIn(me);
-    } catch {
-        route();
+        await resumeOnce();
+    } finally {
+        resuming = false;
     }
+}
+
+async function resumeOnce() {
+    let me;
+    try {
+        me = await api.get('/api/v1/me', { quiet401: true });
+    } catch (e) {
+        if (e.status === 0) {
+            waitForServer();
+            return;
+        }
+        // No session: nothing queued in this tab outlives it.
+        stopWaiting();
+        wasOffline = false;
+        hideBanner();
+        outbox.clearAll();
+        route();
+        return;
+    }
+    stopWaiting();
+    if (!location.hash || location.hash === '#/login') history.replaceState(null, '', '#/cases');
+    pendingRoute = location.hash;
+    await signedIn(me);
+}
+
+let resumeTimer = null;
+let resuming = false;
+
+function stopWaiting() {
+    window.removeEventListener('online', resume);
+    clearTimeout(resumeTimer);
+}
+
+function waitForServer() {
+    wasOffline = true;
+    showBanner('offline', OFFLINE_TEXT);
+    const root = view();
+    if (!root.querySelector('.unreachable')) {
+        clear(
+            root,
+            h('h1', { text: 'MDT Board cannot be reached right now' }),
+            h('p', { class: 'unreachable', text: 'This page will continue by itself when the connection is back. Anything you wrote and had not sent yet is kept in this tab and sent then.' }),
+        );
+    }
+    window.removeEventListener('online', resume);
+    window.addEventListener('online', resume);
+    clearTimeout(resumeTimer);
+    resumeTimer = setTimeout(resume, 3000);
 }
 
 boot();

@@ -11,17 +11,26 @@
 // - Close code 4401 means the session ended: no reconnect, onSessionEnded.
 // - `activity` frames (at most one per 30 s) keep the session from idling
 //   out while the user works; pings only check that the socket is alive.
+// - Offline is seen within 5 s: while the page is visible a ping goes out
+//   1 s after each pong and something must arrive within 2.5 s (hidden:
+//   every 25 s, 10 s); the browser's `offline` event and a REST request that
+//   could not reach the server (networkFailed) drop the socket at once.
+// - A `rate_limited` error frame (too many subscribe messages: it names no
+//   case) is shown politely through onNotice and the subscriptions not yet
+//   confirmed are sent again after a growing delay.
 
 import { api } from './api.js';
 
 const DELAYS = [500, 1000, 2000, 4000, 8000, 15000, 30000];
-const PING_EVERY = 25000;
-const PONG_WITHIN = 10000;
+const PING_EVERY = { visible: 1000, hidden: 25000 };
+const PONG_WITHIN = { visible: 2500, hidden: 10000 };
+const BUSY_DELAYS = [2000, 4000, 8000, 15000, 30000];
 const ACTIVITY_EVERY = 30000;
 
 export class Live {
-    constructor({ onStatus = () => {}, onSessionEnded = () => {}, onActivitySent = () => {} } = {}) {
+    constructor({ onStatus = () => {}, onSessionEnded = () => {}, onActivitySent = () => {}, onNotice = () => {} } = {}) {
         this.onStatus = onStatus;
+        this.onNotice = onNotice;
         this.onSessionEnded = onSessionEnded;
         this.onActivitySent = onActivitySent;
         this.ws = null;
@@ -38,8 +47,22 @@ export class Live {
         this.status = 'stopped';
         this.everOpened = false;
         this.pingId = 0;
+        this.lastFrameAt = 0;
+        this.generation = 0; // of connect() attempts
+        this.busyAttempt = 0;
+        this.busyTimer = null;
+        this.busyShown = false;
         this._online = () => this.status === 'offline' && this.retryNow();
-        this._visible = () => document.visibilityState === 'visible' && this.status === 'offline' && this.retryNow();
+        this._offline = () => this.drop();
+        this._visible = () => {
+            if (document.visibilityState !== 'visible') return;
+            if (this.status === 'offline') this.retryNow();
+            else if (this.status === 'open') this.sendPing(); // at the visible pace from now on
+        };
+    }
+
+    visibility() {
+        return document.visibilityState === 'hidden' ? 'hidden' : 'visible';
     }
 
     setStatus(status, extra = {}) {
@@ -53,6 +76,7 @@ export class Live {
         this.attempt = 0;
         this.everOpened = false;
         window.addEventListener('online', this._online);
+        window.addEventListener('offline', this._offline);
         document.addEventListener('visibilitychange', this._visible);
         this.connect();
     }
@@ -61,8 +85,10 @@ export class Live {
     stop() {
         this.stopped = true;
         window.removeEventListener('online', this._online);
+        window.removeEventListener('offline', this._offline);
         document.removeEventListener('visibilitychange', this._visible);
         clearTimeout(this.retryTimer);
+        this.clearBusy();
         this.clearPing();
         if (this.ws) {
             const ws = this.ws;
@@ -76,14 +102,18 @@ export class Live {
         this.setStatus('stopped');
     }
 
+    // connect() - one attempt. An attempt that drop() overtook while it
+    // waited for GET /me (its generation is old) ends there, so no second
+    // socket is opened beside the next attempt's.
     async connect() {
         if (this.stopped) return;
         clearTimeout(this.retryTimer);
+        const gen = ++this.generation;
         this.setStatus(this.everOpened ? 'reconnecting' : 'connecting');
         try {
             await api.get('/api/v1/me', { quiet401: true });
         } catch (e) {
-            if (this.stopped) return;
+            if (this.stopped || gen !== this.generation) return;
             if (e.status === 401) {
                 this.stop();
                 this.onSessionEnded('expired');
@@ -92,7 +122,7 @@ export class Live {
             this.scheduleRetry();
             return;
         }
-        if (this.stopped) return;
+        if (this.stopped || gen !== this.generation) return;
         const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
         let ws;
         try {
@@ -106,6 +136,7 @@ export class Live {
             if (this.ws !== ws) return;
             this.attempt = 0;
             this.everOpened = true;
+            this.busyAttempt = 0;
             this.setStatus('open');
             for (const [caseId, sub] of this.subs) this.sendSubscribe(caseId, sub);
             for (const [meetingId, sub] of this.meetingSubs) {
@@ -117,6 +148,7 @@ export class Live {
         };
         ws.onmessage = (ev) => {
             if (this.ws !== ws) return;
+            this.lastFrameAt = Date.now();
             let msg;
             try {
                 msg = JSON.parse(ev.data);
@@ -129,7 +161,8 @@ export class Live {
             if (this.ws !== ws) return;
             this.ws = null;
             this.clearPing();
-            for (const sub of this.subs.values()) sub.active = false;
+            this.clearBusy();
+            this.deactivate();
             if (ev.code === 4401) {
                 this.stop();
                 this.onSessionEnded('ended');
@@ -159,30 +192,105 @@ export class Live {
         this.connect();
     }
 
+    // schedulePing() - the next ping after a pong (or the socket opening).
     schedulePing() {
         this.clearPing();
-        this.pingTimer = setTimeout(() => {
-            if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
-            const id = `p${++this.pingId}`;
-            this.expectPong = id;
-            this.send({ type: 'ping', id });
-            this.pongTimer = setTimeout(() => {
-                // No answer: the connection is dead without having closed.
-                const ws = this.ws;
-                if (ws) {
-                    this.ws = null;
-                    ws.onclose = null;
-                    ws.close();
-                    for (const sub of this.subs.values()) sub.active = false;
-                    this.scheduleRetry();
-                }
-            }, PONG_WITHIN);
-        }, PING_EVERY);
+        this.pingTimer = setTimeout(() => this.sendPing(), PING_EVERY[this.visibility()]);
+    }
+
+    // sendPing() - a ping now; nothing at all received within the deadline
+    // means the connection is dead without having closed: drop() it. Any
+    // frame counts, not only the pong: a long replay may queue the pong
+    // behind its events, and a socket that delivers them is alive.
+    sendPing() {
+        this.clearPing();
+        if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+        const id = `p${++this.pingId}`;
+        const sentAt = Date.now();
+        this.expectPong = id;
+        this.send({ type: 'ping', id });
+        const check = () => {
+            const quiet = Date.now() - Math.max(sentAt, this.lastFrameAt);
+            const limit = PONG_WITHIN[this.visibility()];
+            if (quiet < limit) this.pongTimer = setTimeout(check, limit - quiet);
+            else this.drop();
+        };
+        this.pongTimer = setTimeout(check, PONG_WITHIN[this.visibility()]);
     }
 
     clearPing() {
         clearTimeout(this.pingTimer);
         clearTimeout(this.pongTimer);
+    }
+
+    // busy() - the server refused a subscribe message (`rate_limited`,
+    // socket open; the frame names no case): tell the person once, wait
+    // 2, 4, 8, 15, then 30 s (±20 %), then send again every subscription
+    // that is not confirmed yet. A refusal while a retry waits changes
+    // nothing; the notice goes when every subscription is confirmed.
+    busy() {
+        if (this.busyTimer) return;
+        const base = BUSY_DELAYS[Math.min(this.busyAttempt, BUSY_DELAYS.length - 1)];
+        const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+        this.busyAttempt++;
+        this.busyShown = true;
+        this.onNotice({ kind: 'busy', retryAt: Date.now() + delay });
+        this.busyTimer = setTimeout(() => {
+            this.busyTimer = null;
+            for (const [caseId, sub] of this.subs) if (!sub.active) this.sendSubscribe(caseId, sub);
+            for (const [meetingId, sub] of this.meetingSubs) if (!sub.active) this.send({ type: 'subscribe_meeting', meeting_id: meetingId });
+            this.settled();
+        }, delay);
+    }
+
+    // settled() - clears the busy notice once nothing waits for a retry
+    // and every subscription is confirmed.
+    settled() {
+        if (!this.busyShown || this.busyTimer) return;
+        if ([...this.subs.values(), ...this.meetingSubs.values()].some((sub) => !sub.active)) return;
+        this.busyAttempt = 0;
+        this.clearBusy();
+    }
+
+    clearBusy() {
+        clearTimeout(this.busyTimer);
+        this.busyTimer = null;
+        if (this.busyShown) {
+            this.busyShown = false;
+            this.onNotice(null);
+        }
+    }
+
+    // drop() - the connection is gone (no pong, the browser went offline):
+    // closes the socket without waiting for the close handshake and shows
+    // "offline" at once; reconnecting starts over from the shortest delay
+    // (the `online` event retries at once anyway).
+    drop() {
+        if (this.stopped) return;
+        const ws = this.ws;
+        if (!ws && this.status === 'offline') return;
+        this.ws = null;
+        this.generation++;
+        this.clearPing();
+        this.clearBusy();
+        this.deactivate();
+        if (ws) {
+            ws.onclose = null;
+            ws.close();
+        }
+        this.attempt = 0;
+        this.scheduleRetry();
+    }
+
+    // networkFailed() - a REST request could not reach the server: if the
+    // socket thought it was up, it is not trusted any longer.
+    networkFailed() {
+        if (this.status === 'open') this.drop();
+    }
+
+    deactivate() {
+        for (const sub of this.subs.values()) sub.active = false;
+        for (const sub of this.meetingSubs.values()) sub.active = false;
     }
 
     send(obj) {
@@ -296,6 +404,7 @@ export class Live {
                 sub.active = true;
                 if (msg.seq > sub.lastSeq) sub.lastSeq = msg.seq;
                 sub.handler.subscribed?.(msg);
+                this.settled();
                 break;
             case 'resync':
                 sub.active = false;
@@ -312,6 +421,10 @@ export class Live {
     dispatch(msg) {
         if (msg.type === 'pong') {
             if (msg.id === this.expectPong) this.schedulePing();
+            return;
+        }
+        if (msg.type === 'error' && msg.code === 'rate_limited' && msg.case_id === undefined && msg.meeting_id === undefined) {
+            this.busy();
             return;
         }
         if (msg.meeting_id !== undefined && msg.case_id === undefined) {
@@ -343,6 +456,7 @@ export class Live {
                 sub.active = true;
                 if (msg.seq > sub.lastSeq) sub.lastSeq = msg.seq;
                 sub.handler.subscribed?.(msg);
+                this.settled();
                 break;
             case 'presence':
                 sub.handler.presence?.(msg);

@@ -8,6 +8,7 @@ import { date, label, options } from '../format.js';
 import { badge, chosenVisibility, picker } from './visibility.js';
 import { reconcile, highlight } from './keyed.js';
 import { keepForm, clearDraft } from '../drafts.js';
+import { excerpt, outboxList, write } from '../outbox.js';
 
 const ORDER = { open: 0, in_progress: 0, done: 1, cancelled: 1 };
 
@@ -173,13 +174,16 @@ export class Actions {
             agencies: this.board.caseAgencies(),
             caseId: this.board.caseId,
             draftKey: `board:c${this.board.caseId}:action-new`,
-            onCreated: (created) => {
-                this.board.applyLocal('actions', created);
-                this.board.renderHead();
-            },
+            onCreated: (created) => this.applyCreated(created),
         });
         const wasOpen = this.formBox.querySelector('details')?.open ?? false;
-        clear(this.formBox, h('details', { class: 'add-box', open: wasOpen || form.dataset.restored === 'true' }, h('summary', { text: 'New action item' }), form));
+        const pending = outboxList({ caseId: this.board.caseId, kinds: ['action'], onSent: (item, created) => this.applyCreated(created) });
+        clear(this.formBox, h('details', { class: 'add-box', open: wasOpen || form.dataset.restored === 'true' }, h('summary', { text: 'New action item' }), form), pending);
+    }
+
+    applyCreated(created) {
+        this.board.applyLocal('actions', created);
+        this.board.renderHead();
     }
 
     edit(a, li, panel) {
@@ -316,14 +320,25 @@ export function actionForm({ agencies, caseId, meetingId = null, draftKey, onCre
         if (meetingId) body.meeting_id = meetingId;
         await busy(submit, async () => {
             try {
-                const created = await api.create(`/api/v1/cases/${caseId}/actions`, body);
+                // Through the outbox: made offline (or its answer lost), it
+                // is kept in the tab and sent with its key when the
+                // connection is back (outbox.js).
+                const res = await write({
+                    method: 'POST',
+                    path: `/api/v1/cases/${caseId}/actions`,
+                    body,
+                    kind: 'action',
+                    caseId,
+                    label: `Action item: ${excerpt(body.title)}`,
+                    text: [body.title, body.details_md].filter(Boolean).join('\n\n'),
+                });
                 clearDraft(draftKey);
                 form.reset();
                 pk.reset();
                 asg.agencySel.dispatchEvent(new Event('change'));
-                onCreated(created);
+                if (res.result) onCreated(res.result);
                 title.focus();
-                form.append(h('p', { class: 'success flash', role: 'status', text: 'Action item added.' }));
+                form.append(h('p', { class: 'success flash', role: 'status', text: res.result ? 'Action item added.' : 'Kept in this tab: it will be sent when the connection is back.' }));
                 setTimeout(() => form.querySelector('.flash')?.remove(), 3000);
             } catch (err) {
                 showFormError(form, err);

@@ -8,6 +8,7 @@ import { badge, chosenVisibility, picker } from './visibility.js';
 import { reconcile, highlight } from './keyed.js';
 import { mentionNote } from './notifications.js';
 import { keepForm, clearDraft, changedNotice } from '../drafts.js';
+import { excerpt, outboxList, write } from '../outbox.js';
 
 const KIND_FILTER = [
     ['', 'All entries'],
@@ -89,11 +90,14 @@ export class Timeline {
         this.filter.addEventListener('change', () => this.render());
         this.count = h('p', { class: 'hint', role: 'status' });
         this.composer = this.buildComposer();
+        // Notes and edits made offline (or whose answer was lost) wait here.
+        this.pending = outboxList({ caseId: board.caseId, kinds: ['entry', 'entry-edit'], onSent: (item, entry) => this.board.applyLocal('entries', entry) });
         this.el = h(
             'section',
             { id: 'sec-timeline', class: 'board-section', 'aria-labelledby': 'sec-timeline-title' },
             h('h2', { id: 'sec-timeline-title', text: 'Timeline' }),
             this.composer,
+            this.pending,
             h('div', { class: 'timeline-tools' }, h('div', { class: 'field inline' }, h('label', { for: (this.filter.id = uid('kf')), text: 'Show' }), this.filter), this.count),
             this.list,
         );
@@ -164,16 +168,24 @@ export class Timeline {
             }
             await busy(submit, async () => {
                 try {
-                    const entry = await api.create(`/api/v1/cases/${this.board.caseId}/entries`, body);
+                    const res = await write({
+                        method: 'POST',
+                        path: `/api/v1/cases/${this.board.caseId}/entries`,
+                        body,
+                        kind: 'entry',
+                        caseId: this.board.caseId,
+                        label: `${label('entryKind', body.kind)}: ${excerpt(body_md)}`,
+                        text: body_md,
+                    });
                     clearDraft(draftKey);
-                    this.board.applyLocal('entries', entry);
+                    if (res.result) this.board.applyLocal('entries', res.result);
                     this.editor.reset();
                     this.picker.reset();
                     kind.value = 'note';
                     ivBox.hidden = true;
-                    form.append(h('p', { class: 'success flash', role: 'status', text: 'Posted.' }));
+                    form.append(h('p', { class: 'success flash', role: 'status', text: res.result ? 'Posted.' : 'Kept in this tab: it will be sent when the connection is back.' }));
                     setTimeout(() => form.querySelector('.flash')?.remove(), 3000);
-                    this.showMentions(form, entry.mentions);
+                    this.showMentions(form, res.result?.mentions);
                 } catch (err) {
                     showFormError(form, err);
                 }
@@ -374,12 +386,22 @@ export class Timeline {
             }
             await busy(save, async () => {
                 try {
-                    const updated = await api.patch(`/api/v1/entries/${e.id}`, body);
+                    const res = await write({
+                        method: 'PATCH',
+                        path: `/api/v1/entries/${e.id}`,
+                        body,
+                        kind: 'entry-edit',
+                        caseId: this.board.caseId,
+                        label: `Edit of the ${label('entryKind', e.kind).toLowerCase()} of ${dateTime(e.created_at)}`,
+                        text: body.body_md ?? e.body_md,
+                    });
                     clearDraft(draftKey);
                     li.classList.remove('is-editing');
                     li.staleHandler = null;
-                    this.board.applyLocal('entries', updated);
-                    this.showMentions(this.composer, updated.mentions);
+                    if (res.result) {
+                        this.board.applyLocal('entries', res.result);
+                        this.showMentions(this.composer, res.result.mentions);
+                    } else done();
                 } catch (err) {
                     if (err.status === 409 && err.current) {
                         li.classList.remove('is-editing');
