@@ -15,6 +15,7 @@
 #include "cli_accounts.h"
 #include "db.h"
 #include "demo.h"
+#include "keyring.h"
 #include "keys.h"
 #include "migrate.h"
 #include "password.h"
@@ -38,11 +39,21 @@ mdt_dbc_t *mdt_cli_connect(const char *cmd, int keyed, const char *key_file)
         fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
         return NULL;
     }
+    mdt_keyring_t *kr = keyed ? mdt_keyring_load(key_file, err, sizeof(err)) : NULL;
+    if (keyed && !kr) {
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
+        OPENSSL_cleanse(key, sizeof(key));
+        return NULL;
+    }
     mdt_dbc_t *c = mdt_dbc_open(url, 0, err, sizeof(err));
-    if (!c)
+    if (!c) {
         fprintf(stderr, "mdtboard %s: cannot connect: %s\n", cmd, err);
-    else if (keyed)
+        mdt_keyring_free(kr);
+    } else if (keyed) {
         mdt_dbc_set_audit_key(c, key);
+        c->keyring = kr;
+        c->keyring_free = mdt_keyring_free;
+    }
     OPENSSL_cleanse(key, sizeof(key));
     return c;
 }
