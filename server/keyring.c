@@ -27,6 +27,7 @@ struct mdt_keyring {
     unsigned char kek[MDT_SEAL_KEY_BYTES];
     char kek_id[2 * MDT_KEYS_ID_BYTES + 1];
     pthread_mutex_t lock;
+    int verified; /* kek_check matched (or was written) on some connection */
     slot_t slots[CACHE_SLOTS];
 };
 
@@ -187,6 +188,16 @@ int mdt_keyring_dek(mdt_keyring_t *kr, mdt_dbc_t *c, int64_t owner, int create,
         return MDT_DB_OK;
     int rc = dek_read(kr, c, owner, dek);
     if (rc == MDT_DB_NOT_FOUND && create) {
+        char err[256];
+        /* A key is never made before this KEK is known to be the database's. */
+        pthread_mutex_lock(&kr->lock);
+        int verified = kr->verified;
+        pthread_mutex_unlock(&kr->lock);
+        if (!verified && mdt_keyring_verify(kr, c, err, sizeof(err)) != 0) {
+            c->status = MDT_DB_ERROR;
+            snprintf(c->error, sizeof(c->error), "%s", err);
+            return MDT_DB_ERROR;
+        }
         rc = dek_create(kr, c, owner);
         if (rc == MDT_DB_OK)
             rc = dek_read(kr, c, owner, dek);
@@ -238,6 +249,9 @@ int mdt_keyring_verify(mdt_keyring_t *kr, mdt_dbc_t *c, char *err, size_t errlen
                  kr->kek_id, mdt_db_str(r, 0, 0));
         goto exit;
     }
+    pthread_mutex_lock(&kr->lock);
+    kr->verified = 1;
+    pthread_mutex_unlock(&kr->lock);
     rc = 0;
 exit:
     OPENSSL_cleanse(probe, sizeof(probe));
