@@ -12,7 +12,7 @@
  * error.current). `overdue` comes from SQL: due before today in the
  * installation's time zone while open or in progress (and not retracted).
  * details_md is rendered with mdt_markdown_render on the database thread. */
-#include "actions.h"
+#include "actions_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,20 +33,34 @@ static const char *const STATUSES[] = {"open", "in_progress", "done", "cancelled
 /* In mdt_visibility_t order. */
 static const char *const VISIBILITIES[] = {"mdt", "agencies", "agency", NULL};
 
+/* days_overdue: today (in the installation's zone) minus the due date while
+ * the item is open or in progress, not retracted and past due; else NULL.
+ * `overdue` is days_overdue IS NOT NULL. */
 #define ACTION_SELECT                                                                              \
     "SELECT a.id, a.case_id, a.title, a.details_md, a.details_html, a.assignee_id,"                \
     " a.assignee_agency_id, a.agency_id, to_char(a.due_date, 'YYYY-MM-DD'), a.status,"             \
     " a.visibility, a.visible_to::text, a.meeting_id,"                                             \
-    " coalesce(a.retracted_at IS NULL AND a.status IN ('open', 'in_progress')"                     \
-    " AND a.due_date < (now() AT TIME ZONE $2)::date, false),"                                     \
+    " CASE WHEN a.retracted_at IS NULL AND a.status IN ('open', 'in_progress')"                    \
+    " AND a.due_date < t.today THEN t.today - a.due_date END,"                                     \
     " a.version, a.created_by, " TS("a.created_at") ", " TS(                                       \
         "a.updated_at") ","                                                                        \
                         " " TS("a.completed_at") ", " TS(                                          \
                             "a.retracted_at") ", a.retracted_by,"                                  \
-                                              " au.display_name, cu.display_name"                  \
-                                              " FROM actions a JOIN users cu ON cu.id = "          \
-                                              "a.created_by"                                       \
-                                              " LEFT JOIN users au ON au.id = a.assignee_id"
+                                              " au.display_name, cu.display_name, " TS(            \
+                                                  "a.closed_at") ", a.closed_by, xu.display_name," \
+                                                                 " aag.name, cag.name"             \
+                                                                 " FROM actions a JOIN users cu "  \
+                                                                 "ON cu.id = a.created_by"         \
+                                                                 " LEFT JOIN users au ON au.id = " \
+                                                                 "a.assignee_id LEFT JOIN users "  \
+                                                                 "xu ON xu.id = a.closed_by"       \
+                                                                 " JOIN agencies aag ON aag.id = " \
+                                                                 "a.assignee_agency_id JOIN "      \
+                                                                 "agencies cag ON cag.id = "       \
+                                                                 "a.agency_id"                     \
+                                                                 " CROSS JOIN LATERAL (SELECT "    \
+                                                                 "(now() AT TIME ZONE $2)::date "  \
+                                                                 "AS today) t"
 
 enum {
     C_ID,
@@ -62,7 +76,7 @@ enum {
     C_VIS,
     C_VISTO,
     C_MEETING,
-    C_OVERDUE,
+    C_DAYS_OVERDUE,
     C_VERSION,
     C_CREATED_BY,
     C_CREATED,
@@ -71,7 +85,12 @@ enum {
     C_RETRACTED,
     C_RETRACTED_BY,
     C_ASSIGNEE_NAME,
-    C_CREATOR_NAME
+    C_CREATOR_NAME,
+    C_CLOSED,
+    C_CLOSED_BY,
+    C_CLOSED_BY_NAME,
+    C_ASSIGNEE_AGENCY_NAME,
+    C_AGENCY_NAME
 };
 
 /* ---- serializing ---------------------------------------------------------- */
@@ -96,9 +115,19 @@ static void action_item(const PGresult *r, int row, row_item_t *out)
     out->creator = out->v.it.author_user_id;
 }
 
-/* The fields past the contract's core: times, names, retraction. */
+/* The fields past the contract's core: times, names, retraction, closing. */
 static void action_row_extra(json_t *j, const PGresult *r, int row)
 {
+    int overdue = !PQgetisnull(r, row, C_DAYS_OVERDUE);
+    json_object_set_new(j, "days_overdue",
+                        overdue ? json_integer(mdt_db_int(r, row, C_DAYS_OVERDUE)) : json_null());
+    json_object_set_new(j, "closed_at", mdt_json_str_or_null(mdt_db_str(r, row, C_CLOSED)));
+    json_object_set_new(j, "closed_by", mdt_json_id_or_null(mdt_db_int(r, row, C_CLOSED_BY)));
+    json_object_set_new(j, "closed_by_name",
+                        mdt_json_str_or_null(mdt_db_str(r, row, C_CLOSED_BY_NAME)));
+    json_object_set_new(j, "assignee_agency_name",
+                        json_string(mdt_db_str(r, row, C_ASSIGNEE_AGENCY_NAME)));
+    json_object_set_new(j, "agency_name", json_string(mdt_db_str(r, row, C_AGENCY_NAME)));
     json_object_set_new(j, "updated_at", json_string(mdt_db_str(r, row, C_UPDATED)));
     json_object_set_new(j, "completed_at", mdt_json_str_or_null(mdt_db_str(r, row, C_COMPLETED)));
     json_object_set_new(j, "retracted_at", mdt_json_str_or_null(mdt_db_str(r, row, C_RETRACTED)));
@@ -127,7 +156,7 @@ static json_t *action_row_json(const PGresult *r, int row, const mdt_principal_t
         mdt_db_str(r, row, C_STATUS), "visibility", mdt_db_str(r, row, C_VIS), "visible_to",
         mdt_entries_ids_json(ri.v.ids, ri.v.it.n_visible_to), "meeting_id",
         mdt_json_id_or_null(mdt_db_int(r, row, C_MEETING)), "overdue",
-        mdt_db_bool(r, row, C_OVERDUE), "version", (json_int_t)mdt_db_int(r, row, C_VERSION),
+        !PQgetisnull(r, row, C_DAYS_OVERDUE), "version", (json_int_t)mdt_db_int(r, row, C_VERSION),
         "created_by", (json_int_t)ri.creator, "created_at", mdt_db_str(r, row, C_CREATED));
     if (j)
         action_row_extra(j, r, row);
@@ -160,26 +189,9 @@ json_t *mdt_actions_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_
 
 /* ---- input ---------------------------------------------------------------- */
 
-typedef struct {
-    const char *title;          /* borrowed from req->json; NULL = unchanged */
-    const char *details_md;     /* borrowed; NULL = unchanged ("" clears) */
-    int status;                 /* STATUSES index; -1 = unchanged */
-    int64_t assignee_agency_id; /* 0 = unchanged (PATCH) */
-    int64_t assignee_id;        /* 0 = none */
-    int assignee_id_set;        /* PATCH: the body named assignee_id (maybe null) */
-    char due[11];               /* "" = none */
-    int due_set;                /* PATCH: the body named due_date (maybe null) */
-    int vis;
-    int64_t *visible_to; /* malloc'ed */
-    size_t n_visible_to;
-    int64_t meeting_id;
-    int64_t version;
-    const char *time_zone; /* the server's, for `overdue` */
-} action_in_t;
-
-static void action_in_free(void *arg)
+void mdt_actions_in_free(void *arg)
 {
-    action_in_t *in = arg;
+    mdt_action_in_t *in = arg;
     if (in)
         free(in->visible_to);
     free(in);
@@ -203,7 +215,7 @@ static size_t title_chars(const char *s)
     return seen ? n : 0;
 }
 
-static int parse_title(json_t *b, int required, action_in_t *in, mdt_err_t *e)
+static int parse_title(json_t *b, int required, mdt_action_in_t *in, mdt_err_t *e)
 {
     int rc = mdt_json_str(b, "title", required, TITLE_MAX_CHARS * 4, &in->title, e);
     if (rc != 0)
@@ -218,7 +230,7 @@ static int parse_title(json_t *b, int required, action_in_t *in, mdt_err_t *e)
 }
 
 /* assignee_id and due_date: a value, or (PATCH) null to clear. */
-static int parse_nullables(json_t *b, action_in_t *in, mdt_err_t *e)
+static int parse_nullables(json_t *b, mdt_action_in_t *in, mdt_err_t *e)
 {
     int rc = mdt_json_int(b, "assignee_id", 0, 1, INT64_MAX, &in->assignee_id, e);
     if (rc < 0)
@@ -231,7 +243,7 @@ static int parse_nullables(json_t *b, action_in_t *in, mdt_err_t *e)
     return 0;
 }
 
-static int parse_create(json_t *b, action_in_t *in, mdt_err_t *e)
+static int parse_create(json_t *b, mdt_action_in_t *in, mdt_err_t *e)
 {
     const char *md = "";
     in->vis = MDT_VIS_MDT;
@@ -248,15 +260,22 @@ static int parse_create(json_t *b, action_in_t *in, mdt_err_t *e)
     return 0;
 }
 
-static int parse_update(json_t *b, action_in_t *in, mdt_err_t *e)
+int mdt_actions_parse_set(json_t *b, mdt_action_in_t *in, mdt_err_t *e)
 {
     in->status = -1;
+    if (mdt_json_enum(b, "status", 0, STATUSES, &in->status, e) < 0 ||
+        mdt_json_int(b, "assignee_agency_id", 0, 1, INT64_MAX, &in->assignee_agency_id, e) < 0 ||
+        parse_nullables(b, in, e) < 0)
+        return -1;
+    return 0;
+}
+
+static int parse_update(json_t *b, mdt_action_in_t *in, mdt_err_t *e)
+{
     if (mdt_json_int(b, "version", 1, 1, INT32_MAX, &in->version, e) < 0 ||
         parse_title(b, 0, in, e) < 0 ||
         mdt_json_str(b, "details_md", 0, MDT_MARKDOWN_MAX_SOURCE, &in->details_md, e) < 0 ||
-        mdt_json_enum(b, "status", 0, STATUSES, &in->status, e) < 0 ||
-        mdt_json_int(b, "assignee_agency_id", 0, 1, INT64_MAX, &in->assignee_agency_id, e) < 0 ||
-        parse_nullables(b, in, e) < 0)
+        mdt_actions_parse_set(b, in, e) < 0)
         return -1;
     if (!in->title && !in->details_md && in->status < 0 && !in->assignee_agency_id &&
         !in->assignee_id_set && !in->due_set) {
@@ -310,18 +329,6 @@ static int check_assignee(mdt_dbc_t *c, mdt_caseop_t *op, int64_t user_id, int64
     return MDT_DB_OK;
 }
 
-/* A meeting_id names a meeting the caller may see with this case on its
- * agenda (asked of meetings.c, which asks authz). */
-static int check_meeting(mdt_dbc_t *c, mdt_caseop_t *op, int64_t meeting_id)
-{
-    bool ok = false;
-    int rc = mdt_meetings_check_case(c, &op->p, meeting_id, op->case_id, &ok);
-    if (rc == MDT_DB_OK && !ok)
-        return stop(op, 422, "validation", "meeting_id",
-                    "meeting_id must be a meeting you can see with this case on its agenda");
-    return rc;
-}
-
 /* Renders details_md (NULL: unchanged) into *html (caller frees). */
 static int render(mdt_caseop_t *op, const char *md, char **html)
 {
@@ -341,7 +348,7 @@ static void param_id(mdt_db_params_t *prm, int64_t id)
 }
 
 /* The one item as op's caller sees it into op->run.ans.result; db status. */
-static int action_result(mdt_dbc_t *c, mdt_caseop_t *op, const action_in_t *in)
+static int action_result(mdt_dbc_t *c, mdt_caseop_t *op, const mdt_action_in_t *in)
 {
     json_t *items = mdt_actions_list_json(c, &op->p, &op->cx, op->object_id, in->time_zone);
     if (!items)
@@ -362,7 +369,8 @@ static int action_record(mdt_dbc_t *c, mdt_caseop_t *op, const char *action, con
 
 /* ---- create ----------------------------------------------------------------- */
 
-static int action_insert(mdt_dbc_t *c, mdt_caseop_t *op, const action_in_t *in, const char *html)
+static int action_insert(mdt_dbc_t *c, mdt_caseop_t *op, const mdt_action_in_t *in,
+                         const char *html)
 {
     char *ids = mdt_ids_literal(in->visible_to, in->n_visible_to);
     if (!ids)
@@ -400,7 +408,7 @@ static int action_insert(mdt_dbc_t *c, mdt_caseop_t *op, const action_in_t *in, 
 
 static int action_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
 {
-    action_in_t *in = op->ud;
+    mdt_action_in_t *in = op->ud;
     char *html = NULL;
     int rc = mdt_entries_check_visible_to(op, in->vis, in->visible_to, in->n_visible_to);
     if (rc == MDT_DB_OK)
@@ -408,7 +416,7 @@ static int action_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
     if (rc == MDT_DB_OK && in->assignee_id)
         rc = check_assignee(c, op, in->assignee_id, in->assignee_agency_id);
     if (rc == MDT_DB_OK && in->meeting_id)
-        rc = check_meeting(c, op, in->meeting_id);
+        rc = mdt_meetings_check_link(c, &op->run, &op->p, in->meeting_id, op->case_id);
     if (rc == MDT_DB_OK)
         rc = render(op, in->details_md, &html);
     if (rc == MDT_DB_OK)
@@ -431,7 +439,7 @@ typedef bool (*action_allow_fn)(const mdt_principal_t *, const mdt_case_ctx_t *,
                                 const mdt_item_ctx_t *, int64_t);
 
 /* The item row, locked for the change, into *out. */
-static int action_load(mdt_dbc_t *c, const action_in_t *in, int64_t id, PGresult **out)
+static int action_load(mdt_dbc_t *c, const mdt_action_in_t *in, int64_t id, PGresult **out)
 {
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
@@ -471,7 +479,8 @@ static int action_gate(mdt_caseop_t *op, const PGresult *r, action_allow_fn allo
 /* Settles the assignee after the update into in (agency, user) and checks
  * it: a new agency must pass check_assign; a user named or kept across an
  * agency change must belong to the agency (it is dropped when not named). */
-static int action_assignee(mdt_dbc_t *c, mdt_caseop_t *op, action_in_t *in, const row_item_t *ri)
+static int action_assignee(mdt_dbc_t *c, mdt_caseop_t *op, mdt_action_in_t *in,
+                           const row_item_t *ri)
 {
     int64_t cur_agency = ri->v.it.assignee_agency_id;
     int changed = in->assignee_agency_id && in->assignee_agency_id != cur_agency;
@@ -485,7 +494,7 @@ static int action_assignee(mdt_dbc_t *c, mdt_caseop_t *op, action_in_t *in, cons
     return rc;
 }
 
-static int action_write_update(mdt_dbc_t *c, mdt_caseop_t *op, const action_in_t *in,
+static int action_write_update(mdt_dbc_t *c, mdt_caseop_t *op, const mdt_action_in_t *in,
                                const char *html)
 {
     mdt_db_params_t prm;
@@ -508,6 +517,10 @@ static int action_write_update(mdt_dbc_t *c, mdt_caseop_t *op, const action_in_t
         " due_date = CASE WHEN $8::boolean THEN $9::date ELSE due_date END,"
         " completed_at = CASE WHEN coalesce($5, status) = 'done'"
         " THEN coalesce(completed_at, now()) END,"
+        " closed_at = CASE WHEN coalesce($5, status) IN ('done', 'cancelled')"
+        " THEN coalesce(closed_at, now()) END,"
+        " closed_by = CASE WHEN coalesce($5, status) IN ('done', 'cancelled')"
+        " THEN CASE WHEN closed_at IS NULL THEN $10 ELSE closed_by END END,"
         " version = version + 1, updated_at = now() WHERE id = $1 RETURNING *)"
         " INSERT INTO action_versions (action_id, version, data, edited_by, edited_at)"
         " SELECT a.id, a.version, to_jsonb(a), $10, a.updated_at FROM a",
@@ -515,7 +528,7 @@ static int action_write_update(mdt_dbc_t *c, mdt_caseop_t *op, const action_in_t
 }
 
 /* The audit detail of an update: field names, and the new status. */
-static json_t *update_detail(const action_in_t *in)
+static json_t *update_detail(const mdt_action_in_t *in)
 {
     static const char *const names[] = {"title",    "details_md",         "status",
                                         "due_date", "assignee_agency_id", "assignee_id"};
@@ -532,9 +545,9 @@ static json_t *update_detail(const action_in_t *in)
     return d;
 }
 
-static int action_update_work(mdt_dbc_t *c, mdt_caseop_t *op)
+int mdt_actions_update_work(mdt_dbc_t *c, mdt_caseop_t *op)
 {
-    action_in_t *in = op->ud;
+    mdt_action_in_t *in = op->ud;
     json_t *detail = update_detail(in); /* before action_assignee fills in */
     PGresult *r = NULL;
     row_item_t ri;
@@ -563,7 +576,7 @@ static int action_update_work(mdt_dbc_t *c, mdt_caseop_t *op)
 
 static int action_retract_work(mdt_dbc_t *c, mdt_caseop_t *op)
 {
-    action_in_t *in = op->ud;
+    mdt_action_in_t *in = op->ud;
     PGresult *r = NULL;
     row_item_t ri;
     int rc = action_load(c, in, op->object_id, &r);
@@ -591,31 +604,31 @@ static int action_retract_work(mdt_dbc_t *c, mdt_caseop_t *op)
 
 /* Parses req's body (parse NULL: none) and runs work on the item in the
  * path (on_item) or the case in the path. */
-static void action_run(mdt_req_t *req, int (*parse)(json_t *, action_in_t *, mdt_err_t *),
+static void action_run(mdt_req_t *req, int (*parse)(json_t *, mdt_action_in_t *, mdt_err_t *),
                        mdt_caseop_fn work, int on_item)
 {
     mdt_err_t e;
-    action_in_t *in = calloc(1, sizeof(*in));
+    mdt_action_in_t *in = calloc(1, sizeof(*in));
     if (!in) {
         mdt_http_error(req, 500, "internal", NULL, "out of memory");
         return;
     }
     in->time_zone = mdt_ctx_time_zone(req);
     if (parse && parse(req->json, in, &e) < 0) {
-        action_in_free(in);
+        mdt_actions_in_free(in);
         mdt_http_fail(req, &e);
         return;
     }
     mdt_caseop_t *op = mdt_caseop_new(req, work);
     if (!op) {
-        action_in_free(in);
+        mdt_actions_in_free(in);
         return;
     }
     op->ud = in;
-    op->ud_free = action_in_free;
+    op->ud_free = mdt_actions_in_free;
     if (on_item) {
         op->object_id = req->ids[0];
-        op->resolve_sql = "SELECT case_id FROM actions WHERE id = $1";
+        op->resolve_sql = ACTIONS_RESOLVE_SQL;
     } else {
         op->case_id = req->ids[0];
         op->run.idempotent = 1; /* the create */
@@ -630,7 +643,7 @@ void mdt_actions_create(mdt_req_t *req)
 
 void mdt_actions_update(mdt_req_t *req)
 {
-    action_run(req, parse_update, action_update_work, 1);
+    action_run(req, parse_update, mdt_actions_update_work, 1);
 }
 
 void mdt_actions_retract(mdt_req_t *req)

@@ -12,6 +12,9 @@
 void mdt_actions_create(mdt_req_t *req);
 void mdt_actions_update(mdt_req_t *req);
 void mdt_actions_retract(mdt_req_t *req);
+/* POST /api/v1/actions/bulk (actions_bulk.c): PATCH's change to up to 200
+ * items in one transaction, all or nothing. */
+void mdt_actions_bulk(mdt_req_t *req);
 
 /* DB thread: the case's action items that p may see, oldest first, as a new
  * JSON array (action_id > 0: only that one); NULL on a database error

@@ -90,23 +90,29 @@ static int caseop_resolve(mdt_dbc_t *c, mdt_caseop_t *op)
     return rc;
 }
 
-/* The scope: resolve the case, load its context, 404 unless visible. */
-static int caseop_scope(mdt_dbc_t *c, void *arg)
+int mdt_caseop_load(mdt_dbc_t *c, mdt_caseop_t *op)
 {
-    mdt_caseop_t *op = arg;
     op->now = mdt_session_now();
     int rc = op->resolve_sql ? caseop_resolve(c, op) : MDT_DB_OK;
-    /* what a refused attempt's audit row names (runner.h) */
-    op->run.audit.case_id = rc == MDT_DB_OK ? op->case_id : 0;
-    op->run.audit.action = op->read_action;
-    op->run.audit.object_type = op->object_type;
-    op->run.audit.object_id = op->object_id;
     if (rc == MDT_DB_OK)
         rc = mdt_casectx_load(c, op->case_id, &op->cx);
     if (rc != MDT_DB_OK)
         return rc;
     op->view = mdt_casectx_view(&op->cx);
     return mdt_authz_case_visible(&op->p, &op->view) ? MDT_DB_OK : MDT_DB_NOT_FOUND;
+}
+
+/* The scope: mdt_caseop_load, and what a refused attempt's audit row names
+ * (runner.h): the case once resolved, even when the caller may not see it. */
+static int caseop_scope(mdt_dbc_t *c, void *arg)
+{
+    mdt_caseop_t *op = arg;
+    int rc = mdt_caseop_load(c, op);
+    op->run.audit.case_id = op->case_id;
+    op->run.audit.action = op->read_action;
+    op->run.audit.object_type = op->object_type;
+    op->run.audit.object_id = op->object_id;
+    return rc;
 }
 
 static int caseop_work(mdt_dbc_t *c, void *arg)

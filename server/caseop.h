@@ -55,6 +55,12 @@ void mdt_caseop_run(mdt_caseop_t *op);
 mdt_caseop_t *mdt_caseop_with(mdt_req_t *req, mdt_caseop_fn work, void *ud,
                               void (*ud_free)(void *));
 
+/* DB thread: the scope's loading, for a work that moves between cases (a
+ * bulk change): resolve op->case_id from op->object_id with resolve_sql
+ * (when set), load cx and view, MDT_DB_NOT_FOUND when there is no such
+ * object or case or the caller may not see the case. Returns the db status. */
+int mdt_caseop_load(mdt_dbc_t *c, mdt_caseop_t *op);
+
 /* In work: append the change's audit row and emit its event, in that
  * order, as the last statements before COMMIT. data is borrowed (the
  * event's data: ids only; subscribers load the object as they may see it).

@@ -1,16 +1,20 @@
 /* dashboard.c - action items across the caller's cases (see dashboard.h).
  *
- * GET /api/v1/actions?assignee=&agency_id=&status=&overdue=&case_id=&limit=
- * &cursor= and GET /api/v1/actions.csv with the same filters. One REPEATABLE
- * READ transaction: the case set (every case of the caller's agency, each
+ * GET /api/v1/actions?assignee=&assignee_id=&agency_id=&status=&overdue=
+ * &due=&lead=&scope=&case_id=&sort=&order=&limit=&cursor= and
+ * GET /api/v1/actions.csv with the same filters. One REPEATABLE READ
+ * transaction: the case set (every case of the caller's agency, each
  * context loaded once), then the light columns of every matching action
  * item in dashboard order (overdue first, then due date, items without one
- * last, then id), each kept only when the view filter (view.h) says so with
- * its case's context. `total` and `overdue_total` count the visible ones;
- * the page after `cursor` is then serialized by actions.c
- * (mdt_actions_list_json, the one Action serializer) and given the case's
- * case_number and alias. Retracted items are not listed. The CSV is the
- * same rows written by csv.c. Reads are audited as action.list and
+ * last, then id) or the order of sort=/order=, each kept only when the view
+ * filter (view.h) says so with its case's context: a filter only narrows
+ * what the predicate already allows. `total` and `overdue_total` count the
+ * visible ones; the page after `cursor` (a key in dashboard order, a
+ * position "p<n>" among the visible items of a sorted listing) is then
+ * serialized by actions.c (mdt_actions_list_json, the one Action
+ * serializer) and given the case's case_number and alias (also as
+ * case_alias). Retracted items are not listed. The CSV is the same rows
+ * written by csv.c, names first. Reads are audited as action.list and
  * action.export with counts and the names of the filters used only. */
 #include "dashboard.h"
 
@@ -46,17 +50,23 @@ typedef struct {
     mdt_principal_t p;
     mdt_audit_actor_t actor;
     int csv;
-    int64_t assignee, agency, case_id; /* 0 = any */
-    char statuses[64];                 /* text[] literal, "" = any */
-    int overdue;                       /* -1 any, 0 not overdue, 1 overdue */
+    int64_t assignee, assignee_id, agency, case_id; /* 0 = any */
+    int64_t lead, scope; /* the caller's agency for lead=mine, scope=supervisor; 0 = off */
+    char statuses[64];   /* text[] literal, "" = any */
+    int overdue;         /* -1 any, 0 not overdue, 1 overdue */
+    int due;             /* DUE_WINDOWS index, -1 = any */
+    int sort;            /* SORTS index, -1 = dashboard order */
+    int desc;            /* order=desc */
     int64_t limit;
     int has_cursor;
-    dash_key_t cursor;
+    dash_key_t cursor; /* dashboard order */
+    int64_t offset;    /* a sorted listing: visible items before the page */
     /* results */
     json_t *items;
     int64_t total, overdue_total;
     int more;
-    dash_key_t last;
+    dash_key_t last;     /* dashboard order: the page's last item */
+    int64_t next_offset; /* a sorted listing: the next page's offset */
     char today[11];
     mdt_run_t run; /* the runner and the answer */
 } dash_t;
@@ -79,11 +89,6 @@ static int key_cmp(const dash_key_t *a, const dash_key_t *b)
     if (c)
         return c < 0 ? -1 : 1;
     return a->id < b->id ? -1 : a->id > b->id;
-}
-
-static void key_format(const dash_key_t *k, char *out, size_t len)
-{
-    snprintf(out, len, "%d.%s.%lld", k->o, k->due[0] ? k->due : "-", (long long)k->id);
 }
 
 /* "o.YYYY-MM-DD.id" or "o.-.id"; 0 or -1. */
@@ -177,16 +182,52 @@ static int parse_overdue(dash_t *d, mdt_err_t *e)
     return -1;
 }
 
+/* A sorted listing's cursor is "p<offset>" (the visible items before the
+ * next page); dashboard order's is a key (key_parse). */
+static int parse_offset(dash_t *d, const char *s)
+{
+    char *end;
+    if (s[0] != 'p' || s[1] < '1' || s[1] > '9')
+        return -1;
+    long long v = strtoll(s + 1, &end, 10);
+    if (*end || v <= 0 || v > INT32_MAX)
+        return -1;
+    d->offset = v;
+    return 0;
+}
+
 static int parse_cursor(dash_t *d, mdt_err_t *e)
 {
     const char *s = mdt_req_query(d->req, "cursor");
     if (!s || !*s)
         return 0;
-    if (key_parse(s, &d->cursor) != 0) {
+    if (d->sort >= 0 ? parse_offset(d, s) != 0 : key_parse(s, &d->cursor) != 0) {
         mdt_err_set(e, 422, "validation", "cursor", "cursor must be the next of an earlier page");
         return -1;
     }
-    d->has_cursor = 1;
+    d->has_cursor = d->sort < 0;
+    return 0;
+}
+
+static const char *const DUE_WINDOWS[] = {"overdue", "week", "14d", NULL};
+static const char *const SORTS[] = {"due", "case", "status", "assignee", "agency", "closed", NULL};
+static const char *const ORDERS[] = {"asc", "desc", NULL};
+static const char *const LEADS[] = {"mine", NULL};
+static const char *const SCOPES[] = {"supervisor", NULL};
+
+/* due=, sort=, order=, lead=mine and scope=supervisor. */
+static int parse_choices(dash_t *d, mdt_err_t *e)
+{
+    int lead, scope, order;
+    if (mdt_req_query_enum(d->req, "due", DUE_WINDOWS, &d->due, e) != 0 ||
+        mdt_req_query_enum(d->req, "sort", SORTS, &d->sort, e) != 0 ||
+        mdt_req_query_enum(d->req, "order", ORDERS, &order, e) != 0 ||
+        mdt_req_query_enum(d->req, "lead", LEADS, &lead, e) != 0 ||
+        mdt_req_query_enum(d->req, "scope", SCOPES, &scope, e) != 0)
+        return -1;
+    d->desc = order == 1;
+    d->lead = lead == 0 ? d->p.agency_id : 0;
+    d->scope = scope == 0 ? d->p.agency_id : 0;
     return 0;
 }
 
@@ -194,7 +235,8 @@ static int dash_parse(dash_t *d, mdt_err_t *e)
 {
     int64_t max = d->csv ? CSV_MAX : LIST_MAX;
     if (parse_assignee(d, e) != 0 || parse_status(d, e) != 0 || parse_overdue(d, e) != 0 ||
-        parse_cursor(d, e) != 0 ||
+        parse_choices(d, e) != 0 || parse_cursor(d, e) != 0 ||
+        mdt_req_query_int(d->req, "assignee_id", 1, INT64_MAX, 0, &d->assignee_id, e) != 0 ||
         mdt_req_query_int(d->req, "agency_id", 1, INT64_MAX, 0, &d->agency, e) != 0 ||
         mdt_req_query_int(d->req, "case_id", 1, INT64_MAX, 0, &d->case_id, e) != 0 ||
         mdt_req_query_int(d->req, "limit", 1, max, d->csv ? CSV_MAX : LIST_DEFAULT, &d->limit, e) !=
@@ -220,8 +262,39 @@ static void param_id_or_null(mdt_db_params_t *q, int64_t id)
         mdt_db_param_str(q, NULL);
 }
 
+/* The sort key of a sorted listing, in SORTS order. Ties fall back to the
+ * id in the same direction; items without the key (no due date, no
+ * assignee, not closed) come last either way. */
+static const char *const SORT_KEYS[] = {
+    "a.due_date",
+    "c.case_number",
+    "array_position(ARRAY['open', 'in_progress', 'done', 'cancelled'], a.status)",
+    "au.display_name",
+    "ag.name",
+    "a.closed_at",
+};
+
+/* The query's parameters after the case ids ($2): the filters. */
+static void dash_filter_params(const dash_t *d, mdt_db_params_t *q)
+{
+    param_id_or_null(q, d->assignee);
+    param_id_or_null(q, d->agency);
+    mdt_db_param_str(q, d->statuses[0] ? d->statuses : NULL);
+    if (d->overdue >= 0)
+        mdt_db_param_bool(q, d->overdue);
+    else
+        mdt_db_param_str(q, NULL);
+    mdt_db_param_str(q, d->due >= 0 ? DUE_WINDOWS[d->due] : NULL);
+    param_id_or_null(q, d->lead);
+    param_id_or_null(q, d->scope);
+    param_id_or_null(q, d->assignee_id);
+}
+
 /* The light columns of every matching item of the case set, in dashboard
- * order. */
+ * order or the order asked for (SORT_KEYS: our own text only). The due
+ * windows: overdue; this week = from today through Sunday of the ISO week
+ * (Monday to Sunday) of today; 14d = from today through today + 14; all
+ * days in the installation's time zone. */
 static int dash_candidates(mdt_dbc_t *c, const dash_t *d, const mdt_caseset_t *cs, PGresult **out)
 {
     int64_t *ids = calloc(cs->n + 1, sizeof(*ids));
@@ -231,31 +304,42 @@ static int dash_candidates(mdt_dbc_t *c, const dash_t *d, const mdt_caseset_t *c
     free(ids);
     if (!lit)
         return MDT_DB_ERROR;
+    char order[256], sql[2048];
+    if (d->sort >= 0)
+        snprintf(order, sizeof(order), "%s %s NULLS LAST, a.id %s", SORT_KEYS[d->sort],
+                 d->desc ? "DESC" : "ASC", d->desc ? "DESC" : "ASC");
+    else
+        snprintf(order, sizeof(order), "o.overdue DESC, a.due_date ASC NULLS LAST, a.id");
+    snprintf(sql, sizeof(sql),
+             "SELECT a.id, a.case_id, a.visibility, a.agency_id, a.created_by, a.visible_to::text,"
+             " a.assignee_agency_id, coalesce(a.assignee_id, 0), o.overdue,"
+             " coalesce(to_char(a.due_date, 'YYYY-MM-DD'), '')"
+             " FROM actions a JOIN cases c ON c.id = a.case_id"
+             " JOIN agencies ag ON ag.id = a.assignee_agency_id"
+             " LEFT JOIN users au ON au.id = a.assignee_id"
+             " CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE $1)::date AS today) t"
+             " CROSS JOIN LATERAL (SELECT coalesce(a.status IN ('open', 'in_progress')"
+             "  AND a.due_date < t.today, false) AS overdue) o"
+             " WHERE a.retracted_at IS NULL AND a.case_id = ANY($2::bigint[])"
+             " AND ($3::bigint IS NULL OR a.assignee_id = $3)"
+             " AND ($4::bigint IS NULL OR a.assignee_agency_id = $4)"
+             " AND ($5::text[] IS NULL OR a.status = ANY($5::text[]))"
+             " AND ($6::boolean IS NULL OR o.overdue = $6)"
+             " AND ($7::text IS NULL OR ($7 = 'overdue' AND o.overdue)"
+             "  OR ($7 = 'week' AND a.due_date BETWEEN t.today"
+             "   AND date_trunc('week', t.today)::date + 6)"
+             "  OR ($7 = '14d' AND a.due_date BETWEEN t.today AND t.today + 14))"
+             " AND ($8::bigint IS NULL OR c.lead_agency_id = $8)"
+             " AND ($9::bigint IS NULL OR a.assignee_agency_id = $9 OR c.lead_agency_id = $9)"
+             " AND ($10::bigint IS NULL OR a.assignee_id = $10)"
+             " ORDER BY %s",
+             order);
     mdt_db_params_t q;
     mdt_db_params_init(&q);
     mdt_db_param_str(&q, mdt_ctx_time_zone(d->req));
     mdt_db_param_str(&q, lit);
-    param_id_or_null(&q, d->assignee);
-    param_id_or_null(&q, d->agency);
-    mdt_db_param_str(&q, d->statuses[0] ? d->statuses : NULL);
-    if (d->overdue >= 0)
-        mdt_db_param_bool(&q, d->overdue);
-    else
-        mdt_db_param_str(&q, NULL);
-    *out = mdt_db_query(
-        c,
-        "SELECT a.id, a.case_id, a.visibility, a.agency_id, a.created_by, a.visible_to::text,"
-        " a.assignee_agency_id, coalesce(a.assignee_id, 0), o.overdue,"
-        " coalesce(to_char(a.due_date, 'YYYY-MM-DD'), '')"
-        " FROM actions a CROSS JOIN LATERAL (SELECT coalesce(a.status IN ('open', 'in_progress')"
-        "  AND a.due_date < (now() AT TIME ZONE $1)::date, false) AS overdue) o"
-        " WHERE a.retracted_at IS NULL AND a.case_id = ANY($2::bigint[])"
-        " AND ($3::bigint IS NULL OR a.assignee_id = $3)"
-        " AND ($4::bigint IS NULL OR a.assignee_agency_id = $4)"
-        " AND ($5::text[] IS NULL OR a.status = ANY($5::text[]))"
-        " AND ($6::boolean IS NULL OR o.overdue = $6)"
-        " ORDER BY o.overdue DESC, a.due_date ASC NULLS LAST, a.id",
-        &q);
+    dash_filter_params(d, &q);
+    *out = mdt_db_query(c, sql, &q);
     free(lit);
     return *out ? MDT_DB_OK : c->status;
 }
@@ -277,6 +361,8 @@ static size_t dash_select(dash_t *d, const mdt_caseset_t *cs, const PGresult *r,
         d->overdue_total += !it.key.o;
         if (d->has_cursor && key_cmp(&it.key, &d->cursor) <= 0)
             continue;
+        if (d->total <= d->offset)
+            continue;
         if (n < (size_t)d->limit + 1)
             page[n++] = it;
     }
@@ -285,6 +371,7 @@ static size_t dash_select(dash_t *d, const mdt_caseset_t *cs, const PGresult *r,
         n = (size_t)d->limit;
     if (n)
         d->last = page[n - 1].key;
+    d->next_offset = d->offset + (int64_t)n;
     return n;
 }
 
@@ -331,6 +418,7 @@ static int dash_serialize_case(mdt_dbc_t *c, dash_t *d, const mdt_caseset_t *cs,
             slots[j] = json_incref(it);
             json_object_set_new(it, "case_number", json_string(k->case_number));
             json_object_set_new(it, "alias", json_string(k->alias));
+            json_object_set_new(it, "case_alias", json_string(k->alias));
             break;
         }
     }
@@ -397,6 +485,18 @@ static int dash_work(mdt_dbc_t *c, void *arg)
 
 /* ---- answering ------------------------------------------------------------------------ */
 
+/* The cursor of the page after this one (see parse_cursor). */
+static void next_cursor(const dash_t *d, char *out, size_t len)
+{
+    const dash_key_t *k = &d->last;
+    if (d->sort >= 0)
+        snprintf(out, len, "p%lld", (long long)d->next_offset);
+    else
+        snprintf(out, len, "%d.%s.%lld", k->o, k->due[0] ? k->due : "-", (long long)k->id);
+}
+
+/* The CSV's columns: Action fields, names first; the ids stay as the last
+ * columns for those who join the file with other exports. */
 static const char *const CSV_COLUMNS[] = {"id",
                                           "case_id",
                                           "case_number",
@@ -405,17 +505,23 @@ static const char *const CSV_COLUMNS[] = {"id",
                                           "status",
                                           "overdue",
                                           "due_date",
-                                          "assignee_id",
+                                          "days_overdue",
                                           "assignee_name",
-                                          "assignee_agency_id",
-                                          "agency_id",
-                                          "visibility",
-                                          "meeting_id",
-                                          "created_by",
+                                          "assignee_agency_name",
+                                          "agency_name",
+                                          "closed_by_name",
+                                          "closed_at",
                                           "created_by_name",
                                           "created_at",
                                           "updated_at",
                                           "completed_at",
+                                          "visibility",
+                                          "meeting_id",
+                                          "assignee_id",
+                                          "assignee_agency_id",
+                                          "agency_id",
+                                          "created_by",
+                                          "closed_by",
                                           NULL};
 
 static void csv_value(mdt_csv_t *w, json_t *v)
@@ -456,7 +562,7 @@ static void dash_answer_csv(dash_t *d)
     snprintf(disp, sizeof(disp), "attachment; filename=\"action-items-%s.csv\"", d->today);
     mdt_http_add_header(d->req, "Content-Disposition", disp);
     if (d->more) {
-        key_format(&d->last, next, sizeof(next));
+        next_cursor(d, next, sizeof(next));
         mdt_http_add_header(d->req, "X-Next-Cursor", next);
     }
     d->run.ans.text = body;
@@ -467,7 +573,7 @@ static void dash_answer_csv(dash_t *d)
 static void dash_answer_json(dash_t *d)
 {
     char next[48];
-    key_format(&d->last, next, sizeof(next));
+    next_cursor(d, next, sizeof(next));
     d->run.ans.result =
         json_pack("{s:O, s:o, s:I, s:I}", "items", d->items, "next",
                   d->more ? json_string(next) : json_null(), "total", (json_int_t)d->total,
@@ -477,8 +583,9 @@ static void dash_answer_json(dash_t *d)
 /* The audit detail: counts and the names of the filters given. */
 static json_t *dash_detail(const dash_t *d)
 {
-    static const char *const names[] = {"assignee", "agency_id", "status",
-                                        "overdue",  "case_id",   "cursor"};
+    static const char *const names[] = {"assignee", "assignee_id", "agency_id", "status",
+                                        "overdue",  "due",         "lead",      "scope",
+                                        "case_id",  "sort",        "order",     "cursor"};
     json_t *filters = json_array();
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         const char *v = mdt_req_query(d->req, names[i]);

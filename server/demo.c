@@ -721,9 +721,11 @@ static int demo_action(demo_t *d, const demo_action_t *ac)
         d,
         "WITH a AS (INSERT INTO actions (case_id, title, details_md, details_html, assignee_id,"
         " assignee_agency_id, agency_id, due_date, status, visibility, created_by, created_at,"
-        " completed_at) VALUES ($1, $2, $3, $4, $5::bigint, $6, $7,"
+        " completed_at, closed_at, closed_by) VALUES ($1, $2, $3, $4, $5::bigint, $6, $7,"
         " (now() AT TIME ZONE $12)::date + $8::int, $9, $10, $11, now() - interval '8 days',"
-        " CASE WHEN $9 = 'done' THEN now() - interval '1 day' END) RETURNING *)"
+        " CASE WHEN $9 = 'done' THEN now() - interval '1 day' END,"
+        " CASE WHEN $9 IN ('done', 'cancelled') THEN now() - interval '1 day' END,"
+        " CASE WHEN $9 IN ('done', 'cancelled') THEN coalesce($5::bigint, $11) END) RETURNING *)"
         " INSERT INTO action_versions (action_id, version, data, edited_by, edited_at)"
         " SELECT a.id, a.version, to_jsonb(a), a.created_by, a.created_at FROM a"
         " RETURNING action_id",

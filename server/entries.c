@@ -24,6 +24,7 @@
 #include "ids.h"
 #include "json.h"
 #include "markdown.h"
+#include "meetings.h"
 #include "sealed.h"
 #include "session.h"
 #include "view.h"
@@ -42,6 +43,7 @@ static const char *const DISCLOSURES[] = {"none", "partial", "full", NULL};
         "e.created_at") ","                                                                        \
                         " " TS("e.edited_at") ", " TS(                                             \
                             "e.retracted_at") ", e.retracted_by, u.display_name"                   \
+                                              ", e.meeting_id"                                     \
                                               " FROM entries e JOIN users u ON u.id = e.author_id"
 
 enum {
@@ -60,7 +62,8 @@ enum {
     C_EDITED,
     C_RETRACTED,
     C_RETRACTED_BY,
-    C_AUTHOR_NAME
+    C_AUTHOR_NAME,
+    C_MEETING
 };
 
 /* The sealed columns of ENTRY_SELECT: the body, bound to the entry. */
@@ -152,6 +155,8 @@ static json_t *entry_row_json(const PGresult *r, int row, const mdt_principal_t 
         mdt_json_id_or_null(mdt_db_int(r, row, C_RETRACTED_BY)));
     if (j && !PQgetisnull(r, row, C_INTERVIEW))
         json_object_set_new(j, "interview", interview_json(r, row, body));
+    if (j)
+        json_object_set_new(j, "meeting_id", mdt_json_id_or_null(mdt_db_int(r, row, C_MEETING)));
     return j;
 }
 
@@ -201,6 +206,7 @@ typedef struct {
     json_t *interview; /* normalized copy, owned */
     int64_t interviewer_id;
     int64_t version;
+    int64_t meeting_id; /* 0 = none */
 } entry_in_t;
 
 static void entry_in_free(void *arg)
@@ -298,8 +304,14 @@ static int parse_interview(json_t *b, entry_in_t *in, mdt_err_t *e)
 static int parse_create(json_t *b, entry_in_t *in, mdt_err_t *e)
 {
     if (mdt_json_enum(b, "kind", 1, KINDS, &in->kind, e) < 0 || parse_body(b, 1, in, e) < 0 ||
-        parse_visibility(b, 1, in, e) < 0)
+        parse_visibility(b, 1, in, e) < 0 ||
+        mdt_json_int(b, "meeting_id", 0, 1, INT64_MAX, &in->meeting_id, e) < 0)
         return -1;
+    if (in->meeting_id && in->kind == KIND_INTERVIEW) {
+        mdt_err_set(e, 422, "validation", "meeting_id",
+                    "an interview entry is not recorded in a meeting: leave out meeting_id");
+        return -1;
+    }
     return parse_interview(b, in, e);
 }
 
@@ -419,12 +431,16 @@ static int entry_insert(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in, co
     mdt_db_param_str(&prm, VISIBILITIES[in->vis]);
     mdt_db_param_str(&prm, ids);
     mdt_db_param_str(&prm, interview);
+    if (in->meeting_id)
+        mdt_db_param_int(&prm, in->meeting_id);
+    else
+        mdt_db_param_str(&prm, NULL);
     mdt_db_param_int(&prm, *id);
     r = mdt_db_query(
         c,
         "WITH e AS (INSERT INTO entries (id, case_id, kind, author_id, agency_id, body_md,"
-        " body_html, visibility, visible_to, interview) VALUES ($10, $1, $2, $3, $4, $5, $6, $7,"
-        " $8::bigint[], $9::jsonb) RETURNING *)"
+        " body_html, visibility, visible_to, interview, meeting_id) VALUES ($11, $1, $2, $3, $4,"
+        " $5, $6, $7, $8::bigint[], $9::jsonb, $10) RETURNING *)"
         " INSERT INTO entry_versions (entry_id, version, body_md, body_html, visibility,"
         " visible_to, interview, edited_by, edited_at) SELECT id, version, body_md, body_html,"
         " visibility, visible_to, interview, author_id, created_at FROM e RETURNING entry_id",
@@ -448,6 +464,8 @@ static int entry_create_checks(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t 
     int rc = mdt_entries_check_visible_to(op, in->vis, in->visible_to, in->n_visible_to);
     if (rc == MDT_DB_OK && interview)
         rc = check_interviewer(c, op, in->interviewer_id);
+    if (rc == MDT_DB_OK && in->meeting_id)
+        rc = mdt_meetings_check_link(c, &op->run, &op->p, in->meeting_id, op->case_id);
     return rc;
 }
 
@@ -467,6 +485,8 @@ static int entry_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
         return rc;
     json_t *detail =
         json_pack("{s:s, s:s}", "kind", KINDS[in->kind], "visibility", VISIBILITIES[in->vis]);
+    if (detail && in->meeting_id)
+        json_object_set_new(detail, "meeting_id", json_integer(in->meeting_id));
     rc = mdt_caseop_record(c, op, "entry.create", "entry", op->object_id, "entry.created", detail);
     json_decref(detail);
     op->run.ans.ok_status = 201;

@@ -229,6 +229,29 @@ int mdt_req_query_int(const mdt_req_t *req, const char *name, int64_t lo, int64_
     return 0;
 }
 
+int mdt_req_query_enum(const mdt_req_t *req, const char *name, const char *const *values, int *out,
+                       mdt_err_t *e)
+{
+    const char *s = mdt_req_query(req, name);
+    *out = -1;
+    if (!s || !*s)
+        return 0;
+    char list[160];
+    size_t k = 0;
+    for (int i = 0; values[i]; i++) {
+        if (strcmp(values[i], s) == 0) {
+            *out = i;
+            return 0;
+        }
+        k += (size_t)snprintf(list + k, k < sizeof(list) ? sizeof(list) - k : 0, "%s%s",
+                              i ? ", " : "", values[i]);
+        if (k >= sizeof(list))
+            k = sizeof(list) - 1;
+    }
+    mdt_err_set(e, 422, "validation", name, "%s must be one of: %s", name, list);
+    return -1;
+}
+
 static int body_append(mdt_req_t *req, const void *in, size_t len)
 {
     size_t max = req->srv->cfg.max_body;

@@ -27,7 +27,8 @@
     TS("m.scheduled_at") ", " TS("m.created_at") ", " TS("m.started_at") ", " TS("m.ended_at")
 #define MEETING_SELECT                                                                             \
     "SELECT m.id, m.title, m.status, m.facilitator_id, m.agency_id, m.current_position,"           \
-    " m.version, m.created_by, " MEETING_TIMES " FROM meetings m WHERE m.id = $1"
+    " m.version, m.created_by, " MEETING_TIMES ", m.minutes_version, m.minutes_approved_by, " TS(  \
+        "m.minutes_approved_at") " FROM meetings m WHERE m.id = $1"
 #define OUTCOME_AT TS("mc.outcome_at")
 #define AGENDA_SELECT                                                                              \
     "SELECT mc.case_id, c.alias, c.case_number, mc.outcome_md, mc.outcome_html, " OUTCOME_AT       \
@@ -62,6 +63,9 @@ static int meeting_load_row(mdt_dbc_t *c, mdt_meeting_t *m, int64_t id)
     m->created_at = mdt_db_str(r, 0, 9);
     m->started_at = mdt_db_str(r, 0, 10);
     m->ended_at = mdt_db_str(r, 0, 11);
+    m->minutes_version = (int)mdt_db_int(r, 0, 12);
+    m->minutes_approved_by = mdt_db_int(r, 0, 13);
+    m->minutes_approved_at = mdt_db_str(r, 0, 14);
     return MDT_DB_OK;
 }
 
@@ -118,14 +122,44 @@ static int meeting_load_attendance(mdt_dbc_t *c, mdt_meeting_t *m)
     return MDT_DB_OK;
 }
 
+/* The corrections of approved minutes, by the version each one made. */
+static int meeting_load_corrections(mdt_dbc_t *c, mdt_meeting_t *m)
+{
+    PGresult *r =
+        mdt_meetings_query_id(c,
+                              "SELECT version, case_id, corrected_by, " TS(
+                                  "corrected_at") ", reason"
+                                                  " FROM meeting_minutes_corrections WHERE "
+                                                  "meeting_id = $1 ORDER BY version",
+                              m->id);
+    if (!r)
+        return c->status;
+    m->res[3] = r;
+    size_t n = (size_t)PQntuples(r);
+    m->corrections = calloc(n + 1, sizeof(*m->corrections));
+    if (!m->corrections)
+        return MDT_DB_ERROR;
+    for (size_t i = 0; i < n; i++) {
+        mdt_minutes_correction_t *k = &m->corrections[i];
+        k->version = (int)mdt_db_int(r, (int)i, 0);
+        k->case_id = mdt_db_int(r, (int)i, 1);
+        k->by = mdt_db_int(r, (int)i, 2);
+        k->at = mdt_db_str(r, (int)i, 3);
+        k->reason = mdt_db_str(r, (int)i, 4);
+    }
+    m->n_corrections = n;
+    return MDT_DB_OK;
+}
+
 void mdt_meetings_free(mdt_meeting_t *m)
 {
     if (!m)
         return;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         PQclear(m->res[i]);
     free(m->agenda);
     free(m->attendees);
+    free(m->corrections);
     free(m);
 }
 
@@ -137,6 +171,8 @@ mdt_meeting_t *mdt_meetings_load(mdt_dbc_t *c, int64_t meeting_id, int *status)
         rc = meeting_load_agenda(c, m);
     if (rc == MDT_DB_OK)
         rc = meeting_load_attendance(c, m);
+    if (rc == MDT_DB_OK)
+        rc = meeting_load_corrections(c, m);
     *status = rc;
     if (rc == MDT_DB_OK)
         return m;
@@ -159,6 +195,36 @@ bool mdt_meetings_visible(const mdt_meeting_t *m, const mdt_principal_t *p)
     return mdt_authz_meeting_visible(p, m->agency_id, m->attendee_agencies, m->n_attendees, seen);
 }
 
+bool mdt_meetings_correction_visible(const mdt_meeting_t *m, size_t i, const mdt_principal_t *p)
+{
+    if (!m || i >= m->n_corrections)
+        return false;
+    for (size_t k = 0; k < m->n_agenda; k++) {
+        if (m->agenda[k].case_id == m->corrections[i].case_id)
+            return mdt_meetings_case_visible(m, k, p);
+    }
+    return false; /* not on the agenda (it cannot change after the end): deny */
+}
+
+/* The Meeting's minutes: {status, version, approved_by, approved_at,
+ * corrections} with only the corrections of cases p may see. */
+static json_t *minutes_json(const mdt_meeting_t *m, const mdt_principal_t *p)
+{
+    json_t *corrections = json_array();
+    for (size_t i = 0; i < m->n_corrections; i++) {
+        const mdt_minutes_correction_t *k = &m->corrections[i];
+        if (mdt_meetings_correction_visible(m, i, p))
+            json_array_append_new(corrections,
+                                  json_pack("{s:i, s:I, s:I, s:s, s:s}", "version", k->version,
+                                            "case_id", (json_int_t)k->case_id, "by",
+                                            (json_int_t)k->by, "at", k->at, "reason", k->reason));
+    }
+    return json_pack("{s:s, s:i, s:o, s:o, s:o}", "status",
+                     m->minutes_version ? "approved" : "draft", "version", m->minutes_version,
+                     "approved_by", mdt_json_id_or_null(m->minutes_approved_by), "approved_at",
+                     mdt_json_str_or_null(m->minutes_approved_at), "corrections", corrections);
+}
+
 json_t *mdt_meetings_render(const mdt_meeting_t *m, const mdt_principal_t *p)
 {
     if (!mdt_meetings_visible(m, p))
@@ -172,7 +238,7 @@ json_t *mdt_meetings_render(const mdt_meeting_t *m, const mdt_principal_t *p)
             current = json_integer_value(case_id);
         json_array_append_new(agenda, item);
     }
-    return json_pack(
+    json_t *j = json_pack(
         "{s:I, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o}", "id",
         (json_int_t)m->id, "title", m->title, "scheduled_at", m->scheduled_at, "status", m->status,
         "facilitator_id", (json_int_t)m->facilitator_id, "agency_id", (json_int_t)m->agency_id,
@@ -181,6 +247,9 @@ json_t *mdt_meetings_render(const mdt_meeting_t *m, const mdt_principal_t *p)
         mdt_entries_ids_json(m->attendees, m->n_attendees), "version", m->version, "created_by",
         (json_int_t)m->created_by, "created_at", m->created_at, "started_at",
         mdt_json_str_or_null(m->started_at), "ended_at", mdt_json_str_or_null(m->ended_at));
+    if (j)
+        json_object_set_new(j, "minutes", minutes_json(m, p));
+    return j;
 }
 
 json_t *mdt_meetings_json(mdt_dbc_t *c, const mdt_principal_t *p, int64_t meeting_id)
@@ -199,17 +268,30 @@ json_t *mdt_meetings_json(mdt_dbc_t *c, const mdt_principal_t *p, int64_t meetin
     return j;
 }
 
-int mdt_meetings_check_case(mdt_dbc_t *c, const mdt_principal_t *p, int64_t meeting_id,
-                            int64_t case_id, bool *ok)
+int mdt_meetings_check_link(mdt_dbc_t *c, mdt_run_t *run, const mdt_principal_t *p,
+                            int64_t meeting_id, int64_t case_id)
 {
-    *ok = false;
+    PGresult *r =
+        mdt_meetings_query_id(c, "SELECT 1 FROM meetings WHERE id = $1 FOR SHARE", meeting_id);
+    if (!r)
+        return c->status;
+    PQclear(r);
     int rc;
+    bool on_agenda = false;
     mdt_meeting_t *m = mdt_meetings_load(c, meeting_id, &rc);
-    if (!m)
-        return rc == MDT_DB_NOT_FOUND ? MDT_DB_OK : rc;
-    for (size_t i = 0; i < m->n_agenda && mdt_meetings_visible(m, p); i++)
-        *ok |= m->agenda[i].case_id == case_id;
+    if (!m && rc != MDT_DB_NOT_FOUND)
+        return rc;
+    for (size_t i = 0; m && i < m->n_agenda && mdt_meetings_visible(m, p); i++)
+        on_agenda |= m->agenda[i].case_id == case_id;
+    int approved = m && m->minutes_version > 0;
     mdt_meetings_free(m);
+    if (!on_agenda)
+        return mdt_run_fail(
+            run, 422, "validation", "meeting_id",
+            "meeting_id must be a meeting you can see with this case on its agenda");
+    if (approved)
+        return mdt_run_fail(run, 422, "validation", "meeting_id",
+                            "the minutes of this meeting are approved");
     return MDT_DB_OK;
 }
 
@@ -390,6 +472,31 @@ int mdt_meetings_bump_version(mdt_dbc_t *c, int64_t meeting_id)
     return mdt_db_exec(c, "UPDATE meetings SET version = version + 1 WHERE id = $1", &prm);
 }
 
+/* A change of the meeting in the path whose body is one integer field, key
+ * (1..hi; required or not): work runs with op->ud pointing at its value
+ * (0 when absent). Answers 400/422 itself when the field is bad. */
+void mdt_meetings_change_int(mdt_req_t *req, const char *key, int required, int64_t hi,
+                             meetop_fn work)
+{
+    mdt_err_t e;
+    int64_t *value = calloc(1, sizeof(*value));
+    if (!value) {
+        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    if (mdt_json_int(req->json, key, required, 1, hi, value, &e) < 0) {
+        free(value);
+        mdt_http_fail(req, &e);
+        return;
+    }
+    meetop_t *op = mdt_meetings_meetop_new(req, work, value, free);
+    if (!op)
+        return;
+    op->meeting_id = req->ids[0];
+    op->lock = 1;
+    mdt_meetings_meetop_run(op);
+}
+
 /* ==== input helpers ======================================================= */
 
 /* Code points of a valid UTF-8 string; 0 when it holds only white space. */
@@ -447,39 +554,5 @@ void mdt_meetings_get(mdt_req_t *req)
     op->meeting_id = req->ids[0];
     op->run.isolation = "repeatable read";
     op->read_action = "meeting.read";
-    mdt_meetings_meetop_run(op);
-}
-
-/* ==== GET /meetings/{id}/minutes ================================================== */
-
-static int minutes_work(mdt_dbc_t *c, meetop_t *op)
-{
-    int *html = op->ud;
-    op->run.ans.text_type = *html ? "text/html; charset=utf-8" : "text/markdown; charset=utf-8";
-    op->read_detail = json_pack("{s:s}", "format", *html ? "html" : "md");
-    return mdt_minutes_build(c, op->m, &op->p, op->time_zone, *html, &op->run.ans.text,
-                             &op->run.ans.text_len);
-}
-
-void mdt_meetings_minutes(mdt_req_t *req)
-{
-    const char *format = mdt_req_query(req, "format");
-    int is_html = format && strcmp(format, "html") == 0;
-    if (format && *format && !is_html && strcmp(format, "md") != 0) {
-        mdt_http_error(req, 422, "validation", "format", "format must be md or html");
-        return;
-    }
-    int *html = malloc(sizeof(*html));
-    if (!html) {
-        mdt_http_error(req, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    *html = is_html;
-    meetop_t *op = mdt_meetings_meetop_new(req, minutes_work, html, free);
-    if (!op)
-        return;
-    op->meeting_id = req->ids[0];
-    op->run.isolation = "repeatable read";
-    op->read_action = "meeting.minutes";
     mdt_meetings_meetop_run(op);
 }

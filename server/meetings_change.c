@@ -580,32 +580,21 @@ static int attend_work(mdt_dbc_t *c, meetop_t *op)
 
 void mdt_meetings_attendance(mdt_req_t *req)
 {
-    mdt_err_t e;
-    int64_t *target = calloc(1, sizeof(*target));
-    if (!target) {
-        mdt_http_error(req, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    if (mdt_json_int(req->json, "user_id", 0, 1, INT64_MAX, target, &e) < 0) {
-        free(target);
-        mdt_http_fail(req, &e);
-        return;
-    }
-    meetop_t *op = mdt_meetings_meetop_new(req, attend_work, target, free);
-    if (!op)
-        return;
-    op->meeting_id = req->ids[0];
-    op->lock = 1;
-    mdt_meetings_meetop_run(op);
+    mdt_meetings_change_int(req, "user_id", 0, INT64_MAX, attend_work);
 }
 
 /* ==== PUT /meetings/{id}/cases/{case_id}/outcome ================================= */
+
+#define CORRECTION_REASON_MAX_CHARS 500
 
 typedef struct {
     const char *md; /* borrowed from req->json */
     char *html;     /* rendered before the transaction */
     int64_t case_id;
     int64_t version, outcome_version; /* -1 = not given */
+    json_t *reason;      /* correction_reason, borrowed from req->json (NULL: absent); read only
+                            once the minutes are approved */
+    int minutes_version; /* the minutes version this write belongs to (0: the draft) */
 } outcome_in_t;
 
 static void outcome_in_free(void *arg)
@@ -636,6 +625,7 @@ static int outcome_write(mdt_dbc_t *c, const meetop_t *op, const outcome_in_t *i
     mdt_db_param_str(&q, in->md);
     mdt_db_param_str(&q, in->html);
     mdt_db_param_int(&q, op->p.user_id);
+    mdt_db_param_int(&q, in->minutes_version);
     int rc = mdt_db_exec(
         c,
         "WITH u AS (UPDATE meeting_cases SET outcome_md = $3, outcome_html = $4,"
@@ -644,9 +634,65 @@ static int outcome_write(mdt_dbc_t *c, const meetop_t *op, const outcome_in_t *i
         " RETURNING meeting_id, case_id, outcome_version, outcome_md, outcome_html, outcome_by,"
         " outcome_at)"
         " INSERT INTO meeting_outcome_versions (meeting_id, case_id, version, outcome_md,"
-        " outcome_html, edited_by, edited_at) SELECT * FROM u",
+        " outcome_html, edited_by, edited_at, minutes_version) SELECT u.*, $6::int FROM u",
         &q);
     return rc == MDT_DB_OK ? mdt_meetings_bump_version(c, op->meeting_id) : rc;
+}
+
+/* Approved minutes: this write is a correction, which needs a reason
+ * (1-500 characters); it belongs to the next minutes version. */
+static int outcome_check_correction(meetop_t *op, outcome_in_t *in)
+{
+    if (!op->m->minutes_version)
+        return MDT_DB_OK; /* a draft: correction_reason is ignored */
+    const char *reason = json_string_value(in->reason);
+    size_t n = reason ? mdt_meetings_text_chars(reason) : 0;
+    if (!reason || !*reason)
+        return mdt_meetings_fail(
+            op, 422, "validation", "correction_reason",
+            "the minutes are approved: a change is a correction; give correction_reason");
+    if (n == 0 || n > CORRECTION_REASON_MAX_CHARS)
+        return mdt_meetings_fail(op, 422, "validation", "correction_reason",
+                                 "correction_reason must be 1 to 500 characters");
+    in->minutes_version = op->m->minutes_version + 1;
+    return MDT_DB_OK;
+}
+
+/* The correction's record: one row, and the meeting's minutes version. */
+static int correction_write(mdt_dbc_t *c, const meetop_t *op, const outcome_in_t *in,
+                            int outcome_version)
+{
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_int(&q, op->meeting_id);
+    mdt_db_param_int(&q, in->minutes_version);
+    mdt_db_param_int(&q, in->case_id);
+    mdt_db_param_int(&q, outcome_version);
+    mdt_db_param_str(&q, json_string_value(in->reason));
+    mdt_db_param_int(&q, op->p.user_id);
+    int rc = mdt_db_exec(c,
+                         "INSERT INTO meeting_minutes_corrections (meeting_id, version, case_id,"
+                         " outcome_version, reason, corrected_by) VALUES ($1, $2, $3, $4, $5, $6)",
+                         &q);
+    mdt_db_params_t v;
+    mdt_db_params_init(&v);
+    mdt_db_param_int(&v, op->meeting_id);
+    mdt_db_param_int(&v, in->minutes_version);
+    if (rc == MDT_DB_OK)
+        rc = mdt_db_exec(c, "UPDATE meetings SET minutes_version = $2 WHERE id = $1", &v);
+    return rc;
+}
+
+/* The audit row and event of an outcome write or a correction. */
+static int outcome_record(mdt_dbc_t *c, meetop_t *op, const outcome_in_t *in, int outcome_version)
+{
+    json_t *detail = json_pack("{s:I, s:i}", "case_id", (json_int_t)in->case_id, "outcome_version",
+                               outcome_version);
+    if (detail && in->minutes_version)
+        json_object_set_new(detail, "minutes_version", json_integer(in->minutes_version));
+    return mdt_meetings_meetop_record(
+        c, op, in->minutes_version ? "meeting.minutes.correct" : "meeting.outcome",
+        "meeting.updated", in->case_id, detail);
 }
 
 static int outcome_work(mdt_dbc_t *c, meetop_t *op)
@@ -662,17 +708,20 @@ static int outcome_work(mdt_dbc_t *c, meetop_t *op)
     if (!mdt_authz_meeting_outcome(&op->p, &view, op->m->facilitator_id))
         return mdt_meetings_fail(op, 403, "forbidden", NULL,
                                  "only the meeting's facilitator records outcomes");
+    int rc = outcome_check_correction(op, in);
+    if (rc != MDT_DB_OK)
+        return rc;
     if ((in->version >= 0 && in->version != op->m->version) ||
         (in->outcome_version >= 0 && in->outcome_version != a->outcome_version))
         return mdt_meetings_conflict(op, "the meeting was changed meanwhile; reload it");
-    int rc = outcome_write(c, op, in);
+    rc = outcome_write(c, op, in);
+    if (rc == MDT_DB_OK && in->minutes_version)
+        rc = correction_write(c, op, in, a->outcome_version + 1);
     if (rc == MDT_DB_OK)
         rc = mdt_meetings_meetop_reload(c, op, NULL);
     if (rc != MDT_DB_OK)
         return rc;
-    return mdt_meetings_meetop_record(c, op, "meeting.outcome", "meeting.updated", in->case_id,
-                                      json_pack("{s:I, s:i}", "case_id", (json_int_t)in->case_id,
-                                                "outcome_version", a->outcome_version + 1));
+    return outcome_record(c, op, in, a->outcome_version + 1);
 }
 
 void mdt_meetings_outcome(mdt_req_t *req)
@@ -685,6 +734,7 @@ void mdt_meetings_outcome(mdt_req_t *req)
     }
     in->case_id = req->ids[1];
     in->version = in->outcome_version = -1;
+    in->reason = json_object_get(req->json, "correction_reason");
     if (mdt_json_str(req->json, "outcome_md", 1, MDT_MARKDOWN_MAX_SOURCE, &in->md, &e) < 0 ||
         mdt_json_int(req->json, "version", 0, 1, INT32_MAX, &in->version, &e) < 0 ||
         mdt_json_int(req->json, "outcome_version", 0, 0, INT32_MAX, &in->outcome_version, &e) < 0) {

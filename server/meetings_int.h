@@ -1,8 +1,9 @@
 /* meetings_int.h - the inside of the meetings module, shared by meetings.c
  * (loading and serializing, the meeting runner, input helpers, reading one
- * meeting and its minutes), meetings_list.c (GET /meetings) and
- * meetings_change.c (creating and changing meetings: the agenda, the
- * pointer, attendance, outcomes). The public surface is meetings.h. */
+ * meeting), meetings_list.c (GET /meetings), meetings_change.c (creating
+ * and changing meetings: the agenda, the pointer, attendance, outcomes and
+ * corrections) and meetings_minutes.c (the minutes: reading them at a
+ * version, approving them). The public surface is meetings.h. */
 #ifndef MDT_MEETINGS_INT_H
 #define MDT_MEETINGS_INT_H
 
@@ -57,6 +58,8 @@ struct meetop {
 /* ---- meetings.c ---- */
 
 int mdt_meetings_bump_version(mdt_dbc_t *c, int64_t meeting_id);
+void mdt_meetings_change_int(mdt_req_t *req, const char *key, int required, int64_t hi,
+                             meetop_fn work);
 int64_t mdt_meetings_case_at(const mdt_meeting_t *m, int pos);
 int mdt_meetings_check_cases_visible(mdt_dbc_t *c, meetop_t *op, const int64_t *ids, size_t n,
                                      const char *field);

@@ -87,7 +87,10 @@ typedef struct {
     const mdt_principal_t *p;
     const char *tz;
     char date[16];
-    PGresult *agencies; /* id, name */
+    PGresult *agencies;         /* id, name */
+    int version;                /* the minutes version shown; 0 = the latest */
+    mdt_meeting_case_t *agenda; /* m's agenda, outcomes as of version */
+    PGresult *outcomes;         /* what those outcomes point into */
 } doc_t;
 
 /* User text, escaped for the document's format. */
@@ -122,20 +125,41 @@ static void doc_head_html(doc_t *d)
     mdt_buf_puts(&d->sb, "</h1>\n<dl class=\"meta\">\n");
 }
 
-/* Title, date and time (installation time zone), facilitator, status. */
+/* "Draft — not approved", or "Approved by NAME on DATE" and which version
+ * this is (r: doc_head's row, columns 4 and 5). */
+static void doc_approval(doc_t *d, const PGresult *r)
+{
+    int latest = d->m->minutes_version;
+    if (!latest) {
+        mdt_buf_puts(&d->sb, "Draft — not approved");
+        return;
+    }
+    mdt_buf_puts(&d->sb, "Approved by ");
+    doc_text(d, mdt_db_str(r, 0, 4));
+    mdt_buf_printf(&d->sb, " on %s", mdt_db_str(r, 0, 5));
+    int shown = d->version ? d->version : latest;
+    if (latest > 1 || shown < latest)
+        mdt_buf_printf(&d->sb, "; version %d of %d%s", shown, latest,
+                       shown < latest ? " (corrected since)" : "");
+}
+
+/* Title, date and time (installation time zone), facilitator, status,
+ * approval. */
 static int doc_head(doc_t *d)
 {
     mdt_db_params_t q;
     mdt_db_params_init(&q);
     mdt_db_param_int(&q, d->m->id);
     mdt_db_param_str(&q, d->tz);
-    PGresult *r =
-        mdt_db_query(d->c,
-                     "SELECT to_char(m.scheduled_at AT TIME ZONE $2, 'YYYY-MM-DD'),"
-                     " to_char(m.scheduled_at AT TIME ZONE $2, 'HH24:MI'), u.display_name, a.name"
-                     " FROM meetings m JOIN users u ON u.id = m.facilitator_id"
-                     " JOIN agencies a ON a.id = u.agency_id WHERE m.id = $1",
-                     &q);
+    PGresult *r = mdt_db_query(
+        d->c,
+        "SELECT to_char(m.scheduled_at AT TIME ZONE $2, 'YYYY-MM-DD'),"
+        " to_char(m.scheduled_at AT TIME ZONE $2, 'HH24:MI'), u.display_name, a.name,"
+        " ap.display_name, to_char(m.minutes_approved_at AT TIME ZONE $2, 'YYYY-MM-DD')"
+        " FROM meetings m JOIN users u ON u.id = m.facilitator_id"
+        " JOIN agencies a ON a.id = u.agency_id"
+        " LEFT JOIN users ap ON ap.id = m.minutes_approved_by WHERE m.id = $1",
+        &q);
     if (!r)
         return d->c->status;
     if (PQntuples(r) != 1) {
@@ -154,8 +178,10 @@ static int doc_head(doc_t *d)
         sb_html(b, fac);
         mdt_buf_puts(b, " (");
         sb_html(b, ag);
-        mdt_buf_printf(b, ")</dd>\n<dt>Status</dt><dd>%s</dd>\n</dl>\n</header>\n",
+        mdt_buf_printf(b, ")</dd>\n<dt>Status</dt><dd>%s</dd>\n<dt>Minutes</dt><dd>",
                        status_words(d->m->status));
+        doc_approval(d, r);
+        mdt_buf_puts(b, "</dd>\n</dl>\n</header>\n");
     } else {
         mdt_buf_puts(b, "# Minutes: ");
         sb_md(b, d->m->title);
@@ -165,7 +191,9 @@ static int doc_head(doc_t *d)
         sb_md(b, fac);
         mdt_buf_puts(b, " (");
         sb_md(b, ag);
-        mdt_buf_printf(b, ")\n- Status: %s\n\n", status_words(d->m->status));
+        mdt_buf_printf(b, ")\n- Status: %s\n- Minutes: ", status_words(d->m->status));
+        doc_approval(d, r);
+        mdt_buf_puts(b, "\n\n");
     }
     PQclear(r);
     return MDT_DB_OK;
@@ -272,8 +300,10 @@ static void doc_decision(doc_t *d, json_t *e)
     mdt_buf_puts(&d->sb, "\n");
 }
 
-/* Decision entries of the case created on the meeting's date (in the
- * installation's time zone), as p may see them. */
+/* Decision entries of the case recorded in this meeting (meeting_id), and
+ * those with no meeting created on the meeting's date (in the
+ * installation's time zone) — once the minutes are approved, only those
+ * created before the approval —, as p may see them. */
 static int doc_decisions(doc_t *d, const mdt_meeting_case_t *a)
 {
     mdt_db_params_t q;
@@ -281,11 +311,15 @@ static int doc_decisions(doc_t *d, const mdt_meeting_case_t *a)
     mdt_db_param_int(&q, a->case_id);
     mdt_db_param_str(&q, d->tz);
     mdt_db_param_str(&q, d->date);
-    PGresult *r = mdt_db_query(d->c,
-                               "SELECT id FROM entries WHERE case_id = $1 AND kind = 'decision'"
-                               " AND retracted_at IS NULL"
-                               " AND (created_at AT TIME ZONE $2)::date = $3::date ORDER BY id",
-                               &q);
+    mdt_db_param_int(&q, d->m->id);
+    mdt_db_param_str(&q, d->m->minutes_approved_at);
+    PGresult *r = mdt_db_query(
+        d->c,
+        "SELECT id FROM entries WHERE case_id = $1 AND kind = 'decision'"
+        " AND retracted_at IS NULL AND (meeting_id = $4 OR (meeting_id IS NULL"
+        " AND (created_at AT TIME ZONE $2)::date = $3::date"
+        " AND ($5::timestamptz IS NULL OR created_at <= $5::timestamptz))) ORDER BY id",
+        &q);
     if (!r)
         return d->c->status;
     json_t *shown = json_array();
@@ -402,23 +436,117 @@ static int doc_cases(doc_t *d)
     mdt_buf_puts(&d->sb, d->html ? "<section class=\"cases\">\n<h2>Cases</h2>\n" : "## Cases\n\n");
     int shown = 0, rc = MDT_DB_OK;
     for (size_t i = 0; i < d->m->n_agenda && rc == MDT_DB_OK; i++) {
-        json_t *item = mdt_meeting_item_json(&d->m->agenda[i], d->p);
+        json_t *item = mdt_meeting_item_json(&d->agenda[i], d->p);
         if (!item)
             rc = MDT_DB_ERROR;
         else if (!json_is_true(json_object_get(item, "restricted")))
-            rc = doc_case(d, ++shown, &d->m->agenda[i], item);
+            rc = doc_case(d, ++shown, &d->agenda[i], item);
         json_decref(item);
     }
     if (shown == 0)
         doc_none(d, "No cases.");
-    mdt_buf_puts(&d->sb, d->html ? "</section>\n</main>\n</body>\n</html>\n" : "");
+    mdt_buf_puts(&d->sb, d->html ? "</section>\n" : "");
     return rc;
 }
 
-int mdt_minutes_build(mdt_dbc_t *c, const mdt_meeting_t *m, const mdt_principal_t *p,
-                      const char *time_zone, int html, char **out, size_t *len)
+/* The agenda to show: m's, with each outcome as it was at minutes version
+ * d->version (the last outcome version written at or before it; none:
+ * no outcome) when a version is asked for. */
+static int doc_load_agenda(doc_t *d)
 {
-    doc_t d = {.html = html, .c = c, .m = m, .p = p, .tz = time_zone};
+    d->agenda = malloc((d->m->n_agenda + 1) * sizeof(*d->agenda));
+    if (!d->agenda)
+        return MDT_DB_ERROR;
+    if (d->m->n_agenda)
+        memcpy(d->agenda, d->m->agenda, d->m->n_agenda * sizeof(*d->agenda));
+    if (!d->version)
+        return MDT_DB_OK;
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_int(&q, d->m->id);
+    mdt_db_param_int(&q, d->version);
+    d->outcomes = mdt_db_query(d->c,
+                               "SELECT DISTINCT ON (case_id) case_id, outcome_md, outcome_html"
+                               " FROM meeting_outcome_versions WHERE meeting_id = $1"
+                               " AND minutes_version <= $2 ORDER BY case_id, version DESC",
+                               &q);
+    if (!d->outcomes)
+        return d->c->status;
+    for (size_t i = 0; i < d->m->n_agenda; i++) {
+        d->agenda[i].outcome_md = d->agenda[i].outcome_html = NULL;
+        for (int k = 0; k < PQntuples(d->outcomes); k++) {
+            if (mdt_db_int(d->outcomes, k, 0) != d->agenda[i].case_id)
+                continue;
+            d->agenda[i].outcome_md = mdt_db_str(d->outcomes, k, 1);
+            d->agenda[i].outcome_html = mdt_db_str(d->outcomes, k, 2);
+        }
+    }
+    return MDT_DB_OK;
+}
+
+/* One correction (m's correction i, r's row k: who and when). */
+static void doc_correction(doc_t *d, size_t i, const PGresult *r, int k)
+{
+    const mdt_minutes_correction_t *x = &d->m->corrections[i];
+    const mdt_meeting_case_t *a = NULL;
+    for (size_t j = 0; j < d->m->n_agenda; j++)
+        a = d->m->agenda[j].case_id == x->case_id ? &d->m->agenda[j] : a;
+    mdt_buf_printf(&d->sb, d->html ? "<li>Version %d: " : "- Version %d: ", x->version);
+    doc_text(d, a ? a->alias : "");
+    mdt_buf_puts(&d->sb, " (");
+    doc_text(d, a ? a->case_number : "");
+    mdt_buf_puts(&d->sb, "), by ");
+    doc_text(d, mdt_db_str(r, k, 1));
+    mdt_buf_printf(&d->sb, " on %s: ", mdt_db_str(r, k, 2));
+    doc_text(d, x->reason);
+    mdt_buf_puts(&d->sb, d->html ? "</li>\n" : "\n");
+}
+
+/* The corrections up to the version shown, of the cases p may see only. */
+static int doc_corrections(doc_t *d)
+{
+    if (!d->m->minutes_version)
+        return MDT_DB_OK;
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_int(&q, d->m->id);
+    mdt_db_param_str(&q, d->tz);
+    PGresult *r =
+        mdt_db_query(d->c,
+                     "SELECT k.version, u.display_name,"
+                     " to_char(k.corrected_at AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI')"
+                     " FROM meeting_minutes_corrections k JOIN users u ON u.id = k.corrected_by"
+                     " WHERE k.meeting_id = $1 ORDER BY k.version",
+                     &q);
+    if (!r)
+        return d->c->status;
+    int shown = 0;
+    mdt_buf_puts(&d->sb, d->html ? "<section class=\"corrections\">\n<h2>Corrections</h2>\n"
+                                 : "## Corrections\n\n");
+    for (size_t i = 0; i < d->m->n_corrections; i++) {
+        int version = d->m->corrections[i].version;
+        if ((d->version && version > d->version) || !mdt_meetings_correction_visible(d->m, i, d->p))
+            continue;
+        for (int k = 0; k < PQntuples(r); k++) {
+            if ((int)mdt_db_int(r, k, 0) != version)
+                continue;
+            mdt_buf_puts(&d->sb, d->html && !shown ? "<ul>\n" : "");
+            doc_correction(d, i, r, k);
+            shown++;
+        }
+    }
+    PQclear(r);
+    if (!shown)
+        doc_none(d, "None.");
+    mdt_buf_puts(&d->sb,
+                 d->html ? (shown ? "</ul>\n</section>\n" : "</section>\n") : (shown ? "\n" : ""));
+    return MDT_DB_OK;
+}
+
+int mdt_minutes_build(mdt_dbc_t *c, const mdt_meeting_t *m, const mdt_principal_t *p,
+                      const char *time_zone, int html, int version, char **out, size_t *len)
+{
+    doc_t d = {.html = html, .c = c, .m = m, .p = p, .tz = time_zone, .version = version};
     *out = NULL;
     *len = 0;
     d.agencies = mdt_db_query(c, "SELECT id, name FROM agencies ORDER BY id", NULL);
@@ -428,8 +556,15 @@ int mdt_minutes_build(mdt_dbc_t *c, const mdt_meeting_t *m, const mdt_principal_
     if (rc == MDT_DB_OK)
         rc = doc_attendees(&d);
     if (rc == MDT_DB_OK)
+        rc = doc_load_agenda(&d);
+    if (rc == MDT_DB_OK)
         rc = doc_cases(&d);
+    if (rc == MDT_DB_OK)
+        rc = doc_corrections(&d);
+    mdt_buf_puts(&d.sb, html ? "</main>\n</body>\n</html>\n" : "");
     PQclear(d.agencies);
+    PQclear(d.outcomes);
+    free(d.agenda);
     if (rc != MDT_DB_OK) {
         mdt_buf_free(&d.sb);
         return rc;

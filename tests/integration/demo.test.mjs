@@ -202,3 +202,25 @@ test('the demo board of case Heron shows each agency what it may see', async () 
     const va = await board('advocate');
     assert.ok(!('identity' in va.pii) && !('contact' in va.pii), 'the identity/contact consent was revoked');
 });
+
+test("the supervisors' default dashboard (their agency's items and the cases it leads) is not empty", async () => {
+    // the web app's default for a supervisor (docs/web.md): scope=supervisor, open and in progress
+    const query = '/api/v1/actions?scope=supervisor&status=open,in_progress';
+    const { client: cac } = await signIn(logins.find((l) => l.username === 'cac.supervisor'));
+    const mine = await cac.get(query);
+    assert.equal(mine.status, 200, mine.text);
+    const cacLeads = (await psql(dbUrl, "SELECT c.alias FROM cases c JOIN agencies a ON a.id = c.lead_agency_id WHERE a.kind = 'cac'")).split('\n');
+    const aliases = new Set(mine.json.items.map((i) => i.case_alias));
+    assert.ok(mine.json.items.length >= 5, `the CAC coordinator sees ${mine.json.items.length} items`);
+    assert.ok([...aliases].some((a) => cacLeads.includes(a)), 'items of the cases the CAC leads');
+    for (const it of mine.json.items) assert.equal(typeof it.assignee_agency_name, 'string');
+    const { client: dcf } = await signIn(logins.find((l) => l.username === 'dcf.supervisor'));
+    assert.ok((await dcf.get(query)).json.items.length > 0, 'the DCF supervisor too');
+    // the demo's done item says who closed it and when
+    const done = await cac.get('/api/v1/actions?status=done');
+    assert.ok(done.json.items.length > 0);
+    for (const it of done.json.items) {
+        assert.equal(typeof it.closed_by_name, 'string');
+        assert.match(it.closed_at, /^\d{4}-\d{2}-\d{2}T/);
+    }
+});

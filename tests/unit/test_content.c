@@ -136,28 +136,35 @@ static void test_meeting_item(void)
     json_decref(blank);
 }
 
+/* Meeting 5 of agency 1, facilitated by user 9, over agenda[0..2): cases
+ * 42 (agencies 1 and 2) and 43 (agencies 1 and 3). */
+static mdt_meeting_t meeting_on(mdt_meeting_case_t *agenda, const char *status)
+{
+    agenda[1].cx.agencies[1] = 3;
+    return (mdt_meeting_t){.id = 5,
+                           .facilitator_id = 9,
+                           .agency_id = 1,
+                           .created_by = 9,
+                           .title = "Weekly review",
+                           .status = status,
+                           .scheduled_at = "2000-01-01T09:00:00Z",
+                           .created_at = "2000-01-01T08:00:00Z",
+                           .version = 1,
+                           .agenda = agenda,
+                           .n_agenda = 2};
+}
+
 /* The Meeting object's agenda is the kind's, item by item, and its
  * current_case_id is null while the pointer is on a restricted item. */
 static void test_meeting_render(void)
 {
     mdt_meeting_case_t agenda[2] = {agenda_case(1, 42, "decided"), agenda_case(2, 43, NULL)};
-    agenda[1].cx.agencies[1] = 3; /* case 43: agencies 1 and 3 */
     int64_t attendees[1] = {9}, attendee_agencies[1] = {1};
-    mdt_meeting_t m = {.id = 5,
-                       .facilitator_id = 9,
-                       .agency_id = 1,
-                       .created_by = 9,
-                       .title = "Weekly review",
-                       .status = "in_progress",
-                       .scheduled_at = "2000-01-01T09:00:00Z",
-                       .created_at = "2000-01-01T08:00:00Z",
-                       .current_position = 2,
-                       .version = 1,
-                       .agenda = agenda,
-                       .n_agenda = 2,
-                       .attendees = attendees,
-                       .attendee_agencies = attendee_agencies,
-                       .n_attendees = 1};
+    mdt_meeting_t m = meeting_on(agenda, "in_progress");
+    m.current_position = 2;
+    m.attendees = attendees;
+    m.attendee_agencies = attendee_agencies;
+    m.n_attendees = 1;
     for (int64_t agency = 1; agency <= 3; agency++) {
         mdt_principal_t p = principal(agency);
         json_t *mj = mdt_meetings_render(&m, &p);
@@ -178,6 +185,53 @@ static void test_meeting_render(void)
     }
 }
 
+/* The Meeting's minutes: draft, then approved with a correction on each
+ * case; each reader gets only the corrections of the cases it may see,
+ * without a placeholder for the others. */
+static void test_meeting_minutes(void)
+{
+    mdt_meeting_case_t agenda[2] = {agenda_case(1, 42, "decided"), agenda_case(2, 43, "kept")};
+    mdt_minutes_correction_t corrections[2] = {
+        {.version = 2, .case_id = 42, .by = 9, .at = "2000-01-02T00:00:00Z", .reason = "age"},
+        {.version = 3, .case_id = 43, .by = 9, .at = "2000-01-03T00:00:00Z", .reason = "name"}};
+    mdt_meeting_t m = meeting_on(agenda, "ended");
+    mdt_principal_t p1 = principal(1);
+    json_t *draft = mdt_meetings_render(&m, &p1);
+    json_t *want = json_pack("{s:s, s:i, s:n, s:n, s:[]}", "status", "draft", "version", 0,
+                             "approved_by", "approved_at", "corrections");
+    CHECK(json_equal(json_object_get(draft, "minutes"), want));
+    json_decref(want);
+    json_decref(draft);
+
+    m.minutes_version = 3;
+    m.minutes_approved_by = 9;
+    m.minutes_approved_at = "2000-01-01T12:00:00Z";
+    m.corrections = corrections;
+    m.n_corrections = 2;
+    const int64_t seen_by[4][2] = {{0, 0}, {42, 43}, {42, 0}, {43, 0}}; /* by agency */
+    for (int64_t agency = 1; agency <= 3; agency++) {
+        mdt_principal_t p = principal(agency);
+        json_t *mj = mdt_meetings_render(&m, &p);
+        json_t *mins = json_object_get(mj, "minutes");
+        CHECK(strcmp(json_string_value(json_object_get(mins, "status")), "approved") == 0);
+        CHECK(json_integer_value(json_object_get(mins, "version")) == 3);
+        json_t *list = json_object_get(mins, "corrections");
+        size_t n = seen_by[agency][1] ? 2 : 1;
+        CHECK(json_array_size(list) == n);
+        for (size_t i = 0; i < n; i++)
+            CHECK(json_integer_value(json_object_get(json_array_get(list, i), "case_id")) ==
+                  seen_by[agency][i]);
+        for (size_t i = 0; i < 2; i++)
+            CHECK(mdt_meetings_correction_visible(&m, i, &p) ==
+                  (corrections[i].case_id == seen_by[agency][0] ||
+                   corrections[i].case_id == seen_by[agency][1]));
+        json_decref(mj);
+    }
+    /* a correction of a case not on the agenda is shown to no one */
+    corrections[1].case_id = 44;
+    CHECK(!mdt_meetings_correction_visible(&m, 1, &p1));
+}
+
 int main(void)
 {
     test_every_kind();
@@ -185,5 +239,6 @@ int main(void)
     test_ctx_columns();
     test_meeting_item();
     test_meeting_render();
+    test_meeting_minutes();
     return check_done();
 }

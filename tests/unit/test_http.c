@@ -90,9 +90,39 @@ static void test_query(void)
     CHECK_EQ_INT((int)v, 5);
 }
 
+/* mdt_req_query_enum: the index of the value, -1 when absent or empty, a
+ * 422 naming the parameter and the values otherwise (exact match only). */
+static void test_query_enum(void)
+{
+    static const char *const sorts[] = {"due", "case", "status", NULL};
+    mdt_req_t req = {0};
+    char a[] = "sort=case", b[] = "order=", c[] = "due=Due", d[] = "lead=ca";
+    mdt_req_query_add(&req, a);
+    mdt_req_query_add(&req, b);
+    mdt_req_query_add(&req, c);
+    mdt_req_query_add(&req, d);
+    int v = 7;
+    mdt_err_t e = {0};
+    CHECK_EQ_INT(mdt_req_query_enum(&req, "sort", sorts, &v, &e), 0);
+    CHECK_EQ_INT(v, 1);
+    CHECK_EQ_INT(mdt_req_query_enum(&req, "order", sorts, &v, &e), 0);
+    CHECK_EQ_INT(v, -1);
+    CHECK_EQ_INT(mdt_req_query_enum(&req, "absent", sorts, &v, &e), 0);
+    CHECK_EQ_INT(v, -1);
+    CHECK_EQ_INT(e.status, 0);
+    CHECK_EQ_INT(mdt_req_query_enum(&req, "due", sorts, &v, &e), -1);
+    CHECK_EQ_INT(e.status, 422);
+    CHECK_EQ_STR(e.field, "due");
+    CHECK_EQ_STR(e.message, "due must be one of: due, case, status");
+    e = (mdt_err_t){0};
+    CHECK_EQ_INT(mdt_req_query_enum(&req, "lead", sorts, &v, &e), -1); /* a prefix is not a match */
+    CHECK_EQ_STR(e.field, "lead");
+}
+
 int main(void)
 {
     test_oom_answer();
     test_query();
+    test_query_enum();
     return check_done();
 }
