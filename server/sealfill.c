@@ -35,6 +35,10 @@ typedef struct {
 #define CONSENT_COND                                                                               \
     "jsonb_typeof(consented_by) <> 'string' OR " PLAIN("purpose") " OR " PLAIN(                   \
         "document_ref") " OR " PLAIN("note")
+#define ACTION_COND PLAIN("title") " OR " PLAIN("details_md") " OR " PLAIN("details_html")
+#define ACTION_VERSION_COND                                                                        \
+    PLAIN("v.data->>'title'") " OR " PLAIN("v.data->>'details_md'") " OR " PLAIN(                  \
+        "v.data->>'details_html'")
 #define PII_COND   "category <> 'language' AND jsonb_typeof(data) <> 'string'"
 #define USER_COND  PLAIN("mfa_secret") " OR " PLAIN("mfa_pending_secret")
 #define LIMIT_LOCK " LIMIT 200 FOR UPDATE SKIP LOCKED"
@@ -63,6 +67,22 @@ static const fill_t FILLS[] = {
      "SELECT count(*) FROM consents WHERE " CONSENT_COND,
      "UPDATE consents SET consented_by = to_jsonb($2::text), purpose = $3, document_ref = $4,"
      " note = $5 WHERE id = $1::bigint"},
+    {"actions", "action", {"title", "details_md", "details_html"}, 3, 1,
+     "SELECT id, case_id, '', id::text AS k1, title, details_md, details_html FROM actions"
+     " WHERE " ACTION_COND " ORDER BY id" LIMIT_LOCK,
+     "SELECT count(*) FROM actions WHERE " ACTION_COND,
+     "UPDATE actions SET title = $2, details_md = $3, details_html = $4 WHERE id = $1::bigint"},
+    /* A version keeps the item as it was (to_jsonb of the row): its text
+     * members are sealed where the item's are. */
+    {"action_versions", "action", {"title", "details_md", "details_html"}, 3, 2,
+     "SELECT v.action_id, a.case_id, '', v.action_id::text AS k1, v.version::text AS k2,"
+     " v.data->>'title', v.data->>'details_md', v.data->>'details_html'"
+     " FROM action_versions v JOIN actions a ON a.id = v.action_id WHERE " ACTION_VERSION_COND
+     " ORDER BY v.action_id, v.version LIMIT 200 FOR UPDATE OF v SKIP LOCKED",
+     "SELECT count(*) FROM action_versions v WHERE " ACTION_VERSION_COND,
+     "UPDATE action_versions SET data = data || jsonb_strip_nulls(jsonb_build_object('title',"
+     " $3::text, 'details_md', $4::text, 'details_html', $5::text))"
+     " WHERE action_id = $1::bigint AND version = $2::int"},
     {"pii", "pii", {"data"}, 1, 2,
      "SELECT case_id, case_id AS c, category, case_id::text AS k1, category AS k2, data #>> '{}' FROM pii"
      " WHERE " PII_COND " ORDER BY case_id, category" LIMIT_LOCK,
