@@ -78,14 +78,17 @@ static void admin_drop_sessions(admin_op_t *op)
 }
 
 /* Loop, before the answer: the read's audit row, and on success the
- * cached sessions the change ended. */
+ * cached sessions the change ended and the op's own answer step. */
 static void admin_finish(void *arg, int status)
 {
     admin_op_t *op = arg;
     if (status == MDT_DB_OK && op->read_action)
         mdt_admin_audit_read(op, op->run.ans.err.status ? "denied" : "ok");
-    if (status == MDT_DB_OK && !op->run.ans.err.status)
+    if (status == MDT_DB_OK && !op->run.ans.err.status) {
         admin_drop_sessions(op);
+        if (op->answer)
+            op->answer(op);
+    }
 }
 
 void mdt_admin_run(admin_op_t *op)

@@ -4,16 +4,25 @@
  * (content.h, view.h). */
 #include "admin_int.h"
 
+#include "caseset.h"
+
 /* ---- reading the audit log ---- */
 
+/* The columns admin_audit_json reads, and the tables they come from: the
+ * Audit row, the actor's display name, its agency's name. */
 #define ADMIN_AUDIT_COLS                                                                           \
-    "id, " MDT_ACCOUNTS_TS("at") ", user_id, username, agency_id, address, action, object_type,"   \
-                                 " object_id, case_id, outcome, detail::text"
+    "a.id, " MDT_ACCOUNTS_TS("a.at") ", a.user_id, a.username, a.agency_id, a.address, a.action,"  \
+                                     " a.object_type, a.object_id, a.case_id, a.outcome,"          \
+                                     " a.detail::text, u.display_name, ag.name"
+#define ADMIN_AUDIT_FROM                                                                           \
+    " FROM audit a LEFT JOIN users u ON u.id = a.user_id"                                          \
+    " LEFT JOIN agencies ag ON ag.id = a.agency_id"
 
+/* An Audit row plus display_name and agency_name (null when unknown). */
 static json_t *admin_audit_json(const PGresult *r, int i)
 {
     json_t *detail = json_loads(mdt_db_str(r, i, 11), 0, NULL);
-    return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:s, s:o}", "id",
+    return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "id",
                      (json_int_t)mdt_db_int(r, i, 0), "at", mdt_db_str(r, i, 1), "user_id",
                      mdt_json_id_or_null(mdt_db_int(r, i, 2)), "username",
                      mdt_json_str_or_null(mdt_db_str(r, i, 3)), "agency_id",
@@ -22,7 +31,9 @@ static json_t *admin_audit_json(const PGresult *r, int i)
                      "object_type", mdt_json_str_or_null(mdt_db_str(r, i, 7)), "object_id",
                      mdt_json_id_or_null(mdt_db_int(r, i, 8)), "case_id",
                      mdt_json_id_or_null(mdt_db_int(r, i, 9)), "outcome", mdt_db_str(r, i, 10),
-                     "detail", detail ? detail : json_object());
+                     "detail", detail ? detail : json_object(), "display_name",
+                     mdt_json_str_or_null(mdt_db_str(r, i, 12)), "agency_name",
+                     mdt_json_str_or_null(mdt_db_str(r, i, 13)));
 }
 
 /* The page of audit rows as the answer, and its size in the read's row. */
@@ -45,10 +56,10 @@ static int account_changes_work(mdt_dbc_t *c, admin_op_t *op)
     json_t *items;
     int rc = mdt_accounts_rows(
         c,
-        "SELECT " ADMIN_AUDIT_COLS " FROM audit"
-        " WHERE action IN ('user.create', 'user.role_change', 'user.reactivate')"
-        " AND detail->>'target_agency_id' = $1 AND ($2::bigint IS NULL OR id < $2)"
-        " ORDER BY id DESC LIMIT $3",
+        "SELECT " ADMIN_AUDIT_COLS ADMIN_AUDIT_FROM
+        " WHERE a.action IN ('user.create', 'user.role_change', 'user.reactivate')"
+        " AND a.detail->>'target_agency_id' = $1 AND ($2::bigint IS NULL OR a.id < $2)"
+        " ORDER BY a.id DESC LIMIT $3",
         &p, admin_audit_json, &items);
     if (rc == MDT_DB_OK)
         admin_set_result(op, items);
@@ -159,23 +170,39 @@ static int admin_redact(mdt_dbc_t *c, admin_op_t *op, const mdt_case_ctx_t *view
     return rc;
 }
 
-static int audit_rows(mdt_dbc_t *c, admin_op_t *op, json_t **items)
+/* Up to n rows matching op's filters with an id below cursor (0: from the
+ * newest), newest first. */
+static int audit_rows(mdt_dbc_t *c, const admin_op_t *op, int64_t cursor, int64_t n, json_t **items)
 {
+    const admin_query_t *q = &op->q;
+    size_t alen = strlen(q->action);
+    int prefix = alen && q->action[alen - 1] == '.';
     mdt_db_params_t p;
     mdt_db_params_init(&p);
-    mdt_admin_param_opt_int(&p, op->q.case_id);
-    mdt_admin_param_opt_int(&p, op->q.user_id);
-    mdt_db_param_str(&p, op->q.since[0] ? op->q.since : NULL);
-    mdt_admin_param_opt_int(&p, op->q.cursor);
-    mdt_db_param_int(&p, op->q.limit + 1);
-    return mdt_accounts_rows(c,
-                             "SELECT " ADMIN_AUDIT_COLS " FROM audit"
-                             " WHERE ($1::bigint IS NULL OR case_id = $1)"
-                             " AND ($2::bigint IS NULL OR user_id = $2)"
-                             " AND ($3::timestamptz IS NULL OR at >= $3)"
-                             " AND ($4::bigint IS NULL OR id < $4)"
-                             " ORDER BY id DESC LIMIT $5",
-                             &p, admin_audit_json, items);
+    mdt_admin_param_opt_int(&p, q->case_id);
+    mdt_admin_param_opt_int(&p, q->user_id);
+    mdt_db_param_str(&p, q->since[0] ? q->since : NULL);
+    mdt_admin_param_opt_int(&p, cursor);
+    mdt_db_param_int(&p, n);
+    mdt_admin_param_opt_int(&p, q->agency_id);
+    mdt_db_param_str(&p, alen && !prefix ? q->action : NULL);
+    mdt_db_param_str(&p, prefix ? q->action : NULL);
+    mdt_db_param_str(&p, q->outcome[0] ? q->outcome : NULL);
+    mdt_db_param_str(&p, q->until[0] ? q->until : NULL);
+    return mdt_accounts_rows(
+        c,
+        "SELECT " ADMIN_AUDIT_COLS ADMIN_AUDIT_FROM " WHERE ($1::bigint IS NULL OR a.case_id = $1)"
+        " AND ($2::bigint IS NULL OR a.user_id = $2)"
+        " AND ($3::timestamptz IS NULL OR a.at >= $3)"
+        " AND ($4::bigint IS NULL OR a.id < $4)"
+        " AND ($6::bigint IS NULL OR a.agency_id = $6)"
+        " AND ($7::text IS NULL OR a.action = $7)"
+        " AND ($8::text IS NULL OR starts_with(a.action, $8))"
+        " AND ($9::text IS NULL OR a.outcome = $9)"
+        " AND ($10::text IS NULL OR a.at < CASE WHEN length($10) = 10"
+        "   THEN ($10::date + 1)::timestamp AT TIME ZONE 'UTC' ELSE $10::timestamptz END)"
+        " ORDER BY a.id DESC LIMIT $5",
+        &p, admin_audit_json, items);
 }
 
 /* The case (when a case_id is given) as the authorization module sees it:
@@ -198,6 +225,84 @@ static int audit_case(mdt_dbc_t *c, admin_op_t *op, mdt_case_ctx_t *view, int *f
     return rc;
 }
 
+/* Gives every row case_number: the case's number when the reader may see
+ * the case (the case set decides), else null. */
+static int audit_case_numbers(mdt_dbc_t *c, admin_op_t *op, json_t *rows)
+{
+    mdt_caseset_t cs = {0};
+    int rc = mdt_caseset_load(c, &op->p, op->q.case_id, &cs);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        json_int_t id = json_integer_value(json_object_get(row, "case_id"));
+        const mdt_caseset_case_t *k = rc == MDT_DB_OK && id > 0 ? mdt_caseset_find(&cs, id) : NULL;
+        json_object_set_new(row, "case_number", mdt_json_str_or_null(k ? k->case_number : NULL));
+    }
+    mdt_caseset_free(&cs);
+    return rc;
+}
+
+/* One batch of rows as the reader may see them: redacted for a
+ * non-admin. */
+static int audit_batch(mdt_dbc_t *c, admin_op_t *op, const mdt_case_ctx_t *view, int64_t cursor,
+                       int64_t n, json_t **items)
+{
+    int rc = audit_rows(c, op, cursor, n, items);
+    if (rc == MDT_DB_OK && op->p.role != MDT_ROLE_ADMIN)
+        rc = admin_redact(c, op, view, *items);
+    return rc;
+}
+
+#define AUDIT_FOLD_BATCH 500
+#define AUDIT_FOLD_SCAN  20000 /* rows one folded page reads at most */
+
+/* With fold_reads: folds rows batch by batch until limit + 1 groups are
+ * known (the last of the first limit groups is then complete) or the rows
+ * run out, or AUDIT_FOLD_SCAN rows were read (the page ends there: a run
+ * of routine reads may then go on at the top of the next page). */
+static int audit_folded(mdt_dbc_t *c, admin_op_t *op, const mdt_case_ctx_t *view, json_t *groups,
+                        int64_t *next)
+{
+    int64_t cursor = op->q.cursor, scanned = 0;
+    int rc = MDT_DB_OK, more = 1;
+    *next = 0;
+    while (rc == MDT_DB_OK && more && (int64_t)json_array_size(groups) <= op->q.limit) {
+        json_t *batch = NULL;
+        rc = audit_batch(c, op, view, cursor, AUDIT_FOLD_BATCH, &batch);
+        size_t n = json_array_size(batch), i;
+        json_t *row;
+        json_array_foreach(batch, i, row)
+        {
+            mdt_admin_audit_fold(groups, json_incref(row));
+            cursor = json_integer_value(json_object_get(row, "id"));
+        }
+        json_decref(batch);
+        scanned += (int64_t)n;
+        more = n == AUDIT_FOLD_BATCH; /* else the end of the log */
+        if (more && scanned >= AUDIT_FOLD_SCAN && (int64_t)json_array_size(groups) <= op->q.limit) {
+            *next = cursor;
+            return rc;
+        }
+    }
+    if (rc != MDT_DB_OK || (int64_t)json_array_size(groups) <= op->q.limit)
+        return rc;
+    while ((int64_t)json_array_size(groups) > op->q.limit)
+        json_array_remove(groups, json_array_size(groups) - 1);
+    *next = mdt_admin_audit_oldest(json_array_get(groups, json_array_size(groups) - 1));
+    return rc;
+}
+
+/* {"items", "next"} into the answer, and their count into the read's row. */
+static void audit_set_page(admin_op_t *op, json_t *items, int64_t next)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%lld", (long long)next);
+    op->run.ans.result =
+        json_pack("{s:o, s:o}", "items", items, "next", next ? json_string(buf) : json_null());
+    json_object_set_new(op->read_detail, "count", json_integer((json_int_t)json_array_size(items)));
+}
+
 static int audit_list_work(mdt_dbc_t *c, admin_op_t *op)
 {
     mdt_case_ctx_t view;
@@ -208,46 +313,136 @@ static int audit_list_work(mdt_dbc_t *c, admin_op_t *op)
     if (!mdt_authz_audit_read(&op->p, found ? &view : NULL))
         return mdt_run_fail(&op->run, 403, "forbidden", NULL,
                             "administrators, and supervisors for the cases their agency leads");
-    json_t *items;
-    rc = audit_rows(c, op, &items);
-    if (rc != MDT_DB_OK)
-        return rc;
-    if (op->p.role != MDT_ROLE_ADMIN)
-        rc = admin_redact(c, op, &view, items);
-    admin_set_result(op, items);
+    json_t *items = NULL;
+    int64_t next = 0;
+    if (op->q.fold_reads) {
+        items = json_array();
+        rc = audit_folded(c, op, &view, items, &next);
+    } else {
+        rc = audit_batch(c, op, &view, op->q.cursor, op->q.limit + 1, &items);
+        if ((int64_t)json_array_size(items) > op->q.limit) {
+            json_array_remove(items, json_array_size(items) - 1);
+            next = mdt_admin_audit_oldest(json_array_get(items, json_array_size(items) - 1));
+        }
+    }
+    if (rc == MDT_DB_OK)
+        rc = audit_case_numbers(c, op, items);
+    audit_set_page(op, items, next);
     return rc;
 }
 
-/* Reads the filters; -1 with e filled. */
-static int audit_list_parse(mdt_req_t *req, admin_query_t *q, mdt_err_t *e)
+/* -1 with e filled (422 validation, field) unless s is empty or one of
+ * the NULL-terminated words. */
+static int audit_one_of(const char *s, const char *field, const char *const *words, mdt_err_t *e)
 {
-    if (mdt_req_query_int(req, "case_id", 1, INT64_MAX, q->case_id, &q->case_id, e) < 0 ||
-        mdt_req_query_int(req, "user_id", 1, INT64_MAX, q->user_id, &q->user_id, e) < 0 ||
-        mdt_admin_qpage(req, q, e) < 0)
+    if (!s || !*s)
+        return 0;
+    for (const char *const *w = words; *w; w++)
+        if (strcmp(s, *w) == 0)
+            return 0;
+    mdt_err_set(e, 422, "validation", field, "%s must be one of the values docs/admin.md lists",
+                field);
+    return -1;
+}
+
+/* action: an exact action or a prefix ending in '.': 1-64 of a-z 0-9 _ .
+ * copied into q. */
+static int audit_parse_action(const char *s, admin_query_t *q, mdt_err_t *e)
+{
+    if (!s || !*s)
+        return 0;
+    size_t n = strlen(s);
+    if (n > 64 || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_.") != n || s[0] == '.') {
+        mdt_err_set(e, 422, "validation", "action",
+                    "action must be an action (meeting.read) or a prefix ending in a dot "
+                    "(meeting.)");
         return -1;
+    }
+    snprintf(q->action, sizeof(q->action), "%s", s);
+    return 0;
+}
+
+/* since (a date-time, or a date: its UTC midnight) and until (a
+ * date-time, or a date: the whole day counts), both RFC 3339. */
+static int audit_parse_times(mdt_req_t *req, admin_query_t *q, mdt_err_t *e)
+{
     const char *since = mdt_req_query(req, "since");
     if (since && *since && !mdt_admin_valid_time(since, q->since)) {
         mdt_err_set(e, 422, "validation", "since",
                     "since must be an RFC 3339 time (2026-11-28T14:03:00Z) or a date");
         return -1;
     }
+    const char *until = mdt_req_query(req, "until");
+    if (until && *until && !mdt_admin_valid_time(until, q->until)) {
+        mdt_err_set(e, 422, "validation", "until",
+                    "until must be an RFC 3339 time (2026-11-28T14:03:00Z) or a date");
+        return -1;
+    }
+    if (until && strlen(until) == 10)
+        snprintf(q->until, sizeof(q->until), "%s", until); /* the whole day */
+    return 0;
+}
+
+#define AUDIT_CSV_MAX 10000
+
+/* format (json|csv), then limit (1..500, or 1..10000 for CSV whose default
+ * is the maximum) and cursor. */
+static int audit_parse_page(mdt_req_t *req, admin_query_t *q, mdt_err_t *e)
+{
+    static const char *const formats[] = {"json", "csv", NULL};
+    const char *format = mdt_req_query(req, "format");
+    if (audit_one_of(format, "format", formats, e) < 0)
+        return -1;
+    q->csv = format && strcmp(format, "csv") == 0;
+    if (!q->csv)
+        return mdt_admin_qpage(req, q, e);
+    if (mdt_req_query_int(req, "limit", 1, AUDIT_CSV_MAX, AUDIT_CSV_MAX, &q->limit, e) < 0 ||
+        mdt_req_query_int(req, "cursor", 1, INT64_MAX, 0, &q->cursor, e) < 0)
+        return -1;
+    return 0;
+}
+
+/* Reads the filters; -1 with e filled. */
+static int audit_list_parse(mdt_req_t *req, admin_query_t *q, mdt_err_t *e)
+{
+    static const char *const outcomes[] = {"ok", "denied", "failure", "mfa_required", NULL};
+    static const char *const bools[] = {"true", "false", NULL};
+    const char *outcome = mdt_req_query(req, "outcome");
+    const char *fold = mdt_req_query(req, "fold_reads");
+    if (mdt_req_query_int(req, "case_id", 1, INT64_MAX, 0, &q->case_id, e) < 0 ||
+        mdt_req_query_int(req, "user_id", 1, INT64_MAX, 0, &q->user_id, e) < 0 ||
+        mdt_req_query_int(req, "agency_id", 1, INT64_MAX, 0, &q->agency_id, e) < 0 ||
+        audit_parse_page(req, q, e) < 0 ||
+        audit_parse_action(mdt_req_query(req, "action"), q, e) < 0 ||
+        audit_one_of(outcome, "outcome", outcomes, e) < 0 ||
+        audit_one_of(fold, "fold_reads", bools, e) < 0 || audit_parse_times(req, q, e) < 0)
+        return -1;
+    snprintf(q->outcome, sizeof(q->outcome), "%s", outcome ? outcome : "");
+    q->fold_reads = fold && strcmp(fold, "true") == 0;
     return 0;
 }
 
 /* detail of the audit.read row: which filters were given (not their
- * values) and, once known, how many rows were read. */
+ * values), "format": "csv" for an export, and, once known, how many rows
+ * were read. */
 static json_t *audit_read_detail(const admin_query_t *q)
 {
+    const struct {
+        const char *name;
+        int given;
+    } f[] = {{"case_id", q->case_id != 0},     {"user_id", q->user_id != 0},
+             {"agency_id", q->agency_id != 0}, {"action", q->action[0] != 0},
+             {"outcome", q->outcome[0] != 0},  {"since", q->since[0] != 0},
+             {"until", q->until[0] != 0},      {"fold_reads", q->fold_reads},
+             {"cursor", q->cursor != 0}};
     json_t *filters = json_array();
-    if (q->case_id)
-        json_array_append_new(filters, json_string("case_id"));
-    if (q->user_id)
-        json_array_append_new(filters, json_string("user_id"));
-    if (q->since[0])
-        json_array_append_new(filters, json_string("since"));
-    if (q->cursor)
-        json_array_append_new(filters, json_string("cursor"));
-    return json_pack("{s:s, s:o}", "view", "audit", "filters", filters);
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+        if (f[i].given)
+            json_array_append_new(filters, json_string(f[i].name));
+    json_t *d = json_pack("{s:s, s:o}", "view", "audit", "filters", filters);
+    if (q->csv)
+        json_object_set_new(d, "format", json_string("csv"));
+    return d;
 }
 
 void mdt_admin_audit_list(mdt_req_t *req)
@@ -263,6 +458,8 @@ void mdt_admin_audit_list(mdt_req_t *req)
     op->read_action = "audit.read";
     op->read_case_id = op->q.case_id;
     op->read_detail = audit_read_detail(&op->q);
+    if (op->q.csv)
+        op->answer = mdt_admin_audit_csv;
     /* without a case only an admin may read; with one, the database knows */
     if (!op->q.case_id && !mdt_authz_audit_read(&op->p, NULL)) {
         mdt_admin_audit_read(op, "denied");

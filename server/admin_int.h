@@ -37,6 +37,11 @@ typedef struct {
     int64_t agency_id, case_id, user_id, cursor, limit;
     int active; /* -1 any */
     char since[48];
+    /* the audit reader's own (docs/admin.md, GET /audit) */
+    char action[72]; /* exact, or a prefix ending in '.' */
+    char outcome[16];
+    char until[48]; /* a date (the whole day counts) or a date-time, exclusive */
+    int fold_reads, csv;
 } admin_query_t;
 
 /* One request's state, hung on req->state; freed with the request. */
@@ -61,6 +66,9 @@ struct admin_op {
     json_t *read_detail; /* the buffered audit row of a read */
     int64_t read_case_id;
     mdt_casectx_t *cx;
+    /* loop, after the read's audit row, before a successful answer is sent
+     * (optional): a document answer's headers */
+    void (*answer)(admin_op_t *op);
 };
 
 /* ---- admin.c ---- */
@@ -77,5 +85,20 @@ int mdt_admin_refuse_field(mdt_req_t *req, const char *field, const char *why, m
 void mdt_admin_roles(const char *out[MDT_ROLE_COUNT + 1]);
 void mdt_admin_run(admin_op_t *op);
 int mdt_admin_valid_time(const char *s, char out[48]);
+
+/* ---- admin_auditlog.c: what the audit reader makes of its rows ---- */
+
+/* Is action one of the routine reads that fold_reads folds? */
+int mdt_admin_audit_routine(const char *action);
+/* Appends row (stolen) to groups (a JSON array of folded rows): merged
+ * into the last group when both are routine reads by the same user on the
+ * same case with outcome ok and nothing redacted, else a new group with
+ * count 1. */
+void mdt_admin_audit_fold(json_t *groups, json_t *row);
+/* The oldest audit id a row or folded group covers. */
+int64_t mdt_admin_audit_oldest(json_t *row);
+/* op's answer: its page of rows as CSV (RFC 4180, csv.c) with a
+ * Content-Disposition header; loop. */
+void mdt_admin_audit_csv(admin_op_t *op);
 
 #endif

@@ -99,15 +99,25 @@ json_t *mdt_cases_case_row_json(const PGresult *r, int row, const mdt_idvec_t *s
     for (int k = 0; k < MDT_PII_COUNT; k++)
         json_object_set_new(owners, mdt_authz_pii_cat_name((mdt_pii_cat_t)k),
                             json_integer(mdt_db_int(r, row, COL_OWNERS + k)));
-    return json_pack(
-        "{s:I, s:s, s:s, s:s, s:o, s:s, s:I, s:o, s:o, s:o, s:I, s:s}", "id",
-        (json_int_t)mdt_db_int(r, row, COL_ID), "case_number", mdt_db_str(r, row, COL_NUMBER),
-        "alias", mdt_db_str(r, row, COL_ALIAS), "status", mdt_db_str(r, row, COL_STATUS),
-        "municipality", mdt_json_str_or_null(mdt_db_str(r, row, COL_MUNI)), "referral_date",
-        mdt_db_str(r, row, COL_REFERRAL), "lead_agency_id",
-        (json_int_t)mdt_db_int(r, row, COL_LEAD), "agencies", mdt_entries_ids_json(ag, nag),
-        "pii_owners", owners, "related_case_ids", related, "version",
-        (json_int_t)mdt_db_int(r, row, COL_VERSION), "created_at", mdt_db_str(r, row, COL_CREATED));
+    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:s, s:I, s:o, s:o, s:o, s:I, s:s, s:o}", "id",
+                     (json_int_t)mdt_db_int(r, row, COL_ID), "case_number",
+                     mdt_db_str(r, row, COL_NUMBER), "alias", mdt_db_str(r, row, COL_ALIAS),
+                     "status", mdt_db_str(r, row, COL_STATUS), "municipality",
+                     mdt_json_str_or_null(mdt_db_str(r, row, COL_MUNI)), "referral_date",
+                     mdt_db_str(r, row, COL_REFERRAL), "lead_agency_id",
+                     (json_int_t)mdt_db_int(r, row, COL_LEAD), "agencies",
+                     mdt_entries_ids_json(ag, nag), "pii_owners", owners, "related_case_ids",
+                     related, "version", (json_int_t)mdt_db_int(r, row, COL_VERSION), "created_at",
+                     mdt_db_str(r, row, COL_CREATED), "review_every_weeks",
+                     mdt_db_str(r, row, COL_CADENCE) ? json_integer(mdt_db_int(r, row, COL_CADENCE))
+                                                     : json_null());
+}
+
+void mdt_cases_review_set(json_t *o, const PGresult *r, int row, int col)
+{
+    static const char *const keys[] = {"last_reviewed", "next_review", "review_due"};
+    for (int k = 0; k < 3; k++)
+        json_object_set_new(o, keys[k], mdt_json_str_or_null(mdt_db_str(r, row, col + k)));
 }
 
 /* The related ids of rows [0, n) of a CASE_COLS result that p may see. */
@@ -189,6 +199,30 @@ static int board_agencies(mdt_dbc_t *c, const mdt_casectx_t *cx, json_t **out)
     return MDT_DB_OK;
 }
 
+/* The board's review: {every_weeks, last_reviewed, next_review, review_due}. */
+static int board_review(mdt_dbc_t *c, const mdt_caseop_t *op, json_t **out)
+{
+    *out = NULL;
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_int(&q, op->cx.case_id);
+    mdt_db_param_str(&q, mdt_ctx_time_zone(op->req));
+    PGresult *r = mdt_db_query(c,
+                               "SELECT c.review_every_weeks, " MDT_CASES_REVIEW_COLS
+                               " FROM cases c" MDT_CASES_REVIEW_JOIN("$2") " WHERE c.id = $1",
+                               &q);
+    if (!r)
+        return c->status;
+    int rc = PQntuples(r) == 1 ? MDT_DB_OK : MDT_DB_NOT_FOUND;
+    if (rc == MDT_DB_OK) {
+        *out = json_pack("{s:o}", "every_weeks",
+                         mdt_db_str(r, 0, 0) ? json_integer(mdt_db_int(r, 0, 0)) : json_null());
+        mdt_cases_review_set(*out, r, 0, 1);
+    }
+    PQclear(r);
+    return rc;
+}
+
 static int board_seq(mdt_dbc_t *c, int64_t *seq)
 {
     PGresult *r = mdt_db_query(c, "SELECT seq FROM ledger", NULL);
@@ -225,6 +259,8 @@ static int board_work(mdt_dbc_t *c, mdt_caseop_t *op)
         rc = board_set(c, board, "pii", mdt_pii_json(c, p, cx, op->now));
     if (rc == MDT_DB_OK && (rc = board_agencies(c, cx, &part)) == MDT_DB_OK)
         rc = board_set(c, board, "agencies", part);
+    if (rc == MDT_DB_OK && (rc = board_review(c, op, &part)) == MDT_DB_OK)
+        rc = board_set(c, board, "review", part);
     if (rc == MDT_DB_OK)
         rc = board_set(c, board, "entries", mdt_entries_list_json(c, p, cx, 0));
     if (rc == MDT_DB_OK)

@@ -6,6 +6,7 @@
 #define MDT_CASES_H
 
 #include <jansson.h>
+#include <libpq-fe.h>
 
 #include "casectx.h"
 #include "req.h"
@@ -14,6 +15,20 @@ void mdt_cases_list(mdt_req_t *req);
 void mdt_cases_create(mdt_req_t *req);
 void mdt_cases_board(mdt_req_t *req);
 void mdt_cases_update(mdt_req_t *req);
+
+/* The review dates of a case (YYYY-MM-DD text or NULL: last_reviewed,
+ * next_review, review_due, in that order) as select-list columns, for a
+ * query over `cases c` that adds MDT_CASES_REVIEW_JOIN(the parameter
+ * holding the installation's time zone, e.g. "$2"). Both are the one SQL
+ * definition, mdt_case_review() (schema/009_review_cadence.sql). */
+#define MDT_CASES_REVIEW_COLS                                                                      \
+    "to_char(rv.last_reviewed, 'YYYY-MM-DD'), to_char(rv.next_review, 'YYYY-MM-DD'),"              \
+    " to_char(rv.review_due, 'YYYY-MM-DD')"
+#define MDT_CASES_REVIEW_JOIN(tz) " CROSS JOIN LATERAL mdt_case_review(c.id, " tz "::text) rv"
+
+/* Sets last_reviewed, next_review and review_due of o from the three
+ * MDT_CASES_REVIEW_COLS columns of row r that start at col. */
+void mdt_cases_review_set(json_t *o, const PGresult *r, int row, int col);
 
 /* DB thread: the Case object as p sees it (NULL when p may not see it). */
 json_t *mdt_cases_get_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx);

@@ -37,7 +37,7 @@ static const char *const case_statuses[] = {"referred", "active", "monitoring", 
     " c.pii_owner_identity, c.pii_owner_contact, c.pii_owner_immigration, c.pii_owner_health,"     \
     " c.version, to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"      \
     " (SELECT coalesce(array_agg(ca.agency_id ORDER BY ca.agency_id), '{}')"                       \
-    "  FROM case_agencies ca WHERE ca.case_id = c.id)::text"
+    "  FROM case_agencies ca WHERE ca.case_id = c.id)::text, c.review_every_weeks"
 
 enum {
     COL_ID,
@@ -52,6 +52,8 @@ enum {
     COL_VERSION = COL_OWNERS + MDT_PII_COUNT,
     COL_CREATED,
     COL_AGENCIES,
+    COL_CADENCE, /* review_every_weeks, NULL = none */
+    COL_END,     /* the first column after CASE_COLS */
 };
 
 /* ---- cases.c ---- */

@@ -102,26 +102,19 @@ static PGresult *list_query(mdt_dbc_t *c, const list_t *l)
         mdt_db_param_str(&q, NULL);
     mdt_db_param_int(&q, l->limit + 1);
     mdt_db_param_str(&q, mdt_ctx_time_zone(l->req));
-    /* the two review dates are the last columns, after CASE_COLS */
-    return mdt_db_query(
-        c,
-        "SELECT " CASE_COLS ","
-        " (SELECT to_char(min((m.scheduled_at AT TIME ZONE $6)::date), 'YYYY-MM-DD')"
-        "  FROM meeting_cases mc JOIN meetings m ON m.id = mc.meeting_id"
-        "  WHERE mc.case_id = c.id AND mc.removed_at IS NULL AND m.status = 'planned'"
-        "  AND (m.scheduled_at AT TIME ZONE $6)::date >= (now() AT TIME ZONE $6)::date),"
-        " (SELECT to_char(max((m.started_at AT TIME ZONE $6)::date), 'YYYY-MM-DD')"
-        "  FROM meeting_cases mc JOIN meetings m ON m.id = mc.meeting_id"
-        "  WHERE mc.case_id = c.id AND m.started_at IS NOT NULL"
-        "  AND coalesce(mc.outcome_md, '') <> '')"
-        " FROM cases c"
-        " WHERE EXISTS (SELECT 1 FROM case_agencies m WHERE m.case_id = c.id AND m.agency_id = $1)"
-        " AND ($2::text[] IS NULL OR c.status = ANY($2::text[]))"
-        " AND ($3::text IS NULL OR c.case_number ILIKE $3 ESCAPE '\\' OR c.alias ILIKE $3 ESCAPE "
-        "'\\')"
-        " AND ($4::bigint IS NULL OR c.id < $4::bigint)"
-        " ORDER BY c.id DESC LIMIT $5",
-        &q);
+    /* the review dates follow CASE_COLS (from COL_END) */
+    return mdt_db_query(c,
+                        "SELECT " CASE_COLS ", " MDT_CASES_REVIEW_COLS
+                        " FROM cases c" MDT_CASES_REVIEW_JOIN(
+                            "$6") " WHERE EXISTS (SELECT 1 FROM case_agencies m WHERE m.case_id = "
+                                  "c.id AND m.agency_id = $1)"
+                                  " AND ($2::text[] IS NULL OR c.status = ANY($2::text[]))"
+                                  " AND ($3::text IS NULL OR c.case_number ILIKE $3 ESCAPE '\\' OR "
+                                  "c.alias ILIKE $3 ESCAPE "
+                                  "'\\')"
+                                  " AND ($4::bigint IS NULL OR c.id < $4::bigint)"
+                                  " ORDER BY c.id DESC LIMIT $5",
+                        &q);
 }
 
 /* The row of rows[0..n) (ids descending) for case id, or NULL. */
@@ -221,9 +214,7 @@ static json_t *list_items(const PGresult *r, const list_row_t *rows, int n, cons
         json_t *o = mdt_cases_case_row_json(r, i, seen);
         json_object_set_new(o, "open_actions", json_integer(rows[i].open));
         json_object_set_new(o, "overdue_actions", json_integer(rows[i].overdue));
-        int ncols = PQnfields(r);
-        json_object_set_new(o, "next_review", mdt_json_str_or_null(mdt_db_str(r, i, ncols - 2)));
-        json_object_set_new(o, "last_reviewed", mdt_json_str_or_null(mdt_db_str(r, i, ncols - 1)));
+        mdt_cases_review_set(o, r, i, COL_END);
         json_array_append_new(items, o);
     }
     return items;

@@ -1,6 +1,7 @@
-/* cases_update.c - PATCH /cases/{id}: lead fields by a supervisor of the
- * lead agency, member fields by any member, a version check with 409 and
- * error.current, related cases the caller cannot see kept untouched. */
+/* cases_update.c - PATCH /cases/{id}: lead fields (status, agencies, lead,
+ * PII owners, review_every_weeks) by a supervisor of the lead agency, member fields by any member,
+ * a version check with 409 and error.current, related cases the caller cannot see kept untouched.
+ */
 #include "cases_int.h"
 
 /* ---- PATCH /cases/{id} ---- */
@@ -14,6 +15,8 @@ typedef struct {
     int64_t lead;                     /* 0 = not given */
     int64_t owners[MDT_PII_COUNT];    /* 0 = not given */
     const char *alias, *municipality; /* borrowed; municipality NULL = clear */
+    int has_cadence;
+    int64_t cadence; /* review_every_weeks; 0 = null (no cadence) */
 } patch_t;
 
 /* The case row as it is now (locked), for comparing with the patch. */
@@ -24,6 +27,7 @@ typedef struct {
     int has_muni;
     int64_t related[CASES_MAX_RELATED];
     size_t n_related;
+    int64_t cadence; /* 0 = none */
 } current_t;
 
 /* What the patch makes of the case. */
@@ -33,6 +37,7 @@ typedef struct {
     int64_t owners[MDT_PII_COUNT];
     const int64_t *agencies;
     size_t n_agencies;
+    int64_t cadence;     /* 0 = none */
     mdt_idvec_t related; /* the caller's list plus the related cases it cannot see */
     const char *alias, *municipality;
     const char *changed[12]; /* field names */
@@ -77,6 +82,24 @@ static int patch_parse_owners(json_t *b, patch_t *pt, mdt_err_t *e)
     return 0;
 }
 
+/* review_every_weeks: an integer 1-52, or null (no cadence); any other
+ * value is 422 naming the field. */
+static int patch_parse_cadence(json_t *b, patch_t *pt, mdt_err_t *e)
+{
+    json_t *v = json_object_get(b, "review_every_weeks");
+    pt->has_cadence = v != NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+    if (n < 1 || n > 52) {
+        mdt_err_set(e, 422, "validation", "review_every_weeks",
+                    "review_every_weeks must be a whole number of weeks from 1 to 52, or null");
+        return -1;
+    }
+    pt->cadence = n;
+    return 0;
+}
+
 static int patch_parse(json_t *b, patch_t *pt, mdt_err_t *e)
 {
     pt->status = -1;
@@ -84,7 +107,7 @@ static int patch_parse(json_t *b, patch_t *pt, mdt_err_t *e)
         mdt_json_enum(b, "status", 0, case_statuses, &pt->status, e) < 0 ||
         mdt_cases_read_name(b, "alias", 0, 100, &pt->alias, e) < 0 ||
         mdt_json_int(b, "lead_agency_id", 0, 1, INT64_MAX, &pt->lead, e) < 0 ||
-        patch_parse_owners(b, pt, e) < 0)
+        patch_parse_owners(b, pt, e) < 0 || patch_parse_cadence(b, pt, e) < 0)
         return -1;
     int rc =
         mdt_json_ids(b, "agencies", 0, MDT_CASE_MAX_AGENCIES, &pt->agencies, &pt->n_agencies, e);
@@ -111,10 +134,11 @@ static int update_lock(mdt_dbc_t *c, mdt_caseop_t *op, current_t *cur)
     mdt_db_params_t q;
     mdt_db_params_init(&q);
     mdt_db_param_int(&q, op->case_id);
-    PGresult *r = mdt_db_query(c,
-                               "SELECT status, alias, municipality, related_case_ids::text"
-                               " FROM cases WHERE id = $1 FOR UPDATE",
-                               &q);
+    PGresult *r =
+        mdt_db_query(c,
+                     "SELECT status, alias, municipality, related_case_ids::text,"
+                     " coalesce(review_every_weeks, 0) FROM cases WHERE id = $1 FOR UPDATE",
+                     &q);
     if (!r)
         return c->status;
     if (PQntuples(r) != 1) {
@@ -126,6 +150,7 @@ static int update_lock(mdt_dbc_t *c, mdt_caseop_t *op, current_t *cur)
     cur->has_muni = mdt_db_str(r, 0, 2) != NULL;
     snprintf(cur->muni, sizeof(cur->muni), "%s", cur->has_muni ? mdt_db_str(r, 0, 2) : "");
     cur->n_related = mdt_casectx_parse_ids(mdt_db_str(r, 0, 3), cur->related, CASES_MAX_RELATED);
+    cur->cadence = mdt_db_int(r, 0, 4);
     PQclear(r);
     int rc = mdt_casectx_load(c, op->case_id, &op->cx);
     if (rc != MDT_DB_OK)
@@ -183,6 +208,9 @@ static void target_lead_fields(const mdt_caseop_t *op, const patch_t *pt, const 
     }
     if (owners_changed)
         target_mark(t, "pii_owners", true);
+    t->cadence = pt->has_cadence ? pt->cadence : cur->cadence;
+    if (t->cadence != cur->cadence)
+        target_mark(t, "review_every_weeks", true);
 }
 
 /* The member fields; related keeps the ids the caller cannot see. */
@@ -335,11 +363,16 @@ static int update_write_row(mdt_dbc_t *c, const mdt_caseop_t *op, const target_t
     mdt_db_param_str(&q, rel);
     for (int k = 0; k < MDT_PII_COUNT; k++)
         mdt_db_param_int(&q, t->owners[k]);
+    if (t->cadence)
+        mdt_db_param_int(&q, t->cadence);
+    else
+        mdt_db_param_str(&q, NULL);
     int rc = mdt_db_exec(c,
                          "UPDATE cases SET status = $2, alias = $3, municipality = $4,"
                          " lead_agency_id = $5, related_case_ids = $6::bigint[],"
                          " pii_owner_identity = $7, pii_owner_contact = $8,"
                          " pii_owner_immigration = $9, pii_owner_health = $10,"
+                         " review_every_weeks = $11::int,"
                          " version = version + 1, updated_at = now() WHERE id = $1",
                          &q);
     free(rel);

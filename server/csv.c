@@ -67,6 +67,18 @@ void mdt_csv_int(mdt_csv_t *w, int64_t v)
     put(w, num, (size_t)n);
 }
 
+void mdt_csv_json(mdt_csv_t *w, const json_t *v)
+{
+    if (json_is_integer(v))
+        mdt_csv_int(w, (int64_t)json_integer_value(v));
+    else if (json_is_string(v))
+        mdt_csv_text(w, json_string_value(v));
+    else if (json_is_boolean(v))
+        mdt_csv_text(w, json_is_true(v) ? "true" : "false");
+    else
+        mdt_csv_text(w, NULL);
+}
+
 void mdt_csv_end_row(mdt_csv_t *w)
 {
     put(w, "\r\n", 2);
@@ -78,6 +90,15 @@ void mdt_csv_row(mdt_csv_t *w, const char *const *cells, size_t n)
     for (size_t i = 0; i < n; i++)
         mdt_csv_text(w, cells[i]);
     mdt_csv_end_row(w);
+}
+
+size_t mdt_csv_header(mdt_csv_t *w, const char *const *cols)
+{
+    size_t n = 0;
+    while (cols[n])
+        n++;
+    mdt_csv_row(w, cols, n);
+    return n;
 }
 
 char *mdt_csv_take(mdt_csv_t *w, size_t *len)

@@ -10,6 +10,7 @@
 #ifndef MDT_CSV_H
 #define MDT_CSV_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,10 +26,16 @@ void mdt_csv_init(mdt_csv_t *w);
 void mdt_csv_text(mdt_csv_t *w, const char *s);
 /* An integer cell (no formula escaping: digits and a sign only). */
 void mdt_csv_int(mdt_csv_t *w, int64_t v);
+/* A cell from a JSON value: an integer as mdt_csv_int, a string as
+ * mdt_csv_text, true/false as text, anything else (null, absent) empty. */
+void mdt_csv_json(mdt_csv_t *w, const json_t *v);
 /* Ends the current row with CRLF. */
 void mdt_csv_end_row(mdt_csv_t *w);
 /* A whole row of text cells (n of them) followed by CRLF. */
 void mdt_csv_row(mdt_csv_t *w, const char *const *cells, size_t n);
+/* The header row: the NULL-terminated column names cols; returns how
+ * many there are. */
+size_t mdt_csv_header(mdt_csv_t *w, const char *const *cols);
 /* Hands over the buffer (caller frees) and its length, and resets w; NULL
  * when an allocation failed (w is freed either way). */
 char *mdt_csv_take(mdt_csv_t *w, size_t *len);

@@ -524,32 +524,17 @@ static const char *const CSV_COLUMNS[] = {"id",
                                           "closed_by",
                                           NULL};
 
-static void csv_value(mdt_csv_t *w, json_t *v)
-{
-    if (json_is_integer(v))
-        mdt_csv_int(w, (int64_t)json_integer_value(v));
-    else if (json_is_string(v))
-        mdt_csv_text(w, json_string_value(v));
-    else if (json_is_boolean(v))
-        mdt_csv_text(w, json_is_true(v) ? "true" : "false");
-    else
-        mdt_csv_text(w, NULL);
-}
-
 static void dash_answer_csv(dash_t *d)
 {
     mdt_csv_t w;
     mdt_csv_init(&w);
-    size_t ncol = 0;
-    while (CSV_COLUMNS[ncol])
-        ncol++;
-    mdt_csv_row(&w, CSV_COLUMNS, ncol);
+    size_t ncol = mdt_csv_header(&w, CSV_COLUMNS);
     size_t i;
     json_t *it;
     json_array_foreach(d->items, i, it)
     {
         for (size_t k = 0; k < ncol; k++)
-            csv_value(&w, json_object_get(it, CSV_COLUMNS[k]));
+            mdt_csv_json(&w, json_object_get(it, CSV_COLUMNS[k]));
         mdt_csv_end_row(&w);
     }
     size_t len;

@@ -104,7 +104,8 @@ PGconn *mdt_db_connect(const char *url, const char *app)
     return PQconnectdbParams(keys, vals, 1);
 }
 
-/* Connects c->conn and applies the per-statement timeout. 0 ok. */
+/* Connects c->conn and applies the per-statement timeout, UTC and no JIT.
+ * 0 ok. */
 static int dbc_connect(mdt_dbc_t *c, const char *url)
 {
     c->conn = mdt_db_connect(url, "mdtboard");
@@ -121,6 +122,9 @@ static int dbc_connect(mdt_dbc_t *c, const char *url)
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     r = PQexec(c->conn, "SET TIME ZONE 'UTC'");
+    ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    r = PQexec(c->conn, "SET jit = off"); /* docs/architecture.md, "Pool sizing" */
     ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {

@@ -32,7 +32,8 @@
 #define OUTCOME_AT TS("mc.outcome_at")
 #define AGENDA_SELECT                                                                              \
     "SELECT mc.case_id, c.alias, c.case_number, mc.outcome_md, mc.outcome_html, " OUTCOME_AT       \
-    ", mc.outcome_by, mc.outcome_version FROM meeting_cases mc JOIN cases c ON c.id = mc.case_id"  \
+    ", mc.outcome_by, mc.outcome_version, mc.reasons::text FROM meeting_cases mc JOIN cases c ON " \
+    "c.id = mc.case_id"                                                                            \
     " WHERE mc.meeting_id = $1 AND mc.removed_at IS NULL ORDER BY mc.position, mc.case_id"
 
 PGresult *mdt_meetings_query_id(mdt_dbc_t *c, const char *sql, int64_t id)
@@ -92,6 +93,7 @@ static int meeting_load_agenda(mdt_dbc_t *c, mdt_meeting_t *m)
         a->outcome_at = mdt_db_str(r, row, 5);
         a->outcome_by = mdt_db_int(r, row, 6);
         a->outcome_version = (int)mdt_db_int(r, row, 7);
+        a->reasons = mdt_meeting_item_reasons_parse(mdt_db_str(r, row, 8));
         int rc = mdt_casectx_load(c, a->case_id, &a->cx);
         if (rc != MDT_DB_OK)
             return rc;

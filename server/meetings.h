@@ -23,6 +23,7 @@ void mdt_meetings_attendance(mdt_req_t *req);
 void mdt_meetings_outcome(mdt_req_t *req);
 void mdt_meetings_minutes(mdt_req_t *req);
 void mdt_meetings_minutes_approve(mdt_req_t *req);
+void mdt_meetings_suggestions(mdt_req_t *req);
 
 /* DB thread: the Meeting object as p may see it now (agenda cases p may
  * not see as {position, restricted: true}; current_case_id null when

@@ -11,10 +11,10 @@ typedef struct {
     int64_t *case_ids;                /* malloc'ed */
     size_t n_case_ids;
     int with_default;     /* default_agenda given */
-    int64_t not_reviewed; /* days; -1 = not asked for */
-    int with_overdue;     /* cases with overdue action items */
+    mdt_agenda_ask_t ask; /* what the default agenda holds */
     int64_t *agenda;      /* the agenda to write (malloc'ed) */
     size_t n_agenda;
+    json_t *reasons; /* {"<case_id>": [reason, ...]} of the default agenda's cases */
 } create_in_t;
 
 static void create_in_free(void *arg)
@@ -23,6 +23,7 @@ static void create_in_free(void *arg)
     if (in) {
         free(in->case_ids);
         free(in->agenda);
+        json_decref(in->reasons);
     }
     free(in);
 }
@@ -44,17 +45,21 @@ static int parse_title(json_t *b, int required, const char **out, mdt_err_t *e)
 static int parse_default_agenda(json_t *b, create_in_t *in, mdt_err_t *e)
 {
     json_t *d = json_object_get(b, "default_agenda");
-    in->not_reviewed = -1;
+    mdt_agenda_ask_t *ask = &in->ask;
+    ask->not_reviewed = -1;
     if (!d || json_is_null(d))
         return 0;
     if (!json_is_object(d)) {
         mdt_err_set(e, 400, "bad_request", "default_agenda",
-                    "default_agenda must be an object {not_reviewed_days, with_overdue_actions}");
+                    "default_agenda must be an object {not_reviewed_days, with_overdue_actions,"
+                    " review_due, carry_over}");
         return -1;
     }
     in->with_default = 1;
-    if (mdt_json_int(d, "not_reviewed_days", 0, 0, 3650, &in->not_reviewed, e) < 0 ||
-        mdt_json_bool(d, "with_overdue_actions", 0, &in->with_overdue, e) < 0)
+    if (mdt_json_int(d, "not_reviewed_days", 0, 0, 3650, &ask->not_reviewed, e) < 0 ||
+        mdt_json_bool(d, "with_overdue_actions", 0, &ask->with_overdue, e) < 0 ||
+        mdt_json_bool(d, "review_due", 0, &ask->review_due, e) < 0 ||
+        mdt_json_bool(d, "carry_over", 0, &ask->carry_over, e) < 0)
         return -1;
     return 0;
 }
@@ -72,100 +77,35 @@ static int parse_create(json_t *b, create_in_t *in, mdt_err_t *e)
                     "scheduled_at must be an RFC 3339 time such as 2026-11-28T14:00:00Z");
         return -1;
     }
+    in->ask.at = in->scheduled_at; /* the default agenda's day is the meeting's */
     return 0;
 }
 
-/* Candidates for the default agenda: cases p's agency is on that are open
- * and have no outcome recorded in a meeting dated within the last N days
- * (column 1), or that have an overdue action item (column 2), by referral
- * date. The predicate and the action-item serializer then decide. */
-static PGresult *default_candidates(mdt_dbc_t *c, const meetop_t *op, const create_in_t *in)
-{
-    mdt_db_params_t q;
-    mdt_db_params_init(&q);
-    mdt_db_param_int(&q, op->p.agency_id);
-    if (in->not_reviewed >= 0)
-        mdt_db_param_int(&q, in->not_reviewed);
-    else
-        mdt_db_param_str(&q, NULL);
-    mdt_db_param_str(&q, op->time_zone);
-    mdt_db_param_bool(&q, in->with_overdue);
-    return mdt_db_query(
-        c,
-        "SELECT id, nr, od FROM (SELECT c.id, c.referral_date,"
-        " ($2::int IS NOT NULL AND c.status <> 'closed' AND NOT EXISTS (SELECT 1"
-        "  FROM meeting_cases mc JOIN meetings m ON m.id = mc.meeting_id"
-        "  WHERE mc.case_id = c.id AND mc.removed_at IS NULL AND coalesce(mc.outcome_md, '') <> ''"
-        "  AND (m.scheduled_at AT TIME ZONE $3)::date >= (now() AT TIME ZONE $3)::date - $2::int))"
-        "  AS nr,"
-        " ($4::boolean AND EXISTS (SELECT 1 FROM actions a WHERE a.case_id = c.id"
-        "  AND a.retracted_at IS NULL AND a.status IN ('open', 'in_progress')"
-        "  AND a.due_date < (now() AT TIME ZONE $3)::date)) AS od"
-        " FROM cases c WHERE EXISTS (SELECT 1 FROM case_agencies ca WHERE ca.case_id = c.id"
-        "  AND ca.agency_id = $1)) x"
-        " WHERE nr OR od ORDER BY referral_date, id",
-        &q);
-}
-
-/* Does p see an overdue action item of the case (as actions.c computes
- * `overdue`, in the installation's time zone)? */
-static int sees_overdue(mdt_dbc_t *c, const meetop_t *op, const mdt_casectx_t *cx, bool *out)
-{
-    json_t *items = mdt_actions_list_json(c, &op->p, cx, 0, op->time_zone);
-    if (!items)
-        return c->status;
-    size_t i;
-    json_t *it;
-    *out = false;
-    json_array_foreach(items, i, it)
-    {
-        *out |= json_is_true(json_object_get(it, "overdue"));
-    }
-    json_decref(items);
-    return MDT_DB_OK;
-}
-
-/* Does candidate row i of default_candidates go on the agenda? Only a case
- * p may see; one that is there only for overdue action items needs an
- * overdue item that p may see. */
-static int default_take(mdt_dbc_t *c, const meetop_t *op, const PGresult *r, int i,
-                        mdt_casectx_t *cx, bool *take)
-{
-    *take = false;
-    int rc = mdt_casectx_load(c, mdt_db_int(r, i, 0), cx);
-    if (rc != MDT_DB_OK)
-        return rc == MDT_DB_NOT_FOUND ? MDT_DB_OK : rc;
-    mdt_case_ctx_t view = mdt_casectx_view(cx);
-    if (!mdt_authz_case_visible(&op->p, &view))
-        return MDT_DB_OK;
-    *take = mdt_db_bool(r, i, 1);
-    return *take ? MDT_DB_OK : sees_overdue(c, op, cx, take);
-}
-
-/* Appends to in->agenda (after the given case_ids) the default agenda. */
+/* Appends to in->agenda (after the given case_ids) the default agenda
+ * (meetings_agenda.c), and its reasons to in->reasons. A given case that
+ * the default agenda also holds keeps its place and gets its reasons. */
 static int default_agenda(mdt_dbc_t *c, meetop_t *op, create_in_t *in)
 {
-    PGresult *r = default_candidates(c, op, in);
-    mdt_casectx_t *cx = r ? malloc(sizeof(*cx)) : NULL;
-    if (!r || !cx) {
-        PQclear(r);
-        return r ? MDT_DB_ERROR : c->status;
-    }
-    int rc = MDT_DB_OK;
-    for (int i = 0; i < PQntuples(r) && rc == MDT_DB_OK; i++) {
-        int64_t id = mdt_db_int(r, i, 0);
-        bool take = false;
-        if (!mdt_ids_has(in->agenda, in->n_agenda, id))
-            rc = default_take(c, op, r, i, cx, &take);
-        if (rc == MDT_DB_OK && take && in->n_agenda >= MEETINGS_MAX_AGENDA)
+    mdt_agenda_t ag;
+    int rc = mdt_meetings_agenda_pick(c, op, &in->ask, &ag);
+    if (rc != MDT_DB_OK)
+        return rc;
+    in->reasons = json_object();
+    for (size_t i = 0; i < ag.n && rc == MDT_DB_OK; i++) {
+        int64_t id = ag.v[i].case_id;
+        char key[24];
+        snprintf(key, sizeof(key), "%lld", (long long)id);
+        json_object_set_new(in->reasons, key, mdt_meeting_item_reasons_json(ag.v[i].reasons));
+        if (mdt_ids_has(in->agenda, in->n_agenda, id))
+            continue;
+        if (in->n_agenda >= MEETINGS_MAX_AGENDA)
             rc = mdt_meetings_fail(
                 op, 422, "validation", "default_agenda",
                 "the default agenda would hold more than 200 cases; use case_ids");
-        else if (rc == MDT_DB_OK && take)
+        else
             in->agenda[in->n_agenda++] = id;
     }
-    free(cx);
-    PQclear(r);
+    mdt_meetings_agenda_free(&ag);
     return rc;
 }
 
@@ -190,31 +130,46 @@ static int create_insert(mdt_dbc_t *c, meetop_t *op, const create_in_t *in)
 }
 
 /* Makes ids (in order) the meeting's agenda: others on it are marked
- * removed, the named ones (re)placed at their positions. */
-static int write_agenda(mdt_dbc_t *c, const meetop_t *op, const int64_t *ids, size_t n)
+ * removed, the named ones (re)placed at their positions. reasons
+ * ({"<case_id>": [names]}, or NULL) sets the reasons of the cases it
+ * names; a case that stays on the agenda keeps its reasons otherwise, and
+ * one that is (re)added gets []. */
+static int write_agenda(mdt_dbc_t *c, const meetop_t *op, const int64_t *ids, size_t n,
+                        const json_t *reasons)
 {
     char *lit = mdt_ids_literal(ids, n);
-    if (!lit)
+    char *given = reasons ? mdt_json_dump(reasons, NULL) : NULL;
+    if (!lit || (reasons && !given)) {
+        free(lit);
+        free(given);
         return MDT_DB_ERROR;
+    }
     mdt_db_params_t q;
     mdt_db_params_init(&q);
     mdt_db_param_int(&q, op->meeting_id);
     mdt_db_param_str(&q, lit);
     mdt_db_param_int(&q, op->p.user_id);
+    mdt_db_param_str(&q, given ? given : "{}");
     int rc = mdt_db_exec(c,
                          "UPDATE meeting_cases SET removed_at = now(), removed_by = $3"
                          " WHERE meeting_id = $1 AND removed_at IS NULL"
-                         " AND case_id <> ALL($2::bigint[])",
+                         " AND case_id <> ALL($2::bigint[])"
+                         " AND $4::jsonb IS NOT NULL", /* (each parameter must have a type) */
                          &q);
     if (rc == MDT_DB_OK)
         rc = mdt_db_exec(c,
-                         "INSERT INTO meeting_cases (meeting_id, case_id, position, added_by)"
-                         " SELECT $1, t.id, t.ord, $3"
+                         "INSERT INTO meeting_cases (meeting_id, case_id, position, added_by,"
+                         " reasons) SELECT $1, t.id, t.ord, $3, ARRAY(SELECT"
+                         "  jsonb_array_elements_text(coalesce($4::jsonb -> t.id::text, '[]')))"
                          " FROM unnest($2::bigint[]) WITH ORDINALITY AS t(id, ord)"
                          " ON CONFLICT (meeting_id, case_id) DO UPDATE"
-                         " SET position = excluded.position, removed_at = NULL, removed_by = NULL",
+                         " SET position = excluded.position, removed_at = NULL, removed_by = NULL,"
+                         " reasons = CASE WHEN $4::jsonb ? excluded.case_id::text"
+                         "  OR meeting_cases.removed_at IS NOT NULL THEN excluded.reasons"
+                         "  ELSE meeting_cases.reasons END",
                          &q);
     free(lit);
+    free(given);
     return rc;
 }
 
@@ -235,7 +190,7 @@ static int create_work(mdt_dbc_t *c, meetop_t *op)
     if (rc == MDT_DB_OK)
         rc = create_insert(c, op, in);
     if (rc == MDT_DB_OK)
-        rc = write_agenda(c, op, in->agenda, in->n_agenda);
+        rc = write_agenda(c, op, in->agenda, in->n_agenda, in->reasons);
     if (rc == MDT_DB_OK)
         rc = mdt_meetings_meetop_reload(c, op, NULL);
     if (rc != MDT_DB_OK)
@@ -285,6 +240,7 @@ typedef struct {
     int64_t facilitator_id; /* 0 = unchanged */
     int64_t *agenda;        /* the whole agenda to write (malloc'ed) */
     size_t n_agenda;
+    json_t *reasons; /* agenda_reasons, normalized: {"<case_id>": [names]}; NULL = none */
 } patch_in_t;
 
 static void patch_in_free(void *arg)
@@ -293,8 +249,52 @@ static void patch_in_free(void *arg)
     if (in) {
         free(in->ids);
         free(in->agenda);
+        json_decref(in->reasons);
     }
     free(in);
+}
+
+/* One entry of agenda_reasons: a case named in agenda, known reasons.
+ * Adds it to in->reasons in the stored form (names in the bits' order). */
+static int parse_one_reasons(patch_in_t *in, const char *key, json_t *v)
+{
+    char *end;
+    long long id = strtoll(key, &end, 10);
+    if (*end || id <= 0 || !mdt_ids_has(in->ids, in->n_ids, id) || !json_is_array(v))
+        return -1;
+    unsigned mask = 0, bit;
+    size_t i;
+    json_t *r;
+    json_array_foreach(v, i, r)
+    {
+        if (!(bit = mdt_meeting_item_reason_bit(json_string_value(r))))
+            return -1;
+        mask |= bit;
+    }
+    char k[24];
+    snprintf(k, sizeof(k), "%lld", id);
+    return json_object_set_new(in->reasons, k, mdt_meeting_item_reasons_json(mask));
+}
+
+/* agenda_reasons: {"<case_id>": [reason, ...]} for cases named in agenda. */
+static int parse_agenda_reasons(json_t *b, patch_in_t *in, mdt_err_t *e)
+{
+    json_t *o = json_object_get(b, "agenda_reasons");
+    if (!o || json_is_null(o))
+        return 0;
+    int ok = json_is_object(o) && in->agenda_set && (in->reasons = json_object()) != NULL;
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        ok = ok && parse_one_reasons(in, key, v) == 0;
+    }
+    if (ok)
+        return 0;
+    mdt_err_set(e, 422, "validation", "agenda_reasons",
+                "agenda_reasons maps cases named in agenda to arrays of carried_over,"
+                " overdue_actions, review_due and not_reviewed");
+    return -1;
 }
 
 static int parse_patch(json_t *b, patch_in_t *in, mdt_err_t *e)
@@ -311,6 +311,8 @@ static int parse_patch(json_t *b, patch_in_t *in, mdt_err_t *e)
         return -1;
     in->pos_set = rc_pos == 0 || mdt_meetings_is_null(b, "current_position");
     in->agenda_set = rc_agenda == 0;
+    if (parse_agenda_reasons(b, in, e) < 0)
+        return -1;
     if (in->status < 0 && !in->pos_set && !in->agenda_set && !in->facilitator_id) {
         mdt_err_set(e, 422, "validation", NULL,
                     "nothing to change: give status, current_position, agenda or facilitator_id");
@@ -402,7 +404,8 @@ static int patch_check_facilitator(mdt_dbc_t *c, meetop_t *op, const patch_in_t 
 
 static int patch_write(mdt_dbc_t *c, meetop_t *op, const patch_in_t *in)
 {
-    int rc = in->agenda_set ? write_agenda(c, op, in->agenda, in->n_agenda) : MDT_DB_OK;
+    int rc =
+        in->agenda_set ? write_agenda(c, op, in->agenda, in->n_agenda, in->reasons) : MDT_DB_OK;
     mdt_db_params_t q;
     mdt_db_params_init(&q);
     mdt_db_param_int(&q, op->meeting_id);
@@ -438,6 +441,8 @@ static json_t *patch_detail(const patch_in_t *in)
         json_array_append_new(fields, json_string("current_position"));
     if (in->agenda_set)
         json_array_append_new(fields, json_string("agenda"));
+    if (in->reasons)
+        json_array_append_new(fields, json_string("agenda_reasons"));
     if (in->facilitator_id)
         json_array_append_new(fields, json_string("facilitator_id"));
     json_t *d = json_pack("{s:o}", "fields", fields);

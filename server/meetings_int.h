@@ -2,8 +2,10 @@
  * (loading and serializing, the meeting runner, input helpers, reading one
  * meeting), meetings_list.c (GET /meetings), meetings_change.c (creating
  * and changing meetings: the agenda, the pointer, attendance, outcomes and
- * corrections) and meetings_minutes.c (the minutes: reading them at a
- * version, approving them). The public surface is meetings.h. */
+ * corrections), meetings_minutes.c (the minutes: reading them at a
+ * version, approving them) and meetings_agenda.c (the default agenda's
+ * cases and reasons, agenda suggestions). The public surface is
+ * meetings.h. */
 #ifndef MDT_MEETINGS_INT_H
 #define MDT_MEETINGS_INT_H
 
@@ -54,6 +56,40 @@ struct meetop {
 
     mdt_run_t run; /* the runner: isolation and the answer (run.ans) */
 };
+
+/* ---- meetings_agenda.c ---- */
+
+/* What to put forward (POST /meetings default_agenda, agenda-suggestions). */
+typedef struct {
+    int64_t not_reviewed; /* days; -1 = not asked for */
+    int with_overdue, review_due, carry_over;
+    char on[11];    /* the meeting's day YYYY-MM-DD; "" = the day of at */
+    const char *at; /* the meeting's time (RFC 3339); NULL with on "" = today */
+} mdt_agenda_ask_t;
+
+/* One case put forward. The strings point into the mdt_agenda_t's result. */
+typedef struct {
+    int64_t case_id;
+    unsigned reasons; /* MDT_REASON_* bits, never 0 */
+    int overdue;      /* overdue action items the caller sees */
+    int row;          /* its row of the result */
+    const char *review_due, *referral;
+} mdt_agenda_pick_t;
+
+typedef struct {
+    PGresult *res;
+    mdt_agenda_pick_t *v; /* in agenda order */
+    size_t n;
+} mdt_agenda_t;
+
+/* DB thread: the cases to put forward for op->p, each decided by the
+ * predicate and at most once with all its reasons, in agenda order: by
+ * the first reason (carried over, overdue actions, review due, not
+ * reviewed), then review_due, referral date, id. Free out with
+ * mdt_meetings_agenda_free (also done on failure). */
+int mdt_meetings_agenda_pick(mdt_dbc_t *c, const meetop_t *op, const mdt_agenda_ask_t *ask,
+                             mdt_agenda_t *out);
+void mdt_meetings_agenda_free(mdt_agenda_t *ag);
 
 /* ---- meetings.c ---- */
 

@@ -80,6 +80,7 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_POST, "/api/v1/cases/{id}/services", mdt_records_services_create, MDT_R_IDEMPOTENT},
     {MDT_M_GET, "/api/v1/meetings", mdt_meetings_list, 0},
     {MDT_M_POST, "/api/v1/meetings", mdt_meetings_create, MDT_R_IDEMPOTENT},
+    {MDT_M_GET, "/api/v1/meetings/agenda-suggestions", mdt_meetings_suggestions, 0},
     {MDT_M_GET, "/api/v1/meetings/{id}", mdt_meetings_get, 0},
     {MDT_M_PATCH, "/api/v1/meetings/{id}", mdt_meetings_update, 0},
     {MDT_M_POST, "/api/v1/meetings/{id}/attendance", mdt_meetings_attendance, 0},

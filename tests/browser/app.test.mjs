@@ -251,6 +251,7 @@ test('administration: users, agencies and the audit log', async () => {
     await form.getByLabel('User name', { exact: true }).fill('new.advocate');
     await form.getByLabel('Full name').fill('Casey Newman');
     await form.getByLabel('Agency', { exact: true }).selectOption({ label: 'Safe Harbor Victim Advocates' });
+    await form.getByLabel('Role', { exact: true }).selectOption({ label: 'Member' });
     await form.getByLabel('Initial password').fill('a long enough password');
     await form.getByRole('button', { name: 'Create user' }).click();
     await page.locator('table tbody tr', { hasText: 'new.advocate' }).waitFor();

@@ -237,13 +237,15 @@ test("the list holds exactly the caller's agency's cases, and agrees with what t
 test('list items carry the Case shape plus counts and review dates', async () => {
     const c = await create(as.cacSupervisor, { agencies: [w.agencies.police] });
     const item = (await listAll(as.cacMember)).find((x) => x.id === c.id);
-    for (const k of ['id', 'case_number', 'alias', 'status', 'municipality', 'referral_date', 'lead_agency_id', 'agencies', 'pii_owners', 'related_case_ids', 'version', 'created_at']) {
+    for (const k of ['id', 'case_number', 'alias', 'status', 'municipality', 'referral_date', 'lead_agency_id', 'agencies', 'pii_owners', 'related_case_ids', 'version', 'created_at', 'review_every_weeks']) {
         assert.ok(k in item, `missing ${k}`);
     }
     assert.equal(item.open_actions, 0);
     assert.equal(item.overdue_actions, 0);
     assert.equal(item.next_review, null);
     assert.equal(item.last_reviewed, null);
+    assert.equal(item.review_every_weeks, null);
+    assert.equal(item.review_due, null);
 });
 
 test('q matches case_number and alias only, case-insensitively, wildcards taken literally', async () => {

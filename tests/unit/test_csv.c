@@ -113,6 +113,26 @@ static void test_large(void)
     free(out);
 }
 
+/* JSON values as cells: integers unprefixed, strings formula-safe,
+ * booleans as words, null and absent values empty. */
+static void test_json_cells(void)
+{
+    mdt_csv_t w;
+    mdt_csv_init(&w);
+    static const char *const cols[] = {"n", "=f", NULL};
+    CHECK_EQ_INT(mdt_csv_header(&w, cols), 2);
+    json_t *v[] = {json_integer(-3), json_string("=1+2"), json_true(), json_null(), NULL};
+    for (size_t i = 0; i < 5; i++)
+        mdt_csv_json(&w, v[i]);
+    mdt_csv_end_row(&w);
+    size_t len;
+    char *out = mdt_csv_take(&w, &len);
+    CHECK_EQ_STR(out, "n,'=f\r\n-3,'=1+2,true,,\r\n");
+    free(out);
+    for (size_t i = 0; i < 4; i++)
+        json_decref(v[i]);
+}
+
 int main(void)
 {
     test_plain();
@@ -120,5 +140,6 @@ int main(void)
     test_formulas();
     test_rows_and_ints();
     test_large();
+    test_json_cells();
     return check_done();
 }

@@ -4,10 +4,11 @@
 // account changes of their agency.
 
 import { api, qs } from '../api.js';
-import { ctx, agencyName, myRole } from '../ctx.js';
+import { ctx, agencyName, myAgencyId, myRole } from '../ctx.js';
 import { h, clear, field, select, showFormError, busy } from '../dom.js';
 import { dateTime, label, options } from '../format.js';
 import { navigate } from '../app.js';
+import { detailText, renderAudit, whoText } from './audit_log.js';
 
 export async function render(root, { parts, query }) {
     const role = myRole();
@@ -166,15 +167,7 @@ async function renderUsers(root, query) {
         );
     };
     const userRow = (u) => {
-        const roleSel = select(options('role'), u.role, { name: 'role', 'aria-label': `Role of ${u.display_name}` });
-        roleSel.addEventListener('change', async () => {
-            try {
-                replace(await api.patch(`/api/v1/admin/users/${u.id}`, { role: roleSel.value, version: u.version }));
-            } catch (err) {
-                window.alert(err.message);
-                roleSel.value = u.role;
-            }
-        });
+        const roleCtl = roleControl(u, replace);
         const act = async (fn) => {
             try {
                 await fn();
@@ -242,7 +235,7 @@ async function renderUsers(root, query) {
             h('th', { scope: 'row', 'data-label': 'Name', text: u.display_name }),
             h('td', { 'data-label': 'User name', text: u.username }),
             h('td', { 'data-label': 'Agency', text: agencyName(u.agency_id) }),
-            h('td', { 'data-label': 'Role' }, roleSel),
+            h('td', { 'data-label': 'Role' }, roleCtl),
             h('td', { 'data-label': 'State', text: `${u.active ? 'Active' : 'Inactive'}${u.locked ? ', locked' : ''}${u.must_change_password ? ', must change password' : ''}` }),
             h('td', { 'data-label': 'Two-step sign-in', text: u.mfa_enabled ? 'On' : 'Off' }),
             h('td', { 'data-label': 'Change' }, h('div', { class: 'row-actions' }, buttons)),
@@ -253,8 +246,11 @@ async function renderUsers(root, query) {
     // New user
     const username = h('input', { type: 'text', name: 'username', maxlength: '64', autocomplete: 'off', required: true });
     const display = h('input', { type: 'text', name: 'display_name', maxlength: '200', required: true });
-    const agency = select([...ctx.agencies.values()].filter((a) => a.active).sort((a, b) => a.name.localeCompare(b.name)).map((a) => [a.id, a.name]), '', { name: 'agency_id' });
-    const role = select(options('role'), 'member', { name: 'role' });
+    // No agency and no role is chosen for the admin: both are explicit
+    // choices (an agency never changes later).
+    const activeAgencies = [...ctx.agencies.values()].filter((a) => a.active).sort((a, b) => a.name.localeCompare(b.name));
+    const agency = select([['', 'Choose an agency…'], ...activeAgencies.map((a) => [a.id, a.name])], '', { name: 'agency_id', required: true, 'aria-required': 'true' });
+    const role = select([['', 'Choose a role…'], ...options('role')], '', { name: 'role', required: true, 'aria-required': 'true' });
     const password = h('input', { type: 'password', name: 'password', autocomplete: 'new-password', minlength: '12', required: true });
     const mustChange = h('input', { type: 'checkbox', name: 'must_change_password', checked: true });
     const submit = h('button', { type: 'submit', text: 'Create user' });
@@ -273,6 +269,16 @@ async function renderUsers(root, query) {
     form.addEventListener('submit', async (e) => {
         e.preventDefault();
         showFormError(form, null);
+        const missing = !agency.value
+            ? { field: 'agency_id', message: 'Choose the agency this person works for. It cannot be changed later.' }
+            : !role.value
+              ? { field: 'role', message: 'Choose what this person may do: member, interviewer, supervisor or administrator.' }
+              : null;
+        if (missing) {
+            showFormError(form, missing);
+            form.querySelector(`[name="${missing.field}"]`).focus();
+            return;
+        }
         await busy(submit, async () => {
             try {
                 const u = await api.post('/api/v1/admin/users', {
@@ -297,101 +303,35 @@ async function renderUsers(root, query) {
     await load();
 }
 
-// ---- audit ------------------------------------------------------------------------------
-
-function detailText(d) {
-    if (!d || typeof d !== 'object') return '';
-    return Object.entries(d)
-        .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
-        .join('; ');
-}
-
-async function renderAudit(root, query, { caseOnly = false, embedded = false } = {}) {
-    const caseId = h('input', { type: 'number', name: 'case_id', min: '1', inputmode: 'numeric', value: query.get('case_id') ?? '', required: caseOnly });
-    const userSel = h('input', { type: 'number', name: 'user_id', min: '1', inputmode: 'numeric', value: query.get('user_id') ?? '' });
-    const since = h('input', { type: 'date', name: 'since', value: query.get('since') ?? '' });
-    const submit = h('button', { type: 'submit', text: 'Show' });
-    const form = h(
-        'form',
-        { class: 'filters', 'aria-label': 'Filter the audit log' },
-        field('Case id', caseId),
-        caseOnly ? null : field('User id', userSel),
-        field('From date', since),
-        h('div', { class: 'actions' }, submit),
-    );
-    const status = h('p', { class: 'summary', role: 'status' });
-    const table = h('div', { class: 'table-wrap' });
-    const more = h('div', { class: 'actions' });
-    let items = [];
-    const load = async (cursor) => {
-        const params = { case_id: caseId.value, user_id: caseOnly ? '' : userSel.value, since: since.value, limit: 100, cursor };
-        if (caseOnly && !params.case_id) {
-            status.textContent = 'Enter the id of a case your agency leads.';
-            return;
-        }
-        try {
-            const res = await api.get(`/api/v1/audit${qs(params)}`);
-            items = cursor ? items.concat(res.items) : res.items;
-            status.textContent = `${items.length}${res.next ? '+' : ''} audit rows, newest first.`;
-            draw();
-            clear(more, res.next ? h('button', { type: 'button', class: 'secondary', text: 'Show older rows', on: { click: () => load(res.next) } }) : null);
-        } catch (err) {
-            status.textContent = err.status === 403 ? 'You may read the audit trail of cases your agency leads only.' : err.message;
-            items = [];
-            draw();
-            clear(more);
-        }
-    };
-    const draw = () => {
-        clear(
-            table,
-            items.length
-                ? h(
-                      'table',
-                      { class: 'table audit responsive' },
-                      h('caption', { class: 'visually-hidden', text: 'Audit rows' }),
-                      h('thead', {}, h('tr', {}, ['When', 'Who', 'Agency', 'From', 'Action', 'Object', 'Case', 'Outcome', 'Detail'].map((t) => h('th', { scope: 'col', text: t })))),
-                      h(
-                          'tbody',
-                          {},
-                          items.map((r) =>
-                              h(
-                                  'tr',
-                                  { class: r.outcome !== 'ok' ? 'is-denied' : null },
-                                  h('td', { 'data-label': 'When' }, h('time', { datetime: r.at, text: dateTime(r.at) })),
-                                  h('td', { 'data-label': 'Who', text: r.username ?? (r.user_id ? `#${r.user_id}` : '—') }),
-                                  h('td', { 'data-label': 'Agency', text: r.agency_id ? agencyName(r.agency_id) : '—' }),
-                                  h('td', { 'data-label': 'From', text: r.address ?? '—' }),
-                                  h('td', { 'data-label': 'Action' }, h('code', { text: r.action })),
-                                  h('td', { 'data-label': 'Object', text: r.object_type ? `${r.object_type}${r.object_id ? ` #${r.object_id}` : ''}` : '—' }),
-                                  h('td', { 'data-label': 'Case' }, r.case_id ? h('a', { href: `#/cases/${r.case_id}`, text: `#${r.case_id}` }) : '—'),
-                                  h('td', { 'data-label': 'Outcome', text: r.outcome }),
-                                  h('td', { 'data-label': 'Detail', class: 'detail', text: detailText(r.detail) }),
-                              ),
-                          ),
-                      ),
-                  )
-                : null,
-        );
-    };
-    form.addEventListener('submit', (e) => {
-        e.preventDefault();
-        const hash = `${embedded ? '#/admin/audit' : '#/audit'}${qs({ case_id: caseId.value, user_id: caseOnly ? '' : userSel.value, since: since.value })}`;
-        history.replaceState(null, '', hash);
-        load();
+// roleControl(u, replace) - the role of user u: picking another role sends
+// nothing; "Save role" asks to confirm, naming the user and the new role,
+// then saves (replace(updated user) redraws the row). WCAG 3.2.2: no
+// change of context, and no change saved, on a mere selection.
+function roleControl(u, replace) {
+    const roleSel = select(options('role'), u.role, { name: 'role', 'aria-label': `Role of ${u.display_name}` });
+    const save = h('button', { type: 'button', class: 'secondary small', text: 'Save role', 'aria-label': `Save role of ${u.display_name}`, disabled: true });
+    const note = h('span', { class: 'hint', 'aria-live': 'polite' });
+    roleSel.addEventListener('change', () => {
+        const changed = roleSel.value !== u.role;
+        save.disabled = !changed;
+        note.textContent = changed ? `Not saved: still ${label('role', u.role)}.` : '';
     });
-    const head = embedded ? null : h('h1', { text: caseOnly ? 'Audit trail of a case' : 'Audit log' });
-    clear(
-        root,
-        head,
-        h('p', { class: 'hint', text: 'Every sign-in, read and change is recorded here, with who, from where and the outcome — never case text or protected details.' }),
-        form,
-        status,
-        table,
-        more,
-    );
-    await load();
-    if (!embedded && caseOnly && !caseId.value) caseId.focus();
+    save.addEventListener('click', async () => {
+        const to = roleSel.value;
+        if (to === u.role) return;
+        if (!window.confirm(`Change the role of ${u.display_name} from ${label('role', u.role)} to ${label('role', to)}? It applies to their next request.`)) return;
+        await busy(save, async () => {
+            try {
+                replace(await api.patch(`/api/v1/admin/users/${u.id}`, { role: to, version: u.version }));
+            } catch (err) {
+                window.alert(err.message);
+                roleSel.value = u.role;
+                note.textContent = '';
+            }
+        });
+        save.disabled = roleSel.value === u.role;
+    });
+    return h('div', { class: 'role-control' }, roleSel, save, note);
 }
 
 // ---- account changes (supervisors) ----------------------------------------------------
@@ -402,6 +342,9 @@ async function renderAccountChanges(root) {
         return;
     }
     const res = await api.get('/api/v1/account-changes?limit=100');
+    // the accounts by name: the agency's active users (the directory)
+    const dir = await api.get(`/api/v1/users${qs({ agency_id: myAgencyId(), limit: 500 })}`).catch(() => ({ items: [] }));
+    const names = new Map(dir.items.map((u) => [u.id, u.display_name]));
     clear(
         root,
         h('h1', { text: 'Account changes in your agency' }),
@@ -420,9 +363,9 @@ async function renderAccountChanges(root) {
                               'tr',
                               {},
                               h('td', { 'data-label': 'When', text: dateTime(r.at) }),
-                              h('td', { 'data-label': 'By', text: r.username ?? '—' }),
+                              h('td', { 'data-label': 'By', text: whoText(r) }),
                               h('td', { 'data-label': 'Change' }, h('code', { text: r.action })),
-                              h('td', { 'data-label': 'Account', text: r.object_id ? `user #${r.object_id}` : '—' }),
+                              h('td', { 'data-label': 'Account', text: r.object_id ? (names.get(r.object_id) ?? 'an account that is no longer active') : '—' }),
                               h('td', { 'data-label': 'Detail', class: 'detail', text: detailText(r.detail) }),
                           ),
                       ),
