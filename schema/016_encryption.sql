@@ -27,3 +27,5 @@ CREATE TABLE kek_check (
 -- A sealed title is longer than the title: the server checks the length of
 -- what was typed (1-300 characters) before sealing it.
 ALTER TABLE actions DROP CONSTRAINT IF EXISTS actions_title_check;
+-- The same for a correction's reason (1-500 characters, checked as typed).
+ALTER TABLE meeting_minutes_corrections DROP CONSTRAINT IF EXISTS meeting_minutes_corrections_reason_check;

@@ -29,12 +29,25 @@ static int refuse(mdt_dbc_t *c, const mdt_seal_where_t *w)
     return MDT_DB_ERROR;
 }
 
+int mdt_sealed_blank(const char *s)
+{
+    for (; s && *s; s++) {
+        if (!strchr(" \t\n\r\f\v", *s))
+            return 0;
+    }
+    return 1;
+}
+
 int mdt_sealed_seal(mdt_dbc_t *c, const mdt_seal_where_t *where, const char *plain, char **out)
 {
     unsigned char dek[MDT_SEAL_KEY_BYTES];
     *out = NULL;
     if (!plain)
         return MDT_DB_OK;
+    if (mdt_sealed_blank(plain)) {
+        *out = strdup(plain);
+        return *out ? MDT_DB_OK : MDT_DB_ERROR;
+    }
     int rc = key_for(c, where->case_id, 1, dek);
     if (rc == MDT_DB_OK && mdt_seal_value(dek, where, plain, strlen(plain), out) != 0) {
         c->status = rc = MDT_DB_ERROR;

@@ -33,10 +33,17 @@ typedef struct {
  * value) when one does not open or no key is available. */
 int mdt_sealed_open_result(mdt_dbc_t *c, PGresult *r, const mdt_sealed_col_t *cols, size_t n);
 
+/* 1 when s is empty or only white space (" \t\n\r\f\v"; SQL's
+ * [[:space:]]). Such a value is stored as it is, never sealed: sealing it
+ * would hide nothing, and SQL that asks whether a text is empty (an outcome
+ * that is not a review) keeps working. */
+int mdt_sealed_blank(const char *s);
+
 /* DB thread: seals plain (NUL-terminated) for where under its case's data
  * key (the installation's when where->case_id is 0), creating the key on
- * first use. *out is malloc'ed (the caller frees it); plain NULL gives
- * *out NULL and MDT_DB_OK. MDT_DB_OK or an error status. */
+ * first use; a blank value (mdt_sealed_blank) is copied as it is. *out is
+ * malloc'ed (the caller frees it); plain NULL gives *out NULL and
+ * MDT_DB_OK. MDT_DB_OK or an error status. */
 int mdt_sealed_seal(mdt_dbc_t *c, const mdt_seal_where_t *where, const char *plain, char **out);
 
 /* DB thread: opens one sealed value (or copies a plain one) into a

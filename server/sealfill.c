@@ -16,8 +16,9 @@
 #define BATCH      200
 #define MAX_FIELDS 4
 
-/* A plain value: present and not sealed. */
-#define PLAIN(col) "(" col " IS NOT NULL AND " col " NOT LIKE 'mdtenc1:%')"
+/* A plain value: present, not blank (mdt_sealed_blank) and not sealed. */
+#define PLAIN(col)                                                                                 \
+    "(" col " IS NOT NULL AND " col " ~ '[^[:space:]]' AND " col " NOT LIKE 'mdtenc1:%')"
 
 typedef struct {
     const char *table;   /* for progress lines */
@@ -39,6 +40,7 @@ typedef struct {
 #define ACTION_VERSION_COND                                                                        \
     PLAIN("v.data->>'title'") " OR " PLAIN("v.data->>'details_md'") " OR " PLAIN(                  \
         "v.data->>'details_html'")
+#define OUTCOME_COND PLAIN("outcome_md") " OR " PLAIN("outcome_html")
 #define PII_COND   "category <> 'language' AND jsonb_typeof(data) <> 'string'"
 #define USER_COND  PLAIN("mfa_secret") " OR " PLAIN("mfa_pending_secret")
 #define LIMIT_LOCK " LIMIT 200 FOR UPDATE SKIP LOCKED"
@@ -83,6 +85,28 @@ static const fill_t FILLS[] = {
      "UPDATE action_versions SET data = data || jsonb_strip_nulls(jsonb_build_object('title',"
      " $3::text, 'details_md', $4::text, 'details_html', $5::text))"
      " WHERE action_id = $1::bigint AND version = $2::int"},
+    /* An outcome lives at (meeting, case); its versions are the same place. */
+    {"meeting_cases", "outcome", {"outcome_md", "outcome_html"}, 2, 2,
+     "SELECT meeting_id, case_id, '', meeting_id::text AS k1, case_id::text AS k2, outcome_md,"
+     " outcome_html FROM meeting_cases WHERE " OUTCOME_COND " ORDER BY meeting_id, case_id"
+     LIMIT_LOCK,
+     "SELECT count(*) FROM meeting_cases WHERE " OUTCOME_COND,
+     "UPDATE meeting_cases SET outcome_md = $3, outcome_html = $4"
+     " WHERE meeting_id = $1::bigint AND case_id = $2::bigint"},
+    {"meeting_outcome_versions", "outcome", {"outcome_md", "outcome_html"}, 2, 3,
+     "SELECT meeting_id, case_id, '', meeting_id::text AS k1, case_id::text AS k2,"
+     " version::text AS k3, outcome_md, outcome_html FROM meeting_outcome_versions"
+     " WHERE " OUTCOME_COND " ORDER BY meeting_id, case_id, version" LIMIT_LOCK,
+     "SELECT count(*) FROM meeting_outcome_versions WHERE " OUTCOME_COND,
+     "UPDATE meeting_outcome_versions SET outcome_md = $4, outcome_html = $5"
+     " WHERE meeting_id = $1::bigint AND case_id = $2::bigint AND version = $3::int"},
+    {"meeting_minutes_corrections", "outcome", {"correction_reason"}, 1, 2,
+     "SELECT meeting_id, case_id, '', meeting_id::text AS k1, version::text AS k2, reason"
+     " FROM meeting_minutes_corrections WHERE " PLAIN("reason")
+     " ORDER BY meeting_id, version" LIMIT_LOCK,
+     "SELECT count(*) FROM meeting_minutes_corrections WHERE " PLAIN("reason"),
+     "UPDATE meeting_minutes_corrections SET reason = $3"
+     " WHERE meeting_id = $1::bigint AND version = $2::int"},
     {"pii", "pii", {"data"}, 1, 2,
      "SELECT case_id, case_id AS c, category, case_id::text AS k1, category AS k2, data #>> '{}' FROM pii"
      " WHERE " PII_COND " ORDER BY case_id, category" LIMIT_LOCK,
@@ -116,7 +140,7 @@ static int fill_row(mdt_dbc_t *c, const fill_t *f, const PGresult *r, int i)
         const char *v = mdt_db_str(r, i, first + k), *out = v;
         mdt_seal_where_t w = {f->object, f->fields[k], mdt_db_int(r, i, 0), mdt_db_int(r, i, 1),
                               mdt_db_str(r, i, 2)};
-        if (v && !mdt_seal_is_sealed(v))
+        if (v && !mdt_seal_is_sealed(v) && !mdt_sealed_blank(v))
             rc = mdt_sealed_put(c, &hold, &w, v, &out);
         mdt_db_param_str(&p, out);
     }
@@ -148,14 +172,29 @@ static int fill_batch(mdt_dbc_t *c, const fill_t *f, int *n)
     return rc;
 }
 
+/* The rows of f that hold a plain value, into *n. */
+static int fill_count(mdt_dbc_t *c, const fill_t *f, int64_t *n)
+{
+    PGresult *r = mdt_db_query(c, f->count, NULL);
+    if (!r)
+        return c->status;
+    *n = mdt_db_int(r, 0, 0);
+    PQclear(r);
+    return MDT_DB_OK;
+}
+
 int mdt_sealfill_run(mdt_dbc_t *c, mdt_sealfill_progress_fn progress, void *ud, int64_t *sealed)
 {
     *sealed = 0;
     for (size_t t = 0; t < N_FILLS; t++) {
-        int64_t done = 0;
-        int n = BATCH;
-        while (n == BATCH) {
-            int rc = fill_batch(c, &FILLS[t], &n);
+        int64_t done = 0, todo = 0;
+        int n = BATCH, rc = fill_count(c, &FILLS[t], &todo);
+        if (rc != MDT_DB_OK)
+            return rc;
+        /* Rows written meanwhile by an older node are left for the next run:
+         * never more batches than there were rows to seal. */
+        for (int64_t batches = todo / BATCH + 1; n == BATCH && batches > 0; batches--) {
+            rc = fill_batch(c, &FILLS[t], &n);
             if (rc != MDT_DB_OK)
                 return rc;
             done += n;
@@ -171,11 +210,11 @@ int mdt_sealfill_count(mdt_dbc_t *c, int64_t *plain)
 {
     *plain = 0;
     for (size_t t = 0; t < N_FILLS; t++) {
-        PGresult *r = mdt_db_query(c, FILLS[t].count, NULL);
-        if (!r)
-            return c->status;
-        *plain += mdt_db_int(r, 0, 0);
-        PQclear(r);
+        int64_t n = 0;
+        int rc = fill_count(c, &FILLS[t], &n);
+        if (rc != MDT_DB_OK)
+            return rc;
+        *plain += n;
     }
     return MDT_DB_OK;
 }

@@ -96,6 +96,25 @@ test('tokens in every sealed field and a TOTP secret are absent from pg_dump; th
     });
     assert.equal(consent.status, 201, consent.text);
 
+    // An action item; a meeting's outcome, its approval and a correction.
+    const [title, details] = [token('title'), token('details')];
+    const act = await cacLead.post(url('/actions'), { title, details_md: details, assignee_agency_id: w.agencies.police });
+    assert.equal(act.status, 201, act.text);
+    const retitled = token('retitle');
+    assert.equal((await cacLead.patch(`/api/v1/actions/${act.json.id}`, { title: retitled, version: 1 })).status, 200);
+    let m = await cacLead.post('/api/v1/meetings', { title: 'Weekly review', scheduled_at: new Date(Date.now() + 3600_000).toISOString(), case_ids: [caseA] });
+    assert.equal(m.status, 201, m.text);
+    const mid = m.json.id;
+    m = await cacLead.patch(`/api/v1/meetings/${mid}`, { status: 'in_progress', version: m.json.version });
+    const [outcome, fixedOutcome, reason] = [token('outcome'), token('fixed'), token('reason')];
+    m = await cacLead.put(`/api/v1/meetings/${mid}/cases/${caseA}/outcome`, { outcome_md: outcome });
+    assert.equal(m.status, 200, m.text);
+    m = await cacLead.patch(`/api/v1/meetings/${mid}`, { status: 'ended', version: m.json.version });
+    m = await cacLead.post(`/api/v1/meetings/${mid}/minutes/approve`, { version: m.json.version });
+    assert.equal(m.status, 200, m.text);
+    m = await cacLead.put(`/api/v1/meetings/${mid}/cases/${caseA}/outcome`, { outcome_md: fixedOutcome, correction_reason: reason });
+    assert.equal(m.status, 200, m.text);
+
     // A TOTP secret (enrolment started and confirmed).
     const mfa = await cac.post('/api/v1/me/mfa', { password: w.users.cacInterviewer.password });
     assert.equal(mfa.status, 200, mfa.text);
@@ -115,6 +134,11 @@ test('tokens in every sealed field and a TOTP secret are absent from pg_dump; th
     for (const t of [edited, interview, svc, svcNote, legalName, address, guardian, purpose, docRef, consentNote]) assert.ok(all.includes(t), `${t} not read back`);
     assert.ok((await legal.get(url('/pii'))).text.includes(immigration));
     assert.ok((await hospital.get(url('/pii'))).text.includes(health));
+    for (const t of [retitled, details]) assert.ok(all.includes(t), `${t} not read back`);
+    const meeting = await cacLead.get(`/api/v1/meetings/${mid}`);
+    assert.ok(meeting.text.includes(fixedOutcome) && meeting.text.includes(reason), 'outcome and correction read back');
+    const v1 = await cacLead.get(`/api/v1/meetings/${mid}/minutes?format=md&version=1`);
+    assert.ok(v1.text.includes(outcome), 'the approved version of the minutes reads back');
     const hist = await cac.get(`/api/v1/entries/${e.json.id}/history`);
     assert.ok(hist.text.includes(note) && hist.text.includes(edited), 'every version reads back');
     // Signing in with the sealed TOTP secret works (the next step's code: one
