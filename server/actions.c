@@ -24,6 +24,7 @@
 #include "json.h"
 #include "markdown.h"
 #include "meetings.h"
+#include "notify.h"
 #include "sealed.h"
 #include "view.h"
 
@@ -468,10 +469,13 @@ static int action_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
     if (rc != MDT_DB_OK)
         return rc;
     op->run.ans.ok_status = 201;
-    return action_record(c, op, "action.create", "action.created",
-                         json_pack("{s:I, s:s}", "assignee_agency_id",
-                                   (json_int_t)in->assignee_agency_id, "visibility",
-                                   VISIBILITIES[in->vis]));
+    rc = action_record(c, op, "action.create", "action.created",
+                       json_pack("{s:I, s:s}", "assignee_agency_id",
+                                 (json_int_t)in->assignee_agency_id, "visibility",
+                                 VISIBILITIES[in->vis]));
+    if (rc == MDT_DB_OK)
+        rc = mdt_notify_assigned(c, op->p.user_id, in->assignee_id, op->case_id, op->object_id, 1);
+    return rc;
 }
 
 /* ---- loading and gating an existing item ------------------------------------ */
@@ -620,7 +624,12 @@ int mdt_actions_update_work(mdt_dbc_t *c, mdt_caseop_t *op)
         json_decref(detail);
         return rc;
     }
-    return action_record(c, op, "action.update", "action.updated", detail);
+    rc = action_record(c, op, "action.update", "action.updated", detail);
+    if (rc == MDT_DB_OK && in->assignee_id != ri.v.it.assignee_user_id)
+        rc =
+            mdt_notify_assigned(c, op->p.user_id, in->assignee_id, op->case_id, op->object_id,
+                                json_integer_value(json_object_get(op->run.ans.result, "version")));
+    return rc;
 }
 
 /* ---- retract ------------------------------------------------------------------ */

@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 #include "keys.h"
+#include "smtp.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,15 @@ static int load_env(mdt_config_t *cfg, char *err, size_t errlen)
     cfg->key_file = env_or("MDT_KEY_FILE", NULL);
     const char *t = getenv("MDT_TEST_HOOKS");
     cfg->test_hooks = t && strcmp(t, "1") == 0;
+    cfg->smtp_url = env_or("MDT_SMTP_URL", NULL);
+    if (cfg->smtp_url && !*cfg->smtp_url)
+        cfg->smtp_url = NULL;
+    cfg->smtp_from = env_or("MDT_SMTP_FROM", NULL);
+    cfg->smtp_user = env_or("MDT_SMTP_USER", NULL);
+    cfg->smtp_password = env_or("MDT_SMTP_PASSWORD", NULL);
+    cfg->smtp_ca_file = env_or("MDT_SMTP_CA_FILE", NULL);
+    t = getenv("MDT_SMTP_INSECURE_LOOPBACK");
+    cfg->smtp_insecure_loopback = t && strcmp(t, "1") == 0;
     int body = 0;
     if (env_duration("MDT_SESSION_IDLE", 900, err, errlen, &cfg->session_idle_s) ||
         env_duration("MDT_SESSION_MAX", 12 * 3600, err, errlen, &cfg->session_max_s) ||
@@ -156,7 +166,10 @@ static int load_env(mdt_config_t *cfg, char *err, size_t errlen)
         env_int("MDT_WS_SUBSCRIBE_RATE", 600, 1, 1000000, err, errlen, &cfg->ws_sub_rate) ||
         env_int("MDT_DB_TIMEOUT_MS", 30000, 100, 3600000, err, errlen, &cfg->db_timeout_ms) ||
         env_int("MDT_HASH_THREADS", 2, 1, 32, err, errlen, &cfg->hash_threads) ||
-        env_int("MDT_MAX_BODY", 256 * 1024, 1024, 64 * 1024 * 1024, err, errlen, &body))
+        env_int("MDT_MAX_BODY", 256 * 1024, 1024, 64 * 1024 * 1024, err, errlen, &body) ||
+        env_int("MDT_DIGEST_HOUR", 6, 0, 23, err, errlen, &cfg->digest_hour) ||
+        env_int("MDT_DIGEST_TICK", 60, 0, 3600, err, errlen, &cfg->digest_tick_s) ||
+        env_int("MDT_CALENDAR_RATE", 60, 1, 100000, err, errlen, &cfg->calendar_rate))
         return -1;
     cfg->max_body = (size_t)body;
     return parse_listen(cfg, env_or("MDT_LISTEN", "127.0.0.1:8080"), err, errlen);
@@ -179,7 +192,10 @@ void mdt_config_usage(const char *prog)
            "MDT_MFA_REQUIRED_KINDS, MDT_SESSION_IDLE, MDT_SESSION_MAX, MDT_LOCKOUT_FAILURES,\n"
            "MDT_LOCKOUT_PERIOD, MDT_LOGIN_RATE, MDT_DB_POOL, MDT_DB_LIVE_MAX,\n"
            "MDT_DB_REPLAY_MAX, MDT_DB_TIMEOUT_MS, MDT_WS_MAX_BYTES, MDT_WS_SUBSCRIBE_RATE,\n"
-           "MDT_HASH_THREADS, MDT_MAX_BODY. See README.md.\n",
+           "MDT_HASH_THREADS, MDT_MAX_BODY, MDT_SMTP_URL, MDT_SMTP_FROM, MDT_SMTP_USER, "
+           "MDT_SMTP_CA_FILE,\n"
+           "MDT_SMTP_PASSWORD, MDT_SMTP_INSECURE_LOOPBACK, MDT_DIGEST_HOUR, MDT_DIGEST_TICK,\n"
+           "MDT_CALENDAR_RATE. See README.md.\n",
            prog);
 }
 
@@ -250,5 +266,7 @@ int mdt_config_load(mdt_config_t *cfg, int argc, char **argv, char *err, size_t 
         snprintf(err, errlen, "MDT_TLS_CERT and MDT_TLS_KEY go together");
         return -1;
     }
+    if (mdt_smtp_check(cfg, err, errlen) != 0)
+        return -1;
     return finish_origin(cfg, origin, err, errlen);
 }

@@ -38,6 +38,16 @@ typedef struct {
     int hash_threads;
     size_t max_body;
     int test_hooks;
+    /* email digests (smtp.h; docs/operations.md "Email"): off without a URL */
+    const char *smtp_url;        /* MDT_SMTP_URL: smtp://host:port (STARTTLS) or smtps:// */
+    const char *smtp_from;       /* MDT_SMTP_FROM: the envelope and From: address */
+    const char *smtp_user;       /* MDT_SMTP_USER (or in the URL) */
+    const char *smtp_password;   /* MDT_SMTP_PASSWORD; never logged */
+    const char *smtp_ca_file;    /* MDT_SMTP_CA_FILE: CA certificates (PEM) for the relay */
+    int smtp_insecure_loopback;  /* MDT_SMTP_INSECURE_LOOPBACK=1: plain SMTP to 127.0.0.1/::1 */
+    int digest_hour;             /* MDT_DIGEST_HOUR: local hour of the daily run (default 6) */
+    int digest_tick_s;           /* MDT_DIGEST_TICK: seconds between digest ticks (0: none) */
+    int calendar_rate;           /* MDT_CALENDAR_RATE: feed requests per minute per address */
     const char *key_file;        /* MDT_KEY_FILE (keys.h) */
     char key_id[17];             /* its key id, for the log */
     unsigned char audit_key[32]; /* derived from it: keys the audit chain; never logged */

@@ -1,6 +1,7 @@
 /* ctx.c - the server as a request handler sees it (see ctx.h). */
 #include "ctx.h"
 
+#include "ratelimit.h"
 #include "server_ctx.h"
 
 mdt_db_t *mdt_ctx_db(const mdt_req_t *req)
@@ -21,4 +22,19 @@ const char *mdt_ctx_time_zone(const mdt_req_t *req)
 const mdt_route_t *mdt_ctx_routes(const mdt_req_t *req)
 {
     return req->srv->routes;
+}
+
+const char *mdt_ctx_origin(const mdt_req_t *req)
+{
+    return req->srv->cfg.origin;
+}
+
+int mdt_ctx_calendar_wait(const mdt_req_t *req)
+{
+    return mdt_ratelimit_take(req->srv->calendar_limits, req->peer);
+}
+
+int mdt_ctx_email_configured(const mdt_req_t *req)
+{
+    return req->srv->cfg.smtp_url != NULL;
 }

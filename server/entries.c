@@ -25,6 +25,7 @@
 #include "json.h"
 #include "markdown.h"
 #include "meetings.h"
+#include "notify.h"
 #include "sealed.h"
 #include "session.h"
 #include "view.h"
@@ -469,6 +470,22 @@ static int entry_create_checks(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t 
     return rc;
 }
 
+/* After the change's event: notifies the users its body mentions who may
+ * see it, and tells the author in the answer's "mentions" whom it did and
+ * did not notify (notify.h); no "mentions" when the body mentions no one. */
+static int entry_mentions(mdt_dbc_t *c, mdt_caseop_t *op)
+{
+    json_t *mentions = NULL;
+    int rc = mdt_notify_mentions(c, &op->p, &op->view, op->object_id, &mentions);
+    if (rc == MDT_DB_OK && mentions &&
+        (json_array_size(json_object_get(mentions, "notified")) ||
+         json_array_size(json_object_get(mentions, "not_notified"))))
+        json_object_set_new(op->run.ans.result, "mentions", mentions);
+    else
+        json_decref(mentions);
+    return rc;
+}
+
 static int entry_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
 {
     entry_in_t *in = op->ud;
@@ -490,7 +507,7 @@ static int entry_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
     rc = mdt_caseop_record(c, op, "entry.create", "entry", op->object_id, "entry.created", detail);
     json_decref(detail);
     op->run.ans.ok_status = 201;
-    return rc;
+    return rc == MDT_DB_OK ? entry_mentions(c, op) : rc;
 }
 
 /* ---- loading and gating an existing entry ---------------------------------- */
@@ -646,7 +663,7 @@ static int entry_update_work(mdt_dbc_t *c, mdt_caseop_t *op)
     json_t *detail = edit_detail(in);
     rc = mdt_caseop_record(c, op, "entry.update", "entry", op->object_id, "entry.updated", detail);
     json_decref(detail);
-    return rc;
+    return rc == MDT_DB_OK ? entry_mentions(c, op) : rc;
 }
 
 /* ---- retract ------------------------------------------------------------------ */

@@ -3,29 +3,47 @@
 
 #include <stdlib.h>
 
+static void param_id(mdt_db_params_t *p, int64_t id)
+{
+    if (id)
+        mdt_db_param_int(p, id);
+    else
+        mdt_db_param_str(p, NULL);
+}
+
+/* A user's event: mdt_emit_user_event (schema/012). */
+static PGresult *event_emit_user(mdt_dbc_t *c, const mdt_event_t *ev, const char *data)
+{
+    mdt_db_params_t p;
+    mdt_db_params_init(&p);
+    mdt_db_param_int(&p, ev->user_id);
+    mdt_db_param_str(&p, ev->kind);
+    mdt_db_param_str(&p, ev->object_type);
+    param_id(&p, ev->object_id);
+    param_id(&p, ev->actor_id);
+    mdt_db_param_str(&p, data);
+    return mdt_db_query(
+        c, "SELECT mdt_emit_user_event($1::bigint, $2, $3, $4::bigint, $5::bigint, $6::jsonb)", &p);
+}
+
 int64_t mdt_event_emit(mdt_dbc_t *c, const mdt_event_t *ev)
 {
     char *data = ev->data ? json_dumps(ev->data, JSON_COMPACT) : NULL;
+    if (ev->user_id) {
+        PGresult *r = event_emit_user(c, ev, data);
+        free(data);
+        int64_t seq = r ? mdt_db_int(r, 0, 0) : -1;
+        PQclear(r);
+        return seq;
+    }
     mdt_db_params_t p;
     mdt_db_params_init(&p);
-    if (ev->case_id)
-        mdt_db_param_int(&p, ev->case_id);
-    else
-        mdt_db_param_str(&p, NULL);
-    if (ev->meeting_id)
-        mdt_db_param_int(&p, ev->meeting_id);
-    else
-        mdt_db_param_str(&p, NULL);
+    param_id(&p, ev->case_id);
+    param_id(&p, ev->meeting_id);
     mdt_db_param_str(&p, ev->kind);
     mdt_db_param_str(&p, ev->object_type);
-    if (ev->object_id)
-        mdt_db_param_int(&p, ev->object_id);
-    else
-        mdt_db_param_str(&p, NULL);
-    if (ev->actor_id)
-        mdt_db_param_int(&p, ev->actor_id);
-    else
-        mdt_db_param_str(&p, NULL);
+    param_id(&p, ev->object_id);
+    param_id(&p, ev->actor_id);
     mdt_db_param_str(&p, data);
     PGresult *r = mdt_db_query(
         c,

@@ -4,7 +4,8 @@
  * a change's transaction (after its audit row): it takes the next gapless
  * seq from the ledger, stores the event and notifies every node. Events with
  * no case and no meeting (session.revoked, user.updated, ...) are for the
- * nodes only and are never sent to clients. */
+ * nodes only and are never sent to clients, unless they name a user_id:
+ * those go to that user's sockets only (`subscribe_user`, notify.h). */
 #ifndef MDT_EVENTS_H
 #define MDT_EVENTS_H
 
@@ -16,6 +17,7 @@
 typedef struct {
     int64_t case_id;    /* 0 = none */
     int64_t meeting_id; /* 0 = none */
+    int64_t user_id;    /* > 0: one user's stream (notifications); no case, no meeting */
     const char *kind;   /* e.g. "entry.created", "session.revoked" */
     const char *object_type;
     int64_t object_id;

@@ -55,7 +55,8 @@ static int feed_load_work(mdt_dbc_t *c, void *arg)
     mdt_db_param_int(&p, FEED_BATCH);
     PGresult *r = mdt_db_query(c,
                                "SELECT seq, case_id, meeting_id, kind, object_type, object_id,"
-                               " actor_id, data::text FROM events WHERE seq > $1 ORDER BY seq"
+                               " actor_id, data::text, user_id FROM events WHERE seq > $1"
+                               " ORDER BY seq"
                                " LIMIT $2",
                                &p);
     if (!r)
@@ -73,6 +74,7 @@ static int feed_load_work(mdt_dbc_t *c, void *arg)
         e->object_id = mdt_db_int(r, i, 5);
         e->actor_id = mdt_db_int(r, i, 6);
         e->data = json_loads(mdt_db_str(r, i, 7), 0, NULL);
+        e->user_id = mdt_db_int(r, i, 8);
     }
     PQclear(r);
     return f->evs ? MDT_DB_OK : MDT_DB_ERROR;
@@ -95,7 +97,7 @@ static void feed_dispatch_node(mdt_server_t *srv, const mdt_feed_event_t *e)
 
 static void feed_dispatch(mdt_server_t *srv, const mdt_feed_event_t *e)
 {
-    if (!e->case_id && !e->meeting_id)
+    if (!e->case_id && !e->meeting_id && !e->user_id)
         feed_dispatch_node(srv, e);
     else
         mdt_hub_on_event(srv, e);

@@ -4,7 +4,7 @@
  * after the last one it handled, in seq order and without gaps (the ledger
  * makes seq gapless and commit-ordered), and dispatches each once: events
  * for nodes (user.updated, session.revoked) re-check sessions and sockets;
- * case and meeting events go to the WebSocket fan-out. After a LISTEN
+ * case, meeting and user (notification) events go to the WebSocket fan-out. After a LISTEN
  * reconnect it catches up with seq > last handled. A load that fails is
  * retried with backoff (100 ms to 5 s) until one succeeds, and counted. */
 #ifndef MDT_FEED_H
@@ -18,6 +18,7 @@ struct mdt_server;
 typedef struct mdt_feed_event {
     int64_t seq;
     int64_t case_id, meeting_id; /* 0 = none */
+    int64_t user_id;             /* > 0: an event of one user's stream (notify.h) */
     char kind[48];
     char object_type[32];
     int64_t object_id;

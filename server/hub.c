@@ -14,13 +14,25 @@ struct mdt_hub *mdt_hub_of(mdt_server_t *srv)
     return srv->hub;
 }
 
-/* Cases are keyed "c<id>", meetings "m<id>". */
-static void hub_key(int64_t case_id, int64_t meeting_id, char key[24])
+/* Cases are keyed "c<id>", meetings "m<id>", users' streams "u<id>". */
+static void hub_key(int64_t case_id, int64_t meeting_id, int64_t user_id, char key[24])
 {
-    if (meeting_id)
+    if (user_id)
+        snprintf(key, 24, "u%lld", (long long)user_id);
+    else if (meeting_id)
         snprintf(key, 24, "m%lld", (long long)meeting_id);
     else
         snprintf(key, 24, "c%lld", (long long)case_id);
+}
+
+void mdt_hub_topic_ref(const hub_case_t *hc, json_t *frame)
+{
+    if (hc->user_id)
+        json_object_set_new(frame, "user_id", json_integer(hc->user_id));
+    else if (hc->meeting_id)
+        json_object_set_new(frame, "meeting_id", json_integer(hc->meeting_id));
+    else
+        json_object_set_new(frame, "case_id", json_integer(hc->case_id));
 }
 
 static void hub_case_free(void *p)
@@ -31,10 +43,11 @@ static void hub_case_free(void *p)
     free(hc);
 }
 
-hub_case_t *mdt_hub_topic_get(mdt_server_t *srv, int64_t case_id, int64_t meeting_id, int create)
+hub_case_t *mdt_hub_topic_get(mdt_server_t *srv, int64_t case_id, int64_t meeting_id,
+                              int64_t user_id, int create)
 {
     char key[24];
-    hub_key(case_id, meeting_id, key);
+    hub_key(case_id, meeting_id, user_id, key);
     hub_case_t *hc = mdt_hmap_get(mdt_hub_of(srv)->cases, key);
     if (hc || !create)
         return hc;
@@ -42,6 +55,7 @@ hub_case_t *mdt_hub_topic_get(mdt_server_t *srv, int64_t case_id, int64_t meetin
         return NULL;
     hc->case_id = case_id;
     hc->meeting_id = meeting_id;
+    hc->user_id = user_id;
     hc->srv = srv;
     if (mdt_hmap_put(mdt_hub_of(srv)->cases, key, hc) != 0) {
         free(hc);
@@ -52,7 +66,7 @@ hub_case_t *mdt_hub_topic_get(mdt_server_t *srv, int64_t case_id, int64_t meetin
 
 hub_case_t *mdt_hub_case_get(mdt_server_t *srv, int64_t case_id, int create)
 {
-    return mdt_hub_topic_get(srv, case_id, 0, create);
+    return mdt_hub_topic_get(srv, case_id, 0, 0, create);
 }
 
 hub_mask_t *mdt_hub_mask(hub_case_t *hc, mdt_view_key_t key)
@@ -117,12 +131,14 @@ void mdt_hub_sub_remove(mdt_server_t *srv, hub_sub_t *s)
     }
 }
 
-static hub_sub_t *hub_sub_of_conn(mdt_ws_conn_t *conn, int64_t case_id, int64_t meeting_id)
+static hub_sub_t *hub_sub_of_conn(mdt_ws_conn_t *conn, int64_t case_id, int64_t meeting_id,
+                                  int64_t user_id)
 {
     lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(mdt_ws_subs(conn)))
     {
         hub_sub_t *s = lws_container_of(d, hub_sub_t, conn_link);
-        if (s->hc->case_id == case_id && s->hc->meeting_id == meeting_id)
+        if (s->hc->case_id == case_id && s->hc->meeting_id == meeting_id &&
+            s->hc->user_id == user_id)
             return s;
     }
     lws_end_foreach_dll(d);
@@ -130,9 +146,9 @@ static hub_sub_t *hub_sub_of_conn(mdt_ws_conn_t *conn, int64_t case_id, int64_t 
 }
 
 static hub_sub_t *hub_sub_by_gen(mdt_server_t *srv, int64_t case_id, int64_t meeting_id,
-                                 uint64_t gen)
+                                 int64_t user_id, uint64_t gen)
 {
-    hub_case_t *hc = mdt_hub_topic_get(srv, case_id, meeting_id, 0);
+    hub_case_t *hc = mdt_hub_topic_get(srv, case_id, meeting_id, user_id, 0);
     if (!hc)
         return NULL;
     lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&hc->subs))
@@ -183,7 +199,25 @@ static void hub_subscribe_audit(hub_subjob_t *j, int status)
                            .object_id = j->case_id,
                            .case_id = j->case_id,
                            .outcome = status == MDT_DB_OK ? "ok" : "denied"};
+    if (j->user_id)
+        rec = (mdt_audit_rec_t){.action = "notification.subscribe",
+                                .object_type = "notification",
+                                .outcome = status == MDT_DB_OK ? "ok" : "denied"};
     mdt_audit_read(j->srv, &j->actor, &rec);
+}
+
+/* A subscription that failed or must resync: told so, then removed. */
+static void hub_subscribe_refused(mdt_server_t *srv, hub_sub_t *s, int status)
+{
+    mdt_ws_conn_t *conn = s->conn;
+    json_t *frame = status == MDT_DB_NOT_FOUND
+                        ? json_pack("{s:s, s:s, s:s}", "type", "error", "code", "not_found",
+                                    "message", "no such case")
+                        : json_pack("{s:s}", "type", "resync");
+    if (frame)
+        mdt_hub_topic_ref(s->hc, frame);
+    mdt_hub_sub_remove(srv, s);
+    mdt_ws_send_json(conn, frame);
 }
 
 static void hub_subscribe_done(void *arg, int status)
@@ -192,23 +226,17 @@ static void hub_subscribe_done(void *arg, int status)
     mdt_server_t *srv = j->srv;
     if (srv->hub)
         hub_subscribe_audit(j, status);
-    hub_sub_t *s = srv->hub ? hub_sub_by_gen(srv, j->case_id, 0, j->gen) : NULL;
+    hub_sub_t *s = srv->hub ? hub_sub_by_gen(srv, j->case_id, 0, j->user_id, j->gen) : NULL;
     if (s && (status != MDT_DB_OK || j->resync)) {
-        mdt_ws_conn_t *conn = s->conn;
-        mdt_hub_sub_remove(srv, s);
-        if (status == MDT_DB_NOT_FOUND)
-            mdt_ws_send_json(conn, json_pack("{s:s, s:s, s:s, s:I}", "type", "error", "code",
-                                             "not_found", "message", "no such case", "case_id",
-                                             (json_int_t)j->case_id));
-        else
-            mdt_ws_send_json(
-                conn, json_pack("{s:s, s:I}", "type", "resync", "case_id", (json_int_t)j->case_id));
-    } else if (s) {
+        hub_subscribe_refused(srv, s, status);
+    } else if (s && !j->user_id) {
         mdt_view_key_t key = mdt_authz_view_key(&j->p);
         hub_mask_t *m = mdt_hub_mask(s->hc, key);
         if (m && !m->known)
             *m = (hub_mask_t){key, j->mask, 1};
         mdt_hub_expiry_schedule(s->hc, j->next_expiry);
+        mdt_hub_activate(srv, s, j);
+    } else if (s) {
         mdt_hub_activate(srv, s, j);
     }
     hub_replay_ended(srv, j->conn_id);
@@ -256,13 +284,15 @@ static void hub_sub_start(mdt_server_t *srv, hub_sub_t *s)
     }
     *j = (hub_subjob_t){.srv = srv,
                         .case_id = s->hc->case_id,
+                        .user_id = s->hc->user_id,
                         .gen = s->gen,
                         .conn_id = mdt_ws_id(conn),
                         .p = mdt_ws_principal(conn),
                         .since = s->since,
                         .replay_to = s->replay_to};
     mdt_ws_audit_actor(conn, &j->actor);
-    if (mdt_db_submit_class(srv->db, MDT_DB_CLASS_REPLAY, mdt_hub_subscribe_work,
+    if (mdt_db_submit_class(srv->db, MDT_DB_CLASS_REPLAY,
+                            j->user_id ? mdt_hub_user_subscribe_work : mdt_hub_subscribe_work,
                             hub_subscribe_done, j) != 0)
         hub_subscribe_done(j, MDT_DB_REFUSED);
 }
@@ -283,7 +313,7 @@ static int hub_queued_count(mdt_ws_conn_t *conn)
  * queued behind the socket's replay in flight. NULL when refused (the
  * client was told why). */
 static hub_sub_t *hub_sub_new(mdt_server_t *srv, mdt_ws_conn_t *conn, int64_t case_id,
-                              int64_t meeting_id, int64_t since)
+                              int64_t meeting_id, int64_t user_id, int64_t since)
 {
     int busy = mdt_ws_hubstate(conn)->replaying > 0;
     if (mdt_ws_subs(conn)->count >= MDT_HUB_MAX_SUBS_PER_SOCKET) {
@@ -294,7 +324,7 @@ static hub_sub_t *hub_sub_new(mdt_server_t *srv, mdt_ws_conn_t *conn, int64_t ca
         hub_error(conn, "rate_limited", "too many subscriptions waiting for their replay");
         return NULL;
     }
-    hub_case_t *hc = mdt_hub_topic_get(srv, case_id, meeting_id, 1);
+    hub_case_t *hc = mdt_hub_topic_get(srv, case_id, meeting_id, user_id, 1);
     hub_sub_t *s = hc ? calloc(1, sizeof(*s)) : NULL;
     if (!s) {
         hub_error(conn, "unavailable", "out of memory");
@@ -325,10 +355,9 @@ static int hub_resubscribe(mdt_server_t *srv, hub_sub_t *old, int64_t since)
     }
     if (old->active) {
         hub_case_t *hc = old->hc;
-        json_t *j =
-            json_pack("{s:s, s:I}", "type", "subscribed", "seq", (json_int_t)old->last_sent);
-        json_object_set_new(j, hc->meeting_id ? "meeting_id" : "case_id",
-                            json_integer(hc->meeting_id ? hc->meeting_id : hc->case_id));
+        json_t *j = json_pack("{s:s, s:I}", "type", hc->user_id ? "subscribed_user" : "subscribed",
+                              "seq", (json_int_t)old->last_sent);
+        mdt_hub_topic_ref(hc, j);
         mdt_wsmsg_t *m = mdt_hub_msg(j);
         json_decref(j);
         mdt_hub_send(srv, old, m); /* on failure the socket resyncs */
@@ -339,10 +368,10 @@ static int hub_resubscribe(mdt_server_t *srv, hub_sub_t *old, int64_t since)
 
 void mdt_hub_subscribe(mdt_server_t *srv, mdt_ws_conn_t *conn, int64_t case_id, int64_t since)
 {
-    hub_sub_t *old = hub_sub_of_conn(conn, case_id, 0);
+    hub_sub_t *old = hub_sub_of_conn(conn, case_id, 0, 0);
     if (old && hub_resubscribe(srv, old, since))
         return;
-    hub_sub_new(srv, conn, case_id, 0, since);
+    hub_sub_new(srv, conn, case_id, 0, 0, since);
 }
 
 int mdt_hub_admit(mdt_server_t *srv, mdt_ws_conn_t *conn)
@@ -358,7 +387,7 @@ int mdt_hub_admit(mdt_server_t *srv, mdt_ws_conn_t *conn)
 
 void mdt_hub_unsubscribe(mdt_server_t *srv, mdt_ws_conn_t *conn, int64_t case_id)
 {
-    hub_sub_t *s = hub_sub_of_conn(conn, case_id, 0);
+    hub_sub_t *s = hub_sub_of_conn(conn, case_id, 0, 0);
     if (s)
         mdt_hub_sub_remove(srv, s);
 }
@@ -457,7 +486,7 @@ static void hub_meeting_done(void *arg, int status)
 {
     hub_meetjob_t *j = arg;
     mdt_server_t *srv = j->srv;
-    hub_sub_t *s = srv->hub ? hub_sub_by_gen(srv, 0, j->meeting_id, j->gen) : NULL;
+    hub_sub_t *s = srv->hub ? hub_sub_by_gen(srv, 0, j->meeting_id, 0, j->gen) : NULL;
     if (s && (status != MDT_DB_OK || !j->visible)) {
         mdt_ws_conn_t *conn = s->conn;
         mdt_hub_sub_remove(srv, s);
@@ -474,15 +503,31 @@ static void hub_meeting_done(void *arg, int status)
 
 void mdt_hub_subscribe_meeting(mdt_server_t *srv, mdt_ws_conn_t *conn, int64_t meeting_id)
 {
-    hub_sub_t *old = hub_sub_of_conn(conn, 0, meeting_id);
+    hub_sub_t *old = hub_sub_of_conn(conn, 0, meeting_id, 0);
     if (old && hub_resubscribe(srv, old, -1))
         return;
-    hub_sub_new(srv, conn, 0, meeting_id, -1);
+    hub_sub_new(srv, conn, 0, meeting_id, 0, -1);
 }
 
 void mdt_hub_unsubscribe_meeting(mdt_server_t *srv, mdt_ws_conn_t *conn, int64_t meeting_id)
 {
-    hub_sub_t *s = hub_sub_of_conn(conn, 0, meeting_id);
+    hub_sub_t *s = hub_sub_of_conn(conn, 0, meeting_id, 0);
+    if (s)
+        mdt_hub_sub_remove(srv, s);
+}
+
+void mdt_hub_subscribe_user(mdt_server_t *srv, mdt_ws_conn_t *conn, int64_t since)
+{
+    int64_t me = mdt_ws_user(conn)->user_id;
+    hub_sub_t *old = hub_sub_of_conn(conn, 0, 0, me);
+    if (old && hub_resubscribe(srv, old, since))
+        return;
+    hub_sub_new(srv, conn, 0, 0, me, since);
+}
+
+void mdt_hub_unsubscribe_user(mdt_server_t *srv, mdt_ws_conn_t *conn)
+{
+    hub_sub_t *s = hub_sub_of_conn(conn, 0, 0, mdt_ws_user(conn)->user_id);
     if (s)
         mdt_hub_sub_remove(srv, s);
 }

@@ -39,12 +39,17 @@ void mdt_hub_subscribe_meeting(struct mdt_server *srv, struct mdt_ws_conn *conn,
                                int64_t meeting_id);
 void mdt_hub_unsubscribe_meeting(struct mdt_server *srv, struct mdt_ws_conn *conn,
                                  int64_t meeting_id);
+/* The socket's user's own stream (notifications, notify.h): replays the
+ * user's events after since (< 0: none), answers `subscribed_user`, then
+ * streams them live; only ever the socket's own user's. */
+void mdt_hub_subscribe_user(struct mdt_server *srv, struct mdt_ws_conn *conn, int64_t since);
+void mdt_hub_unsubscribe_user(struct mdt_server *srv, struct mdt_ws_conn *conn);
 /* The socket's send queue has room again: moves backlogged frames (a long
  * replay) of its subscriptions into it. */
 void mdt_hub_refill(struct mdt_server *srv, struct mdt_ws_conn *conn);
 /* The socket is closing: drops its subscriptions. */
 void mdt_hub_conn_closed(struct mdt_server *srv, struct mdt_ws_conn *conn);
-/* A case event from the feed, in seq order. */
+/* A case, meeting or user event from the feed, in seq order. */
 void mdt_hub_on_event(struct mdt_server *srv, const mdt_feed_event_t *ev);
 
 int mdt_hub_start(struct mdt_server *srv);

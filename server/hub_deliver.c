@@ -19,8 +19,10 @@ void mdt_hub_resync_conn(mdt_server_t *srv, mdt_ws_conn_t *conn)
     lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(mdt_ws_subs(conn)))
     {
         hub_sub_t *s = lws_container_of(d, hub_sub_t, conn_link);
-        mdt_ws_send_json(
-            conn, json_pack("{s:s, s:I}", "type", "resync", "case_id", (json_int_t)s->hc->case_id));
+        json_t *frame = json_pack("{s:s}", "type", "resync");
+        if (frame)
+            mdt_hub_topic_ref(s->hc, frame);
+        mdt_ws_send_json(conn, frame);
         mdt_hub_sub_remove(srv, s);
     }
     lws_end_foreach_dll_safe(d, d1);
@@ -203,7 +205,7 @@ static void hub_deliver_sub(mdt_server_t *srv, hub_ev_t *h, hub_sub_t *s, hub_sh
 /* Delivers one rendered event to the case's subscribers. */
 static void hub_deliver(mdt_server_t *srv, hub_ev_t *h)
 {
-    hub_case_t *hc = mdt_hub_topic_get(srv, h->ev.case_id, h->ev.meeting_id, 0);
+    hub_case_t *hc = mdt_hub_topic_get(srv, h->ev.case_id, h->ev.meeting_id, h->ev.user_id, 0);
     if (!hc || h->failed)
         return;
     mdt_wsmsg_t **msgs[HUB_MAX_SHAPES] = {0};
@@ -228,6 +230,7 @@ void mdt_hub_ev_free(hub_ev_t *h)
 {
     for (int i = 0; i < h->nshapes; i++)
         json_decref(h->shapes[i].msgs);
+    json_decref(h->ev.data);
     free(h);
 }
 
@@ -253,8 +256,9 @@ static void hub_render_done(void *arg, int status)
         /* nothing may be skipped silently: everyone on the case resyncs */
         h->failed = 1;
         mdt_log_warn("event render failed; subscribers resync", "seq=%lld", (long long)h->ev.seq);
-        hub_case_t *hc =
-            h->srv->hub ? mdt_hub_topic_get(h->srv, h->ev.case_id, h->ev.meeting_id, 0) : NULL;
+        hub_case_t *hc = h->srv->hub ? mdt_hub_topic_get(h->srv, h->ev.case_id, h->ev.meeting_id,
+                                                         h->ev.user_id, 0)
+                                     : NULL;
         lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1,
                                    hc ? lws_dll2_get_head(&hc->subs) : NULL)
         {
@@ -285,8 +289,10 @@ int mdt_hub_collect_shapes(hub_case_t *hc, hub_shape_t *shapes, int *n)
 void mdt_hub_on_event(mdt_server_t *srv, const mdt_feed_event_t *ev)
 {
     struct mdt_hub *st = mdt_hub_of(srv);
+    int64_t user_id = ev->case_id || ev->meeting_id ? 0 : ev->user_id;
     hub_case_t *hc =
-        st ? mdt_hub_topic_get(srv, ev->case_id, ev->case_id ? 0 : ev->meeting_id, 0) : NULL;
+        st ? mdt_hub_topic_get(srv, ev->case_id, ev->case_id ? 0 : ev->meeting_id, user_id, 0)
+           : NULL;
     if (!hc || hc->subs.count == 0)
         return;
     hub_ev_t *h = calloc(1, sizeof(*h));
@@ -294,7 +300,8 @@ void mdt_hub_on_event(mdt_server_t *srv, const mdt_feed_event_t *ev)
         return;
     h->srv = srv;
     h->ev = *ev;
-    h->ev.data = NULL;
+    h->ev.user_id = user_id;
+    h->ev.data = user_id ? json_incref(ev->data) : NULL; /* a read event's ids */
     if (h->ev.case_id)
         h->ev.meeting_id = 0; /* a case event goes to the case's subscribers */
     mdt_hub_collect_shapes(hc, h->shapes, &h->nshapes);
@@ -322,8 +329,10 @@ static int hub_activate_backlog(mdt_server_t *srv, hub_sub_t *s, hub_subjob_t *j
             return -1;
     }
     s->last_sent = j->since > s->replay_to ? j->since : s->replay_to;
-    json_t *sub = json_pack("{s:s, s:I, s:I}", "type", "subscribed", "case_id",
-                            (json_int_t)j->case_id, "seq", (json_int_t)s->last_sent);
+    json_t *sub = json_pack("{s:s, s:I}", "type", j->user_id ? "subscribed_user" : "subscribed",
+                            "seq", (json_int_t)s->last_sent);
+    if (sub)
+        mdt_hub_topic_ref(s->hc, sub);
     mdt_wsmsg_t *w = mdt_hub_msg(sub);
     json_decref(sub);
     rc = mdt_hub_hold(srv, s, &s->backlog, 0, w);

@@ -40,6 +40,7 @@ typedef struct {
 typedef struct hub_case {
     int64_t case_id;
     int64_t meeting_id; /* a meeting's subscribers (case_id 0) */
+    int64_t user_id;    /* one user's stream: notifications (case_id, meeting_id 0) */
     lws_dll2_owner_t subs;
     hub_mask_t masks[HUB_MAX_SHAPES];
     int nmasks;
@@ -92,7 +93,7 @@ typedef struct {
 typedef struct hub_ev {
     lws_dll2_t link;
     mdt_server_t *srv;
-    mdt_feed_event_t ev; /* data not kept */
+    mdt_feed_event_t ev; /* data kept (a reference) for user events only */
     hub_shape_t shapes[HUB_MAX_SHAPES];
     int nshapes;
     int ready, failed;
@@ -102,6 +103,7 @@ typedef struct hub_ev {
 typedef struct {
     mdt_server_t *srv;
     int64_t case_id;
+    int64_t user_id; /* a user's stream instead of a case */
     uint64_t gen;
     uint64_t conn_id;
     mdt_audit_actor_t actor;
@@ -137,7 +139,11 @@ hub_case_t *mdt_hub_case_get(mdt_server_t *srv, int64_t case_id, int create);
 hub_mask_t *mdt_hub_mask(hub_case_t *hc, mdt_view_key_t key);
 struct mdt_hub *mdt_hub_of(mdt_server_t *srv);
 void mdt_hub_sub_remove(mdt_server_t *srv, hub_sub_t *s);
-hub_case_t *mdt_hub_topic_get(mdt_server_t *srv, int64_t case_id, int64_t meeting_id, int create);
+/* The topic of a case, a meeting or a user's stream (one id non-zero). */
+hub_case_t *mdt_hub_topic_get(mdt_server_t *srv, int64_t case_id, int64_t meeting_id,
+                              int64_t user_id, int create);
+/* Sets the id that names hc's topic in a frame: case_id, meeting_id or user_id. */
+void mdt_hub_topic_ref(const hub_case_t *hc, json_t *frame);
 
 /* ---- hub_deliver.c ---- */
 
@@ -164,6 +170,8 @@ int mdt_hub_render_work(mdt_dbc_t *c, void *arg);
 json_t *mdt_hub_revoked(const mdt_feed_event_t *ev, const char *entity, int64_t id,
                         const char *category);
 int mdt_hub_subscribe_work(mdt_dbc_t *c, void *arg);
+/* A user's stream: its events in (since, replay_to] rendered for j->p. */
+int mdt_hub_user_subscribe_work(mdt_dbc_t *c, void *arg);
 
 /* ---- hub_timers.c ---- */
 

@@ -10,6 +10,7 @@
 #include "content.h"
 #include "json.h"
 #include "meetings.h"
+#include "notify.h"
 #include "session.h"
 
 /* The object an event names, as p may see it now (new reference), or NULL:
@@ -96,9 +97,40 @@ static int hub_render_meeting(mdt_dbc_t *c, hub_ev_t *h)
     return MDT_DB_OK;
 }
 
+/* A user's event as that user reads it now (data: the event's own data)
+ * appended to out; nothing when it names nothing p may read. */
+static int hub_user_msg(mdt_dbc_t *c, const mdt_feed_event_t *ev, json_t *data,
+                        const mdt_principal_t *p, const char *time_zone, json_t *out)
+{
+    if (p->user_id != ev->user_id) /* never another user's */
+        return MDT_DB_OK;
+    json_t *d = strcmp(ev->kind, "notification.read") == 0
+                    ? mdt_notify_read_json(c, p->user_id, data)
+                    : mdt_notify_event_json(c, p, ev->object_id, time_zone);
+    if (!d)
+        return c->status;
+    json_array_append_new(out, json_pack("{s:s, s:I, s:I, s:s, s:o}", "type", "event", "seq",
+                                         (json_int_t)ev->seq, "user_id", (json_int_t)ev->user_id,
+                                         "kind", ev->kind, "data", d));
+    return MDT_DB_OK;
+}
+
+static int hub_render_user(mdt_dbc_t *c, hub_ev_t *h)
+{
+    int rc = MDT_DB_OK;
+    for (int i = 0; i < h->nshapes && rc == MDT_DB_OK; i++) {
+        hub_shape_t *sh = &h->shapes[i];
+        sh->msgs = json_array();
+        rc = hub_user_msg(c, &h->ev, h->ev.data, &sh->p, h->srv->cfg.time_zone, sh->msgs);
+    }
+    return rc;
+}
+
 int mdt_hub_render_work(mdt_dbc_t *c, void *arg)
 {
     hub_ev_t *h = arg;
+    if (h->ev.user_id)
+        return hub_render_user(c, h);
     if (!h->ev.case_id)
         return hub_render_meeting(c, h);
     mdt_casectx_t *cx = malloc(sizeof(*cx));
@@ -122,20 +154,32 @@ int mdt_hub_render_work(mdt_dbc_t *c, void *arg)
     return rc;
 }
 
-/* Loads and renders the case's events in (since, replay_to] for p. */
-static int hub_replay(mdt_dbc_t *c, hub_subjob_t *j, const mdt_casectx_t *cx, int64_t now)
+/* The events of j's topic (its case, or its user's stream) in (since,
+ * replay_to], at most HUB_REPLAY_MAX + 1 of them: seq, kind, object_type,
+ * object_id, data::text. NULL on error (c->status). */
+static PGresult *hub_replay_rows(mdt_dbc_t *c, const hub_subjob_t *j)
 {
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
-    mdt_db_param_int(&prm, j->case_id);
+    mdt_db_param_int(&prm, j->user_id ? j->user_id : j->case_id);
     mdt_db_param_int(&prm, j->since);
     mdt_db_param_int(&prm, j->replay_to);
     mdt_db_param_int(&prm, HUB_REPLAY_MAX + 1);
-    PGresult *r = mdt_db_query(c,
-                               "SELECT seq, kind, object_type, object_id FROM events"
-                               " WHERE case_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq"
-                               " LIMIT $4",
-                               &prm);
+    return mdt_db_query(c,
+                        j->user_id
+                            ? "SELECT seq, kind, object_type, object_id, data::text FROM events"
+                              " WHERE user_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq"
+                              " LIMIT $4"
+                            : "SELECT seq, kind, object_type, object_id, data::text FROM events"
+                              " WHERE case_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq"
+                              " LIMIT $4",
+                        &prm);
+}
+
+/* Loads and renders the case's events in (since, replay_to] for p. */
+static int hub_replay(mdt_dbc_t *c, hub_subjob_t *j, const mdt_casectx_t *cx, int64_t now)
+{
+    PGresult *r = hub_replay_rows(c, j);
     if (!r)
         return c->status;
     int n = PQntuples(r);
@@ -233,4 +277,39 @@ int mdt_hub_meeting_work(mdt_dbc_t *c, void *arg)
     j->visible = m != NULL;
     json_decref(m);
     return m || c->status == MDT_DB_OK ? MDT_DB_OK : c->status;
+}
+
+/* The user's events in (since, replay_to], rendered for j->p. */
+static int hub_user_replay(mdt_dbc_t *c, hub_subjob_t *j)
+{
+    PGresult *r = hub_replay_rows(c, j);
+    if (!r)
+        return c->status;
+    int n = PQntuples(r), rc = MDT_DB_OK;
+    j->resync = n > HUB_REPLAY_MAX;
+    for (int i = 0; i < n && !j->resync && rc == MDT_DB_OK; i++) {
+        mdt_feed_event_t ev = {
+            .seq = mdt_db_int(r, i, 0), .user_id = j->user_id, .object_id = mdt_db_int(r, i, 3)};
+        snprintf(ev.kind, sizeof(ev.kind), "%s", mdt_db_str(r, i, 1));
+        json_t *data = json_loads(mdt_db_str(r, i, 4), 0, NULL);
+        rc = hub_user_msg(c, &ev, data, &j->p, j->srv->cfg.time_zone, j->msgs);
+        json_decref(data);
+    }
+    PQclear(r);
+    return rc;
+}
+
+int mdt_hub_user_subscribe_work(mdt_dbc_t *c, void *arg)
+{
+    hub_subjob_t *j = arg;
+    if (!(j->msgs = json_array()))
+        return MDT_DB_ERROR;
+    int rc = mdt_db_begin(c, "repeatable read"), retained = 1;
+    if (rc == MDT_DB_OK && j->since >= 0)
+        rc = hub_since_retained(c, j, &retained);
+    j->resync = !retained;
+    if (rc == MDT_DB_OK && j->since >= 0 && retained && j->since < j->replay_to)
+        rc = hub_user_replay(c, j);
+    mdt_db_rollback(c);
+    return rc;
 }

@@ -53,8 +53,8 @@ static void hub_presence_fire(lws_sorted_usec_list_t *sul)
 /* At most once a second per case. */
 void mdt_hub_presence_schedule(hub_case_t *hc)
 {
-    if (hc->presence_scheduled || !hc->srv->ctx)
-        return;
+    if (hc->presence_scheduled || !hc->srv->ctx || hc->user_id)
+        return; /* a user's own stream has no presence */
     hc->presence_scheduled = 1;
     lws_sul_schedule(hc->srv->ctx, 0, &hc->presence, hub_presence_fire, LWS_US_PER_SEC);
 }

@@ -3,6 +3,7 @@
  * attendance and outcomes, each one transaction on the meeting runner
  * ending with its audit row and event (see meetings.h, docs/meetings.md). */
 #include "meetings_int.h"
+#include "notify.h"
 
 /* ==== POST /meetings ========================================================== */
 
@@ -196,10 +197,12 @@ static int create_work(mdt_dbc_t *c, meetop_t *op)
     if (rc != MDT_DB_OK)
         return rc;
     op->run.ans.ok_status = 201;
-    return mdt_meetings_meetop_record(c, op, "meeting.create", "meeting.updated", 0,
-                                      json_pack("{s:I, s:b}", "agenda_count",
-                                                (json_int_t)in->n_agenda, "default_agenda",
-                                                in->with_default));
+    rc =
+        mdt_meetings_meetop_record(c, op, "meeting.create", "meeting.updated", 0,
+                                   json_pack("{s:I, s:b}", "agenda_count", (json_int_t)in->n_agenda,
+                                             "default_agenda", in->with_default));
+    /* the cases put on a planned meeting's agenda: their people are told */
+    return rc == MDT_DB_OK ? mdt_notify_agenda(c, op->p.user_id, op->meeting_id) : rc;
 }
 
 void mdt_meetings_create(mdt_req_t *req)
@@ -497,7 +500,10 @@ static int patch_work(mdt_dbc_t *c, meetop_t *op)
     mdt_meetings_free(fresh);
     if (rc != MDT_DB_OK)
         return rc;
-    return mdt_meetings_meetop_record(c, op, "meeting.update", kind, 0, patch_detail(in));
+    rc = mdt_meetings_meetop_record(c, op, "meeting.update", kind, 0, patch_detail(in));
+    if (rc == MDT_DB_OK && in->agenda_set)
+        rc = mdt_notify_agenda(c, op->p.user_id, op->meeting_id);
+    return rc;
 }
 
 void mdt_meetings_update(mdt_req_t *req)

@@ -48,6 +48,9 @@ static json_t *openapi_operation(const mdt_route_t *r, int nids)
                               "a retry with the same key within 24 h answers the first answer "
                               "(docs/api.md, Idempotent creates)",
                               "schema", "type", "string", "minLength", 1, "maxLength", 255));
+    if (strstr(r->pattern, "{token}"))
+        json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", "token", "in",
+                                                "path", "required", 1, "schema", "type", "string"));
     json_object_set_new(op, "parameters", params);
     if (r->flags & MDT_R_PUBLIC)
         json_object_set_new(op, "security", json_array());

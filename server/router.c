@@ -26,6 +26,20 @@ static int match_id(const char **p, int64_t *out)
     return 1;
 }
 
+/* Matches a "{token}" segment: 1-128 of [A-Za-z0-9_-], ending at '.', '/'
+ * or the end (the handler reads and checks it from the path). Advances *p. */
+static int match_token(const char **p)
+{
+    const char *s = *p;
+    while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+           *s == '_' || *s == '-')
+        s++;
+    if (s == *p || s - *p > 128 || (*s && *s != '.' && *s != '/'))
+        return 0;
+    *p = s;
+    return 1;
+}
+
 static int match_pattern(const char *pat, const char *path, int64_t ids[MDT_ROUTE_MAX_IDS])
 {
     int nid = 0;
@@ -35,6 +49,10 @@ static int match_pattern(const char *pat, const char *path, int64_t ids[MDT_ROUT
                 return 0;
             nid++;
             pat += 4;
+        } else if (strncmp(pat, "{token}", 7) == 0) {
+            if (!match_token(&path))
+                return 0;
+            pat += 7;
         } else if (*pat++ != *path++) {
             return 0;
         }

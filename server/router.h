@@ -1,7 +1,9 @@
 /* router.h - method + path pattern → handler.
  *
  * Patterns are literal segments and `{id}` segments that match a positive
- * 64-bit integer (up to three per pattern, captured in order). The route
+ * 64-bit integer (up to three per pattern, captured in order), and
+ * `{token}` (1-128 of [A-Za-z0-9_-], not captured: the handler reads it
+ * from the path). The route
  * table itself lives in routes.c; this module only matches. */
 #ifndef MDT_ROUTER_H
 #define MDT_ROUTER_H

@@ -8,7 +8,10 @@
 #include "auth.h"
 #include "entries.h"
 #include "meetings.h"
+#include "calendar.h"
+#include "notify.h"
 #include "cases.h"
+#include "digest.h"
 #include "dashboard.h"
 #include "pii.h"
 #include "records.h"
@@ -25,6 +28,10 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_GET, "/api/v1/_test/audit-flush", mdt_audit_test_flush, MDT_R_PUBLIC | MDT_R_TEST},
     {MDT_M_POST, "/api/v1/_test/idem-purge", mdt_idem_test_purge,
      MDT_R_PUBLIC | MDT_R_TEST | MDT_R_RAW_BODY},
+    {MDT_M_POST, "/api/v1/_test/daily-jobs", mdt_notify_test_daily,
+     MDT_R_PUBLIC | MDT_R_TEST | MDT_R_RAW_BODY},
+    {MDT_M_POST, "/api/v1/_test/digest-run", mdt_digest_test_run,
+     MDT_R_PUBLIC | MDT_R_TEST | MDT_R_RAW_BODY},
 
     /* identity */
     {MDT_M_POST, "/api/v1/login", mdt_auth_login, MDT_R_PUBLIC | MDT_R_NO_CSRF},
@@ -33,6 +40,11 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_POST, "/api/v1/me/mfa", mdt_auth_mfa_start, MDT_R_MFA_OPEN},
     {MDT_M_PUT, "/api/v1/me/mfa", mdt_auth_mfa_confirm, MDT_R_MFA_OPEN},
     {MDT_M_PUT, "/api/v1/me/password", mdt_auth_password, MDT_R_MFA_OPEN},
+    {MDT_M_GET, "/api/v1/me/notification-settings", mdt_digest_settings_get, 0},
+    {MDT_M_PUT, "/api/v1/me/notification-settings", mdt_digest_settings_put, 0},
+    {MDT_M_POST, "/api/v1/me/calendar", mdt_calendar_create, 0},
+    {MDT_M_DELETE, "/api/v1/me/calendar", mdt_calendar_revoke, 0},
+    {MDT_M_GET, "/api/v1/calendar/{token}.ics", mdt_calendar_feed, MDT_R_PUBLIC},
 
     /* admin, directory, account changes, audit (admin.c) */
     {MDT_M_GET, "/api/v1/agencies", mdt_admin_agencies_directory, 0},
@@ -49,6 +61,10 @@ const mdt_route_t mdt_routes[] = {
      MDT_R_ADMIN},
     {MDT_M_GET, "/api/v1/account-changes", mdt_admin_account_changes, 0},
     {MDT_M_GET, "/api/v1/audit", mdt_admin_audit_list, 0},
+
+    /* the caller's inbox (notify_http.c) */
+    {MDT_M_GET, "/api/v1/notifications", mdt_notify_list, 0},
+    {MDT_M_POST, "/api/v1/notifications/read", mdt_notify_mark_read, 0},
 
     /* case boards: each module adds its routes here once its handlers exist */
     /* the dashboard: the literal "actions.csv" before any /actions/... pattern */

@@ -17,10 +17,12 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "digest.h"
 #include "feed.h"
 #include "http.h"
 #include "hub.h"
 #include "idem.h"
+#include "notify.h"
 #include "ratelimit.h"
 #include "session.h"
 #include "log.h"
@@ -270,8 +272,11 @@ static int server_start(mdt_server_t *srv)
         return -1;
     if (mdt_session_start(srv) != 0 || mdt_audit_start(srv) != 0 || mdt_idem_start(srv) != 0 ||
         mdt_ws_start(srv) != 0 || mdt_hub_start(srv) != 0 || mdt_feed_start(srv) != 0 ||
+        mdt_notify_start(srv) != 0 ||
+        mdt_digest_start(srv) != 0 ||
         !(srv->login_limits =
-              mdt_ratelimit_new(srv->cfg.login_rate_per_min, srv->cfg.login_rate_per_min)))
+              mdt_ratelimit_new(srv->cfg.login_rate_per_min, srv->cfg.login_rate_per_min)) ||
+        !(srv->calendar_limits = mdt_ratelimit_new(srv->cfg.calendar_rate, srv->cfg.calendar_rate)))
         return -1;
     mdt_listen_cb_t lcb = {server_on_notify, server_on_listen_state, srv};
     srv->listen = mdt_listen_start(srv->cfg.database_url, "mdt_events", &lcb, srv->loopq);
@@ -293,6 +298,8 @@ static void server_teardown(mdt_server_t *srv)
     if (srv->ctx) {
         lws_sul_cancel(&srv->sul_stop);
         mdt_idem_stop(srv);
+        mdt_notify_stop(srv);
+        mdt_digest_stop(srv);
         mdt_audit_stop(srv);
         mdt_ws_stop(srv);
         mdt_hub_stop(srv);
@@ -309,6 +316,7 @@ static void server_teardown(mdt_server_t *srv)
     mdt_workq_t *cpu = srv->cpu;
     srv->cpu = NULL;
     mdt_workq_free(cpu);
+    mdt_digest_free(srv);
     if (srv->loopq) {
         mdt_loopq_drain(srv->loopq);
         mdt_loopq_free(srv->loopq);
@@ -319,6 +327,7 @@ static void server_teardown(mdt_server_t *srv)
     mdt_feed_stop(srv);
     mdt_session_stop(srv);
     mdt_ratelimit_free(srv->login_limits);
+    mdt_ratelimit_free(srv->calendar_limits);
     mdt_metrics_free(srv->metrics);
     if (srv->signal_fd >= 0)
         close(srv->signal_fd);

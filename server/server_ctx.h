@@ -26,6 +26,7 @@ struct mdt_audit_buf;
 struct mdt_auth_state;
 struct mdt_ratelimit;
 struct mdt_feed;
+struct mdt_digest;
 
 typedef struct mdt_server {
     mdt_config_t cfg;
@@ -42,12 +43,16 @@ typedef struct mdt_server {
     struct mdt_audit_buf *audit;   /* buffered read audit rows */
     struct mdt_auth_state *auth;   /* session cache */
     struct mdt_ratelimit *login_limits;
-    struct mdt_feed *feed; /* this node's reader of the event log */
-    struct mdt_keyring *keyring; /* the KEK and data keys; shared by the pool */
+    struct mdt_ratelimit *calendar_limits; /* calendar feed requests per address */
+    struct mdt_digest *digest;             /* digest.c: the email digest job */
+    struct mdt_feed *feed;                 /* this node's reader of the event log */
+    struct mdt_keyring *keyring;           /* the KEK and data keys; shared by the pool */
     struct lws_protocols protocols[4];
     lws_retry_bo_t ws_retry;
     lws_sorted_usec_list_t sul_stop;
-    lws_sorted_usec_list_t sul_idem; /* purge of old Idempotency-Key answers */
+    lws_sorted_usec_list_t sul_idem;   /* purge of old Idempotency-Key answers */
+    lws_sorted_usec_list_t sul_daily;  /* notify.c: the daily job at midnight */
+    lws_sorted_usec_list_t sul_digest; /* the email digest's minute tick */
     int signal_fd;
     int64_t stop_deadline_us;
 

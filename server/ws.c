@@ -56,11 +56,14 @@ static char *ws_oversize_standin(const char *data, size_t len, size_t *out_len)
 {
     json_t *j = json_loadb(data, len, 0, NULL), *r;
     json_t *cid = json_object_get(j, "case_id"), *mid = json_object_get(j, "meeting_id");
-    int resync = json_is_integer(cid) || json_is_integer(mid);
+    json_t *uid = json_object_get(j, "user_id");
+    int resync = json_is_integer(cid) || json_is_integer(mid) || json_is_integer(uid);
     if (json_is_integer(cid))
         r = json_pack("{s:s, s:O}", "type", "resync", "case_id", cid);
     else if (json_is_integer(mid))
         r = json_pack("{s:s, s:O}", "type", "resync", "meeting_id", mid);
+    else if (json_is_integer(uid))
+        r = json_pack("{s:s, s:O}", "type", "resync", "user_id", uid);
     else
         r = json_pack("{s:s, s:s, s:s}", "type", "error", "code", "internal", "message",
                       "the answer exceeds the 64 KiB frame limit");
@@ -196,19 +199,27 @@ void mdt_ws_drop_queue(mdt_ws_conn_t *c)
     c->queued_frames = 0;
 }
 
-/* Reads "case_id"/"meeting_id" (key) and, with_since, an optional "since". */
-static int ws_parse_target(json_t *j, const char *key, int with_since, mdt_ws_cmd_t *cmd)
+/* Reads an optional "since" (a seq >= 0, or null). */
+static int ws_parse_since(json_t *j, mdt_ws_cmd_t *cmd)
 {
-    json_t *id = json_object_get(j, key), *since = json_object_get(j, "since");
-    if (!json_is_integer(id) || json_integer_value(id) <= 0)
-        return -1;
-    cmd->id = json_integer_value(id);
-    if (!with_since || !since || json_is_null(since))
+    json_t *since = json_object_get(j, "since");
+    if (!since || json_is_null(since))
         return 0;
     if (!json_is_integer(since) || json_integer_value(since) < 0)
         return -1;
     cmd->since = json_integer_value(since);
     return 0;
+}
+
+/* Reads "case_id"/"meeting_id" (key; "" for none) and, with_since, an
+ * optional "since". */
+static int ws_parse_target(json_t *j, const char *key, int with_since, mdt_ws_cmd_t *cmd)
+{
+    json_t *id = key[0] ? json_object_get(j, key) : NULL;
+    if (key[0] && (!json_is_integer(id) || json_integer_value(id) <= 0))
+        return -1;
+    cmd->id = key[0] ? json_integer_value(id) : 0;
+    return with_since ? ws_parse_since(j, cmd) : 0;
 }
 
 void mdt_ws_parse(const char *data, size_t len, mdt_ws_cmd_t *cmd)
@@ -227,6 +238,8 @@ void mdt_ws_parse(const char *data, size_t len, mdt_ws_cmd_t *cmd)
          "meeting_id must be a positive integer"},
         {"unsubscribe_meeting", MDT_WS_UNSUBSCRIBE_MEETING, "meeting_id",
          "meeting_id must be a positive integer"},
+        {"subscribe_user", MDT_WS_SUBSCRIBE_USER, "", "since must be a seq"},
+        {"unsubscribe_user", MDT_WS_UNSUBSCRIBE_USER, "", "since must be a seq"},
         {"activity", MDT_WS_ACTIVITY, NULL, NULL},
         {"ping", MDT_WS_PING, NULL, NULL},
     };
@@ -240,8 +253,10 @@ void mdt_ws_parse(const char *data, size_t len, mdt_ws_cmd_t *cmd)
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         if (strcmp(type, types[i].type) != 0)
             continue;
-        if (types[i].key &&
-            ws_parse_target(j, types[i].key, strcmp(types[i].key, "case_id") == 0, cmd) != 0) {
+        if (types[i].key && ws_parse_target(j, types[i].key,
+                                            strcmp(types[i].type, "subscribe") == 0 ||
+                                                strcmp(types[i].type, "subscribe_user") == 0,
+                                            cmd) != 0) {
             cmd->error = types[i].bad;
             goto exit;
         }
@@ -263,7 +278,8 @@ exit:
 static int ws_is_subscription(mdt_ws_cmd_kind_t kind)
 {
     return kind == MDT_WS_SUBSCRIBE || kind == MDT_WS_UNSUBSCRIBE ||
-           kind == MDT_WS_SUBSCRIBE_MEETING || kind == MDT_WS_UNSUBSCRIBE_MEETING;
+           kind == MDT_WS_SUBSCRIBE_MEETING || kind == MDT_WS_UNSUBSCRIBE_MEETING ||
+           kind == MDT_WS_SUBSCRIBE_USER || kind == MDT_WS_UNSUBSCRIBE_USER;
 }
 
 /* One complete text frame from the client. */
@@ -291,6 +307,12 @@ static void ws_handle(mdt_ws_conn_t *c, const char *data, size_t len)
         break;
     case MDT_WS_UNSUBSCRIBE_MEETING:
         mdt_hub_unsubscribe_meeting(c->srv, c, cmd.id);
+        break;
+    case MDT_WS_SUBSCRIBE_USER:
+        mdt_hub_subscribe_user(c->srv, c, cmd.since);
+        break;
+    case MDT_WS_UNSUBSCRIBE_USER:
+        mdt_hub_unsubscribe_user(c->srv, c);
         break;
     case MDT_WS_ACTIVITY:
         mdt_session_activity(c->srv, c->session.id_hash);

@@ -72,13 +72,15 @@ typedef enum {
     MDT_WS_UNSUBSCRIBE,
     MDT_WS_SUBSCRIBE_MEETING,
     MDT_WS_UNSUBSCRIBE_MEETING,
+    MDT_WS_SUBSCRIBE_USER, /* the socket's own user's stream (notifications) */
+    MDT_WS_UNSUBSCRIBE_USER,
     MDT_WS_ACTIVITY,
     MDT_WS_PING,
 } mdt_ws_cmd_kind_t;
 
 typedef struct {
     mdt_ws_cmd_kind_t kind;
-    int64_t id;        /* case_id or meeting_id */
+    int64_t id;        /* case_id or meeting_id (0 for the user's stream) */
     int64_t since;     /* subscribe: the seq to replay after, -1 when absent */
     const char *error; /* MDT_WS_BAD: the message (static) */
     json_t *pong;      /* MDT_WS_PING: the answer (new reference) */

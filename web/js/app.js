@@ -14,6 +14,7 @@ import * as accountView from './views/account.js';
 import * as dashboardView from './views/dashboard.js';
 import * as meetingsView from './views/meetings.js';
 import * as reportsView from './views/reports.js';
+import * as notificationsView from './views/notifications.js';
 
 const view = () => document.getElementById('view');
 let cleanup = null;
@@ -45,6 +46,7 @@ const ROUTES = [
     { match: (p) => p[0] === 'reports', view: reportsView, nav: 'reports', title: 'Reports' },
     { match: (p) => p[0] === 'admin' || p[0] === 'audit' || p[0] === 'account-changes', view: adminView, nav: 'admin', title: 'Administration' },
     { match: (p) => p[0] === 'account', view: accountView, nav: 'account', title: 'My account' },
+    { match: (p) => p[0] === 'notifications', view: notificationsView, nav: 'notifications', title: 'Notifications' },
 ];
 
 async function route() {
@@ -110,7 +112,7 @@ async function route() {
 // ---- header --------------------------------------------------------------------
 
 function markNav(key) {
-    for (const a of document.querySelectorAll('#main-nav a')) {
+    for (const a of document.querySelectorAll('#main-nav a, #bell')) {
         if (a.dataset.nav === key) a.setAttribute('aria-current', 'page');
         else a.removeAttribute('aria-current');
     }
@@ -147,6 +149,7 @@ function renderHeader() {
             h('span', { class: 'who-name', text: user.display_name }),
             h('span', { class: 'who-agency', text: `${agency?.name ?? agencyName(user.agency_id)} · ${label('role', user.role)}` }),
         ),
+        gated ? null : notificationsView.bell(),
         gated ? null : h('a', { href: '#/account', class: 'button secondary small', dataset: { nav: 'account' }, text: 'My account' }),
         h('button', { type: 'button', class: 'secondary small', id: 'logout', on: { click: logout }, text: 'Sign out' }),
         h('span', { id: 'conn-state', class: 'conn-state', role: 'status', 'aria-live': 'off' }),
@@ -296,6 +299,7 @@ export async function signedIn(me) {
         });
     }
     ctx.live.start();
+    notificationsView.startInbox();
     startIdleWatch();
     renderHeader();
     const target = pendingRoute && !pendingRoute.startsWith('#/login') ? pendingRoute : '#/cases';

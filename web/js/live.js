@@ -27,6 +27,7 @@ export class Live {
         this.ws = null;
         this.subs = new Map(); // case_id -> {lastSeq, handler, active}
         this.meetingSubs = new Map(); // meeting_id -> {lastSeq, handler, active}
+        this.userSub = null; // the user's own stream (notifications): {lastSeq, handler, active}
         this.stopped = true;
         this.attempt = 0;
         this.retryTimer = null;
@@ -71,6 +72,7 @@ export class Live {
         }
         this.subs.clear();
         this.meetingSubs.clear();
+        this.userSub = null;
         this.setStatus('stopped');
     }
 
@@ -110,6 +112,7 @@ export class Live {
                 this.send({ type: 'subscribe_meeting', meeting_id: meetingId });
                 sub.handler.reconnected?.();
             }
+            if (this.userSub) this.sendSubscribeUser();
             this.schedulePing();
         };
         ws.onmessage = (ev) => {
@@ -240,6 +243,42 @@ export class Live {
         return sub;
     }
 
+    // subscribeUser(handler) - the signed-in user's own stream
+    // (notification.created / notification.read). The first subscription
+    // has no `since` (nothing is replayed; the handler loads the inbox over
+    // REST once subscribed); after a reconnect it resumes with `since` = the
+    // last seq seen. handler: {event(msg), subscribed(msg), resync()}.
+    subscribeUser(handler) {
+        this.userSub = { lastSeq: null, handler, active: false };
+        this.sendSubscribeUser();
+    }
+
+    sendSubscribeUser() {
+        const msg = { type: 'subscribe_user' };
+        if (Number.isInteger(this.userSub.lastSeq)) msg.since = this.userSub.lastSeq;
+        this.send(msg);
+    }
+
+    dispatchUser(msg) {
+        const sub = this.userSub;
+        if (!sub) return;
+        if (msg.type === 'event') {
+            if (Number.isInteger(sub.lastSeq) && msg.seq <= sub.lastSeq) return;
+            sub.lastSeq = msg.seq;
+            sub.handler.event?.(msg);
+        } else if (msg.type === 'subscribed_user') {
+            sub.active = true;
+            if (!Number.isInteger(sub.lastSeq) || msg.seq > sub.lastSeq) sub.lastSeq = msg.seq;
+            sub.handler.subscribed?.(msg);
+        } else if (msg.type === 'resync') {
+            // start again without since; the handler reloads over REST
+            sub.active = false;
+            sub.lastSeq = null;
+            sub.handler.resync?.(msg);
+            this.sendSubscribeUser();
+        }
+    }
+
     unsubscribeMeeting(meetingId) {
         if (this.meetingSubs.delete(meetingId)) this.send({ type: 'unsubscribe_meeting', meeting_id: meetingId });
     }
@@ -277,6 +316,10 @@ export class Live {
         }
         if (msg.meeting_id !== undefined && msg.case_id === undefined) {
             this.dispatchMeeting(msg);
+            return;
+        }
+        if (msg.type === 'subscribed_user' || (msg.user_id !== undefined && msg.case_id === undefined)) {
+            this.dispatchUser(msg);
             return;
         }
         const sub = msg.case_id !== undefined ? this.subs.get(msg.case_id) : null;

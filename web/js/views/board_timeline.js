@@ -6,6 +6,7 @@ import { h, clear, field, select, serverHtml, showFormError, busy, uid } from '.
 import { dateTime, date, label, today } from '../format.js';
 import { badge, picker } from './visibility.js';
 import { reconcile, highlight } from './keyed.js';
+import { mentionNote } from './notifications.js';
 
 const KIND_FILTER = [
     ['', 'All entries'],
@@ -178,12 +179,21 @@ export class Timeline {
                     ivBox.hidden = true;
                     form.append(h('p', { class: 'success flash', role: 'status', text: 'Posted.' }));
                     setTimeout(() => form.querySelector('.flash')?.remove(), 3000);
+                    this.showMentions(form, entry.mentions);
                 } catch (err) {
                     showFormError(form, err);
                 }
             });
         });
         return form;
+    }
+
+    // showMentions(form, mentions) - after a post or an edit: whom the
+    // @mentions notified and whom not (and why), until the next post.
+    showMentions(form, mentions) {
+        form.querySelector('.mention-note')?.remove();
+        const note = mentionNote(mentions);
+        if (note) form.append(note);
     }
 
     sorted() {
@@ -353,6 +363,7 @@ export class Timeline {
                     const updated = await api.patch(`/api/v1/entries/${e.id}`, body);
                     li.classList.remove('is-editing');
                     this.board.applyLocal('entries', updated);
+                    this.showMentions(this.composer, updated.mentions);
                 } catch (err) {
                     if (err.status === 409 && err.current) {
                         li.classList.remove('is-editing');

@@ -193,8 +193,11 @@ class Dashboard {
     async load(cursor) {
         const p = apiParams(this.f);
         this.csv.href = `/api/v1/actions.csv${qs(p)}`;
+        // Filters changed quickly send several requests: only the newest
+        // one's answer is shown, whatever order the answers come in.
+        const seq = (this.loadSeq = (this.loadSeq ?? 0) + 1);
         const res = await api.get(`/api/v1/actions${qs({ ...p, limit: 200, cursor })}`);
-        if (this.gone) return;
+        if (this.gone || seq !== this.loadSeq) return;
         this.items = cursor ? this.items.concat(res.items) : res.items;
         if (!cursor) this.selected.clear();
         const total = res.total ?? this.items.length;
