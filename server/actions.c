@@ -25,6 +25,7 @@
 #include "markdown.h"
 #include "meetings.h"
 #include "notify.h"
+#include "sealed.h"
 #include "view.h"
 
 #define TS(col)         "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -93,6 +94,38 @@ enum {
     C_ASSIGNEE_AGENCY_NAME,
     C_AGENCY_NAME
 };
+
+/* The sealed columns of ACTION_SELECT: the title and the details, bound to
+ * the item (action_versions.data copies them as they are, still sealed). */
+static const mdt_sealed_col_t ACTION_SEALED[] = {
+    {C_TITLE, "action", "title", C_ID, C_CASE, NULL, -1},
+    {C_MD, "action", "details_md", C_ID, C_CASE, NULL, -1},
+    {C_HTML, "action", "details_html", C_ID, C_CASE, NULL, -1},
+};
+
+/* Runs an ACTION_SELECT statement and opens its sealed columns. */
+static PGresult *action_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *prm)
+{
+    PGresult *r = mdt_db_query(c, sql, prm);
+    if (r && mdt_sealed_open_result(c, r, ACTION_SEALED, 3) != MDT_DB_OK) {
+        PQclear(r);
+        r = NULL;
+    }
+    return r;
+}
+
+/* Seals the given text fields of item id (NULL = unchanged) into h; s[0..2]
+ * point at what to write for title, details_md, details_html. */
+static int action_seal(mdt_dbc_t *c, mdt_sealed_hold_t *h, int64_t id, int64_t case_id,
+                       const char *const plain[3], const char *s[3])
+{
+    int rc = MDT_DB_OK;
+    for (int i = 0; rc == MDT_DB_OK && i < 3; i++) {
+        mdt_seal_where_t w = {"action", ACTION_SEALED[i].field, id, case_id, ""};
+        rc = mdt_sealed_put(c, h, &w, plain[i], &s[i]);
+    }
+    return rc;
+}
 
 /* ---- serializing ---------------------------------------------------------- */
 
@@ -172,7 +205,7 @@ json_t *mdt_actions_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_
     mdt_db_param_int(&prm, cx->case_id);
     mdt_db_param_str(&prm, time_zone);
     mdt_db_param_int(&prm, action_id);
-    PGresult *r = mdt_db_query(
+    PGresult *r = action_query(
         c, ACTION_SELECT " WHERE a.case_id = $1 AND ($3::bigint = 0 OR a.id = $3) ORDER BY a.id",
         &prm);
     if (!r)
@@ -374,14 +407,21 @@ static int action_insert(mdt_dbc_t *c, mdt_caseop_t *op, const mdt_action_in_t *
                          const char *html)
 {
     char *ids = mdt_ids_literal(in->visible_to, in->n_visible_to);
-    if (!ids)
-        return MDT_DB_ERROR;
+    mdt_sealed_hold_t hold = {0};
+    const char *plain[3] = {in->title, in->details_md ? in->details_md : "", html ? html : ""};
+    const char *s[3] = {0};
+    int64_t id = 0;
+    int rc = ids ? mdt_sealed_next_id(c, "actions_id_seq", &id) : MDT_DB_ERROR;
+    if (rc == MDT_DB_OK)
+        rc = action_seal(c, &hold, id, op->case_id, plain, s);
+    if (rc != MDT_DB_OK)
+        goto exit;
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
     mdt_db_param_int(&prm, op->case_id);
-    mdt_db_param_str(&prm, in->title);
-    mdt_db_param_str(&prm, in->details_md);
-    mdt_db_param_str(&prm, html);
+    mdt_db_param_str(&prm, s[0]);
+    mdt_db_param_str(&prm, s[1]);
+    mdt_db_param_str(&prm, s[2]);
     param_id(&prm, in->assignee_id);
     mdt_db_param_int(&prm, in->assignee_agency_id);
     mdt_db_param_int(&prm, op->p.agency_id);
@@ -390,21 +430,22 @@ static int action_insert(mdt_dbc_t *c, mdt_caseop_t *op, const mdt_action_in_t *
     mdt_db_param_str(&prm, ids);
     param_id(&prm, in->meeting_id);
     mdt_db_param_int(&prm, op->p.user_id);
-    PGresult *r = mdt_db_query(
+    mdt_db_param_int(&prm, id);
+    rc = mdt_db_exec(
         c,
-        "WITH a AS (INSERT INTO actions (case_id, title, details_md, details_html, assignee_id,"
-        " assignee_agency_id, agency_id, due_date, visibility, visible_to, meeting_id, created_by)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::date, $9, $10::bigint[], $11, $12) RETURNING *)"
+        "WITH a AS (INSERT INTO actions (id, case_id, title, details_md, details_html,"
+        " assignee_id, assignee_agency_id, agency_id, due_date, visibility, visible_to,"
+        " meeting_id, created_by) VALUES ($13, $1, $2, $3, $4, $5, $6, $7, $8::date, $9,"
+        " $10::bigint[], $11, $12) RETURNING *)"
         " INSERT INTO action_versions (action_id, version, data, edited_by, edited_at)"
-        " SELECT a.id, a.version, to_jsonb(a), a.created_by, a.created_at FROM a"
-        " RETURNING action_id",
+        " SELECT a.id, a.version, to_jsonb(a), a.created_by, a.created_at FROM a",
         &prm);
+    if (rc == MDT_DB_OK)
+        op->object_id = id;
+exit:
+    mdt_sealed_hold_free(&hold);
     free(ids);
-    if (!r)
-        return c->status;
-    op->object_id = mdt_db_int(r, 0, 0);
-    PQclear(r);
-    return MDT_DB_OK;
+    return rc;
 }
 
 static int action_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
@@ -449,7 +490,7 @@ static int action_load(mdt_dbc_t *c, const mdt_action_in_t *in, int64_t id, PGre
     mdt_db_params_init(&prm);
     mdt_db_param_int(&prm, id);
     mdt_db_param_str(&prm, in->time_zone);
-    *out = mdt_db_query(c, ACTION_SELECT " WHERE a.id = $1 FOR UPDATE OF a", &prm);
+    *out = action_query(c, ACTION_SELECT " WHERE a.id = $1 FOR UPDATE OF a", &prm);
     if (!*out)
         return c->status;
     if (PQntuples(*out) == 1)
@@ -501,19 +542,27 @@ static int action_assignee(mdt_dbc_t *c, mdt_caseop_t *op, mdt_action_in_t *in,
 static int action_write_update(mdt_dbc_t *c, mdt_caseop_t *op, const mdt_action_in_t *in,
                                const char *html)
 {
+    mdt_sealed_hold_t hold = {0};
+    const char *plain[3] = {in->title, in->details_md, in->details_md ? (html ? html : "") : NULL};
+    const char *s[3] = {0};
+    int rc = action_seal(c, &hold, op->object_id, op->case_id, plain, s);
+    if (rc != MDT_DB_OK) {
+        mdt_sealed_hold_free(&hold);
+        return rc;
+    }
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
     mdt_db_param_int(&prm, op->object_id);
-    mdt_db_param_str(&prm, in->title);
-    mdt_db_param_str(&prm, in->details_md);
-    mdt_db_param_str(&prm, html);
+    mdt_db_param_str(&prm, s[0]);
+    mdt_db_param_str(&prm, s[1]);
+    mdt_db_param_str(&prm, s[2]);
     mdt_db_param_str(&prm, in->status >= 0 ? STATUSES[in->status] : NULL);
     mdt_db_param_int(&prm, in->assignee_agency_id);
     param_id(&prm, in->assignee_id);
     mdt_db_param_bool(&prm, in->due_set);
     mdt_db_param_str(&prm, in->due[0] ? in->due : NULL);
     mdt_db_param_int(&prm, op->p.user_id);
-    return mdt_db_exec(
+    rc = mdt_db_exec(
         c,
         "WITH a AS (UPDATE actions SET title = coalesce($2, title),"
         " details_md = coalesce($3, details_md), details_html = coalesce($4, details_html),"
@@ -529,6 +578,8 @@ static int action_write_update(mdt_dbc_t *c, mdt_caseop_t *op, const mdt_action_
         " INSERT INTO action_versions (action_id, version, data, edited_by, edited_at)"
         " SELECT a.id, a.version, to_jsonb(a), $10, a.updated_at FROM a",
         &prm);
+    mdt_sealed_hold_free(&hold);
+    return rc;
 }
 
 /* The audit detail of an update: field names, and the new status. */

@@ -21,6 +21,7 @@
 #include "password.h"
 #include "ratelimit.h"
 #include "runner.h"
+#include "sealed.h"
 #include "server_ctx.h"
 #include "totp.h"
 
@@ -95,6 +96,14 @@ static void login_free(void *p)
     free(l);
 }
 
+/* Opens a result's sealed TOTP secret in column col (the user id in
+ * id_col): sealed under the installation's key, bound to the user. */
+static int auth_open_secret(mdt_dbc_t *c, PGresult *r, int col, int id_col)
+{
+    const mdt_sealed_col_t sealed = {col, "user", "mfa_secret", id_col, -1, NULL, -1};
+    return mdt_sealed_open_result(c, r, &sealed, 1);
+}
+
 static int login_load_work(mdt_dbc_t *c, void *arg)
 {
     login_t *l = arg;
@@ -108,6 +117,10 @@ static int login_load_work(mdt_dbc_t *c, void *arg)
                                " FROM users u JOIN agencies a ON a.id = u.agency_id"
                                " WHERE lower(u.username) = lower($1)",
                                &p);
+    if (r && auth_open_secret(c, r, 5, 0) != MDT_DB_OK) {
+        PQclear(r);
+        r = NULL;
+    }
     if (!r)
         return c->status;
     if (PQntuples(r) == 1) {
@@ -435,9 +448,13 @@ static int reauth_load_work(mdt_dbc_t *c, void *arg)
     mdt_db_params_init(&p);
     mdt_db_param_int(&p, mdt_auth_user(r->req)->user_id);
     PGresult *res = mdt_db_query(c,
-                                 "SELECT password_hash, mfa_enabled, mfa_secret, mfa_last_step"
+                                 "SELECT password_hash, mfa_enabled, mfa_secret, mfa_last_step, id"
                                  " FROM users WHERE id = $1",
                                  &p);
+    if (res && auth_open_secret(c, res, 2, 4) != MDT_DB_OK) {
+        PQclear(res);
+        res = NULL;
+    }
     if (!res)
         return c->status;
     int rc = PQntuples(res) == 1 ? MDT_DB_OK : MDT_DB_NOT_FOUND;
@@ -526,11 +543,17 @@ static int mfa_start_work(mdt_dbc_t *c, void *arg)
         mdt_totp_b32_encode(key, sizeof(key), r->secret_b32, sizeof(r->secret_b32)) < 0)
         return MDT_DB_ERROR;
     OPENSSL_cleanse(key, sizeof(key));
+    /* Sealed where it will live once confirmed (the confirmation moves it). */
+    mdt_seal_where_t w = {"user", "mfa_secret", a.user_id, 0, ""};
+    char *sealed = NULL;
+    if ((rc = mdt_sealed_seal(c, &w, r->secret_b32, &sealed)) != MDT_DB_OK)
+        return rc;
     mdt_db_params_t p;
     mdt_db_params_init(&p);
     mdt_db_param_int(&p, a.user_id);
-    mdt_db_param_str(&p, r->secret_b32);
+    mdt_db_param_str(&p, sealed);
     rc = mdt_db_exec(c, "UPDATE users SET mfa_pending_secret = $2 WHERE id = $1", &p);
+    free(sealed);
     if (rc == MDT_DB_OK)
         rc = auth_audit(c, &a, "mfa.enrol_start", "ok", NULL);
     return rc;
@@ -614,9 +637,13 @@ static int mfa_confirm_work(mdt_dbc_t *c, void *arg)
     mdt_db_params_init(&p);
     mdt_db_param_int(&p, mdt_auth_user(m->req)->user_id);
     PGresult *r = mdt_db_query(c,
-                               "SELECT mfa_pending_secret, mfa_last_step FROM "
+                               "SELECT mfa_pending_secret, mfa_last_step, id FROM "
                                "users WHERE id = $1 FOR UPDATE",
                                &p);
+    if (r && auth_open_secret(c, r, 0, 2) != MDT_DB_OK) {
+        PQclear(r);
+        r = NULL;
+    }
     if (!r)
         return c->status;
     if (PQntuples(r) != 1 || !mdt_db_str(r, 0, 0)) {

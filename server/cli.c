@@ -15,7 +15,9 @@
 #include "cli_accounts.h"
 #include "db.h"
 #include "demo.h"
+#include "keyring.h"
 #include "keys.h"
+#include "sealfill.h"
 #include "migrate.h"
 #include "password.h"
 
@@ -38,11 +40,21 @@ mdt_dbc_t *mdt_cli_connect(const char *cmd, int keyed, const char *key_file)
         fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
         return NULL;
     }
+    mdt_keyring_t *kr = keyed ? mdt_keyring_load(key_file, err, sizeof(err)) : NULL;
+    if (keyed && !kr) {
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
+        OPENSSL_cleanse(key, sizeof(key));
+        return NULL;
+    }
     mdt_dbc_t *c = mdt_dbc_open(url, 0, err, sizeof(err));
-    if (!c)
+    if (!c) {
         fprintf(stderr, "mdtboard %s: cannot connect: %s\n", cmd, err);
-    else if (keyed)
+        mdt_keyring_free(kr);
+    } else if (keyed) {
         mdt_dbc_set_audit_key(c, key);
+        c->keyring = kr;
+        c->keyring_free = mdt_keyring_free;
+    }
     OPENSSL_cleanse(key, sizeof(key));
     return c;
 }
@@ -54,6 +66,40 @@ static int wants_help(int argc, char **argv)
             return 1;
     }
     return 0;
+}
+
+static void cli_seal_progress(const char *table, int64_t rows, void *ud)
+{
+    printf("%s: sealed %lld row%s of %s\n", (const char *)ud, (long long)rows,
+           rows == 1 ? "" : "s", table);
+    fflush(stdout);
+}
+
+/* Seals the rows that still hold plain text (an older installation's, the
+ * demo seeder's) when MDT_KEY_FILE is set; without it, says how many wait.
+ * The exit status. */
+int mdt_cli_seal_plain(const char *cmd)
+{
+    const char *key_file = getenv("MDT_KEY_FILE");
+    int64_t n = 0;
+    int keyed = key_file && *key_file;
+    mdt_dbc_t *c = mdt_cli_connect(cmd, keyed, NULL);
+    if (!c)
+        return 1;
+    char err[512];
+    int rc = keyed ? mdt_keyring_verify(c->keyring, c, err, sizeof(err)) : 0;
+    if (rc != 0)
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
+    else if (keyed && mdt_sealfill_run(c, cli_seal_progress, (void *)cmd, &n) != MDT_DB_OK)
+        rc = -1, fprintf(stderr, "mdtboard %s: sealing stopped (run it again): %s\n", cmd, c->error);
+    else if (keyed && n > 0)
+        printf("%s: %lld row%s sealed\n", cmd, (long long)n, n == 1 ? "" : "s");
+    else if (!keyed && mdt_sealfill_count(c, &n) == MDT_DB_OK && n > 0)
+        printf("%s: %lld row%s hold plain text: run `mdtboard migrate` with MDT_KEY_FILE set "
+               "to seal them\n",
+               cmd, (long long)n, n == 1 ? "" : "s");
+    mdt_dbc_close(c);
+    return rc == 0 ? 0 : 1;
 }
 
 static int cli_migrate(int argc, char **argv)
@@ -76,7 +122,7 @@ static int cli_migrate(int argc, char **argv)
     }
     printf("schema version %d (%d migration%s applied)\n", version, applied,
            applied == 1 ? "" : "s");
-    return 0;
+    return mdt_cli_seal_plain("migrate");
 }
 
 /* ---- flags ---- */
@@ -560,6 +606,63 @@ static int cli_keys_init(int argc, char **argv)
     return 0;
 }
 
+/* ---- keys status ---- */
+
+/* Prints the data keys per KEK key id and the rows still in plain text. */
+static int keys_status_print(mdt_dbc_t *c)
+{
+    int64_t plain = 0;
+    PGresult *r = mdt_db_query(c,
+                               "SELECT kek_id, count(*), count(*) FILTER (WHERE owner = 0)"
+                               " FROM data_keys GROUP BY kek_id ORDER BY kek_id",
+                               NULL);
+    if (!r || mdt_sealfill_count(c, &plain) != MDT_DB_OK) {
+        PQclear(r);
+        return -1;
+    }
+    printf("this key file: key id %s, the key of this database\n",
+           mdt_keyring_kek_id(c->keyring));
+    for (int i = 0; i < PQntuples(r); i++)
+        printf("data keys wrapped by key id %s: %lld (%lld case key%s, %lld installation key)\n",
+               mdt_db_str(r, i, 0), (long long)mdt_db_int(r, i, 1),
+               (long long)(mdt_db_int(r, i, 1) - mdt_db_int(r, i, 2)),
+               mdt_db_int(r, i, 1) - mdt_db_int(r, i, 2) == 1 ? "" : "s",
+               (long long)mdt_db_int(r, i, 2));
+    if (PQntuples(r) == 0)
+        printf("data keys: none yet\n");
+    printf("rows holding plain text: %lld%s\n", (long long)plain,
+           plain ? " (`mdtboard migrate` with MDT_KEY_FILE seals them)" : "");
+    PQclear(r);
+    return 0;
+}
+
+static int cli_keys_status(int argc, char **argv)
+{
+    const char *cmd = "keys status";
+    if (wants_help(argc, argv)) {
+        printf("usage: mdtboard keys status\n\n"
+               "Checks MDT_KEY_FILE against the database, then prints how many data keys\n"
+               "each key-encryption key wraps and how many rows still hold plain text.\n"
+               "Reads MDT_DATABASE_URL and MDT_KEY_FILE.\n");
+        return 0;
+    }
+    if (argc > 2) {
+        fprintf(stderr, "mdtboard %s: unknown argument '%s'\n", cmd, argv[2]);
+        return 2;
+    }
+    mdt_dbc_t *c = mdt_cli_connect(cmd, 1, NULL);
+    if (!c)
+        return 1;
+    char err[512];
+    int rc = mdt_keyring_verify(c->keyring, c, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
+    else if ((rc = keys_status_print(c)) != 0)
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, c->error);
+    mdt_dbc_close(c);
+    return rc == 0 ? 0 : 1;
+}
+
 /* ---- dispatch ---- */
 
 typedef struct {
@@ -577,6 +680,8 @@ static const cli_cmd_t cli_cmds[] = {
     {"audit", "checkpoint", cli_audit_checkpoint,
      "  audit checkpoint print the audit log's verified head to keep elsewhere\n"},
     {"keys", "init", cli_keys_init, "  keys init        create the installation key file\n"},
+    {"keys", "status", cli_keys_status,
+     "  keys status      check the key file; data keys per KEK; rows not yet sealed\n"},
     {NULL, NULL, NULL, NULL},
 };
 

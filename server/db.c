@@ -24,6 +24,7 @@ struct mdt_db {
     unsigned long long reconnects;
     const unsigned char *audit_key; /* NULL or audit_key_buf */
     unsigned char audit_key_buf[32];
+    struct mdt_keyring *keyring; /* the caller's; set on every connection */
 };
 
 typedef struct {
@@ -158,6 +159,8 @@ void mdt_dbc_close(mdt_dbc_t *c)
         return;
     PQfinish(c->conn);
     OPENSSL_cleanse(c->audit_key, sizeof(c->audit_key));
+    if (c->keyring_free)
+        c->keyring_free(c->keyring);
     free(c);
 }
 
@@ -296,6 +299,7 @@ static void *db_thread_init(void *ud)
     c->backoff_ms = DB_BACKOFF_MIN_MS;
     if (db->audit_key)
         mdt_dbc_set_audit_key(c, db->audit_key);
+    c->keyring = db->keyring;
     if (dbc_connect(c, db->url) == 0)
         db_set_connected(db, 1, 0);
     else
@@ -372,6 +376,7 @@ mdt_db_t *mdt_db_new(const mdt_db_opts_t *opts, mdt_loopq_t *loopq)
         memcpy(db->audit_key_buf, opts->audit_key, sizeof(db->audit_key_buf));
         db->audit_key = db->audit_key_buf;
     }
+    db->keyring = opts->keyring;
     pthread_mutex_init(&db->lock, NULL);
     mdt_workq_opts_t wo = {
         .threads = opts->pool_size,

@@ -16,6 +16,8 @@
 
 #include "loopq.h"
 
+struct mdt_keyring; /* keyring.h: the KEK and the data keys (sealed values) */
+
 typedef enum {
     MDT_DB_OK = 0,
     MDT_DB_UNAVAILABLE, /* no connection: the request changed nothing */
@@ -39,6 +41,10 @@ typedef struct mdt_dbc {
     int timeout_ms;
     int keyed;                   /* audit_key is set: this connection may append audit rows */
     unsigned char audit_key[32]; /* keys the audit chain (audit.h); wiped on close */
+    struct mdt_keyring *keyring; /* seals and opens values (sealed.h); NULL = none */
+    /* set when the connection owns its keyring (a command-line one):
+     * mdt_dbc_close frees it with this */
+    void (*keyring_free)(struct mdt_keyring *);
 } mdt_dbc_t;
 
 typedef struct mdt_db mdt_db_t;
@@ -59,6 +65,7 @@ typedef struct {
     size_t max_queue;               /* per class */
     int class_max[MDT_DB_CLASSES];  /* connections a class may hold; 0: pool_size - 1 */
     const unsigned char *audit_key; /* 32 bytes, copied to every connection; NULL = none */
+    struct mdt_keyring *keyring;    /* shared by every connection, owned by the caller */
 } mdt_db_opts_t;
 
 /* work(c, arg) on a database thread returns an mdt_db_status_t;

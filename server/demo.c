@@ -987,9 +987,9 @@ static int demo_main(demo_t *d)
     else if (rc < 0)
         fprintf(stderr, "mdtboard demo: writing the demo failed, nothing was loaded: %s",
                 d->c->error);
-    else
-        demo_print();
     mdt_dbc_close(d->c);
+    if (rc == 0 && (rc = mdt_cli_seal_plain("demo")) == 0)
+        demo_print();
     return rc == 0 ? 0 : 1;
 }
 

@@ -26,6 +26,7 @@
 #include "markdown.h"
 #include "meetings.h"
 #include "notify.h"
+#include "sealed.h"
 #include "session.h"
 #include "view.h"
 
@@ -65,6 +66,36 @@ enum {
     C_AUTHOR_NAME,
     C_MEETING
 };
+
+/* The sealed columns of ENTRY_SELECT: the body, bound to the entry. */
+static const mdt_sealed_col_t ENTRY_SEALED[] = {
+    {C_MD, "entry", "body_md", C_ID, C_CASE, NULL, -1},
+    {C_HTML, "entry", "body_html", C_ID, C_CASE, NULL, -1},
+};
+#define N_ENTRY_SEALED (sizeof(ENTRY_SEALED) / sizeof(ENTRY_SEALED[0]))
+
+/* Runs an ENTRY_SELECT statement and opens its sealed bodies: the result
+ * (caller PQclear()s), or NULL with c->status set. */
+static PGresult *entry_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *prm)
+{
+    PGresult *r = mdt_db_query(c, sql, prm);
+    if (r && mdt_sealed_open_result(c, r, ENTRY_SEALED, N_ENTRY_SEALED) != MDT_DB_OK) {
+        PQclear(r);
+        r = NULL;
+    }
+    return r;
+}
+
+/* Seals an entry's body (md, html; NULL = unchanged) for entry id of case
+ * case_id into h; *smd, *shtml point at what to write. */
+static int entry_seal(mdt_dbc_t *c, mdt_sealed_hold_t *h, int64_t id, int64_t case_id,
+                      const char *md, const char *html, const char **smd, const char **shtml)
+{
+    mdt_seal_where_t w = {"entry", "body_md", id, case_id, ""};
+    int rc = mdt_sealed_put(c, h, &w, md, smd);
+    w.field = "body_html";
+    return rc == MDT_DB_OK ? mdt_sealed_put(c, h, &w, html, shtml) : rc;
+}
 
 /* ---- serializing ---------------------------------------------------------- */
 
@@ -137,7 +168,7 @@ json_t *mdt_entries_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_
     mdt_db_params_init(&prm);
     mdt_db_param_int(&prm, cx->case_id);
     mdt_db_param_int(&prm, entry_id);
-    PGresult *r = mdt_db_query(
+    PGresult *r = entry_query(
         c, ENTRY_SELECT " WHERE e.case_id = $1 AND ($2::bigint = 0 OR e.id = $2) ORDER BY e.id",
         &prm);
     if (!r)
@@ -382,14 +413,22 @@ static int entry_insert(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in, co
     if (!ids)
         return MDT_DB_ERROR;
     char *interview = in->interview ? json_dumps(in->interview, JSON_COMPACT) : NULL;
+    mdt_sealed_hold_t hold = {0};
+    const char *smd = NULL, *shtml = NULL;
+    PGresult *r = NULL;
+    int rc = mdt_sealed_next_id(c, "entries_id_seq", id);
+    if (rc == MDT_DB_OK)
+        rc = entry_seal(c, &hold, *id, op->case_id, in->body_md, html, &smd, &shtml);
+    if (rc != MDT_DB_OK)
+        goto exit;
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
     mdt_db_param_int(&prm, op->case_id);
     mdt_db_param_str(&prm, KINDS[in->kind]);
     mdt_db_param_int(&prm, op->p.user_id);
     mdt_db_param_int(&prm, op->p.agency_id);
-    mdt_db_param_str(&prm, in->body_md);
-    mdt_db_param_str(&prm, html);
+    mdt_db_param_str(&prm, smd);
+    mdt_db_param_str(&prm, shtml);
     mdt_db_param_str(&prm, VISIBILITIES[in->vis]);
     mdt_db_param_str(&prm, ids);
     mdt_db_param_str(&prm, interview);
@@ -397,22 +436,23 @@ static int entry_insert(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in, co
         mdt_db_param_int(&prm, in->meeting_id);
     else
         mdt_db_param_str(&prm, NULL);
-    PGresult *r = mdt_db_query(
+    mdt_db_param_int(&prm, *id);
+    r = mdt_db_query(
         c,
-        "WITH e AS (INSERT INTO entries (case_id, kind, author_id, agency_id, body_md, body_html,"
-        " visibility, visible_to, interview, meeting_id) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-        " $8::bigint[], $9::jsonb, $10) RETURNING *)"
+        "WITH e AS (INSERT INTO entries (id, case_id, kind, author_id, agency_id, body_md,"
+        " body_html, visibility, visible_to, interview, meeting_id) VALUES ($11, $1, $2, $3, $4,"
+        " $5, $6, $7, $8::bigint[], $9::jsonb, $10) RETURNING *)"
         " INSERT INTO entry_versions (entry_id, version, body_md, body_html, visibility,"
         " visible_to, interview, edited_by, edited_at) SELECT id, version, body_md, body_html,"
         " visibility, visible_to, interview, author_id, created_at FROM e RETURNING entry_id",
         &prm);
+    rc = r ? MDT_DB_OK : c->status;
+    PQclear(r);
+exit:
+    mdt_sealed_hold_free(&hold);
     free(interview);
     free(ids);
-    if (!r)
-        return c->status;
-    *id = mdt_db_int(r, 0, 0);
-    PQclear(r);
-    return MDT_DB_OK;
+    return rc;
 }
 
 static int entry_create_checks(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in)
@@ -481,7 +521,7 @@ static int entry_load(mdt_dbc_t *c, int64_t id, int lock, PGresult **out)
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
     mdt_db_param_int(&prm, id);
-    *out = mdt_db_query(
+    *out = entry_query(
         c, lock ? ENTRY_SELECT " WHERE e.id = $1 FOR UPDATE OF e" : ENTRY_SELECT " WHERE e.id = $1",
         &prm);
     if (!*out)
@@ -535,14 +575,19 @@ static int entry_write_edit(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in
 {
     char *lit = mdt_ids_literal(ids, n);
     char *interview = in->interview ? json_dumps(in->interview, JSON_COMPACT) : NULL;
+    mdt_sealed_hold_t hold = {0};
+    const char *smd = NULL, *shtml = NULL;
     int rc = MDT_DB_ERROR;
     if (!lit || (in->interview && !interview))
+        goto exit;
+    rc = entry_seal(c, &hold, op->object_id, op->case_id, in->body_md, html, &smd, &shtml);
+    if (rc != MDT_DB_OK)
         goto exit;
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
     mdt_db_param_int(&prm, op->object_id);
-    mdt_db_param_str(&prm, in->body_md);
-    mdt_db_param_str(&prm, html);
+    mdt_db_param_str(&prm, smd);
+    mdt_db_param_str(&prm, shtml);
     mdt_db_param_str(&prm, VISIBILITIES[vis]);
     mdt_db_param_str(&prm, lit);
     mdt_db_param_int(&prm, op->p.user_id);
@@ -558,6 +603,7 @@ static int entry_write_edit(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in
         " visibility, visible_to, interview, $6, edited_at FROM e",
         &prm);
 exit:
+    mdt_sealed_hold_free(&hold);
     free(interview);
     free(lit);
     return rc;
@@ -682,10 +728,20 @@ static int history_items(mdt_dbc_t *c, mdt_caseop_t *op, int all_full, int curre
     mdt_db_param_int(&prm, op->object_id);
     PGresult *r =
         mdt_db_query(c,
-                     "SELECT version, body_md, body_html, visibility, visible_to::text,"
-                     " edited_by, " TS("edited_at") ", interview::text FROM entry_versions"
-                                                    " WHERE entry_id = $1 ORDER BY version",
+                     "SELECT v.version, v.body_md, v.body_html, v.visibility,"
+                     " v.visible_to::text, v.edited_by, " TS("v.edited_at") ","
+                     " v.interview::text, v.entry_id, e.case_id"
+                     " FROM entry_versions v JOIN entries e ON e.id = v.entry_id"
+                     " WHERE v.entry_id = $1 ORDER BY v.version",
                      &prm);
+    static const mdt_sealed_col_t SEALED[] = {
+        {1, "entry", "body_md", 8, 9, NULL, -1},
+        {2, "entry", "body_html", 8, 9, NULL, -1},
+    };
+    if (r && mdt_sealed_open_result(c, r, SEALED, 2) != MDT_DB_OK) {
+        PQclear(r);
+        r = NULL;
+    }
     if (!r)
         return c->status;
     json_t *items = json_array();

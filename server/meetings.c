@@ -32,7 +32,8 @@
 #define OUTCOME_AT TS("mc.outcome_at")
 #define AGENDA_SELECT                                                                              \
     "SELECT mc.case_id, c.alias, c.case_number, mc.outcome_md, mc.outcome_html, " OUTCOME_AT       \
-    ", mc.outcome_by, mc.outcome_version, mc.reasons::text FROM meeting_cases mc JOIN cases c ON " \
+    ", mc.outcome_by, mc.outcome_version, mc.reasons::text, mc.meeting_id"                        \
+    " FROM meeting_cases mc JOIN cases c ON "                                                       \
     "c.id = mc.case_id"                                                                            \
     " WHERE mc.meeting_id = $1 AND mc.removed_at IS NULL ORDER BY mc.position, mc.case_id"
 
@@ -73,7 +74,15 @@ static int meeting_load_row(mdt_dbc_t *c, mdt_meeting_t *m, int64_t id)
 /* The agenda in order, each case with its authorization context. */
 static int meeting_load_agenda(mdt_dbc_t *c, mdt_meeting_t *m)
 {
+    static const mdt_sealed_col_t SEALED[] = {
+        {3, "outcome", "outcome_md", 9, 0, NULL, -1},
+        {4, "outcome", "outcome_html", 9, 0, NULL, -1},
+    };
     PGresult *r = mdt_meetings_query_id(c, AGENDA_SELECT, m->id);
+    if (r && mdt_sealed_open_result(c, r, SEALED, 2) != MDT_DB_OK) {
+        PQclear(r);
+        r = NULL;
+    }
     if (!r)
         return c->status;
     m->res[1] = r;
@@ -131,9 +140,14 @@ static int meeting_load_corrections(mdt_dbc_t *c, mdt_meeting_t *m)
         mdt_meetings_query_id(c,
                               "SELECT version, case_id, corrected_by, " TS(
                                   "corrected_at") ", reason"
-                                                  " FROM meeting_minutes_corrections WHERE "
-                                                  "meeting_id = $1 ORDER BY version",
+                                                  ", meeting_id FROM meeting_minutes_corrections"
+                                                  " WHERE meeting_id = $1 ORDER BY version",
                               m->id);
+    static const mdt_sealed_col_t SEALED[] = {{4, "outcome", "correction_reason", 5, 1, NULL, -1}};
+    if (r && mdt_sealed_open_result(c, r, SEALED, 1) != MDT_DB_OK) {
+        PQclear(r);
+        r = NULL;
+    }
     if (!r)
         return c->status;
     m->res[3] = r;

@@ -627,17 +627,34 @@ static int outcome_render(mdt_dbc_t *c, meetop_t *op)
     return MDT_DB_OK;
 }
 
+/* An outcome (and a correction's reason) lives at (meeting, case). */
+static int outcome_seal(mdt_dbc_t *c, mdt_sealed_hold_t *h, const meetop_t *op, int64_t case_id,
+                        const char *field, const char *plain, const char **out)
+{
+    mdt_seal_where_t w = {"outcome", field, op->meeting_id, case_id, ""};
+    return mdt_sealed_put(c, h, &w, plain, out);
+}
+
 static int outcome_write(mdt_dbc_t *c, const meetop_t *op, const outcome_in_t *in)
 {
+    mdt_sealed_hold_t hold = {0};
+    const char *md = NULL, *html = NULL;
+    int rc = outcome_seal(c, &hold, op, in->case_id, "outcome_md", in->md, &md);
+    if (rc == MDT_DB_OK)
+        rc = outcome_seal(c, &hold, op, in->case_id, "outcome_html", in->html, &html);
+    if (rc != MDT_DB_OK) {
+        mdt_sealed_hold_free(&hold);
+        return rc;
+    }
     mdt_db_params_t q;
     mdt_db_params_init(&q);
     mdt_db_param_int(&q, op->meeting_id);
     mdt_db_param_int(&q, in->case_id);
-    mdt_db_param_str(&q, in->md);
-    mdt_db_param_str(&q, in->html);
+    mdt_db_param_str(&q, md);
+    mdt_db_param_str(&q, html);
     mdt_db_param_int(&q, op->p.user_id);
     mdt_db_param_int(&q, in->minutes_version);
-    int rc = mdt_db_exec(
+    rc = mdt_db_exec(
         c,
         "WITH u AS (UPDATE meeting_cases SET outcome_md = $3, outcome_html = $4,"
         " outcome_by = $5, outcome_at = now(), outcome_version = outcome_version + 1"
@@ -647,6 +664,7 @@ static int outcome_write(mdt_dbc_t *c, const meetop_t *op, const outcome_in_t *i
         " INSERT INTO meeting_outcome_versions (meeting_id, case_id, version, outcome_md,"
         " outcome_html, edited_by, edited_at, minutes_version) SELECT u.*, $6::int FROM u",
         &q);
+    mdt_sealed_hold_free(&hold);
     return rc == MDT_DB_OK ? mdt_meetings_bump_version(c, op->meeting_id) : rc;
 }
 
@@ -673,18 +691,24 @@ static int outcome_check_correction(meetop_t *op, outcome_in_t *in)
 static int correction_write(mdt_dbc_t *c, const meetop_t *op, const outcome_in_t *in,
                             int outcome_version)
 {
+    mdt_sealed_hold_t hold = {0};
+    const char *reason = NULL;
+    int rc = outcome_seal(c, &hold, op, in->case_id, "correction_reason",
+                          json_string_value(in->reason), &reason);
     mdt_db_params_t q;
     mdt_db_params_init(&q);
     mdt_db_param_int(&q, op->meeting_id);
     mdt_db_param_int(&q, in->minutes_version);
     mdt_db_param_int(&q, in->case_id);
     mdt_db_param_int(&q, outcome_version);
-    mdt_db_param_str(&q, json_string_value(in->reason));
+    mdt_db_param_str(&q, reason);
     mdt_db_param_int(&q, op->p.user_id);
-    int rc = mdt_db_exec(c,
+    if (rc == MDT_DB_OK)
+        rc = mdt_db_exec(c,
                          "INSERT INTO meeting_minutes_corrections (meeting_id, version, case_id,"
                          " outcome_version, reason, corrected_by) VALUES ($1, $2, $3, $4, $5, $6)",
                          &q);
+    mdt_sealed_hold_free(&hold);
     mdt_db_params_t v;
     mdt_db_params_init(&v);
     mdt_db_param_int(&v, op->meeting_id);

@@ -25,6 +25,7 @@
 #include "meetings.h"
 #include "minutes.h"
 #include "runner.h"
+#include "sealed.h"
 #include "session.h"
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"

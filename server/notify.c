@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "content.h"
 #include "log.h"
+#include "sealed.h"
 #include "server_ctx.h"
 #include "session.h"
 
@@ -105,8 +106,13 @@ static int mention_body(mdt_dbc_t *c, int64_t entry_id, char **body)
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
     mdt_db_param_int(&prm, entry_id);
-    PGresult *r =
-        mdt_db_query(c, "SELECT body_md FROM entries WHERE id = $1 AND retracted_at IS NULL", &prm);
+    static const mdt_sealed_col_t SEALED[] = {{0, "entry", "body_md", 1, 2, NULL, -1}};
+    PGresult *r = mdt_db_query(
+        c, "SELECT body_md, id, case_id FROM entries WHERE id = $1 AND retracted_at IS NULL", &prm);
+    if (r && mdt_sealed_open_result(c, r, SEALED, 1) != MDT_DB_OK) {
+        PQclear(r);
+        r = NULL;
+    }
     if (!r)
         return c->status;
     *body = PQntuples(r) == 1 ? strdup(mdt_db_str(r, 0, 0)) : NULL;

@@ -21,6 +21,7 @@
 #include "caseop.h"
 #include "ctx.h"
 #include "json.h"
+#include "sealed.h"
 
 #define PII_LANGUAGE   MDT_PII_COUNT /* index of the unprotected category */
 #define PII_CATS       (MDT_PII_COUNT + 1)
@@ -260,12 +261,18 @@ json_t *mdt_pii_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t
     mdt_db_params_init(&q);
     mdt_db_param_int(&q, cx->case_id);
     mdt_db_param_str(&q, cats);
+    /* data #>> '{}': a sealed category is a JSON string, an older one an object. */
+    static const mdt_sealed_col_t SEALED[] = {{2, "pii", "data", 3, 3, NULL, 1}};
     PGresult *r =
         mdt_db_query(c,
-                     "SELECT k.pii_version, p.category, p.data::text FROM cases k"
+                     "SELECT k.pii_version, p.category, p.data #>> '{}', k.id FROM cases k"
                      " LEFT JOIN pii p ON p.case_id = k.id AND p.category = ANY($2::text[])"
                      " WHERE k.id = $1",
                      &q);
+    if (r && mdt_sealed_open_result(c, r, SEALED, 1) != MDT_DB_OK) {
+        PQclear(r);
+        r = NULL;
+    }
     if (!r)
         return NULL;
     json_t *data[PII_CATS] = {0};
@@ -356,20 +363,32 @@ static int pii_lock_case(mdt_dbc_t *c, mdt_caseop_t *op, int exclusive, int64_t 
     return mdt_authz_case_visible(&op->p, &op->view) ? MDT_DB_OK : MDT_DB_NOT_FOUND;
 }
 
-/* Writes one category's row and its version row. */
+/* Writes one category's row and its version row. A protected category is
+ * stored sealed, as a JSON string; language (not protected) as its object. */
 static int pii_write_cat(mdt_dbc_t *c, mdt_caseop_t *op, int cat, json_t *data, int64_t version)
 {
-    char *text = json_dumps(data, JSON_COMPACT);
+    char *text = json_dumps(data, JSON_COMPACT), *sealed = NULL;
+    json_t *stored = NULL;
+    char *stored_text = NULL;
+    int rc = MDT_DB_ERROR;
+    mdt_seal_where_t w = {"pii", "data", op->case_id, op->case_id, cat_name(cat)};
     if (!text)
-        return MDT_DB_ERROR;
+        goto exit;
+    if (cat != PII_LANGUAGE) {
+        if ((rc = mdt_sealed_seal(c, &w, text, &sealed)) != MDT_DB_OK)
+            goto exit;
+        rc = MDT_DB_ERROR;
+        if (!(stored = json_string(sealed)) || !(stored_text = json_dumps(stored, JSON_ENCODE_ANY)))
+            goto exit;
+    }
     mdt_db_params_t q;
     mdt_db_params_init(&q);
     mdt_db_param_int(&q, op->case_id);
     mdt_db_param_str(&q, cat_name(cat));
-    mdt_db_param_str(&q, text);
+    mdt_db_param_str(&q, stored_text ? stored_text : text);
     mdt_db_param_int(&q, op->p.user_id);
     mdt_db_param_int(&q, version);
-    int rc = mdt_db_exec(c,
+    rc = mdt_db_exec(c,
                          "WITH w AS (INSERT INTO pii (case_id, category, data, updated_by)"
                          " VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (case_id, category) DO UPDATE"
                          " SET data = EXCLUDED.data, updated_by = EXCLUDED.updated_by,"
@@ -377,6 +396,10 @@ static int pii_write_cat(mdt_dbc_t *c, mdt_caseop_t *op, int cat, json_t *data, 
                          " INSERT INTO pii_versions (case_id, category, version, data, updated_by)"
                          " SELECT $1, $2, $5, $3::jsonb, $4 FROM w",
                          &q);
+exit:
+    json_decref(stored);
+    free(stored_text);
+    free(sealed);
     free(text);
     return rc;
 }
@@ -446,7 +469,7 @@ void mdt_pii_put(mdt_req_t *req)
 /* ---- consents: serializing ----------------------------------------------------- */
 
 #define CONSENT_COLS                                                                               \
-    "id, case_id, agency_id, categories::text, consented_by::text, purpose, signed_on::text,"      \
+    "id, case_id, agency_id, categories::text, consented_by #>> '{}', purpose, signed_on::text,"   \
     " to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                   \
     " extract(epoch FROM expires_at)::bigint, document_ref, note,"                                 \
     " to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), revoked_by,"       \
@@ -469,6 +492,17 @@ enum {
     K_GRANTED_BY,
     K_CREATED
 };
+
+/* The sealed columns of a CONSENT_COLS row: who consented (a JSON array,
+ * sealed as one value and stored as a JSON string), the purpose, the
+ * document reference and the note. */
+static const mdt_sealed_col_t CONSENT_SEALED[] = {
+    {K_BY, "consent", "consented_by", K_ID, K_CASE, NULL, -1},
+    {K_PURPOSE, "consent", "purpose", K_ID, K_CASE, NULL, -1},
+    {K_DOCREF, "consent", "document_ref", K_ID, K_CASE, NULL, -1},
+    {K_NOTE, "consent", "note", K_ID, K_CASE, NULL, -1},
+};
+#define N_CONSENT_SEALED (sizeof(CONSENT_SEALED) / sizeof(CONSENT_SEALED[0]))
 
 static json_t *cats_json(unsigned mask)
 {
@@ -529,10 +563,15 @@ static PGresult *consent_query(mdt_dbc_t *c, int64_t case_id, int64_t consent_id
     mdt_db_params_init(&q);
     mdt_db_param_int(&q, case_id);
     mdt_db_param_int(&q, consent_id);
-    return mdt_db_query(c,
-                        "SELECT " CONSENT_COLS " FROM consents WHERE case_id = $1"
-                        " AND ($2 = 0 OR id = $2) ORDER BY id",
-                        &q);
+    PGresult *r = mdt_db_query(c,
+                               "SELECT " CONSENT_COLS " FROM consents WHERE case_id = $1"
+                               " AND ($2 = 0 OR id = $2) ORDER BY id",
+                               &q);
+    if (r && mdt_sealed_open_result(c, r, CONSENT_SEALED, N_CONSENT_SEALED) != MDT_DB_OK) {
+        PQclear(r);
+        r = NULL;
+    }
+    return r;
 }
 
 json_t *mdt_pii_consents_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx,
@@ -779,36 +818,50 @@ static int consent_check_recipient(mdt_caseop_t *op, const consent_new_t *u)
 static int consent_insert(mdt_dbc_t *c, mdt_caseop_t *op, const consent_new_t *u, int64_t *id)
 {
     char cats[96], *by = json_dumps(u->consented_by, JSON_COMPACT);
+    mdt_sealed_hold_t hold = {0};
+    const char *s[4] = {0};
+    const char *plain[4] = {by, u->purpose, u->document_ref, u->note};
+    PGresult *r = NULL;
+    int rc = by ? mdt_sealed_next_id(c, "consents_id_seq", id) : MDT_DB_ERROR;
+    for (int i = 0; rc == MDT_DB_OK && i < 4; i++) {
+        mdt_seal_where_t w = {"consent", CONSENT_SEALED[i].field, *id, op->case_id, ""};
+        rc = mdt_sealed_put(c, &hold, &w, plain[i], &s[i]);
+    }
+    if (rc != MDT_DB_OK)
+        goto exit;
     cats_literal(u->mask, cats);
     mdt_db_params_t q;
     mdt_db_params_init(&q);
     mdt_db_param_int(&q, op->case_id);
     mdt_db_param_int(&q, u->agency_id);
     mdt_db_param_str(&q, cats);
-    mdt_db_param_str(&q, by);
-    mdt_db_param_str(&q, u->purpose);
+    mdt_db_param_str(&q, s[0]);
+    mdt_db_param_str(&q, s[1]);
     mdt_db_param_str(&q, u->signed_on);
     mdt_db_param_str(&q, u->expires_at);
     mdt_db_param_str(&q, u->expires_at ? NULL : u->expires_on);
     mdt_db_param_str(&q, u->tz);
-    mdt_db_param_str(&q, u->document_ref);
-    mdt_db_param_str(&q, u->note);
+    mdt_db_param_str(&q, s[2]);
+    mdt_db_param_str(&q, s[3]);
     mdt_db_param_int(&q, op->p.user_id);
-    PGresult *r = mdt_db_query(
+    mdt_db_param_int(&q, *id);
+    r = mdt_db_query(
         c,
         "WITH x AS (SELECT date_trunc('second', COALESCE($7::timestamptz,"
         " (($8::date + 1)::timestamp AT TIME ZONE $9))) AS exp)"
-        " INSERT INTO consents (case_id, agency_id, categories, consented_by, purpose, signed_on,"
-        " expires_at, document_ref, note, granted_by)"
-        " SELECT $1, $2, $3::text[], $4::jsonb, $5, $6::date, x.exp, $10, $11, $12 FROM x"
-        " WHERE x.exp > now() RETURNING id",
+        " INSERT INTO consents (id, case_id, agency_id, categories, consented_by, purpose,"
+        " signed_on, expires_at, document_ref, note, granted_by)"
+        " SELECT $13, $1, $2, $3::text[], to_jsonb($4::text), $5, $6::date, x.exp, $10, $11, $12"
+        " FROM x WHERE x.exp > now() RETURNING id",
         &q);
-    free(by);
-    if (!r)
-        return c->status;
-    *id = PQntuples(r) == 1 ? mdt_db_int(r, 0, 0) : 0;
+    rc = r ? MDT_DB_OK : c->status;
+    if (r && PQntuples(r) != 1)
+        *id = 0; /* the expiry has passed: nothing written */
     PQclear(r);
-    return MDT_DB_OK;
+exit:
+    mdt_sealed_hold_free(&hold);
+    free(by);
+    return rc;
 }
 
 static int consent_create_work(mdt_dbc_t *c, mdt_caseop_t *op)

@@ -17,6 +17,7 @@
 
 #include "caseop.h"
 #include "json.h"
+#include "sealed.h"
 #include "view.h"
 
 #define SERVICE_NAME_MAX 200
@@ -385,6 +386,23 @@ static const char *const SERVICE_CATS[] = {"information_referral",
 
 enum { S_ID, S_CASE, S_AGENCY, S_DATE, S_CAT, S_NAME, S_MIN, S_NOTE, S_VIS, S_TO, S_BY, S_AT };
 
+/* The sealed columns of a SERVICE_COLS row: what was done, and the note. */
+static const mdt_sealed_col_t SERVICE_SEALED[] = {
+    {S_NAME, "service", "service", S_ID, S_CASE, NULL, -1},
+    {S_NOTE, "service", "note", S_ID, S_CASE, NULL, -1},
+};
+
+/* Runs a SERVICE_COLS statement and opens its sealed columns. */
+static PGresult *service_select(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *q)
+{
+    PGresult *r = mdt_db_query(c, sql, q);
+    if (r && mdt_sealed_open_result(c, r, SERVICE_SEALED, 2) != MDT_DB_OK) {
+        PQclear(r);
+        r = NULL;
+    }
+    return r;
+}
+
 /* Where a SERVICE_COLS row holds the predicate's input. */
 static const mdt_view_cols_t SERVICE_VIEW = {.vis = S_VIS,
                                              .visible_to = S_TO,
@@ -427,7 +445,7 @@ static PGresult *service_query(mdt_dbc_t *c, int64_t case_id, const char *after_
     mdt_db_param_str(&q, after_date);
     mdt_db_param_int(&q, after_id);
     mdt_db_param_int(&q, max);
-    return mdt_db_query(c,
+    return service_select(c,
                         "SELECT " SERVICE_COLS " FROM services WHERE case_id = $1"
                         " AND ($2::date IS NULL OR (date, id) > ($2::date, $3))"
                         " ORDER BY date, id LIMIT $4",
@@ -643,33 +661,44 @@ static void ids_literal(const int64_t *ids, size_t n, char *out, size_t len)
 static int service_insert(mdt_dbc_t *c, mdt_caseop_t *op, const service_new_t *u, int64_t *id)
 {
     char to[MDT_CASE_MAX_AGENCIES * 21 + 3];
+    mdt_sealed_hold_t hold = {0};
+    const char *name = NULL, *note = NULL;
     ids_literal(u->visible_to, u->n_visible_to, to, sizeof(to));
+    mdt_seal_where_t w = {"service", "service", 0, op->case_id, ""};
+    int rc = mdt_sealed_next_id(c, "services_id_seq", id);
+    if (rc == MDT_DB_OK) {
+        w.id = *id;
+        rc = mdt_sealed_put(c, &hold, &w, u->service, &name);
+    }
+    w.field = "note";
+    if (rc == MDT_DB_OK)
+        rc = mdt_sealed_put(c, &hold, &w, u->note, &note);
+    if (rc != MDT_DB_OK)
+        goto exit;
     mdt_db_params_t q;
     mdt_db_params_init(&q);
     mdt_db_param_int(&q, op->case_id);
     mdt_db_param_int(&q, op->p.agency_id);
     mdt_db_param_str(&q, u->date);
     mdt_db_param_str(&q, SERVICE_CATS[u->category]);
-    mdt_db_param_str(&q, u->service);
+    mdt_db_param_str(&q, name);
     if (u->minutes >= 0)
         mdt_db_param_int(&q, u->minutes);
     else
         mdt_db_param_str(&q, NULL);
-    mdt_db_param_str(&q, u->note);
+    mdt_db_param_str(&q, note);
     mdt_db_param_str(&q, mdt_authz_visibility_name(u->visibility));
     mdt_db_param_str(&q, to);
     mdt_db_param_int(&q, op->p.user_id);
-    PGresult *r = mdt_db_query(c,
-                               "INSERT INTO services (case_id, agency_id, date, category, service,"
-                               " minutes, note, visibility, visible_to, created_by)"
-                               " VALUES ($1, $2, $3::date, $4, $5, $6::int, $7, $8, $9::bigint[],"
-                               " $10) RETURNING id",
-                               &q);
-    if (!r)
-        return c->status;
-    *id = mdt_db_int(r, 0, 0);
-    PQclear(r);
-    return MDT_DB_OK;
+    mdt_db_param_int(&q, *id);
+    rc = mdt_db_exec(c,
+                     "INSERT INTO services (id, case_id, agency_id, date, category, service,"
+                     " minutes, note, visibility, visible_to, created_by)"
+                     " VALUES ($11, $1, $2, $3::date, $4, $5, $6::int, $7, $8, $9::bigint[], $10)",
+                     &q);
+exit:
+    mdt_sealed_hold_free(&hold);
+    return rc;
 }
 
 /* The new service as its creator sees it. */
@@ -678,7 +707,7 @@ static json_t *service_one(mdt_dbc_t *c, mdt_caseop_t *op, int64_t id)
     mdt_db_params_t q;
     mdt_db_params_init(&q);
     mdt_db_param_int(&q, id);
-    PGresult *r = mdt_db_query(c, "SELECT " SERVICE_COLS " FROM services WHERE id = $1", &q);
+    PGresult *r = service_select(c, "SELECT " SERVICE_COLS " FROM services WHERE id = $1", &q);
     if (!r)
         return NULL;
     json_t *o = PQntuples(r) == 1 ? service_json(r, 0, &op->p, &op->view) : NULL;

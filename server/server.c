@@ -26,6 +26,7 @@
 #include "ratelimit.h"
 #include "session.h"
 #include "log.h"
+#include "keyring.h"
 #include "migrate.h"
 #include "routes.h"
 #include "ws.h"
@@ -179,10 +180,25 @@ static void server_raise_fd_limit(void)
     }
 }
 
-/* Waits for the database (up to 30 s) and refuses a schema that is newer
- * than this binary or has migrations pending. 0 ok. */
-static int server_check_schema(const mdt_config_t *cfg)
+/* Loads the key-encryption key into srv->keyring and checks it against
+ * the database (c: a connection at the current schema). 0 ok. */
+static int server_check_kek(mdt_server_t *srv, mdt_dbc_t *c)
 {
+    char err[512];
+    srv->keyring = mdt_keyring_load(srv->cfg.key_file, err, sizeof(err));
+    if (!srv->keyring || mdt_keyring_verify(srv->keyring, c, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mdtboard: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Waits for the database (up to 30 s), refuses a schema that is newer than
+ * this binary or has migrations pending, and a key file that is not this
+ * database's. 0 ok. */
+static int server_check_schema(mdt_server_t *srv)
+{
+    const mdt_config_t *cfg = &srv->cfg;
     char err[256];
     mdt_dbc_t *c = NULL;
     for (int tries = 0; tries < 60 && !c; tries++) {
@@ -200,8 +216,8 @@ static int server_check_schema(const mdt_config_t *cfg)
         mdt_log_warn("serving with a database role that can rewrite the audit log: run serve "
                      "as the serving role (docs/operations.md)",
                      "role=\"%s\"", err);
-    mdt_dbc_close(c);
     if (rc != 0) {
+        mdt_dbc_close(c);
         fprintf(stderr, "mdtboard: %s\n", err);
         return -1;
     }
@@ -210,6 +226,7 @@ static int server_check_schema(const mdt_config_t *cfg)
                 "mdtboard: the database schema (version %d) is newer than this binary knows "
                 "(%d); refusing to serve it\n",
                 version, mdt_migrate_latest());
+        mdt_dbc_close(c);
         return -1;
     }
     if (version < mdt_migrate_latest()) {
@@ -217,9 +234,12 @@ static int server_check_schema(const mdt_config_t *cfg)
                 "mdtboard: the database schema is at version %d, this binary needs %d: "
                 "run `mdtboard migrate` first\n",
                 version, mdt_migrate_latest());
+        mdt_dbc_close(c);
         return -1;
     }
-    return 0;
+    rc = server_check_kek(srv, c);
+    mdt_dbc_close(c);
+    return rc;
 }
 
 static int server_start(mdt_server_t *srv)
@@ -234,6 +254,7 @@ static int server_start(mdt_server_t *srv)
                          .statement_timeout_ms = srv->cfg.db_timeout_ms,
                          .max_queue = 4096,
                          .audit_key = srv->cfg.audit_key,
+                         .keyring = srv->keyring,
                          .class_max = {[MDT_DB_CLASS_LIVE] = srv->cfg.db_live_max,
                                        [MDT_DB_CLASS_REPLAY] = srv->cfg.db_replay_max
                                                                    ? srv->cfg.db_replay_max
@@ -290,6 +311,8 @@ static void server_teardown(mdt_server_t *srv)
     mdt_db_t *db = srv->db;
     srv->db = NULL; /* late callbacks that submit more work are refused */
     mdt_db_free(db);
+    mdt_keyring_free(srv->keyring); /* after the pool: no thread uses it any more */
+    srv->keyring = NULL;
     mdt_workq_t *cpu = srv->cpu;
     srv->cpu = NULL;
     mdt_workq_free(cpu);
@@ -326,7 +349,7 @@ int mdt_server_run(const mdt_config_t *cfg)
     json_object_seed(0);
     server_raise_fd_limit();
     int rc = 1;
-    if (server_check_schema(cfg) != 0 || server_start(srv) != 0)
+    if (server_check_schema(srv) != 0 || server_start(srv) != 0)
         goto exit;
     mdt_log_info("listening", "url=%s origin=%s key_id=%s", srv->cfg.origin, srv->cfg.origin,
                  srv->cfg.key_id);

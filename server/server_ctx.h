@@ -46,6 +46,7 @@ typedef struct mdt_server {
     struct mdt_ratelimit *calendar_limits; /* calendar feed requests per address */
     struct mdt_digest *digest;             /* digest.c: the email digest job */
     struct mdt_feed *feed;                 /* this node's reader of the event log */
+    struct mdt_keyring *keyring;           /* the KEK and data keys; shared by the pool */
     struct lws_protocols protocols[4];
     lws_retry_bo_t ws_retry;
     lws_sorted_usec_list_t sul_stop;

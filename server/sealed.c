@@ -1,0 +1,153 @@
+/* sealed.c - sealing values for the database and opening results (see
+ * sealed.h). */
+#include "sealed.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "keyring.h"
+
+/* The data key for case_id into dek, created for a write (create). */
+static int key_for(mdt_dbc_t *c, int64_t case_id, int create, unsigned char dek[MDT_SEAL_KEY_BYTES])
+{
+    if (!c->keyring) {
+        c->status = MDT_DB_ERROR;
+        snprintf(c->error, sizeof(c->error), "no key-encryption key on this connection");
+        return MDT_DB_ERROR;
+    }
+    return mdt_keyring_dek(c->keyring, c, case_id, create, dek);
+}
+
+static int refuse(mdt_dbc_t *c, const mdt_seal_where_t *w)
+{
+    c->status = MDT_DB_ERROR;
+    snprintf(c->error, sizeof(c->error), "a sealed %s.%s of %s %lld does not open here", w->object,
+             w->field, w->object, (long long)w->id);
+    return MDT_DB_ERROR;
+}
+
+int mdt_sealed_blank(const char *s)
+{
+    for (; s && *s; s++) {
+        if (!strchr(" \t\n\r\f\v", *s))
+            return 0;
+    }
+    return 1;
+}
+
+int mdt_sealed_seal(mdt_dbc_t *c, const mdt_seal_where_t *where, const char *plain, char **out)
+{
+    unsigned char dek[MDT_SEAL_KEY_BYTES];
+    *out = NULL;
+    if (!plain)
+        return MDT_DB_OK;
+    if (mdt_sealed_blank(plain)) {
+        *out = strdup(plain);
+        return *out ? MDT_DB_OK : MDT_DB_ERROR;
+    }
+    int rc = key_for(c, where->case_id, 1, dek);
+    if (rc == MDT_DB_OK && mdt_seal_value(dek, where, plain, strlen(plain), out) != 0) {
+        c->status = rc = MDT_DB_ERROR;
+        snprintf(c->error, sizeof(c->error), "sealing a value failed");
+    }
+    OPENSSL_cleanse(dek, sizeof(dek));
+    return rc;
+}
+
+int mdt_sealed_open(mdt_dbc_t *c, const mdt_seal_where_t *where, const char *value, char **out)
+{
+    unsigned char dek[MDT_SEAL_KEY_BYTES];
+    *out = NULL;
+    if (!mdt_seal_is_sealed(value)) {
+        *out = strdup(value ? value : "");
+        return *out ? MDT_DB_OK : MDT_DB_ERROR;
+    }
+    int rc = key_for(c, where->case_id, 0, dek);
+    if (rc == MDT_DB_NOT_FOUND || (rc == MDT_DB_OK && mdt_seal_open(dek, where, value, out, NULL)))
+        rc = refuse(c, where);
+    OPENSSL_cleanse(dek, sizeof(dek));
+    return rc;
+}
+
+/* Where row's value of column col lives. */
+static mdt_seal_where_t where_of(const PGresult *r, int row, const mdt_sealed_col_t *col)
+{
+    const char *cat = col->category;
+    if (col->category_col >= 0)
+        cat = mdt_db_str(r, row, col->category_col);
+    return (mdt_seal_where_t){col->object, col->field, mdt_db_int(r, row, col->id_col),
+                              col->case_col >= 0 ? mdt_db_int(r, row, col->case_col) : 0,
+                              cat ? cat : ""};
+}
+
+/* Opens one cell in place. */
+static int open_cell(mdt_dbc_t *c, PGresult *r, int row, const mdt_sealed_col_t *col)
+{
+    const char *v = PQgetisnull(r, row, col->col) ? NULL : PQgetvalue(r, row, col->col);
+    if (!mdt_seal_is_sealed(v))
+        return MDT_DB_OK;
+    mdt_seal_where_t w = where_of(r, row, col);
+    char *plain = NULL;
+    int rc = mdt_sealed_open(c, &w, v, &plain);
+    if (rc == MDT_DB_OK && !PQsetvalue(r, row, col->col, plain, (int)strlen(plain))) {
+        c->status = rc = MDT_DB_ERROR;
+        snprintf(c->error, sizeof(c->error), "out of memory opening a sealed value");
+    }
+    if (plain) {
+        OPENSSL_cleanse(plain, strlen(plain));
+        free(plain);
+    }
+    return rc;
+}
+
+int mdt_sealed_open_result(mdt_dbc_t *c, PGresult *r, const mdt_sealed_col_t *cols, size_t n)
+{
+    int rows = PQntuples(r);
+    for (int row = 0; row < rows; row++) {
+        for (size_t i = 0; i < n; i++) {
+            int rc = open_cell(c, r, row, &cols[i]);
+            if (rc != MDT_DB_OK)
+                return rc;
+        }
+    }
+    return MDT_DB_OK;
+}
+
+int mdt_sealed_next_id(mdt_dbc_t *c, const char *sequence, int64_t *id)
+{
+    mdt_db_params_t p;
+    mdt_db_params_init(&p);
+    mdt_db_param_str(&p, sequence);
+    PGresult *r = mdt_db_query(c, "SELECT nextval($1::regclass)", &p);
+    if (!r)
+        return c->status;
+    *id = mdt_db_int(r, 0, 0);
+    PQclear(r);
+    return MDT_DB_OK;
+}
+
+int mdt_sealed_put(mdt_dbc_t *c, mdt_sealed_hold_t *h, const mdt_seal_where_t *where,
+                   const char *plain, const char **out)
+{
+    char *sealed = NULL;
+    *out = NULL;
+    if (h->n >= MDT_SEALED_HOLD_MAX) {
+        c->status = MDT_DB_ERROR;
+        snprintf(c->error, sizeof(c->error), "too many sealed values in one statement");
+        return MDT_DB_ERROR;
+    }
+    int rc = mdt_sealed_seal(c, where, plain, &sealed);
+    if (rc == MDT_DB_OK && sealed)
+        *out = h->v[h->n++] = sealed;
+    return rc;
+}
+
+void mdt_sealed_hold_free(mdt_sealed_hold_t *h)
+{
+    for (int i = 0; i < h->n; i++)
+        free(h->v[i]);
+    h->n = 0;
+}
