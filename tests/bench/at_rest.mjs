@@ -80,8 +80,11 @@ async function main() {
         const sealed = new Map(sealedRows.split('\n').filter(Boolean).map((l) => { const [id, md, html] = l.split(' '); return [Number(id), [md, html]]; }));
         const q = (s) => `'${s.replaceAll("'", "''")}'`;
         const setRows = async (m) => {
-            const values = [...m].map(([id, [md, html]]) => `(${id}, ${q(md)}, ${q(html)})`).join(',');
-            await psql(dbUrl, `UPDATE entries e SET body_md = v.md, body_html = v.html FROM (VALUES ${values}) v(id, md, html) WHERE e.id = v.id`);
+            const rows = [...m];
+            for (let i = 0; i < rows.length; i += 20) { // one argument stays under the kernel's 128 KiB
+                const values = rows.slice(i, i + 20).map(([id, [md, html]]) => `(${id}, ${q(md)}, ${q(html)})`).join(',');
+                await psql(dbUrl, `UPDATE entries e SET body_md = v.md, body_html = v.html FROM (VALUES ${values}) v(id, md, html) WHERE e.id = v.id`);
+            }
         };
         const res = { sealed: [], plain: [] };
         let bytes = 0;
