@@ -106,12 +106,7 @@ static const mdt_sealed_col_t ACTION_SEALED[] = {
 /* Runs an ACTION_SELECT statement and opens its sealed columns. */
 static PGresult *action_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *prm)
 {
-    PGresult *r = mdt_db_query(c, sql, prm);
-    if (r && mdt_sealed_open_result(c, r, ACTION_SEALED, 3) != MDT_DB_OK) {
-        PQclear(r);
-        r = NULL;
-    }
-    return r;
+    return mdt_sealed_query(c, sql, prm, ACTION_SEALED, 3);
 }
 
 /* Seals the given text fields of item id (NULL = unchanged) into h; s[0..2]

@@ -96,12 +96,13 @@ static void login_free(void *p)
     free(l);
 }
 
-/* Opens a result's sealed TOTP secret in column col (the user id in
+/* Runs sql and opens its sealed TOTP secret in column col (the user id in
  * id_col): sealed under the installation's key, bound to the user. */
-static int auth_open_secret(mdt_dbc_t *c, PGresult *r, int col, int id_col)
+static PGresult *auth_query_secret(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p, int col,
+                                   int id_col)
 {
     const mdt_sealed_col_t sealed = {col, "user", "mfa_secret", id_col, -1, NULL, -1};
-    return mdt_sealed_open_result(c, r, &sealed, 1);
+    return mdt_sealed_query(c, sql, p, &sealed, 1);
 }
 
 static int login_load_work(mdt_dbc_t *c, void *arg)
@@ -110,17 +111,13 @@ static int login_load_work(mdt_dbc_t *c, void *arg)
     mdt_db_params_t p;
     mdt_db_params_init(&p);
     mdt_db_param_str(&p, l->username);
-    PGresult *r = mdt_db_query(c,
-                               "SELECT u.id, u.password_hash, (u.active AND a.active),"
-                               " coalesce(u.locked_until > now(), false), u.mfa_enabled,"
-                               " u.mfa_secret, u.mfa_last_step, u.username, u.agency_id"
-                               " FROM users u JOIN agencies a ON a.id = u.agency_id"
-                               " WHERE lower(u.username) = lower($1)",
-                               &p);
-    if (r && auth_open_secret(c, r, 5, 0) != MDT_DB_OK) {
-        PQclear(r);
-        r = NULL;
-    }
+    PGresult *r = auth_query_secret(c,
+                                    "SELECT u.id, u.password_hash, (u.active AND a.active),"
+                                    " coalesce(u.locked_until > now(), false), u.mfa_enabled,"
+                                    " u.mfa_secret, u.mfa_last_step, u.username, u.agency_id"
+                                    " FROM users u JOIN agencies a ON a.id = u.agency_id"
+                                    " WHERE lower(u.username) = lower($1)",
+                                    &p, 5, 0);
     if (!r)
         return c->status;
     if (PQntuples(r) == 1) {
@@ -447,14 +444,11 @@ static int reauth_load_work(mdt_dbc_t *c, void *arg)
     mdt_db_params_t p;
     mdt_db_params_init(&p);
     mdt_db_param_int(&p, mdt_auth_user(r->req)->user_id);
-    PGresult *res = mdt_db_query(c,
-                                 "SELECT password_hash, mfa_enabled, mfa_secret, mfa_last_step, id"
-                                 " FROM users WHERE id = $1",
-                                 &p);
-    if (res && auth_open_secret(c, res, 2, 4) != MDT_DB_OK) {
-        PQclear(res);
-        res = NULL;
-    }
+    PGresult *res =
+        auth_query_secret(c,
+                          "SELECT password_hash, mfa_enabled, mfa_secret, mfa_last_step, id"
+                          " FROM users WHERE id = $1",
+                          &p, 2, 4);
     if (!res)
         return c->status;
     int rc = PQntuples(res) == 1 ? MDT_DB_OK : MDT_DB_NOT_FOUND;
@@ -636,14 +630,10 @@ static int mfa_confirm_work(mdt_dbc_t *c, void *arg)
     mdt_db_params_t p;
     mdt_db_params_init(&p);
     mdt_db_param_int(&p, mdt_auth_user(m->req)->user_id);
-    PGresult *r = mdt_db_query(c,
-                               "SELECT mfa_pending_secret, mfa_last_step, id FROM "
-                               "users WHERE id = $1 FOR UPDATE",
-                               &p);
-    if (r && auth_open_secret(c, r, 0, 2) != MDT_DB_OK) {
-        PQclear(r);
-        r = NULL;
-    }
+    PGresult *r = auth_query_secret(c,
+                                    "SELECT mfa_pending_secret, mfa_last_step, id FROM "
+                                    "users WHERE id = $1 FOR UPDATE",
+                                    &p, 0, 2);
     if (!r)
         return c->status;
     if (PQntuples(r) != 1 || !mdt_db_str(r, 0, 0)) {

@@ -78,12 +78,7 @@ static const mdt_sealed_col_t ENTRY_SEALED[] = {
  * (caller PQclear()s), or NULL with c->status set. */
 static PGresult *entry_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *prm)
 {
-    PGresult *r = mdt_db_query(c, sql, prm);
-    if (r && mdt_sealed_open_result(c, r, ENTRY_SEALED, N_ENTRY_SEALED) != MDT_DB_OK) {
-        PQclear(r);
-        r = NULL;
-    }
-    return r;
+    return mdt_sealed_query(c, sql, prm, ENTRY_SEALED, N_ENTRY_SEALED);
 }
 
 /* Seals an entry's body (md, html; NULL = unchanged) for entry id of case
@@ -700,9 +695,9 @@ static int entry_retract_work(mdt_dbc_t *c, mdt_caseop_t *op)
 static json_t *history_item(const PGresult *r, int row, int full)
 {
     int64_t ids[MDT_CASE_MAX_AGENCIES];
-    json_t *v = json_pack("{s:I, s:I, s:s}", "version", (json_int_t)mdt_db_int(r, row, 0),
-                          "edited_by", (json_int_t)mdt_db_int(r, row, 5), "edited_at",
-                          mdt_db_str(r, row, 6));
+    json_t *v =
+        json_pack("{s:I, s:I, s:s}", "version", (json_int_t)mdt_db_int(r, row, 0), "edited_by",
+                  (json_int_t)mdt_db_int(r, row, 5), "edited_at", mdt_db_str(r, row, 6));
     if (!v || !full)
         return v;
     size_t n = mdt_casectx_parse_ids(mdt_db_str(r, row, 4), ids, MDT_CASE_MAX_AGENCIES);
@@ -726,29 +721,25 @@ static int history_items(mdt_dbc_t *c, mdt_caseop_t *op, int all_full, int curre
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
     mdt_db_param_int(&prm, op->object_id);
-    PGresult *r =
-        mdt_db_query(c,
-                     "SELECT v.version, v.body_md, v.body_html, v.visibility,"
-                     " v.visible_to::text, v.edited_by, " TS("v.edited_at") ","
-                     " v.interview::text, v.entry_id, e.case_id"
-                     " FROM entry_versions v JOIN entries e ON e.id = v.entry_id"
-                     " WHERE v.entry_id = $1 ORDER BY v.version",
-                     &prm);
     static const mdt_sealed_col_t SEALED[] = {
         {1, "entry", "body_md", 8, 9, NULL, -1},
         {2, "entry", "body_html", 8, 9, NULL, -1},
     };
-    if (r && mdt_sealed_open_result(c, r, SEALED, 2) != MDT_DB_OK) {
-        PQclear(r);
-        r = NULL;
-    }
+    PGresult *r = mdt_sealed_query(
+        c,
+        "SELECT v.version, v.body_md, v.body_html, v.visibility,"
+        " v.visible_to::text, v.edited_by, " TS(
+            "v.edited_at") ","
+                           " v.interview::text, v.entry_id, e.case_id"
+                           " FROM entry_versions v JOIN entries e ON e.id = v.entry_id"
+                           " WHERE v.entry_id = $1 ORDER BY v.version",
+        &prm, SEALED, 2);
     if (!r)
         return c->status;
     json_t *items = json_array();
     int n = PQntuples(r);
     for (int i = 0; i < n; i++)
-        json_array_append_new(items,
-                              history_item(r, i, all_full || (current_full && i == n - 1)));
+        json_array_append_new(items, history_item(r, i, all_full || (current_full && i == n - 1)));
     PQclear(r);
     op->run.ans.result = json_pack("{s:o}", "items", items);
     return MDT_DB_OK;

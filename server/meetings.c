@@ -32,8 +32,8 @@
 #define OUTCOME_AT TS("mc.outcome_at")
 #define AGENDA_SELECT                                                                              \
     "SELECT mc.case_id, c.alias, c.case_number, mc.outcome_md, mc.outcome_html, " OUTCOME_AT       \
-    ", mc.outcome_by, mc.outcome_version, mc.reasons::text, mc.meeting_id"                        \
-    " FROM meeting_cases mc JOIN cases c ON "                                                       \
+    ", mc.outcome_by, mc.outcome_version, mc.reasons::text, mc.meeting_id"                         \
+    " FROM meeting_cases mc JOIN cases c ON "                                                      \
     "c.id = mc.case_id"                                                                            \
     " WHERE mc.meeting_id = $1 AND mc.removed_at IS NULL ORDER BY mc.position, mc.case_id"
 
@@ -71,6 +71,16 @@ static int meeting_load_row(mdt_dbc_t *c, mdt_meeting_t *m, int64_t id)
     return MDT_DB_OK;
 }
 
+/* mdt_meetings_query_id, then the n sealed columns opened (sealed.h). */
+static PGresult *meeting_query_sealed(mdt_dbc_t *c, const char *sql, int64_t id,
+                                      const mdt_sealed_col_t *cols, size_t n)
+{
+    mdt_db_params_t prm;
+    mdt_db_params_init(&prm);
+    mdt_db_param_int(&prm, id);
+    return mdt_sealed_query(c, sql, &prm, cols, n);
+}
+
 /* The agenda in order, each case with its authorization context. */
 static int meeting_load_agenda(mdt_dbc_t *c, mdt_meeting_t *m)
 {
@@ -78,11 +88,7 @@ static int meeting_load_agenda(mdt_dbc_t *c, mdt_meeting_t *m)
         {3, "outcome", "outcome_md", 9, 0, NULL, -1},
         {4, "outcome", "outcome_html", 9, 0, NULL, -1},
     };
-    PGresult *r = mdt_meetings_query_id(c, AGENDA_SELECT, m->id);
-    if (r && mdt_sealed_open_result(c, r, SEALED, 2) != MDT_DB_OK) {
-        PQclear(r);
-        r = NULL;
-    }
+    PGresult *r = meeting_query_sealed(c, AGENDA_SELECT, m->id, SEALED, 2);
     if (!r)
         return c->status;
     m->res[1] = r;
@@ -136,18 +142,13 @@ static int meeting_load_attendance(mdt_dbc_t *c, mdt_meeting_t *m)
 /* The corrections of approved minutes, by the version each one made. */
 static int meeting_load_corrections(mdt_dbc_t *c, mdt_meeting_t *m)
 {
-    PGresult *r =
-        mdt_meetings_query_id(c,
-                              "SELECT version, case_id, corrected_by, " TS(
-                                  "corrected_at") ", reason"
-                                                  ", meeting_id FROM meeting_minutes_corrections"
-                                                  " WHERE meeting_id = $1 ORDER BY version",
-                              m->id);
     static const mdt_sealed_col_t SEALED[] = {{4, "outcome", "correction_reason", 5, 1, NULL, -1}};
-    if (r && mdt_sealed_open_result(c, r, SEALED, 1) != MDT_DB_OK) {
-        PQclear(r);
-        r = NULL;
-    }
+    PGresult *r = meeting_query_sealed(
+        c,
+        "SELECT version, case_id, corrected_by, " TS(
+            "corrected_at") ", reason, meeting_id FROM meeting_minutes_corrections"
+                            " WHERE meeting_id = $1 ORDER BY version",
+        m->id, SEALED, 1);
     if (!r)
         return c->status;
     m->res[3] = r;

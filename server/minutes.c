@@ -466,19 +466,15 @@ static int doc_load_agenda(doc_t *d)
     mdt_db_params_init(&q);
     mdt_db_param_int(&q, d->m->id);
     mdt_db_param_int(&q, d->version);
-    d->outcomes = mdt_db_query(d->c,
-                               "SELECT DISTINCT ON (case_id) case_id, outcome_md, outcome_html,"
-                               " meeting_id FROM meeting_outcome_versions WHERE meeting_id = $1"
-                               " AND minutes_version <= $2 ORDER BY case_id, version DESC",
-                               &q);
     static const mdt_sealed_col_t SEALED[] = {
         {1, "outcome", "outcome_md", 3, 0, NULL, -1},
         {2, "outcome", "outcome_html", 3, 0, NULL, -1},
     };
-    if (d->outcomes && mdt_sealed_open_result(d->c, d->outcomes, SEALED, 2) != MDT_DB_OK) {
-        PQclear(d->outcomes);
-        d->outcomes = NULL;
-    }
+    d->outcomes = mdt_sealed_query(d->c,
+                                   "SELECT DISTINCT ON (case_id) case_id, outcome_md, outcome_html,"
+                                   " meeting_id FROM meeting_outcome_versions WHERE meeting_id = $1"
+                                   " AND minutes_version <= $2 ORDER BY case_id, version DESC",
+                                   &q, SEALED, 2);
     if (!d->outcomes)
         return d->c->status;
     for (size_t i = 0; i < d->m->n_agenda; i++) {

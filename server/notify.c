@@ -107,12 +107,9 @@ static int mention_body(mdt_dbc_t *c, int64_t entry_id, char **body)
     mdt_db_params_init(&prm);
     mdt_db_param_int(&prm, entry_id);
     static const mdt_sealed_col_t SEALED[] = {{0, "entry", "body_md", 1, 2, NULL, -1}};
-    PGresult *r = mdt_db_query(
-        c, "SELECT body_md, id, case_id FROM entries WHERE id = $1 AND retracted_at IS NULL", &prm);
-    if (r && mdt_sealed_open_result(c, r, SEALED, 1) != MDT_DB_OK) {
-        PQclear(r);
-        r = NULL;
-    }
+    PGresult *r = mdt_sealed_query(
+        c, "SELECT body_md, id, case_id FROM entries WHERE id = $1 AND retracted_at IS NULL", &prm,
+        SEALED, 1);
     if (!r)
         return c->status;
     *body = PQntuples(r) == 1 ? strdup(mdt_db_str(r, 0, 0)) : NULL;

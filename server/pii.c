@@ -264,15 +264,11 @@ json_t *mdt_pii_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t
     /* data #>> '{}': a sealed category is a JSON string, an older one an object. */
     static const mdt_sealed_col_t SEALED[] = {{2, "pii", "data", 3, 3, NULL, 1}};
     PGresult *r =
-        mdt_db_query(c,
-                     "SELECT k.pii_version, p.category, p.data #>> '{}', k.id FROM cases k"
-                     " LEFT JOIN pii p ON p.case_id = k.id AND p.category = ANY($2::text[])"
-                     " WHERE k.id = $1",
-                     &q);
-    if (r && mdt_sealed_open_result(c, r, SEALED, 1) != MDT_DB_OK) {
-        PQclear(r);
-        r = NULL;
-    }
+        mdt_sealed_query(c,
+                         "SELECT k.pii_version, p.category, p.data #>> '{}', k.id FROM cases k"
+                         " LEFT JOIN pii p ON p.case_id = k.id AND p.category = ANY($2::text[])"
+                         " WHERE k.id = $1",
+                         &q, SEALED, 1);
     if (!r)
         return NULL;
     json_t *data[PII_CATS] = {0};
@@ -389,13 +385,13 @@ static int pii_write_cat(mdt_dbc_t *c, mdt_caseop_t *op, int cat, json_t *data, 
     mdt_db_param_int(&q, op->p.user_id);
     mdt_db_param_int(&q, version);
     rc = mdt_db_exec(c,
-                         "WITH w AS (INSERT INTO pii (case_id, category, data, updated_by)"
-                         " VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (case_id, category) DO UPDATE"
-                         " SET data = EXCLUDED.data, updated_by = EXCLUDED.updated_by,"
-                         " updated_at = now() RETURNING 1)"
-                         " INSERT INTO pii_versions (case_id, category, version, data, updated_by)"
-                         " SELECT $1, $2, $5, $3::jsonb, $4 FROM w",
-                         &q);
+                     "WITH w AS (INSERT INTO pii (case_id, category, data, updated_by)"
+                     " VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (case_id, category) DO UPDATE"
+                     " SET data = EXCLUDED.data, updated_by = EXCLUDED.updated_by,"
+                     " updated_at = now() RETURNING 1)"
+                     " INSERT INTO pii_versions (case_id, category, version, data, updated_by)"
+                     " SELECT $1, $2, $5, $3::jsonb, $4 FROM w",
+                     &q);
 exit:
     json_decref(stored);
     free(stored_text);
@@ -563,14 +559,10 @@ static PGresult *consent_query(mdt_dbc_t *c, int64_t case_id, int64_t consent_id
     mdt_db_params_init(&q);
     mdt_db_param_int(&q, case_id);
     mdt_db_param_int(&q, consent_id);
-    PGresult *r = mdt_db_query(c,
-                               "SELECT " CONSENT_COLS " FROM consents WHERE case_id = $1"
-                               " AND ($2 = 0 OR id = $2) ORDER BY id",
-                               &q);
-    if (r && mdt_sealed_open_result(c, r, CONSENT_SEALED, N_CONSENT_SEALED) != MDT_DB_OK) {
-        PQclear(r);
-        r = NULL;
-    }
+    PGresult *r = mdt_sealed_query(c,
+                                   "SELECT " CONSENT_COLS " FROM consents WHERE case_id = $1"
+                                   " AND ($2 = 0 OR id = $2) ORDER BY id",
+                                   &q, CONSENT_SEALED, N_CONSENT_SEALED);
     return r;
 }
 

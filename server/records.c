@@ -395,12 +395,7 @@ static const mdt_sealed_col_t SERVICE_SEALED[] = {
 /* Runs a SERVICE_COLS statement and opens its sealed columns. */
 static PGresult *service_select(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *q)
 {
-    PGresult *r = mdt_db_query(c, sql, q);
-    if (r && mdt_sealed_open_result(c, r, SERVICE_SEALED, 2) != MDT_DB_OK) {
-        PQclear(r);
-        r = NULL;
-    }
-    return r;
+    return mdt_sealed_query(c, sql, q, SERVICE_SEALED, 2);
 }
 
 /* Where a SERVICE_COLS row holds the predicate's input. */
@@ -446,10 +441,10 @@ static PGresult *service_query(mdt_dbc_t *c, int64_t case_id, const char *after_
     mdt_db_param_int(&q, after_id);
     mdt_db_param_int(&q, max);
     return service_select(c,
-                        "SELECT " SERVICE_COLS " FROM services WHERE case_id = $1"
-                        " AND ($2::date IS NULL OR (date, id) > ($2::date, $3))"
-                        " ORDER BY date, id LIMIT $4",
-                        &q);
+                          "SELECT " SERVICE_COLS " FROM services WHERE case_id = $1"
+                          " AND ($2::date IS NULL OR (date, id) > ($2::date, $3))"
+                          " ORDER BY date, id LIMIT $4",
+                          &q);
 }
 
 json_t *mdt_records_services_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx)

@@ -151,3 +151,14 @@ void mdt_sealed_hold_free(mdt_sealed_hold_t *h)
         free(h->v[i]);
     h->n = 0;
 }
+
+PGresult *mdt_sealed_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p,
+                           const mdt_sealed_col_t *cols, size_t n)
+{
+    PGresult *r = mdt_db_query(c, sql, p);
+    if (r && mdt_sealed_open_result(c, r, cols, n) != MDT_DB_OK) {
+        PQclear(r);
+        r = NULL;
+    }
+    return r;
+}

@@ -39,6 +39,12 @@ int mdt_sealed_open_result(mdt_dbc_t *c, PGresult *r, const mdt_sealed_col_t *co
  * that is not a review) keeps working. */
 int mdt_sealed_blank(const char *s);
 
+/* DB thread: runs one parameterized statement (mdt_db_query) and opens the
+ * n sealed columns of its result: the result (caller PQclear()s), or NULL
+ * with c->status set. */
+PGresult *mdt_sealed_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p,
+                           const mdt_sealed_col_t *cols, size_t n);
+
 /* DB thread: seals plain (NUL-terminated) for where under its case's data
  * key (the installation's when where->case_id is 0), creating the key on
  * first use; a blank value (mdt_sealed_blank) is copied as it is. *out is
