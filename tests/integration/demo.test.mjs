@@ -83,8 +83,10 @@ test('demo on an empty database loads the installation and prints the logins', a
                 count(*) FILTER (WHERE revoked_at IS NOT NULL) FROM consents`,
     );
     for (const n of states.split(',').map(Number)) assert.ok(n >= 1, `consent states ${states}`);
-    // Markdown rendered on write, interviews only by interviewers
-    assert.equal(await psql(dbUrl, "SELECT count(*) FROM entries WHERE body_html = '' OR body_html LIKE '%<script%'"), '0');
+    // Sealed at rest once loaded (docs/security.md): no body in plain text.
+    assert.equal(await psql(dbUrl, "SELECT count(*) FROM entries WHERE body_md NOT LIKE 'mdtenc1:%' OR body_html NOT LIKE 'mdtenc1:%'"), '0');
+    // Interviews only by interviewers (the rendering is read back through
+    // the API by the last test: the bodies are sealed here)
     assert.equal(
         await psql(dbUrl, "SELECT count(*) FROM entries e JOIN users u ON u.id = e.author_id WHERE e.kind = 'interview' AND u.role <> 'interviewer'"),
         '0',
@@ -223,4 +225,22 @@ test("the supervisors' default dashboard (their agency's items and the cases it 
         assert.equal(typeof it.closed_by_name, 'string');
         assert.match(it.closed_at, /^\d{4}-\d{2}-\d{2}T/);
     }
+});
+
+// Last, because its sign-in and reads add audit rows the tests above count.
+test('the sealed demo reads back through the API: every entry rendered, nothing raw', async () => {
+    const sup = logins.find((u) => u.username === 'cac.supervisor');
+    const { client } = await signIn(sup);
+    const cases = await client.get('/api/v1/cases');
+    let read = 0;
+    for (const c of cases.json.items) {
+        const board = await client.get(`/api/v1/cases/${c.id}`);
+        assert.equal(board.status, 200, board.text);
+        for (const e of board.json.entries) {
+            if (e.retracted_at) continue;
+            assert.ok(e.body_html && !/<script/i.test(e.body_html), `entry ${e.id} rendered`);
+            read++;
+        }
+    }
+    assert.ok(read > 0, 'entries read back');
 });

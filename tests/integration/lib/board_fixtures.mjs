@@ -157,3 +157,12 @@ export function assertError(res, status, code, field) {
 export function todayIn(timeZone, offsetDays = 0) {
     return today(offsetDays, timeZone);
 }
+
+// boardOf(client, caseId) - the board as client sees it. Bodies and titles
+// are sealed at rest (docs/security.md), so a test that looks for what was
+// written reads it here, through the API, never from the tables.
+export async function boardOf(client, caseId) {
+    const res = await client.get(`/api/v1/cases/${caseId}`);
+    assert.equal(res.status, 200, `board of case ${caseId}: ${res.status} ${res.text}`);
+    return res.json;
+}
