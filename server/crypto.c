@@ -126,19 +126,20 @@ size_t mdt_crypto_b64_encode(const unsigned char *in, size_t n, char *out, size_
     return o;
 }
 
+/* Each base64 character's value plus one; 0 for every other byte. */
+static const unsigned char crypto_b64_plus1[256] = {
+    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,  ['H'] = 8,
+    ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+    ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64};
+
 static int crypto_b64_value(char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
+    return (int)crypto_b64_plus1[(unsigned char)c] - 1;
 }
 
 long mdt_crypto_b64_decode(const char *in, unsigned char *out, size_t outsz)
@@ -157,7 +158,20 @@ long mdt_crypto_b64_decode(const char *in, unsigned char *out, size_t outsz)
         return -1;
     if (len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0) > outsz)
         return -1;
-    for (size_t i = 0; i < len; i++) {
+    size_t i = 0;
+    /* Whole groups of four characters at a time (sealed values are long). */
+    for (; i + 4 <= len; i += 4) {
+        int v0 = crypto_b64_value(in[i]), v1 = crypto_b64_value(in[i + 1]),
+            v2 = crypto_b64_value(in[i + 2]), v3 = crypto_b64_value(in[i + 3]);
+        if ((v0 | v1 | v2 | v3) < 0)
+            return -1;
+        unsigned long g = (unsigned long)v0 << 18 | (unsigned long)v1 << 12 |
+                          (unsigned long)v2 << 6 | (unsigned long)v3;
+        out[o++] = (unsigned char)(g >> 16);
+        out[o++] = (unsigned char)(g >> 8);
+        out[o++] = (unsigned char)g;
+    }
+    for (; i < len; i++) {
         int v = crypto_b64_value(in[i]);
         if (v < 0)
             return -1;

@@ -7,6 +7,7 @@
 #include "seal.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,24 @@
 #define AAD_MAX     320
 #define PREFIX_LEN  (sizeof(MDT_SEAL_PREFIX) - 1)
 
+/* AES-256-GCM, fetched from OpenSSL's provider once per process: an
+ * implicit fetch on every EVP_CipherInit_ex costs more than decrypting a
+ * note. Written once under pthread_once, read-only after; never freed (it
+ * lives as long as the process, like OpenSSL's own tables). */
+static pthread_once_t seal_cipher_once = PTHREAD_ONCE_INIT;
+static EVP_CIPHER *seal_cipher_fetched;
+
+static void seal_cipher_fetch(void)
+{
+    seal_cipher_fetched = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+static const EVP_CIPHER *seal_cipher(void)
+{
+    pthread_once(&seal_cipher_once, seal_cipher_fetch);
+    return seal_cipher_fetched ? seal_cipher_fetched : EVP_aes_256_gcm();
+}
+
 /* Encrypts (enc) or decrypts n bytes of in into out (n bytes) under key and
  * nonce with aad; the tag is written (enc) or checked (!enc). 0 ok, -1 on
  * failure or, decrypting, when the tag does not authenticate. */
@@ -32,7 +51,7 @@ static int gcm(int enc, const unsigned char *key, const unsigned char *nonce, co
     int len = 0, ok = 0;
     if (!ctx || n > INT_MAX || aadlen > INT_MAX)
         goto exit;
-    if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce, enc) != 1 ||
+    if (EVP_CipherInit_ex(ctx, seal_cipher(), NULL, key, nonce, enc) != 1 ||
         EVP_CipherUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)aadlen) != 1 ||
         (n > 0 && EVP_CipherUpdate(ctx, out, &len, in, (int)n) != 1))
         goto exit;
@@ -155,8 +174,8 @@ int mdt_seal_unwrap(const unsigned char kek[MDT_SEAL_KEY_BYTES], int64_t case_id
     unsigned char tag[TAG_BYTES];
     size_t aadlen = key_aad(case_id, aad);
     memcpy(tag, wrapped + NONCE_BYTES + MDT_SEAL_KEY_BYTES, TAG_BYTES);
-    if (!aadlen || gcm(0, kek, wrapped, aad, aadlen, wrapped + NONCE_BYTES, MDT_SEAL_KEY_BYTES,
-                       dek, tag) != 0) {
+    if (!aadlen || gcm(0, kek, wrapped, aad, aadlen, wrapped + NONCE_BYTES, MDT_SEAL_KEY_BYTES, dek,
+                       tag) != 0) {
         OPENSSL_cleanse(dek, MDT_SEAL_KEY_BYTES);
         return -1;
     }

@@ -16,6 +16,7 @@
 // median latency of entry writes (POST, sealed; one extra nextval round
 // trip and two seals per write) over --entries writes.
 
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createDatabase, psql, startServer } from '../integration/lib/harness.mjs';
 import { BOARD_ENV, boardWorld, createCase, login } from '../integration/lib/board_fixtures.mjs';
@@ -35,6 +36,12 @@ function args() {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// CPU time (user + system, ms) the process has used so far (/proc/PID/stat).
+function cpuMs(pid) {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks of 1/100 s
+}
 
 const BODY = (i) =>
     `**Update ${i}** — contact with the school counselor about attendance; the child ` +
@@ -87,24 +94,32 @@ async function main() {
             }
         };
         const res = { sealed: [], plain: [] };
+        const cpu = { sealed: [], plain: [] }; // server CPU ms per read
         let bytes = 0;
         await reads(cac, caseId, 1, a.concurrency); // warm up
         for (let round = 0; round < a.rounds; round++) {
             const order = round % 2 ? ['plain', 'sealed'] : ['sealed', 'plain'];
             for (const kind of order) {
                 await setRows(kind === 'sealed' ? sealed : plain);
+                const c0 = cpuMs(server.proc.pid);
                 const r = await reads(cac, caseId, a.seconds, a.concurrency);
+                cpu[kind].push((cpuMs(server.proc.pid) - c0) / (r.rate * a.seconds));
                 res[kind].push(r.rate);
                 bytes = r.bytes;
             }
-            console.log(`round ${round + 1}: sealed ${res.sealed.at(-1).toFixed(0)}/s, plain ${res.plain.at(-1).toFixed(0)}/s`);
+            console.log(
+                `round ${round + 1}: sealed ${res.sealed.at(-1).toFixed(0)}/s (${cpu.sealed.at(-1).toFixed(2)} ms server CPU a read), ` +
+                    `plain ${res.plain.at(-1).toFixed(0)}/s (${cpu.plain.at(-1).toFixed(2)} ms)`,
+            );
         }
         const s = median(res.sealed);
         const p = median(res.plain);
         console.log(
             `at_rest: board ${a.entries} entries (${(bytes / 1024).toFixed(0)} KiB), ${a.concurrency} in flight: ` +
                 `sealed ${s.toFixed(0)}/s, plain ${p.toFixed(0)}/s (median of ${a.rounds}); ` +
-                `cost of opening ${((1 - s / p) * 100).toFixed(1)} %; entry write median ${median(writes).toFixed(1)} ms`,
+                `cost of opening ${((1 - s / p) * 100).toFixed(1)} % of the rate; server CPU a read ` +
+                `${median(cpu.sealed).toFixed(2)} ms sealed, ${median(cpu.plain).toFixed(2)} ms plain ` +
+                `(+${((median(cpu.sealed) / median(cpu.plain) - 1) * 100).toFixed(1)} %); entry write median ${median(writes).toFixed(1)} ms`,
         );
     } finally {
         await server.stop();
