@@ -187,6 +187,7 @@ test('action items: create, overdue highlighting, status; dashboard when the ser
     await item.locator('.badge.overdue').waitFor();
     assert.match(await item.textContent(), /Robin Castellan \(demo\) · Harborview Child Advocacy Center/);
     await item.getByLabel('Status').selectOption('done');
+    await item.getByRole('button', { name: 'Save status' }).click();
     await page.locator('#sec-actions .closed .action', { hasText: 'Schedule the follow-up interview' }).waitFor({ state: 'attached' });
 
     // The dashboard: shown in the navigation only when GET /api/v1/actions answers.
