@@ -136,7 +136,7 @@ export class Actions {
     // live re-renders; after a save, Undo puts the previous status back.
     statusControl(a) {
         const s = select(options('actionStatus'), this.pending.get(a.id) ?? a.status, { name: 'status', dataset: { focus: 'status' } });
-        const save = h('button', { type: 'button', class: 'small', dataset: { focus: 'status-save' }, text: 'Save status' });
+        const save = h('button', { type: 'button', class: 'small', dataset: { focus: 'status-save' }, text: 'Save status', 'aria-describedby': `action-${a.id}-title` });
         const note = h('span', { class: 'status-note', role: 'status' });
         const sync = () => {
             const changed = s.value !== a.status;
