@@ -68,6 +68,7 @@ test('an interview is posted with nothing pre-chosen, then its date and text are
     const visErr = composer.locator('.vis-picker .field-error');
     await visErr.waitFor();
     assert.equal(await visErr.textContent(), 'Choose who can see this entry.');
+    await shoot(iv, 'corrections-interview-composer');
     assert.equal(await sql(`SELECT count(*) FROM entries WHERE case_id = ${caseId}`), '0');
 
     await composer.getByRole('radio', { name: /All agencies on this case/ }).check();
@@ -84,6 +85,7 @@ test('an interview is posted with nothing pre-chosen, then its date and text are
     assert.equal(await form.getByLabel('Interview date').inputValue(), today(-3));
     await form.getByLabel('Interview date').fill(today(-2));
     await form.getByLabel('Text', { exact: true }).fill('The child said the man was called Beto and drove a blue van.');
+    await shoot(iv, 'corrections-interview-edit');
     await form.getByRole('button', { name: 'Save changes' }).click();
     await entry.locator('.edited').waitFor();
     assert.equal(await sql(`SELECT interview->>'date' || ' v' || version FROM entries WHERE id = ${id}`), `${today(-2)} v2`);

@@ -138,10 +138,10 @@ test('protected details: the owner edits identity, records a consent for the pol
     assert.match(await card(police).locator('.share-line').textContent(), new RegExp(`Shared with your agency by cac \\S+ under a consent until ${esc(shown)}`));
     await police.locator('.consent.is-active', { hasText: 'may see Identity' }).waitFor();
 
-    // Revoked: it disappears from the police page at once.
+    // Revoked: it disappears from the police page at once, which says so.
     cac.once('dialog', (d) => d.accept());
     await cac.locator('.consent.is-active').getByRole('button', { name: 'Revoke consent' }).click();
-    await card(police).locator('.pii-hidden', { hasText: 'Not shared with your agency' }).waitFor();
+    await card(police).locator('.pii-hidden', { hasText: 'No longer shared with your agency since' }).waitFor();
     assert.equal(await police.locator('body', { hasText: 'Rosa Demo-Lopez' }).count(), 0);
     await police.locator('.consent.is-inactive', { hasText: 'Revoked' }).waitFor();
 });
