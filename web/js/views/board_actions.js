@@ -159,20 +159,24 @@ export class Actions {
         );
         sync();
         const row = h('div', { class: 'field inline status-row' }, h('label', { for: (s.id = uid('st')), text: 'Status' }), s, save);
-        if (this.undo?.id === a.id && this.undo.from !== a.status) {
-            const undo = h('button', { type: 'button', class: 'link small', dataset: { focus: 'status-undo' }, text: `Undo (back to ${label('actionStatus', this.undo.from)})` });
-            undo.addEventListener('click', () =>
-                busy(undo, async () => {
-                    if (this.undo?.id !== a.id) return;
-                    const back = this.undo.from;
-                    this.undo = null;
-                    if (await this.patch(a, { status: back })) this.el.querySelector(`[data-key="${a.id}"] [data-focus="status"]`)?.focus();
-                }),
-            );
-            row.append(undo);
-        }
+        if (this.undo?.id === a.id && this.undo.from !== a.status) row.append(this.undoButton(a));
         row.append(note);
         return row;
+    }
+
+    // undoButton(a) - "Undo (back to …)" after a's status was saved here:
+    // puts this.undo.from back (one more version) and focuses the Status.
+    undoButton(a) {
+        const undo = h('button', { type: 'button', class: 'link small', dataset: { focus: 'status-undo' }, text: `Undo (back to ${label('actionStatus', this.undo.from)})` });
+        undo.addEventListener('click', () =>
+            busy(undo, async () => {
+                if (this.undo?.id !== a.id) return;
+                const back = this.undo.from;
+                this.undo = null;
+                if (await this.patch(a, { status: back })) this.el.querySelector(`[data-key="${a.id}"] [data-focus="status"]`)?.focus();
+            }),
+        );
+        return undo;
     }
 
     async patch(a, changes, ctl) {
@@ -345,7 +349,7 @@ export function actionForm({ agencies, caseId, meetingId = null, draftKey, onCre
     form.addEventListener('submit', async (e) => {
         e.preventDefault();
         showFormError(form, null);
-        const vis = filled(form, title, 'Say what needs to be done.') && filled(form, asg.agencySel, requiredMessage('assignee_agency_id')) && chosenVisibility(form, pk);
+        const vis = filled(form, title, requiredMessage('title')) && filled(form, asg.agencySel, requiredMessage('assignee_agency_id')) && chosenVisibility(form, pk);
         if (!vis) return;
         const { assignee_agency_id, assignee_id } = asg.value();
         const body = { title: title.value.trim(), visibility: vis.visibility };

@@ -236,7 +236,7 @@ export class Timeline {
             showFormError(form, null);
             const body_md = this.editor.textarea.value;
             const isIv = kind.value === 'interview';
-            const vis = (!isIv || iv.check(form)) && filled(form, this.editor.textarea, 'Write something first.') && chosenVisibility(form, this.picker);
+            const vis = (!isIv || iv.check(form)) && filled(form, this.editor.textarea, requiredMessage('body_md')) && chosenVisibility(form, this.picker);
             if (!vis) return;
             const body = { kind: kind.value, body_md, ...vis };
             if (vis.visibility !== 'agencies') delete body.visible_to;
