@@ -87,11 +87,11 @@ test('case list: counts, search, status filter; board; Markdown note with server
     await searched('Heron');
     assert.match(await rows.first().textContent(), /HCAC-2026-014/);
     await page.getByLabel('Case number or alias').fill('');
-    await page.getByLabel('Status').selectOption('closed');
+    await page.getByLabel('Status', { exact: true }).selectOption('closed');
     await page.waitForFunction(() => [...document.querySelectorAll('.case-list tbody tr')].every((r) => /Closed/.test(r.textContent)));
 
     // Open the board.
-    await page.getByLabel('Status').selectOption('');
+    await page.getByLabel('Status', { exact: true }).selectOption('');
     // The board is opened while a search typed on the list is still
     // pending (its 350 ms debounce): the search must not follow the user
     // into the board (the URL is checked before the reload below).
@@ -186,7 +186,8 @@ test('action items: create, overdue highlighting, status; dashboard when the ser
     const item = page.locator('#sec-actions .action', { hasText: 'Schedule the follow-up interview' });
     await item.locator('.badge.overdue').waitFor();
     assert.match(await item.textContent(), /Robin Castellan \(demo\) · Harborview Child Advocacy Center/);
-    await item.getByLabel('Status').selectOption('done');
+    await item.getByLabel('Status', { exact: true }).selectOption('done');
+    await item.getByRole('button', { name: 'Save status' }).click();
     await page.locator('#sec-actions .closed .action', { hasText: 'Schedule the follow-up interview' }).waitFor({ state: 'attached' });
 
     // The dashboard: shown in the navigation only when GET /api/v1/actions answers.

@@ -138,12 +138,17 @@ test('protected details: the owner edits identity, records a consent for the pol
     assert.match(await card(police).locator('.share-line').textContent(), new RegExp(`Shared with your agency by cac \\S+ under a consent until ${esc(shown)}`));
     await police.locator('.consent.is-active', { hasText: 'may see Identity' }).waitFor();
 
-    // Revoked: it disappears from the police page at once.
+    // Revoked: it disappears from the police page at once, which says so.
     cac.once('dialog', (d) => d.accept());
+    // Each page reloads the protected details on the consent.changed that
+    // follows; the test waits for both answers, so that no request is in
+    // flight when the next test stops the server.
+    const reloaded = [cac, police].map((p) => p.waitForResponse((r) => new URL(r.url()).pathname === `/api/v1/cases/${caseId}/pii`));
     await cac.locator('.consent.is-active').getByRole('button', { name: 'Revoke consent' }).click();
-    await card(police).locator('.pii-hidden', { hasText: 'Not shared with your agency' }).waitFor();
+    await card(police).locator('.pii-hidden', { hasText: 'No longer shared with your agency since' }).waitFor();
     assert.equal(await police.locator('body', { hasText: 'Rosa Demo-Lopez' }).count(), 0);
     await police.locator('.consent.is-inactive', { hasText: 'Revoked' }).waitFor();
+    await Promise.all(reloaded);
 });
 
 test('server restart: offline banner, automatic reconnect, resume with since, each missed entry exactly once', async () => {

@@ -103,8 +103,18 @@ test('Start / Next / the picker move the police page live', async () => {
 
     const sel = fac.getByLabel('Set now discussing');
     const opt = await sel.locator('option', { hasText: 'Aspen' }).getAttribute('value');
+    // Choosing moves nothing (WCAG 3.2.2): Apply does. The change handler
+    // would have issued its PATCH before the page's next frame.
+    const patches = [];
+    const onRequest = (r) => r.method() === 'PATCH' && patches.push(r.url());
+    fac.on('request', onRequest);
     await sel.selectOption(opt);
+    await fac.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+    assert.deepEqual(patches, []);
+    await fac.getByRole('button', { name: 'Apply' }).click();
     await current(police).filter({ hasText: 'Aspen' }).waitFor({ timeout: 5000 });
+    fac.off('request', onRequest);
+    assert.equal(patches.length, 1);
     await shoot(fac, 'meeting');
     await shoot(police, 'meeting');
 });

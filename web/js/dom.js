@@ -78,8 +78,45 @@ export function select(options, value, attrs = {}) {
     );
 }
 
-// formError(form) - the form's error box (created on first use): a
-// role=alert paragraph at the top of the form.
+// The API's field names in the form's words: the one place where an
+// error about a field becomes a sentence about the control a person can
+// fix. [label, what to do when it is missing].
+const FIELD_WORDS = {
+    assignee_agency_id: ['Agency responsible', 'Choose the agency responsible for this action item.'],
+    assignee_id: ['Person', 'Choose the person responsible, or anyone at the agency.'],
+    title: ['What needs to be done', 'Say what needs to be done.'],
+    due_date: ['Due date', 'Give the due date as a date.'],
+    body_md: ['Text', 'Write something first.'],
+    visibility: ['Who can see this', 'Choose who can see this.'],
+    visible_to: ['Who can see this', 'Tick at least one other agency, or choose “Only my agency”.'],
+    status: ['Status', 'Choose a status.'],
+    interview: ['Forensic interview', 'Give the interview’s date and disclosure.'],
+    'interview.date': ['Interview date', 'Give the date of the interview.'],
+    'interview.disclosure': ['Disclosure', 'Choose what the child disclosed.'],
+    'interview.recording_ref': ['Recording reference', 'Check the recording reference.'],
+};
+
+// requiredMessage(name) - the sentence for an empty required control
+// named after an API field.
+export function requiredMessage(name) {
+    return FIELD_WORDS[name]?.[1] ?? 'Fill in this field.';
+}
+
+// fieldMessage(err) - what a person reads for err: the app's own sentence
+// unchanged; an API message that names a field (e.g. "assignee_agency_id
+// is required") in the form's words instead.
+export function fieldMessage(err) {
+    const msg = err?.message ?? String(err);
+    const words = err?.field ? FIELD_WORDS[err.field] : null;
+    if (!words || !msg.includes(err.field)) return msg;
+    if (/\bis required\b|\bmissing\b/.test(msg)) return words[1];
+    const text = msg.split(err.field).join(`“${words[0]}”`);
+    return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? '' : '.');
+}
+
+// showFormError(form, err) - the form's error box (created on first use):
+// a role=alert paragraph at the top of the form; with err.field the same
+// sentence also next to that field. err null clears both.
 export function showFormError(form, err) {
     let box = form.querySelector(':scope > .form-error');
     if (!box) {
@@ -96,17 +133,18 @@ export function showFormError(form, err) {
         box.textContent = '';
         return;
     }
+    const message = fieldMessage(err);
     box.hidden = false;
-    box.textContent = err.message ?? String(err);
+    box.textContent = message;
     // Mark the named field, if the form has a control for it.
     if (err.field) {
         const ctl = form.querySelector(`[name="${CSS.escape(err.field)}"]`) ?? form.querySelector(`[name="${CSS.escape(err.field.split(/[.[]/)[0])}"]`);
         if (ctl) {
             ctl.setAttribute('aria-invalid', 'true');
-            const fe = ctl.closest('.field')?.querySelector('.field-error');
+            const fe = (ctl.closest('.field') ?? ctl).querySelector('.field-error');
             if (fe) {
                 fe.hidden = false;
-                fe.textContent = err.message;
+                fe.textContent = message;
                 const ids = new Set((ctl.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean));
                 ids.add(fe.id);
                 ctl.setAttribute('aria-describedby', [...ids].join(' '));

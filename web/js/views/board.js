@@ -114,8 +114,8 @@ class Board {
         this.details = new CaseDetails(this);
         this.review = new Review(this);
         const sections = [
-            ['sec-timeline', 'Timeline'],
             ['sec-actions', 'Action items'],
+            ['sec-timeline', 'Timeline'],
             ['sec-pii', 'Protected details'],
             ['sec-services', 'Services'],
             ['sec-tracking', 'Tracking'],
@@ -154,11 +154,15 @@ class Board {
             this.headEl,
             this.presenceEl,
             jump,
+            // Action items come before the long timeline in the page's
+            // order (a phone shows one column); on a wide screen they head
+            // the side column (app.css .board-grid).
             h(
                 'div',
                 { class: 'board-grid' },
+                h('div', { class: 'board-side board-side-top' }, this.actions.el),
                 h('div', { class: 'board-main' }, this.timeline.el),
-                h('div', { class: 'board-side' }, this.actions.el, this.pii.el, this.services.el, this.tracking.el, this.details.el),
+                h('div', { class: 'board-side' }, this.pii.el, this.services.el, this.tracking.el, this.details.el),
             ),
         );
         this.renderAll();
@@ -357,8 +361,12 @@ class Board {
         if (d.entity === 'case') {
             this.gone();
         } else if (d.entity === 'pii') {
-            if (d.category && this.data.pii) delete this.data.pii[d.category];
-            else this.refreshPii();
+            if (d.category && this.data.pii) {
+                // Said on the card ("No longer shared … since"), not just gone.
+                delete this.data.pii[d.category];
+                this.lostPii = { ...this.lostPii, [d.category]: new Date().toISOString() };
+                announce(`${label('piiCategory', d.category)} details are no longer shared with your agency.`);
+            } else this.refreshPii();
             this.refresh('pii');
         } else if (lists[d.entity]) {
             if (this.remove(lists[d.entity], d.id)) this.refresh(lists[d.entity]);

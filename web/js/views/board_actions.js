@@ -3,7 +3,7 @@
 
 import { api } from '../api.js';
 import { ctx, agencyName, myAgencyId, myRole, userName } from '../ctx.js';
-import { h, clear, field, filled, select, serverHtml, showFormError, busy, uid } from '../dom.js';
+import { h, clear, field, filled, requiredMessage, select, serverHtml, showFormError, busy, uid } from '../dom.js';
 import { date, label, options } from '../format.js';
 import { badge, chosenVisibility, picker } from './visibility.js';
 import { reconcile, highlight } from './keyed.js';
@@ -25,6 +25,8 @@ function sortActions(a, b) {
 export class Actions {
     constructor(board) {
         this.board = board;
+        this.pending = new Map(); // action id -> a status chosen, not saved yet
+        this.undo = null; // {id, from}: the last status saved here, undoable
         this.openList = h('ul', { class: 'actions-list', 'aria-label': 'Open action items' });
         this.closedList = h('ul', { class: 'actions-list closed', 'aria-label': 'Done, cancelled and retracted action items' });
         this.closedSummary = h('summary');
@@ -95,13 +97,7 @@ export class Actions {
         const li = h('li', { class: ['action', a.overdue && 'is-overdue', a.retracted_at && 'is-retracted', `status-${a.status}`, a.visibility !== 'mdt' && 'is-restricted'] });
         const details = h('div', { class: 'md action-details' });
         if (a.details_html) serverHtml(details, a.details_html);
-        const statusCtl = this.canUpdate(a)
-            ? (() => {
-                  const s = select(options('actionStatus'), a.status, { name: 'status', dataset: { focus: 'status' } });
-                  s.addEventListener('change', () => this.patch(a, { status: s.value }, s));
-                  return h('div', { class: 'field inline' }, h('label', { for: (s.id = uid('st')), text: 'Status' }), s);
-              })()
-            : h('p', { class: 'action-status' }, 'Status: ', h('strong', { text: label('actionStatus', a.status) }));
+        const statusCtl = this.canUpdate(a) ? this.statusControl(a) : h('p', { class: 'action-status' }, 'Status: ', h('strong', { text: label('actionStatus', a.status) }));
         const tools = h('div', { class: 'entry-tools' });
         const panel = h('div', { class: 'entry-panel' });
         if (this.canUpdate(a)) tools.append(h('button', { type: 'button', class: 'link', dataset: { focus: 'edit' }, text: 'Change', on: { click: () => this.edit(a, li, panel) } }));
@@ -133,6 +129,55 @@ export class Actions {
             ),
         );
         return li;
+    }
+
+    // statusControl(a) - the Status select with its own Save button: a new
+    // status (ArrowDown on the select included) changes nothing until Save
+    // (WCAG 3.2.2). A choice not yet saved is kept in this.pending across
+    // live re-renders; after a save, Undo puts the previous status back.
+    statusControl(a) {
+        const s = select(options('actionStatus'), this.pending.get(a.id) ?? a.status, { name: 'status', dataset: { focus: 'status' } });
+        const save = h('button', { type: 'button', class: 'small', dataset: { focus: 'status-save' }, text: 'Save status', 'aria-describedby': `action-${a.id}-title` });
+        const note = h('span', { class: 'status-note', role: 'status' });
+        const sync = () => {
+            const changed = s.value !== a.status;
+            save.disabled = !changed;
+            note.textContent = changed ? `Not saved yet: ${label('actionStatus', s.value)}.` : '';
+        };
+        s.addEventListener('change', () => {
+            if (s.value === a.status) this.pending.delete(a.id);
+            else this.pending.set(a.id, s.value);
+            sync();
+        });
+        save.addEventListener('click', () =>
+            busy(save, async () => {
+                // Set before the save, whose answer re-renders the item.
+                this.pending.delete(a.id);
+                this.undo = { id: a.id, from: a.status };
+                if (await this.patch(a, { status: s.value }, s)) this.el.querySelector(`[data-key="${a.id}"] [data-focus="status-undo"]`)?.focus();
+                else this.undo = null;
+            }),
+        );
+        sync();
+        const row = h('div', { class: 'field inline status-row' }, h('label', { for: (s.id = uid('st')), text: 'Status' }), s, save);
+        if (this.undo?.id === a.id && this.undo.from !== a.status) row.append(this.undoButton(a));
+        row.append(note);
+        return row;
+    }
+
+    // undoButton(a) - "Undo (back to …)" after a's status was saved here:
+    // puts this.undo.from back (one more version) and focuses the Status.
+    undoButton(a) {
+        const undo = h('button', { type: 'button', class: 'link small', dataset: { focus: 'status-undo' }, text: `Undo (back to ${label('actionStatus', this.undo.from)})` });
+        undo.addEventListener('click', () =>
+            busy(undo, async () => {
+                if (this.undo?.id !== a.id) return;
+                const back = this.undo.from;
+                this.undo = null;
+                if (await this.patch(a, { status: back })) this.el.querySelector(`[data-key="${a.id}"] [data-focus="status"]`)?.focus();
+            }),
+        );
+        return undo;
     }
 
     async patch(a, changes, ctl) {
@@ -255,7 +300,7 @@ export function assignable(agencies) {
 // assigneeFields(agencies, initialAgency, initialUser) - the "Agency
 // responsible" and "Person" selects (people from the directory in ctx).
 function assigneeFields(agencies, initialAgency = null, initialUser = null) {
-    const agencySel = select([['', 'Not assigned yet'], ...agencies.map((a) => [a.id, a.name])], initialAgency ?? '', { name: 'assignee_agency_id' });
+    const agencySel = select([['', 'Choose the agency responsible'], ...agencies.map((a) => [a.id, a.name])], initialAgency ?? '', { name: 'assignee_agency_id' });
     const personSel = select([], '', { name: 'assignee_id' });
     const fillPeople = () => {
         const aid = Number(agencySel.value) || null;
@@ -289,7 +334,7 @@ export function actionForm({ agencies, caseId, meetingId = null, draftKey, onCre
     const title = h('input', { type: 'text', name: 'title', required: true, maxlength: '500' });
     const detailsTa = h('textarea', { name: 'details_md', rows: '3' });
     const due = h('input', { type: 'date', name: 'due_date' });
-    const asg = assigneeFields(assignable(agencies), myRole() === 'supervisor' ? null : myAgencyId(), null);
+    const asg = assigneeFields(assignable(agencies), null, null);
     const pk = picker({ agencies, myAgency: myAgencyId(), noun: 'this action item' });
     asg.agencySel.addEventListener('change', () => pk.setAssignee(Number(asg.agencySel.value) || null));
     const submit = h('button', { type: 'submit', text: 'Add action item' });
@@ -308,7 +353,7 @@ export function actionForm({ agencies, caseId, meetingId = null, draftKey, onCre
     form.addEventListener('submit', async (e) => {
         e.preventDefault();
         showFormError(form, null);
-        const vis = filled(form, title, 'Say what needs to be done.') && chosenVisibility(form, pk);
+        const vis = filled(form, title, requiredMessage('title')) && filled(form, asg.agencySel, requiredMessage('assignee_agency_id')) && chosenVisibility(form, pk);
         if (!vis) return;
         const { assignee_agency_id, assignee_id } = asg.value();
         const body = { title: title.value.trim(), visibility: vis.visibility };

@@ -69,6 +69,20 @@ export class Protected {
         return this.board.data.consents.filter((c) => c.active && c.categories.includes(cat));
     }
 
+    // lostSince(cat) - the day (in words) this agency stopped seeing cat:
+    // the latest revocation or expiry of a consent that shared it with this
+    // agency (the consents list), else the moment an access.revoked event
+    // took it away on this page; null when it was never shared.
+    lostSince(cat) {
+        const ends = this.board.data.consents
+            .filter((c) => !c.active && c.agency_id === myAgencyId() && c.categories.includes(cat))
+            .map((c) => (c.revoked_at && (!c.expires_at || c.revoked_at < c.expires_at) ? { iso: c.revoked_at, day: dayOf(c.revoked_at) } : { iso: c.expires_at, day: dayOf(c.expires_at) }))
+            .sort((a, b) => (a.iso < b.iso ? -1 : 1));
+        if (ends.length) return ends.at(-1).day;
+        const seen = this.board.lostPii?.[cat];
+        return seen ? dayOf(seen) : null;
+    }
+
     canWrite(cat) {
         return myRole() !== 'admin' && this.owner(cat) === myAgencyId();
     }
@@ -98,8 +112,11 @@ export class Protected {
             h('h3', { id, class: 'pii-title' }, label('piiCategory', cat), ' ', h('span', { class: 'owner', text: `· owned by ${agencyName(owner)}` })),
         );
         if (!visible) {
+            const since = mine ? null : this.lostSince(cat);
             card.append(
-                h('p', { class: 'pii-hidden' }, h('strong', { text: 'Not shared with your agency. ' }), `${agencyName(owner)} can share these details with your agency by recording the family’s consent.`),
+                since
+                    ? h('p', { class: 'pii-hidden pii-lost' }, h('strong', { text: `No longer shared with your agency since ${since}. ` }), `${agencyName(owner)} can share these details again by recording a new consent.`)
+                    : h('p', { class: 'pii-hidden' }, h('strong', { text: 'Not shared with your agency. ' }), `${agencyName(owner)} can share these details with your agency by recording the family’s consent.`),
             );
             return card;
         }

@@ -2,11 +2,12 @@
 
 import { api } from '../api.js';
 import { ctx, agencyName, myAgencyId, myRole, userName } from '../ctx.js';
-import { h, clear, field, filled, select, serverHtml, showFormError, busy, uid } from '../dom.js';
-import { dateTime, date, label, today } from '../format.js';
+import { h, clear, field, filled, requiredMessage, select, serverHtml, showFormError, busy, uid } from '../dom.js';
+import { dateTime, date, label, options } from '../format.js';
 import { badge, chosenVisibility, picker } from './visibility.js';
 import { reconcile, highlight } from './keyed.js';
 import { mentionNote } from './notifications.js';
+import { wordDiff } from '../diff.js';
 import { keepForm, clearDraft, changedNotice } from '../drafts.js';
 import { excerpt, outboxList, write } from '../outbox.js';
 
@@ -82,6 +83,88 @@ export function markdownEditor({ name = 'body_md', labelText, value = '', rows =
     };
 }
 
+// interviewFields(initial) - the forensic interview's date, disclosure and
+// recording reference (the composer's and the edit form's). Nothing is
+// pre-filled for a new interview: the date and the disclosure are required
+// choices. Returns {el, check(form) -> true | shows the field error,
+// value(interviewerId) -> the API's `interview` object, reset()}.
+export function interviewFields(initial = null) {
+    const ivDate = h('input', { type: 'date', name: 'interview.date', required: true, value: initial?.date ?? '' });
+    const ivDisc = select([['', 'Choose what the child disclosed'], ...options('disclosure')], initial?.disclosure ?? '', { name: 'interview.disclosure', required: true });
+    const ivRef = h('input', { type: 'text', name: 'interview.recording_ref', maxlength: '500', value: initial?.recording_ref ?? '' });
+    const el = h(
+        'fieldset',
+        { class: 'interview-fields' },
+        h('legend', { text: 'Forensic interview' }),
+        field('Interview date', ivDate),
+        field('Disclosure', ivDisc),
+        field('Recording reference (optional)', ivRef, { hint: 'The recording’s number in your agency’s system; never a file or a link.' }),
+    );
+    return {
+        el,
+        check(form) {
+            return filled(form, ivDate, requiredMessage('interview.date')) && filled(form, ivDisc, requiredMessage('interview.disclosure'));
+        },
+        value(interviewerId) {
+            const v = { date: ivDate.value, interviewer_id: interviewerId, disclosure: ivDisc.value };
+            if (ivRef.value.trim()) v.recording_ref = ivRef.value.trim();
+            return v;
+        },
+        reset() {
+            ivDate.value = '';
+            ivDisc.value = '';
+            ivRef.value = '';
+        },
+    };
+}
+
+// interviewFacts(iv) - an interview's facts as a definition list.
+function interviewFacts(iv) {
+    return h(
+        'dl',
+        { class: 'facts inline interview' },
+        h('div', {}, h('dt', { text: 'Interview date' }), h('dd', { text: date(iv.date) })),
+        h('div', {}, h('dt', { text: 'Interviewer' }), h('dd', { text: userName(iv.interviewer_id) })),
+        h('div', {}, h('dt', { text: 'Disclosure' }), h('dd', { text: label('disclosure', iv.disclosure) })),
+        iv.recording_ref ? h('div', {}, h('dt', { text: 'Recording' }), h('dd', { text: iv.recording_ref })) : null,
+    );
+}
+
+// factChanges(before, after) - "Interview date: May 2 → May 3" lines for
+// the interview facts that differ between two versions.
+function factChanges(before, after) {
+    if (!before || !after) return [];
+    const shown = [
+        ['Interview date', (x) => date(x.date)],
+        ['Disclosure', (x) => label('disclosure', x.disclosure)],
+        ['Recording', (x) => x.recording_ref || 'none'],
+        ['Interviewer', (x) => userName(x.interviewer_id)],
+    ];
+    return shown.filter(([, f]) => f(before) !== f(after)).map(([name, f]) => h('li', {}, h('strong', { text: `${name}: ` }), h('del', { text: f(before) }), ' → ', h('ins', { text: f(after) })));
+}
+
+// versionChanges(prev, v) - what changed from the full version prev to the
+// full version v: the interview facts and the text, word by word.
+function versionChanges(prev, v) {
+    const facts = factChanges(prev.interview, v.interview);
+    const parts = wordDiff(prev.body_md, v.body_md);
+    const textChanged = parts.some((p) => p.op !== 'same');
+    if (!facts.length && !textChanged) return h('p', { class: 'hint', text: `The text is the same as in version ${prev.version}.` });
+    return h(
+        'div',
+        { class: 'history-changes' },
+        h('p', { class: 'history-changes-title', text: `Changes from version ${prev.version}` }),
+        facts.length ? h('ul', { class: 'plain fact-changes' }, facts) : null,
+        textChanged
+            ? h(
+                  'p',
+                  { class: 'history-diff' },
+                  parts.map((p) => (p.op === 'same' ? p.text : h(p.op, {}, h('span', { class: 'visually-hidden', text: p.op === 'del' ? '[removed: ' : '[added: ' }), p.text, h('span', { class: 'visually-hidden', text: ']' })))),
+              )
+            : null,
+    );
+}
+
 export class Timeline {
     constructor(board) {
         this.board = board;
@@ -121,18 +204,16 @@ export class Timeline {
         ];
         if (canInterview) kinds.push(['interview', 'Forensic interview']);
         const kind = select(kinds, 'note', { name: 'kind' });
-        const ivDate = h('input', { type: 'date', name: 'interview.date', value: today() });
-        const ivDisc = select(Object.entries({ none: 'No disclosure', partial: 'Partial disclosure', full: 'Full disclosure' }), 'none', { name: 'interview.disclosure' });
-        const ivRef = h('input', { type: 'text', name: 'interview.recording_ref', maxlength: '500' });
-        const ivBox = h(
-            'fieldset',
-            { class: 'interview-fields', hidden: true },
-            h('legend', { text: 'Forensic interview' }),
-            field('Interview date', ivDate),
-            field('Disclosure', ivDisc),
-            field('Recording reference (optional)', ivRef, { hint: 'The recording’s number in your agency’s system; never a file or a link.' }),
-        );
-        kind.addEventListener('change', () => (ivBox.hidden = kind.value !== 'interview'));
+        const iv = interviewFields();
+        const ivBox = iv.el;
+        ivBox.hidden = true;
+        // An interview's visibility is chosen, never defaulted; a note keeps
+        // "all agencies" as its default.
+        kind.addEventListener('change', () => {
+            ivBox.hidden = kind.value !== 'interview';
+            if (kind.value === 'interview') this.picker?.clearChoice();
+            else if (!this.picker?.chosen()) this.picker?.reset();
+        });
         this.editor = markdownEditor({ labelText: 'Text', rows: 5, hint: 'Markdown formatting is supported. Press Ctrl+Enter to post.' });
         this.picker = picker({ agencies: this.agencies(), myAgency: myAgencyId(), noun: 'this entry' });
         const submit = h('button', { type: 'submit', text: 'Post to the timeline' });
@@ -158,14 +239,12 @@ export class Timeline {
             e.preventDefault();
             showFormError(form, null);
             const body_md = this.editor.textarea.value;
-            const vis = filled(form, this.editor.textarea, 'Write something first.') && chosenVisibility(form, this.picker);
+            const isIv = kind.value === 'interview';
+            const vis = (!isIv || iv.check(form)) && filled(form, this.editor.textarea, requiredMessage('body_md')) && chosenVisibility(form, this.picker);
             if (!vis) return;
             const body = { kind: kind.value, body_md, ...vis };
             if (vis.visibility !== 'agencies') delete body.visible_to;
-            if (kind.value === 'interview') {
-                body.interview = { date: ivDate.value, interviewer_id: ctx.me.user.id, disclosure: ivDisc.value };
-                if (ivRef.value.trim()) body.interview.recording_ref = ivRef.value.trim();
-            }
+            if (isIv) body.interview = iv.value(ctx.me.user.id);
             await busy(submit, async () => {
                 try {
                     const res = await write({
@@ -182,6 +261,7 @@ export class Timeline {
                     this.editor.reset();
                     this.picker.reset();
                     kind.value = 'note';
+                    iv.reset();
                     ivBox.hidden = true;
                     form.append(h('p', { class: 'success flash', role: 'status', text: res.result ? 'Posted.' : 'Kept in this tab: it will be sent when the connection is back.' }));
                     setTimeout(() => form.querySelector('.flash')?.remove(), 3000);
@@ -251,16 +331,7 @@ export class Timeline {
         const li = h('li', { class: ['entry', `kind-${e.kind}`, restricted && 'is-restricted', e.retracted_at && 'is-retracted'] });
         if (this.canEdit(e)) tools.append(h('button', { type: 'button', class: 'link', dataset: { focus: 'edit' }, text: 'Edit', on: { click: () => this.edit(e, li, panel) } }));
         if (this.canRetract(e)) tools.append(h('button', { type: 'button', class: 'link danger', dataset: { focus: 'retract' }, text: 'Retract', on: { click: () => this.retract(e) } }));
-        const iv = e.interview
-            ? h(
-                  'dl',
-                  { class: 'facts inline interview' },
-                  h('div', {}, h('dt', { text: 'Interview date' }), h('dd', { text: date(e.interview.date) })),
-                  h('div', {}, h('dt', { text: 'Interviewer' }), h('dd', { text: userName(e.interview.interviewer_id) })),
-                  h('div', {}, h('dt', { text: 'Disclosure' }), h('dd', { text: label('disclosure', e.interview.disclosure) })),
-                  e.interview.recording_ref ? h('div', {}, h('dt', { text: 'Recording' }), h('dd', { text: e.interview.recording_ref })) : null,
-              )
-            : null;
+        const iv = e.interview ? interviewFacts(e.interview) : null;
         const retracted = e.retracted_at
             ? h(
                   'p',
@@ -317,10 +388,13 @@ export class Timeline {
                 h(
                     'ol',
                     { class: 'history', 'aria-label': 'Versions, oldest first' },
-                    res.items.map((v) => {
+                    res.items.map((v, i) => {
                         const meta = h('p', { class: 'history-meta' }, h('strong', { text: `Version ${v.version}` }), ` · ${dateTime(v.edited_at)} · ${userName(v.edited_by)}`);
                         if (v.body_html === undefined) return h('li', {}, meta, h('p', { class: 'hint', text: `The text of this version is kept for ${agencyName(e.agency_id)} only.` }));
-                        return h('li', {}, meta, badge(v, e.agency_id), serverHtml(h('div', { class: 'md' }), v.body_html));
+                        const prev = res.items[i - 1];
+                        const text = serverHtml(h('div', { class: 'md' }), v.body_html);
+                        if (!prev || prev.body_html === undefined) return h('li', {}, meta, badge(v, e.agency_id), v.interview ? interviewFacts(v.interview) : null, text);
+                        return h('li', {}, meta, badge(v, e.agency_id), versionChanges(prev, v), h('details', { class: 'history-whole' }, h('summary', { text: `Whole version ${v.version}` }), v.interview ? interviewFacts(v.interview) : null, text));
                     }),
                 ),
             );
@@ -333,9 +407,10 @@ export class Timeline {
         li.classList.add('is-editing');
         const editor = markdownEditor({ labelText: 'Text', value: e.body_md ?? '', rows: 5 });
         const pk = picker({ agencies: this.agencies(), myAgency: myAgencyId(), initial: e, noun: 'this entry' });
+        const iv = e.interview ? interviewFields(e.interview) : null;
         const save = h('button', { type: 'submit', text: 'Save changes' });
         const cancel = h('button', { type: 'button', class: 'secondary', text: 'Cancel' });
-        const form = h('form', { class: 'edit-form', novalidate: true, 'aria-label': 'Edit entry' }, editor.el, pk.el, h('div', { class: 'actions' }, save, cancel));
+        const form = h('form', { class: 'edit-form', novalidate: true, 'aria-label': 'Edit entry' }, iv?.el, editor.el, pk.el, h('div', { class: 'actions' }, save, cancel));
         const draftKey = `entry:${e.id}:edit`;
         keepForm(form, draftKey, { base: e.version });
         // The entry changed live under this editor (another window of the
@@ -373,10 +448,16 @@ export class Timeline {
         form.addEventListener('submit', async (ev) => {
             ev.preventDefault();
             showFormError(form, null);
-            const vis = chosenVisibility(form, pk);
+            const vis = (!iv || iv.check(form)) && chosenVisibility(form, pk);
             if (!vis) return;
             const body = { version: e.version };
             if (editor.textarea.value !== e.body_md) body.body_md = editor.textarea.value;
+            if (iv) {
+                // The whole object or nothing: a new version only when a fact changed.
+                const facts = iv.value(e.interview.interviewer_id);
+                const was = { date: e.interview.date, interviewer_id: e.interview.interviewer_id, disclosure: e.interview.disclosure, ...(e.interview.recording_ref ? { recording_ref: e.interview.recording_ref } : {}) };
+                if (JSON.stringify(facts) !== JSON.stringify(was)) body.interview = facts;
+            }
             if (vis.visibility !== e.visibility) body.visibility = vis.visibility;
             if (JSON.stringify(vis.visible_to) !== JSON.stringify(e.visible_to ?? [])) body.visible_to = vis.visible_to;
             if (vis.visibility === 'agencies') body.visible_to = vis.visible_to;

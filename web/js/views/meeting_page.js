@@ -296,14 +296,16 @@ export class MeetingPage {
         prev.addEventListener('click', () => this.patch({ current_position: positions[idx - 1] }, prev));
         next.addEventListener('click', () => this.patch({ current_position: idx < 0 ? positions[0] : positions[idx + 1] }, next));
         const sel = select([['', '— choose an agenda item —'], ...agenda.map((i) => [i.position, i.restricted ? `${i.position}. Restricted case` : `${i.position}. ${i.case_number} ${i.alias}`])], m.current_position ?? '', { id: 'm-select' });
-        sel.addEventListener('change', () => {
-            if (sel.value !== '') this.patch({ current_position: Number(sel.value) }, sel);
-        });
+        // Choosing an item changes nothing until Apply (WCAG 3.2.2): moving
+        // "now discussing" moves every participant's screen.
+        const apply = h('button', { type: 'button', id: 'm-apply', class: 'small', text: 'Apply', disabled: true });
+        sel.addEventListener('change', () => (apply.disabled = sel.value === '' || Number(sel.value) === m.current_position));
+        apply.addEventListener('click', () => this.patch({ current_position: Number(sel.value) }, apply));
         const end = h('button', { type: 'button', id: 'm-end', class: 'secondary', text: 'End meeting' });
         end.addEventListener('click', () => {
             if (confirm('End the meeting for everyone? The agenda and "now discussing" are then fixed, and the minutes are ready for approval.')) this.patch({ status: 'ended' }, end);
         });
-        box.append(h('div', { class: 'row' }, prev, next), field('Set now discussing', sel), h('div', { class: 'row' }, end));
+        box.append(h('div', { class: 'row' }, prev, next), h('div', { class: 'row apply-row' }, field('Set now discussing', sel), apply), h('div', { class: 'row' }, end));
         return box;
     }
 

@@ -32,7 +32,10 @@ export function badge(item, authorAgency, assigneeAgency = null) {
 
 // picker({agencies, myAgency, initial, noun, assigneeAgency}) - the
 // "Who can see this?" fieldset. agencies: [{id, name}] on the case.
-// Returns {el, value() -> {visibility, visible_to} | throws, setAgencies(list), setAssignee(id)}.
+// Returns {el, value() -> {visibility, visible_to} | throws, setAgencies(list),
+// setAssignee(id), reset(), clearChoice()}. After clearChoice() no option
+// is chosen and value() throws (field `visibility`) until the person
+// chooses one: for items where no default is safe (an interview).
 export function picker({ agencies, myAgency, initial = { visibility: 'mdt', visible_to: [] }, noun = 'this', assigneeAgency = null }) {
     const name = uid('vis');
     let caseAgencies = agencies;
@@ -47,15 +50,17 @@ export function picker({ agencies, myAgency, initial = { visibility: 'mdt', visi
     const mineLabel = h('span');
     const boxes = h('div', { class: 'vis-agencies', role: 'group', 'aria-label': 'Agencies that may also see it' });
     const statement = h('p', { class: 'vis-statement', 'aria-live': 'polite' });
+    const error = h('p', { class: 'field-error', id: uid('err'), hidden: true });
     const el = h(
         'fieldset',
-        { class: 'vis-picker' },
+        { class: 'vis-picker', name: 'visibility' },
         h('legend', { text: `Who can see ${noun}?` }),
         radio('mdt', allLabel),
         radio('agency', mineLabel),
         radio('agencies', 'My agency and the agencies I tick'),
         boxes,
         statement,
+        error,
     );
     const selected = new Set(initial.visible_to ?? []);
 
@@ -89,12 +94,17 @@ export function picker({ agencies, myAgency, initial = { visibility: 'mdt', visi
     }
 
     function current() {
-        return Object.values(radios).find((r) => r.checked)?.value ?? 'mdt';
+        return Object.values(radios).find((r) => r.checked)?.value ?? null;
     }
 
     function update() {
         const v = current();
         boxes.hidden = v !== 'agencies';
+        if (!v) {
+            statement.className = 'vis-statement';
+            clear(statement, h('strong', { text: `Choose who can see ${noun}.` }), ' Nothing is chosen for you.');
+            return;
+        }
         const onCase = caseAgencies.map((a) => a.id);
         let who;
         if (v === 'mdt') who = onCase;
@@ -121,6 +131,11 @@ export function picker({ agencies, myAgency, initial = { visibility: 'mdt', visi
         el,
         value() {
             const v = current();
+            if (!v) {
+                const err = new Error(`Choose who can see ${noun}.`);
+                err.field = 'visibility';
+                throw err;
+            }
             if (v !== 'agencies') return { visibility: v, visible_to: [] };
             const onCase = caseAgencies.map((a) => a.id);
             const ids = [...selected].filter((id) => id !== myAgency && onCase.includes(id));
@@ -139,6 +154,13 @@ export function picker({ agencies, myAgency, initial = { visibility: 'mdt', visi
         setAssignee(id) {
             assignee = id || null;
             update();
+        },
+        clearChoice() {
+            for (const r of Object.values(radios)) r.checked = false;
+            update();
+        },
+        chosen() {
+            return current() !== null;
         },
         reset() {
             radios.mdt.checked = true;
