@@ -639,19 +639,17 @@ static int http_refuse_framing(mdt_req_t *req, size_t path_len)
  * it is refused before any byte is read (the connection then closes): an
  * upload route (MDT_R_UPLOAD, matched here by path before the body) takes
  * up to MDT_ATTACHMENT_MAX and nothing above it; any other request
- * MDT_MAX_BODY, its body read and dropped up to HTTP_DISCARD_LIMIT. */
-static size_t http_body_bounds(mdt_req_t *req, size_t *discard)
+ * MDT_MAX_BODY, its body read and dropped up to HTTP_DISCARD_LIMIT.
+ * *upload tells which. */
+static size_t http_body_bounds(mdt_req_t *req, size_t *discard, int *upload)
 {
     int64_t ids[MDT_ROUTE_MAX_IDS];
     int path_matched = 0;
     const mdt_route_t *r =
         mdt_router_match(req->srv->routes, req->method, req->path, ids, &path_matched);
-    if (r && (r->flags & MDT_R_UPLOAD)) {
-        *discard = req->srv->cfg.attachment_max;
-        return req->srv->cfg.attachment_max;
-    }
-    *discard = HTTP_DISCARD_LIMIT;
-    return req->srv->cfg.max_body;
+    *upload = r && (r->flags & MDT_R_UPLOAD);
+    *discard = *upload ? req->srv->cfg.attachment_max : HTTP_DISCARD_LIMIT;
+    return *upload ? req->srv->cfg.attachment_max : req->srv->cfg.max_body;
 }
 
 /* LWS_CALLBACK_HTTP: a new request's headers are in. */
@@ -668,7 +666,12 @@ static int http_begin(struct lws *wsi, http_pss_t *pss, const char *in, size_t l
     if (!method_has_body(req->method) || req->content_length == 0)
         return http_dispatch(wsi, req);
     size_t discard;
-    req->body_max = http_body_bounds(req, &discard);
+    int upload;
+    req->body_max = http_body_bounds(req, &discard, &upload);
+    if (upload && !req->cookie) { /* no session: 401 from the gate, the body never read */
+        req->close_after = 1;
+        return http_dispatch(wsi, req);
+    }
     if (req->content_length > discard) {
         req->dispatched = 1;
         req->close_after = 1;

@@ -231,6 +231,12 @@ test('over MDT_ATTACHMENT_MAX (25 MiB) is 413 from the headers, before any body 
     });
     assert.equal(entry.status, 413);
     assert.match(entry.json.error.message, /262144 bytes/);
+    // without a session cookie an upload is 401 before its body is read
+    const anonymous = await headersOnly(`/api/v1/cases/${caseId}/attachments?filename=a.txt&visibility=mdt`, {
+        'Content-Type': 'text/plain',
+        'Content-Length': 1024 * 1024,
+    });
+    assert.equal(anonymous.status, 401);
     // the server goes on serving uploads
     assert.equal((await upload(police, Buffer.from('after\n'), { filename: 'after.txt', visibility: 'mdt' })).status, 201);
 });
