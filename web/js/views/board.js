@@ -1,5 +1,5 @@
 // board.js - one case's board (#/cases/{id}): summary, timeline and
-// composer, action items, protected details and consents, services,
+// composer, action items, files, protected details and consents, services,
 // tracking — all of it kept live over the WebSocket.
 
 import { api } from '../api.js';
@@ -11,6 +11,7 @@ import { Actions } from './board_actions.js';
 import { Protected } from './board_pii.js';
 import { Services, Tracking } from './board_records.js';
 import { CaseDetails } from './board_case.js';
+import { Files } from './board_files.js';
 
 export async function render(root, { parts }) {
     const caseId = Number(parts[1]);
@@ -101,6 +102,7 @@ class Board {
         this.presenceEl = h('div', { class: 'presence' });
         this.timeline = new Timeline(this);
         this.actions = new Actions(this);
+        this.files = new Files(this);
         this.pii = new Protected(this);
         this.services = new Services(this);
         this.tracking = new Tracking(this);
@@ -108,6 +110,7 @@ class Board {
         const sections = [
             ['sec-timeline', 'Timeline'],
             ['sec-actions', 'Action items'],
+            ['sec-files', 'Files'],
             ['sec-pii', 'Protected details'],
             ['sec-services', 'Services'],
             ['sec-tracking', 'Tracking'],
@@ -150,7 +153,7 @@ class Board {
                 'div',
                 { class: 'board-grid' },
                 h('div', { class: 'board-main' }, this.timeline.el),
-                h('div', { class: 'board-side' }, this.actions.el, this.pii.el, this.services.el, this.tracking.el, this.details.el),
+                h('div', { class: 'board-side' }, this.actions.el, this.files.el, this.pii.el, this.services.el, this.tracking.el, this.details.el),
             ),
         );
         this.renderAll();
@@ -160,6 +163,7 @@ class Board {
         this.renderHead();
         this.timeline.render();
         this.actions.render();
+        this.files.render();
         this.pii.render();
         this.services.render();
         this.tracking.render();
@@ -261,6 +265,7 @@ class Board {
             this.actions.render(live ? ids : null);
             this.renderHead();
         } else if (part === 'services') this.services.render(live ? ids : null);
+        else if (part === 'attachments') this.files.render(live ? ids : null);
         else if (part === 'consents' || part === 'pii') this.pii.render(live);
         else if (part === 'tracking') this.tracking.render(live);
         else if (part === 'case') {
@@ -269,6 +274,7 @@ class Board {
             this.timeline.agenciesChanged();
             this.actions.agenciesChanged();
             this.services.picker?.setAgencies(this.caseAgencies());
+            this.files.picker?.setAgencies(this.caseAgencies());
             this.pii.render(false);
         }
     }
@@ -280,7 +286,7 @@ class Board {
         // What this user just made (the event may beat the REST answer) is
         // neither highlighted nor announced.
         const me = ctx.me.user.id;
-        const mine = (msg.kind === 'entry.created' && d.author_id === me) || ((msg.kind === 'action.created' || msg.kind === 'service.created') && d.created_by === me);
+        const mine = ((msg.kind === 'entry.created' || msg.kind === 'attachment.created') && d.author_id === me) || ((msg.kind === 'action.created' || msg.kind === 'service.created') && d.created_by === me);
         const live = () => (mine ? new Set() : new Set([d.id]));
         switch (msg.kind) {
             case 'entry.created':
@@ -308,6 +314,14 @@ class Board {
                     this.refresh('services', live());
                     if (mine) break;
                     announce(`Service logged: ${d.service}.`);
+                }
+                break;
+            case 'attachment.created':
+            case 'attachment.retracted':
+                if (this.upsert('attachments', d)) {
+                    this.refresh('attachments', live());
+                    if (mine) break;
+                    announce(msg.kind === 'attachment.created' ? `New file: ${d.filename} (${agencyName(d.agency_id)}).` : `A file of ${agencyName(d.agency_id)} was retracted.`);
                 }
                 break;
             case 'consent.changed':
@@ -343,7 +357,7 @@ class Board {
     }
 
     revoked(d) {
-        const lists = { entry: 'entries', action: 'actions', service: 'services' };
+        const lists = { entry: 'entries', action: 'actions', service: 'services', attachment: 'attachments' };
         if (d.entity === 'case') {
             this.gone();
         } else if (d.entity === 'pii') {
