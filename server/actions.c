@@ -106,12 +106,7 @@ static const mdt_sealed_col_t ACTION_SEALED[] = {
 /* Runs an ACTION_SELECT statement and opens its sealed columns. */
 static PGresult *action_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *prm)
 {
-    PGresult *r = mdt_db_query(c, sql, prm);
-    if (r && mdt_sealed_open_result(c, r, ACTION_SEALED, 3) != MDT_DB_OK) {
-        PQclear(r);
-        r = NULL;
-    }
-    return r;
+    return mdt_sealed_query(c, sql, prm, ACTION_SEALED, 3);
 }
 
 /* Seals the given text fields of item id (NULL = unchanged) into h; s[0..2]
@@ -210,13 +205,7 @@ json_t *mdt_actions_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_
         &prm);
     if (!r)
         return NULL;
-    mdt_case_ctx_t view = mdt_casectx_view(cx);
-    json_t *items = json_array();
-    for (int i = 0; i < PQntuples(r); i++) {
-        json_t *j = action_row_json(r, i, p, &view);
-        if (j)
-            json_array_append_new(items, j);
-    }
+    json_t *items = mdt_view_rows_json(r, p, cx, action_row_json);
     PQclear(r);
     return items;
 }

@@ -31,7 +31,6 @@
 #include "entries.h"
 #include "ids.h"
 #include "json.h"
-#include "keyring.h"
 #include "meetings.h"
 #include "sealed.h"
 #include "view.h"
@@ -91,12 +90,7 @@ static const mdt_view_cols_t ATT_COLS = {.vis = C_VIS,
  * (caller PQclear()s), or NULL with c->status set. */
 static PGresult *att_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *prm)
 {
-    PGresult *r = mdt_db_query(c, sql, prm);
-    if (r && mdt_sealed_open_result(c, r, ATT_SEALED, 2) != MDT_DB_OK) {
-        PQclear(r);
-        r = NULL;
-    }
-    return r;
+    return mdt_sealed_query(c, sql, prm, ATT_SEALED, 2);
 }
 
 /* ---- serializing ---------------------------------------------------------- */
@@ -145,13 +139,7 @@ json_t *mdt_attachments_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const 
         &prm);
     if (!r)
         return NULL;
-    mdt_case_ctx_t view = mdt_casectx_view(cx);
-    json_t *items = json_array();
-    for (int i = 0; i < PQntuples(r); i++) {
-        json_t *j = att_row_json(r, i, p, &view);
-        if (j)
-            json_array_append_new(items, j);
-    }
+    json_t *items = mdt_view_rows_json(r, p, cx, att_row_json);
     PQclear(r);
     return items;
 }
@@ -159,26 +147,10 @@ json_t *mdt_attachments_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const 
 /* The one attachment as op's caller sees it into op->run.ans.result. */
 static int att_result(mdt_dbc_t *c, mdt_caseop_t *op, int64_t id)
 {
-    json_t *items = mdt_attachments_list_json(c, &op->p, &op->cx, id);
-    if (!items)
-        return c->status;
-    op->run.ans.result = json_incref(json_array_get(items, 0));
-    json_decref(items);
-    return op->run.ans.result ? MDT_DB_OK : MDT_DB_NOT_FOUND;
+    return mdt_caseop_answer_first(c, op, mdt_attachments_list_json(c, &op->p, &op->cx, id));
 }
 
 /* ---- the case's data key and the chunks --------------------------------------- */
-
-/* The case's data key into dek (created for a write). */
-static int att_key(mdt_dbc_t *c, int64_t case_id, int create, unsigned char dek[MDT_SEAL_KEY_BYTES])
-{
-    if (!c->keyring) {
-        c->status = MDT_DB_ERROR;
-        snprintf(c->error, sizeof(c->error), "no key-encryption key on this connection");
-        return MDT_DB_ERROR;
-    }
-    return mdt_keyring_dek(c->keyring, c, case_id, create, dek);
-}
 
 /* Where chunk index of attachment id lives; field is the caller's buffer. */
 static mdt_seal_where_t chunk_where(int64_t id, int64_t case_id, int index, char field[24])
@@ -191,7 +163,7 @@ static mdt_seal_where_t chunk_where(int64_t id, int64_t case_id, int index, char
 static int chunks_store(mdt_dbc_t *c, int64_t id, int64_t case_id, const char *data, size_t len)
 {
     unsigned char dek[MDT_SEAL_KEY_BYTES];
-    int rc = att_key(c, case_id, 1, dek);
+    int rc = mdt_sealed_key(c, case_id, 1, dek);
     for (size_t off = 0, i = 0; rc == MDT_DB_OK && off < len; off += ATT_CHUNK, i++) {
         char field[24], *sealed = NULL;
         size_t n = len - off < ATT_CHUNK ? len - off : ATT_CHUNK;
@@ -255,7 +227,7 @@ static int chunks_load(mdt_dbc_t *c, const PGresult *r, char **out, size_t *len)
     int chunks = (int)mdt_db_int(r, 0, C_CHUNKS);
     unsigned char dek[MDT_SEAL_KEY_BYTES];
     char *buf = malloc(size ? size : 1);
-    int rc = buf ? att_key(c, case_id, 0, dek) : MDT_DB_ERROR;
+    int rc = buf ? mdt_sealed_key(c, case_id, 0, dek) : MDT_DB_ERROR;
     for (int i = 0; rc == MDT_DB_OK && i < chunks; i++)
         rc = chunk_open(c, dek, id, case_id, i, buf, size, &off);
     OPENSSL_cleanse(dek, sizeof(dek));

@@ -395,12 +395,7 @@ static const mdt_sealed_col_t SERVICE_SEALED[] = {
 /* Runs a SERVICE_COLS statement and opens its sealed columns. */
 static PGresult *service_select(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *q)
 {
-    PGresult *r = mdt_db_query(c, sql, q);
-    if (r && mdt_sealed_open_result(c, r, SERVICE_SEALED, 2) != MDT_DB_OK) {
-        PQclear(r);
-        r = NULL;
-    }
-    return r;
+    return mdt_sealed_query(c, sql, q, SERVICE_SEALED, 2);
 }
 
 /* Where a SERVICE_COLS row holds the predicate's input. */
