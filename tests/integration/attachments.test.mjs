@@ -8,7 +8,8 @@
 // of it is read, so the server's memory cannot grow by it); a pg_dump
 // after uploads holds neither a token inside a file nor its name;
 // retraction keeps the record (who, when, why) and the content only for
-// the author's agency.
+// the author's agency; an image is served inline with a sandbox CSP, any
+// other type as an attachment.
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -151,6 +152,24 @@ test('type from the content: HTML named .pdf is 415, an executable 415; nothing 
     assert.equal((await upload(police, elf, { filename: 'scan.png', visibility: 'mdt' })).status, 415);
     assert.equal(await count(`SELECT count(*) FROM attachments`), before);
     assert.equal(await count(`SELECT count(*) FROM attachment_chunks c JOIN attachments a ON a.id = c.attachment_id WHERE a.id > 0`), await count(`SELECT coalesce(sum(chunks), 0) FROM attachments`));
+});
+
+test('an image is served inline, sandboxed and never sniffed; other types as attachments', async () => {
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+    const res = await upload(police, png, { filename: 'photo "of" document.png', visibility: 'mdt' });
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.json.content_type, 'image/png');
+    const got = await download(cac, res.json.id);
+    assert.equal(got.status, 200);
+    assert.equal(got.headers.get('content-type'), 'image/png');
+    assert.equal(got.headers.get('content-disposition'), `inline; filename="photo _of_ document.png"; filename*=UTF-8''photo%20%22of%22%20document.png`);
+    assert.match(got.headers.get('content-security-policy'), /sandbox; default-src 'none'/);
+    assert.equal(got.headers.get('x-content-type-options'), 'nosniff');
+    assert.ok(got.body.equals(png));
+    const text = await upload(police, Buffer.from('plain words\n'), { filename: 'n.txt', visibility: 'mdt' });
+    const t = await download(cac, text.json.id);
+    assert.match(t.headers.get('content-disposition'), /^attachment; /);
+    assert.doesNotMatch(t.headers.get('content-security-policy'), /sandbox/);
 });
 
 test('bad input is a clear error that stores nothing', async () => {
