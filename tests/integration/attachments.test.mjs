@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import { crc32 } from 'node:zlib';
 import { createDatabase, flushAudit, ownerUrl, psql, startServer, until, wsConnect } from './lib/harness.mjs';
 import { BOARD_ENV, boardWorld, createCase, login } from './lib/board_fixtures.mjs';
 
@@ -51,6 +52,44 @@ function pdf(text) {
             `4 0 obj << /Length ${stream.length} >> stream\n${stream}\nendstream endobj\n` +
             'trailer << /Root 1 0 R >>\n%%EOF\n',
     );
+}
+
+// storedZip([[name, text]]) - a ZIP archive with the files stored
+// uncompressed, in that order (an Office Open XML package when the first
+// is [Content_Types].xml).
+function storedZip(files) {
+    const locals = [];
+    const centrals = [];
+    let offset = 0;
+    for (const [name, text] of files) {
+        const n = Buffer.from(name);
+        const data = Buffer.from(text);
+        const head = Buffer.alloc(30);
+        head.writeUInt32LE(0x04034b50, 0);
+        head.writeUInt16LE(20, 4);
+        head.writeUInt32LE(crc32(data), 14);
+        head.writeUInt32LE(data.length, 18);
+        head.writeUInt32LE(data.length, 22);
+        head.writeUInt16LE(n.length, 26);
+        const central = Buffer.alloc(46);
+        central.writeUInt32LE(0x02014b50, 0);
+        central.writeUInt16LE(20, 4);
+        central.writeUInt16LE(20, 6);
+        head.copy(central, 16, 14, 26);
+        central.writeUInt16LE(n.length, 28);
+        central.writeUInt32LE(offset, 42);
+        locals.push(head, n, data);
+        centrals.push(central, n);
+        offset += head.length + n.length + data.length;
+    }
+    const dir = Buffer.concat(centrals);
+    const end = Buffer.alloc(22);
+    end.writeUInt32LE(0x06054b50, 0);
+    end.writeUInt16LE(files.length, 8);
+    end.writeUInt16LE(files.length, 10);
+    end.writeUInt32LE(dir.length, 12);
+    end.writeUInt32LE(offset, 16);
+    return Buffer.concat([...locals, dir, end]);
 }
 
 const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
@@ -142,7 +181,7 @@ test('an agency-only PDF: its agency downloads the same bytes; another agency ne
     );
 });
 
-test('type from the content: HTML named .pdf is 415, an executable 415; nothing is stored', async () => {
+test('type from the content: HTML named .pdf, an executable, a plain ZIP are 415 and store nothing; a Word document is taken', async () => {
     const before = await count(`SELECT count(*) FROM attachments`);
     const html = Buffer.from('<!DOCTYPE html>\n<html><head><title>x</title></head><body><script>alert(document.cookie)</script></body></html>\n');
     const res = await upload(police, html, { filename: 'court-order.pdf', visibility: 'mdt' });
@@ -150,7 +189,17 @@ test('type from the content: HTML named .pdf is 415, an executable 415; nothing 
     assert.equal(res.json.error.code, 'unsupported_media_type');
     const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(56)]);
     assert.equal((await upload(police, elf, { filename: 'scan.png', visibility: 'mdt' })).status, 415);
+    // a ZIP is refused, the same ZIP shaped as a Word document is taken
+    const parts = [
+        ['_rels/.rels', '<?xml version="1.0"?><Relationships/>'],
+        ['word/document.xml', '<?xml version="1.0"?><w:document/>'],
+    ];
+    assert.equal((await upload(police, storedZip(parts), { filename: 'letter.docx', visibility: 'mdt' })).status, 415);
     assert.equal(await count(`SELECT count(*) FROM attachments`), before);
+    const docx = storedZip([['[Content_Types].xml', '<?xml version="1.0"?><Types/>'], ...parts]);
+    const ok = await upload(police, docx, { filename: 'letter.docx', visibility: 'mdt' });
+    assert.equal(ok.status, 201, ok.text);
+    assert.equal(ok.json.content_type, 'application/vnd.openxmlformats-officedocument.wordprocessingml.document');
     assert.equal(await count(`SELECT count(*) FROM attachment_chunks c JOIN attachments a ON a.id = c.attachment_id WHERE a.id > 0`), await count(`SELECT coalesce(sum(chunks), 0) FROM attachments`));
 });
 
