@@ -32,6 +32,7 @@ PACKAGES=(
     build-essential cmake pkg-config
     libwebsockets-dev libjansson-dev libcmark-dev libpq-dev libssl-dev
     libcurl4-openssl-dev # email digests over SMTP (server/smtp.c)
+    libmagic-dev # attachment types from their content (server/attachfile.c)
     postgresql postgresql-client postgresql-contrib
     chromium chromium-driver fonts-dejavu-core testssl.sh
     curl ca-certificates clang-format valgrind libfaketime

@@ -205,13 +205,7 @@ json_t *mdt_actions_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_
         &prm);
     if (!r)
         return NULL;
-    mdt_case_ctx_t view = mdt_casectx_view(cx);
-    json_t *items = json_array();
-    for (int i = 0; i < PQntuples(r); i++) {
-        json_t *j = action_row_json(r, i, p, &view);
-        if (j)
-            json_array_append_new(items, j);
-    }
+    json_t *items = mdt_view_rows_json(r, p, cx, action_row_json);
     PQclear(r);
     return items;
 }

@@ -138,3 +138,12 @@ void mdt_caseop_run(mdt_caseop_t *op)
 {
     mdt_run_start(&op->run);
 }
+
+int mdt_caseop_answer_first(mdt_dbc_t *c, mdt_caseop_t *op, json_t *items)
+{
+    if (!items)
+        return c->status != MDT_DB_OK ? c->status : MDT_DB_ERROR;
+    op->run.ans.result = json_incref(json_array_get(items, 0));
+    json_decref(items);
+    return op->run.ans.result ? MDT_DB_OK : MDT_DB_NOT_FOUND;
+}

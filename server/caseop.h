@@ -68,4 +68,9 @@ int mdt_caseop_load(mdt_dbc_t *c, mdt_caseop_t *op);
 int mdt_caseop_record(mdt_dbc_t *c, mdt_caseop_t *op, const char *action, const char *object_type,
                       int64_t object_id, const char *event_kind, json_t *detail);
 
+/* In work: the first object of items (stolen; a list that the caller may
+ * see, from a kind's list function) becomes op->run.ans.result. items NULL
+ * (the list failed) returns c->status; an empty list MDT_DB_NOT_FOUND. */
+int mdt_caseop_answer_first(mdt_dbc_t *c, mdt_caseop_t *op, json_t *items);
+
 #endif

@@ -10,6 +10,7 @@
  * yet, runs its own transaction with the same audit-then-event ending. */
 #include "cases_int.h"
 
+#include "attachments.h"
 #include "ctx.h"
 
 /* ---- small helpers ---- */
@@ -263,6 +264,8 @@ static int board_work(mdt_dbc_t *c, mdt_caseop_t *op)
         rc = board_set(c, board, "review", part);
     if (rc == MDT_DB_OK)
         rc = board_set(c, board, "entries", mdt_entries_list_json(c, p, cx, 0));
+    if (rc == MDT_DB_OK)
+        rc = board_set(c, board, "attachments", mdt_attachments_list_json(c, p, cx, 0));
     if (rc == MDT_DB_OK)
         rc = board_set(c, board, "actions",
                        mdt_actions_list_json(c, p, cx, 0, mdt_ctx_time_zone(op->req)));

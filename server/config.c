@@ -152,7 +152,7 @@ static int load_env(mdt_config_t *cfg, char *err, size_t errlen)
     cfg->smtp_ca_file = env_or("MDT_SMTP_CA_FILE", NULL);
     t = getenv("MDT_SMTP_INSECURE_LOOPBACK");
     cfg->smtp_insecure_loopback = t && strcmp(t, "1") == 0;
-    int body = 0;
+    int body = 0, attachment = 0;
     if (env_duration("MDT_SESSION_IDLE", 900, err, errlen, &cfg->session_idle_s) ||
         env_duration("MDT_SESSION_MAX", 12 * 3600, err, errlen, &cfg->session_max_s) ||
         env_duration("MDT_LOCKOUT_PERIOD", 900, err, errlen, &cfg->lockout_s) ||
@@ -167,11 +167,14 @@ static int load_env(mdt_config_t *cfg, char *err, size_t errlen)
         env_int("MDT_DB_TIMEOUT_MS", 30000, 100, 3600000, err, errlen, &cfg->db_timeout_ms) ||
         env_int("MDT_HASH_THREADS", 2, 1, 32, err, errlen, &cfg->hash_threads) ||
         env_int("MDT_MAX_BODY", 256 * 1024, 1024, 64 * 1024 * 1024, err, errlen, &body) ||
+        env_int("MDT_ATTACHMENT_MAX", 25 * 1024 * 1024, 1024, 512 * 1024 * 1024, err, errlen,
+                &attachment) ||
         env_int("MDT_DIGEST_HOUR", 6, 0, 23, err, errlen, &cfg->digest_hour) ||
         env_int("MDT_DIGEST_TICK", 60, 0, 3600, err, errlen, &cfg->digest_tick_s) ||
         env_int("MDT_CALENDAR_RATE", 60, 1, 100000, err, errlen, &cfg->calendar_rate))
         return -1;
     cfg->max_body = (size_t)body;
+    cfg->attachment_max = (size_t)attachment;
     return parse_listen(cfg, env_or("MDT_LISTEN", "127.0.0.1:8080"), err, errlen);
 }
 
@@ -195,7 +198,7 @@ void mdt_config_usage(const char *prog)
            "MDT_HASH_THREADS, MDT_MAX_BODY, MDT_SMTP_URL, MDT_SMTP_FROM, MDT_SMTP_USER, "
            "MDT_SMTP_CA_FILE,\n"
            "MDT_SMTP_PASSWORD, MDT_SMTP_INSECURE_LOOPBACK, MDT_DIGEST_HOUR, MDT_DIGEST_TICK,\n"
-           "MDT_CALENDAR_RATE. See README.md.\n",
+           "MDT_CALENDAR_RATE, MDT_ATTACHMENT_MAX. See README.md.\n",
            prog);
 }
 

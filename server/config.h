@@ -37,6 +37,7 @@ typedef struct {
     int db_timeout_ms;
     int hash_threads;
     size_t max_body;
+    size_t attachment_max; /* an attachment's bytes (MDT_ATTACHMENT_MAX, default 25 MiB) */
     int test_hooks;
     /* email digests (smtp.h; docs/operations.md "Email"): off without a URL */
     const char *smtp_url;        /* MDT_SMTP_URL: smtp://host:port (STARTTLS) or smtps:// */

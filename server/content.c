@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "actions.h"
+#include "attachments.h"
 #include "cases.h"
 #include "entries.h"
 #include "meeting_item.h"
@@ -48,6 +49,11 @@ static json_t *entry_json(mdt_dbc_t *c, const mdt_content_reader_t *rd, int64_t 
 static json_t *action_json(mdt_dbc_t *c, const mdt_content_reader_t *rd, int64_t id)
 {
     return pick(mdt_actions_list_json(c, rd->p, rd->cx, id, rd->time_zone), id);
+}
+
+static json_t *attachment_json(mdt_dbc_t *c, const mdt_content_reader_t *rd, int64_t id)
+{
+    return pick(mdt_attachments_list_json(c, rd->p, rd->cx, id), id);
 }
 
 static json_t *service_json(mdt_dbc_t *c, const mdt_content_reader_t *rd, int64_t id)
@@ -124,6 +130,10 @@ static const mdt_content_kind_t KINDS[] = {
      "SELECT id, visibility, visible_to::text, agency_id, created_by, 0, 0 FROM services"
      " WHERE case_id = $1 AND id = ANY($2::bigint[])",
      NULL, service_json, NULL},
+    {"attachment",
+     "SELECT id, visibility, visible_to::text, agency_id, author_id, 0, 0 FROM attachments"
+     " WHERE case_id = $1 AND id = ANY($2::bigint[])",
+     NULL, attachment_json, NULL},
     {"consent", NULL, NULL, consent_json, NULL},
     {"pii", NULL, NULL, pii_json, NULL},
     {"tracking", NULL, NULL, tracking_json, NULL},

@@ -168,13 +168,7 @@ json_t *mdt_entries_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_
         &prm);
     if (!r)
         return NULL;
-    mdt_case_ctx_t view = mdt_casectx_view(cx);
-    json_t *items = json_array();
-    for (int i = 0; i < PQntuples(r); i++) {
-        json_t *j = entry_row_json(r, i, p, &view);
-        if (j)
-            json_array_append_new(items, j);
-    }
+    json_t *items = mdt_view_rows_json(r, p, cx, entry_row_json);
     PQclear(r);
     return items;
 }
@@ -182,12 +176,7 @@ json_t *mdt_entries_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_
 /* The one entry as op's caller sees it into op->run.ans.result; db status. */
 static int entry_result(mdt_dbc_t *c, mdt_caseop_t *op, int64_t id)
 {
-    json_t *items = mdt_entries_list_json(c, &op->p, &op->cx, id);
-    if (!items)
-        return c->status;
-    op->run.ans.result = json_incref(json_array_get(items, 0));
-    json_decref(items);
-    return op->run.ans.result ? MDT_DB_OK : MDT_DB_NOT_FOUND;
+    return mdt_caseop_answer_first(c, op, mdt_entries_list_json(c, &op->p, &op->cx, id));
 }
 
 /* ---- input ---------------------------------------------------------------- */

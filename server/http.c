@@ -254,7 +254,7 @@ int mdt_req_query_enum(const mdt_req_t *req, const char *name, const char *const
 
 static int body_append(mdt_req_t *req, const void *in, size_t len)
 {
-    size_t max = req->srv->cfg.max_body;
+    size_t max = req->body_max;
     if (req->body_too_large || req->body_len + len > max) {
         req->body_too_large = 1;
         return 0;
@@ -532,7 +532,7 @@ static int method_has_body(mdt_method_t m)
 /* Checks the body of a JSON route; fills req->json. 0 ok, -1 answered. */
 static int http_read_json(mdt_req_t *req)
 {
-    if (!method_has_body(req->method) || (req->route->flags & MDT_R_RAW_BODY))
+    if (!method_has_body(req->method) || (req->route->flags & (MDT_R_RAW_BODY | MDT_R_UPLOAD)))
         return 0;
     if (req->body_len == 0) {
         req->json = json_object();
@@ -557,8 +557,7 @@ static void http_dispatch_api(mdt_req_t *req)
 {
     int path_matched = 0;
     if (req->body_too_large) {
-        mdt_http_error(req, 413, "too_large", NULL, "the body is over %zu bytes",
-                       req->srv->cfg.max_body);
+        mdt_http_error(req, 413, "too_large", NULL, "the body is over %zu bytes", req->body_max);
         return;
     }
     req->route =
@@ -636,6 +635,23 @@ static int http_refuse_framing(mdt_req_t *req, size_t path_len)
     return req->dispatched;
 }
 
+/* The most body bytes req may bring, and the Content-Length above which
+ * it is refused before any byte is read (the connection then closes): an
+ * upload route (MDT_R_UPLOAD, matched here by path before the body) takes
+ * up to MDT_ATTACHMENT_MAX and nothing above it; any other request
+ * MDT_MAX_BODY, its body read and dropped up to HTTP_DISCARD_LIMIT.
+ * *upload tells which. */
+static size_t http_body_bounds(mdt_req_t *req, size_t *discard, int *upload)
+{
+    int64_t ids[MDT_ROUTE_MAX_IDS];
+    int path_matched = 0;
+    const mdt_route_t *r =
+        mdt_router_match(req->srv->routes, req->method, req->path, ids, &path_matched);
+    *upload = r && (r->flags & MDT_R_UPLOAD);
+    *discard = *upload ? req->srv->cfg.attachment_max : HTTP_DISCARD_LIMIT;
+    return *upload ? req->srv->cfg.attachment_max : req->srv->cfg.max_body;
+}
+
 /* LWS_CALLBACK_HTTP: a new request's headers are in. */
 static int http_begin(struct lws *wsi, http_pss_t *pss, const char *in, size_t len)
 {
@@ -649,11 +665,17 @@ static int http_begin(struct lws *wsi, http_pss_t *pss, const char *in, size_t l
         return 0;
     if (!method_has_body(req->method) || req->content_length == 0)
         return http_dispatch(wsi, req);
-    if (req->content_length > HTTP_DISCARD_LIMIT) {
+    size_t discard;
+    int upload;
+    req->body_max = http_body_bounds(req, &discard, &upload);
+    if (upload && !req->cookie) { /* no session: 401 from the gate, the body never read */
+        req->close_after = 1;
+        return http_dispatch(wsi, req);
+    }
+    if (req->content_length > discard) {
         req->dispatched = 1;
         req->close_after = 1;
-        mdt_http_error(req, 413, "too_large", NULL, "the body is over %zu bytes",
-                       srv->cfg.max_body);
+        mdt_http_error(req, 413, "too_large", NULL, "the body is over %zu bytes", req->body_max);
     }
     return 0; /* the body follows */
 }

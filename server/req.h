@@ -49,6 +49,7 @@ typedef struct mdt_req {
     /* body */
     char *body;
     size_t body_len, content_length;
+    size_t body_max; /* MDT_MAX_BODY, or MDT_ATTACHMENT_MAX on an upload route */
     int body_too_large;
     json_t *json; /* parsed object body for JSON routes, else NULL */
 

@@ -31,6 +31,7 @@ enum {
     MDT_R_TEST = 1 << 4,       /* test hook: only when test hooks are enabled */
     MDT_R_RAW_BODY = 1 << 5,   /* body need not be JSON */
     MDT_R_IDEMPOTENT = 1 << 6, /* a create that honours Idempotency-Key (idem.h) */
+    MDT_R_UPLOAD = 1 << 7,     /* a file body up to MDT_ATTACHMENT_MAX (implies RAW_BODY) */
 };
 
 typedef void (*mdt_handler_fn)(struct mdt_req *req);

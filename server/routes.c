@@ -4,6 +4,7 @@
 
 #include "actions.h"
 #include "admin.h"
+#include "attachments.h"
 #include "audit.h"
 #include "auth.h"
 #include "entries.h"
@@ -77,6 +78,10 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_PATCH, "/api/v1/entries/{id}", mdt_entries_update, 0},
     {MDT_M_DELETE, "/api/v1/entries/{id}", mdt_entries_retract, 0},
     {MDT_M_GET, "/api/v1/entries/{id}/history", mdt_entries_history, 0},
+    {MDT_M_POST, "/api/v1/cases/{id}/attachments", mdt_attachments_create, MDT_R_UPLOAD},
+    {MDT_M_GET, "/api/v1/cases/{id}/attachments", mdt_attachments_list, 0},
+    {MDT_M_GET, "/api/v1/attachments/{id}/content", mdt_attachments_content, 0},
+    {MDT_M_DELETE, "/api/v1/attachments/{id}", mdt_attachments_retract, 0},
     {MDT_M_POST, "/api/v1/cases/{id}/actions", mdt_actions_create, MDT_R_IDEMPOTENT},
     {MDT_M_POST, "/api/v1/actions/bulk", mdt_actions_bulk, 0},
     {MDT_M_PATCH, "/api/v1/actions/{id}", mdt_actions_update, 0},

@@ -10,8 +10,7 @@
 
 #include "keyring.h"
 
-/* The data key for case_id into dek, created for a write (create). */
-static int key_for(mdt_dbc_t *c, int64_t case_id, int create, unsigned char dek[MDT_SEAL_KEY_BYTES])
+int mdt_sealed_key(mdt_dbc_t *c, int64_t case_id, int create, unsigned char dek[MDT_SEAL_KEY_BYTES])
 {
     if (!c->keyring) {
         c->status = MDT_DB_ERROR;
@@ -48,7 +47,7 @@ int mdt_sealed_seal(mdt_dbc_t *c, const mdt_seal_where_t *where, const char *pla
         *out = strdup(plain);
         return *out ? MDT_DB_OK : MDT_DB_ERROR;
     }
-    int rc = key_for(c, where->case_id, 1, dek);
+    int rc = mdt_sealed_key(c, where->case_id, 1, dek);
     if (rc == MDT_DB_OK && mdt_seal_value(dek, where, plain, strlen(plain), out) != 0) {
         c->status = rc = MDT_DB_ERROR;
         snprintf(c->error, sizeof(c->error), "sealing a value failed");
@@ -65,7 +64,7 @@ int mdt_sealed_open(mdt_dbc_t *c, const mdt_seal_where_t *where, const char *val
         *out = strdup(value ? value : "");
         return *out ? MDT_DB_OK : MDT_DB_ERROR;
     }
-    int rc = key_for(c, where->case_id, 0, dek);
+    int rc = mdt_sealed_key(c, where->case_id, 0, dek);
     if (rc == MDT_DB_NOT_FOUND || (rc == MDT_DB_OK && mdt_seal_open(dek, where, value, out, NULL)))
         rc = refuse(c, where);
     OPENSSL_cleanse(dek, sizeof(dek));
@@ -116,6 +115,17 @@ int mdt_sealed_open_result(mdt_dbc_t *c, PGresult *r, const mdt_sealed_col_t *co
     return MDT_DB_OK;
 }
 
+PGresult *mdt_sealed_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *prm,
+                           const mdt_sealed_col_t *cols, size_t n)
+{
+    PGresult *r = mdt_db_query(c, sql, prm);
+    if (r && mdt_sealed_open_result(c, r, cols, n) != MDT_DB_OK) {
+        PQclear(r);
+        r = NULL;
+    }
+    return r;
+}
+
 int mdt_sealed_next_id(mdt_dbc_t *c, const char *sequence, int64_t *id)
 {
     mdt_db_params_t p;
@@ -150,15 +160,4 @@ void mdt_sealed_hold_free(mdt_sealed_hold_t *h)
     for (int i = 0; i < h->n; i++)
         free(h->v[i]);
     h->n = 0;
-}
-
-PGresult *mdt_sealed_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p,
-                           const mdt_sealed_col_t *cols, size_t n)
-{
-    PGresult *r = mdt_db_query(c, sql, p);
-    if (r && mdt_sealed_open_result(c, r, cols, n) != MDT_DB_OK) {
-        PQclear(r);
-        r = NULL;
-    }
-    return r;
 }

@@ -13,6 +13,7 @@
 #define MDT_SEALED_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "db.h"
 #include "seal.h"
@@ -28,6 +29,19 @@ typedef struct {
     int category_col;     /* or the column holding it (-1: none) */
 } mdt_sealed_col_t;
 
+/* DB thread: the data key of case_id (the installation's when 0) into dek,
+ * created when create is set and there is none. MDT_DB_OK, or an error
+ * status with c->error saying why (no keyring on the connection, a key
+ * that does not unwrap). The caller wipes dek (OPENSSL_cleanse). */
+int mdt_sealed_key(mdt_dbc_t *c, int64_t case_id, int create,
+                   unsigned char dek[MDT_SEAL_KEY_BYTES]);
+
+/* DB thread: runs sql with prm (mdt_db_query) and opens the n sealed
+ * columns of its rows in place: the result (the caller PQclear()s), or
+ * NULL with c->status set. */
+PGresult *mdt_sealed_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *prm,
+                           const mdt_sealed_col_t *cols, size_t n);
+
 /* DB thread: opens, in place, every sealed value in the n columns of r.
  * MDT_DB_OK, or MDT_DB_ERROR with c->error naming the object (never a
  * value) when one does not open or no key is available. */
@@ -38,12 +52,6 @@ int mdt_sealed_open_result(mdt_dbc_t *c, PGresult *r, const mdt_sealed_col_t *co
  * would hide nothing, and SQL that asks whether a text is empty (an outcome
  * that is not a review) keeps working. */
 int mdt_sealed_blank(const char *s);
-
-/* DB thread: runs one parameterized statement (mdt_db_query) and opens the
- * n sealed columns of its result: the result (caller PQclear()s), or NULL
- * with c->status set. */
-PGresult *mdt_sealed_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p,
-                           const mdt_sealed_col_t *cols, size_t n);
 
 /* DB thread: seals plain (NUL-terminated) for where under its case's data
  * key (the installation's when where->case_id is 0), creating the key on

@@ -45,3 +45,16 @@ bool mdt_view_row_visible(const mdt_principal_t *p, const mdt_case_ctx_t *c, con
     mdt_view_item(r, row, cols, it);
     return mdt_view_visible(p, c, it);
 }
+
+json_t *mdt_view_rows_json(const PGresult *r, const mdt_principal_t *p, const mdt_casectx_t *cx,
+                           mdt_view_row_json_fn row_json)
+{
+    mdt_case_ctx_t view = mdt_casectx_view(cx);
+    json_t *items = json_array();
+    for (int i = 0; items && i < PQntuples(r); i++) {
+        json_t *j = row_json(r, i, p, &view);
+        if (j)
+            json_array_append_new(items, j);
+    }
+    return items;
+}

@@ -13,6 +13,7 @@
 #ifndef MDT_VIEW_H
 #define MDT_VIEW_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -47,6 +48,16 @@ bool mdt_view_visible(const mdt_principal_t *p, const mdt_case_ctx_t *c, const m
 /* Earlier versions and a retracted body: may p see them? */
 bool mdt_view_history_visible(const mdt_principal_t *p, const mdt_case_ctx_t *c,
                               const mdt_view_item_t *it);
+/* One row of a result as p may see it in case c: a new JSON object, or
+ * NULL when p may not see it (the kind's serializer). */
+typedef json_t *(*mdt_view_row_json_fn)(const PGresult *r, int row, const mdt_principal_t *p,
+                                        const mdt_case_ctx_t *c);
+
+/* Every row of r through row_json, in order, as a new JSON array of what
+ * p may see in the case of cx (the rows p may not see left out). */
+json_t *mdt_view_rows_json(const PGresult *r, const mdt_principal_t *p, const mdt_casectx_t *cx,
+                           mdt_view_row_json_fn row_json);
+
 /* mdt_view_item then mdt_view_visible; out may be NULL. */
 bool mdt_view_row_visible(const mdt_principal_t *p, const mdt_case_ctx_t *c, const PGresult *r,
                           int row, const mdt_view_cols_t *cols, mdt_view_item_t *out);

@@ -40,7 +40,7 @@ static void test_every_kind(void)
 
 static void test_items(void)
 {
-    static const char *const items[] = {"entry", "action", "service"};
+    static const char *const items[] = {"entry", "action", "service", "attachment"};
     for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
         const mdt_content_kind_t *k = mdt_content_find(items[i]);
         CHECK(k && k->ctx_by_ids_sql);

@@ -1,5 +1,5 @@
 // board.js - one case's board (#/cases/{id}): summary, timeline and
-// composer, action items, protected details and consents, services,
+// composer, action items, files, protected details and consents, services,
 // tracking — all of it kept live over the WebSocket.
 
 import { api } from '../api.js';
@@ -12,6 +12,7 @@ import { Protected } from './board_pii.js';
 import { Services, Tracking } from './board_records.js';
 import { CaseDetails } from './board_case.js';
 import { Review } from './board_review.js';
+import { Files } from './board_files.js';
 
 export async function render(root, { parts }) {
     const caseId = Number(parts[1]);
@@ -108,6 +109,7 @@ class Board {
         this.presenceEl = h('div', { class: 'presence' });
         this.timeline = new Timeline(this);
         this.actions = new Actions(this);
+        this.files = new Files(this);
         this.pii = new Protected(this);
         this.services = new Services(this);
         this.tracking = new Tracking(this);
@@ -116,6 +118,7 @@ class Board {
         const sections = [
             ['sec-actions', 'Action items'],
             ['sec-timeline', 'Timeline'],
+            ['sec-files', 'Files'],
             ['sec-pii', 'Protected details'],
             ['sec-services', 'Services'],
             ['sec-tracking', 'Tracking'],
@@ -162,7 +165,7 @@ class Board {
                 { class: 'board-grid' },
                 h('div', { class: 'board-side board-side-top' }, this.actions.el),
                 h('div', { class: 'board-main' }, this.timeline.el),
-                h('div', { class: 'board-side' }, this.pii.el, this.services.el, this.tracking.el, this.details.el),
+                h('div', { class: 'board-side' }, this.files.el, this.pii.el, this.services.el, this.tracking.el, this.details.el),
             ),
         );
         this.renderAll();
@@ -172,6 +175,7 @@ class Board {
         this.renderHead();
         this.timeline.render();
         this.actions.render();
+        this.files.render();
         this.pii.render();
         this.services.render();
         this.tracking.render();
@@ -275,6 +279,7 @@ class Board {
             this.actions.render(live ? ids : null);
             this.renderHead();
         } else if (part === 'services') this.services.render(live ? ids : null);
+        else if (part === 'attachments') this.files.render(live ? ids : null);
         else if (part === 'consents' || part === 'pii') this.pii.render(live);
         else if (part === 'tracking') this.tracking.render(live);
         else if (part === 'case') {
@@ -283,6 +288,7 @@ class Board {
             this.timeline.agenciesChanged();
             this.actions.agenciesChanged();
             this.services.picker?.setAgencies(this.caseAgencies());
+            this.files.picker?.setAgencies(this.caseAgencies());
             this.pii.render(false);
         }
     }
@@ -294,7 +300,7 @@ class Board {
         // What this user just made (the event may beat the REST answer) is
         // neither highlighted nor announced.
         const me = ctx.me.user.id;
-        const mine = (msg.kind === 'entry.created' && d.author_id === me) || ((msg.kind === 'action.created' || msg.kind === 'service.created') && d.created_by === me);
+        const mine = ((msg.kind === 'entry.created' || msg.kind === 'attachment.created') && d.author_id === me) || ((msg.kind === 'action.created' || msg.kind === 'service.created') && d.created_by === me);
         const live = () => (mine ? new Set() : new Set([d.id]));
         switch (msg.kind) {
             case 'entry.created':
@@ -322,6 +328,14 @@ class Board {
                     this.refresh('services', live());
                     if (mine) break;
                     announce(`Service logged: ${d.service}.`);
+                }
+                break;
+            case 'attachment.created':
+            case 'attachment.retracted':
+                if (this.upsert('attachments', d)) {
+                    this.refresh('attachments', live());
+                    if (mine) break;
+                    announce(msg.kind === 'attachment.created' ? `New file: ${d.filename} (${agencyName(d.agency_id)}).` : `A file of ${agencyName(d.agency_id)} was retracted.`);
                 }
                 break;
             case 'consent.changed':
@@ -357,7 +371,7 @@ class Board {
     }
 
     revoked(d) {
-        const lists = { entry: 'entries', action: 'actions', service: 'services' };
+        const lists = { entry: 'entries', action: 'actions', service: 'services', attachment: 'attachments' };
         if (d.entity === 'case') {
             this.gone();
         } else if (d.entity === 'pii') {

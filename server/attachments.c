@@ -1,0 +1,666 @@
+/* attachments.c - files on a case (see attachments.h, docs/attachments.md).
+ *
+ * An upload is the raw file as the request body (POST
+ * /cases/{id}/attachments?filename=&visibility=&visible_to=), bounded by
+ * MDT_ATTACHMENT_MAX in the HTTP layer. Its type (libmagic, from the bytes)
+ * and SHA-256 are worked out on the cpu pool; then one caseop (context, 404
+ * for what the caller may not see, one transaction, audit row and event
+ * last) stores the row and the file in chunks of ATT_CHUNK bytes, each
+ * sealed under the case's data key with "chunk:<index>" and the attachment
+ * and case ids in its associated data; the file name is sealed as any
+ * value. A download opens the chunks one by one, checks the SHA-256 and
+ * answers the bytes with a Content-Disposition (inline only for images,
+ * then sandboxed).
+ *
+ * What a principal sees of an attachment is decided in one place,
+ * att_row_json, with the view filter (view.h): nothing when it says no,
+ * and for a retracted attachment no file name and no content unless the
+ * principal's agency authored it. The same function serves the list, the
+ * board, the live events (content.c) and every answer here. */
+#include "attachments.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "attachfile.h"
+#include "caseop.h"
+#include "ctx.h"
+#include "entries.h"
+#include "ids.h"
+#include "json.h"
+#include "meetings.h"
+#include "sealed.h"
+#include "view.h"
+#include "workq.h"
+
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* The file is stored in chunks of this many bytes (the last one shorter). */
+#define ATT_CHUNK      (1024 * 1024)
+#define ATT_REASON_MAX 500
+
+/* In mdt_visibility_t order. */
+static const char *const VISIBILITIES[] = {"mdt", "agencies", "agency", NULL};
+
+#define ATT_SELECT                                                                                 \
+    "SELECT a.id, a.case_id, a.agency_id, a.author_id, u.display_name, a.filename,"                \
+    " a.content_type, a.size, a.sha256, a.chunks, a.visibility, a.visible_to::text,"               \
+    " a.entry_id, a.consent_id, a.meeting_id, " TS("a.created_at") ", " TS(                        \
+        "a.retracted_at") ", a.retracted_by, a.retract_reason"                                     \
+                          " FROM attachments a JOIN users u ON u.id = a.author_id"
+
+enum {
+    C_ID,
+    C_CASE,
+    C_AGENCY,
+    C_AUTHOR,
+    C_AUTHOR_NAME,
+    C_NAME,
+    C_TYPE,
+    C_SIZE,
+    C_SHA,
+    C_CHUNKS,
+    C_VIS,
+    C_VISTO,
+    C_ENTRY,
+    C_CONSENT,
+    C_MEETING,
+    C_CREATED,
+    C_RETRACTED,
+    C_RETRACTED_BY,
+    C_REASON
+};
+
+static const mdt_sealed_col_t ATT_SEALED[] = {
+    {C_NAME, "attachment", "filename", C_ID, C_CASE, NULL, -1},
+    {C_REASON, "attachment", "retract_reason", C_ID, C_CASE, NULL, -1},
+};
+
+static const mdt_view_cols_t ATT_COLS = {.vis = C_VIS,
+                                         .visible_to = C_VISTO,
+                                         .author_agency = C_AGENCY,
+                                         .author_user = C_AUTHOR,
+                                         .assignee_agency = -1,
+                                         .assignee_user = -1};
+
+/* Runs an ATT_SELECT statement and opens its sealed columns: the result
+ * (caller PQclear()s), or NULL with c->status set. */
+static PGresult *att_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *prm)
+{
+    return mdt_sealed_query(c, sql, prm, ATT_SEALED, 2);
+}
+
+/* ---- serializing ---------------------------------------------------------- */
+
+/* The attachment in row r as p sees it, or NULL when p may not see it. */
+static json_t *att_row_json(const PGresult *r, int row, const mdt_principal_t *p,
+                            const mdt_case_ctx_t *cx)
+{
+    mdt_view_item_t ri;
+    if (!mdt_view_row_visible(p, cx, r, row, &ATT_COLS, &ri))
+        return NULL;
+    int retracted = !PQgetisnull(r, row, C_RETRACTED);
+    int whole = !retracted || mdt_view_history_visible(p, cx, &ri);
+    int64_t id = mdt_db_int(r, row, C_ID);
+    char url[64];
+    snprintf(url, sizeof(url), "/api/v1/attachments/%lld/content", (long long)id);
+    return json_pack(
+        "{s:I, s:I, s:I, s:I, s:s, s:o, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o,"
+        " s:o, s:o}",
+        "id", (json_int_t)id, "case_id", (json_int_t)mdt_db_int(r, row, C_CASE), "agency_id",
+        (json_int_t)ri.it.author_agency_id, "author_id", (json_int_t)ri.it.author_user_id,
+        "author_name", mdt_db_str(r, row, C_AUTHOR_NAME), "filename",
+        mdt_json_str_or_null(whole ? mdt_db_str(r, row, C_NAME) : NULL), "content_type",
+        mdt_db_str(r, row, C_TYPE), "size", (json_int_t)mdt_db_int(r, row, C_SIZE), "sha256",
+        mdt_db_str(r, row, C_SHA), "visibility", mdt_db_str(r, row, C_VIS), "visible_to",
+        mdt_entries_ids_json(ri.ids, ri.it.n_visible_to), "entry_id",
+        mdt_json_id_or_null(mdt_db_int(r, row, C_ENTRY)), "consent_id",
+        mdt_json_id_or_null(mdt_db_int(r, row, C_CONSENT)), "meeting_id",
+        mdt_json_id_or_null(mdt_db_int(r, row, C_MEETING)), "created_at",
+        mdt_db_str(r, row, C_CREATED), "retracted_at",
+        mdt_json_str_or_null(mdt_db_str(r, row, C_RETRACTED)), "retracted_by",
+        mdt_json_id_or_null(mdt_db_int(r, row, C_RETRACTED_BY)), "retract_reason",
+        mdt_json_str_or_null(mdt_db_str(r, row, C_REASON)), "content_url",
+        whole ? json_string(url) : json_null());
+}
+
+json_t *mdt_attachments_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx,
+                                  int64_t attachment_id)
+{
+    mdt_db_params_t prm;
+    mdt_db_params_init(&prm);
+    mdt_db_param_int(&prm, cx->case_id);
+    mdt_db_param_int(&prm, attachment_id);
+    PGresult *r = att_query(
+        c, ATT_SELECT " WHERE a.case_id = $1 AND ($2::bigint = 0 OR a.id = $2) ORDER BY a.id",
+        &prm);
+    if (!r)
+        return NULL;
+    json_t *items = mdt_view_rows_json(r, p, cx, att_row_json);
+    PQclear(r);
+    return items;
+}
+
+/* The one attachment as op's caller sees it into op->run.ans.result. */
+static int att_result(mdt_dbc_t *c, mdt_caseop_t *op, int64_t id)
+{
+    return mdt_caseop_answer_first(c, op, mdt_attachments_list_json(c, &op->p, &op->cx, id));
+}
+
+/* ---- the case's data key and the chunks --------------------------------------- */
+
+/* Where chunk index of attachment id lives; field is the caller's buffer. */
+static mdt_seal_where_t chunk_where(int64_t id, int64_t case_id, int index, char field[24])
+{
+    snprintf(field, 24, "chunk:%d", index);
+    return (mdt_seal_where_t){"attachment", field, id, case_id, ""};
+}
+
+/* Seals and stores the len bytes of data as the chunks of attachment id. */
+static int chunks_store(mdt_dbc_t *c, int64_t id, int64_t case_id, const char *data, size_t len)
+{
+    unsigned char dek[MDT_SEAL_KEY_BYTES];
+    int rc = mdt_sealed_key(c, case_id, 1, dek);
+    for (size_t off = 0, i = 0; rc == MDT_DB_OK && off < len; off += ATT_CHUNK, i++) {
+        char field[24], *sealed = NULL;
+        size_t n = len - off < ATT_CHUNK ? len - off : ATT_CHUNK;
+        mdt_seal_where_t w = chunk_where(id, case_id, (int)i, field);
+        if (mdt_seal_value(dek, &w, data + off, n, &sealed) != 0) {
+            rc = c->status = MDT_DB_ERROR;
+            break;
+        }
+        mdt_db_params_t prm;
+        mdt_db_params_init(&prm);
+        mdt_db_param_int(&prm, id);
+        mdt_db_param_int(&prm, (int64_t)i);
+        mdt_db_param_str(&prm, sealed);
+        rc = mdt_db_exec(
+            c, "INSERT INTO attachment_chunks (attachment_id, index, data) VALUES ($1, $2, $3)",
+            &prm);
+        free(sealed);
+    }
+    OPENSSL_cleanse(dek, sizeof(dek));
+    return rc;
+}
+
+/* Opens chunk index of attachment id into buf at *off (room: size). */
+static int chunk_open(mdt_dbc_t *c, const unsigned char *dek, int64_t id, int64_t case_id,
+                      int index, char *buf, size_t size, size_t *off)
+{
+    mdt_db_params_t prm;
+    mdt_db_params_init(&prm);
+    mdt_db_param_int(&prm, id);
+    mdt_db_param_int(&prm, index);
+    PGresult *r = mdt_db_query(
+        c, "SELECT data FROM attachment_chunks WHERE attachment_id = $1 AND index = $2", &prm);
+    if (!r)
+        return c->status;
+    char field[24], *plain = NULL;
+    size_t n = 0;
+    mdt_seal_where_t w = chunk_where(id, case_id, index, field);
+    int rc = PQntuples(r) == 1 && mdt_seal_open(dek, &w, mdt_db_str(r, 0, 0), &plain, &n) == 0 &&
+                     n <= size - *off
+                 ? MDT_DB_OK
+                 : MDT_DB_ERROR;
+    PQclear(r);
+    if (rc == MDT_DB_OK) {
+        memcpy(buf + *off, plain, n);
+        *off += n;
+    }
+    if (plain)
+        OPENSSL_cleanse(plain, n);
+    free(plain);
+    return rc;
+}
+
+/* The whole file of the attachment in row r into a new buffer (*out,
+ * caller frees), checked against its size and SHA-256. A chunk that is
+ * missing, does not open here or does not add up is MDT_DB_ERROR with
+ * c->error naming the attachment (never a byte of it). */
+static int chunks_load(mdt_dbc_t *c, const PGresult *r, char **out, size_t *len)
+{
+    int64_t id = mdt_db_int(r, 0, C_ID), case_id = mdt_db_int(r, 0, C_CASE);
+    size_t size = (size_t)mdt_db_int(r, 0, C_SIZE), off = 0;
+    int chunks = (int)mdt_db_int(r, 0, C_CHUNKS);
+    unsigned char dek[MDT_SEAL_KEY_BYTES];
+    char *buf = malloc(size ? size : 1);
+    int rc = buf ? mdt_sealed_key(c, case_id, 0, dek) : MDT_DB_ERROR;
+    for (int i = 0; rc == MDT_DB_OK && i < chunks; i++)
+        rc = chunk_open(c, dek, id, case_id, i, buf, size, &off);
+    OPENSSL_cleanse(dek, sizeof(dek));
+    char hex[65] = "";
+    if (rc == MDT_DB_OK && off == size)
+        mdt_attachfile_sha256(buf, size, hex);
+    if (rc == MDT_DB_OK && strcmp(hex, mdt_db_str(r, 0, C_SHA)) == 0) {
+        *out = buf;
+        *len = size;
+        return MDT_DB_OK;
+    }
+    free(buf);
+    if (rc != MDT_DB_OK && c->status != MDT_DB_OK)
+        return rc;
+    c->status = MDT_DB_ERROR;
+    snprintf(c->error, sizeof(c->error), "attachment %lld does not open or match its SHA-256",
+             (long long)id);
+    return MDT_DB_ERROR;
+}
+
+/* ---- input ---------------------------------------------------------------- */
+
+typedef struct {
+    mdt_req_t *req;
+    char filename[MDT_ATTACHFILE_NAME_MAX + 1];
+    int vis;
+    int64_t visible_to[MDT_CASE_MAX_AGENCIES];
+    size_t n_visible_to;
+    int64_t entry_id, consent_id, meeting_id; /* 0 = none */
+    const char *type;                         /* detected on the cpu pool; NULL = refused */
+    const char *why;                          /* why it was refused */
+    char sha256[65];
+    int rc;                 /* 1 until the cpu work ran */
+    const char *reason;     /* retract: borrowed from req->json */
+    char disposition[1024]; /* download: the Content-Disposition */
+    int inline_;
+    void (*finish)(void *op, int status); /* caseop's own finish (download) */
+} att_in_t;
+
+/* visible_to as a comma-separated list of agency ids ("3,7"). */
+static int parse_visible_to(const mdt_req_t *req, att_in_t *in, mdt_err_t *e)
+{
+    const char *s = mdt_req_query(req, "visible_to");
+    in->n_visible_to = 0;
+    while (s && *s) {
+        char *end;
+        long long v = strtoll(s, &end, 10);
+        if (end == s || v <= 0 || (*end && *end != ',') ||
+            in->n_visible_to == MDT_CASE_MAX_AGENCIES) {
+            mdt_err_set(e, 422, "validation", "visible_to",
+                        "visible_to must be a comma-separated list of agency ids");
+            return -1;
+        }
+        in->visible_to[in->n_visible_to++] = v;
+        s = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* The upload's query parameters and body size into in. */
+static int parse_upload(const mdt_req_t *req, att_in_t *in, mdt_err_t *e)
+{
+    const char *name = mdt_req_query(req, "filename");
+    if (!name || mdt_attachfile_name(name, in->filename) != 0) {
+        mdt_err_set(e, 422, "validation", "filename",
+                    "filename must be a file name in UTF-8 (the path is dropped)");
+        return -1;
+    }
+    if (mdt_req_query_enum(req, "visibility", VISIBILITIES, &in->vis, e) < 0 ||
+        parse_visible_to(req, in, e) < 0 ||
+        mdt_req_query_int(req, "entry_id", 1, INT64_MAX, 0, &in->entry_id, e) < 0 ||
+        mdt_req_query_int(req, "consent_id", 1, INT64_MAX, 0, &in->consent_id, e) < 0 ||
+        mdt_req_query_int(req, "meeting_id", 1, INT64_MAX, 0, &in->meeting_id, e) < 0)
+        return -1;
+    if (in->vis < 0) {
+        mdt_err_set(e, 422, "validation", "visibility",
+                    "visibility is required: mdt, agencies or agency");
+        return -1;
+    }
+    if (req->body_len == 0) {
+        mdt_err_set(e, 422, "validation", NULL, "the body must be the file; it is empty");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- create ------------------------------------------------------------------ */
+
+static int stop(mdt_caseop_t *op, int status, const char *code, const char *field,
+                const char *message)
+{
+    return mdt_run_fail(&op->run, status, code, field, message);
+}
+
+/* The linked entry or consent (sql: one row when id is on case $2). */
+static int check_link(mdt_dbc_t *c, mdt_caseop_t *op, const char *sql, int64_t id,
+                      const char *field)
+{
+    if (!id)
+        return MDT_DB_OK;
+    mdt_db_params_t prm;
+    mdt_db_params_init(&prm);
+    mdt_db_param_int(&prm, id);
+    mdt_db_param_int(&prm, op->case_id);
+    PGresult *r = mdt_db_query(c, sql, &prm);
+    if (!r)
+        return c->status;
+    int found = PQntuples(r) == 1;
+    PQclear(r);
+    return found ? MDT_DB_OK : stop(op, 422, "validation", field, "not an item of this case");
+}
+
+static int att_create_checks(mdt_dbc_t *c, mdt_caseop_t *op, const att_in_t *in)
+{
+    if (!mdt_authz_entry_create(&op->p, &op->view, false))
+        return stop(op, 403, "forbidden", NULL, "you may not add files to this case");
+    int rc = mdt_entries_check_visible_to(op, in->vis, in->visible_to, in->n_visible_to);
+    if (rc == MDT_DB_OK)
+        rc = check_link(c, op, "SELECT 1 FROM entries WHERE id = $1 AND case_id = $2", in->entry_id,
+                        "entry_id");
+    if (rc == MDT_DB_OK)
+        rc = check_link(c, op, "SELECT 1 FROM consents WHERE id = $1 AND case_id = $2",
+                        in->consent_id, "consent_id");
+    if (rc == MDT_DB_OK && in->meeting_id)
+        rc = mdt_meetings_check_link(c, &op->run, &op->p, in->meeting_id, op->case_id);
+    return rc;
+}
+
+static int att_insert(mdt_dbc_t *c, mdt_caseop_t *op, const att_in_t *in, int64_t *id)
+{
+    const mdt_req_t *req = op->req;
+    char *ids = mdt_ids_literal(in->visible_to, in->n_visible_to);
+    mdt_sealed_hold_t hold = {0};
+    const char *sname = NULL;
+    int rc = ids ? mdt_sealed_next_id(c, "attachments_id_seq", id) : MDT_DB_ERROR;
+    mdt_seal_where_t w = {"attachment", "filename", *id, op->case_id, ""};
+    if (rc == MDT_DB_OK)
+        rc = mdt_sealed_put(c, &hold, &w, in->filename, &sname);
+    if (rc != MDT_DB_OK)
+        goto exit;
+    mdt_db_params_t prm;
+    mdt_db_params_init(&prm);
+    mdt_db_param_int(&prm, *id);
+    mdt_db_param_int(&prm, op->case_id);
+    mdt_db_param_int(&prm, op->p.agency_id);
+    mdt_db_param_int(&prm, op->p.user_id);
+    mdt_db_param_str(&prm, sname);
+    mdt_db_param_str(&prm, in->type);
+    mdt_db_param_int(&prm, (int64_t)req->body_len);
+    mdt_db_param_str(&prm, in->sha256);
+    mdt_db_param_int(&prm, (int64_t)((req->body_len + ATT_CHUNK - 1) / ATT_CHUNK));
+    mdt_db_param_str(&prm, VISIBILITIES[in->vis]);
+    mdt_db_param_str(&prm, ids);
+    mdt_db_param_int(&prm, in->entry_id);
+    mdt_db_param_int(&prm, in->consent_id);
+    mdt_db_param_int(&prm, in->meeting_id);
+    rc = mdt_db_exec(c,
+                     "INSERT INTO attachments (id, case_id, agency_id, author_id, filename,"
+                     " content_type, size, sha256, chunks, visibility, visible_to, entry_id,"
+                     " consent_id, meeting_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+                     " $11::bigint[], nullif($12::bigint, 0), nullif($13::bigint, 0),"
+                     " nullif($14::bigint, 0))",
+                     &prm);
+    if (rc == MDT_DB_OK)
+        rc = chunks_store(c, *id, op->case_id, req->body, req->body_len);
+exit:
+    mdt_sealed_hold_free(&hold);
+    free(ids);
+    return rc;
+}
+
+static int att_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
+{
+    att_in_t *in = op->ud;
+    int rc = att_create_checks(c, op, in);
+    if (rc == MDT_DB_OK)
+        rc = att_insert(c, op, in, &op->object_id);
+    if (rc == MDT_DB_OK)
+        rc = att_result(c, op, op->object_id);
+    if (rc != MDT_DB_OK)
+        return rc;
+    json_t *detail = json_pack("{s:s, s:I, s:s}", "content_type", in->type, "size",
+                               (json_int_t)op->req->body_len, "visibility", VISIBILITIES[in->vis]);
+    rc = mdt_caseop_record(c, op, "attachment.create", "attachment", op->object_id,
+                           "attachment.created", detail);
+    json_decref(detail);
+    op->run.ans.ok_status = 201;
+    return rc;
+}
+
+/* ---- loading and gating an existing attachment ----------------------------------- */
+
+/* The attachment row (locked for a change when lock is set) into *out. */
+static int att_load(mdt_dbc_t *c, int64_t id, int lock, PGresult **out)
+{
+    mdt_db_params_t prm;
+    mdt_db_params_init(&prm);
+    mdt_db_param_int(&prm, id);
+    *out = att_query(
+        c, lock ? ATT_SELECT " WHERE a.id = $1 FOR UPDATE OF a" : ATT_SELECT " WHERE a.id = $1",
+        &prm);
+    if (!*out)
+        return c->status;
+    if (PQntuples(*out) == 1)
+        return MDT_DB_OK;
+    PQclear(*out);
+    *out = NULL;
+    return MDT_DB_NOT_FOUND;
+}
+
+/* ---- download ------------------------------------------------------------------------ */
+
+/* The stored type of row r as the static string of mdt_attachfile_types. */
+static const char *att_type(const PGresult *r)
+{
+    for (int i = 0; mdt_attachfile_types[i]; i++) {
+        if (strcmp(mdt_attachfile_types[i], mdt_db_str(r, 0, C_TYPE)) == 0)
+            return mdt_attachfile_types[i];
+    }
+    return "application/octet-stream";
+}
+
+/* Who sees the attachment gets its bytes, unless it was retracted (then
+ * only its author's agency); anyone else 404, as for a file that does not
+ * exist. */
+static int att_content_work(mdt_dbc_t *c, mdt_caseop_t *op)
+{
+    att_in_t *in = op->ud;
+    PGresult *r = NULL;
+    int rc = att_load(c, op->object_id, 0, &r);
+    if (rc != MDT_DB_OK)
+        return rc;
+    mdt_view_item_t ri;
+    int seen = mdt_view_row_visible(&op->p, &op->view, r, 0, &ATT_COLS, &ri) &&
+               (PQgetisnull(r, 0, C_RETRACTED) || mdt_view_history_visible(&op->p, &op->view, &ri));
+    if (!seen) {
+        PQclear(r);
+        return stop(op, 404, "not_found", NULL, "not found");
+    }
+    mdt_answer_t *a = &op->run.ans;
+    a->text_type = att_type(r);
+    in->inline_ = mdt_attachfile_inline(a->text_type);
+    rc = mdt_attachfile_disposition(mdt_db_str(r, 0, C_NAME), in->inline_, in->disposition,
+                                    sizeof(in->disposition)) == 0
+             ? chunks_load(c, r, &a->text, &a->text_len)
+             : MDT_DB_ERROR;
+    PQclear(r);
+    return rc;
+}
+
+/* Loop, before the answer: caseop's finish (the read's audit row), then the
+ * download's headers. */
+static void att_content_finish(void *arg, int status)
+{
+    mdt_caseop_t *op = arg;
+    att_in_t *in = op->ud;
+    in->finish(arg, status);
+    if (status != MDT_DB_OK || op->run.ans.err.status || !op->run.ans.text)
+        return;
+    mdt_http_add_header(op->req, "content-disposition", in->disposition);
+    if (in->inline_)
+        mdt_http_add_header(op->req, "content-security-policy", "sandbox; default-src 'none'");
+}
+
+/* ---- retract ----------------------------------------------------------------------------- */
+
+static int att_retract_work(mdt_dbc_t *c, mdt_caseop_t *op)
+{
+    att_in_t *in = op->ud;
+    PGresult *r = NULL;
+    mdt_view_item_t ri;
+    int rc = att_load(c, op->object_id, 1, &r);
+    if (rc != MDT_DB_OK)
+        return rc;
+    if (!mdt_view_row_visible(&op->p, &op->view, r, 0, &ATT_COLS, &ri))
+        rc = stop(op, 404, "not_found", NULL, "not found");
+    else if (!mdt_authz_entry_retract(&op->p, &op->view, &ri.it))
+        rc = stop(op, 403, "forbidden", NULL, "you may not retract this file");
+    else if (!PQgetisnull(r, 0, C_RETRACTED))
+        rc = mdt_run_conflict(&op->run, "the file was retracted",
+                              att_row_json(r, 0, &op->p, &op->view));
+    PQclear(r);
+    mdt_sealed_hold_t hold = {0};
+    const char *sreason = NULL;
+    mdt_seal_where_t w = {"attachment", "retract_reason", op->object_id, op->case_id, ""};
+    if (rc == MDT_DB_OK)
+        rc = mdt_sealed_put(c, &hold, &w, in->reason, &sreason);
+    if (rc == MDT_DB_OK) {
+        mdt_db_params_t prm;
+        mdt_db_params_init(&prm);
+        mdt_db_param_int(&prm, op->object_id);
+        mdt_db_param_int(&prm, op->p.user_id);
+        mdt_db_param_str(&prm, sreason);
+        rc = mdt_db_exec(c,
+                         "UPDATE attachments SET retracted_at = now(), retracted_by = $2,"
+                         " retract_reason = $3 WHERE id = $1",
+                         &prm);
+    }
+    mdt_sealed_hold_free(&hold);
+    if (rc == MDT_DB_OK)
+        rc = att_result(c, op, op->object_id);
+    if (rc != MDT_DB_OK)
+        return rc;
+    return mdt_caseop_record(c, op, "attachment.retract", "attachment", op->object_id,
+                             "attachment.retracted", NULL);
+}
+
+/* ---- list ------------------------------------------------------------------------------------ */
+
+static int att_list_work(mdt_dbc_t *c, mdt_caseop_t *op)
+{
+    json_t *items = mdt_attachments_list_json(c, &op->p, &op->cx, 0);
+    if (!items)
+        return c->status;
+    op->run.ans.result = json_pack("{s:o}", "items", items);
+    return MDT_DB_OK;
+}
+
+/* ---- handlers (event loop) ----------------------------------------------------------------- */
+
+/* Starts a caseop with in (taken over) on the attachment in the path, or on
+ * the case for an upload. */
+static void att_run(mdt_req_t *req, att_in_t *in, mdt_caseop_fn work, int on_attachment)
+{
+    mdt_caseop_t *op = mdt_caseop_with(req, work, in, free);
+    if (!op)
+        return;
+    if (on_attachment) {
+        op->object_id = req->ids[0];
+        op->resolve_sql = "SELECT case_id FROM attachments WHERE id = $1";
+    } else {
+        op->case_id = req->ids[0];
+    }
+    if (work == att_content_work) {
+        op->read_action = "attachment.content.read";
+        op->object_type = "attachment";
+        in->finish = op->run.finish;
+        op->run.finish = att_content_finish;
+    }
+    mdt_caseop_run(op);
+}
+
+static att_in_t *att_new(mdt_req_t *req)
+{
+    att_in_t *in = calloc(1, sizeof(*in));
+    if (!in)
+        mdt_http_error(req, 500, "internal", NULL, "out of memory");
+    else
+        in->req = req;
+    return in;
+}
+
+/* cpu pool: the upload's type and SHA-256 (the body is not changed after
+ * it was read, so reading it here is safe). */
+static void upload_work(void *state, void *arg)
+{
+    (void)state;
+    att_in_t *in = arg;
+    in->type = mdt_attachfile_detect(in->req->body, in->req->body_len, &in->why);
+    mdt_attachfile_sha256(in->req->body, in->req->body_len, in->sha256);
+    in->rc = 0;
+}
+
+/* Loop, after upload_work: 415 for a type we do not take, else the store. */
+static void upload_done(void *arg)
+{
+    att_in_t *in = arg;
+    mdt_req_t *req = in->req;
+    req->state = NULL; /* the caseop takes in over */
+    req->state_free = NULL;
+    if (in->rc > 0) {
+        free(in);
+        mdt_http_fail_db(req, MDT_DB_REFUSED);
+    } else if (!in->type) {
+        mdt_http_error(req, 415, "unsupported_media_type", NULL, "%s", in->why);
+        free(in);
+    } else {
+        att_run(req, in, att_create_work, 0);
+    }
+}
+
+void mdt_attachments_create(mdt_req_t *req)
+{
+    mdt_err_t e;
+    att_in_t *in = att_new(req);
+    if (!in)
+        return;
+    if (parse_upload(req, in, &e) < 0) {
+        free(in);
+        mdt_http_fail(req, &e);
+        return;
+    }
+    in->rc = 1;
+    req->state = in;
+    req->state_free = free;
+    if (mdt_workq_submit(mdt_ctx_cpu(req), upload_work, upload_done, in) != 0)
+        mdt_http_fail_db(req, MDT_DB_REFUSED);
+}
+
+void mdt_attachments_list(mdt_req_t *req)
+{
+    mdt_caseop_t *op = mdt_caseop_new(req, att_list_work);
+    if (!op)
+        return;
+    op->case_id = req->ids[0];
+    op->read_action = "attachment.list";
+    op->object_type = "case";
+    op->object_id = req->ids[0];
+    mdt_caseop_run(op);
+}
+
+void mdt_attachments_content(mdt_req_t *req)
+{
+    att_in_t *in = att_new(req);
+    if (in)
+        att_run(req, in, att_content_work, 1);
+}
+
+void mdt_attachments_retract(mdt_req_t *req)
+{
+    mdt_err_t e;
+    att_in_t *in = att_new(req);
+    if (!in)
+        return;
+    if (mdt_json_str(req->json, "reason", 1, ATT_REASON_MAX, &in->reason, &e) < 0) {
+        free(in);
+        mdt_http_fail(req, &e);
+        return;
+    }
+    if (mdt_sealed_blank(in->reason)) {
+        free(in);
+        mdt_http_error(req, 422, "validation", "reason", "reason must not be empty");
+        return;
+    }
+    att_run(req, in, att_retract_work, 1);
+}
