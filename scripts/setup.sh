@@ -34,6 +34,7 @@ PACKAGES=(
     libcurl4-openssl-dev # email digests over SMTP (server/smtp.c)
     postgresql postgresql-client postgresql-contrib
     chromium chromium-driver fonts-dejavu-core testssl.sh
+    lintian nginx # scripts/package.sh checks, tests/integration/deploy.test.mjs
     curl ca-certificates clang-format valgrind libfaketime
     clang libclang-rt-14-dev # scripts/fuzz: libFuzzer with ASan+UBSan
 )
