@@ -1,11 +1,9 @@
 # package.cmake - install rules and the Debian package (cpack -G DEB).
 #
 # Layout: /usr/bin/mdtboard, /usr/share/mdtboard/web, the systemd units in
-# /lib/systemd/system, /etc/mdtboard/mdtboard.env (a conffile), the man page
-# and the Debian doc files. Library dependencies come from dpkg-shlibdeps.
-# scripts/package.sh builds it; docs/deploy.md describes it.
-include(GNUInstallDirs)
-
+# /lib/systemd/system, /etc/mdtboard/mdtboard.env (a conffile), the man page,
+# the Debian doc files and the nginx site as an example. Library
+# dependencies come from dpkg-shlibdeps. scripts/package.sh builds it; docs/deploy.md describes it.
 set(MDT_DEPLOY ${CMAKE_SOURCE_DIR}/scripts/deploy)
 set(MDT_PKG_GEN ${CMAKE_BINARY_DIR}/package)
 file(MAKE_DIRECTORY ${MDT_PKG_GEN})
@@ -37,6 +35,7 @@ install(FILES ${MDT_PKG_GEN}/mdtboard.1.gz DESTINATION share/man/man1)
 install(FILES ${MDT_PKG_GEN}/changelog.Debian.gz ${MDT_DEPLOY}/debian/copyright
               ${CMAKE_SOURCE_DIR}/README.md
         DESTINATION share/doc/mdtboard)
+install(FILES ${MDT_DEPLOY}/nginx/mdtboard.conf DESTINATION share/doc/mdtboard/examples)
 install(FILES ${MDT_DEPLOY}/debian/lintian-overrides DESTINATION share/lintian/overrides
         RENAME mdtboard)
 

@@ -84,6 +84,7 @@ test('contents: the binary, every file of web/, both units, the environment file
         ['/usr/share/doc/mdtboard/copyright', '-rw-r--r--'],
         ['/usr/share/doc/mdtboard/changelog.Debian.gz', '-rw-r--r--'],
         ['/usr/share/man/man1/mdtboard.1.gz', '-rw-r--r--'],
+        ['/usr/share/doc/mdtboard/examples/mdtboard.conf', '-rw-r--r--'],
     ]) {
         assert.equal(files.get(p), mode, `${p}: ${files.get(p) ?? 'missing'}`);
     }
