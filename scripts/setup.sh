@@ -34,7 +34,8 @@ PACKAGES=(
     libcurl4-openssl-dev # email digests over SMTP (server/smtp.c)
     postgresql postgresql-client postgresql-contrib
     chromium chromium-driver fonts-dejavu-core testssl.sh
-    lintian nginx # scripts/package.sh checks, tests/integration/deploy.test.mjs
+    lintian systemd # tests/integration/package.test.mjs: lintian, systemd-analyze verify
+    nginx           # tests/integration/deploy.test.mjs (nginx in front of two nodes)
     curl ca-certificates clang-format valgrind libfaketime
     clang libclang-rt-14-dev # scripts/fuzz: libFuzzer with ASan+UBSan
 )
