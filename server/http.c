@@ -190,6 +190,7 @@ static mdt_req_t *req_new(struct lws *wsi, const char *path, size_t plen)
     copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, req->content_type, sizeof(req->content_type));
     copy_hdr(wsi, WSI_TOKEN_ORIGIN, req->origin, sizeof(req->origin));
     copy_hdr(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, req->if_none_match, sizeof(req->if_none_match));
+    copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, req->authorization, sizeof(req->authorization));
     copy_custom(wsi, "x-csrf-token:", req->csrf, sizeof(req->csrf));
     read_idempotency_key(req);
     int clen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);

@@ -15,7 +15,7 @@
 // client (GET /me and the upgrade through nginx, subscribe with `since`)
 // with no gap and no duplicate; audit rows (HTTP and WebSocket) hold the
 // X-Forwarded-For address only when the request came from the trusted
-// proxy.
+// proxy; /metrics from another host only with MDT_METRICS_TOKEN.
 //
 // The certificate is self-signed (scripts/tls-selfsigned.sh), so this
 // process skips certificate verification for its own loopback requests.
@@ -46,6 +46,7 @@ process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'; // the self-signed loopback cert
 
 const NGINX = '/usr/sbin/nginx';
 const PROXY_ADDR = '127.0.0.2';
+const METRICS_TOKEN = 'metrics-token-for-the-deploy-test-0123456789';
 
 let tmp, dbUrl, w, nginx, nginxErr = '';
 let base; // https://127.0.0.1:PORT, what browsers would use
@@ -149,7 +150,7 @@ before(async () => {
 
     dbUrl = await createDatabase();
     w = await boardWorld(dbUrl);
-    const env = { ...BOARD_ENV, MDT_ORIGIN: base, MDT_TRUSTED_PROXIES: PROXY_ADDR };
+    const env = { ...BOARD_ENV, MDT_ORIGIN: base, MDT_TRUSTED_PROXIES: PROXY_ADDR, MDT_METRICS_TOKEN: METRICS_TOKEN };
     for (let i = 0; i < 2; i++) nodes.push(await startServer({ dbUrl, env }));
     await startNginx(port, certFile, keyFile);
 });
@@ -231,18 +232,26 @@ async function auditAddresses(action, username) {
     return out ? out.split(',') : [];
 }
 
-// rawLogin(url, user, headers, localAddress) - POST /login with node:http
-// from a chosen local address.
-function rawLogin(url, user, headers = {}, localAddress = '127.0.0.1') {
+// rawRequest(url, {method, headers, body, localAddress}) - one request with
+// node:http from a chosen local address; resolves {status, text}.
+function rawRequest(url, { method = 'GET', headers = {}, body, localAddress = '127.0.0.1' } = {}) {
     return new Promise((resolve, reject) => {
-        const body = JSON.stringify({ username: user.username, password: user.password });
-        const req = http.request(`${url}/api/v1/login`, { method: 'POST', localAddress, agent: false, headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode));
+        const req = http.request(url, { method, localAddress, agent: false, headers }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (d) => (text += d));
+            res.on('end', () => resolve({ status: res.statusCode, text }));
         });
         req.on('error', reject);
         req.end(body);
     });
+}
+
+// rawLogin(url, user, headers, localAddress) - POST /login; resolves the status.
+async function rawLogin(url, user, headers = {}, localAddress = '127.0.0.1') {
+    const body = JSON.stringify({ username: user.username, password: user.password });
+    const res = await rawRequest(`${url}/api/v1/login`, { method: 'POST', localAddress, body, headers: { 'Content-Type': 'application/json', ...headers } });
+    return res.status;
 }
 
 // ---- tests -----------------------------------------------------------------
@@ -328,6 +337,24 @@ test('audit rows hold X-Forwarded-For only from the trusted proxy, for HTTP and 
     await forged.close();
     const rows = (await subscribeAddresses()).join(',');
     assert.equal(rows, '127.0.0.1,127.0.0.1');
+});
+
+test('/metrics from another host: only with MDT_METRICS_TOKEN as a bearer token; a short token is refused at start', async () => {
+    const node = nodes[0];
+    // a client at 198.51.100.4 as the node sees it (through the trusted address)
+    const remote = (headers = {}) => rawRequest(`${node.url}/metrics`, { localAddress: PROXY_ADDR, headers: { 'X-Forwarded-For': '198.51.100.4', ...headers } });
+    assert.equal((await remote()).status, 404);
+    assert.equal((await remote({ Authorization: `Bearer ${METRICS_TOKEN}x` })).status, 404);
+    assert.equal((await remote({ Authorization: `Bearer ${METRICS_TOKEN.slice(0, -1)}` })).status, 404);
+    assert.equal((await remote({ Authorization: `Basic ${METRICS_TOKEN}` })).status, 404);
+    const ok = await remote({ Authorization: `Bearer ${METRICS_TOKEN}` });
+    assert.equal(ok.status, 200, ok.text);
+    assert.match(ok.text, /^mdt_ws_connections \d+/m);
+    // loopback needs no token, as before
+    assert.equal((await rawRequest(`${node.url}/metrics`)).status, 200);
+    // and not through nginx, token or not
+    assert.equal((await fetch(`${base}/metrics`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } })).status, 404);
+    await assert.rejects(startServer({ dbUrl, env: { MDT_METRICS_TOKEN: 'too-short' } }), /MDT_METRICS_TOKEN must be 32 to 128 characters/);
 });
 
 test('an event written through one node reaches a subscriber nginx put on the other; killing that node moves it with no gap', { timeout: 120000 }, async () => {
