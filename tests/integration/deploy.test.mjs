@@ -288,6 +288,31 @@ test('through nginx: web/ with mdtboard\'s own headers, login and REST proxied, 
     assert.match(plain.headers.get('location'), /^https:\/\//);
 });
 
+// routeCount(node, route, method) - mdt_http_requests_total of one route on a node.
+async function routeCount(node, route, method) {
+    const text = await (await fetch(`${node.url}/metrics`)).text();
+    let sum = 0;
+    for (const m of text.matchAll(/^mdt_http_requests_total\{route="([^"]*)",method="([^"]*)",status="\d+"\} (\d+)$/gm)) {
+        if (m[1] === route && m[2] === method) sum += Number(m[3]);
+    }
+    return sum;
+}
+
+test('nginx spreads logins over both nodes and keeps a session on one', async () => {
+    const before = await Promise.all(nodes.map((x) => routeCount(x, '/api/v1/login', 'POST')));
+    const clients = [];
+    for (let i = 0; i < 16; i++) clients.push(await login(base, w.users.hospitalMember));
+    const after = await Promise.all(nodes.map((x) => routeCount(x, '/api/v1/login', 'POST')));
+    const logins = after.map((v, i) => v - before[i]);
+    assert.equal(logins[0] + logins[1], 16);
+    assert.ok(logins[0] > 0 && logins[1] > 0, `logins per node: ${logins}`);
+
+    const meBefore = await Promise.all(nodes.map((x) => routeCount(x, '/api/v1/me', 'GET')));
+    for (let i = 0; i < 10; i++) assert.equal((await clients[0].get('/api/v1/me')).status, 200);
+    const meAfter = await Promise.all(nodes.map((x) => routeCount(x, '/api/v1/me', 'GET')));
+    assert.deepEqual(meAfter.map((v, i) => v - meBefore[i]).sort((a, b) => a - b), [0, 10], 'one session, one node');
+});
+
 test('the WebSocket through nginx: Origin checked against MDT_ORIGIN, the upgrade needs the subprotocol', async () => {
     const police = await login(base, w.users.policeMember);
     await police.get('/api/v1/me');
