@@ -35,6 +35,8 @@ PACKAGES=(
     libmagic-dev # attachment types from their content (server/attachfile.c)
     postgresql postgresql-client postgresql-contrib
     chromium chromium-driver fonts-dejavu-core testssl.sh
+    lintian systemd # tests/integration/package.test.mjs: lintian, systemd-analyze verify
+    nginx           # tests/integration/deploy.test.mjs (nginx in front of two nodes)
     curl ca-certificates clang-format valgrind libfaketime
     clang libclang-rt-14-dev # scripts/fuzz: libFuzzer with ASan+UBSan
 )

@@ -137,6 +137,9 @@ static int load_env(mdt_config_t *cfg, char *err, size_t errlen)
     cfg->tls_cert = env_or("MDT_TLS_CERT", NULL);
     cfg->tls_key = env_or("MDT_TLS_KEY", NULL);
     cfg->trusted_proxies = env_or("MDT_TRUSTED_PROXIES", "");
+    cfg->metrics_token = env_or("MDT_METRICS_TOKEN", NULL);
+    if (cfg->metrics_token && !*cfg->metrics_token)
+        cfg->metrics_token = NULL;
     cfg->time_zone = env_or("MDT_TIME_ZONE", "America/New_York");
     cfg->mfa_required_kinds = env_or("MDT_MFA_REQUIRED_KINDS", "law_enforcement");
     cfg->log_level = env_or("MDT_LOG_LEVEL", "info");
@@ -198,7 +201,7 @@ void mdt_config_usage(const char *prog)
            "MDT_HASH_THREADS, MDT_MAX_BODY, MDT_SMTP_URL, MDT_SMTP_FROM, MDT_SMTP_USER, "
            "MDT_SMTP_CA_FILE,\n"
            "MDT_SMTP_PASSWORD, MDT_SMTP_INSECURE_LOOPBACK, MDT_DIGEST_HOUR, MDT_DIGEST_TICK,\n"
-           "MDT_CALENDAR_RATE, MDT_ATTACHMENT_MAX. See README.md.\n",
+           "MDT_CALENDAR_RATE, MDT_ATTACHMENT_MAX, MDT_METRICS_TOKEN. See README.md.\n",
            prog);
 }
 
@@ -267,6 +270,12 @@ int mdt_config_load(mdt_config_t *cfg, int argc, char **argv, char *err, size_t 
         return -1;
     if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
         snprintf(err, errlen, "MDT_TLS_CERT and MDT_TLS_KEY go together");
+        return -1;
+    }
+    if (cfg->metrics_token && (strlen(cfg->metrics_token) < MDT_METRICS_TOKEN_MIN ||
+                               strlen(cfg->metrics_token) > MDT_METRICS_TOKEN_MAX)) {
+        snprintf(err, errlen, "MDT_METRICS_TOKEN must be %d to %d characters",
+                 MDT_METRICS_TOKEN_MIN, MDT_METRICS_TOKEN_MAX);
         return -1;
     }
     if (mdt_smtp_check(cfg, err, errlen) != 0)

@@ -10,6 +10,11 @@
 
 #include <stddef.h>
 
+/* MDT_METRICS_TOKEN's bounds: long enough not to be guessed, short enough
+ * for the request's Authorization copy (req.h). */
+#define MDT_METRICS_TOKEN_MIN 32
+#define MDT_METRICS_TOKEN_MAX 128
+
 typedef struct {
     const char *database_url;
     char listen_host[128];
@@ -21,6 +26,7 @@ typedef struct {
     const char *tls_cert;
     const char *tls_key;
     const char *trusted_proxies; /* comma-separated addresses or CIDRs */
+    const char *metrics_token;   /* MDT_METRICS_TOKEN: bearer token for /metrics, or NULL */
     const char *time_zone;
     const char *mfa_required_kinds; /* comma-separated agency kinds */
     const char *log_level;

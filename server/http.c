@@ -148,21 +148,29 @@ void mdt_req_query_add(mdt_req_t *req, char *frag)
     req->qval[req->nq++] = eq ? eq + 1 : "";
 }
 
-static void read_peer(mdt_req_t *req)
+/* The last X-Forwarded-For address when it is a valid IPv4/IPv6 address:
+ * the client our trusted proxy saw (it appends the peer it accepted). */
+static int forwarded_client(struct lws *wsi, char *out, size_t len)
 {
-    lws_get_peer_simple(req->wsi, req->peer, sizeof(req->peer));
-    const char *trusted = req->srv->cfg.trusted_proxies;
-    if (!trusted || !*trusted || !mdt_http_trusted_proxy(trusted, req->peer))
-        return;
     char xff[256];
-    copy_hdr(req->wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof(xff));
-    /* the last address is the one our trusted proxy saw */
+    copy_hdr(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof(xff));
     char *last = strrchr(xff, ',');
-    const char *client = last ? last + 1 : xff;
-    while (*client == ' ')
-        client++;
-    if (*client && strlen(client) < sizeof(req->peer))
-        snprintf(req->peer, sizeof(req->peer), "%s", client);
+    char *client = last ? last + 1 : xff;
+    client += strspn(client, " \t");
+    client[strcspn(client, " \t")] = 0;
+    unsigned char bin[16];
+    int fam = strchr(client, ':') ? AF_INET6 : AF_INET;
+    if (!*client || strlen(client) >= len || inet_pton(fam, client, bin) != 1)
+        return 0;
+    snprintf(out, len, "%s", client);
+    return 1;
+}
+
+void mdt_http_client_addr(struct lws *wsi, const char *trusted, char *out, size_t len)
+{
+    lws_get_peer_simple(wsi, out, len);
+    if (trusted && *trusted && mdt_http_trusted_proxy(trusted, out))
+        forwarded_client(wsi, out, len);
 }
 
 static mdt_req_t *req_new(struct lws *wsi, const char *path, size_t plen)
@@ -182,6 +190,7 @@ static mdt_req_t *req_new(struct lws *wsi, const char *path, size_t plen)
     copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, req->content_type, sizeof(req->content_type));
     copy_hdr(wsi, WSI_TOKEN_ORIGIN, req->origin, sizeof(req->origin));
     copy_hdr(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, req->if_none_match, sizeof(req->if_none_match));
+    copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, req->authorization, sizeof(req->authorization));
     copy_custom(wsi, "x-csrf-token:", req->csrf, sizeof(req->csrf));
     read_idempotency_key(req);
     int clen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
@@ -193,7 +202,7 @@ static mdt_req_t *req_new(struct lws *wsi, const char *path, size_t plen)
     char cl[32];
     copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof(cl));
     req->content_length = cl[0] ? strtoull(cl, NULL, 10) : 0;
-    read_peer(req);
+    mdt_http_client_addr(wsi, req->srv->cfg.trusted_proxies, req->peer, sizeof(req->peer));
     return req;
 }
 

@@ -37,6 +37,12 @@ size_t mdt_http_pss_size(void);
 /* Is addr in the comma-separated list of addresses and CIDRs? */
 int mdt_http_trusted_proxy(const char *list, const char *addr);
 
+/* The client's address into out (len bytes, NUL-terminated): the TCP peer
+ * of wsi, or, when that peer is in trusted (MDT_TRUSTED_PROXIES), the last
+ * X-Forwarded-For address if it is a valid IP address. For HTTP requests
+ * and WebSocket upgrades alike (the headers must still be available). */
+void mdt_http_client_addr(struct lws *wsi, const char *trusted, char *out, size_t len);
+
 int64_t mdt_http_now_us(void);
 
 #endif

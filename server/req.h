@@ -44,7 +44,8 @@ typedef struct mdt_req {
     size_t idempotency_key_len; /* the header's length, also when over 255 */
     int idempotency_key_given;  /* the header was sent (maybe empty) */
     char if_none_match[128];
-    char peer[64]; /* client address (X-Forwarded-For only from trusted proxies) */
+    char authorization[160]; /* "Bearer <token>" for /metrics; empty when longer */
+    char peer[64];           /* client address (X-Forwarded-For only from trusted proxies) */
 
     /* body */
     char *body;

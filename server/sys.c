@@ -2,7 +2,9 @@
 #include "sys.h"
 
 #include <stdlib.h>
+#include <openssl/crypto.h>
 #include <string.h>
+#include <strings.h>
 
 #include "db.h"
 #include "feed.h"
@@ -63,10 +65,26 @@ static int is_loopback(const char *addr)
            strncmp(addr, "::ffff:127.", 11) == 0;
 }
 
+/* May req read /metrics? A loopback client, or one that presents
+ * MDT_METRICS_TOKEN as "Authorization: Bearer <token>" (compared in
+ * constant time). */
+static int metrics_allowed(const mdt_req_t *req)
+{
+    if (is_loopback(req->peer))
+        return 1;
+    const char *token = req->srv->cfg.metrics_token;
+    const char *h = req->authorization;
+    if (!token || strncasecmp(h, "Bearer ", 7) != 0)
+        return 0;
+    h += 7;
+    size_t n = strlen(token);
+    return strlen(h) == n && CRYPTO_memcmp(h, token, n) == 0;
+}
+
 void mdt_sys_metrics(mdt_req_t *req)
 {
     mdt_server_t *srv = req->srv;
-    if (!is_loopback(req->peer)) {
+    if (!metrics_allowed(req)) {
         mdt_http_error(req, 404, "not_found", NULL, "no such resource");
         return;
     }

@@ -8,6 +8,7 @@
 #include "json.h"
 #include "log.h"
 #include "server_ctx.h"
+#include "http.h"
 #include "hub.h"
 #include "session.h"
 
@@ -451,7 +452,7 @@ static int ws_established(mdt_ws_conn_t *c, struct lws *wsi)
     c->srv = srv;
     c->session = *s;
     c->id = ++srv->conns->next_id;
-    lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
+    mdt_http_client_addr(wsi, srv->cfg.trusted_proxies, c->peer, sizeof(c->peer));
     lws_dll2_add_tail(&c->list, &srv->conns->open);
     srv->ws_open++;
     return 0;
