@@ -169,7 +169,8 @@ static int load_env(mdt_config_t *cfg, char *err, size_t errlen)
         env_int("MDT_MAX_BODY", 256 * 1024, 1024, 64 * 1024 * 1024, err, errlen, &body) ||
         env_int("MDT_DIGEST_HOUR", 6, 0, 23, err, errlen, &cfg->digest_hour) ||
         env_int("MDT_DIGEST_TICK", 60, 0, 3600, err, errlen, &cfg->digest_tick_s) ||
-        env_int("MDT_CALENDAR_RATE", 60, 1, 100000, err, errlen, &cfg->calendar_rate))
+        env_int("MDT_CALENDAR_RATE", 60, 1, 100000, err, errlen, &cfg->calendar_rate) ||
+        env_int("MDT_BOARD_CACHE_MB", 32, 0, 4096, err, errlen, &cfg->board_cache_mb))
         return -1;
     cfg->max_body = (size_t)body;
     return parse_listen(cfg, env_or("MDT_LISTEN", "127.0.0.1:8080"), err, errlen);
@@ -195,7 +196,7 @@ void mdt_config_usage(const char *prog)
            "MDT_HASH_THREADS, MDT_MAX_BODY, MDT_SMTP_URL, MDT_SMTP_FROM, MDT_SMTP_USER, "
            "MDT_SMTP_CA_FILE,\n"
            "MDT_SMTP_PASSWORD, MDT_SMTP_INSECURE_LOOPBACK, MDT_DIGEST_HOUR, MDT_DIGEST_TICK,\n"
-           "MDT_CALENDAR_RATE. See README.md.\n",
+           "MDT_CALENDAR_RATE, MDT_BOARD_CACHE_MB. See README.md.\n",
            prog);
 }
 
