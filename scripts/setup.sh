@@ -36,6 +36,7 @@ PACKAGES=(
     chromium chromium-driver fonts-dejavu-core testssl.sh
     curl ca-certificates clang-format valgrind libfaketime
     clang libclang-rt-14-dev # scripts/fuzz: libFuzzer with ASan+UBSan
+    wrk # scripts/bench board: HTTP load on board reads
 )
 
 log() { echo "setup: $*" >&2; }

@@ -121,14 +121,17 @@ static int board_build(mdt_dbc_t *c, mdt_caseop_t *op, json_t **out)
 }
 
 /* What the board shows that can change without the viewer's key changing,
- * as the SHA-256 (hex) of one line, in the snapshot: the last event seq of the case and of its
- * related cases (every change to its content, membership, consents and
- * related cases' visibility emits one), the installation's local date
- * (overdue actions), the review block (meetings change it with meeting
- * events, not case events) and a digest of the names of the case's
- * agencies and of their users (renames emit no case event). Consent expiry,
- * which changes the board with no event, is board_valid_until's. */
-static int board_fingerprint(mdt_dbc_t *c, const mdt_caseop_t *op, char *out, size_t cap)
+ * as the SHA-256 (hex) of one line, in the snapshot: the last event seq of
+ * the case and of its related cases (every change to its content,
+ * membership, consents and related cases' visibility emits one), the
+ * installation's local date (overdue actions), the review block (meetings
+ * change it with meeting events, not case events) and the ids, kinds and
+ * names of the case's agencies and the names of their users (renames emit
+ * no case event). Consent expiry, which changes the board with no event,
+ * is board_valid_until's. The same statement answers the ledger seq into
+ * *seq: one round trip for both. */
+static int board_fingerprint(mdt_dbc_t *c, const mdt_caseop_t *op, char *out, size_t cap,
+                             int64_t *seq)
 {
     char *lit = mdt_ids_literal(op->cx.agencies, op->cx.n_agencies);
     if (!lit)
@@ -153,15 +156,18 @@ static int board_fingerprint(mdt_dbc_t *c, const mdt_caseop_t *op, char *out, si
                   "   ORDER BY a.id) FROM agencies a WHERE a.id = ANY($3::bigint[])), '')"
                   " || '|' || coalesce((SELECT string_agg(u.id || '/' || u.display_name, ',' ORDER "
                   "BY u.id)"
-                  "   FROM users u WHERE u.agency_id = ANY($3::bigint[])), ''), 'UTF8')), 'hex')",
+                  "   FROM users u WHERE u.agency_id = ANY($3::bigint[])), ''), 'UTF8')), 'hex'),"
+                  " (SELECT seq FROM ledger)",
         &q);
     free(lit);
     if (!r)
         return c->status;
     const char *fp = PQntuples(r) == 1 ? mdt_db_str(r, 0, 0) : NULL;
     int rc = fp && strlen(fp) < cap ? MDT_DB_OK : MDT_DB_ERROR;
-    if (rc == MDT_DB_OK)
+    if (rc == MDT_DB_OK) {
         memcpy(out, fp, strlen(fp) + 1);
+        *seq = mdt_db_int(r, 0, 1);
+    }
     PQclear(r);
     return rc;
 }
@@ -210,9 +216,8 @@ static int board_work(mdt_dbc_t *c, mdt_caseop_t *op)
     size_t len = 0;
     char *body = NULL;
     json_t *board = NULL;
-    int rc = board_seq(c, &seq);
-    if (rc == MDT_DB_OK && bc)
-        rc = board_fingerprint(c, op, fp, sizeof(fp));
+    /* with the cache, the fingerprint's statement also answers the seq */
+    int rc = bc ? board_fingerprint(c, op, fp, sizeof(fp), &seq) : board_seq(c, &seq);
     if (rc == MDT_DB_OK && bc)
         body = mdt_boardcache_get(bc, op->cx.case_id, key, fp, op->now, &len);
     if (rc == MDT_DB_OK && !body && (rc = board_build(c, op, &board)) == MDT_DB_OK) {

@@ -40,22 +40,10 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { psql, sleep } from '../integration/lib/harness.mjs';
-import { createCase, login, setupRun } from './lib/setup.mjs';
+import { benchArgs, createCase, login, setupRun } from './lib/setup.mjs';
 
-function args() {
-    const out = { subscribers: 1000, entries: 200, runs: 3, users: 10, 'restricted-every': 10, client: 'raw' };
-    const argv = process.argv.slice(2);
-    for (let i = 0; i < argv.length; i++) {
-        const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
-        if (!m || !(m[1] in out)) {
-            console.error(`usage: node tests/bench/fanout.mjs ${Object.keys(out).map((k) => `[--${k} N]`).join(' ')}`);
-            process.exit(2);
-        }
-        const v = m[2] ?? argv[++i];
-        out[m[1]] = m[1] === 'client' ? v : Number(v);
-    }
-    return out;
-}
+const args = () =>
+    benchArgs('tests/bench/fanout.mjs', { subscribers: 1000, entries: 200, runs: 3, users: 10, 'restricted-every': 10, client: 'raw' });
 
 const now = () => performance.timeOrigin + performance.now(); // ms since the epoch, sub-ms
 

@@ -15,20 +15,11 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_PASSWORD } from '../integration/lib/fixtures.mjs';
-import { createCase, login, setupRun } from './lib/setup.mjs';
+import { benchArgs, createCase, login, setupRun } from './lib/setup.mjs';
 
 function args() {
-    const out = { load: '', subscribers: '100,1000', entries: 200, rate: 20, runs: 3, users: 10, 'restricted-every': 10 };
-    const argv = process.argv.slice(2);
-    for (let i = 0; i < argv.length; i++) {
-        const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
-        if (!m || !(m[1] in out)) {
-            console.error(`usage: node tests/bench/fanout_c.mjs ${Object.keys(out).map((k) => `[--${k} X]`).join(' ')}`);
-            process.exit(2);
-        }
-        const v = m[2] ?? argv[++i];
-        out[m[1]] = typeof out[m[1]] === 'number' ? Number(v) : v;
-    }
+    const defaults = { load: '', subscribers: '100,1000', entries: 200, rate: 20, runs: 3, users: 10, 'restricted-every': 10 };
+    const out = benchArgs('tests/bench/fanout_c.mjs', defaults);
     if (!out.load) throw new Error('fanout_c: --load names the mdt_load binary');
     return out;
 }

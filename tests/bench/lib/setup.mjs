@@ -25,7 +25,8 @@ export async function setupRun(perAgency, tag, env = {}) {
     }
     const server = await startServer({
         dbUrl,
-        env: { MDT_MFA_REQUIRED_KINDS: 'other', MDT_LOGIN_RATE: 100000, MDT_LOG_LEVEL: 'warn', ...env },
+        // every socket subscribes once: no bucket may refuse the benchmark's own sockets
+        env: { MDT_MFA_REQUIRED_KINDS: 'other', MDT_LOGIN_RATE: 100000, MDT_WS_SUBSCRIBE_RATE: 1000000, MDT_LOG_LEVEL: 'warn', ...env },
     });
     return { dbUrl, agencies, users, server };
 }
@@ -50,4 +51,22 @@ export async function createCase(lead, agencies, tag) {
     if (res.status !== 201) throw new Error(`create case: ${res.status} ${res.text}`);
     const caseId = res.json.id;
     return { caseId, since: (await lead.get(`/api/v1/cases/${caseId}`)).json.seq };
+}
+
+// benchArgs(script, defaults) - `--name N` / `--name=N` options over
+// defaults (numbers parsed where the default is a number); exits 2 with a
+// usage line naming script on anything else.
+export function benchArgs(script, defaults) {
+    const out = { ...defaults };
+    const argv = process.argv.slice(2);
+    for (let i = 0; i < argv.length; i++) {
+        const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
+        if (!m || !(m[1] in out)) {
+            console.error(`usage: node ${script} ${Object.keys(out).map((k) => `[--${k} X]`).join(' ')}`);
+            process.exit(2);
+        }
+        const v = m[2] ?? argv[++i];
+        out[m[1]] = typeof defaults[m[1]] === 'number' ? Number(v) : v;
+    }
+    return out;
 }
