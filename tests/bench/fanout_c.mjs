@@ -10,8 +10,8 @@
 // Per subscriber count, --runs runs (fresh database and server each); one
 // line per run, then a summary line with the median over the runs of each
 // figure (per-delivery p50/p99/max, last-delivery p99, REST p99, CPU per
-// delivery of client and server), the sums of lost/duplicated/leaked and
-// the load average. Exits 1 when anything was lost, duplicated or leaked.
+// delivery of client and server, the event loop thread's share of the
+// server's), the sums of lost/duplicated/leaked and the load average. Exits 1 when anything was lost, duplicated or leaked.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_PASSWORD } from '../integration/lib/fixtures.mjs';
@@ -72,7 +72,7 @@ for (const subscribers of String(opt.subscribers).split(',').map(Number)) {
             `fanout-c run ${r}: ${x.sockets} subscribers, ${x.entries} entries @ ${x.rate}/s: delivery p50 ${f1(x.p50)} p99 ${f1(x.p99)} max ${f1(x.max)} ms; ` +
                 `last delivery p99 ${f1(x.last_p99)} ms; REST p99 ${f1(x.rest_p99)} ms; lost ${x.lost} dup ${x.duplicated} leaked ${x.leaked} errors ${x.errors}; ` +
                 `cpu per delivery: client ${f1(x.client_cpu_us_per_delivery)} us, server ${f1(x.server_cpu_us_per_delivery)} us (${f1(x.server_cpu_ms_per_entry)} ms/entry); ` +
-                `connect+subscribe ${x.connect_s.toFixed(2)} s; RSS peak ${f1(x.rss_peak)} MiB; load ${x.load}`,
+                `event loop thread ${Math.round(x.server_loop_share * 100)}% of it; connect+subscribe ${x.connect_s.toFixed(2)} s; RSS peak ${f1(x.rss_peak)} MiB; load ${x.load}`,
         );
     }
     const med = (k) => f1(median(runs.map((x) => x[k])));
@@ -82,7 +82,7 @@ for (const subscribers of String(opt.subscribers).split(',').map(Number)) {
         `fanout-c summary subscribers=${subscribers} entries=${opt.entries} rate=${opt.rate}/s runs=${runs.length}: ` +
             `p50=${med('p50')}ms p99=${med('p99')}ms max=${med('max')}ms last_p99=${med('last_p99')}ms rest_p99=${med('rest_p99')}ms ` +
             `lost=${sum('lost')} duplicated=${sum('duplicated')} leaked=${sum('leaked')} errors=${sum('errors')} ` +
-            `client_cpu=${med('client_cpu_us_per_delivery')}us/delivery server_cpu=${med('server_cpu_us_per_delivery')}us/delivery ` +
+            `client_cpu=${med('client_cpu_us_per_delivery')}us/delivery server_cpu=${med('server_cpu_us_per_delivery')}us/delivery loop_share=${med('server_loop_share')} ` +
             `connect=${med('connect_s')}s rss_peak=${med('rss_peak')}MiB loadavg="${loadavg()}"`,
     );
 }

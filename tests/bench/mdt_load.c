@@ -26,7 +26,8 @@
  * duplicated (a socket got a tag twice) and leaked (a restricted entry's tag
  * reached a socket of another agency); this process's CPU (getrusage) and
  * the server's (/proc/PID/stat utime+stime) over the posting phase, per
- * delivery. Prints one JSON object on stdout; exits 1 on any loss,
+ * delivery, and the event loop thread's share of the server's CPU
+ * (/proc/PID/task/PID/stat). Prints one JSON object on stdout; exits 1 on any loss,
  * duplicate, leak or protocol error.
  *
  * Why plain sockets and epoll rather than libwebsockets' client API: the
@@ -473,11 +474,10 @@ static double cpu_self_ms(void)
            (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
 }
 
-/* utime + stime of pid in ms, or -1. */
-static double cpu_proc_ms(long pid)
+/* utime + stime in ms from a /proc stat file, or -1. */
+static double cpu_stat_ms(const char *path)
 {
-    char path[64], line[1024];
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    char line[1024];
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
@@ -489,6 +489,20 @@ static double cpu_proc_ms(long pid)
     if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return -1;
     return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The server's CPU in ms: out[0] the whole process, out[1] its main (event
+ * loop) thread; -1 when unknown. */
+static void cpu_server_ms(long pid, double out[2])
+{
+    char path[96];
+    out[0] = out[1] = -1;
+    if (!pid)
+        return;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    out[0] = cpu_stat_ms(path);
+    snprintf(path, sizeof(path), "/proc/%ld/task/%ld/stat", pid, pid);
+    out[1] = cpu_stat_ms(path);
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -643,7 +657,7 @@ static void count_lost(load_t *L)
     }
 }
 
-static void report(load_t *L, double connect_s, double cli_ms, double srv_ms)
+static void report(load_t *L, double connect_s, double cli_ms, const double srv[2])
 {
     double *lastlat = calloc((size_t)L->n_entries, sizeof(double));
     size_t nl = 0;
@@ -660,13 +674,15 @@ static void report(load_t *L, double connect_s, double cli_ms, double srv_ms)
            "\"rest_p50\":%.2f,\"rest_p99\":%.2f,\"rest_failed\":%d,"
            "\"lost\":%ld,\"duplicated\":%ld,\"leaked\":%ld,\"errors\":%ld,"
            "\"connect_s\":%.3f,\"client_cpu_us_per_delivery\":%.2f,"
-           "\"server_cpu_us_per_delivery\":%.2f,\"server_cpu_ms_per_entry\":%.2f}\n",
+           "\"server_cpu_us_per_delivery\":%.2f,\"server_cpu_ms_per_entry\":%.2f,"
+           "\"server_loop_share\":%.2f}\n",
            L->n_sockets, L->n_entries, L->rate, L->n_lat, pct(L->lat, L->n_lat, 50),
            pct(L->lat, L->n_lat, 99), L->n_lat ? L->lat[L->n_lat - 1] : -1, pct(lastlat, nl, 50),
            pct(lastlat, nl, 99), pct(L->rest, (size_t)L->n_rest, 50),
            pct(L->rest, (size_t)L->n_rest, 99), L->rest_fail, L->lost, L->dup, L->leaked, L->errors,
-           connect_s, cli_ms * 1e3 / deliveries, srv_ms < 0 ? -1 : srv_ms * 1e3 / deliveries,
-           srv_ms < 0 ? -1 : srv_ms / L->n_entries);
+           connect_s, cli_ms * 1e3 / deliveries, srv[0] < 0 ? -1 : srv[0] * 1e3 / deliveries,
+           srv[0] < 0 ? -1 : srv[0] / L->n_entries,
+           srv[0] > 0 && srv[1] >= 0 ? srv[1] / srv[0] : -1);
     free(lastlat);
 }
 
@@ -689,10 +705,13 @@ int main(int argc, char **argv)
         for (int si = 0; si < L.n_sockets; si++)
             L.expected[n] += !restricted || !strcmp(L.users[L.socks[si].user].agency, L.restricted);
     }
-    double cli0 = cpu_self_ms(), srv0 = L.server_pid ? cpu_proc_ms(L.server_pid) : -1;
+    double cli0 = cpu_self_ms(), srv0[2], srv1[2];
+    cpu_server_ms(L.server_pid, srv0);
     post_all(&L, posts);
     double cli = cpu_self_ms() - cli0;
-    double srv = srv0 >= 0 ? cpu_proc_ms(L.server_pid) - srv0 : -1;
+    cpu_server_ms(L.server_pid, srv1);
+    double srv[2] = {srv0[0] >= 0 && srv1[0] >= 0 ? srv1[0] - srv0[0] : -1,
+                     srv0[1] >= 0 && srv1[1] >= 0 ? srv1[1] - srv0[1] : -1};
     count_lost(&L);
     report(&L, connect_s, cli, srv);
     return L.lost || L.dup || L.leaked || L.errors || L.rest_fail ? 1 : 0;
