@@ -39,6 +39,7 @@ PACKAGES=(
     nginx           # tests/integration/deploy.test.mjs (nginx in front of two nodes)
     curl ca-certificates clang-format valgrind libfaketime
     clang libclang-rt-14-dev # scripts/fuzz: libFuzzer with ASan+UBSan
+    wrk # scripts/bench board: HTTP load on board reads
 )
 
 log() { echo "setup: $*" >&2; }

@@ -1,4 +1,5 @@
-/* cases.c - cases: the list, creation, the board and case edits (see cases.h).
+/* cases.c - cases: the list, creation and case edits (see cases.h; the board
+ * is cases_board.c).
  *
  * Who may see or change what is decided by authz.h alone. The list filters in
  * SQL by membership (the caller's agency in case_agencies) and then asks
@@ -10,7 +11,6 @@
  * yet, runs its own transaction with the same audit-then-event ending. */
 #include "cases_int.h"
 
-#include "attachments.h"
 #include "ctx.h"
 
 /* ---- small helpers ---- */
@@ -170,129 +170,4 @@ json_t *mdt_cases_get_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_cas
 {
     json_t *out;
     return mdt_cases_load_json(c, p, cx, &out) == MDT_DB_OK ? out : NULL;
-}
-
-/* ---- GET /cases/{id}: the board ---- */
-
-/* The case's agencies with their names and kinds. */
-static int board_agencies(mdt_dbc_t *c, const mdt_casectx_t *cx, json_t **out)
-{
-    *out = NULL;
-    char *lit = mdt_ids_literal(cx->agencies, cx->n_agencies);
-    if (!lit)
-        return MDT_DB_ERROR;
-    mdt_db_params_t q;
-    mdt_db_params_init(&q);
-    mdt_db_param_str(&q, lit);
-    PGresult *r = mdt_db_query(c,
-                               "SELECT id, name, kind FROM agencies"
-                               " WHERE id = ANY($1::bigint[]) ORDER BY name, id",
-                               &q);
-    free(lit);
-    if (!r)
-        return c->status;
-    *out = json_array();
-    for (int i = 0; i < PQntuples(r); i++)
-        json_array_append_new(*out,
-                              json_pack("{s:I, s:s, s:s}", "id", (json_int_t)mdt_db_int(r, i, 0),
-                                        "name", mdt_db_str(r, i, 1), "kind", mdt_db_str(r, i, 2)));
-    PQclear(r);
-    return MDT_DB_OK;
-}
-
-/* The board's review: {every_weeks, last_reviewed, next_review, review_due}. */
-static int board_review(mdt_dbc_t *c, const mdt_caseop_t *op, json_t **out)
-{
-    *out = NULL;
-    mdt_db_params_t q;
-    mdt_db_params_init(&q);
-    mdt_db_param_int(&q, op->cx.case_id);
-    mdt_db_param_str(&q, mdt_ctx_time_zone(op->req));
-    PGresult *r = mdt_db_query(c,
-                               "SELECT c.review_every_weeks, " MDT_CASES_REVIEW_COLS
-                               " FROM cases c" MDT_CASES_REVIEW_JOIN("$2") " WHERE c.id = $1",
-                               &q);
-    if (!r)
-        return c->status;
-    int rc = PQntuples(r) == 1 ? MDT_DB_OK : MDT_DB_NOT_FOUND;
-    if (rc == MDT_DB_OK) {
-        *out = json_pack("{s:o}", "every_weeks",
-                         mdt_db_str(r, 0, 0) ? json_integer(mdt_db_int(r, 0, 0)) : json_null());
-        mdt_cases_review_set(*out, r, 0, 1);
-    }
-    PQclear(r);
-    return rc;
-}
-
-static int board_seq(mdt_dbc_t *c, int64_t *seq)
-{
-    PGresult *r = mdt_db_query(c, "SELECT seq FROM ledger", NULL);
-    if (!r)
-        return c->status;
-    *seq = PQntuples(r) == 1 ? mdt_db_int(r, 0, 0) : 0;
-    PQclear(r);
-    return MDT_DB_OK;
-}
-
-/* Sets key to part (stolen); a NULL part is a failed serializer. */
-static int board_set(mdt_dbc_t *c, json_t *board, const char *key, json_t *part)
-{
-    if (!part)
-        return c->status != MDT_DB_OK ? c->status : MDT_DB_ERROR;
-    json_object_set_new(board, key, part);
-    return MDT_DB_OK;
-}
-
-/* Runs in the REPEATABLE READ snapshot caseop opened (its first statement,
- * the context load, fixed it), so every part and the ledger seq agree. */
-static int board_work(mdt_dbc_t *c, mdt_caseop_t *op)
-{
-    const mdt_principal_t *p = &op->p;
-    const mdt_casectx_t *cx = &op->cx;
-    json_t *board = json_object(), *part = NULL;
-    int64_t seq = 0;
-    int rc = board_seq(c, &seq);
-    if (rc == MDT_DB_OK)
-        rc = mdt_cases_load_json(c, p, cx, &part);
-    if (rc == MDT_DB_OK)
-        rc = board_set(c, board, "case", part);
-    if (rc == MDT_DB_OK)
-        rc = board_set(c, board, "pii", mdt_pii_json(c, p, cx, op->now));
-    if (rc == MDT_DB_OK && (rc = board_agencies(c, cx, &part)) == MDT_DB_OK)
-        rc = board_set(c, board, "agencies", part);
-    if (rc == MDT_DB_OK && (rc = board_review(c, op, &part)) == MDT_DB_OK)
-        rc = board_set(c, board, "review", part);
-    if (rc == MDT_DB_OK)
-        rc = board_set(c, board, "entries", mdt_entries_list_json(c, p, cx, 0));
-    if (rc == MDT_DB_OK)
-        rc = board_set(c, board, "attachments", mdt_attachments_list_json(c, p, cx, 0));
-    if (rc == MDT_DB_OK)
-        rc = board_set(c, board, "actions",
-                       mdt_actions_list_json(c, p, cx, 0, mdt_ctx_time_zone(op->req)));
-    if (rc == MDT_DB_OK)
-        rc = board_set(c, board, "consents", mdt_pii_consents_json(c, p, cx, op->now));
-    if (rc == MDT_DB_OK)
-        rc = board_set(c, board, "services", mdt_records_services_json(c, p, cx));
-    if (rc == MDT_DB_OK)
-        rc = board_set(c, board, "tracking", mdt_records_tracking_json(c, cx));
-    if (rc != MDT_DB_OK) {
-        json_decref(board);
-        return rc;
-    }
-    json_object_set_new(board, "seq", json_integer(seq));
-    op->run.ans.result = board;
-    return MDT_DB_OK;
-}
-
-void mdt_cases_board(mdt_req_t *req)
-{
-    mdt_caseop_t *op = mdt_caseop_new(req, board_work);
-    if (!op)
-        return;
-    op->case_id = req->ids[0];
-    op->object_id = req->ids[0];
-    op->run.isolation = "repeatable read";
-    op->read_action = "case.read";
-    op->object_type = "case";
-    mdt_caseop_run(op);
 }

@@ -174,7 +174,8 @@ static int load_env(mdt_config_t *cfg, char *err, size_t errlen)
                 &attachment) ||
         env_int("MDT_DIGEST_HOUR", 6, 0, 23, err, errlen, &cfg->digest_hour) ||
         env_int("MDT_DIGEST_TICK", 60, 0, 3600, err, errlen, &cfg->digest_tick_s) ||
-        env_int("MDT_CALENDAR_RATE", 60, 1, 100000, err, errlen, &cfg->calendar_rate))
+        env_int("MDT_CALENDAR_RATE", 60, 1, 100000, err, errlen, &cfg->calendar_rate) ||
+        env_int("MDT_BOARD_CACHE_MB", 32, 0, 4096, err, errlen, &cfg->board_cache_mb))
         return -1;
     cfg->max_body = (size_t)body;
     cfg->attachment_max = (size_t)attachment;
@@ -201,7 +202,8 @@ void mdt_config_usage(const char *prog)
            "MDT_HASH_THREADS, MDT_MAX_BODY, MDT_SMTP_URL, MDT_SMTP_FROM, MDT_SMTP_USER, "
            "MDT_SMTP_CA_FILE,\n"
            "MDT_SMTP_PASSWORD, MDT_SMTP_INSECURE_LOOPBACK, MDT_DIGEST_HOUR, MDT_DIGEST_TICK,\n"
-           "MDT_CALENDAR_RATE, MDT_ATTACHMENT_MAX, MDT_METRICS_TOKEN. See README.md.\n",
+           "MDT_CALENDAR_RATE, MDT_ATTACHMENT_MAX, MDT_METRICS_TOKEN, MDT_BOARD_CACHE_MB. See\n"
+           "README.md.\n",
            prog);
 }
 

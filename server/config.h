@@ -55,6 +55,7 @@ typedef struct {
     int digest_hour;             /* MDT_DIGEST_HOUR: local hour of the daily run (default 6) */
     int digest_tick_s;           /* MDT_DIGEST_TICK: seconds between digest ticks (0: none) */
     int calendar_rate;           /* MDT_CALENDAR_RATE: feed requests per minute per address */
+    int board_cache_mb;          /* MDT_BOARD_CACHE_MB: serialized boards kept (0: no cache) */
     const char *key_file;        /* MDT_KEY_FILE (keys.h) */
     char key_id[17];             /* its key id, for the log */
     unsigned char audit_key[32]; /* derived from it: keys the audit chain; never logged */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "boardcache.h"
 #include "digest.h"
 #include "feed.h"
 #include "http.h"
@@ -262,6 +263,9 @@ static int server_start(mdt_server_t *srv)
     mdt_workq_opts_t cpo = {.threads = srv->cfg.hash_threads, .max_queue = 256};
     if (!(srv->db = mdt_db_new(&dbo, srv->loopq)) || !(srv->cpu = mdt_workq_new(&cpo, srv->loopq)))
         return -1;
+    size_t board_bytes = (size_t)srv->cfg.board_cache_mb << 20;
+    if (board_bytes && !(srv->boards = mdt_boardcache_new(board_bytes)))
+        return -1;
     if (server_create_context(srv) != 0) {
         fprintf(stderr, "mdtboard: cannot listen on %s:%d\n", srv->cfg.listen_host,
                 srv->cfg.listen_port);
@@ -272,8 +276,7 @@ static int server_start(mdt_server_t *srv)
         return -1;
     if (mdt_session_start(srv) != 0 || mdt_audit_start(srv) != 0 || mdt_idem_start(srv) != 0 ||
         mdt_ws_start(srv) != 0 || mdt_hub_start(srv) != 0 || mdt_feed_start(srv) != 0 ||
-        mdt_notify_start(srv) != 0 ||
-        mdt_digest_start(srv) != 0 ||
+        mdt_notify_start(srv) != 0 || mdt_digest_start(srv) != 0 ||
         !(srv->login_limits =
               mdt_ratelimit_new(srv->cfg.login_rate_per_min, srv->cfg.login_rate_per_min)) ||
         !(srv->calendar_limits = mdt_ratelimit_new(srv->cfg.calendar_rate, srv->cfg.calendar_rate)))
@@ -329,6 +332,7 @@ static void server_teardown(mdt_server_t *srv)
     mdt_ratelimit_free(srv->login_limits);
     mdt_ratelimit_free(srv->calendar_limits);
     mdt_metrics_free(srv->metrics);
+    mdt_boardcache_free(srv->boards);
     if (srv->signal_fd >= 0)
         close(srv->signal_fd);
 }

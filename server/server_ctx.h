@@ -27,6 +27,7 @@ struct mdt_auth_state;
 struct mdt_ratelimit;
 struct mdt_feed;
 struct mdt_digest;
+struct mdt_boardcache;
 
 typedef struct mdt_server {
     mdt_config_t cfg;
@@ -47,6 +48,7 @@ typedef struct mdt_server {
     struct mdt_digest *digest;             /* digest.c: the email digest job */
     struct mdt_feed *feed;                 /* this node's reader of the event log */
     struct mdt_keyring *keyring;           /* the KEK and data keys; shared by the pool */
+    struct mdt_boardcache *boards;         /* boardcache.h: serialized boards (NULL: off) */
     struct lws_protocols protocols[4];
     lws_retry_bo_t ws_retry;
     lws_sorted_usec_list_t sul_stop;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "boardcache.h"
 #include "db.h"
 #include "feed.h"
 #include "runner.h"
@@ -90,6 +91,8 @@ void mdt_sys_metrics(mdt_req_t *req)
     }
     mdt_db_stats_t ds;
     mdt_db_stats(srv->db, &ds);
+    mdt_boardcache_stats_t bs;
+    mdt_boardcache_stats(srv->boards, &bs);
     mdt_metric_value_t extra[] = {
         {"mdt_http_inflight", "Requests read and not yet answered.", "gauge", srv->http_inflight},
         {"mdt_ws_connections", "Open WebSocket connections.", "gauge", srv->ws_open},
@@ -110,6 +113,14 @@ void mdt_sys_metrics(mdt_req_t *req)
          (double)mdt_feed_last(srv)},
         {"mdt_feed_load_failures_total", "Event feed loads that failed (each is retried).",
          "counter", (double)mdt_feed_failures(srv)},
+        {"mdt_board_cache_hits_total", "Board reads answered from the board cache.", "counter",
+         (double)bs.hits},
+        {"mdt_board_cache_misses_total", "Board reads built (cache off, cold or stale).", "counter",
+         (double)bs.misses},
+        {"mdt_board_cache_evictions_total", "Boards evicted to keep the cache's bound.", "counter",
+         (double)bs.evictions},
+        {"mdt_board_cache_bytes", "Bytes of boards held in the board cache.", "gauge",
+         (double)bs.bytes},
     };
     size_t len = 0;
     char *text = mdt_metrics_render(srv->metrics, extra, sizeof(extra) / sizeof(extra[0]), &len);

@@ -39,24 +39,11 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { createDatabase, psql, sleep, startServer, api } from '../integration/lib/harness.mjs';
-import { addAgency, addUser, DEFAULT_PASSWORD } from '../integration/lib/fixtures.mjs';
-import { today } from '../integration/lib/clock.mjs';
+import { psql, sleep } from '../integration/lib/harness.mjs';
+import { benchArgs, createCase, login, setupRun } from './lib/setup.mjs';
 
-function args() {
-    const out = { subscribers: 1000, entries: 200, runs: 3, users: 10, 'restricted-every': 10, client: 'raw' };
-    const argv = process.argv.slice(2);
-    for (let i = 0; i < argv.length; i++) {
-        const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
-        if (!m || !(m[1] in out)) {
-            console.error(`usage: node tests/bench/fanout.mjs ${Object.keys(out).map((k) => `[--${k} N]`).join(' ')}`);
-            process.exit(2);
-        }
-        const v = m[2] ?? argv[++i];
-        out[m[1]] = m[1] === 'client' ? v : Number(v);
-    }
-    return out;
-}
+const args = () =>
+    benchArgs('tests/bench/fanout.mjs', { subscribers: 1000, entries: 200, runs: 3, users: 10, 'restricted-every': 10, client: 'raw' });
 
 const now = () => performance.timeOrigin + performance.now(); // ms since the epoch, sub-ms
 
@@ -157,13 +144,6 @@ function rawWebSocket(server, cookie, onFrame, onError) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
-async function login(base, username) {
-    const c = api(base);
-    const res = await c.post('/api/v1/login', { username, password: DEFAULT_PASSWORD });
-    if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${res.text}`);
-    return c;
-}
-
 // Reads the integer after `key` in buf (a Buffer), or -1.
 function intAfter(buf, key) {
     const i = buf.indexOf(key);
@@ -179,39 +159,15 @@ function intAfter(buf, key) {
 }
 
 async function oneRun(opt, runNo) {
-    const dbUrl = await createDatabase();
     const tag = `${process.pid}r${runNo}`;
-    const kinds = { cac: 'cac', police: 'law_enforcement', dcf: 'child_welfare' };
-    const agencies = {};
-    for (const [k, kind] of Object.entries(kinds)) agencies[k] = await addAgency(dbUrl, { name: `${k} ${tag}`, kind });
-    const users = []; // {agency, username}
-    for (const k of Object.keys(kinds)) {
-        for (let i = 0; i < opt.users; i++) {
-            const username = `${k}${i}_${tag}`;
-            const role = k === 'cac' && i === 0 ? 'supervisor' : 'member';
-            await addUser(dbUrl, { username, displayName: `${k} user ${i}`, agencyId: agencies[k], role });
-            users.push({ agency: k, username });
-        }
-    }
-    const server = await startServer({
-        dbUrl,
-        env: { MDT_MFA_REQUIRED_KINDS: 'other', MDT_LOGIN_RATE: 100000, MDT_LOG_LEVEL: 'warn' },
-    });
+    const { dbUrl, agencies, users, server } = await setupRun(opt.users, tag);
     try {
         const sessions = [];
         for (let i = 0; i < users.length; i += 4) {
             sessions.push(...(await Promise.all(users.slice(i, i + 4).map(async (u) => ({ ...u, client: await login(server.url, u.username) })))));
         }
         const lead = sessions.find((s) => s.username.startsWith('cac0_')).client;
-        const res = await lead.post('/api/v1/cases', {
-            case_number: `B-${tag}`,
-            alias: 'B.B.',
-            referral_date: today(-30),
-            agencies: Object.values(agencies),
-        });
-        if (res.status !== 201) throw new Error(`create case: ${res.status} ${res.text}`);
-        const caseId = res.json.id;
-        const since = (await lead.get(`/api/v1/cases/${caseId}`)).json.seq;
+        const { caseId, since } = await createCase(lead, agencies, tag);
 
         // ---- connect and subscribe every socket
         const wsUrl = server.url.replace(/^http/, 'ws') + '/ws';
