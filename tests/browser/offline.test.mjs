@@ -125,6 +125,7 @@ test('a 10 s drop: offline within 5 s, a note and an action item queued, kept ov
     await page.locator('.composer .flash', { hasText: 'sent when the connection is back' }).waitFor();
     await page.locator('#sec-actions summary', { hasText: 'New action item' }).click();
     await page.getByLabel('What needs to be done').fill(action);
+    await page.locator('#sec-actions').getByLabel('Agency responsible').selectOption(String(world.agencies.cac));
     await page.getByRole('button', { name: 'Add action item' }).click();
     await page.locator('#sec-actions .outbox-item', { hasText: 'OFFLINE-ACTION' }).locator('.outbox-state', { hasText: 'Sending…' }).waitFor();
     assert.equal(posts.length, 0, 'nothing is sent while offline');
