@@ -659,8 +659,13 @@ static void count_lost(load_t *L)
 
 static void report(load_t *L, double connect_s, double cli_ms, const double srv[2])
 {
-    double *lastlat = calloc((size_t)L->n_entries, sizeof(double));
+    /* n_entries was checked positive when the arguments were read; the
+     * unsigned copy also tells the compiler so. */
+    size_t entries = L->n_entries > 0 ? (size_t)(unsigned)L->n_entries : 1;
+    double *lastlat = calloc(entries, sizeof(double));
     size_t nl = 0;
+    if (!lastlat)
+        return;
     for (int n = 0; n < L->n_entries; n++) {
         if (L->got[n] > 0)
             lastlat[nl++] = L->last[n] - L->t0[n];
