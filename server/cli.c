@@ -1,5 +1,6 @@
 /* cli.c - administrative subcommands (see cli.h): migrate, agency add,
- * user add, user reset-mfa, audit verify, audit checkpoint, keys init.
+ * user add, user reset-mfa, audit verify, audit checkpoint, keys init,
+ * keys rotate-kek, keys status.
  * Account changes go through
  * cli_accounts.c, the same code the admin API uses, and are audited with
  * the actor "cli" from the address "local". Usage errors exit 2, failures
@@ -21,6 +22,20 @@
 #include "migrate.h"
 #include "password.h"
 
+/* Checks c's keyring against the database (adopting the audit chain key
+ * on first use) and gives c the stored audit chain key. 0 ok; -1 with err
+ * set. */
+static int cli_key_connection(mdt_dbc_t *c, char *err, size_t errlen)
+{
+    unsigned char key[MDT_AUDIT_KEY_BYTES];
+    if (mdt_keyring_verify(c->keyring, c, err, errlen) != 0 ||
+        mdt_keyring_audit_key(c->keyring, c, key, err, errlen) != 0)
+        return -1;
+    mdt_dbc_set_audit_key(c, key);
+    OPENSSL_cleanse(key, sizeof(key));
+    return 0;
+}
+
 mdt_dbc_t *mdt_cli_connect(const char *cmd, int keyed, const char *key_file)
 {
     const char *url = getenv("MDT_DATABASE_URL");
@@ -29,33 +44,29 @@ mdt_dbc_t *mdt_cli_connect(const char *cmd, int keyed, const char *key_file)
         return NULL;
     }
     char err[512];
-    unsigned char key[MDT_AUDIT_KEY_BYTES];
     key_file = key_file ? key_file : getenv("MDT_KEY_FILE");
     if (keyed && (!key_file || !*key_file)) {
         fprintf(stderr, "mdtboard %s: MDT_KEY_FILE is not set (the installation key file)\n", cmd);
         return NULL;
     }
-    if (keyed && mdt_keys_load_derived(key_file, MDT_KEYS_LABEL_AUDIT, key, sizeof(key), NULL, err,
-                                       sizeof(err)) != 0) {
-        fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
-        return NULL;
-    }
     mdt_keyring_t *kr = keyed ? mdt_keyring_load(key_file, err, sizeof(err)) : NULL;
     if (keyed && !kr) {
         fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
-        OPENSSL_cleanse(key, sizeof(key));
         return NULL;
     }
     mdt_dbc_t *c = mdt_dbc_open(url, 0, err, sizeof(err));
     if (!c) {
         fprintf(stderr, "mdtboard %s: cannot connect: %s\n", cmd, err);
         mdt_keyring_free(kr);
-    } else if (keyed) {
-        mdt_dbc_set_audit_key(c, key);
-        c->keyring = kr;
-        c->keyring_free = mdt_keyring_free;
+        return NULL;
     }
-    OPENSSL_cleanse(key, sizeof(key));
+    c->keyring = kr;
+    c->keyring_free = mdt_keyring_free;
+    if (keyed && cli_key_connection(c, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
+        mdt_dbc_close(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -70,8 +81,8 @@ static int wants_help(int argc, char **argv)
 
 static void cli_seal_progress(const char *table, int64_t rows, void *ud)
 {
-    printf("%s: sealed %lld row%s of %s\n", (const char *)ud, (long long)rows,
-           rows == 1 ? "" : "s", table);
+    printf("%s: sealed %lld row%s of %s\n", (const char *)ud, (long long)rows, rows == 1 ? "" : "s",
+           table);
     fflush(stdout);
 }
 
@@ -86,12 +97,10 @@ int mdt_cli_seal_plain(const char *cmd)
     mdt_dbc_t *c = mdt_cli_connect(cmd, keyed, NULL);
     if (!c)
         return 1;
-    char err[512];
-    int rc = keyed ? mdt_keyring_verify(c->keyring, c, err, sizeof(err)) : 0;
-    if (rc != 0)
-        fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
-    else if (keyed && mdt_sealfill_run(c, cli_seal_progress, (void *)cmd, &n) != MDT_DB_OK)
-        rc = -1, fprintf(stderr, "mdtboard %s: sealing stopped (run it again): %s\n", cmd, c->error);
+    int rc = 0;
+    if (keyed && mdt_sealfill_run(c, cli_seal_progress, (void *)cmd, &n) != MDT_DB_OK)
+        rc = -1,
+        fprintf(stderr, "mdtboard %s: sealing stopped (run it again): %s\n", cmd, c->error);
     else if (keyed && n > 0)
         printf("%s: %lld row%s sealed\n", cmd, (long long)n, n == 1 ? "" : "s");
     else if (!keyed && mdt_sealfill_count(c, &n) == MDT_DB_OK && n > 0)
@@ -608,28 +617,38 @@ static int cli_keys_init(int argc, char **argv)
 
 /* ---- keys status ---- */
 
-/* Prints the data keys per KEK key id and the rows still in plain text. */
+/* Prints the data keys per KEK key id, the audit chain key's, and the rows
+ * still in plain text. */
 static int keys_status_print(mdt_dbc_t *c)
 {
     int64_t plain = 0;
-    PGresult *r = mdt_db_query(c,
-                               "SELECT kek_id, count(*), count(*) FILTER (WHERE owner = 0)"
-                               " FROM data_keys GROUP BY kek_id ORDER BY kek_id",
-                               NULL);
+    mdt_db_params_t p;
+    mdt_db_params_init(&p);
+    mdt_db_param_int(&p, MDT_KEYRING_AUDIT_OWNER);
+    PGresult *r =
+        mdt_db_query(c,
+                     "SELECT kek_id, count(*) FILTER (WHERE owner > 0),"
+                     " count(*) FILTER (WHERE owner = 0), count(*) FILTER (WHERE owner = $1)"
+                     " FROM data_keys GROUP BY kek_id ORDER BY kek_id",
+                     &p);
     if (!r || mdt_sealfill_count(c, &plain) != MDT_DB_OK) {
         PQclear(r);
         return -1;
     }
-    printf("this key file: key id %s, the key of this database\n",
-           mdt_keyring_kek_id(c->keyring));
-    for (int i = 0; i < PQntuples(r); i++)
-        printf("data keys wrapped by key id %s: %lld (%lld case key%s, %lld installation key)\n",
-               mdt_db_str(r, i, 0), (long long)mdt_db_int(r, i, 1),
-               (long long)(mdt_db_int(r, i, 1) - mdt_db_int(r, i, 2)),
-               mdt_db_int(r, i, 1) - mdt_db_int(r, i, 2) == 1 ? "" : "s",
-               (long long)mdt_db_int(r, i, 2));
+    printf("this key file: key id %s, the key of this database\n", mdt_keyring_kek_id(c->keyring));
+    int audit = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        int64_t cases = mdt_db_int(r, i, 1);
+        audit += (int)mdt_db_int(r, i, 3);
+        printf("data keys wrapped by key id %s: %lld (%lld case key%s, %lld installation key, "
+               "%lld audit chain key)\n",
+               mdt_db_str(r, i, 0), (long long)(cases + mdt_db_int(r, i, 2) + mdt_db_int(r, i, 3)),
+               (long long)cases, cases == 1 ? "" : "s", (long long)mdt_db_int(r, i, 2),
+               (long long)mdt_db_int(r, i, 3));
+    }
     if (PQntuples(r) == 0)
         printf("data keys: none yet\n");
+    printf("audit chain key: %s\n", audit ? "stored, wrapped under a key file's KEK" : "missing");
     printf("rows holding plain text: %lld%s\n", (long long)plain,
            plain ? " (`mdtboard migrate` with MDT_KEY_FILE seals them)" : "");
     PQclear(r);
@@ -642,8 +661,9 @@ static int cli_keys_status(int argc, char **argv)
     if (wants_help(argc, argv)) {
         printf("usage: mdtboard keys status\n\n"
                "Checks MDT_KEY_FILE against the database, then prints how many data keys\n"
-               "each key-encryption key wraps and how many rows still hold plain text.\n"
-               "Reads MDT_DATABASE_URL and MDT_KEY_FILE.\n");
+               "each key-encryption key wraps (case keys, the installation key, the audit\n"
+               "chain key), whether the audit chain key is stored, and how many rows still\n"
+               "hold plain text. Reads MDT_DATABASE_URL and MDT_KEY_FILE.\n");
         return 0;
     }
     if (argc > 2) {
@@ -653,12 +673,124 @@ static int cli_keys_status(int argc, char **argv)
     mdt_dbc_t *c = mdt_cli_connect(cmd, 1, NULL);
     if (!c)
         return 1;
-    char err[512];
-    int rc = mdt_keyring_verify(c->keyring, c, err, sizeof(err));
+    int rc = keys_status_print(c);
     if (rc != 0)
-        fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
-    else if ((rc = keys_status_print(c)) != 0)
         fprintf(stderr, "mdtboard %s: %s\n", cmd, c->error);
+    mdt_dbc_close(c);
+    return rc == 0 ? 0 : 1;
+}
+
+/* ---- keys rotate-kek ---- */
+
+#define ROTATE_BATCH 200
+
+/* Checks --old against the database with c's keyring (the old KEK), then
+ * adds --new to it. 0 ok (*done_before set when kek_check already names
+ * the new key: an earlier run finished); -1 after printing why. */
+static int rotate_prepare(mdt_dbc_t *c, const char *old_file, const char *old_id,
+                          const char *new_file, char new_id[2 * MDT_KEYS_ID_BYTES + 1],
+                          int *done_before)
+{
+    const char *cmd = "keys rotate-kek";
+    char err[512], old_err[512];
+    int old_ok = mdt_keyring_verify(c->keyring, c, old_err, sizeof(old_err)) == 0;
+    int added = mdt_keyring_add_file(c->keyring, new_file, new_id, err, sizeof(err));
+    if (added != 0) {
+        fprintf(stderr, "mdtboard %s: --new %s: %s\n", cmd, new_file,
+                added == 1 ? "it is the same key as --old (nothing to rotate)" : err);
+        return -1;
+    }
+    *done_before = !old_ok;
+    if (!old_ok && mdt_keyring_verify(c->keyring, c, err, sizeof(err)) != 0) {
+        fprintf(stderr,
+                "mdtboard %s: --old %s (key id %s) is not the key of this database; nothing "
+                "changed (%s)\n",
+                cmd, old_file, old_id, old_err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Re-wraps every data key under old_id in batches, printing progress, then
+ * moves kek_check. 0 ok; -1 after printing why (safe to run again). */
+static int rotate_run(mdt_dbc_t *c, const char *old_id, const char *new_id)
+{
+    const char *cmd = "keys rotate-kek";
+    long long total = 0;
+    int rc = MDT_DB_OK;
+    for (int round = 0; round < 10; round++) {
+        int n = 1;
+        while (rc == MDT_DB_OK && n > 0) {
+            rc = mdt_keyring_rewrap_batch(c->keyring, c, old_id, ROTATE_BATCH, &n);
+            total += rc == MDT_DB_OK ? n : 0;
+            if (rc == MDT_DB_OK && n > 0)
+                printf("%s: re-wrapped %lld data key%s under key id %s\n", cmd, total,
+                       total == 1 ? "" : "s", new_id);
+            fflush(stdout);
+        }
+        if (rc == MDT_DB_OK)
+            rc = mdt_keyring_move_check(c->keyring, c, old_id);
+        if (rc != MDT_DB_CONFLICT)
+            break;
+        rc = MDT_DB_OK; /* a node wrapped a key under the old KEK meanwhile */
+    }
+    if (rc != MDT_DB_OK) {
+        fprintf(stderr, "mdtboard %s: stopped (run it again: done rows are skipped): %s\n", cmd,
+                rc == MDT_DB_CONFLICT ? "nodes keep wrapping keys under the old key id: send "
+                                        "them SIGHUP with the new key file first"
+                                      : c->error);
+        return -1;
+    }
+    printf("%s: done: %lld data key%s re-wrapped; the database's key is now key id %s\n", cmd,
+           total, total == 1 ? "" : "s", new_id);
+    return 0;
+}
+
+static int cli_keys_rotate(int argc, char **argv)
+{
+    const char *cmd = "keys rotate-kek";
+    if (wants_help(argc, argv)) {
+        printf("usage: mdtboard keys rotate-kek --old PATH --new PATH\n\n"
+               "Re-wraps every data key (case keys, the installation key, the audit chain\n"
+               "key) from the key-encryption key of --old to that of --new, in batches of\n"
+               "%d (one short transaction each, with a progress line), then makes --new the\n"
+               "database's key (kek_check). Online: give every node the new file first\n"
+               "(MDT_KEY_FILE and SIGHUP, docs/operations.md). Safe to interrupt and run\n"
+               "again. Nothing but the data keys is decrypted; no content row changes.\n"
+               "Reads MDT_DATABASE_URL.\n\n"
+               "  --old PATH   the key file the database uses now (mode 0600)\n"
+               "  --new PATH   the new key file, made with `mdtboard keys init` (mode 0600)\n",
+               ROTATE_BATCH);
+        return 0;
+    }
+    const char *old_file = NULL, *new_file = NULL;
+    cli_flag_t flags[] = {
+        {"--old", &old_file, NULL}, {"--new", &new_file, NULL}, {NULL, NULL, NULL}};
+    if (cli_flags(cmd, argc, argv, 2, flags) != 0 || cli_require(cmd, "--old", old_file) != 0 ||
+        cli_require(cmd, "--new", new_file) != 0)
+        return 2;
+    char err[512], new_id[2 * MDT_KEYS_ID_BYTES + 1];
+    mdt_keyring_t *kr = mdt_keyring_load(old_file, err, sizeof(err));
+    if (!kr) {
+        fprintf(stderr, "mdtboard %s: --old %s\n", cmd, err);
+        return 1;
+    }
+    char old_id[2 * MDT_KEYS_ID_BYTES + 1];
+    snprintf(old_id, sizeof(old_id), "%s", mdt_keyring_kek_id(kr));
+    mdt_dbc_t *c = mdt_cli_connect(cmd, 0, NULL);
+    if (!c) {
+        mdt_keyring_free(kr);
+        return 1;
+    }
+    c->keyring = kr;
+    c->keyring_free = mdt_keyring_free;
+    int done_before = 0;
+    int rc = rotate_prepare(c, old_file, old_id, new_file, new_id, &done_before);
+    if (rc == 0 && done_before)
+        printf("%s: the database's key is already key id %s; re-wrapping what is left\n", cmd,
+               new_id);
+    if (rc == 0)
+        rc = rotate_run(c, old_id, new_id);
     mdt_dbc_close(c);
     return rc == 0 ? 0 : 1;
 }
@@ -680,6 +812,8 @@ static const cli_cmd_t cli_cmds[] = {
     {"audit", "checkpoint", cli_audit_checkpoint,
      "  audit checkpoint print the audit log's verified head to keep elsewhere\n"},
     {"keys", "init", cli_keys_init, "  keys init        create the installation key file\n"},
+    {"keys", "rotate-kek", cli_keys_rotate,
+     "  keys rotate-kek  re-wrap every data key under a new key file (online)\n"},
     {"keys", "status", cli_keys_status,
      "  keys status      check the key file; data keys per KEK; rows not yet sealed\n"},
     {NULL, NULL, NULL, NULL},

@@ -12,9 +12,11 @@
 int mdt_cli_run(int argc, char **argv);
 struct mdt_dbc;
 /* Opens MDT_DATABASE_URL for the subcommand cmd. With keyed, it also loads
- * the installation key file (key_file, or MDT_KEY_FILE when NULL) so that
- * the connection can append audit rows and seal and open values (its
- * keyring, freed with the connection). NULL after printing why to stderr.
+ * the installation key file (key_file, or MDT_KEY_FILE when NULL), checks it
+ * against the database (mdt_keyring_verify) and takes the audit chain key
+ * stored under it, so that the connection can append audit rows and seal
+ * and open values (its keyring, freed with the connection). NULL after
+ * printing why to stderr.
  * Close with mdt_dbc_close. */
 struct mdt_dbc *mdt_cli_connect(const char *cmd, int keyed, const char *key_file);
 

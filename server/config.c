@@ -267,9 +267,11 @@ int mdt_config_load(mdt_config_t *cfg, int argc, char **argv, char *err, size_t 
         snprintf(err, errlen, "MDT_KEY_FILE is not set (create one with `mdtboard keys init`)");
         return -1;
     }
-    if (mdt_keys_load_derived(cfg->key_file, MDT_KEYS_LABEL_AUDIT, cfg->audit_key,
-                              sizeof(cfg->audit_key), cfg->key_id, err, errlen) != 0)
+    mdt_keys_t keys; /* read here only to refuse a bad file early; server.c derives */
+    if (mdt_keys_load(cfg->key_file, &keys, err, errlen) != 0)
         return -1;
+    memcpy(cfg->key_id, keys.key_id, sizeof(cfg->key_id));
+    mdt_keys_wipe(&keys);
     if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
         snprintf(err, errlen, "MDT_TLS_CERT and MDT_TLS_KEY go together");
         return -1;

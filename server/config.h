@@ -58,7 +58,8 @@ typedef struct {
     int board_cache_mb;          /* MDT_BOARD_CACHE_MB: serialized boards kept (0: no cache) */
     const char *key_file;        /* MDT_KEY_FILE (keys.h) */
     char key_id[17];             /* its key id, for the log */
-    unsigned char audit_key[32]; /* derived from it: keys the audit chain; never logged */
+    unsigned char audit_key[32]; /* keys the audit chain: unwrapped from data_keys at start
+                                    (keyring.h, server.c); never logged */
 } mdt_config_t;
 
 /* Fills cfg from the environment and argv (flags after the subcommand).

@@ -244,21 +244,6 @@ int mdt_keys_derive(const mdt_keys_t *k, const char *label, unsigned char *out, 
                          outlen);
 }
 
-int mdt_keys_load_derived(const char *path, const char *label, unsigned char *out, size_t outlen,
-                          char *key_id, char *err, size_t errlen)
-{
-    mdt_keys_t k;
-    if (mdt_keys_load(path, &k, err, errlen) != 0)
-        return -1;
-    int rc = mdt_keys_derive(&k, label, out, outlen);
-    if (rc != 0)
-        snprintf(err, errlen, "deriving the %s key failed", label);
-    else if (key_id)
-        memcpy(key_id, k.key_id, sizeof(k.key_id));
-    mdt_keys_wipe(&k);
-    return rc;
-}
-
 void mdt_keys_wipe(mdt_keys_t *k)
 {
     OPENSSL_cleanse(k->master, sizeof(k->master));

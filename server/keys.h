@@ -1,10 +1,12 @@
 /* keys.h - the installation key file (MDT_KEY_FILE).
  *
  * One small text file, mode 0600, never in the database, holds the
- * installation's master secret (32 random bytes) and a key id. Every key the
- * server uses is derived from the master secret with HKDF-SHA-256 under a
- * distinct label: "audit-chain" keys the audit log's HMAC chain, "kek" is
- * reserved for the key-encryption key of at-rest encryption. The format
+ * installation's master secret (32 random bytes) and a key id. Keys are
+ * derived from the master secret with HKDF-SHA-256 under a distinct label:
+ * "kek" is the key-encryption key of at-rest encryption (keyring.h);
+ * "audit-chain" is the audit log's HMAC key of the file an installation
+ * first used, which is then stored wrapped under the KEK (so rotating the
+ * key file keeps the chain). The format
  * (docs/operations.md):
  *
  *   # comment lines and blank lines are ignored
@@ -58,12 +60,6 @@ int mdt_keys_derive(const mdt_keys_t *k, const char *label, unsigned char *out, 
 int mdt_keys_hkdf(const unsigned char *ikm, size_t ikmlen, const unsigned char *salt,
                   size_t saltlen, const unsigned char *info, size_t infolen, unsigned char *out,
                   size_t outlen);
-
-/* Loads the key file at path and derives outlen bytes for label into out;
- * the master secret is wiped before returning. key_id (17 chars) receives
- * the file's key id when not NULL. 0 ok; -1 with a reason in err. */
-int mdt_keys_load_derived(const char *path, const char *label, unsigned char *out, size_t outlen,
-                          char *key_id, char *err, size_t errlen);
 
 /* Clears k's secret. */
 void mdt_keys_wipe(mdt_keys_t *k);

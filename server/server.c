@@ -2,7 +2,9 @@
  * loop until SIGTERM/SIGINT, then drains and tears down (see server.h).
  *
  * Signals arrive through a signalfd adopted into the loop, so no handler
- * and no global flag is needed; the signals are blocked in every thread. */
+ * and no global flag is needed; the signals are blocked in every thread.
+ * SIGHUP re-reads MDT_KEY_FILE on a database worker (a KEK rotation,
+ * docs/security.md): the loop never waits for the file or the check. */
 #include "server.h"
 #include "server_ctx.h"
 
@@ -60,6 +62,52 @@ static void server_stop_tick(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(srv->ctx, 0, &srv->sul_stop, server_stop_tick, 100 * LWS_US_PER_MS);
 }
 
+typedef struct {
+    char path[4096];
+    char msg[512];
+    int rc; /* mdt_keyring_reload's */
+} server_reload_t;
+
+/* DB thread: reloads the key file into the shared keyring. */
+static int server_reload_work(mdt_dbc_t *c, void *arg)
+{
+    server_reload_t *r = arg;
+    r->rc = mdt_keyring_reload(c->keyring, c, r->path, r->msg, sizeof(r->msg));
+    return MDT_DB_OK;
+}
+
+/* Loop: logs what the reload did and frees it. */
+static void server_reload_done(void *arg, int status)
+{
+    server_reload_t *r = arg;
+    if (status != MDT_DB_OK)
+        mdt_log_warn("key file reload refused", "reason=\"database unavailable\" file=\"%s\"",
+                     r->path);
+    else if (r->rc < 0)
+        mdt_log_warn("key file reload refused", "reason=\"%s\" file=\"%s\"", r->msg, r->path);
+    else
+        mdt_log_info(r->rc == 0 ? "key file reloaded" : "key file reloaded, unchanged",
+                     "detail=\"%s\" file=\"%s\"", r->msg, r->path);
+    free(r);
+}
+
+/* SIGHUP: re-reads MDT_KEY_FILE off the loop; the node keeps what it
+ * holds whatever the outcome. */
+static void server_reload_keys(mdt_server_t *srv)
+{
+    server_reload_t *r = calloc(1, sizeof(*r));
+    if (!r || !srv->db) {
+        free(r);
+        return;
+    }
+    snprintf(r->path, sizeof(r->path), "%s", srv->cfg.key_file);
+    if (mdt_db_submit(srv->db, server_reload_work, server_reload_done, r) != 0) {
+        mdt_log_warn("key file reload refused", "reason=\"the database queue is full\" file=\"%s\"",
+                     r->path);
+        free(r);
+    }
+}
+
 static int server_signal_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                             size_t len)
 {
@@ -68,7 +116,9 @@ static int server_signal_cb(struct lws *wsi, enum lws_callback_reasons reason, v
     mdt_server_t *srv = lws_context_user(lws_get_context(wsi));
     struct signalfd_siginfo si;
     while (read(srv->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-        if (!srv->stopping) {
+        if (si.ssi_signo == SIGHUP) {
+            server_reload_keys(srv);
+        } else if (!srv->stopping) {
             mdt_log_info("stopping", "signal=%u inflight=%d", si.ssi_signo, srv->http_inflight);
             srv->stopping = 1;
             srv->stop_deadline_us = lws_now_usecs() + SERVER_DRAIN_US;
@@ -149,7 +199,8 @@ static int server_create_context(mdt_server_t *srv)
     return 0;
 }
 
-/* Blocks SIGTERM/SIGINT in this and every later thread; adopts a signalfd. */
+/* Blocks SIGTERM/SIGINT/SIGHUP in this and every later thread; adopts a
+ * signalfd. */
 static int server_adopt_signals(mdt_server_t *srv)
 {
     lws_sock_file_fd_type fd;
@@ -165,6 +216,7 @@ static int server_block_signals(mdt_server_t *srv)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
         return -1;
     signal(SIGPIPE, SIG_IGN);
@@ -181,13 +233,15 @@ static void server_raise_fd_limit(void)
     }
 }
 
-/* Loads the key-encryption key into srv->keyring and checks it against
- * the database (c: a connection at the current schema). 0 ok. */
+/* Loads the key-encryption key into srv->keyring, checks it against the
+ * database (c: a connection at the current schema) and unwraps the audit
+ * chain key into srv->cfg.audit_key. 0 ok. */
 static int server_check_kek(mdt_server_t *srv, mdt_dbc_t *c)
 {
     char err[512];
     srv->keyring = mdt_keyring_load(srv->cfg.key_file, err, sizeof(err));
-    if (!srv->keyring || mdt_keyring_verify(srv->keyring, c, err, sizeof(err)) != 0) {
+    if (!srv->keyring || mdt_keyring_verify(srv->keyring, c, err, sizeof(err)) != 0 ||
+        mdt_keyring_audit_key(srv->keyring, c, srv->cfg.audit_key, err, sizeof(err)) != 0) {
         fprintf(stderr, "mdtboard: %s\n", err);
         return -1;
     }
