@@ -682,7 +682,8 @@ static int cli_keys_status(int argc, char **argv)
 
 /* ---- keys rotate-kek ---- */
 
-#define ROTATE_BATCH 200
+#define ROTATE_BATCH     200
+#define ROTATE_BATCH_MAX 10000
 
 /* Checks --old against the database with c's keyring (the old KEK), then
  * adds --new to it. 0 ok (*done_before set when kek_check already names
@@ -713,7 +714,7 @@ static int rotate_prepare(mdt_dbc_t *c, const char *old_file, const char *old_id
 
 /* Re-wraps every data key under old_id in batches, printing progress, then
  * moves kek_check. 0 ok; -1 after printing why (safe to run again). */
-static int rotate_run(mdt_dbc_t *c, const char *old_id, const char *new_id)
+static int rotate_run(mdt_dbc_t *c, const char *old_id, const char *new_id, int batch)
 {
     const char *cmd = "keys rotate-kek";
     long long total = 0;
@@ -721,7 +722,7 @@ static int rotate_run(mdt_dbc_t *c, const char *old_id, const char *new_id)
     for (int round = 0; round < 10; round++) {
         int n = 1;
         while (rc == MDT_DB_OK && n > 0) {
-            rc = mdt_keyring_rewrap_batch(c->keyring, c, old_id, ROTATE_BATCH, &n);
+            rc = mdt_keyring_rewrap_batch(c->keyring, c, old_id, batch, &n);
             total += rc == MDT_DB_OK ? n : 0;
             if (rc == MDT_DB_OK && n > 0)
                 printf("%s: re-wrapped %lld data key%s under key id %s\n", cmd, total,
@@ -750,25 +751,35 @@ static int cli_keys_rotate(int argc, char **argv)
 {
     const char *cmd = "keys rotate-kek";
     if (wants_help(argc, argv)) {
-        printf("usage: mdtboard keys rotate-kek --old PATH --new PATH\n\n"
+        printf("usage: mdtboard keys rotate-kek --old PATH --new PATH [--batch N]\n\n"
                "Re-wraps every data key (case keys, the installation key, the audit chain\n"
-               "key) from the key-encryption key of --old to that of --new, in batches of\n"
-               "%d (one short transaction each, with a progress line), then makes --new the\n"
+               "key) from the key-encryption key of --old to that of --new, in batches (one\n"
+               "short transaction each, with a progress line), then makes --new the\n"
                "database's key (kek_check). Online: give every node the new file first\n"
                "(MDT_KEY_FILE and SIGHUP, docs/operations.md). Safe to interrupt and run\n"
                "again. Nothing but the data keys is decrypted; no content row changes.\n"
                "Reads MDT_DATABASE_URL.\n\n"
                "  --old PATH   the key file the database uses now (mode 0600)\n"
-               "  --new PATH   the new key file, made with `mdtboard keys init` (mode 0600)\n",
-               ROTATE_BATCH);
+               "  --new PATH   the new key file, made with `mdtboard keys init` (mode 0600)\n"
+               "  --batch N    data keys per transaction, 1 to %d (default %d)\n",
+               ROTATE_BATCH_MAX, ROTATE_BATCH);
         return 0;
     }
-    const char *old_file = NULL, *new_file = NULL;
-    cli_flag_t flags[] = {
-        {"--old", &old_file, NULL}, {"--new", &new_file, NULL}, {NULL, NULL, NULL}};
+    const char *old_file = NULL, *new_file = NULL, *batch_s = NULL;
+    cli_flag_t flags[] = {{"--old", &old_file, NULL},
+                          {"--new", &new_file, NULL},
+                          {"--batch", &batch_s, NULL},
+                          {NULL, NULL, NULL}};
     if (cli_flags(cmd, argc, argv, 2, flags) != 0 || cli_require(cmd, "--old", old_file) != 0 ||
         cli_require(cmd, "--new", new_file) != 0)
         return 2;
+    char *end = NULL;
+    long batch = batch_s ? strtol(batch_s, &end, 10) : ROTATE_BATCH;
+    if (batch_s && (*batch_s == 0 || *end != 0 || batch < 1 || batch > ROTATE_BATCH_MAX)) {
+        fprintf(stderr, "mdtboard %s: --batch must be a number from 1 to %d\n", cmd,
+                ROTATE_BATCH_MAX);
+        return 2;
+    }
     char err[512], new_id[2 * MDT_KEYS_ID_BYTES + 1];
     mdt_keyring_t *kr = mdt_keyring_load(old_file, err, sizeof(err));
     if (!kr) {
@@ -790,7 +801,7 @@ static int cli_keys_rotate(int argc, char **argv)
         printf("%s: the database's key is already key id %s; re-wrapping what is left\n", cmd,
                new_id);
     if (rc == 0)
-        rc = rotate_run(c, old_id, new_id);
+        rc = rotate_run(c, old_id, new_id, (int)batch);
     mdt_dbc_close(c);
     return rc == 0 ? 0 : 1;
 }
