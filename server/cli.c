@@ -685,30 +685,39 @@ static int cli_keys_status(int argc, char **argv)
 #define ROTATE_BATCH     200
 #define ROTATE_BATCH_MAX 10000
 
-/* Checks --old against the database with c's keyring (the old KEK), then
- * adds --new to it. 0 ok (*done_before set when kek_check already names
- * the new key: an earlier run finished); -1 after printing why. */
+/* Adds --new to c's keyring (which holds --old), then checks that the
+ * database's key is one of the two. 0 ok (*done_before set when it is
+ * already --new: an earlier run moved kek_check); -1 after printing why. */
 static int rotate_prepare(mdt_dbc_t *c, const char *old_file, const char *old_id,
                           const char *new_file, char new_id[2 * MDT_KEYS_ID_BYTES + 1],
                           int *done_before)
 {
     const char *cmd = "keys rotate-kek";
-    char err[512], old_err[512];
-    int old_ok = mdt_keyring_verify(c->keyring, c, old_err, sizeof(old_err)) == 0;
+    char err[512];
     int added = mdt_keyring_add_file(c->keyring, new_file, new_id, err, sizeof(err));
     if (added != 0) {
         fprintf(stderr, "mdtboard %s: --new %s: %s\n", cmd, new_file,
                 added == 1 ? "it is the same key as --old (nothing to rotate)" : err);
         return -1;
     }
-    *done_before = !old_ok;
-    if (!old_ok && mdt_keyring_verify(c->keyring, c, err, sizeof(err)) != 0) {
+    PGresult *r = mdt_db_query(c, "SELECT kek_id FROM kek_check", NULL);
+    int got = r != NULL;
+    char db_id[2 * MDT_KEYS_ID_BYTES + 1] = "";
+    if (got && PQntuples(r) == 1)
+        snprintf(db_id, sizeof(db_id), "%s", mdt_db_str(r, 0, 0));
+    PQclear(r);
+    if (got && *db_id && strcmp(db_id, old_id) != 0 && strcmp(db_id, new_id) != 0) {
         fprintf(stderr,
-                "mdtboard %s: --old %s (key id %s) is not the key of this database; nothing "
-                "changed (%s)\n",
-                cmd, old_file, old_id, old_err);
+                "mdtboard %s: --old %s (key id %s) is not the key of this database (its keys "
+                "are wrapped by key id %s); nothing changed\n",
+                cmd, old_file, old_id, db_id);
         return -1;
     }
+    if (!got || mdt_keyring_verify(c->keyring, c, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mdtboard %s: %s; nothing changed\n", cmd, got ? err : c->error);
+        return -1;
+    }
+    *done_before = strcmp(db_id, new_id) == 0;
     return 0;
 }
 

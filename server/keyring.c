@@ -284,21 +284,34 @@ static int dek_read(mdt_keyring_t *kr, mdt_dbc_t *c, int64_t owner,
     return MDT_DB_OK;
 }
 
+/* Wraps dek for owner under the current KEK into the parameters ($1
+ * owner, $2 kek_id, $3 the wrapped key as bytea text) of a data_keys write;
+ * p points into kek_id and hex, which the caller keeps until it ran. 0 ok,
+ * -1 on an OpenSSL failure. */
+static int wrap_params(mdt_keyring_t *kr, int64_t owner,
+                       const unsigned char dek[MDT_SEAL_KEY_BYTES], char kek_id[KEK_ID_LEN],
+                       char hex[HEX_WRAPPED], mdt_db_params_t *p)
+{
+    unsigned char w[MDT_SEAL_WRAPPED_BYTES];
+    if (mdt_keyring_wrap(kr, owner, dek, w, kek_id) != 0)
+        return -1;
+    wrapped_hex(w, hex);
+    mdt_db_params_init(p);
+    mdt_db_param_int(p, owner);
+    mdt_db_param_str(p, kek_id);
+    mdt_db_param_str(p, hex);
+    return 0;
+}
+
 /* Wraps dek for owner under the current KEK and stores it; a key already
  * stored for owner (another writer's) wins. */
 static int dek_store(mdt_keyring_t *kr, mdt_dbc_t *c, int64_t owner,
                      const unsigned char dek[MDT_SEAL_KEY_BYTES])
 {
-    unsigned char w[MDT_SEAL_WRAPPED_BYTES];
     char hex[HEX_WRAPPED], kek_id[KEK_ID_LEN];
-    if (mdt_keyring_wrap(kr, owner, dek, w, kek_id) != 0)
-        return MDT_DB_ERROR;
-    wrapped_hex(w, hex);
     mdt_db_params_t p;
-    mdt_db_params_init(&p);
-    mdt_db_param_int(&p, owner);
-    mdt_db_param_str(&p, kek_id);
-    mdt_db_param_str(&p, hex);
+    if (wrap_params(kr, owner, dek, kek_id, hex, &p) != 0)
+        return MDT_DB_ERROR;
     return mdt_db_exec(c,
                        "INSERT INTO data_keys (owner, kek_id, wrapped) VALUES ($1, $2, $3::bytea)"
                        " ON CONFLICT (owner) DO NOTHING",
@@ -388,6 +401,10 @@ static int check_read(mdt_dbc_t *c, char id[KEK_ID_LEN], unsigned char w[MDT_SEA
 static int audit_adopt(mdt_keyring_t *kr, mdt_dbc_t *c, const char *check_id)
 {
     unsigned char seed[MDT_SEAL_KEY_BYTES];
+    int rc = mdt_keyring_dek(kr, c, MDT_KEYRING_AUDIT_OWNER, 0, seed); /* stored already? */
+    OPENSSL_cleanse(seed, sizeof(seed));
+    if (rc != MDT_DB_NOT_FOUND)
+        return rc;
     pthread_mutex_lock(&kr->lock);
     int i = kek_find(kr, check_id);
     int has = i >= 0 && kr->keks[i].has_seed;
@@ -396,7 +413,7 @@ static int audit_adopt(mdt_keyring_t *kr, mdt_dbc_t *c, const char *check_id)
     pthread_mutex_unlock(&kr->lock);
     if (!has)
         return MDT_DB_OK;
-    int rc = dek_store(kr, c, MDT_KEYRING_AUDIT_OWNER, seed);
+    rc = dek_store(kr, c, MDT_KEYRING_AUDIT_OWNER, seed);
     OPENSSL_cleanse(seed, sizeof(seed));
     return rc;
 }
@@ -547,19 +564,14 @@ static int rewrap_row(mdt_keyring_t *kr, mdt_dbc_t *c, int64_t owner, const char
 {
     unsigned char w[MDT_SEAL_WRAPPED_BYTES], dek[MDT_SEAL_KEY_BYTES];
     char out[HEX_WRAPPED], kek_id[KEK_ID_LEN];
+    mdt_db_params_t p;
     int rc = MDT_DB_ERROR;
     if (wrapped_parse(hex, w) != 0 || mdt_keyring_unwrap(kr, from_id, owner, w, dek) != 0) {
         unwrap_failed(kr, c, owner, from_id);
         goto exit;
     }
-    if (mdt_keyring_wrap(kr, owner, dek, w, kek_id) != 0)
+    if (wrap_params(kr, owner, dek, kek_id, out, &p) != 0)
         goto exit;
-    wrapped_hex(w, out);
-    mdt_db_params_t p;
-    mdt_db_params_init(&p);
-    mdt_db_param_int(&p, owner);
-    mdt_db_param_str(&p, kek_id);
-    mdt_db_param_str(&p, out);
     rc = mdt_db_exec(c,
                      "UPDATE data_keys SET kek_id = $2, wrapped = $3::bytea, rewrapped_at = now()"
                      " WHERE owner = $1",

@@ -10,9 +10,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, createDatabase, psql, sleep, startServer, wsConnect } from './lib/harness.mjs';
+import { createDatabase, psql, sleep, startServer, wsConnect } from './lib/harness.mjs';
 import { addUser } from './lib/fixtures.mjs';
-import { BOARD_ENV, boardWorld, login } from './lib/board_fixtures.mjs';
+import { BOARD_ENV, boardWorld, login, onNode } from './lib/board_fixtures.mjs';
 import { today } from './lib/clock.mjs';
 
 let dbUrl, A, B, w;
@@ -29,17 +29,6 @@ before(async () => {
 after(async () => {
     for (const s of [A, B]) if (s) await s.stop();
 });
-
-// onNode(client, node) - the same session (cookie and CSRF token) used
-// against another node; GET /me there loads the session into its cache.
-async function onNode(client, node) {
-    const other = api(node.url);
-    for (const [k, v] of client.jar) other.jar.set(k, v);
-    other.csrf = client.csrf;
-    const me = await other.get('/api/v1/me');
-    assert.equal(me.status, 200, me.text);
-    return other;
-}
 
 async function open(client, node) {
     return wsConnect(node.url, { cookie: client.cookie(), origin: node.url });

@@ -75,6 +75,18 @@ export async function login(base, user) {
     return client;
 }
 
+// onNode(client, node) - the same session (cookie and CSRF token) used
+// against another node (two nodes on one database); GET /me there loads the
+// session into that node's cache, which a WebSocket upgrade needs.
+export async function onNode(client, node) {
+    const other = api(node.url);
+    for (const [k, v] of client.jar) other.jar.set(k, v);
+    other.csrf = client.csrf;
+    const me = await other.get('/api/v1/me');
+    assert.equal(me.status, 200, me.text);
+    return other;
+}
+
 let caseCounter = 0;
 
 // createCase(base, dbUrl, {lead, agencies, alias}) - a new case led by the
