@@ -145,7 +145,7 @@ test('a SIGHUP with an unfit key file is refused with a log line; the node keeps
     assert.ok(entryBodies(board).includes(made[1].token));
 });
 
-test('(a)-(c) under live traffic on two nodes: no request fails, no event missed or repeated, boards read the same', { timeout: 120000 }, async () => {
+test('(a)-(c) under live traffic on two nodes: no request fails, no event missed or repeated, boards read the same', { timeout: 120000 }, async (t) => {
     const live = await newCase(as.supA, `ROT${process.pid}liveZ`);
     const seq0 = (await boardOf(as.supA, live)).seq;
     const subs = [];
@@ -191,7 +191,9 @@ test('(a)-(c) under live traffic on two nodes: no request fails, no event missed
     // a case made now has its key wrapped under the new KEK, and the other node reads it
     const fresh = { caseId: await newCase(as.supB, `ROT${process.pid}freshZ`), via: 'B', token: `ROT${process.pid}freshZ` };
     made.push(fresh);
-    assert.equal(await psql(dbUrl, `SELECT kek_id FROM data_keys WHERE owner = ${fresh.caseId}`), keyId(newFile));
+    const freshRow = `SELECT kek_id || encode(wrapped, 'hex') || coalesce(rewrapped_at::text, '-') FROM data_keys WHERE owner = ${fresh.caseId}`;
+    const freshKey = await psql(dbUrl, freshRow);
+    assert.ok(freshKey.startsWith(keyId(newFile)), freshKey);
     await readAcross(fresh);
 
     // a node restarted between (b) and (c) with only the new file refuses, saying what to do
@@ -206,7 +208,9 @@ test('(a)-(c) under live traffic on two nodes: no request fails, no event missed
     const reads = (async () => {
         for (const m of made.slice(2, 5)) await readAcross(m);
     })();
+    const postedBefore = posted, t0 = Date.now();
     const rot = await mdt(['keys', 'rotate-kek', '--old', oldFile, '--new', newFile, '--batch', '2']);
+    const rotMs = Date.now() - t0, postedDuring = posted - postedBefore;
     await reads;
     assert.equal(rot.code, 0, rot.stderr);
     const progress = rot.stdout.match(/re-wrapped \d+ data keys? under key id/g) ?? [];
@@ -216,10 +220,12 @@ test('(a)-(c) under live traffic on two nodes: no request fails, no event missed
     rewrapped = Number(done[1]);
     assert.ok(rewrapped >= made.length, rot.stdout);
     await readAcross(made[5]);
+    assert.equal(await psql(dbUrl, freshRow), freshKey, 'a key already under the new id is skipped');
     await until(() => posted >= 10, 20000, 'more writes after the rotation');
     stop = true;
     await writer;
     assert.deepEqual(failures, []);
+    t.diagnostic(`rotate-kek: ${rewrapped} keys in ${progress.length} batches, ${rotMs} ms; entries posted: ${posted} (${postedDuring} while rotate-kek ran)`);
 
     // every event once, in order, on both nodes
     const seqs = (await psql(dbUrl, `SELECT string_agg(seq::text, ',' ORDER BY seq) FROM events WHERE case_id = ${live} AND seq > ${seq0}`)).split(',').map(Number);
