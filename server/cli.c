@@ -24,10 +24,23 @@
 
 /* Checks c's keyring against the database (adopting the audit chain key
  * on first use) and gives c the stored audit chain key. 0 ok; -1 with err
- * set. */
+ * set (also for a database that is not migrated yet). */
 static int cli_key_connection(mdt_dbc_t *c, char *err, size_t errlen)
 {
     unsigned char key[MDT_AUDIT_KEY_BYTES];
+    int version = 0;
+    char why[256];
+    if (mdt_migrate_version(c, &version, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "%s (a new database? run `mdtboard migrate` first)", why);
+        return -1;
+    }
+    if (version < mdt_migrate_latest()) {
+        snprintf(err, errlen,
+                 "the database schema is at version %d, this binary needs %d: run `mdtboard "
+                 "migrate` first",
+                 version, mdt_migrate_latest());
+        return -1;
+    }
     if (mdt_keyring_verify(c->keyring, c, err, errlen) != 0 ||
         mdt_keyring_audit_key(c->keyring, c, key, err, errlen) != 0)
         return -1;

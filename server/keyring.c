@@ -1,6 +1,7 @@
-/* keyring.c - the KEKs a process holds, the data keys they wrap, and
- * their cache (see keyring.h). Wrapped keys travel to and from PostgreSQL as hex text
- * (bytea's hex format), so every value stays a text parameter. */
+/* keyring.c - the KEKs a process holds, the data keys they wrap, their
+ * cache, and the re-wrap of a KEK rotation (see keyring.h). Wrapped keys
+ * travel to and from PostgreSQL as hex text (bytea's hex format), so every
+ * value stays a text parameter. */
 #include "keyring.h"
 
 #include <pthread.h>

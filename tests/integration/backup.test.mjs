@@ -92,7 +92,9 @@ test('backup, restore into a fresh cluster: the audit chain verifies there with 
         }
         assert.equal((await verify(target)).code, 0);
 
-        // without the installation's key file the restored log does not verify
+        // without the installation's key file the restored log does not
+        // verify: the chain's key is stored wrapped under the KEK, which
+        // another key file does not open (refused before the walk)
         const otherKey = path.join(tmp, 'other.key');
         const made = await new Promise((resolve) =>
             execFile(BIN, ['keys', 'init', '--file', otherKey], (err) => resolve(!err)),
@@ -100,7 +102,7 @@ test('backup, restore into a fresh cluster: the audit chain verifies there with 
         assert.ok(made && existsSync(otherKey));
         const wrong = await verify(target, { MDT_KEY_FILE: otherKey });
         assert.equal(wrong.code, 1);
-        assert.match(wrong.stderr, /^audit chain broken at row 1: /);
+        assert.match(wrong.stderr, /is not the key of this database/);
 
         // restore refuses a database that already has tables
         const before = await psql(target, 'SELECT count(*) FROM audit');
