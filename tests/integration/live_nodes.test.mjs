@@ -158,7 +158,7 @@ test('concurrent writers on both nodes: subscribers on each node get every event
     );
     const expected = await dbSeqs(caseId, seq);
     assert.equal(expected.length, 160);
-    await until(() => subs.every((c) => eventSeqs(c, caseId).at(-1) === expected.at(-1)), 10000, 'every subscriber to catch up');
+    await until(() => subs.every((c) => eventSeqs(c, caseId).at(-1) === expected.at(-1)), 30000, 'every subscriber to catch up');
     for (const c of subs) await c.barrier();
     for (const c of subs) assert.deepEqual(eventSeqs(c, caseId), expected);
     for (const c of subs) await c.close();
