@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boardcache.h"
 #include "db.h"
 #include "log.h"
 #include "server_ctx.h"
@@ -102,10 +103,13 @@ static void feed_dispatch(mdt_server_t *srv, const mdt_feed_event_t *e)
         feed_dispatch_node(srv, e);
         return;
     }
-    /* a purged case's data key is gone from the database: from this node's
-     * cache too (retention.h), before the subscribers are told */
-    if (e->case_id && strcmp(e->kind, "case.purged") == 0 && srv->keyring)
-        mdt_keyring_forget(srv->keyring, e->case_id);
+    /* a purged case's data key and text are gone from the database: from
+     * this node's caches too (retention.h), before the subscribers are told */
+    if (e->case_id && strcmp(e->kind, "case.purged") == 0) {
+        if (srv->keyring)
+            mdt_keyring_forget(srv->keyring, e->case_id);
+        mdt_boardcache_forget_case(srv->boards, e->case_id);
+    }
     mdt_hub_on_event(srv, e);
 }
 
