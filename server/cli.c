@@ -735,6 +735,12 @@ static int cli_retention_run(int argc, char **argv)
     const char *tz = getenv("MDT_TIME_ZONE");
     mdt_retention_case_t *ks = NULL;
     int n = 0, counts[3] = {0, 0, 0};
+    /* the audit rows are keyed: never under another installation's key */
+    if (!dry && mdt_keyring_verify(c->keyring, c, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
+        mdt_dbc_close(c);
+        return 1;
+    }
     int rc = mdt_retention_candidates(c, &ret, tz && *tz ? tz : "America/New_York", &ks, &n);
     if (rc != MDT_DB_OK)
         cli_db_error(cmd, c, rc);

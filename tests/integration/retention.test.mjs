@@ -157,7 +157,7 @@ async function fill(caseId) {
 function byteForms(hex) {
     const buf = Buffer.from(hex, 'hex');
     const escape = [...buf].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\${b.toString(8).padStart(3, '0')}`)).join('');
-    return { hex, base64: buf.toString('base64'), escape: escape.slice(0, 24) };
+    return { hex, base64: buf.toString('base64'), escape };
 }
 
 test('a closed case past retention is purged: tombstone, close event, nothing left in pg_dump', async () => {
@@ -326,12 +326,19 @@ test('a held case is skipped and --dry-run says why; recent and open cases are u
     assert.equal((await lead.get(`/api/v1/cases/${held}`)).status, 410);
 });
 
-test('MDT_RETENTION is strictly parsed: a bad value refuses to run or serve; off purges nothing', async () => {
+test('MDT_RETENTION is strictly parsed: a bad value refuses to run or serve; off purges nothing; another key file is refused', async () => {
     for (const bad of ['7 years', '0d', '7', '7w', '-90d']) {
         const r = await retention([], { MDT_RETENTION: bad });
         assert.equal(r.code, 2, `${bad}: ${r.stdout}`);
         assert.match(r.stderr, /MDT_RETENTION must be off, or a whole number of years, months or days/);
     }
+    // Another installation's key file: refused before anything is purged.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mdt-otherkey-'));
+    const other = path.join(dir, 'other.key');
+    await run(BIN, ['keys', 'init', '--file', other]);
+    const wrongKey = await retention([], { MDT_KEY_FILE: other });
+    assert.equal(wrongKey.code, 1);
+    assert.match(wrongKey.stderr, /is not the key of this database/);
     const off = await retention([], { MDT_RETENTION: 'off' });
     assert.equal(off.code, 0);
     assert.match(off.stdout, /MDT_RETENTION is off/);
