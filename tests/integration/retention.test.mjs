@@ -276,6 +276,17 @@ test('legal hold: only a supervisor of the lead agency; refused attempts audited
     assert.equal(res.json.legal_hold, false);
     assert.equal(res.json.legal_hold_set_by, null);
     assert.equal(await count(`SELECT count(*) FROM audit WHERE case_id = ${caseId} AND action = 'case.legal_hold.clear' AND outcome = 'ok'`), 1);
+
+    // With another field in the same request: one version, both audit rows, one event.
+    const events = await count(`SELECT count(*) FROM events WHERE case_id = ${caseId}`);
+    res = await lead.patch(path_, { legal_hold: true, status: 'active', version: res.json.version });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.legal_hold, true);
+    assert.equal(res.json.status, 'active');
+    assert.equal(res.json.version, b.json.case.version + 2);
+    assert.equal(await count(`SELECT count(*) FROM audit WHERE case_id = ${caseId} AND action = 'case.legal_hold.set' AND outcome = 'ok'`), 2);
+    assert.equal(await count(`SELECT count(*) FROM audit WHERE case_id = ${caseId} AND action = 'case.update' AND detail->'fields' ? 'status'`), 1);
+    assert.equal(await count(`SELECT count(*) FROM events WHERE case_id = ${caseId}`), events + 1);
 });
 
 test('a held case is skipped and --dry-run says why; recent and open cases are untouched', async () => {
