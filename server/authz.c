@@ -317,6 +317,11 @@ bool mdt_authz_case_update_lead_fields(const mdt_principal_t *p, const mdt_case_
     return lead_supervisor(p, c);
 }
 
+bool mdt_authz_case_legal_hold(const mdt_principal_t *p, const mdt_case_ctx_t *c)
+{
+    return lead_supervisor(p, c);
+}
+
 bool mdt_authz_case_update_member_fields(const mdt_principal_t *p, const mdt_case_ctx_t *c)
 {
     return on_case(p, c);

@@ -185,6 +185,10 @@ bool mdt_authz_case_create(const mdt_principal_t *p);
  * agency, which must also be in case.agencies. */
 bool mdt_authz_case_update_lead_fields(const mdt_principal_t *p, const mdt_case_ctx_t *c);
 
+/* Setting or clearing a case's legal hold (docs/retention.md): a
+ * supervisor of the lead agency, as for the lead fields. */
+bool mdt_authz_case_legal_hold(const mdt_principal_t *p, const mdt_case_ctx_t *c);
+
 /* alias, municipality, related_case_ids, and the unprotected PII `language`,
  * tracking and services: any case member. */
 bool mdt_authz_case_update_member_fields(const mdt_principal_t *p, const mdt_case_ctx_t *c);

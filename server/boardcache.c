@@ -170,6 +170,21 @@ void mdt_boardcache_put(mdt_boardcache_t *bc, int64_t case_id, mdt_view_key_t ke
     pthread_mutex_unlock(&bc->mu);
 }
 
+void mdt_boardcache_forget_case(mdt_boardcache_t *bc, int64_t case_id)
+{
+    if (!bc)
+        return;
+    char prefix[32];
+    int n = snprintf(prefix, sizeof(prefix), "%lld:", (long long)case_id);
+    pthread_mutex_lock(&bc->mu);
+    for (entry_t *e = bc->head, *next; e; e = next) {
+        next = e->next;
+        if (strncmp(e->key, prefix, (size_t)n) == 0)
+            drop(bc, e);
+    }
+    pthread_mutex_unlock(&bc->mu);
+}
+
 void mdt_boardcache_stats(mdt_boardcache_t *bc, mdt_boardcache_stats_t *out)
 {
     memset(out, 0, sizeof(*out));

@@ -42,6 +42,10 @@ char *mdt_boardcache_get(mdt_boardcache_t *bc, int64_t case_id, mdt_view_key_t k
 void mdt_boardcache_put(mdt_boardcache_t *bc, int64_t case_id, mdt_view_key_t key, const char *fp,
                         int64_t valid_until, const char *bytes, size_t len);
 
+/* Drops every board stored for case_id (the case was purged: its text must
+ * not stay in this node's memory until it is evicted). */
+void mdt_boardcache_forget_case(mdt_boardcache_t *bc, int64_t case_id);
+
 void mdt_boardcache_stats(mdt_boardcache_t *bc, mdt_boardcache_stats_t *out);
 
 #endif

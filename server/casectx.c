@@ -69,7 +69,8 @@ int mdt_casectx_load(mdt_dbc_t *c, int64_t case_id, mdt_casectx_t *out)
         c,
         "SELECT lead_agency_id, pii_owner_identity, pii_owner_contact, pii_owner_immigration,"
         " pii_owner_health, version,"
-        " (SELECT array_agg(agency_id ORDER BY agency_id) FROM case_agencies WHERE case_id = $1)"
+        " (SELECT array_agg(agency_id ORDER BY agency_id) FROM case_agencies WHERE case_id = $1),"
+        " purged_at IS NOT NULL"
         " FROM cases WHERE id = $1",
         &p);
     if (!r)
@@ -84,6 +85,7 @@ int mdt_casectx_load(mdt_dbc_t *c, int64_t case_id, mdt_casectx_t *out)
     out->version = (int)mdt_db_int(r, 0, 5);
     out->n_agencies =
         mdt_casectx_parse_ids(mdt_db_str(r, 0, 6), out->agencies, MDT_CASE_MAX_AGENCIES);
+    out->purged = mdt_db_bool(r, 0, 7);
     PQclear(r);
     return casectx_load_consents(c, out);
 }

@@ -24,6 +24,7 @@ typedef struct {
     mdt_consent_ref_t consents[MDT_CASE_MAX_CONSENTS];
     size_t n_consents;
     int version;
+    int purged; /* the case is a tombstone (retention.h): its content is gone */
 } mdt_casectx_t;
 
 /* DB thread: loads case_id into out. MDT_DB_NOT_FOUND when no such case. */

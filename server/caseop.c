@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cases.h"
 #include "events.h"
 #include "log.h"
 #include "session.h"
@@ -102,8 +103,19 @@ int mdt_caseop_load(mdt_dbc_t *c, mdt_caseop_t *op)
     return mdt_authz_case_visible(&op->p, &op->view) ? MDT_DB_OK : MDT_DB_NOT_FOUND;
 }
 
+/* A purged case, to a caller who may see it: 410 gone with its tombstone,
+ * whatever the request (nothing is read from or written into it). */
+static int caseop_gone(mdt_dbc_t *c, mdt_caseop_t *op)
+{
+    json_t *t = mdt_cases_tombstone_json(c, &op->p, &op->cx);
+    if (!t)
+        return c->status != MDT_DB_OK ? c->status : MDT_DB_NOT_FOUND;
+    return mdt_run_gone(&op->run, "this case was purged under the retention policy", t);
+}
+
 /* The scope: mdt_caseop_load, and what a refused attempt's audit row names
- * (runner.h): the case once resolved, even when the caller may not see it. */
+ * (runner.h): the case once resolved, even when the caller may not see it.
+ * A purged case answers its tombstone (caseop_gone). */
 static int caseop_scope(mdt_dbc_t *c, void *arg)
 {
     mdt_caseop_t *op = arg;
@@ -112,6 +124,8 @@ static int caseop_scope(mdt_dbc_t *c, void *arg)
     op->run.audit.action = op->read_action;
     op->run.audit.object_type = op->object_type;
     op->run.audit.object_id = op->object_id;
+    if (rc == MDT_DB_OK && op->cx.purged)
+        return caseop_gone(c, op);
     return rc;
 }
 

@@ -85,6 +85,26 @@ int mdt_cases_filter_visible(mdt_dbc_t *c, const mdt_principal_t *p, const int64
     return rc;
 }
 
+/* The retention fields of a CASE_COLS row (docs/retention.md): closed_at,
+ * the legal hold with who and when, purged_at; a tombstone's status is
+ * "purged". */
+static void case_retention_fields(json_t *o, const PGresult *r, int row)
+{
+    int hold = mdt_db_bool(r, row, COL_HOLD);
+    json_object_set_new(o, "closed_at", mdt_json_str_or_null(mdt_db_str(r, row, COL_CLOSED_AT)));
+    json_object_set_new(o, "legal_hold", json_boolean(hold));
+    json_object_set_new(o, "legal_hold_set_by",
+                        hold ? json_integer(mdt_db_int(r, row, COL_HOLD_BY)) : json_null());
+    json_object_set_new(o, "legal_hold_set_by_name",
+                        mdt_json_str_or_null(hold ? mdt_db_str(r, row, COL_HOLD_BY_NAME) : NULL));
+    json_object_set_new(o, "legal_hold_set_at",
+                        mdt_json_str_or_null(hold ? mdt_db_str(r, row, COL_HOLD_AT) : NULL));
+    const char *purged = mdt_db_str(r, row, COL_PURGED_AT);
+    json_object_set_new(o, "purged_at", mdt_json_str_or_null(purged));
+    if (purged)
+        json_object_set_new(o, "status", json_string("purged"));
+}
+
 /* One CASE_COLS row as the Case object; related ids only those in seen. */
 json_t *mdt_cases_case_row_json(const PGresult *r, int row, const mdt_idvec_t *seen)
 {
@@ -100,18 +120,21 @@ json_t *mdt_cases_case_row_json(const PGresult *r, int row, const mdt_idvec_t *s
     for (int k = 0; k < MDT_PII_COUNT; k++)
         json_object_set_new(owners, mdt_authz_pii_cat_name((mdt_pii_cat_t)k),
                             json_integer(mdt_db_int(r, row, COL_OWNERS + k)));
-    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:s, s:I, s:o, s:o, s:o, s:I, s:s, s:o}", "id",
-                     (json_int_t)mdt_db_int(r, row, COL_ID), "case_number",
-                     mdt_db_str(r, row, COL_NUMBER), "alias", mdt_db_str(r, row, COL_ALIAS),
-                     "status", mdt_db_str(r, row, COL_STATUS), "municipality",
-                     mdt_json_str_or_null(mdt_db_str(r, row, COL_MUNI)), "referral_date",
-                     mdt_db_str(r, row, COL_REFERRAL), "lead_agency_id",
-                     (json_int_t)mdt_db_int(r, row, COL_LEAD), "agencies",
-                     mdt_entries_ids_json(ag, nag), "pii_owners", owners, "related_case_ids",
-                     related, "version", (json_int_t)mdt_db_int(r, row, COL_VERSION), "created_at",
-                     mdt_db_str(r, row, COL_CREATED), "review_every_weeks",
-                     mdt_db_str(r, row, COL_CADENCE) ? json_integer(mdt_db_int(r, row, COL_CADENCE))
-                                                     : json_null());
+    json_t *o = json_pack(
+        "{s:I, s:s, s:s, s:s, s:o, s:s, s:I, s:o, s:o, s:o, s:I, s:s, s:o}", "id",
+        (json_int_t)mdt_db_int(r, row, COL_ID), "case_number", mdt_db_str(r, row, COL_NUMBER),
+        "alias", mdt_db_str(r, row, COL_ALIAS), "status", mdt_db_str(r, row, COL_STATUS),
+        "municipality", mdt_json_str_or_null(mdt_db_str(r, row, COL_MUNI)), "referral_date",
+        mdt_db_str(r, row, COL_REFERRAL), "lead_agency_id",
+        (json_int_t)mdt_db_int(r, row, COL_LEAD), "agencies", mdt_entries_ids_json(ag, nag),
+        "pii_owners", owners, "related_case_ids", related, "version",
+        (json_int_t)mdt_db_int(r, row, COL_VERSION), "created_at", mdt_db_str(r, row, COL_CREATED),
+        "review_every_weeks",
+        mdt_db_str(r, row, COL_CADENCE) ? json_integer(mdt_db_int(r, row, COL_CADENCE))
+                                        : json_null());
+    if (o)
+        case_retention_fields(o, r, row);
+    return o;
 }
 
 void mdt_cases_review_set(json_t *o, const PGresult *r, int row, int col)
@@ -170,4 +193,19 @@ json_t *mdt_cases_get_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_cas
 {
     json_t *out;
     return mdt_cases_load_json(c, p, cx, &out) == MDT_DB_OK ? out : NULL;
+}
+
+json_t *mdt_cases_tombstone_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx)
+{
+    static const char *const keys[] = {"id",         "case_number", "status",    "referral_date",
+                                       "created_at", "closed_at",   "purged_at", "lead_agency_id",
+                                       "agencies",   "legal_hold",  NULL};
+    json_t *full = mdt_cases_get_json(c, p, cx);
+    if (!full)
+        return NULL;
+    json_t *t = json_object();
+    for (int i = 0; keys[i]; i++)
+        json_object_set(t, keys[i], json_object_get(full, keys[i]));
+    json_decref(full);
+    return t;
 }

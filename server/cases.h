@@ -32,5 +32,10 @@ void mdt_cases_review_set(json_t *o, const PGresult *r, int row, int col);
 
 /* DB thread: the Case object as p sees it (NULL when p may not see it). */
 json_t *mdt_cases_get_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx);
+/* DB thread: what a purged case keeps, as p may see it (new reference;
+ * NULL when p may not see it or on error): {id, case_number, status:
+ * "purged", referral_date, created_at, closed_at, purged_at,
+ * lead_agency_id, agencies, legal_hold} (docs/retention.md). */
+json_t *mdt_cases_tombstone_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx);
 
 #endif

@@ -37,7 +37,15 @@ static const char *const case_statuses[] = {"referred", "active", "monitoring", 
     " c.pii_owner_identity, c.pii_owner_contact, c.pii_owner_immigration, c.pii_owner_health,"     \
     " c.version, to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"      \
     " (SELECT coalesce(array_agg(ca.agency_id ORDER BY ca.agency_id), '{}')"                       \
-    "  FROM case_agencies ca WHERE ca.case_id = c.id)::text, c.review_every_weeks"
+    "  FROM case_agencies ca WHERE ca.case_id = c.id)::text, c.review_every_weeks,"                \
+    " " MDT_CASES_TIME(                                                                            \
+        "c.closed_at") ", c.legal_hold, c.legal_hold_set_by,"                                      \
+                       " (SELECT u.display_name FROM users u WHERE u.id = c.legal_hold_set_by),"   \
+                       " " MDT_CASES_TIME("c.legal_hold_set_at") ", " MDT_CASES_TIME(              \
+                           "c.purged_at")
+
+/* A timestamptz column as RFC 3339 UTC text (NULL stays NULL). */
+#define MDT_CASES_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 enum {
     COL_ID,
@@ -53,7 +61,13 @@ enum {
     COL_CREATED,
     COL_AGENCIES,
     COL_CADENCE, /* review_every_weeks, NULL = none */
-    COL_END,     /* the first column after CASE_COLS */
+    COL_CLOSED_AT,
+    COL_HOLD, /* legal_hold, then who (id, name) and when */
+    COL_HOLD_BY,
+    COL_HOLD_BY_NAME,
+    COL_HOLD_AT,
+    COL_PURGED_AT, /* NULL: a live case; else a tombstone (retention.h) */
+    COL_END,       /* the first column after CASE_COLS */
 };
 
 /* ---- cases.c ---- */

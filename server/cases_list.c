@@ -108,6 +108,7 @@ static PGresult *list_query(mdt_dbc_t *c, const list_t *l)
                         " FROM cases c" MDT_CASES_REVIEW_JOIN(
                             "$6") " WHERE EXISTS (SELECT 1 FROM case_agencies m WHERE m.case_id = "
                                   "c.id AND m.agency_id = $1)"
+                                  " AND c.purged_at IS NULL" /* tombstones: docs/retention.md */
                                   " AND ($2::text[] IS NULL OR c.status = ANY($2::text[]))"
                                   " AND ($3::text IS NULL OR c.case_number ILIKE $3 ESCAPE '\\' OR "
                                   "c.alias ILIKE $3 ESCAPE "

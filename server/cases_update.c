@@ -1,5 +1,6 @@
 /* cases_update.c - PATCH /cases/{id}: lead fields (status, agencies, lead,
- * PII owners, review_every_weeks) by a supervisor of the lead agency, member fields by any member,
+ * PII owners, review_every_weeks) and the legal hold by a supervisor of the
+ * lead agency, member fields by any member,
  * a version check with 409 and error.current, related cases the caller cannot see kept untouched.
  */
 #include "cases_int.h"
@@ -17,6 +18,7 @@ typedef struct {
     const char *alias, *municipality; /* borrowed; municipality NULL = clear */
     int has_cadence;
     int64_t cadence; /* review_every_weeks; 0 = null (no cadence) */
+    int hold;        /* legal_hold: -1 = not given, else 0/1 */
 } patch_t;
 
 /* The case row as it is now (locked), for comparing with the patch. */
@@ -28,6 +30,7 @@ typedef struct {
     int64_t related[CASES_MAX_RELATED];
     size_t n_related;
     int64_t cadence; /* 0 = none */
+    int hold;        /* legal_hold */
 } current_t;
 
 /* What the patch makes of the case. */
@@ -43,6 +46,7 @@ typedef struct {
     const char *changed[12]; /* field names */
     int n_changed;
     const char *first_lead, *first_member; /* the first changed field of each kind */
+    int hold;                              /* -1: the legal hold stays; else its new value */
 } target_t;
 
 static void patch_free(void *arg)
@@ -100,6 +104,14 @@ static int patch_parse_cadence(json_t *b, patch_t *pt, mdt_err_t *e)
     return 0;
 }
 
+/* legal_hold: true or false (docs/retention.md). */
+static int patch_parse_hold(json_t *b, patch_t *pt, mdt_err_t *e)
+{
+    int v = 0, rc = mdt_json_bool(b, "legal_hold", 0, &v, e);
+    pt->hold = rc == 0 ? v : -1;
+    return rc < 0 ? -1 : 0;
+}
+
 static int patch_parse(json_t *b, patch_t *pt, mdt_err_t *e)
 {
     pt->status = -1;
@@ -107,7 +119,8 @@ static int patch_parse(json_t *b, patch_t *pt, mdt_err_t *e)
         mdt_json_enum(b, "status", 0, case_statuses, &pt->status, e) < 0 ||
         mdt_cases_read_name(b, "alias", 0, 100, &pt->alias, e) < 0 ||
         mdt_json_int(b, "lead_agency_id", 0, 1, INT64_MAX, &pt->lead, e) < 0 ||
-        patch_parse_owners(b, pt, e) < 0 || patch_parse_cadence(b, pt, e) < 0)
+        patch_parse_owners(b, pt, e) < 0 || patch_parse_cadence(b, pt, e) < 0 ||
+        patch_parse_hold(b, pt, e) < 0)
         return -1;
     int rc =
         mdt_json_ids(b, "agencies", 0, MDT_CASE_MAX_AGENCIES, &pt->agencies, &pt->n_agencies, e);
@@ -137,7 +150,8 @@ static int update_lock(mdt_dbc_t *c, mdt_caseop_t *op, current_t *cur)
     PGresult *r =
         mdt_db_query(c,
                      "SELECT status, alias, municipality, related_case_ids::text,"
-                     " coalesce(review_every_weeks, 0) FROM cases WHERE id = $1 FOR UPDATE",
+                     " coalesce(review_every_weeks, 0), legal_hold FROM cases WHERE id = $1"
+                     " FOR UPDATE",
                      &q);
     if (!r)
         return c->status;
@@ -151,6 +165,7 @@ static int update_lock(mdt_dbc_t *c, mdt_caseop_t *op, current_t *cur)
     snprintf(cur->muni, sizeof(cur->muni), "%s", cur->has_muni ? mdt_db_str(r, 0, 2) : "");
     cur->n_related = mdt_casectx_parse_ids(mdt_db_str(r, 0, 3), cur->related, CASES_MAX_RELATED);
     cur->cadence = mdt_db_int(r, 0, 4);
+    cur->hold = mdt_db_bool(r, 0, 5);
     PQclear(r);
     int rc = mdt_casectx_load(c, op->case_id, &op->cx);
     if (rc != MDT_DB_OK)
@@ -245,11 +260,15 @@ static int target_member_fields(mdt_dbc_t *c, const mdt_caseop_t *op, const patc
     return rc;
 }
 
-/* 403 forbidden naming the first field the caller may not change. */
+/* 403 forbidden naming the first field the caller may not change. A
+ * refused legal hold is audited as the hold's action. */
 static bool update_authorized(mdt_caseop_t *op, const target_t *t)
 {
     const char *field = NULL;
-    if (t->first_lead && !mdt_authz_case_update_lead_fields(&op->p, &op->view))
+    if (t->hold >= 0 && !mdt_authz_case_legal_hold(&op->p, &op->view)) {
+        op->run.audit.action = t->hold ? "case.legal_hold.set" : "case.legal_hold.clear";
+        field = "legal_hold";
+    } else if (t->first_lead && !mdt_authz_case_update_lead_fields(&op->p, &op->view))
         field = t->first_lead;
     else if (t->first_member && !mdt_authz_case_update_member_fields(&op->p, &op->view))
         field = t->first_member;
@@ -422,14 +441,48 @@ static json_t *update_detail(const mdt_caseop_t *op, const target_t *t)
                      "agencies_added", added, "agencies_removed", removed);
 }
 
+/* Sets or clears the legal hold with who and when; bumps the version
+ * unless the other fields' write does. */
+static int update_write_hold(mdt_dbc_t *c, const mdt_caseop_t *op, const target_t *t)
+{
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_int(&q, op->case_id);
+    mdt_db_param_str(&q, t->hold ? "true" : "false");
+    mdt_db_param_int(&q, op->p.user_id);
+    mdt_db_param_int(&q, t->n_changed ? 0 : 1);
+    return mdt_db_exec(c,
+                       "UPDATE cases SET legal_hold = $2::boolean,"
+                       " legal_hold_set_by = CASE WHEN $2::boolean THEN $3::bigint END,"
+                       " legal_hold_set_at = CASE WHEN $2::boolean THEN now() END,"
+                       " version = version + $4::int, updated_at = now() WHERE id = $1",
+                       &q);
+}
+
+/* The hold's audit row (case.legal_hold.set / .clear); the change's event
+ * when nothing else changed. */
+static int update_record_hold(mdt_dbc_t *c, mdt_caseop_t *op, const target_t *t)
+{
+    const char *action = t->hold ? "case.legal_hold.set" : "case.legal_hold.clear";
+    if (!t->n_changed)
+        return mdt_caseop_record(c, op, action, "case", op->case_id, "case.updated", NULL);
+    mdt_audit_rec_t rec = {
+        .action = action, .object_type = "case", .object_id = op->case_id, .case_id = op->case_id};
+    return mdt_audit_append(c, &op->actor, &rec);
+}
+
 static int update_apply(mdt_dbc_t *c, mdt_caseop_t *op, const target_t *t)
 {
-    int rc = update_write_row(c, op, t);
-    if (rc == MDT_DB_OK &&
+    int rc = MDT_DB_OK;
+    if (t->hold >= 0 && (rc = update_write_hold(c, op, t)) == MDT_DB_OK)
+        rc = update_record_hold(c, op, t);
+    if (rc == MDT_DB_OK && t->n_changed)
+        rc = update_write_row(c, op, t);
+    if (rc == MDT_DB_OK && t->n_changed &&
         !mdt_cases_ids_same_set(t->agencies, t->n_agencies, op->cx.agencies, op->cx.n_agencies))
         rc = update_write_agencies(c, op, t);
-    json_t *detail = rc == MDT_DB_OK ? update_detail(op, t) : NULL;
-    if (rc == MDT_DB_OK)
+    json_t *detail = rc == MDT_DB_OK && t->n_changed ? update_detail(op, t) : NULL;
+    if (detail)
         rc = mdt_caseop_record(c, op, "case.update", "case", op->case_id, "case.updated", detail);
     json_decref(detail);
     if (rc == MDT_DB_OK)
@@ -448,10 +501,11 @@ static int update_work(mdt_dbc_t *c, mdt_caseop_t *op)
     if (pt->version != op->cx.version)
         return update_conflict(c, op);
     target_lead_fields(op, pt, &cur, &t);
+    t.hold = pt->hold >= 0 && pt->hold != cur.hold ? pt->hold : -1;
     rc = target_member_fields(c, op, pt, &cur, &t);
     if (rc == MDT_DB_OK && update_authorized(op, &t))
         rc = update_validate(c, op, pt, &t);
-    if (rc == MDT_DB_OK && !op->run.ans.err.status && t.n_changed)
+    if (rc == MDT_DB_OK && !op->run.ans.err.status && (t.n_changed || t.hold >= 0))
         rc = update_apply(c, op, &t);
     mdt_idvec_free(&t.related);
     if (rc != MDT_DB_OK || op->run.ans.err.status)

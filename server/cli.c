@@ -1,6 +1,6 @@
 /* cli.c - administrative subcommands (see cli.h): migrate, agency add,
  * user add, user reset-mfa, audit verify, audit checkpoint, keys init,
- * keys rotate-kek, keys status.
+ * keys rotate-kek, keys status, retention run.
  * Account changes go through
  * cli_accounts.c, the same code the admin API uses, and are audited with
  * the actor "cli" from the address "local". Usage errors exit 2, failures
@@ -21,6 +21,7 @@
 #include "sealfill.h"
 #include "migrate.h"
 #include "password.h"
+#include "retention.h"
 
 /* Checks c's keyring against the database (adopting the audit chain key
  * on first use) and gives c the stored audit chain key. 0 ok; -1 with err
@@ -828,6 +829,91 @@ static int cli_keys_rotate(int argc, char **argv)
     return rc == 0 ? 0 : 1;
 }
 
+/* ---- retention run ---- */
+
+/* "case NUMBER (id N), closed DATE: what" on stdout. */
+static void retention_line(const mdt_retention_case_t *k, const char *what)
+{
+    printf("case %s (id %lld), closed %s: %s\n", k->number, (long long)k->id, k->closed, what);
+    fflush(stdout);
+}
+
+/* Purges (or, dry, lists) the candidates; counts[0..2]: purged (or would
+ * be), skipped, failed. */
+static void retention_each(mdt_dbc_t *c, const mdt_retention_t *ret, const char *label, int dry,
+                           const mdt_retention_case_t *ks, int n, int counts[3])
+{
+    mdt_audit_actor_t actor;
+    cli_actor(&actor);
+    for (int i = 0; i < n; i++) {
+        const mdt_retention_case_t *k = &ks[i];
+        char what[sizeof(k->hold_by) + 96];
+        mdt_purge_result_t res = MDT_PURGE_SKIPPED;
+        int rc = MDT_DB_OK;
+        if (k->hold)
+            snprintf(what, sizeof(what), "skipped: legal hold (set by %s on %s)", k->hold_by,
+                     k->hold_on);
+        else if (dry)
+            snprintf(what, sizeof(what), "would purge");
+        else if ((rc = mdt_retention_purge(c, &actor, ret, label, k->id, &res)) != MDT_DB_OK)
+            snprintf(what, sizeof(what), "failed: %.*s", (int)strcspn(c->error, "\n"), c->error);
+        else
+            snprintf(what, sizeof(what), "%s",
+                     res == MDT_PURGE_DONE ? "purged"
+                                           : "skipped: no longer due (changed meanwhile)");
+        counts[rc != MDT_DB_OK ? 2 : (dry && !k->hold) || res == MDT_PURGE_DONE ? 0 : 1]++;
+        retention_line(k, what);
+    }
+}
+
+static int cli_retention_run(int argc, char **argv)
+{
+    const char *cmd = "retention run";
+    if (wants_help(argc, argv)) {
+        printf("usage: mdtboard retention run [--dry-run]\n\n"
+               "Purges the closed cases whose closing date plus MDT_RETENTION (7y, 18m, 90d;\n"
+               "off by default) has passed, skipping cases under a legal hold: their content\n"
+               "and data key are deleted, a tombstone and the audit trail stay\n"
+               "(docs/retention.md). --dry-run lists what a run would do and changes nothing.\n"
+               "Reads MDT_DATABASE_URL, MDT_KEY_FILE, MDT_RETENTION and MDT_TIME_ZONE.\n");
+        return 0;
+    }
+    int dry = 0;
+    const cli_flag_t flags[] = {{"--dry-run", NULL, &dry}, {NULL, NULL, NULL}};
+    if (cli_flags(cmd, argc, argv, 2, flags) != 0)
+        return 2;
+    mdt_retention_t ret;
+    char err[256];
+    const char *label = getenv("MDT_RETENTION");
+    if (mdt_config_retention(label, &ret, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mdtboard %s: %s\n", cmd, err);
+        return 2;
+    }
+    if (!ret.months && !ret.days) {
+        printf("MDT_RETENTION is off: no case is purged (set it, e.g. MDT_RETENTION=7y)\n");
+        return 0;
+    }
+    mdt_dbc_t *c = mdt_cli_connect(cmd, !dry, NULL);
+    if (!c)
+        return 1;
+    const char *tz = getenv("MDT_TIME_ZONE");
+    mdt_retention_case_t *ks = NULL;
+    int n = 0, counts[3] = {0, 0, 0};
+    /* a keyed connection has checked the key file against the database (the
+     * audit rows are keyed: never under another installation's key) */
+    int rc = mdt_retention_candidates(c, &ret, tz && *tz ? tz : "America/New_York", &ks, &n);
+    if (rc != MDT_DB_OK)
+        cli_db_error(cmd, c, rc);
+    else
+        retention_each(c, &ret, label, dry, ks, n, counts);
+    if (rc == MDT_DB_OK)
+        printf("retention %s: %d case%s %s, %d skipped, %d failed\n", label, counts[0],
+               counts[0] == 1 ? "" : "s", dry ? "would be purged" : "purged", counts[1], counts[2]);
+    free(ks);
+    mdt_dbc_close(c);
+    return rc != MDT_DB_OK || counts[2] ? 1 : 0;
+}
+
 /* ---- dispatch ---- */
 
 typedef struct {
@@ -849,12 +935,14 @@ static const cli_cmd_t cli_cmds[] = {
      "  keys rotate-kek  re-wrap every data key under a new key file (online)\n"},
     {"keys", "status", cli_keys_status,
      "  keys status      check the key file; data keys per KEK; rows not yet sealed\n"},
+    {"retention", "run", cli_retention_run,
+     "  retention run    purge closed cases past MDT_RETENTION (--dry-run: list them)\n"},
     {NULL, NULL, NULL, NULL},
 };
 
 const char *mdt_cli_usage_lines(void)
 {
-    static char lines[1024];
+    static char lines[2048];
     if (!lines[0]) {
         for (const cli_cmd_t *c = cli_cmds; c->group; c++)
             strncat(lines, c->usage, sizeof(lines) - strlen(lines) - 1);

@@ -32,6 +32,30 @@ int mdt_config_duration(const char *s)
     return (int)(v * mul);
 }
 
+int mdt_config_retention(const char *s, mdt_retention_t *out, char *err, size_t errlen)
+{
+    out->months = out->days = 0;
+    if (!s || !*s || strcmp(s, "off") == 0)
+        return 0;
+    long n = 0;
+    const char *d = s;
+    while (*d >= '0' && *d <= '9' && n <= 100000)
+        n = n * 10 + (*d++ - '0');
+    long max = d[0] == 'y' ? 100 : d[0] == 'm' ? 1200 : d[0] == 'd' ? 36500 : 0;
+    if (d == s || *s == '0' || !max || d[1] || n < 1 || n > max) {
+        snprintf(err, errlen,
+                 "MDT_RETENTION must be off, or a whole number of years, months or days after a"
+                 " case is closed such as 7y, 18m or 90d (at most 100y, 1200m, 36500d); got '%s'",
+                 s);
+        return -1;
+    }
+    if (d[0] == 'd')
+        out->days = (int)n;
+    else
+        out->months = (int)(d[0] == 'y' ? n * 12 : n);
+    return 0;
+}
+
 static const char *env_or(const char *name, const char *def)
 {
     const char *v = getenv(name);
@@ -156,6 +180,8 @@ static int load_env(mdt_config_t *cfg, char *err, size_t errlen)
     t = getenv("MDT_SMTP_INSECURE_LOOPBACK");
     cfg->smtp_insecure_loopback = t && strcmp(t, "1") == 0;
     int body = 0, attachment = 0;
+    if (mdt_config_retention(getenv("MDT_RETENTION"), &cfg->retention, err, errlen) != 0)
+        return -1;
     if (env_duration("MDT_SESSION_IDLE", 900, err, errlen, &cfg->session_idle_s) ||
         env_duration("MDT_SESSION_MAX", 12 * 3600, err, errlen, &cfg->session_max_s) ||
         env_duration("MDT_LOCKOUT_PERIOD", 900, err, errlen, &cfg->lockout_s) ||
@@ -197,7 +223,7 @@ void mdt_config_usage(const char *prog)
            "                                          `mdtboard keys init`)\n"
            "Other settings (environment only): MDT_TRUSTED_PROXIES, MDT_TIME_ZONE,\n"
            "MDT_MFA_REQUIRED_KINDS, MDT_SESSION_IDLE, MDT_SESSION_MAX, MDT_LOCKOUT_FAILURES,\n"
-           "MDT_LOCKOUT_PERIOD, MDT_LOGIN_RATE, MDT_DB_POOL, MDT_DB_LIVE_MAX,\n"
+           "MDT_RETENTION, MDT_LOCKOUT_PERIOD, MDT_LOGIN_RATE, MDT_DB_POOL, MDT_DB_LIVE_MAX,\n"
            "MDT_DB_REPLAY_MAX, MDT_DB_TIMEOUT_MS, MDT_WS_MAX_BYTES, MDT_WS_SUBSCRIBE_RATE,\n"
            "MDT_HASH_THREADS, MDT_MAX_BODY, MDT_SMTP_URL, MDT_SMTP_FROM, MDT_SMTP_USER, "
            "MDT_SMTP_CA_FILE,\n"

@@ -15,6 +15,13 @@
 #define MDT_METRICS_TOKEN_MIN 32
 #define MDT_METRICS_TOKEN_MAX 128
 
+/* MDT_RETENTION (docs/retention.md): how long a closed case is kept, in
+ * months and days (a year is 12 months); both 0: off, nothing is purged. */
+typedef struct {
+    int months;
+    int days;
+} mdt_retention_t;
+
 typedef struct {
     const char *database_url;
     char listen_host[128];
@@ -56,6 +63,7 @@ typedef struct {
     int digest_tick_s;           /* MDT_DIGEST_TICK: seconds between digest ticks (0: none) */
     int calendar_rate;           /* MDT_CALENDAR_RATE: feed requests per minute per address */
     int board_cache_mb;          /* MDT_BOARD_CACHE_MB: serialized boards kept (0: no cache) */
+    mdt_retention_t retention;   /* MDT_RETENTION: off unless set (retention.h) */
     const char *key_file;        /* MDT_KEY_FILE (keys.h) */
     char key_id[17];             /* its key id, for the log */
     unsigned char audit_key[32]; /* keys the audit chain: unwrapped from data_keys at start
@@ -66,6 +74,12 @@ typedef struct {
  * Returns 0, or -1 with a message in err. --help is reported as 1. */
 int mdt_config_load(mdt_config_t *cfg, int argc, char **argv, char *err, size_t errlen);
 void mdt_config_usage(const char *prog);
+
+/* Parses an MDT_RETENTION value: "off", or a whole number from 1 with one
+ * unit, "y" (years, up to 100), "m" (months, up to 1200) or "d" (days, up
+ * to 36500), nothing else: "7y", "18m", "90d". 0 ok; -1 with a message
+ * naming the variable in err. NULL or "" is off. */
+int mdt_config_retention(const char *s, mdt_retention_t *out, char *err, size_t errlen);
 
 /* Parses "900", "900s", "15m", "12h" into seconds; -1 when malformed. */
 int mdt_config_duration(const char *s);

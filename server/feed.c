@@ -4,11 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boardcache.h"
 #include "db.h"
 #include "log.h"
 #include "server_ctx.h"
 #include "session.h"
 #include "hub.h"
+#include "keyring.h"
 #include "ws.h"
 
 #define FEED_BATCH        1000
@@ -97,10 +99,18 @@ static void feed_dispatch_node(mdt_server_t *srv, const mdt_feed_event_t *e)
 
 static void feed_dispatch(mdt_server_t *srv, const mdt_feed_event_t *e)
 {
-    if (!e->case_id && !e->meeting_id && !e->user_id)
+    if (!e->case_id && !e->meeting_id && !e->user_id) {
         feed_dispatch_node(srv, e);
-    else
-        mdt_hub_on_event(srv, e);
+        return;
+    }
+    /* a purged case's data key and text are gone from the database: from
+     * this node's caches too (retention.h), before the subscribers are told */
+    if (e->case_id && strcmp(e->kind, "case.purged") == 0) {
+        if (srv->keyring)
+            mdt_keyring_forget(srv->keyring, e->case_id);
+        mdt_boardcache_forget_case(srv->boards, e->case_id);
+    }
+    mdt_hub_on_event(srv, e);
 }
 
 static void feed_kick(mdt_server_t *srv);

@@ -362,14 +362,19 @@ void mdt_http_error(mdt_req_t *req, int status, const char *code, const char *fi
     mdt_http_fail(req, &e);
 }
 
+void mdt_http_fail_with(mdt_req_t *req, const mdt_err_t *e, const char *key, json_t *obj)
+{
+    json_t *body = mdt_json_error(e);
+    if (obj)
+        json_object_set_new(json_object_get(body, "error"), key, obj);
+    mdt_http_respond_json(req, e->status ? e->status : 500, body);
+}
+
 void mdt_http_conflict(mdt_req_t *req, const char *message, json_t *current)
 {
     mdt_err_t e;
     mdt_err_set(&e, 409, "conflict", NULL, "%s", message);
-    json_t *body = mdt_json_error(&e);
-    if (current)
-        json_object_set_new(json_object_get(body, "error"), "current", current);
-    mdt_http_respond_json(req, 409, body);
+    mdt_http_fail_with(req, &e, "current", current);
 }
 
 void mdt_http_fail_db(mdt_req_t *req, int db_status)

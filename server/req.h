@@ -84,6 +84,9 @@ void mdt_http_error(mdt_req_t *req, int status, const char *code, const char *fi
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* 409 conflict with error.current = current (stolen). */
 void mdt_http_conflict(mdt_req_t *req, const char *message, json_t *current);
+/* The error e with error.<key> = obj (stolen; NULL leaves it out): a 410's
+ * "tombstone" (docs/retention.md). */
+void mdt_http_fail_with(mdt_req_t *req, const mdt_err_t *e, const char *key, json_t *obj);
 /* Maps a failed database status to its answer (503 unavailable, 504, 500). */
 void mdt_http_fail_db(mdt_req_t *req, int db_status);
 /* Adds a response header line; -1 when the header buffer is full. */

@@ -60,6 +60,13 @@ int mdt_run_conflict(mdt_run_t *run, const char *message, json_t *current)
     return mdt_run_fail(run, 409, "conflict", NULL, message);
 }
 
+int mdt_run_gone(mdt_run_t *run, const char *message, json_t *tombstone)
+{
+    json_decref(run->ans.current);
+    run->ans.current = tombstone;
+    return mdt_run_fail(run, 410, "gone", NULL, message);
+}
+
 /* A step's result: MDT_DB_OK to go on, else stop with it. */
 static int run_step(mdt_run_t *run, mdt_dbc_t *c, mdt_run_fn fn)
 {
@@ -124,10 +131,10 @@ static void run_answer(mdt_run_t *run)
 {
     mdt_req_t *req = run->req;
     mdt_answer_t *a = &run->ans;
-    if (a->err.status == 409 && a->current) {
+    if ((a->err.status == 409 || a->err.status == 410) && a->current) {
         json_t *cur = a->current;
         a->current = NULL;
-        mdt_http_conflict(req, a->err.message, cur);
+        mdt_http_fail_with(req, &a->err, a->err.status == 409 ? "current" : "tombstone", cur);
     } else if (a->err.status) {
         mdt_http_fail(req, &a->err);
     } else if (mdt_idem_answer(req, &run->idem)) {

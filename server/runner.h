@@ -59,7 +59,7 @@
 typedef struct {
     int ok_status;   /* 200 unless set */
     json_t *result;  /* on success: the body (NULL: {}) */
-    json_t *current; /* with a 409: error.current (NULL: left out) */
+    json_t *current; /* with a 409: error.current; a 410: error.tombstone (NULL: left out) */
     char *text;      /* on success: a document instead of JSON (malloc'ed) */
     size_t text_len;
     const char *text_type;
@@ -121,5 +121,9 @@ int mdt_run_fail(mdt_run_t *run, int status, const char *code, const char *field
 /* In a step: 409 conflict with error.current = current (stolen; NULL
  * leaves it out). Returns MDT_RUN_ANSWERED. */
 int mdt_run_conflict(mdt_run_t *run, const char *message, json_t *current);
+/* In a step: 410 gone with error.tombstone = tombstone (stolen; NULL leaves
+ * it out): what is left of a purged case (docs/retention.md). Returns
+ * MDT_RUN_ANSWERED. */
+int mdt_run_gone(mdt_run_t *run, const char *message, json_t *tombstone);
 
 #endif

@@ -375,6 +375,7 @@ static void check_case_level(const case_desc_t *k)
     expect_bool(mdt_authz_case_visible(&p, &c), member, "case_visible");
     expect_bool(mdt_authz_case_create(&p), sup, "case_create");
     expect_bool(mdt_authz_case_update_lead_fields(&p, &c), lead_sup, "lead_fields");
+    expect_bool(mdt_authz_case_legal_hold(&p, &c), lead_sup, "legal_hold");
     expect_bool(mdt_authz_case_update_member_fields(&p, &c), member, "member_fields");
     expect_bool(mdt_authz_entry_create(&p, &c, false), member, "entry_create note");
     expect_bool(mdt_authz_entry_create(&p, &c, true), member && k->role == MDT_ROLE_INTERVIEWER,
@@ -450,6 +451,7 @@ static void test_case_table(void)
         expect_bool(mdt_authz_case_visible(&p, &c), rows[i].visible, "case_visible");
         expect_bool(mdt_authz_case_create(&p), rows[i].create, "case_create");
         expect_bool(mdt_authz_case_update_lead_fields(&p, &c), rows[i].lead_fields, "lead_fields");
+        expect_bool(mdt_authz_case_legal_hold(&p, &c), rows[i].lead_fields, "legal_hold");
         expect_bool(mdt_authz_entry_create(&p, &c, true), rows[i].interview, "interview");
         int other = rows[i].agency == AG_IMM ? AG_MED : AG_IMM;
         expect_bool(mdt_authz_action_assign(&p, &c, other), rows[i].assign_other, "assign other");

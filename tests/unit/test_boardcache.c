@@ -88,9 +88,35 @@ static void test_off_and_oversize(void)
     mdt_boardcache_free(bc);
 }
 
+/* A purged case's boards go, every view key's, and only that case's (case
+ * 1 is not a prefix match for case 12). */
+static void test_forget_case(void)
+{
+    mdt_boardcache_t *bc = mdt_boardcache_new(1 << 20);
+    mdt_boardcache_put(bc, 1, key(10), "f", INT64_MAX, "{\"a\":1}", 7);
+    mdt_boardcache_put(bc, 1, key(20), "f", INT64_MAX, "{\"b\":2}", 7);
+    mdt_boardcache_put(bc, 12, key(10), "f", INT64_MAX, "{\"c\":3}", 7);
+    mdt_boardcache_put(bc, 2, key(1), "f", INT64_MAX, "{\"d\":4}", 7);
+    mdt_boardcache_forget_case(bc, 1);
+    CHECK(!hit(bc, 1, 10, "f", 0, "{\"a\":1}"));
+    CHECK(!hit(bc, 1, 20, "f", 0, "{\"b\":2}"));
+    CHECK(hit(bc, 12, 10, "f", 0, "{\"c\":3}"));
+    CHECK(hit(bc, 2, 1, "f", 0, "{\"d\":4}"));
+    mdt_boardcache_stats_t st;
+    mdt_boardcache_stats(bc, &st);
+    CHECK_EQ_INT(st.entries, 2);
+    CHECK_EQ_INT(st.bytes, 14);
+    mdt_boardcache_forget_case(bc, 99); /* nothing stored: nothing happens */
+    mdt_boardcache_forget_case(NULL, 1);
+    mdt_boardcache_stats(bc, &st);
+    CHECK_EQ_INT(st.entries, 2);
+    mdt_boardcache_free(bc);
+}
+
 int main(void)
 {
     test_keys_and_expiry();
+    test_forget_case();
     test_bound_lru();
     test_off_and_oversize();
     return check_done();

@@ -10,6 +10,7 @@ export class ApiError extends Error {
         this.code = e?.code ?? (status === 0 ? 'network' : 'unknown');
         this.field = e?.field ?? null;
         this.current = e?.current ?? null;
+        this.tombstone = e?.tombstone ?? null; // 410: what is left of a purged case
         this.retryAfter = null;
     }
 }

@@ -88,7 +88,7 @@ export function list(items) {
 }
 
 export const LABELS = {
-    status: { referred: 'Referred', active: 'Active', monitoring: 'Monitoring', closed: 'Closed' },
+    status: { referred: 'Referred', active: 'Active', monitoring: 'Monitoring', closed: 'Closed', purged: 'Purged' },
     entryKind: { note: 'Note', interview: 'Forensic interview', decision: 'Decision', update: 'Update' },
     agendaReason: {
         carried_over: 'Carried over: on the last meeting’s agenda but not reached',

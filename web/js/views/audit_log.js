@@ -14,7 +14,7 @@ import { dateTime } from '../format.js';
 // Known actions by topic; a value ending in "." is every action under it.
 const ACTIONS = [
     ['Sign-in', ['login', 'logout', 'lockout', 'mfa.', 'mfa.enrol_start', 'mfa.enrol', 'password.change']],
-    ['Cases', ['case.', 'case.create', 'case.read', 'case.list', 'case.update', 'case.subscribe']],
+    ['Cases', ['case.', 'case.create', 'case.read', 'case.list', 'case.update', 'case.subscribe', 'case.legal_hold.set', 'case.legal_hold.clear', 'case.purged']],
     ['Entries', ['entry.', 'entry.create', 'entry.update', 'entry.retract', 'entry.history.read']],
     ['Action items', ['action.', 'action.create', 'action.update', 'action.retract', 'action.list', 'action.export']],
     ['Protected details and consents', ['pii.', 'pii.read', 'pii.update', 'consent.', 'consent.create', 'consent.revoke', 'consent.list']],

@@ -5,7 +5,7 @@
 import { api } from '../api.js';
 import { ctx, agencyName, announce, myAgencyId, myRole } from '../ctx.js';
 import { h, clear, focusHeading } from '../dom.js';
-import { date, dateTime, label, list } from '../format.js';
+import { date, dateTime, dayOf, label, list } from '../format.js';
 import { Timeline } from './board_timeline.js';
 import { Actions } from './board_actions.js';
 import { Protected } from './board_pii.js';
@@ -63,7 +63,14 @@ class Board {
     }
 
     async load() {
-        const [data] = await Promise.all([api.get(`/api/v1/cases/${this.caseId}`), loadDirectory().catch(() => {})]);
+        let data;
+        try {
+            [data] = await Promise.all([api.get(`/api/v1/cases/${this.caseId}`), loadDirectory().catch(() => {})]);
+        } catch (err) {
+            if (err.status !== 410 || !err.tombstone) throw err;
+            if (!this.destroyed) this.purged(err.tombstone);
+            return;
+        }
         if (this.destroyed) return;
         for (const a of data.agencies ?? []) if (!ctx.agencies.has(a.id)) ctx.agencies.set(a.id, a);
         this.data = data;
@@ -184,7 +191,14 @@ class Board {
 
     renderHead() {
         const c = this.data.case;
-        const title = h('h1', {}, h('span', { class: 'case-number', text: c.case_number }), ' ', h('span', { class: 'case-alias', text: c.alias }));
+        const title = h(
+            'h1',
+            {},
+            h('span', { class: 'case-number', text: c.case_number }),
+            ' ',
+            h('span', { class: 'case-alias', text: c.alias }),
+            c.legal_hold ? h('span', { class: 'badge legal-hold', text: 'Legal hold' }) : null,
+        );
         const open = this.data.actions.filter((a) => !a.retracted_at && (a.status === 'open' || a.status === 'in_progress'));
         const overdue = open.filter((a) => a.overdue);
         clear(
@@ -206,6 +220,9 @@ class Board {
                 ),
             ),
             this.review.el,
+            c.legal_hold
+                ? h('p', { class: 'legal-hold-line' }, h('strong', { text: 'Legal hold: ' }), `set by ${c.legal_hold_set_by_name ?? 'a supervisor'} on ${dayOf(c.legal_hold_set_at)}. This case is not purged under the retention policy while the hold lasts.`)
+                : null,
             h('p', { class: 'hint', text: `Your agency, ${agencyName(myAgencyId())}, sees what is marked visible to it below. Other agencies may see less.` }),
         );
         this.review.render();
@@ -243,6 +260,37 @@ class Board {
             h('p', { role: 'alert', text: 'Your agency is no longer on this case, so its board was closed.' }),
             h('p', {}, h('a', { href: '#/cases', text: 'Back to your cases' })),
         );
+        focusHeading(this.root);
+    }
+
+    // purged(t) - the case was purged under the retention policy (its
+    // tombstone, from a 410 or the case.purged event): the board is left.
+    purged(t) {
+        ctx.live?.unsubscribe(this.caseId);
+        document.title = `${t.case_number} · purged · MDT Board`;
+        clear(
+            this.root,
+            h('p', { class: 'crumbs' }, h('a', { href: '#/cases', text: 'All cases' })),
+            h('h1', { text: `Case ${t.case_number} was purged` }),
+            h('p', { role: 'alert', class: 'purged-notice', text: `This case was purged under the retention policy on ${dayOf(t.purged_at)}.` }),
+            h(
+                'dl',
+                { class: 'facts' },
+                h('dt', { text: 'Case number' }),
+                h('dd', { text: t.case_number }),
+                h('dt', { text: 'Lead agency' }),
+                h('dd', { text: agencyName(t.lead_agency_id) }),
+                h('dt', { text: 'Referred' }),
+                h('dd', { text: date(t.referral_date) }),
+                h('dt', { text: 'Closed' }),
+                h('dd', { text: dayOf(t.closed_at) }),
+                h('dt', { text: 'Purged' }),
+                h('dd', { text: dayOf(t.purged_at) }),
+            ),
+            h('p', { class: 'hint', text: 'Its notes, details, files and protected details were deleted with its key; the audit trail is kept.' }),
+            h('p', {}, h('a', { href: '#/cases', text: 'Back to your cases' })),
+        );
+        announce(`Case ${t.case_number} was purged under the retention policy.`);
         focusHeading(this.root);
     }
 
@@ -355,6 +403,9 @@ class Board {
                 this.data.tracking = d;
                 this.refresh('tracking');
                 announce('Tracking data was updated.');
+                break;
+            case 'case.purged':
+                this.purged(d);
                 break;
             case 'case.updated':
                 this.data.case = d;

@@ -5,7 +5,7 @@
 import { api } from '../api.js';
 import { ctx, agencyName, myAgencyId, myRole } from '../ctx.js';
 import { h, clear, field, select, showFormError, busy } from '../dom.js';
-import { date, dateTime, label, options } from '../format.js';
+import { date, dateTime, dayOf, label, options } from '../format.js';
 import { highlight } from './keyed.js';
 
 export class CaseDetails {
@@ -36,6 +36,10 @@ export class CaseDetails {
                 h('dd', { text: date(c.referral_date) }),
                 h('dt', { text: 'Opened on MDT Board' }),
                 h('dd', { text: dateTime(c.created_at) }),
+                c.closed_at ? h('dt', { text: 'Closed' }) : null,
+                c.closed_at ? h('dd', { text: dayOf(c.closed_at) }) : null,
+                h('dt', { text: 'Legal hold' }),
+                h('dd', { text: c.legal_hold ? `Yes — set by ${c.legal_hold_set_by_name ?? 'a supervisor'} on ${dayOf(c.legal_hold_set_at)}` : 'No' }),
                 h('dt', { text: 'Agencies on the case' }),
                 h(
                     'dd',
@@ -59,10 +63,28 @@ export class CaseDetails {
                 'div',
                 { class: 'actions' },
                 myRole() !== 'admin' || lead ? h('button', { type: 'button', class: 'secondary small', text: 'Edit case details', on: { click: () => this.edit() } }) : null,
+                lead ? h('button', { type: 'button', class: 'secondary small', text: c.legal_hold ? 'Lift legal hold' : 'Place legal hold', on: { click: (e) => this.toggleHold(e.currentTarget) } }) : null,
                 lead ? h('a', { class: 'button secondary small', href: `#/audit?case_id=${c.id}`, text: 'Audit trail of this case' }) : null,
             ),
         );
         if (live) highlight(this.el);
+    }
+
+    // toggleHold(button) - places or lifts the legal hold (lead supervisors).
+    async toggleHold(button) {
+        const c = this.board.data.case;
+        await busy(button, async () => {
+            try {
+                this.board.data.case = await api.patch(`/api/v1/cases/${c.id}`, { legal_hold: !c.legal_hold, version: c.version });
+                this.board.refresh('case', undefined, false);
+            } catch (err) {
+                if (err.status === 409 && err.current) {
+                    this.board.data.case = err.current;
+                    this.board.refresh('case', undefined, false);
+                }
+                showFormError(this.body, err);
+            }
+        });
     }
 
     edit() {
