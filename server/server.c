@@ -256,6 +256,7 @@ static int server_start(mdt_server_t *srv)
                          .max_queue = 4096,
                          .audit_key = srv->cfg.audit_key,
                          .keyring = srv->keyring,
+                         .live_conns = srv->cfg.db_live_conns,
                          .class_max = {[MDT_DB_CLASS_LIVE] = srv->cfg.db_live_max,
                                        [MDT_DB_CLASS_REPLAY] = srv->cfg.db_replay_max
                                                                    ? srv->cfg.db_replay_max
