@@ -104,16 +104,18 @@ void mdt_wsmsg_unref(mdt_wsmsg_t *m)
         free(m);
 }
 
-/* Writes m at once when nothing is queued ahead of it and the socket can
- * take it: no writable callback, no poll() round for this delivery (the
- * fan-out's common case). lws buffers a partial write itself and asks
- * for writable; lws_send_pipe_choked() reports that buffer, so a frame
- * never jumps one still buffered. 1 written, 0 not tried (queue it). A
- * failed write marks the socket broken: it is closed on its next
- * writable callback and m counts as taken. */
+/* Writes m at once when nothing is queued ahead of it and lws holds no
+ * unsent bytes of this socket: no writable callback, no poll() round for
+ * this delivery (the fan-out's common case). lws buffers a partial (or
+ * refused: EAGAIN) write itself, at most that one frame, and asks for
+ * writable; lws_partial_buffered() reports that buffer without a syscall,
+ * so a frame never jumps one still buffered and everything after it waits
+ * in the bounded queue. 1 written, 0 not tried (queue it). A failed write
+ * marks the socket broken: it is closed on its next writable callback and
+ * m counts as taken. */
 static int ws_write_now(mdt_ws_conn_t *c, mdt_wsmsg_t *m)
 {
-    if (c->head || c->closing || c->broken || lws_send_pipe_choked(c->wsi))
+    if (c->head || c->closing || c->broken || lws_partial_buffered(c->wsi))
         return 0;
     if (lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len) {
         c->broken = 1;
