@@ -30,6 +30,7 @@ typedef struct {
     const char *time_zone;
     const char *mfa_required_kinds; /* comma-separated agency kinds */
     const char *log_level;
+    int event_poll; /* MDT_EVENT_LOOP=poll: lws's own poll() loop instead of libuv (epoll) */
     int session_idle_s;
     int session_max_s;
     int lockout_failures;

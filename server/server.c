@@ -2,7 +2,15 @@
  * loop until SIGTERM/SIGINT, then drains and tears down (see server.h).
  *
  * Signals arrive through a signalfd adopted into the loop, so no handler
- * and no global flag is needed; the signals are blocked in every thread. */
+ * and no global flag is needed; the signals are blocked in every thread.
+ *
+ * The loop under lws is libuv (epoll: a wake-up costs the same with 10
+ * sockets or 10,000), or lws's own poll() loop with MDT_EVENT_LOOP=poll.
+ * The libuv loop is ours (lws joins it as a foreign loop), so server_loop
+ * runs it one iteration at a time and checks the drain between them, and
+ * teardown runs it until lws has closed its handles (docs/performance.md). */
+#include <uv.h> /* before libwebsockets.h: its libuv declarations */
+
 #include "server.h"
 #include "server_ctx.h"
 
@@ -53,7 +61,14 @@ static void server_on_listen_state(void *ud, int up)
     mdt_log_info(up ? "listen connection up" : "listen connection down", "channel=mdt_events");
 }
 
-/* While stopping: re-check every 100 ms until in-flight requests are done. */
+/* Stopping, and the requests in flight are answered or out of time. */
+static int server_drained(const mdt_server_t *srv)
+{
+    return srv->stopping && (srv->http_inflight <= 0 || lws_now_usecs() > srv->stop_deadline_us);
+}
+
+/* While stopping: re-check every 100 ms until in-flight requests are done
+ * (each tick also wakes the loop, so server_loop sees the drain end). */
 static void server_stop_tick(lws_sorted_usec_list_t *sul)
 {
     mdt_server_t *srv = lws_container_of(sul, mdt_server_t, sul_stop);
@@ -117,10 +132,41 @@ static void server_fill_tls(const mdt_server_t *srv, struct lws_context_creation
         "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 }
 
+/* The libuv loop lws will join (unless MDT_EVENT_LOOP=poll). 0 ok. */
+static int server_uv_init(mdt_server_t *srv)
+{
+    if (srv->cfg.event_poll)
+        return 0;
+    srv->uv = malloc(sizeof(uv_loop_t));
+    if (srv->uv && uv_loop_init(srv->uv) == 0)
+        return 0;
+    free(srv->uv);
+    srv->uv = NULL;
+    return -1;
+}
+
+/* After lws_context_destroy: runs the loop until lws's handles have closed
+ * (a bounded number of rounds), then closes and frees it. */
+static void server_uv_free(mdt_server_t *srv)
+{
+    if (!srv->uv)
+        return;
+    for (int i = 0; i < 1000 && uv_loop_alive(srv->uv); i++)
+        uv_run(srv->uv, UV_RUN_NOWAIT);
+    if (uv_loop_close(srv->uv) != 0) {
+        mdt_log_warn("event loop handles left open at exit", "loop=uv");
+        return; /* still referenced by open handles: left to the exit */
+    }
+    free(srv->uv);
+    srv->uv = NULL;
+}
+
 static int server_create_context(mdt_server_t *srv)
 {
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
+    if (server_uv_init(srv) != 0)
+        return -1;
     server_fill_protocols(srv);
     srv->ws_retry = (lws_retry_bo_t){.secs_since_valid_ping = 30, .secs_since_valid_hangup = 75};
     info.port = srv->cfg.listen_port;
@@ -135,6 +181,11 @@ static int server_create_context(mdt_server_t *srv)
     info.timeout_secs = 30;
     info.retry_and_idle_policy = &srv->ws_retry;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (srv->uv) {
+        srv->uv_loops[0] = srv->uv;
+        info.foreign_loops = srv->uv_loops;
+        info.options |= LWS_SERVER_OPTION_LIBUV;
+    }
     if (strchr(srv->cfg.listen_host, ':') == NULL)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (srv->cfg.tls_cert)
@@ -287,10 +338,17 @@ static int server_start(mdt_server_t *srv)
     return srv->listen ? 0 : -1;
 }
 
+/* One wait of the loop at a time (libuv, or lws's poll()) until the drain
+ * after a stop signal is over. */
 static void server_loop(mdt_server_t *srv)
 {
+    if (srv->uv) {
+        while (!server_drained(srv))
+            uv_run(srv->uv, UV_RUN_ONCE);
+        return;
+    }
     while (lws_service(srv->ctx, 0) >= 0) {
-        if (srv->stopping && (srv->http_inflight <= 0 || lws_now_usecs() > srv->stop_deadline_us))
+        if (server_drained(srv))
             break;
     }
 }
@@ -311,6 +369,7 @@ static void server_teardown(mdt_server_t *srv)
         lws_context_destroy(srv->ctx);
         srv->ctx = NULL; /* late callbacks schedule no timers */
     }
+    server_uv_free(srv);
     mdt_listen_stop(srv->listen);
     mdt_db_t *db = srv->db;
     srv->db = NULL; /* late callbacks that submit more work are refused */

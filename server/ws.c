@@ -378,16 +378,31 @@ static int ws_receive(mdt_ws_conn_t *c, struct lws *wsi, const void *in, size_t 
     return 0;
 }
 
+/* Writes the close frame (c->closing, "session ended") and returns -1 so
+ * lws closes the socket. Written here rather than through
+ * lws_close_reason(): under libuv lws 4.1 never sends that frame from
+ * inside a writable callback (the client saw 1006, not 4401); a frame
+ * written by hand goes out before the FIN under either loop. */
+static int ws_write_close(mdt_ws_conn_t *c, struct lws *wsi)
+{
+    static const char why[] = "session ended";
+    unsigned char frame[LWS_PRE + 4 + sizeof(why)];
+    unsigned char *f = frame + LWS_PRE;
+    f[0] = 0x88; /* FIN, opcode close */
+    f[1] = (unsigned char)(2 + sizeof(why) - 1);
+    f[2] = (unsigned char)(c->closing >> 8);
+    f[3] = (unsigned char)(c->closing & 0xff);
+    memcpy(f + 4, why, sizeof(why) - 1);
+    lws_write(wsi, f, 4 + sizeof(why) - 1, LWS_WRITE_RAW);
+    return -1;
+}
+
 static int ws_writeable(mdt_ws_conn_t *c, struct lws *wsi)
 {
     if (c->broken)
         return -1;
-    if (c->closing) {
-        static const char why[] = "session ended";
-        lws_close_reason(wsi, (enum lws_close_status)c->closing, (unsigned char *)why,
-                         sizeof(why) - 1);
-        return -1;
-    }
+    if (c->closing)
+        return ws_write_close(c, wsi);
     wsq_item_t *it = c->head;
     if (!it)
         return 0;
