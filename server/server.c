@@ -146,13 +146,19 @@ static int server_uv_init(mdt_server_t *srv)
 }
 
 /* After lws_context_destroy: runs the loop until lws's handles have closed
- * (a bounded number of rounds), then closes and frees it. */
+ * (a bounded number of rounds), lets lws finish destroying its context
+ * (a foreign loop's context is freed by a second lws_context_destroy once
+ * its handles are closed), then closes and frees the loop. */
 static void server_uv_free(mdt_server_t *srv)
 {
     if (!srv->uv)
         return;
-    for (int i = 0; i < 1000 && uv_loop_alive(srv->uv); i++)
-        uv_run(srv->uv, UV_RUN_NOWAIT);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 1000 && uv_loop_alive(srv->uv); i++)
+            uv_run(srv->uv, UV_RUN_NOWAIT);
+        if (srv->uv_ctx)
+            lws_context_destroy(srv->uv_ctx);
+    }
     if (uv_loop_close(srv->uv) != 0) {
         mdt_log_warn("event loop handles left open at exit", "loop=uv");
         return; /* still referenced by open handles: left to the exit */
@@ -184,6 +190,7 @@ static int server_create_context(mdt_server_t *srv)
     if (srv->uv) {
         srv->uv_loops[0] = srv->uv;
         info.foreign_loops = srv->uv_loops;
+        info.pcontext = &srv->uv_ctx;
         info.options |= LWS_SERVER_OPTION_LIBUV;
     }
     if (strchr(srv->cfg.listen_host, ':') == NULL)
@@ -193,6 +200,8 @@ static int server_create_context(mdt_server_t *srv)
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx)
         return -1;
+    if (srv->uv)
+        srv->uv_ctx = srv->ctx;
     srv->vhost = lws_create_vhost(srv->ctx, &info);
     if (!srv->vhost)
         return -1;
