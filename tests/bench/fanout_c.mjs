@@ -71,7 +71,7 @@ function runLine(label, r, x) {
         `fanout-c ${label}run ${r}: ${x.sockets} subscribers, ${x.entries} entries @ ${x.rate}/s: delivery p50 ${f1(x.p50)} p99 ${f1(x.p99)} max ${f1(x.max)} ms; ` +
         `last delivery p99 ${f1(x.last_p99)} ms; REST p99 ${f1(x.rest_p99)} ms; lost ${x.lost} dup ${x.duplicated} leaked ${x.leaked} errors ${x.errors}; ` +
         `cpu per delivery: client ${f1(x.client_cpu_us_per_delivery)} us, server ${f1(x.server_cpu_us_per_delivery)} us (${f1(x.server_cpu_ms_per_entry)} ms/entry); ` +
-        `event loop thread ${Math.round(x.server_loop_share * 100)}% of it; connect+subscribe ${x.connect_s.toFixed(2)} s; RSS peak ${f1(x.rss_peak)} MiB; load ${x.load}`
+        `event loop thread ${Math.round(x.server_loop_share * 100)}% of it; connect+subscribe ${x.connect_s.toFixed(2)} s (${x.resubscribes} subscribes pushed back and resent); RSS peak ${f1(x.rss_peak)} MiB; load ${x.load}`
     );
 }
 
