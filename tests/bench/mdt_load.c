@@ -273,7 +273,7 @@ static void on_text(load_t *L, int si, const char *p, size_t n, double t)
         if (!s->subscribed)
             L->subscribed++;
         s->subscribed = true;
-    } else if (!s->subscribed && n > 15 && memcmp(p, "{\"type\":\"resync\"", 17) == 0) {
+    } else if (!s->subscribed && n > 16 && memcmp(p, "{\"type\":\"resync\"", 16) == 0) {
         /* thousands of subscribes at once: the server's replay queue
          * pushed back before this one started; ask again */
         L->resubscribes++;
