@@ -33,6 +33,7 @@ PACKAGES=(
     libwebsockets-dev libjansson-dev libcmark-dev libpq-dev libssl-dev
     libcurl4-openssl-dev # email digests over SMTP (server/smtp.c)
     libmagic-dev # attachment types from their content (server/attachfile.c)
+    libuv1-dev libwebsockets-evlib-uv # the event loop under lws: libuv, epoll (server/server.c)
     postgresql postgresql-client postgresql-contrib
     chromium chromium-driver fonts-dejavu-core testssl.sh
     lintian systemd # tests/integration/package.test.mjs: lintian, systemd-analyze verify

@@ -37,6 +37,7 @@ typedef struct {
     const char *time_zone;
     const char *mfa_required_kinds; /* comma-separated agency kinds */
     const char *log_level;
+    int event_poll; /* MDT_EVENT_LOOP=poll: lws's own poll() loop instead of libuv (epoll) */
     int session_idle_s;
     int session_max_s;
     int lockout_failures;
@@ -45,6 +46,7 @@ typedef struct {
     int db_pool;
     int db_live_max;   /* connections renders and feed loads may hold (0: pool - 1) */
     int db_replay_max; /* connections subscribe replays may hold (0: pool / 2) */
+    int db_live_conns; /* the live feed's own connections beside the pool (0: it shares it) */
     int ws_max_bytes;  /* what one socket may hold queued across its subscriptions */
     int ws_sub_rate;   /* subscribe messages per minute, per socket (twice per user) */
     int db_timeout_ms;

@@ -17,6 +17,7 @@
 
 struct mdt_db {
     mdt_workq_t *workq;
+    mdt_workq_t *live; /* the live class's own connections, or NULL */
     char *url;
     int timeout_ms;
     pthread_mutex_t lock;
@@ -392,7 +393,13 @@ mdt_db_t *mdt_db_new(const mdt_db_opts_t *opts, mdt_loopq_t *loopq)
         wo.class_max[i] = max > 0 && max < opts->pool_size ? max : opts->pool_size - 1;
     }
     db->workq = db->url ? mdt_workq_new(&wo, loopq) : NULL;
-    if (!db->workq) {
+    if (db->workq && opts->live_conns > 0) {
+        mdt_workq_opts_t lo = wo;
+        lo.threads = opts->live_conns;
+        memset(lo.class_max, 0, sizeof(lo.class_max));
+        db->live = mdt_workq_new(&lo, loopq);
+    }
+    if (!db->workq || (opts->live_conns > 0 && !db->live)) {
         mdt_db_free(db);
         return NULL;
     }
@@ -403,6 +410,7 @@ void mdt_db_free(mdt_db_t *db)
 {
     if (!db)
         return;
+    mdt_workq_free(db->live);
     mdt_workq_free(db->workq);
     pthread_mutex_destroy(&db->lock);
     OPENSSL_cleanse(db->audit_key_buf, sizeof(db->audit_key_buf));
@@ -428,7 +436,8 @@ int mdt_db_submit_class(mdt_db_t *db, mdt_db_class_t cls, mdt_db_work_fn work, m
     job->done = done;
     job->arg = arg;
     job->status = MDT_DB_UNAVAILABLE; /* what done() sees if it never runs */
-    if (mdt_workq_submit_class(db->workq, (int)cls, db_job_work, db_job_done, job) != 0) {
+    mdt_workq_t *q = cls == MDT_DB_CLASS_LIVE && db->live ? db->live : db->workq;
+    if (mdt_workq_submit_class(q, (int)cls, db_job_work, db_job_done, job) != 0) {
         free(job);
         return -1;
     }
@@ -437,13 +446,15 @@ int mdt_db_submit_class(mdt_db_t *db, mdt_db_class_t cls, mdt_db_work_fn work, m
 
 void mdt_db_stats(mdt_db_t *db, mdt_db_stats_t *out)
 {
-    mdt_workq_stats_t ws;
+    mdt_workq_stats_t ws, ls = {0};
     mdt_workq_stats(db->workq, &ws);
-    out->threads = ws.threads;
-    out->busy = ws.busy;
-    out->queued = ws.queued;
-    out->completed = ws.completed;
-    out->refused = ws.refused;
+    if (db->live)
+        mdt_workq_stats(db->live, &ls);
+    out->threads = ws.threads + ls.threads;
+    out->busy = ws.busy + ls.busy;
+    out->queued = ws.queued + ls.queued;
+    out->completed = ws.completed + ls.completed;
+    out->refused = ws.refused + ls.refused;
     pthread_mutex_lock(&db->lock);
     out->connected = db->connected;
     out->reconnects = db->reconnects;

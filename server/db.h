@@ -62,8 +62,12 @@ typedef struct {
     const char *url;
     int pool_size;
     int statement_timeout_ms;
-    size_t max_queue;               /* per class */
-    int class_max[MDT_DB_CLASSES];  /* connections a class may hold; 0: pool_size - 1 */
+    size_t max_queue;              /* per class */
+    int class_max[MDT_DB_CLASSES]; /* connections a class may hold; 0: pool_size - 1 */
+    /* Connections of their own for MDT_DB_CLASS_LIVE work (feed loads and
+     * event renders), beside pool_size: requests never queue ahead of live
+     * delivery. 0: live work shares the pool under its class_max. */
+    int live_conns;
     const unsigned char *audit_key; /* 32 bytes, copied to every connection; NULL = none */
     struct mdt_keyring *keyring;    /* shared by every connection, owned by the caller */
 } mdt_db_opts_t;
@@ -81,6 +85,7 @@ int mdt_db_submit(mdt_db_t *db, mdt_db_work_fn work, mdt_db_done_fn done, void *
 int mdt_db_submit_class(mdt_db_t *db, mdt_db_class_t cls, mdt_db_work_fn work, mdt_db_done_fn done,
                         void *arg);
 
+/* threads, busy, queued and completed count the live connections too. */
 typedef struct {
     int threads, busy, connected;
     size_t queued;

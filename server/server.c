@@ -4,7 +4,15 @@
  * Signals arrive through a signalfd adopted into the loop, so no handler
  * and no global flag is needed; the signals are blocked in every thread.
  * SIGHUP re-reads MDT_KEY_FILE on a database worker (a KEK rotation,
- * docs/security.md): the loop never waits for the file or the check. */
+ * docs/security.md): the loop never waits for the file or the check.
+ *
+ * The loop under lws is libuv (epoll: a wake-up costs the same with 10
+ * sockets or 10,000), or lws's own poll() loop with MDT_EVENT_LOOP=poll.
+ * The libuv loop is ours (lws joins it as a foreign loop), so server_loop
+ * runs it one iteration at a time and checks the drain between them, and
+ * teardown runs it until lws has closed its handles (docs/performance.md). */
+#include <uv.h> /* before libwebsockets.h: its libuv declarations */
+
 #include "server.h"
 #include "server_ctx.h"
 
@@ -55,7 +63,14 @@ static void server_on_listen_state(void *ud, int up)
     mdt_log_info(up ? "listen connection up" : "listen connection down", "channel=mdt_events");
 }
 
-/* While stopping: re-check every 100 ms until in-flight requests are done. */
+/* Stopping, and the requests in flight are answered or out of time. */
+static int server_drained(const mdt_server_t *srv)
+{
+    return srv->stopping && (srv->http_inflight <= 0 || lws_now_usecs() > srv->stop_deadline_us);
+}
+
+/* While stopping: re-check every 100 ms until in-flight requests are done
+ * (each tick also wakes the loop, so server_loop sees the drain end). */
 static void server_stop_tick(lws_sorted_usec_list_t *sul)
 {
     mdt_server_t *srv = lws_container_of(sul, mdt_server_t, sul_stop);
@@ -167,10 +182,47 @@ static void server_fill_tls(const mdt_server_t *srv, struct lws_context_creation
         "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 }
 
+/* The libuv loop lws will join (unless MDT_EVENT_LOOP=poll). 0 ok. */
+static int server_uv_init(mdt_server_t *srv)
+{
+    if (srv->cfg.event_poll)
+        return 0;
+    srv->uv = malloc(sizeof(uv_loop_t));
+    if (srv->uv && uv_loop_init(srv->uv) == 0)
+        return 0;
+    free(srv->uv);
+    srv->uv = NULL;
+    return -1;
+}
+
+/* After lws_context_destroy: runs the loop until lws's handles have closed
+ * (a bounded number of rounds), lets lws finish destroying its context
+ * (a foreign loop's context is freed by a second lws_context_destroy once
+ * its handles are closed), then closes and frees the loop. */
+static void server_uv_free(mdt_server_t *srv)
+{
+    if (!srv->uv)
+        return;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 1000 && uv_loop_alive(srv->uv); i++)
+            uv_run(srv->uv, UV_RUN_NOWAIT);
+        if (srv->uv_ctx)
+            lws_context_destroy(srv->uv_ctx);
+    }
+    if (uv_loop_close(srv->uv) != 0) {
+        mdt_log_warn("event loop handles left open at exit", "loop=uv");
+        return; /* still referenced by open handles: left to the exit */
+    }
+    free(srv->uv);
+    srv->uv = NULL;
+}
+
 static int server_create_context(mdt_server_t *srv)
 {
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
+    if (server_uv_init(srv) != 0)
+        return -1;
     server_fill_protocols(srv);
     srv->ws_retry = (lws_retry_bo_t){.secs_since_valid_ping = 30, .secs_since_valid_hangup = 75};
     info.port = srv->cfg.listen_port;
@@ -185,6 +237,12 @@ static int server_create_context(mdt_server_t *srv)
     info.timeout_secs = 30;
     info.retry_and_idle_policy = &srv->ws_retry;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (srv->uv) {
+        srv->uv_loops[0] = srv->uv;
+        info.foreign_loops = srv->uv_loops;
+        info.pcontext = &srv->uv_ctx;
+        info.options |= LWS_SERVER_OPTION_LIBUV;
+    }
     if (strchr(srv->cfg.listen_host, ':') == NULL)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (srv->cfg.tls_cert)
@@ -192,6 +250,8 @@ static int server_create_context(mdt_server_t *srv)
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx)
         return -1;
+    if (srv->uv)
+        srv->uv_ctx = srv->ctx;
     srv->vhost = lws_create_vhost(srv->ctx, &info);
     if (!srv->vhost)
         return -1;
@@ -310,6 +370,7 @@ static int server_start(mdt_server_t *srv)
                          .max_queue = 4096,
                          .audit_key = srv->cfg.audit_key,
                          .keyring = srv->keyring,
+                         .live_conns = srv->cfg.db_live_conns,
                          .class_max = {[MDT_DB_CLASS_LIVE] = srv->cfg.db_live_max,
                                        [MDT_DB_CLASS_REPLAY] = srv->cfg.db_replay_max
                                                                    ? srv->cfg.db_replay_max
@@ -340,10 +401,17 @@ static int server_start(mdt_server_t *srv)
     return srv->listen ? 0 : -1;
 }
 
+/* One wait of the loop at a time (libuv, or lws's poll()) until the drain
+ * after a stop signal is over. */
 static void server_loop(mdt_server_t *srv)
 {
+    if (srv->uv) {
+        while (!server_drained(srv))
+            uv_run(srv->uv, UV_RUN_ONCE);
+        return;
+    }
     while (lws_service(srv->ctx, 0) >= 0) {
-        if (srv->stopping && (srv->http_inflight <= 0 || lws_now_usecs() > srv->stop_deadline_us))
+        if (server_drained(srv))
             break;
     }
 }
@@ -364,6 +432,7 @@ static void server_teardown(mdt_server_t *srv)
         lws_context_destroy(srv->ctx);
         srv->ctx = NULL; /* late callbacks schedule no timers */
     }
+    server_uv_free(srv);
     mdt_listen_stop(srv->listen);
     mdt_db_t *db = srv->db;
     srv->db = NULL; /* late callbacks that submit more work are refused */

@@ -32,6 +32,11 @@ struct mdt_boardcache;
 typedef struct mdt_server {
     mdt_config_t cfg;
     struct lws_context *ctx;
+    struct uv_loop_s *uv; /* the libuv loop lws runs in (server.c), NULL under poll() */
+    void *uv_loops[1];    /* lws's foreign_loops: uv */
+    /* lws clears it when the context is wholly destroyed (info.pcontext):
+     * under libuv that takes loop iterations after lws_context_destroy */
+    struct lws_context *uv_ctx;
     struct lws_vhost *vhost;
     mdt_loopq_t *loopq; /* thread-safe */
     mdt_db_t *db;       /* thread-safe submit */

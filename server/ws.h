@@ -39,7 +39,9 @@ typedef struct mdt_wsmsg {
 mdt_wsmsg_t *mdt_wsmsg_new(const char *data, size_t len);
 void mdt_wsmsg_unref(mdt_wsmsg_t *m);
 
-/* Queues m (taking a reference of its own); -1 when the queue is full. */
+/* Sends m: written at once when nothing is queued ahead of it and the
+ * socket can take it, else queued (taking a reference of its own) for the
+ * writable callback; -1 when the queue is full. */
 int mdt_ws_send(mdt_ws_conn_t *c, mdt_wsmsg_t *m);
 /* Serializes j (stolen) and queues it on c alone; -1 when it did not fit. */
 int mdt_ws_send_json(mdt_ws_conn_t *c, json_t *j);

@@ -18,6 +18,9 @@
  * of --restricted-agency posted by one of its users. Every entry's text
  * carries a tag "benchtag<n>x", which the frames carry too, so a delivery is
  * matched to its POST without waiting for the 201.
+ * A `resync` before a socket's `subscribed` (the server's replay queue
+ * pushing back on thousands of subscribes at once) is answered by
+ * subscribing again, and counted (resubscribes).
  *
  * Measured: per delivery, receive time minus the instant just before the
  * POST's first byte was written (CLOCK_MONOTONIC); per entry, the same for
@@ -100,6 +103,8 @@ typedef struct {
     double *rest;
     int n_rest, rest_fail;
     long lost, dup, leaked, errors, subscribed;
+    long
+        resubscribes; /* subscribes refused (resync) before the first `subscribed` and sent again */
 } load_t;
 
 static double now_ms(void)
@@ -249,6 +254,8 @@ static void record_delivery(load_t *L, int si, long n, double t)
     L->lat[L->n_lat++] = t - L->t0[n];
 }
 
+static int send_subscribe(load_t *L, int si);
+
 /* One text frame from socket si. */
 static void on_text(load_t *L, int si, const char *p, size_t n, double t)
 {
@@ -266,6 +273,12 @@ static void on_text(load_t *L, int si, const char *p, size_t n, double t)
         if (!s->subscribed)
             L->subscribed++;
         s->subscribed = true;
+    } else if (!s->subscribed && n > 16 && memcmp(p, "{\"type\":\"resync\"", 16) == 0) {
+        /* thousands of subscribes at once: the server's replay queue
+         * pushed back before this one started; ask again */
+        L->resubscribes++;
+        if (send_subscribe(L, si) != 0)
+            L->errors++;
     } else if (!(n > 17 && memcmp(p, "{\"type\":\"presence\"", 18) == 0)) {
         fprintf(stderr, "mdt_load: socket %d: %.*s\n", si, (int)(n > 200 ? 200 : n), p);
         L->errors++;
@@ -310,6 +323,15 @@ static void parse_frames(load_t *L, int si, double t)
     s->len -= off;
 }
 
+/* Sends socket si's subscribe (since --since). */
+static int send_subscribe(load_t *L, int si)
+{
+    char msg[128];
+    int ml = snprintf(msg, sizeof(msg), "{\"type\":\"subscribe\",\"case_id\":%lld,\"since\":%lld}",
+                      (long long)L->case_id, (long long)L->since);
+    return ws_send(L->socks[si].fd, 1, msg, (size_t)ml);
+}
+
 /* After the 101: subscribe. Before it: wait for the whole head. */
 static int on_upgrade(load_t *L, int si)
 {
@@ -325,10 +347,7 @@ static int on_upgrade(load_t *L, int si)
     memmove(s->buf, s->buf + head, s->len - head);
     s->len -= head;
     s->open = true;
-    char msg[128];
-    int ml = snprintf(msg, sizeof(msg), "{\"type\":\"subscribe\",\"case_id\":%lld,\"since\":%lld}",
-                      (long long)L->case_id, (long long)L->since);
-    return ws_send(s->fd, 1, msg, (size_t)ml);
+    return send_subscribe(L, si);
 }
 
 static int on_socket(load_t *L, int si, double t)
@@ -677,7 +696,7 @@ static void report(load_t *L, double connect_s, double cli_ms, const double srv[
     printf("{\"sockets\":%d,\"entries\":%d,\"rate\":%.1f,\"deliveries\":%zu,"
            "\"p50\":%.2f,\"p99\":%.2f,\"max\":%.2f,\"last_p50\":%.2f,\"last_p99\":%.2f,"
            "\"rest_p50\":%.2f,\"rest_p99\":%.2f,\"rest_failed\":%d,"
-           "\"lost\":%ld,\"duplicated\":%ld,\"leaked\":%ld,\"errors\":%ld,"
+           "\"lost\":%ld,\"duplicated\":%ld,\"leaked\":%ld,\"errors\":%ld,\"resubscribes\":%ld,"
            "\"connect_s\":%.3f,\"client_cpu_us_per_delivery\":%.2f,"
            "\"server_cpu_us_per_delivery\":%.2f,\"server_cpu_ms_per_entry\":%.2f,"
            "\"server_loop_share\":%.2f}\n",
@@ -685,8 +704,8 @@ static void report(load_t *L, double connect_s, double cli_ms, const double srv[
            pct(L->lat, L->n_lat, 99), L->n_lat ? L->lat[L->n_lat - 1] : -1, pct(lastlat, nl, 50),
            pct(lastlat, nl, 99), pct(L->rest, (size_t)L->n_rest, 50),
            pct(L->rest, (size_t)L->n_rest, 99), L->rest_fail, L->lost, L->dup, L->leaked, L->errors,
-           connect_s, cli_ms * 1e3 / deliveries, srv[0] < 0 ? -1 : srv[0] * 1e3 / deliveries,
-           srv[0] < 0 ? -1 : srv[0] / L->n_entries,
+           L->resubscribes, connect_s, cli_ms * 1e3 / deliveries,
+           srv[0] < 0 ? -1 : srv[0] * 1e3 / deliveries, srv[0] < 0 ? -1 : srv[0] / L->n_entries,
            srv[0] > 0 && srv[1] >= 0 ? srv[1] / srv[0] : -1);
     free(lastlat);
 }

@@ -8,9 +8,10 @@ import { today } from '../../integration/lib/clock.mjs';
 
 export const KINDS = { cac: 'cac', police: 'law_enforcement', dcf: 'child_welfare' };
 
-// setupRun(perAgency, tag, env) - {dbUrl, agencies: {cac, police, dcf},
-// users: [{agency, username}], server}. The caller stops the server.
-export async function setupRun(perAgency, tag, env = {}) {
+// setupRun(perAgency, tag, env, bin) - {dbUrl, agencies: {cac, police, dcf},
+// users: [{agency, username}], server}: bin (default MDT_BIN) serving. The
+// caller stops the server.
+export async function setupRun(perAgency, tag, env = {}, bin = undefined) {
     const dbUrl = await createDatabase();
     const agencies = {};
     for (const [k, kind] of Object.entries(KINDS)) agencies[k] = await addAgency(dbUrl, { name: `${k} ${tag}`, kind });
@@ -25,6 +26,7 @@ export async function setupRun(perAgency, tag, env = {}) {
     }
     const server = await startServer({
         dbUrl,
+        bin,
         // every socket subscribes once: no bucket may refuse the benchmark's own sockets
         env: { MDT_MFA_REQUIRED_KINDS: 'other', MDT_LOGIN_RATE: 100000, MDT_WS_SUBSCRIBE_RATE: 1000000, MDT_LOG_LEVEL: 'warn', ...env },
     });

@@ -243,12 +243,12 @@ export function childEnv(overrides = {}) {
 // `mdtboard serve` on a free port, connected to dbUrl as the serving role
 // with keyFile(), and waits until /healthz answers.
 // Resolves {url, port, proc, stop(signal) -> exit code, stderr(), alive()}.
-export async function startServer({ dbUrl, env = {}, args = [], port, readyTimeoutMs = 10000 } = {}) {
+export async function startServer({ dbUrl, env = {}, args = [], port, readyTimeoutMs = 10000, bin = BIN } = {}) {
     if (!dbUrl) throw new Error('startServer: dbUrl is required');
     needBin();
     port ??= await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const proc = spawn(BIN, ['serve', ...args], {
+    const proc = spawn(bin, ['serve', ...args], {
         env: childEnv({
             MDT_LISTEN: `127.0.0.1:${port}`,
             MDT_DATABASE_URL: servingUrl(dbUrl),
