@@ -2,7 +2,7 @@
  * from the route table and the schemas written beside it.
  *
  * The schemas live in server/openapi/<area>.json, compiled into the binary
- * at build time (cmake/embed_files.cmake). Each file holds
+ * at build time (embed.h). Each file holds
  *   {"schemas": {Name: JSON Schema, ...},            components, merged
  *    "operations": {"METHOD /pattern": {              one per route
  *        "summary": "...", "parameters": [...],       query parameters
@@ -19,15 +19,10 @@
 
 #include <stddef.h>
 
+#include "embed.h"
 #include "req.h"
 
-/* One embedded schema file (version is always 0; the type is shared with
- * the embedding of migrations). */
-typedef struct {
-    int version;
-    const char *name;
-    const char *text;
-} mdt_openapi_source_t;
+typedef mdt_embedded_t mdt_openapi_source_t; /* one schema file; version 0 */
 
 extern const mdt_openapi_source_t mdt_openapi_sources[];
 extern const int mdt_openapi_sources_count;
