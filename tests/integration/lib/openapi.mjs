@@ -58,8 +58,12 @@ async function loadSpec(base) {
         return { re: new RegExp(`^${re}$`), path: p, item };
     });
     // compile every schema now, not on first use: a test that times a
-    // request must not time ajv's compiler
+    // request must not time ajv's compiler. One schema per turn of the
+    // event loop: compiling all at once blocks it for seconds on a loaded
+    // box, and a keep-alive socket the server closed meanwhile would be
+    // reused before its close is seen ("other side closed").
     const s = { ajv, routes, doc, cache: new Map() };
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
     for (const r of routes) {
         stats.total += Object.keys(r.item).length;
         for (const [m, op] of Object.entries(r.item)) {
@@ -67,7 +71,10 @@ async function loadSpec(base) {
                 .filter(([, resp]) => resp.content?.['application/json'])
                 .map(([status]) => ['responses', status, 'content', 'application/json', 'schema']);
             if (op.requestBody?.content?.['application/json']) refs.push(['requestBody', 'content', 'application/json', 'schema']);
-            for (const ref of refs) compiled(s, pointer('paths', r.path, m, ...ref));
+            for (const ref of refs) {
+                compiled(s, pointer('paths', r.path, m, ...ref));
+                await turn();
+            }
         }
     }
     compiled(s, 'components/schemas/WsServerMessage');
