@@ -101,6 +101,11 @@ if [[ $sanitize == 1 ]]; then
 fi
 
 echo "test: $build, database cluster in $pgdir" >&2
+# Each integration test process appends what it validated against the
+# OpenAPI document (tests/integration/lib/openapi.mjs); summed at the end.
+coverage=tests/artifacts/openapi-coverage.jsonl
+rm -f "$coverage"
 status=0
 ctest --test-dir "$build" --output-on-failure -j2 "${ctest_args[@]}" || status=$?
+if [[ -f $coverage ]]; then node scripts/openapi-coverage "$coverage" >&2 || true; fi
 exit "$status"

@@ -167,6 +167,7 @@ struct mdt_audit_buf {
     mdt_server_t *srv;
     int flushing, stopped;
     uint64_t queued, written; /* reads buffered / committed since start */
+    uint64_t failures;        /* flushes that failed (their rows are retried) */
     audit_waiter_t *waiters;
 };
 typedef struct mdt_audit_buf audit_buf_t;
@@ -239,6 +240,7 @@ static void audit_flush_done(void *arg, int status)
         json_decref(b->rows);
         b->rows = f->rows;
         f->rows = NULL;
+        b->failures++;
         mdt_log_warn("audit flush failed, will retry", "rows=%zu", json_array_size(b->rows));
     }
     json_decref(f->rows);
@@ -272,6 +274,17 @@ static void audit_tick(lws_sorted_usec_list_t *sul)
 static void audit_schedule(audit_buf_t *b)
 {
     lws_sul_schedule(b->srv->ctx, 0, &b->sul, audit_tick, MDT_AUDIT_FLUSH_MS * LWS_US_PER_MS);
+}
+
+void mdt_audit_stats(const mdt_server_t *srv, mdt_audit_stats_t *out)
+{
+    const audit_buf_t *b = srv->audit;
+    *out = (mdt_audit_stats_t){0};
+    if (!b)
+        return;
+    out->written = b->written;
+    out->failures = b->failures;
+    out->pending = b->queued - b->written;
 }
 
 int mdt_audit_start(mdt_server_t *srv)

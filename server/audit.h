@@ -56,6 +56,12 @@ void mdt_audit_stop(struct mdt_server *srv);
  * instead of at the next tick. Lets a test assert that a read left no audit
  * row without sleeping. */
 void mdt_audit_test_flush(struct mdt_req *req);
+/* Loop thread: the read buffer's counters for /metrics. pending counts the
+ * rows buffered and not yet committed (a flush in flight included). */
+typedef struct {
+    uint64_t written, failures, pending;
+} mdt_audit_stats_t;
+void mdt_audit_stats(const struct mdt_server *srv, mdt_audit_stats_t *out);
 /* After the loop queue is drained: frees the buffer. */
 void mdt_audit_free(struct mdt_server *srv);
 

@@ -41,7 +41,7 @@ static int migrate_one(mdt_dbc_t *c, const mdt_migration_t *m, char *err, size_t
 {
     if (mdt_db_begin(c, NULL) != MDT_DB_OK)
         goto fail;
-    PGresult *r = PQexec(c->conn, m->sql);
+    PGresult *r = PQexec(c->conn, m->text);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
     PQclear(r);
     if (!ok) {

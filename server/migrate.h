@@ -1,21 +1,17 @@
 /* migrate.h - schema migrations compiled into the binary.
  *
- * schema/NNN_name.sql files are embedded at build time (cmake/
- * embed_migrations.cmake). mdt_migrate_apply() applies the pending ones in
- * order, each in its own transaction, under a session advisory lock so two
- * nodes starting at once are safe, and records them in schema_migrations. */
+ * schema/NNN_name.sql files are embedded at build time (embed.h). mdt_migrate_apply() applies the
+ * pending ones in order, each in its own transaction, under a session advisory lock so two nodes
+ * starting at once are safe, and records them in schema_migrations. */
 #ifndef MDT_MIGRATE_H
 #define MDT_MIGRATE_H
 
 #include <stddef.h>
 
 #include "db.h"
+#include "embed.h"
 
-typedef struct {
-    int version;
-    const char *name;
-    const char *sql;
-} mdt_migration_t;
+typedef mdt_embedded_t mdt_migration_t; /* version: NNN of the file name */
 
 extern const mdt_migration_t mdt_migrations[];
 extern const int mdt_migrations_count;

@@ -40,6 +40,7 @@
 #include "keyring.h"
 #include "migrate.h"
 #include "routes.h"
+#include "sdnotify.h"
 #include "ws.h"
 
 #define SERVER_DRAIN_US (5 * LWS_US_PER_SEC)
@@ -135,6 +136,8 @@ static int server_signal_cb(struct lws *wsi, enum lws_callback_reasons reason, v
             server_reload_keys(srv);
         } else if (!srv->stopping) {
             mdt_log_info("stopping", "signal=%u inflight=%d", si.ssi_signo, srv->http_inflight);
+            if (mdt_sdnotify_send("STOPPING=1") < 0)
+                mdt_log_warn("sd_notify STOPPING failed", "errno=%d", errno);
             srv->stopping = 1;
             srv->stop_deadline_us = lws_now_usecs() + SERVER_DRAIN_US;
             lws_sul_schedule(srv->ctx, 0, &srv->sul_stop, server_stop_tick, 1);
@@ -483,6 +486,9 @@ int mdt_server_run(const mdt_config_t *cfg)
     fprintf(stdout, "mdtboard: serving %s on %s:%d\n", srv->cfg.origin, srv->cfg.listen_host,
             srv->cfg.listen_port);
     fflush(stdout);
+    /* listening, and the database answered (schema and key checked above) */
+    if (mdt_sdnotify_send("READY=1\nSTATUS=serving") < 0)
+        mdt_log_warn("sd_notify READY failed", "errno=%d", errno);
     server_loop(srv);
     rc = 0;
 exit:

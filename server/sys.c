@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "audit.h"
 #include "boardcache.h"
 #include "db.h"
 #include "feed.h"
@@ -93,6 +94,8 @@ void mdt_sys_metrics(mdt_req_t *req)
     mdt_db_stats(srv->db, &ds);
     mdt_boardcache_stats_t bs;
     mdt_boardcache_stats(srv->boards, &bs);
+    mdt_audit_stats_t as;
+    mdt_audit_stats(srv, &as);
     mdt_metric_value_t extra[] = {
         {"mdt_http_inflight", "Requests read and not yet answered.", "gauge", srv->http_inflight},
         {"mdt_ws_connections", "Open WebSocket connections.", "gauge", srv->ws_open},
@@ -121,6 +124,12 @@ void mdt_sys_metrics(mdt_req_t *req)
          (double)bs.evictions},
         {"mdt_board_cache_bytes", "Bytes of boards held in the board cache.", "gauge",
          (double)bs.bytes},
+        {"mdt_audit_rows_written_total", "Buffered read audit rows committed.", "counter",
+         (double)as.written},
+        {"mdt_audit_flush_failures_total", "Read audit flushes that failed (rows kept, retried).",
+         "counter", (double)as.failures},
+        {"mdt_audit_pending_rows", "Read audit rows buffered and not yet committed.", "gauge",
+         (double)as.pending},
     };
     size_t len = 0;
     char *text = mdt_metrics_render(srv->metrics, extra, sizeof(extra) / sizeof(extra[0]), &len);

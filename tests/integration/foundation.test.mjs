@@ -70,6 +70,13 @@ test('GET /api/v1/openapi.json is an OpenAPI 3.1 document of the real routes', a
     assert.ok(doc.paths['/api/v1/login'].post);
     assert.deepEqual(doc.paths['/api/v1/login'].post.security, [], 'login needs no session');
     for (const p of Object.keys(doc.paths)) assert.ok(!p.includes('_test'), `test hook ${p} must not be listed`);
+    // the schemas of server/openapi/ are served with it
+    const board = doc.paths['/api/v1/cases/{id}'].get.responses;
+    assert.equal(board['200'].content['application/json'].schema.$ref, '#/components/schemas/Board');
+    assert.equal(board['404'].content['application/json'].schema.$ref, '#/components/schemas/Error');
+    assert.ok(doc.paths['/api/v1/cases'].post.requestBody.content['application/json'].schema.required.includes('case_number'));
+    for (const name of ['Case', 'Entry', 'Action', 'Error', 'WsClientMessage', 'WsServerMessage'])
+        assert.ok(doc.components.schemas[name], name);
     // path parameters are named once per path (creates also list the Idempotency-Key header)
     for (const [p, item] of Object.entries(doc.paths)) {
         for (const op of Object.values(item)) {

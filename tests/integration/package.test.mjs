@@ -134,7 +134,7 @@ test('systemd units: systemd-analyze verify is silent; hardened (offline securit
     process.stdout.write(`# systemd-analyze security: exposure ${level}\n`);
     assert.ok(level < 2, `exposure ${level}:\n${sec.stdout}`);
     const unit = (await run('cat', [ours[0]])).stdout;
-    for (const line of ['Type=simple', 'User=mdtboard', 'ProtectSystem=strict', 'NoNewPrivileges=yes', 'PrivateTmp=yes', 'CapabilityBoundingSet=\n', 'Restart=on-failure']) {
+    for (const line of ['Type=notify', 'NotifyAccess=main', 'User=mdtboard', 'ProtectSystem=strict', 'NoNewPrivileges=yes', 'PrivateTmp=yes', 'CapabilityBoundingSet=\n', 'Restart=on-failure']) {
         assert.ok(unit.includes(line), `mdtboard.service lacks ${line.trim()}`);
     }
     assert.match((await run('cat', [ours[1]])).stdout, /Type=oneshot[\s\S]*MDT_DATABASE_URL=\$\{MDT_MIGRATE_DATABASE_URL\}[\s\S]*mdtboard migrate/);

@@ -30,6 +30,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'node:test';
 import WebSocket from 'ws';
+import { checkExchange, frameChecker } from './openapi.mjs';
 
 export const SOURCE_DIR =
     process.env.MDT_SOURCE_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -368,6 +369,8 @@ function splitSetCookie(joined) {
 
 // api(base) - a small fetch client with a cookie jar. Requests resolve
 // {status, headers, json, text}; json is null when the body is not JSON.
+// Every exchange is checked against the server's OpenAPI document
+// (openapi.mjs): an answer the document does not describe fails the test.
 // A csrf_token in any answer is remembered and sent as X-CSRF-Token on
 // later state changes (set client.csrf yourself to override).
 export function api(base) {
@@ -400,6 +403,7 @@ export function api(base) {
                 else jar.set(name, value);
             }
             const out = await wrap(res);
+            await checkExchange({ base, method, url: p, reqBody: body, ...out });
             if (out.json && typeof out.json.csrf_token === 'string') client.csrf = out.json.csrf_token;
             return out;
         },
@@ -471,10 +475,15 @@ export function parseMetrics(text) {
 //   conn.closed            resolves {code, reason} when the socket closes
 //   conn.close(code)
 // A refused upgrade rejects with an Error carrying .status and .body.
+// Every frame is checked against the OpenAPI document (WsServerMessage).
 let barrierCount = 0;
 
-export function wsConnect(url, { cookie, origin, protocol = 'mdtboard.v1', headers = {}, timeoutMs = 5000 } = {}) {
+export async function wsConnect(url, { cookie, origin, protocol = 'mdtboard.v1', headers = {}, timeoutMs = 5000 } = {}) {
     const wsUrl = url.replace(/^http/, 'ws');
+    // every frame the server sends is checked against the OpenAPI
+    // document's WsServerMessage (openapi.mjs); a server whose document
+    // cannot be fetched from here (TLS with a private CA) is not checked
+    const checkFrame = await frameChecker(new URL('/', url.replace(/^ws/, 'http'))).catch(() => null);
     const h = { ...headers };
     if (cookie) h.Cookie = cookie;
     const ws = new WebSocket(wsUrl, protocol ? [protocol] : [], {
@@ -501,6 +510,7 @@ export function wsConnect(url, { cookie, origin, protocol = 'mdtboard.v1', heade
         } catch {
             frame = { type: '_unparsed', binary: isBinary, raw: data.toString() };
         }
+        if (checkFrame && frame.type !== '_unparsed') checkFrame(frame);
         frames.push(frame);
         for (const w of waiters) {
             if (w.pred(frame)) {
