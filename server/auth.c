@@ -390,8 +390,8 @@ void mdt_auth_me(mdt_req_t *req)
     json_t *agency =
         json_pack("{s:I, s:s, s:s, s:b}", "id", (json_int_t)u->agency_id, "name", u->agency_name,
                   "kind", mdt_authz_agency_kind_name(u->agency_kind), "active", 1);
-    json_t *session = json_pack("{s:i, s:I}", "idle_timeout_s", req->srv->cfg.session_idle_s,
-                                "expires_at", (json_int_t)s->expires_at);
+    json_t *session = json_pack("{s:i, s:o}", "idle_timeout_s", req->srv->cfg.session_idle_s,
+                                "expires_at", mdt_json_time((time_t)s->expires_at));
     /* time_zone: "today" and "end of day" are the installation's (MDT_TIME_ZONE) */
     mdt_http_respond_json(req, 200,
                           json_pack("{s:o, s:o, s:s, s:b, s:b, s:b, s:o, s:s}", "user",

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Rejects nesting deeper than MDT_JSON_MAX_DEPTH before Jansson recurses. */
 static int json_depth_ok(const char *buf, size_t len)
@@ -285,4 +286,13 @@ json_t *mdt_json_id_or_null(int64_t id)
 json_t *mdt_json_str_or_null(const char *s)
 {
     return s ? json_string(s) : json_null();
+}
+
+json_t *mdt_json_time(time_t t)
+{
+    struct tm tm;
+    char out[32];
+    if (!gmtime_r(&t, &tm) || !strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return json_null();
+    return json_string(out);
 }

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "err.h"
 
@@ -55,5 +56,8 @@ char *mdt_json_dump_canonical(const json_t *j, size_t *len);
 json_t *mdt_json_id_or_null(int64_t id);
 /* json_string or json_null when s == NULL. */
 json_t *mdt_json_str_or_null(const char *s);
+/* t as an RFC 3339 UTC string ("2026-12-06T09:30:00Z"); NULL when out of
+ * memory. */
+json_t *mdt_json_time(time_t t);
 
 #endif

@@ -14,16 +14,18 @@
 
 /* The error statuses of API.md's table (and docs/api.md's additions) that an
  * operation may answer in the Error shape. `auth` ones only on routes that
- * need a session (and login), `change` ones only on state changes. */
+ * need a session (and login), `change` ones only on state changes, `cases`
+ * ones only on routes under a case (a purged case, docs/retention.md). */
 static const struct {
     const char *status, *what;
-    int auth, change;
+    int auth, change, cases;
 } error_statuses[] = {
     {"400", "bad_request: malformed JSON, wrong types, a bad query parameter", 0, 0},
     {"401", "unauthenticated or mfa_required", 1, 0},
     {"403", "forbidden, csrf, mfa_enrolment_required, password_change_required", 1, 0},
     {"404", "not_found, also for what the caller may not know exists", 0, 0},
     {"409", "conflict: a stale version or a duplicate; error.current holds the object", 0, 1},
+    {"410", "gone: the case was purged under the retention policy; error.tombstone", 1, 0, 1},
     {"411", "length_required: a chunked body", 0, 1},
     {"413", "too_large", 0, 0},
     {"414", "uri_too_long", 0, 0},
@@ -115,6 +117,7 @@ static json_t *openapi_responses(const mdt_route_t *r, json_t *given)
     int auth = !(r->flags & MDT_R_PUBLIC) || (r->flags & MDT_R_NO_CSRF);
     for (size_t i = 0; i < sizeof(error_statuses) / sizeof(error_statuses[0]); i++) {
         if ((error_statuses[i].auth && !auth) || (error_statuses[i].change && !change) ||
+            (error_statuses[i].cases && !strstr(r->pattern, "/cases/{id}")) ||
             json_object_get(out, error_statuses[i].status))
             continue;
         json_object_set_new(out, error_statuses[i].status,

@@ -160,7 +160,7 @@ export async function render(root) {
             }),
         );
     renderMfa();
-    const expires = me.session?.expires_at ? new Date(me.session.expires_at * 1000) : null;
+    const expires = me.session?.expires_at ? new Date(me.session.expires_at) : null;
     clear(
         root,
         h('h1', { text: 'My account' }),
