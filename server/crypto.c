@@ -2,6 +2,7 @@
  * base64, constant-time comparison (see crypto.h). No state of its own. */
 #include "crypto.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -181,6 +182,12 @@ long mdt_crypto_b64_decode(const char *in, unsigned char *out, size_t outsz)
                      crypto_b64_dec[2][u[i + 2]] | crypto_b64_dec[3][u[i + 3]];
         if (g & B64_BAD)
             return -1;
+        if (o + 4 <= outsz) { /* one store of four bytes; the fourth is overwritten next */
+            uint32_t be = htonl(g << 8);
+            memcpy(out + o, &be, 4);
+            o += 3;
+            continue;
+        }
         out[o++] = (unsigned char)(g >> 16);
         out[o++] = (unsigned char)(g >> 8);
         out[o++] = (unsigned char)g;

@@ -169,7 +169,7 @@ struct mdt_seal_opener {
     int keyed;
     unsigned char *buf; /* nonce || ciphertext (then plain text) || tag */
     size_t cap;
-    size_t used; /* bytes of buf to wipe before the next value */
+    size_t used; /* bytes of buf written since it was last wiped */
 };
 
 mdt_seal_opener_t *mdt_seal_opener_new(void)
@@ -200,7 +200,7 @@ void mdt_seal_opener_free(mdt_seal_opener_t *o)
     free(o);
 }
 
-/* A buffer of at least n bytes (its old contents are already wiped). */
+/* A buffer of at least n bytes (the old one wiped before it is freed). */
 static int opener_reserve(mdt_seal_opener_t *o, size_t n)
 {
     if (n <= o->cap)
@@ -209,6 +209,7 @@ static int opener_reserve(mdt_seal_opener_t *o, size_t n)
     unsigned char *b = malloc(cap);
     if (!b)
         return -1;
+    opener_wipe(o);
     free(o->buf);
     o->buf = b;
     o->cap = cap;
@@ -247,7 +248,6 @@ int mdt_seal_opener_open(mdt_seal_opener_t *o, const unsigned char key[MDT_SEAL_
     unsigned char tag[TAG_BYTES];
     size_t aadlen = value_aad(where, aad);
     *out = NULL;
-    opener_wipe(o);
     if (!aadlen || !mdt_seal_is_sealed(sealed))
         return -1;
     size_t cap = strlen(sealed + PREFIX_LEN) / 4 * 3 + 3;
@@ -256,7 +256,8 @@ int mdt_seal_opener_open(mdt_seal_opener_t *o, const unsigned char key[MDT_SEAL_
     long n = mdt_crypto_b64_decode(sealed + PREFIX_LEN, o->buf, cap);
     if (n < NONCE_BYTES + TAG_BYTES)
         return -1;
-    o->used = (size_t)n + 1;
+    if (o->used < (size_t)n + 1)
+        o->used = (size_t)n + 1;
     size_t len = (size_t)n - NONCE_BYTES - TAG_BYTES;
     unsigned char *p = o->buf + NONCE_BYTES;
     memcpy(tag, p + len, TAG_BYTES);

@@ -57,8 +57,10 @@ int mdt_seal_open(const unsigned char key[MDT_SEAL_KEY_BYTES], const mdt_seal_wh
  * the same key, and one buffer that grows to the largest value. Nothing of
  * one value carries to the next: every open sets the key when it differs
  * (compared in constant time), a fresh nonce (which resets GCM's state),
- * the value's associated data and its tag, and wipes the previous value's
- * plain text first. Not shared between threads. */
+ * the value's associated data and its tag. The buffer is overwritten by
+ * the next value and wiped when it grows, after a refusal and at free (not
+ * between good values: their plain text is handed on to the caller, which
+ * keeps its own copy). Not shared between threads. */
 typedef struct mdt_seal_opener mdt_seal_opener_t;
 
 /* NULL when out of memory. */
@@ -69,8 +71,8 @@ void mdt_seal_opener_free(mdt_seal_opener_t *o);
 /* Opens sealed text under key for where, like mdt_seal_open, into o's
  * buffer: *out points at the plain bytes followed by a NUL, *outlen (when
  * not NULL) their length. They stay valid until the next call on o or its
- * free, which wipe them. 0 ok; -1 as mdt_seal_open (*out NULL, nothing of
- * the refused value left in the buffer). */
+ * free. 0 ok; -1 as mdt_seal_open (*out NULL, the buffer wiped: nothing of
+ * the refused value is left). */
 int mdt_seal_opener_open(mdt_seal_opener_t *o, const unsigned char key[MDT_SEAL_KEY_BYTES],
                          const mdt_seal_where_t *where, const char *sealed, const char **out,
                          size_t *outlen);
