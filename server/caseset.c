@@ -147,7 +147,9 @@ int mdt_caseset_pii_visible(mdt_dbc_t *c, const mdt_caseset_t *s, const mdt_prin
                             mdt_pii_cat_t cat, int64_t now, const int64_t *ids, size_t n,
                             mdt_idvec_t *out)
 {
-    int64_t *sorted = malloc((n + 1) * sizeof(*sorted));
+    if (n == 0)
+        return MDT_DB_OK;
+    int64_t *sorted = malloc(n * sizeof(*sorted));
     char *lit = sorted ? mdt_ids_literal(ids, n) : NULL;
     PGresult *r = NULL;
     int rc = MDT_DB_ERROR;

@@ -304,6 +304,8 @@ int mdt_pii_immigration_flags(mdt_dbc_t *c, const int64_t *ids, size_t n,
     static const char *const FIELDS[MDT_PII_IMMIGRATION_FLAGS] = {"foreign_born",
                                                                   "unaccompanied_minor"};
     static const mdt_sealed_col_t SEALED[] = {{1, "pii", "data", 0, 0, "immigration", -1}};
+    if (n == 0)
+        return MDT_DB_OK;
     memset(flags, -1, n * sizeof(*flags));
     char *lit = mdt_ids_literal(ids, n);
     if (!lit)
