@@ -91,6 +91,89 @@ const mdt_caseset_case_t *mdt_caseset_find(const mdt_caseset_t *s, int64_t id)
     return NULL;
 }
 
+/* ---- protected categories ----------------------------------------------------- */
+
+enum { C_CASE, C_AGENCY, C_CATS, C_EXPIRES, C_REVOKED };
+
+/* Case case_id's consents from the rows of r starting at *row (r is sorted
+ * by case id), at most MDT_CASE_MAX_CONSENTS into out; *row moves past
+ * them. Returns how many. */
+static size_t consents_of(const PGresult *r, int *row, int64_t case_id, mdt_consent_ref_t *out)
+{
+    size_t n = 0;
+    int rows = PQntuples(r);
+    while (*row < rows && mdt_db_int(r, *row, C_CASE) < case_id)
+        (*row)++;
+    for (; *row < rows && mdt_db_int(r, *row, C_CASE) == case_id; (*row)++) {
+        if (n == MDT_CASE_MAX_CONSENTS)
+            continue;
+        out[n++] =
+            (mdt_consent_ref_t){.agency_id = mdt_db_int(r, *row, C_AGENCY),
+                                .categories = mdt_casectx_parse_cats(mdt_db_str(r, *row, C_CATS)),
+                                .expires_at = mdt_db_int(r, *row, C_EXPIRES),
+                                .revoked = mdt_db_int(r, *row, C_REVOKED) != 0};
+    }
+    return n;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Decides the sorted ids against the consent rows of r. */
+static int pii_visible_rows(const PGresult *r, const mdt_caseset_t *s, const mdt_principal_t *p,
+                            mdt_pii_cat_t cat, int64_t now, const int64_t *sorted, size_t n,
+                            mdt_idvec_t *out)
+{
+    mdt_consent_ref_t *refs = calloc(MDT_CASE_MAX_CONSENTS, sizeof(*refs));
+    int row = 0, rc = refs ? MDT_DB_OK : MDT_DB_ERROR;
+    for (size_t i = 0; rc == MDT_DB_OK && i < n; i++) {
+        const mdt_caseset_case_t *k = mdt_caseset_find(s, sorted[i]);
+        if (!k || (i > 0 && sorted[i] == sorted[i - 1]))
+            continue;
+        mdt_case_ctx_t v = mdt_caseset_view(k);
+        v.consents = refs;
+        v.n_consents = consents_of(r, &row, k->id, refs);
+        if (mdt_authz_pii_visible(p, &v, cat, now) && mdt_idvec_push(out, k->id) != 0)
+            rc = MDT_DB_ERROR;
+    }
+    free(refs);
+    return rc;
+}
+
+int mdt_caseset_pii_visible(mdt_dbc_t *c, const mdt_caseset_t *s, const mdt_principal_t *p,
+                            mdt_pii_cat_t cat, int64_t now, const int64_t *ids, size_t n,
+                            mdt_idvec_t *out)
+{
+    if (n == 0)
+        return MDT_DB_OK;
+    int64_t *sorted = malloc(n * sizeof(*sorted));
+    char *lit = sorted ? mdt_ids_literal(ids, n) : NULL;
+    PGresult *r = NULL;
+    int rc = MDT_DB_ERROR;
+    if (!lit)
+        goto exit;
+    memcpy(sorted, ids, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_id);
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_str(&q, lit);
+    r = mdt_db_query(c,
+                     "SELECT case_id, agency_id, categories::text,"
+                     " extract(epoch FROM expires_at)::bigint, (revoked_at IS NOT NULL)::int"
+                     " FROM consents WHERE case_id = ANY($1::bigint[])"
+                     " ORDER BY case_id, (revoked_at IS NULL) DESC, expires_at DESC, id",
+                     &q);
+    rc = r ? pii_visible_rows(r, s, p, cat, now, sorted, n, out) : c->status;
+exit:
+    PQclear(r);
+    free(lit);
+    free(sorted);
+    return rc;
+}
+
 /* Where an item query's row holds the predicate's input (caseset.h). */
 static const mdt_view_cols_t ITEM_COLS = {.vis = MDT_CASESET_I_VIS,
                                           .visible_to = MDT_CASESET_I_VISTO,

@@ -43,6 +43,15 @@ const mdt_caseset_case_t *mdt_caseset_find(const mdt_caseset_t *s, int64_t id);
  * case membership do not depend on them. */
 mdt_case_ctx_t mdt_caseset_view(const mdt_caseset_case_t *k);
 
+/* DB thread: of the n cases ids (ids not in s are skipped), those whose
+ * protected category cat p may see at now, appended to out in the order
+ * given. The cases' consents (every state: the predicate decides on
+ * revocation and expiry) are loaded in one query; each case is decided by
+ * mdt_authz_pii_visible alone. Returns the db status. */
+int mdt_caseset_pii_visible(mdt_dbc_t *c, const mdt_caseset_t *s, const mdt_principal_t *p,
+                            mdt_pii_cat_t cat, int64_t now, const int64_t *ids, size_t n,
+                            mdt_idvec_t *out);
+
 /* The columns every item query given to mdt_caseset_visible_items returns,
  * in this order: id, case_id, visibility, author agency, author user,
  * visible_to::text, assignee agency (0 for none), assignee user (0). */

@@ -2,6 +2,7 @@
  * base64, constant-time comparison (see crypto.h). No state of its own. */
 #include "crypto.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -127,19 +128,34 @@ size_t mdt_crypto_b64_encode(const unsigned char *in, size_t n, char *out, size_
 }
 
 /* Each base64 character's value plus one; 0 for every other byte. */
-static const unsigned char crypto_b64_plus1[256] = {
-    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,  ['H'] = 8,
-    ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
-    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
-    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
-    ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
-    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
-    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
-    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64};
+/* Base64 decoding by four tables, one per position in a group of four
+ * characters, holding each character's six bits already shifted into
+ * place (or B64_BAD): a group is four loads and three ORs, one test for a
+ * bad character. Built by the preprocessor: constant, no initialisation. */
+#define B64_BAD 0x01000000u
+#define B64V(c)                                                                                    \
+    ((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                                                        \
+     : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                                                   \
+     : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                                                   \
+     : (c) == '+'               ? 62                                                               \
+     : (c) == '/'               ? 63                                                               \
+                                : -1)
+#define B64S(c, sh)   (B64V(c) < 0 ? B64_BAD : (uint32_t)B64V(c) << (sh))
+#define B64R4(b, sh)  B64S((b), sh), B64S((b) + 1, sh), B64S((b) + 2, sh), B64S((b) + 3, sh)
+#define B64R16(b, sh) B64R4((b), sh), B64R4((b) + 4, sh), B64R4((b) + 8, sh), B64R4((b) + 12, sh)
+#define B64R64(b, sh)                                                                              \
+    B64R16((b), sh), B64R16((b) + 16, sh), B64R16((b) + 32, sh), B64R16((b) + 48, sh)
+#define B64T(sh)                                                                                   \
+    {                                                                                              \
+        B64R64(0, sh), B64R64(64, sh), B64R64(128, sh), B64R64(192, sh)                            \
+    }
+static const uint32_t crypto_b64_dec[4][256] = {B64T(18), B64T(12), B64T(6), B64T(0)};
 
+/* The six bits of c, or -1. */
 static int crypto_b64_value(char c)
 {
-    return (int)crypto_b64_plus1[(unsigned char)c] - 1;
+    uint32_t v = crypto_b64_dec[3][(unsigned char)c];
+    return v & B64_BAD ? -1 : (int)v;
 }
 
 long mdt_crypto_b64_decode(const char *in, unsigned char *out, size_t outsz)
@@ -160,13 +176,18 @@ long mdt_crypto_b64_decode(const char *in, unsigned char *out, size_t outsz)
         return -1;
     size_t i = 0;
     /* Whole groups of four characters at a time (sealed values are long). */
+    const unsigned char *u = (const unsigned char *)in;
     for (; i + 4 <= len; i += 4) {
-        int v0 = crypto_b64_value(in[i]), v1 = crypto_b64_value(in[i + 1]),
-            v2 = crypto_b64_value(in[i + 2]), v3 = crypto_b64_value(in[i + 3]);
-        if ((v0 | v1 | v2 | v3) < 0)
+        uint32_t g = crypto_b64_dec[0][u[i]] | crypto_b64_dec[1][u[i + 1]] |
+                     crypto_b64_dec[2][u[i + 2]] | crypto_b64_dec[3][u[i + 3]];
+        if (g & B64_BAD)
             return -1;
-        unsigned long g = (unsigned long)v0 << 18 | (unsigned long)v1 << 12 |
-                          (unsigned long)v2 << 6 | (unsigned long)v3;
+        if (o + 4 <= outsz) { /* one store of four bytes; the fourth is overwritten next */
+            uint32_t be = htonl(g << 8);
+            memcpy(out + o, &be, 4);
+            o += 3;
+            continue;
+        }
         out[o++] = (unsigned char)(g >> 16);
         out[o++] = (unsigned char)(g >> 8);
         out[o++] = (unsigned char)g;

@@ -48,8 +48,9 @@ size_t mdt_crypto_b64_encode(const unsigned char *in, size_t n, char *out, size_
 /* Decodes NUL-terminated standard base64. Padding may be present or left out,
  * but nothing else: no whitespace, no URL-safe alphabet, no '=' before the
  * end, no non-zero leftover bits (so each byte string has one encoding).
- * Returns the number of bytes written, or -1 on bad input or when outsz is
- * too small. */
+ * Returns the number of bytes decoded, or -1 on bad input or when outsz is
+ * too small. Bytes of out past the decoded ones (within outsz) may be
+ * overwritten too (whole words are stored). */
 long mdt_crypto_b64_decode(const char *in, unsigned char *out, size_t outsz);
 
 #endif

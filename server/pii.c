@@ -20,6 +20,7 @@
 
 #include "caseop.h"
 #include "ctx.h"
+#include "ids.h"
 #include "json.h"
 #include "sealed.h"
 
@@ -286,6 +287,52 @@ json_t *mdt_pii_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t
         json_decref(data[i]);
     }
     return out;
+}
+
+/* ---- the immigration facts a report counts ---------------------------------------- */
+
+/* 1, 0, or -1 for a boolean field of data that is absent or not a boolean. */
+static signed char flag_of(const json_t *data, const char *field)
+{
+    const json_t *v = json_object_get(data, field);
+    return json_is_boolean(v) ? (signed char)json_is_true(v) : (signed char)-1;
+}
+
+int mdt_pii_immigration_flags(mdt_dbc_t *c, const int64_t *ids, size_t n,
+                              signed char (*flags)[MDT_PII_IMMIGRATION_FLAGS])
+{
+    static const char *const FIELDS[MDT_PII_IMMIGRATION_FLAGS] = {"foreign_born",
+                                                                  "unaccompanied_minor"};
+    static const mdt_sealed_col_t SEALED[] = {{1, "pii", "data", 0, 0, "immigration", -1}};
+    if (n == 0)
+        return MDT_DB_OK;
+    memset(flags, -1, n * sizeof(*flags));
+    char *lit = mdt_ids_literal(ids, n);
+    if (!lit)
+        return MDT_DB_ERROR;
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_str(&q, lit);
+    PGresult *r =
+        mdt_sealed_query(c,
+                         "SELECT case_id, data #>> '{}' FROM pii"
+                         " WHERE case_id = ANY($1::bigint[]) AND category = 'immigration'",
+                         &q, SEALED, 1);
+    free(lit);
+    if (!r)
+        return c->status;
+    for (int row = 0; row < PQntuples(r); row++) {
+        int64_t id = mdt_db_int(r, row, 0);
+        const char *text = mdt_db_str(r, row, 1);
+        json_t *data = text ? json_loads(text, 0, NULL) : NULL;
+        for (size_t i = 0; i < n; i++) {
+            for (int f = 0; ids[i] == id && f < MDT_PII_IMMIGRATION_FLAGS; f++)
+                flags[i][f] = flag_of(data, FIELDS[f]);
+        }
+        json_decref(data);
+    }
+    PQclear(r);
+    return MDT_DB_OK;
 }
 
 /* ---- GET /cases/{id}/pii ------------------------------------------------------ */

@@ -7,10 +7,16 @@
  * in the range and the action items due in it that the view filter
  * shows the caller. Their ids are handed to one aggregate statement per
  * report that counts from cases, tracking, services, actions, meetings and
- * meeting_cases only - the protected details are never read. Each row it
- * answers is (group, item, count); this module lays them out in the
- * report's fixed groups, applies small-cell suppression per group
- * (mdt_reports_suppress, a pure function) and writes JSON or CSV. */
+ * meeting_cases. Each row it answers is (group, item, count); this module
+ * lays them out in the report's fixed groups, applies small-cell
+ * suppression per group (mdt_reports_suppress, a pure function) and writes
+ * JSON or CSV. The two immigration facts (foreign_born,
+ * unaccompanied_minor) are the one exception to "counted in SQL": of the
+ * report's population (NCA: new cases; TIMS: clients) only the cases whose
+ * immigration category the predicate lets the caller's agency see now are
+ * read (pii.c opens that one category on this database thread), counted
+ * here in C, and suppressed like the rest; each case read is audited as a
+ * pii.read. No other protected detail is read. */
 #include "reports.h"
 
 #include <stdio.h>
@@ -22,8 +28,9 @@
 #include "caseset.h"
 #include "ctx.h"
 #include "json.h"
-#include "runner.h"
 #include "log.h"
+#include "pii.h"
+#include "runner.h"
 #include "session.h"
 
 /* ---- suppression (pure) ----------------------------------------------------- */
@@ -187,6 +194,19 @@ static const group_spec_t TIMS_GROUPS[] = {
     {NULL, NULL, NULL, 0},
 };
 
+/* The immigration facts, over the report's population as far as the
+ * caller may see its immigration details (pii.h's flag order). */
+static const group_spec_t NCA_IMMIGRATION[MDT_PII_IMMIGRATION_FLAGS] = {
+    {"foreign_born", "new cases whose immigration details the agency may see now", K_BOOL, NR},
+    {"unaccompanied_minor", "new cases whose immigration details the agency may see now", K_BOOL,
+     NR},
+};
+static const group_spec_t TIMS_IMMIGRATION[MDT_PII_IMMIGRATION_FLAGS] = {
+    {"foreign_born", "clients served whose immigration details the agency may see now", K_BOOL, NR},
+    {"unaccompanied_minor", "clients served whose immigration details the agency may see now",
+     K_BOOL, NR},
+};
+
 /* ---- SQL ------------------------------------------------------------------------ */
 
 /* $1 the case set's ids, $2 first day, $3 the day after the last: the
@@ -202,6 +222,21 @@ static const char ACTIONS_SQL[] =
     " a.assignee_agency_id, coalesce(a.assignee_id, 0)"
     " FROM actions a WHERE a.case_id = ANY($1::bigint[]) AND a.retracted_at IS NULL"
     " AND a.due_date >= $2::date AND a.due_date < $3::date";
+
+/* The population of each report, as the ids of its cases (the immigration
+ * facts are counted over them): NCA's new cases ($1 case ids, $2 first day,
+ * $3 the day after the last), TIMS's clients ($1 case ids, $2 visible
+ * service ids dated in the range). The report statements below count the
+ * same cases with the same conditions. */
+#define TIMS_CLIENT_WHERE                                                                          \
+    " WHERE c.id = ANY($1::bigint[]) AND c.id IN (SELECT s.case_id FROM services s"                \
+    "  WHERE s.id = ANY($2::bigint[]))"                                                            \
+    " AND (t.data ->> 'trafficking_type') IS DISTINCT FROM 'none'"
+static const char NCA_POPULATION_SQL[] = "SELECT c.id FROM cases c WHERE c.id = ANY($1::bigint[])"
+                                         " AND c.referral_date >= $2::date"
+                                         " AND c.referral_date < $3::date";
+static const char TIMS_POPULATION_SQL[] =
+    "SELECT c.id FROM cases c LEFT JOIN tracking t ON t.case_id = c.id" TIMS_CLIENT_WHERE;
 
 /* NCA: $1 case ids, $2 visible service ids, $3 visible action ids, $4 first
  * day, $5 the day after the last, $6 the time zone (meeting dates). */
@@ -266,9 +301,7 @@ static const char NCA_MEDIAN_SQL[] =
 static const char TIMS_SQL[] =
     "WITH sv AS (SELECT s.case_id, s.category FROM services s WHERE s.id = ANY($2::bigint[])),"
     " cl AS (SELECT c.id, c.referral_date, t.data FROM cases c"
-    "  LEFT JOIN tracking t ON t.case_id = c.id"
-    "  WHERE c.id = ANY($1::bigint[]) AND c.id IN (SELECT sv.case_id FROM sv)"
-    "  AND (t.data ->> 'trafficking_type') IS DISTINCT FROM 'none'),"
+    "  LEFT JOIN tracking t ON t.case_id = c.id" TIMS_CLIENT_WHERE "),"
     " s2 AS (SELECT sv.case_id, sv.category FROM sv JOIN cl ON cl.id = sv.case_id)"
     " SELECT 'clients', CASE WHEN cl.referral_date >= $3::date AND cl.referral_date < $4::date"
     "  THEN 'new' ELSE 'continuing' END, count(*) FROM cl GROUP BY 2"
@@ -293,15 +326,18 @@ typedef struct {
     char from[8], to[8];
     char first[24], after[24], last[24]; /* first day, the day after the last, last day */
     int64_t below;
-    char marker[24]; /* "<5" */
-    json_t *doc;     /* the report as JSON */
-    mdt_run_t run;   /* the runner and the answer */
+    char marker[24];   /* "<5" */
+    int64_t now;       /* the instant consents are judged at (the loop's clock) */
+    mdt_idvec_t immig; /* the cases whose immigration details were read */
+    json_t *doc;       /* the report as JSON */
+    mdt_run_t run;     /* the runner and the answer */
 } report_t;
 
 static void report_free(void *arg)
 {
     report_t *rp = arg;
     json_decref(rp->doc);
+    mdt_idvec_free(&rp->immig);
     mdt_run_free(&rp->run);
     free(rp);
 }
@@ -392,16 +428,13 @@ static json_t *count_json(const report_t *rp, int64_t n, int hide)
     return hide ? json_string(rp->marker) : json_integer(n);
 }
 
-/* Group g as {of, counts, total?} with its cells suppressed. */
-static json_t *group_json(const report_t *rp, const group_spec_t *g, const PGresult *r)
+/* Group g as {of, counts, total?} from its n cells, suppressed. */
+static json_t *cells_json(const report_t *rp, const group_spec_t *g, const cell_t *cells, size_t n)
 {
-    size_t cap = (size_t)PQntuples(r) + 32;
-    cell_t *cells = calloc(cap, sizeof(*cells));
-    int64_t *counts = calloc(cap, sizeof(*counts));
-    unsigned char *hide = calloc(cap, 1);
+    int64_t *counts = calloc(n + 1, sizeof(*counts));
+    unsigned char *hide = calloc(n + 1, 1);
     json_t *out = NULL;
-    if (cells && counts && hide) {
-        size_t n = group_cells(g, r, cells);
+    if (counts && hide) {
         int64_t total = 0;
         for (size_t i = 0; i < n; i++)
             total += counts[i] = cells[i].n;
@@ -414,9 +447,17 @@ static json_t *group_json(const report_t *rp, const group_spec_t *g, const PGres
         if (g->flags & G_TOTAL)
             json_object_set_new(out, "total", count_json(rp, total, total_hidden));
     }
-    free(cells);
     free(counts);
     free(hide);
+    return out;
+}
+
+/* Group g from the (group, item, count) rows of r. */
+static json_t *group_json(const report_t *rp, const group_spec_t *g, const PGresult *r)
+{
+    cell_t *cells = calloc((size_t)PQntuples(r) + 32, sizeof(*cells));
+    json_t *out = cells ? cells_json(rp, g, cells, group_cells(g, r, cells)) : NULL;
+    free(cells);
     return out;
 }
 
@@ -442,13 +483,6 @@ static json_t *report_frame(const report_t *rp)
                      rp->from, "to", rp->to, "first_day", rp->first, "last_day", rp->last,
                      "time_zone", mdt_ctx_time_zone(rp->req), "suppress_below",
                      (json_int_t)rp->below, "suppressed", rp->marker);
-}
-
-/* Figures the tracking data does not hold (and PII must not give). */
-static json_t *not_available(void)
-{
-    const char *why = "not in the tracking data; reports never read protected details";
-    return json_pack("{s:s, s:s}", "foreign_born", why, "unaccompanied_minor", why);
 }
 
 /* ---- database work ------------------------------------------------------------------ */
@@ -516,6 +550,77 @@ static int report_figures(mdt_dbc_t *c, report_t *rp, const char *cases, const c
     return rp->tims ? MDT_DB_OK : nca_median(c, rp, cases, doc);
 }
 
+/* The ids of the report's population (NCA_POPULATION_SQL,
+ * TIMS_POPULATION_SQL) into out. */
+static int population(mdt_dbc_t *c, const report_t *rp, const char *cases, const char *services,
+                      mdt_idvec_t *out)
+{
+    mdt_db_params_t q;
+    mdt_db_params_init(&q);
+    mdt_db_param_str(&q, cases);
+    if (rp->tims) {
+        mdt_db_param_str(&q, services);
+    } else {
+        mdt_db_param_str(&q, rp->first);
+        mdt_db_param_str(&q, rp->after);
+    }
+    PGresult *r = mdt_db_query(c, rp->tims ? TIMS_POPULATION_SQL : NCA_POPULATION_SQL, &q);
+    if (!r)
+        return c->status;
+    int rc = MDT_DB_OK;
+    for (int i = 0; i < PQntuples(r) && rc == MDT_DB_OK; i++)
+        rc = mdt_idvec_push(out, mdt_db_int(r, i, 0)) == 0 ? MDT_DB_OK : MDT_DB_ERROR;
+    PQclear(r);
+    return rc;
+}
+
+/* The immigration groups and their basis into doc from the flags of the
+ * n cases read (pii.h's order). */
+static int immigration_json(const report_t *rp,
+                            const signed char (*flags)[MDT_PII_IMMIGRATION_FLAGS], size_t n,
+                            json_t *doc)
+{
+    const group_spec_t *specs = rp->tims ? TIMS_IMMIGRATION : NCA_IMMIGRATION;
+    json_t *groups = json_object_get(doc, "groups");
+    for (int f = 0; f < MDT_PII_IMMIGRATION_FLAGS; f++) {
+        cell_t cells[] = {{"true", 0}, {"false", 0}, {"not_recorded", 0}};
+        for (size_t i = 0; i < n; i++)
+            cells[flags[i][f] == 1 ? 0 : flags[i][f] == 0 ? 1 : 2].n++;
+        json_t *g = cells_json(rp, &specs[f], cells, 3);
+        if (!g || json_object_set_new(groups, specs[f].name, g) != 0)
+            return MDT_DB_ERROR;
+    }
+    int64_t visible = (int64_t)n;
+    json_t *basis = json_pack("{s:s, s:o}", "of", specs[0].of, "cases_visible",
+                              count_json(rp, visible, visible >= 1 && visible < rp->below));
+    return basis && json_object_set_new(doc, "immigration_basis", basis) == 0 ? MDT_DB_OK
+                                                                              : MDT_DB_ERROR;
+}
+
+/* The immigration facts: of the population, the cases whose immigration
+ * category the predicate lets p see now (their ids kept in rp->immig for
+ * the audit), read and counted. */
+static int report_immigration(mdt_dbc_t *c, report_t *rp, const mdt_caseset_t *cs,
+                              const char *cases, const char *services, json_t *doc)
+{
+    mdt_idvec_t pop = {0};
+    signed char(*flags)[MDT_PII_IMMIGRATION_FLAGS] = NULL;
+    int rc = population(c, rp, cases, services, &pop);
+    if (rc == MDT_DB_OK)
+        rc = mdt_caseset_pii_visible(c, cs, &rp->p, MDT_PII_IMMIGRATION, rp->now, pop.v, pop.n,
+                                     &rp->immig);
+    if (rc == MDT_DB_OK && !(flags = calloc(rp->immig.n + 1, sizeof(*flags))))
+        rc = MDT_DB_ERROR;
+    if (rc == MDT_DB_OK)
+        rc = mdt_pii_immigration_flags(c, rp->immig.v, rp->immig.n, flags);
+    if (rc == MDT_DB_OK)
+        rc = immigration_json(rp, (const signed char(*)[MDT_PII_IMMIGRATION_FLAGS])flags,
+                              rp->immig.n, doc);
+    free(flags);
+    mdt_idvec_free(&pop);
+    return rc;
+}
+
 /* Decides what counts (case set, visible services and action items), then
  * counts it. */
 static int report_build(mdt_dbc_t *c, report_t *rp, const mdt_caseset_t *cs, json_t *doc)
@@ -532,6 +637,8 @@ static int report_build(mdt_dbc_t *c, report_t *rp, const mdt_caseset_t *cs, jso
         rc = visible_items(c, rp, cs, cases, ACTIONS_SQL, &actions);
     if (rc == MDT_DB_OK)
         rc = report_figures(c, rp, cases, services, actions, doc);
+    if (rc == MDT_DB_OK)
+        rc = report_immigration(c, rp, cs, cases, services, doc);
     free(cases);
     free(services);
     free(actions);
@@ -546,8 +653,6 @@ static int report_work(mdt_dbc_t *c, void *arg)
     int rc = doc ? mdt_caseset_load(c, &rp->p, 0, &cs) : MDT_DB_ERROR;
     if (rc == MDT_DB_OK)
         rc = report_build(c, rp, &cs, doc);
-    if (rc == MDT_DB_OK)
-        json_object_set_new(doc, "not_available", not_available());
     mdt_caseset_free(&cs);
     if (rc == MDT_DB_OK)
         rp->doc = doc;
@@ -605,12 +710,9 @@ static char *report_csv(json_t *doc, size_t *len)
     v = json_object_get(doc, "median_days_referral_to_first_review");
     if (v)
         csv_line(&w, "first_review", "median_days", v);
-    json_object_foreach(json_object_get(doc, "not_available"), name, v)
-    {
-        json_t *na = json_string("not available");
-        csv_line(&w, name, "count", na);
-        json_decref(na);
-    }
+    v = json_object_get(json_object_get(doc, "immigration_basis"), "cases_visible");
+    if (v)
+        csv_line(&w, "immigration_basis", "cases_visible", v);
     return mdt_csv_take(&w, len);
 }
 
@@ -631,6 +733,23 @@ static void report_answer_csv(report_t *rp)
     rp->run.ans.text_type = "text/csv; charset=utf-8; header=present";
 }
 
+/* Loop: one pii.read row per case whose immigration details the report
+ * read, as a PII read of that category is audited (no value). */
+static void audit_immigration_reads(const report_t *rp)
+{
+    json_t *detail =
+        json_pack("{s:[s], s:s}", "categories", "immigration", "report", rp->tims ? "tims" : "nca");
+    for (size_t i = 0; detail && i < rp->immig.n; i++) {
+        mdt_audit_rec_t rec = {.action = "pii.read",
+                               .object_type = "pii",
+                               .object_id = rp->immig.v[i],
+                               .case_id = rp->immig.v[i],
+                               .detail = detail};
+        mdt_audit_read(rp->req->srv, &rp->actor, &rec);
+    }
+    json_decref(detail);
+}
+
 /* Loop, before the runner answers: the read's audit row, then the answer
  * (the report as JSON, or as CSV with its file name). */
 static void report_finish(void *arg, int status)
@@ -643,6 +762,7 @@ static void report_finish(void *arg, int status)
     mdt_audit_rec_t rec = {.action = "report.read", .object_type = "report", .detail = detail};
     mdt_audit_read(rp->req->srv, &rp->actor, &rec);
     json_decref(detail);
+    audit_immigration_reads(rp);
     if (rp->csv) {
         report_answer_csv(rp);
         return;
@@ -668,6 +788,7 @@ static void report_start(mdt_req_t *req, int tims)
     rp->req = req;
     rp->p = p;
     rp->tims = tims;
+    rp->now = mdt_session_now();
     rp->below = mdt_reports_threshold(getenv("MDT_SUPPRESS_BELOW"));
     snprintf(rp->marker, sizeof(rp->marker), "<%lld", (long long)rp->below);
     mdt_audit_actor_from_req(req, &rp->actor);

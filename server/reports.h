@@ -2,7 +2,9 @@
  * GET /api/v1/reports/nca and /api/v1/reports/tims?from=YYYY-MM&to=YYYY-MM
  * &format=json|csv, for supervisors, over the cases the caller's agency is
  * on. Counted in SQL from cases, tracking, services, action items and
- * meeting outcomes only (never the protected details), with small-cell
+ * meeting outcomes; foreign_born and unaccompanied_minor from the sealed
+ * immigration category of the cases whose category the caller may see now
+ * (no other protected detail is read), with small-cell
  * suppression. The figures and the suppression rule: docs/reports.md. */
 #ifndef MDT_REPORTS_H
 #define MDT_REPORTS_H

@@ -3,7 +3,10 @@
  * One primitive, gcm(), encrypts or decrypts with a 12-byte random nonce
  * and a 16-byte tag; values and wrapped keys differ only in their
  * associated data and in how the bytes are carried (base64 text behind a
- * prefix for values, raw bytes for keys). */
+ * prefix for values, raw bytes for keys). Values are opened by the
+ * opener (one cipher context and buffer reused across a result set: a
+ * context and key schedule per value cost more than decrypting a note);
+ * mdt_seal_open is an opener used once. */
 #include "seal.h"
 
 #include <limits.h>
@@ -65,18 +68,56 @@ exit:
     return ok ? 0 : -1;
 }
 
+/* Appends s (len bytes) to the AAD being built in out at *n; 0, or -1
+ * when it would not fit (with room kept for no NUL: AAD is bytes). */
+static int aad_put(char out[AAD_MAX], size_t *n, const char *s, size_t len)
+{
+    if (len >= AAD_MAX - *n)
+        return -1;
+    memcpy(out + *n, s, len);
+    *n += len;
+    return 0;
+}
+
+/* Appends the separator and v in decimal, exactly as printf's %lld. */
+static int aad_put_int(char out[AAD_MAX], size_t *n, int64_t v)
+{
+    char digits[24];
+    size_t d = sizeof(digits);
+    uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        digits[--d] = (char)('0' + m % 10);
+        m /= 10;
+    } while (m);
+    if (v < 0)
+        digits[--d] = '-';
+    digits[--d] = 0x1f;
+    return aad_put(out, n, digits + d, sizeof(digits) - d);
+}
+
 /* The associated data of a value: every part of where, separated by a
- * byte that no part holds (0x1f). Returns its length, or 0 when it would
- * not fit (a part holding 0x1f is refused too). */
+ * byte that no part holds (0x1f): "mdtboard value v1", object, field, id,
+ * case id, category. Built by hand (a printf per value cost more than its
+ * decryption); the bytes are exactly those of the format
+ * "mdtboard value v1\x1f%s\x1f%s\x1f%lld\x1f%lld\x1f%s" that sealed every
+ * value so far (test_seal.c opens vectors made with it). Returns its
+ * length, or 0 when it would not fit (a part holding 0x1f is refused
+ * too). */
 static size_t value_aad(const mdt_seal_where_t *w, char out[AAD_MAX])
 {
+    static const char head[] = "mdtboard value v1\x1f";
     const char *cat = w->category ? w->category : "";
-    if (!w->object || !w->field || strchr(w->object, 0x1f) || strchr(w->field, 0x1f) ||
-        strchr(cat, 0x1f))
+    if (!w->object || !w->field)
         return 0;
-    int n = snprintf(out, AAD_MAX, "mdtboard value v1\x1f%s\x1f%s\x1f%lld\x1f%lld\x1f%s", w->object,
-                     w->field, (long long)w->id, (long long)w->case_id, cat);
-    return n > 0 && n < AAD_MAX ? (size_t)n : 0;
+    size_t lo = strlen(w->object), lf = strlen(w->field), lc = strlen(cat), n = 0;
+    if (memchr(w->object, 0x1f, lo) || memchr(w->field, 0x1f, lf) || memchr(cat, 0x1f, lc))
+        return 0;
+    if (aad_put(out, &n, head, sizeof(head) - 1) || aad_put(out, &n, w->object, lo) ||
+        aad_put(out, &n, "\x1f", 1) || aad_put(out, &n, w->field, lf) ||
+        aad_put_int(out, &n, w->id) || aad_put_int(out, &n, w->case_id) ||
+        aad_put(out, &n, "\x1f", 1) || aad_put(out, &n, cat, lc))
+        return 0;
+    return n;
 }
 
 static size_t key_aad(int64_t case_id, char out[AAD_MAX])
@@ -120,37 +161,133 @@ exit:
     return rc;
 }
 
+/* ---- the reusable opener ------------------------------------------------------- */
+
+struct mdt_seal_opener {
+    EVP_CIPHER_CTX *ctx;
+    unsigned char key[MDT_SEAL_KEY_BYTES]; /* the key ctx is set up with, when keyed */
+    int keyed;
+    unsigned char *buf; /* nonce || ciphertext (then plain text) || tag */
+    size_t cap;
+    size_t used; /* bytes of buf written since it was last wiped */
+};
+
+mdt_seal_opener_t *mdt_seal_opener_new(void)
+{
+    mdt_seal_opener_t *o = calloc(1, sizeof(*o));
+    if (o && !(o->ctx = EVP_CIPHER_CTX_new())) {
+        free(o);
+        o = NULL;
+    }
+    return o;
+}
+
+static void opener_wipe(mdt_seal_opener_t *o)
+{
+    if (o->buf && o->used)
+        OPENSSL_cleanse(o->buf, o->used);
+    o->used = 0;
+}
+
+void mdt_seal_opener_free(mdt_seal_opener_t *o)
+{
+    if (!o)
+        return;
+    opener_wipe(o);
+    free(o->buf);
+    EVP_CIPHER_CTX_free(o->ctx);
+    OPENSSL_cleanse(o->key, sizeof(o->key));
+    free(o);
+}
+
+/* A buffer of at least n bytes (the old one wiped before it is freed). */
+static int opener_reserve(mdt_seal_opener_t *o, size_t n)
+{
+    if (n <= o->cap)
+        return 0;
+    size_t cap = o->cap * 2 > n ? o->cap * 2 : n < 4096 ? 4096 : n;
+    unsigned char *b = malloc(cap);
+    if (!b)
+        return -1;
+    opener_wipe(o);
+    free(o->buf);
+    o->buf = b;
+    o->cap = cap;
+    return 0;
+}
+
+/* Decrypts n bytes in place at p under key and nonce with aad, checking
+ * tag. The key schedule is set up only when key differs from the last. */
+static int opener_gcm(mdt_seal_opener_t *o, const unsigned char *key, const unsigned char *nonce,
+                      const char *aad, size_t aadlen, unsigned char *p, size_t n,
+                      unsigned char *tag)
+{
+    int len = 0;
+    if (n > INT_MAX || aadlen > INT_MAX)
+        return -1;
+    if (!o->keyed || CRYPTO_memcmp(o->key, key, MDT_SEAL_KEY_BYTES) != 0) {
+        o->keyed = 0;
+        if (EVP_CipherInit_ex(o->ctx, seal_cipher(), NULL, key, NULL, 0) != 1)
+            return -1;
+        memcpy(o->key, key, MDT_SEAL_KEY_BYTES);
+        o->keyed = 1;
+    }
+    if (EVP_CipherInit_ex(o->ctx, NULL, NULL, NULL, nonce, 0) != 1 ||
+        EVP_CipherUpdate(o->ctx, NULL, &len, (const unsigned char *)aad, (int)aadlen) != 1 ||
+        (n > 0 && EVP_CipherUpdate(o->ctx, p, &len, p, (int)n) != 1) ||
+        EVP_CIPHER_CTX_ctrl(o->ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, tag) != 1)
+        return -1;
+    return EVP_CipherFinal_ex(o->ctx, p + (n > 0 ? len : 0), &len) == 1 ? 0 : -1;
+}
+
+int mdt_seal_opener_open(mdt_seal_opener_t *o, const unsigned char key[MDT_SEAL_KEY_BYTES],
+                         const mdt_seal_where_t *where, const char *sealed, const char **out,
+                         size_t *outlen)
+{
+    char aad[AAD_MAX];
+    unsigned char tag[TAG_BYTES];
+    size_t aadlen = value_aad(where, aad);
+    *out = NULL;
+    if (!aadlen || !mdt_seal_is_sealed(sealed))
+        return -1;
+    size_t cap = strlen(sealed + PREFIX_LEN) / 4 * 3 + 3;
+    if (opener_reserve(o, cap + 1) != 0)
+        return -1;
+    long n = mdt_crypto_b64_decode(sealed + PREFIX_LEN, o->buf, cap);
+    if (n < NONCE_BYTES + TAG_BYTES)
+        return -1;
+    if (o->used < (size_t)n + 1)
+        o->used = (size_t)n + 1;
+    size_t len = (size_t)n - NONCE_BYTES - TAG_BYTES;
+    unsigned char *p = o->buf + NONCE_BYTES;
+    memcpy(tag, p + len, TAG_BYTES);
+    if (opener_gcm(o, key, o->buf, aad, aadlen, p, len, tag) != 0) {
+        opener_wipe(o);
+        return -1;
+    }
+    p[len] = '\0';
+    *out = (const char *)p;
+    if (outlen)
+        *outlen = len;
+    return 0;
+}
+
 int mdt_seal_open(const unsigned char key[MDT_SEAL_KEY_BYTES], const mdt_seal_where_t *where,
                   const char *sealed, char **out, size_t *outlen)
 {
-    char aad[AAD_MAX];
-    size_t aadlen = value_aad(where, aad);
-    unsigned char *raw = NULL;
-    long n = -1;
+    mdt_seal_opener_t *o = mdt_seal_opener_new();
+    const char *plain = NULL;
+    size_t len = 0;
     int rc = -1;
     *out = NULL;
-    if (!aadlen || !mdt_seal_is_sealed(sealed))
-        goto exit;
-    size_t cap = strlen(sealed + PREFIX_LEN) / 4 * 3 + 3;
-    if (!(raw = malloc(cap)) ||
-        (n = mdt_crypto_b64_decode(sealed + PREFIX_LEN, raw, cap)) < NONCE_BYTES + TAG_BYTES)
-        goto exit;
-    size_t len = (size_t)n - NONCE_BYTES - TAG_BYTES;
-    if (!(*out = malloc(len + 1)))
-        goto exit;
-    if (gcm(0, key, raw, aad, aadlen, raw + NONCE_BYTES, len, (unsigned char *)*out,
-            raw + NONCE_BYTES + len) != 0) {
-        OPENSSL_cleanse(*out, len + 1);
-        free(*out);
-        *out = NULL;
-        goto exit;
+    if (o && mdt_seal_opener_open(o, key, where, sealed, &plain, &len) == 0 &&
+        (*out = malloc(len + 1))) {
+        memcpy(*out, plain, len + 1);
+        if (outlen)
+            *outlen = len;
+        rc = 0;
     }
-    (*out)[len] = '\0';
-    if (outlen)
-        *outlen = len;
-    rc = 0;
-exit:
-    free(raw);
+    mdt_seal_opener_free(o);
     return rc;
 }
 

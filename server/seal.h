@@ -52,6 +52,31 @@ int mdt_seal_value(const unsigned char key[MDT_SEAL_KEY_BYTES], const mdt_seal_w
 int mdt_seal_open(const unsigned char key[MDT_SEAL_KEY_BYTES], const mdt_seal_where_t *where,
                   const char *sealed, char **out, size_t *outlen);
 
+/* A reusable opener for many values on one thread (a result set): one
+ * EVP_CIPHER_CTX whose key schedule is kept while consecutive values use
+ * the same key, and one buffer that grows to the largest value. Nothing of
+ * one value carries to the next: every open sets the key when it differs
+ * (compared in constant time), a fresh nonce (which resets GCM's state),
+ * the value's associated data and its tag. The buffer is overwritten by
+ * the next value and wiped when it grows, after a refusal and at free (not
+ * between good values: their plain text is handed on to the caller, which
+ * keeps its own copy). Not shared between threads. */
+typedef struct mdt_seal_opener mdt_seal_opener_t;
+
+/* NULL when out of memory. */
+mdt_seal_opener_t *mdt_seal_opener_new(void);
+/* Wipes the buffer and the key copy, then frees. NULL is fine. */
+void mdt_seal_opener_free(mdt_seal_opener_t *o);
+
+/* Opens sealed text under key for where, like mdt_seal_open, into o's
+ * buffer: *out points at the plain bytes followed by a NUL, *outlen (when
+ * not NULL) their length. They stay valid until the next call on o or its
+ * free. 0 ok; -1 as mdt_seal_open (*out NULL, the buffer wiped: nothing of
+ * the refused value is left). */
+int mdt_seal_opener_open(mdt_seal_opener_t *o, const unsigned char key[MDT_SEAL_KEY_BYTES],
+                         const mdt_seal_where_t *where, const char *sealed, const char **out,
+                         size_t *outlen);
+
 /* Wraps a data key under the KEK for its owner (case_id, or 0 for the
  * installation key): out receives 12 + 32 + 16 = MDT_SEAL_WRAPPED_BYTES
  * bytes. 0 ok, -1 failure. */

@@ -1,7 +1,10 @@
 /* sealed.c - sealing values for the database and opening results (see
- * sealed.h). */
+ * sealed.h). A result is opened with one reusable opener (seal.h) and the
+ * last case's data key kept across its rows: the board's hundreds of
+ * sealed bodies cost one cipher context and one keyring lookup. */
 #include "sealed.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,37 +85,68 @@ static mdt_seal_where_t where_of(const PGresult *r, int row, const mdt_sealed_co
                               cat ? cat : ""};
 }
 
+/* What opening one result keeps from value to value: one opener (cipher
+ * context and buffer) and the data key of the last case (the rows of a
+ * result mostly share one), so neither a context nor a keyring lookup is
+ * made per value. Wiped when the result is done. */
+typedef struct {
+    mdt_seal_opener_t *o;
+    int64_t case_id;
+    int keyed;
+    unsigned char dek[MDT_SEAL_KEY_BYTES];
+} opening_t;
+
+/* The data key of w's case into op->dek (kept while the case repeats). */
+static int opening_key(mdt_dbc_t *c, opening_t *op, const mdt_seal_where_t *w)
+{
+    if (op->keyed && op->case_id == w->case_id)
+        return MDT_DB_OK;
+    op->keyed = 0;
+    int rc = mdt_sealed_key(c, w->case_id, 0, op->dek);
+    if (rc == MDT_DB_NOT_FOUND)
+        return refuse(c, w);
+    op->keyed = rc == MDT_DB_OK;
+    op->case_id = w->case_id;
+    return rc;
+}
+
 /* Opens one cell in place. */
-static int open_cell(mdt_dbc_t *c, PGresult *r, int row, const mdt_sealed_col_t *col)
+static int open_cell(mdt_dbc_t *c, opening_t *op, PGresult *r, int row, const mdt_sealed_col_t *col)
 {
     const char *v = PQgetisnull(r, row, col->col) ? NULL : PQgetvalue(r, row, col->col);
     if (!mdt_seal_is_sealed(v))
         return MDT_DB_OK;
     mdt_seal_where_t w = where_of(r, row, col);
-    char *plain = NULL;
-    int rc = mdt_sealed_open(c, &w, v, &plain);
-    if (rc == MDT_DB_OK && !PQsetvalue(r, row, col->col, plain, (int)strlen(plain))) {
-        c->status = rc = MDT_DB_ERROR;
+    const char *plain = NULL;
+    size_t len = 0;
+    int rc = opening_key(c, op, &w);
+    if (rc != MDT_DB_OK)
+        return rc;
+    if (mdt_seal_opener_open(op->o, op->dek, &w, v, &plain, &len) != 0 || len > INT_MAX)
+        return refuse(c, &w);
+    if (!PQsetvalue(r, row, col->col, (char *)plain, (int)len)) {
+        c->status = MDT_DB_ERROR;
         snprintf(c->error, sizeof(c->error), "out of memory opening a sealed value");
+        return MDT_DB_ERROR;
     }
-    if (plain) {
-        OPENSSL_cleanse(plain, strlen(plain));
-        free(plain);
-    }
-    return rc;
+    return MDT_DB_OK;
 }
 
 int mdt_sealed_open_result(mdt_dbc_t *c, PGresult *r, const mdt_sealed_col_t *cols, size_t n)
 {
-    int rows = PQntuples(r);
-    for (int row = 0; row < rows; row++) {
-        for (size_t i = 0; i < n; i++) {
-            int rc = open_cell(c, r, row, &cols[i]);
-            if (rc != MDT_DB_OK)
-                return rc;
-        }
+    opening_t op = {.o = mdt_seal_opener_new()};
+    int rows = PQntuples(r), rc = op.o ? MDT_DB_OK : MDT_DB_ERROR;
+    if (!op.o) {
+        c->status = rc;
+        snprintf(c->error, sizeof(c->error), "out of memory opening sealed values");
     }
-    return MDT_DB_OK;
+    for (int row = 0; row < rows && rc == MDT_DB_OK; row++) {
+        for (size_t i = 0; i < n && rc == MDT_DB_OK; i++)
+            rc = open_cell(c, &op, r, row, &cols[i]);
+    }
+    mdt_seal_opener_free(op.o);
+    OPENSSL_cleanse(op.dek, sizeof(op.dek));
+    return rc;
 }
 
 PGresult *mdt_sealed_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *prm,

@@ -2,7 +2,12 @@
 // under 10 %). Not a test: `scripts/bench at_rest` runs it.
 //
 //   node tests/bench/at_rest.mjs [--entries 200] [--seconds 4] [--rounds 5]
-//        [--concurrency 4]
+//        [--concurrency 4] [--cache 0]
+//
+// The server's board cache is off (MDT_BOARD_CACHE_MB=0) unless --cache
+// gives it megabytes: with it on, every read after the first is served
+// from the cache and never opens a sealed value, so the figure would be the
+// cache's, not encryption's.
 //
 // One database, one case with --entries notes of about 500 bytes of Markdown
 // each (a board of roughly 110 KB of JSON, as in issue #17), written through
@@ -22,12 +27,12 @@ import { createDatabase, psql, startServer } from '../integration/lib/harness.mj
 import { BOARD_ENV, boardWorld, createCase, login } from '../integration/lib/board_fixtures.mjs';
 
 function args() {
-    const out = { entries: 200, seconds: 4, rounds: 5, concurrency: 4 };
+    const out = { entries: 200, seconds: 4, rounds: 5, concurrency: 4, cache: 0 };
     const argv = process.argv.slice(2);
     for (let i = 0; i < argv.length; i++) {
         const m = /^--([a-z]+)(?:=(.*))?$/.exec(argv[i]);
         if (!m || !(m[1] in out)) {
-            console.error('usage: node tests/bench/at_rest.mjs [--entries N] [--seconds S] [--rounds N] [--concurrency N]');
+            console.error('usage: node tests/bench/at_rest.mjs [--entries N] [--seconds S] [--rounds N] [--concurrency N] [--cache MB]');
             process.exit(2);
         }
         out[m[1]] = Number(m[2] ?? argv[++i]);
@@ -63,14 +68,14 @@ async function reads(client, caseId, seconds, concurrency) {
     };
     const t0 = performance.now();
     await Promise.all(Array.from({ length: concurrency }, worker));
-    return { rate: n / ((performance.now() - t0) / 1000), bytes };
+    return { rate: n / ((performance.now() - t0) / 1000), bytes, n };
 }
 
 async function main() {
     const a = args();
     const dbUrl = await createDatabase();
     const w = await boardWorld(dbUrl);
-    const server = await startServer({ dbUrl, env: BOARD_ENV });
+    const server = await startServer({ dbUrl, env: { ...BOARD_ENV, MDT_BOARD_CACHE_MB: a.cache } });
     try {
         const caseId = await createCase(server.url, dbUrl, { lead: w.users.cacSupervisor, agencies: [w.agencies.police] });
         const cac = await login(server.url, w.users.cacMember);
@@ -103,7 +108,7 @@ async function main() {
                 await setRows(kind === 'sealed' ? sealed : plain);
                 const c0 = cpuMs(server.proc.pid);
                 const r = await reads(cac, caseId, a.seconds, a.concurrency);
-                cpu[kind].push((cpuMs(server.proc.pid) - c0) / (r.rate * a.seconds));
+                cpu[kind].push((cpuMs(server.proc.pid) - c0) / r.n);
                 res[kind].push(r.rate);
                 bytes = r.bytes;
             }
@@ -115,7 +120,8 @@ async function main() {
         const s = median(res.sealed);
         const p = median(res.plain);
         console.log(
-            `at_rest: board ${a.entries} entries (${(bytes / 1024).toFixed(0)} KiB), ${a.concurrency} in flight: ` +
+            `at_rest: board ${a.entries} entries (${(bytes / 1024).toFixed(0)} KiB), ${a.concurrency} in flight, board cache ${a.cache} MB, ` +
+                `load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}: ` +
                 `sealed ${s.toFixed(0)}/s, plain ${p.toFixed(0)}/s (median of ${a.rounds}); ` +
                 `cost of opening ${((1 - s / p) * 100).toFixed(1)} % of the rate; server CPU a read ` +
                 `${median(cpu.sealed).toFixed(2)} ms sealed, ${median(cpu.plain).toFixed(2)} ms plain ` +

@@ -9,15 +9,19 @@
 // in CSV, at the default threshold (5) and at MDT_SUPPRESS_BELOW=2 (a
 // second server on the same database: nearly raw figures). Also: small
 // cells and a complementary suppression where the model predicts one,
-// only supervisors (others 403), range validation, and the protected
-// details (the pii tables) are never read: a tripwire view counts every
-// row read from them, proven live by a PII read first.
+// only supervisors (others 403), range validation. The immigration facts
+// (foreign_born, unaccompanied_minor) are counted over the cases whose
+// immigration details the caller's agency may see now (owner, or a live
+// consent): the model follows consents, their expiry and revocation; a
+// tripwire view on the pii tables proves that reports read the immigration
+// category only, of those cases only, and corrupted sealed values prove
+// that no other protected detail is opened.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SOURCE_DIR, createDatabase, psql, startServer } from './lib/harness.mjs';
+import { SOURCE_DIR, createDatabase, flushAudit, psql, startServer } from './lib/harness.mjs';
 import { BOARD_ENV, assertError, boardWorld, login, todayIn } from './lib/board_fixtures.mjs';
 
 const TZ = 'America/New_York';
@@ -44,7 +48,8 @@ const inRange = (d) => d >= F && d <= L;
 // ---- the model ----------------------------------------------------------------------
 
 let dbUrl, server, server2, w, A, as;
-const cases = []; // {id, referral, municipality, agencies, tracking}
+const cases = []; // {id, referral, municipality, agencies, tracking, immigrationOwner, consents}
+const immigration = new Map(); // case id -> the immigration details written
 const services = []; // {caseId, date, category, visibility, agency}
 const actions = []; // {caseId, due, status, visibility, agency, retracted}
 const outcomes = []; // {caseId, date}
@@ -95,7 +100,15 @@ async function newCase(lead, { referral, municipality = null, agencies, tracking
         agencies,
     });
     assert.equal(r.status, 201, r.text);
-    const c = { id: r.json.id, referral, municipality, agencies: r.json.agencies, tracking };
+    const c = {
+        id: r.json.id,
+        referral,
+        municipality,
+        agencies: r.json.agencies,
+        tracking,
+        immigrationOwner: r.json.pii_owners.immigration,
+        consents: [], // {id, agency, expiresMs, revoked}
+    };
     if (tracking) {
         const t = await client.put(`/api/v1/cases/${c.id}/tracking`, { version: 0, ...tracking });
         assert.equal(t.status, 200, t.text);
@@ -282,6 +295,25 @@ function group(values, keys, { total = true, notRecorded = true, below }) {
 
 const visibleTo = (item, agency) => item.visibility === 'mdt' || item.agency === agency;
 
+// May agency see c's immigration details now: owner, or a consent neither
+// revoked nor expired.
+const immigrationSeen = (c, agency) =>
+    c.immigrationOwner === agency || c.consents.some((k) => k.agency === agency && !k.revoked && k.expiresMs > Date.now());
+
+// The two immigration groups and their basis over a report's population.
+function immigrationFigures(population, agency, g, below) {
+    const seen = population.filter((c) => immigrationSeen(c, agency));
+    const flag = (c, f) => (typeof immigration.get(c.id)?.[f] === 'boolean' ? immigration.get(c.id)[f] : null);
+    return {
+        groups: {
+            foreign_born: g(seen.map((c) => flag(c, 'foreign_born')), ['true', 'false']),
+            unaccompanied_minor: g(seen.map((c) => flag(c, 'unaccompanied_minor')), ['true', 'false']),
+        },
+        basis: seen.length >= 1 && seen.length < below ? `<${below}` : seen.length,
+        seen,
+    };
+}
+
 function expectedNca(agency, below) {
     const mine = cases.filter((c) => c.agencies.includes(agency));
     const mineIds = new Set(mine.map((c) => c.id));
@@ -309,8 +341,12 @@ function expectedNca(agency, below) {
         .sort((a, b) => a - b);
     const mid = firsts.length / 2;
     const median = firsts.length % 2 ? firsts[Math.floor(mid)] : (firsts[mid - 1] + firsts[mid]) / 2;
+    const imm = immigrationFigures(fresh, agency, g, below);
     return {
+        basis: imm.basis,
+        seen: imm.seen,
         groups: {
+            ...imm.groups,
             cases: plain({ new: fresh.length, total: mine.filter((c) => c.referral <= L).length }),
             abuse_type: g(
                 fresh.flatMap((c) => (c.tracking?.abuse_types?.length ? c.tracking.abuse_types : [null])),
@@ -344,8 +380,12 @@ function expectedTims(agency, below) {
     const g = (values, keys, opts = {}) => group(values, keys, { below, ...opts });
     const t = (c, f) => (c.tracking ? f(c.tracking) ?? null : null);
     const minor = (a) => (a === null ? null : a === '18+' ? 'adult' : 'minor');
+    const imm = immigrationFigures(clients, agency, g, below);
     return {
+        basis: imm.basis,
+        seen: imm.seen,
         groups: {
+            ...imm.groups,
             clients: g(clients.map((c) => (inRange(c.referral) ? 'new' : 'continuing')), ['new', 'continuing'], { notRecorded: false }),
             minor_adult: g(clients.map((c) => minor(t(c, (x) => x.child.age_group))), ['minor', 'adult']),
             trafficking_type: g(clients.map((c) => t(c, (x) => x.trafficking_type)), ['sex', 'labor', 'both', 'unknown']),
@@ -395,7 +435,8 @@ test('NCA: every figure equals the count computed from the rows the test made (t
         assert.equal(doc.last_day, L);
         assert.equal(doc.suppress_below, below);
         assert.equal(doc.suppressed, `<${below}`);
-        assert.deepEqual(Object.keys(doc.not_available).sort(), ['foreign_born', 'unaccompanied_minor']);
+        assert.equal(doc.immigration_basis.cases_visible, want.basis);
+        assert.equal(doc.not_available, undefined);
     }
     // the model itself: the figures it checks are the ones meant
     const raw = expectedNca(A.cac, 2).groups;
@@ -454,7 +495,9 @@ test('TIMS: every figure equals the count computed from the rows the test made',
     ]) {
         const sup = await login(srv.url, w.users.cacSupervisor);
         const doc = (await report(sup, 'tims')).json;
-        assert.deepEqual(figures(doc), expectedTims(A.cac, below).groups, `threshold ${below}`);
+        const want = expectedTims(A.cac, below);
+        assert.deepEqual(figures(doc), want.groups, `threshold ${below}`);
+        assert.equal(doc.immigration_basis.cases_visible, want.basis);
         assert.equal(doc.report, 'tims');
     }
     const raw = expectedTims(A.cac, 2).groups;
@@ -503,7 +546,7 @@ test('CSV: a header row, then the same figures as the JSON, as group,item,value 
             if (grp.total !== undefined) assert.equal(cell.get(`${name}/total`), String(grp.total));
         }
         assert.ok(n > 30);
-        assert.equal(cell.get('foreign_born/count'), 'not available');
+        assert.equal(cell.get('immigration_basis/cases_visible'), String(json.immigration_basis.cases_visible));
         if (kind === 'nca') assert.equal(cell.get('first_review/median_days'), '17.0');
     }
 });
@@ -542,7 +585,7 @@ test('ranges are whole months: malformed or reversed → 422 naming the field', 
     assert.equal(one.groups.cases.counts.new, 0);
 });
 
-test('reports never read the protected details: a tripwire on the pii tables stays at zero', async () => {
+test('reports read the immigration category only, only of cases the predicate lets the caller see; the dashboard reads no PII', async () => {
     const c = cases[0];
     const put = await as.cacMember.put(`/api/v1/cases/${c.id}/pii`, {
         version: 0,
@@ -550,33 +593,47 @@ test('reports never read the protected details: a tripwire on the pii tables sta
         immigration: { foreign_born: true, unaccompanied_minor: true, country_of_birth: 'Honduras' },
     });
     assert.equal(put.status, 200, put.text);
+    immigration.set(c.id, { foreign_born: true, unaccompanied_minor: true });
+    // Every row read through the views is counted; a row of another
+    // category, or the immigration row of a case whose category the CAC may
+    // not see now (the predicate's own inputs: owner), is counted apart.
     await psql(
         dbUrl,
-        `CREATE SEQUENCE pii_reads;
-         CREATE FUNCTION pii_tripwire() RETURNS boolean LANGUAGE plpgsql VOLATILE AS
-           'BEGIN PERFORM nextval(''pii_reads''); RETURN true; END';
+        `CREATE SEQUENCE pii_reads; CREATE SEQUENCE pii_reads_denied;
+         CREATE FUNCTION pii_tripwire(cat text, case_id bigint) RETURNS boolean LANGUAGE plpgsql VOLATILE AS
+           'BEGIN PERFORM nextval(''pii_reads'');
+              IF cat <> ''immigration'' OR NOT EXISTS (SELECT 1 FROM cases k WHERE k.id = case_id
+                   AND k.pii_owner_immigration = ${A.cac}) THEN PERFORM nextval(''pii_reads_denied''); END IF;
+              RETURN true; END';
          ALTER TABLE pii RENAME TO pii_guarded;
-         CREATE VIEW pii AS SELECT * FROM pii_guarded WHERE pii_tripwire();
+         CREATE VIEW pii AS SELECT * FROM pii_guarded WHERE pii_tripwire(category, case_id);
          ALTER TABLE pii_versions RENAME TO pii_versions_guarded;
-         CREATE VIEW pii_versions AS SELECT * FROM pii_versions_guarded WHERE pii_tripwire();
+         CREATE VIEW pii_versions AS SELECT * FROM pii_versions_guarded WHERE pii_tripwire('version', case_id);
          GRANT SELECT ON pii, pii_versions TO mdtboard_app;
-         GRANT USAGE ON SEQUENCE pii_reads TO mdtboard_app;`,
+         GRANT USAGE ON SEQUENCE pii_reads, pii_reads_denied TO mdtboard_app;`,
     );
-    const reads = async () => Number(await psql(dbUrl, 'SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM pii_reads'));
+    const counter = async (seq) => Number(await psql(dbUrl, `SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ${seq}`));
     try {
-        // the tripwire works: a PII read trips it
+        // the tripwire works: a PII read of identity trips both counters
         const seen = await as.cacMember.get(`/api/v1/cases/${c.id}/pii`);
         assert.equal(seen.status, 200, seen.text);
         assert.equal(seen.json.identity.legal_name, 'Ana Example');
-        const afterPii = await reads();
-        assert.ok(afterPii > 0, 'the tripwire counts reads');
-        for (const kind of ['nca', 'tims']) {
-            await report(as.cacSupervisor, kind);
-            await report(as.cacSupervisor, kind, `from=${FROM}&to=${TO}&format=csv`);
-        }
+        const reads0 = await counter('pii_reads');
+        const denied0 = await counter('pii_reads_denied');
+        assert.ok(reads0 > 0 && denied0 > 0, 'the tripwire counts reads');
+        // the dashboard reads nothing
         assert.equal((await as.cacSupervisor.get('/api/v1/actions')).status, 200);
         assert.equal((await as.cacSupervisor.get('/api/v1/actions.csv')).status, 200);
-        assert.equal(await reads(), afterPii, 'reports and the dashboard read no PII row');
+        assert.equal(await counter('pii_reads'), reads0, 'the dashboard reads no PII row');
+        // the reports read the CAC's own immigration rows (case 0 has one), nothing else
+        for (const kind of ['nca', 'tims']) {
+            const doc = (await report(as.cacSupervisor, kind)).json;
+            await report(as.cacSupervisor, kind, `from=${FROM}&to=${TO}&format=csv`);
+            const want = kind === 'nca' ? expectedNca(A.cac, 5) : expectedTims(A.cac, 5);
+            assert.deepEqual(figures(doc), want.groups, kind);
+        }
+        assert.ok((await counter('pii_reads')) > reads0, 'the reports read immigration rows');
+        assert.equal(await counter('pii_reads_denied'), denied0, 'no other category, no case the CAC may not see');
     } finally {
         await psql(
             dbUrl,
@@ -584,17 +641,20 @@ test('reports never read the protected details: a tripwire on the pii tables sta
              DROP VIEW pii_versions; ALTER TABLE pii_versions_guarded RENAME TO pii_versions;`,
         );
     }
-    // and no statement in their sources names those tables
+    // no statement in their sources names the PII tables or consents: they
+    // ask pii.c (immigration facts) and caseset.c (the predicate's inputs)
     for (const file of ['server/reports.c', 'server/dashboard.c']) {
-        const src = readFileSync(path.join(SOURCE_DIR, file), 'utf8');
+        const src = readFileSync(path.join(SOURCE_DIR, file), 'utf8').replace(/^#include .*$/gm, '');
         const strings = src.match(/"(?:[^"\\\n]|\\.)*"/g) ?? [];
-        for (const s of strings) assert.ok(!/\bpii(_versions)?\b|\bconsents\b/i.test(s), `${file}: ${s}`);
+        const sql = strings.join(' ');
+        assert.match(sql, /\bSELECT\b[^]*\bFROM\b/, `${file}: the check sees its statements`);
+        assert.ok(!/\b(FROM|JOIN|UPDATE|INTO)\s+(pii(_versions)?|consents)\b/i.test(sql), file);
     }
 });
 
 test('reads are audited with the report name, range and format only', async () => {
     await report(as.dcfSupervisor, 'tims', `from=${FROM}&to=${TO}&format=csv`);
-    await new Promise((r) => setTimeout(r, 400));
+    await flushAudit(server);
     const row = JSON.parse(
         await psql(
             dbUrl,
@@ -608,4 +668,168 @@ test('reads are audited with the report name, range and format only', async () =
         object_type: 'report',
         detail: { report: 'tims', from: FROM, to: TO, format: 'csv' },
     });
+});
+
+// ---- the immigration facts across agencies and consents -----------------------------------
+
+// Seven cases led by the CAC with the immigration legal agency on them (so
+// it owns their immigration details), each with recorded facts; consents
+// from it to the CAC (cases 0-4) and to the police (cases 0-1).
+const IMM = [
+    [true, true],
+    [true, false],
+    [false, false],
+    [true, true],
+    [null, true],
+    [true, null],
+    [false, true],
+];
+const imm = []; // the cases
+
+async function consent(c, agency, expiresMs) {
+    const r = await as.legalMember.post(`/api/v1/cases/${c.id}/consents`, {
+        categories: ['immigration'],
+        agency_id: agency,
+        consented_by: [{ role: 'guardian', name: 'A. Guardian' }],
+        purpose: 'T visa certification',
+        signed_on: TODAY,
+        expires_at: new Date(expiresMs).toISOString(),
+    });
+    assert.equal(r.status, 201, r.text);
+    c.consents.push({ id: r.json.id, agency, expiresMs, revoked: false });
+}
+
+// Both reports of agency, on both servers, against the model.
+async function assertImmigration(agency, who) {
+    for (const [srv, below] of [
+        [server, 5],
+        [server2, 2],
+    ]) {
+        const sup = await login(srv.url, w.users[who]);
+        for (const [kind, expected] of [
+            ['nca', expectedNca],
+            ['tims', expectedTims],
+        ]) {
+            const doc = (await report(sup, kind)).json;
+            const want = expected(agency, below);
+            assert.deepEqual(figures(doc), want.groups, `${who} ${kind} at ${below}`);
+            assert.equal(doc.immigration_basis.cases_visible, want.basis, `${who} ${kind} basis at ${below}`);
+        }
+    }
+}
+
+test('foreign_born and unaccompanied_minor: counted over the cases whose immigration details the caller may see now, per agency', async () => {
+    for (let i = 0; i < IMM.length; i++) {
+        const c = await newCase('cacSupervisor', {
+            referral: addDays(F, 70 + i),
+            municipality: 'Stamford',
+            agencies: [A.cac, A.police, A.legal],
+            tracking: trackingFor(i),
+        });
+        assert.equal(c.immigrationOwner, A.legal);
+        const [fb, um] = IMM[i];
+        const r = await as.legalMember.put(`/api/v1/cases/${c.id}/pii`, {
+            version: 0,
+            immigration: { foreign_born: fb, unaccompanied_minor: um, country_of_birth: 'Guatemala' },
+        });
+        assert.equal(r.status, 200, r.text);
+        immigration.set(c.id, { foreign_born: fb, unaccompanied_minor: um });
+        const id = await as.cacMember.put(`/api/v1/cases/${c.id}/pii`, { version: 1, identity: { legal_name: `Child ${i}` } });
+        assert.equal(id.status, 200, id.text);
+        await addService('cacMember', c, { date: addDays(F, 75), category: 'immigration_legal' });
+        imm.push(c);
+    }
+    const later = Date.now() + 30 * 86400000;
+    for (const c of imm.slice(0, 5)) await consent(c, A.cac, later);
+    for (const c of imm.slice(0, 2)) await consent(c, A.police, later);
+
+    await assertImmigration(A.cac, 'cacSupervisor');
+    await assertImmigration(A.police, 'policeSupervisor');
+    // the model's figures are the ones meant: the CAC sees its own cases and
+    // five consented ones; the police their own case and two consented ones
+    const cac = expectedNca(A.cac, 2);
+    const mine = cases.filter((c) => c.agencies.includes(A.cac) && inRange(c.referral));
+    assert.equal(cac.basis, mine.length - 2);
+    // true 4 (case 0 and three consented), false 1: the lone small cell
+    // beside a shown total takes the next smallest with it
+    assert.deepEqual(cac.groups.foreign_born.counts, { true: '<2', false: '<2', not_recorded: mine.length - 7 });
+    assert.equal(cac.groups.foreign_born.total, mine.length - 2);
+    const police = expectedNca(A.police, 5);
+    assert.equal(police.basis, '<5');
+    assert.deepEqual(police.groups.foreign_born.counts, { true: '<5', false: 0, not_recorded: '<5' });
+    assert.equal(police.groups.foreign_born.total, '<5');
+    // the DCF, on none of these cases' immigration, counts none of them
+    assert.equal(expectedNca(A.dcf, 2).basis, 0);
+    await assertImmigration(A.dcf, 'dcfSupervisor');
+});
+
+test('a consent that expires or is revoked drops its case from the basis at once', async () => {
+    const before = expectedNca(A.cac, 2).basis;
+    // expiry: the consent's end moved to a minute ago (the clock's, relative)
+    const expiring = imm[0].consents.find((k) => k.agency === A.cac);
+    await psql(dbUrl, `UPDATE consents SET expires_at = now() - interval '1 minute' WHERE id = ${expiring.id}`);
+    expiring.expiresMs = Date.now() - 60000;
+    assert.equal(expectedNca(A.cac, 2).basis, before - 1);
+    await assertImmigration(A.cac, 'cacSupervisor');
+    // revocation by the owner agency
+    const revoked = imm[1].consents.find((k) => k.agency === A.cac);
+    const r = await as.legalMember.del(`/api/v1/consents/${revoked.id}`);
+    assert.equal(r.status, 200, r.text);
+    revoked.revoked = true;
+    assert.equal(expectedNca(A.cac, 2).basis, before - 2);
+    await assertImmigration(A.cac, 'cacSupervisor');
+    // the police's consents on the same cases are untouched
+    await assertImmigration(A.police, 'policeSupervisor');
+});
+
+test('no other protected detail is opened: corrupted values elsewhere leave the report working, a corrupted counted one refuses', async () => {
+    const counted = imm[2]; // consented to the CAC, live
+    const hidden = imm[6]; // no consent to anyone
+    const sealedOf = async (c, cat) => psql(dbUrl, `SELECT data #>> '{}' FROM pii WHERE case_id = ${c.id} AND category = '${cat}'`);
+    const setSealed = (c, cat, v) => psql(dbUrl, `UPDATE pii SET data = to_jsonb('${v}'::text) WHERE case_id = ${c.id} AND category = '${cat}'`);
+    const identity = await sealedOf(counted, 'identity');
+    const hiddenImm = await sealedOf(hidden, 'immigration');
+    const countedImm = await sealedOf(counted, 'immigration');
+    assert.match(identity, /^mdtenc1:/);
+    try {
+        // another case's sealed identity in a counted case, another case's immigration in a hidden one
+        await setSealed(counted, 'identity', await sealedOf(imm[3], 'identity'));
+        await setSealed(hidden, 'immigration', countedImm);
+        const broken = await as.cacMember.get(`/api/v1/cases/${counted.id}/pii`);
+        assert.equal(broken.status, 500, 'the identity value really does not open');
+        await assertImmigration(A.cac, 'cacSupervisor');
+        await assertImmigration(A.police, 'policeSupervisor');
+        // a counted immigration value that does not open is an error, never a figure
+        await setSealed(counted, 'immigration', hiddenImm);
+        const r = await as.cacSupervisor.get(`/api/v1/reports/nca?from=${FROM}&to=${TO}`);
+        assert.equal(r.status, 500, r.text);
+        assert.ok(!/Guatemala|foreign_born":\s*true/.test(r.text));
+    } finally {
+        await setSealed(counted, 'identity', identity);
+        await setSealed(counted, 'immigration', countedImm);
+        await setSealed(hidden, 'immigration', hiddenImm);
+    }
+    await assertImmigration(A.cac, 'cacSupervisor');
+});
+
+test('reading the immigration facts is audited as a PII read of each case counted, without values', async () => {
+    await flushAudit(server);
+    await flushAudit(server2);
+    const since = Number(await psql(dbUrl, 'SELECT coalesce(max(id), 0) FROM audit'));
+    await report(as.policeSupervisor, 'tims');
+    await flushAudit(server);
+    const rows = JSON.parse(
+        await psql(
+            dbUrl,
+            `SELECT coalesce(json_agg(json_build_object('object_type', object_type, 'object_id', object_id,
+                    'case_id', case_id, 'detail', detail) ORDER BY case_id), '[]')
+               FROM audit WHERE id > ${since} AND user_id = ${w.users.policeSupervisor.userId} AND action = 'pii.read'`,
+        ),
+    );
+    const seen = expectedTims(A.police, 5).seen.map((c) => c.id).sort((a, b) => a - b);
+    assert.ok(seen.length >= 2);
+    assert.deepEqual(
+        rows,
+        seen.map((id) => ({ object_type: 'pii', object_id: id, case_id: id, detail: { categories: ['immigration'], report: 'tims' } })),
+    );
 });
