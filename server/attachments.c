@@ -49,8 +49,10 @@ static const char *const VISIBILITIES[] = {"mdt", "agencies", "agency", NULL};
     "SELECT a.id, a.case_id, a.agency_id, a.author_id, u.display_name, a.filename,"                \
     " a.content_type, a.size, a.sha256, a.chunks, a.visibility, a.visible_to::text,"               \
     " a.entry_id, a.consent_id, a.meeting_id, " TS("a.created_at") ", " TS(                        \
-        "a.retracted_at") ", a.retracted_by, a.retract_reason"                                     \
-                          " FROM attachments a JOIN users u ON u.id = a.author_id"
+        "a.retracted_at") ", a.retracted_by, a.retract_reason, k.agency_id,"                       \
+                          " extract(epoch FROM k.expires_at)::bigint, k.revoked_at IS NOT NULL"    \
+                          " FROM attachments a JOIN users u ON u.id = a.author_id"                 \
+                          " LEFT JOIN consents k ON k.id = a.consent_id"
 
 enum {
     C_ID,
@@ -71,7 +73,10 @@ enum {
     C_CREATED,
     C_RETRACTED,
     C_RETRACTED_BY,
-    C_REASON
+    C_REASON,
+    C_K_AGENCY, /* the linked consent's recipient, expiry (unix s), revoked */
+    C_K_EXPIRES,
+    C_K_REVOKED
 };
 
 static const mdt_sealed_col_t ATT_SEALED[] = {
@@ -95,12 +100,27 @@ static PGresult *att_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t 
 
 /* ---- serializing ---------------------------------------------------------- */
 
-/* The attachment in row r as p sees it, or NULL when p may not see it. */
+/* Whether p may see the attachment in row r at now (ri filled): the view
+ * filter, and for a consent's document the consent in force for its
+ * recipient (mdt_view_document_visible). */
+static bool att_visible(const PGresult *r, int row, const mdt_principal_t *p,
+                        const mdt_case_ctx_t *cx, int64_t now, mdt_view_item_t *ri)
+{
+    mdt_view_item(r, row, &ATT_COLS, ri);
+    mdt_consent_ref_t k = {0};
+    int linked = !PQgetisnull(r, row, C_K_AGENCY);
+    if (linked)
+        k = (mdt_consent_ref_t){mdt_db_int(r, row, C_K_AGENCY), 0, mdt_db_int(r, row, C_K_EXPIRES),
+                                mdt_db_bool(r, row, C_K_REVOKED)};
+    return mdt_view_document_visible(p, cx, ri, linked ? &k : NULL, now);
+}
+
+/* The attachment in row r as p sees it at now, or NULL when p may not. */
 static json_t *att_row_json(const PGresult *r, int row, const mdt_principal_t *p,
-                            const mdt_case_ctx_t *cx)
+                            const mdt_case_ctx_t *cx, int64_t now)
 {
     mdt_view_item_t ri;
-    if (!mdt_view_row_visible(p, cx, r, row, &ATT_COLS, &ri))
+    if (!att_visible(r, row, p, cx, now, &ri))
         return NULL;
     int retracted = !PQgetisnull(r, row, C_RETRACTED);
     int whole = !retracted || mdt_view_history_visible(p, cx, &ri);
@@ -128,7 +148,7 @@ static json_t *att_row_json(const PGresult *r, int row, const mdt_principal_t *p
 }
 
 json_t *mdt_attachments_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx,
-                                  int64_t attachment_id)
+                                  int64_t attachment_id, int64_t now)
 {
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
@@ -139,15 +159,47 @@ json_t *mdt_attachments_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const 
         &prm);
     if (!r)
         return NULL;
-    json_t *items = mdt_view_rows_json(r, p, cx, att_row_json);
+    mdt_case_ctx_t view = mdt_casectx_view(cx);
+    json_t *items = json_array();
+    for (int i = 0; items && i < PQntuples(r); i++) {
+        json_t *j = att_row_json(r, i, p, &view, now);
+        if (j)
+            json_array_append_new(items, j);
+    }
     PQclear(r);
     return items;
+}
+
+json_t *mdt_attachments_hidden_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx,
+                                    int64_t consent_id, int64_t now)
+{
+    mdt_db_params_t prm;
+    mdt_db_params_init(&prm);
+    mdt_db_param_int(&prm, cx->case_id);
+    mdt_db_param_int(&prm, consent_id);
+    mdt_db_param_int(&prm, p->agency_id);
+    PGresult *r = att_query(c,
+                            ATT_SELECT " WHERE a.case_id = $1 AND k.agency_id = $3"
+                                       " AND ($2::bigint = 0 OR a.consent_id = $2) ORDER BY a.id",
+                            &prm);
+    if (!r)
+        return NULL;
+    mdt_case_ctx_t view = mdt_casectx_view(cx);
+    json_t *ids = json_array();
+    for (int i = 0; ids && i < PQntuples(r); i++) {
+        mdt_view_item_t ri;
+        if (!att_visible(r, i, p, &view, now, &ri) && mdt_view_visible(p, &view, &ri))
+            json_array_append_new(ids, json_integer(mdt_db_int(r, i, C_ID)));
+    }
+    PQclear(r);
+    return ids;
 }
 
 /* The one attachment as op's caller sees it into op->run.ans.result. */
 static int att_result(mdt_dbc_t *c, mdt_caseop_t *op, int64_t id)
 {
-    return mdt_caseop_answer_first(c, op, mdt_attachments_list_json(c, &op->p, &op->cx, id));
+    return mdt_caseop_answer_first(c, op,
+                                   mdt_attachments_list_json(c, &op->p, &op->cx, id, op->now));
 }
 
 /* ---- the case's data key and the chunks --------------------------------------- */
@@ -356,6 +408,27 @@ static int att_create_checks(mdt_dbc_t *c, mdt_caseop_t *op, const att_in_t *in)
     return rc;
 }
 
+/* The consent's document_ref points at its new attachment: "attachment:<id>"
+ * (docs/attachments.md), sealed as the consent's other values. */
+static int att_document_ref(mdt_dbc_t *c, int64_t case_id, int64_t consent_id, int64_t id)
+{
+    char ref[40];
+    snprintf(ref, sizeof(ref), "attachment:%lld", (long long)id);
+    mdt_sealed_hold_t hold = {0};
+    const char *sref = NULL;
+    mdt_seal_where_t w = {"consent", "document_ref", consent_id, case_id, ""};
+    int rc = mdt_sealed_put(c, &hold, &w, ref, &sref);
+    if (rc == MDT_DB_OK) {
+        mdt_db_params_t prm;
+        mdt_db_params_init(&prm);
+        mdt_db_param_int(&prm, consent_id);
+        mdt_db_param_str(&prm, sref);
+        rc = mdt_db_exec(c, "UPDATE consents SET document_ref = $2 WHERE id = $1", &prm);
+    }
+    mdt_sealed_hold_free(&hold);
+    return rc;
+}
+
 static int att_insert(mdt_dbc_t *c, mdt_caseop_t *op, const att_in_t *in, int64_t *id)
 {
     const mdt_req_t *req = op->req;
@@ -393,6 +466,8 @@ static int att_insert(mdt_dbc_t *c, mdt_caseop_t *op, const att_in_t *in, int64_
                      &prm);
     if (rc == MDT_DB_OK)
         rc = chunks_store(c, *id, op->case_id, req->body, req->body_len);
+    if (rc == MDT_DB_OK && in->consent_id)
+        rc = att_document_ref(c, op->case_id, in->consent_id, *id);
 exit:
     mdt_sealed_hold_free(&hold);
     free(ids);
@@ -461,7 +536,7 @@ static int att_content_work(mdt_dbc_t *c, mdt_caseop_t *op)
     if (rc != MDT_DB_OK)
         return rc;
     mdt_view_item_t ri;
-    int seen = mdt_view_row_visible(&op->p, &op->view, r, 0, &ATT_COLS, &ri) &&
+    int seen = att_visible(r, 0, &op->p, &op->view, op->now, &ri) &&
                (PQgetisnull(r, 0, C_RETRACTED) || mdt_view_history_visible(&op->p, &op->view, &ri));
     if (!seen) {
         PQclear(r);
@@ -502,13 +577,13 @@ static int att_retract_work(mdt_dbc_t *c, mdt_caseop_t *op)
     int rc = att_load(c, op->object_id, 1, &r);
     if (rc != MDT_DB_OK)
         return rc;
-    if (!mdt_view_row_visible(&op->p, &op->view, r, 0, &ATT_COLS, &ri))
+    if (!att_visible(r, 0, &op->p, &op->view, op->now, &ri))
         rc = stop(op, 404, "not_found", NULL, "not found");
     else if (!mdt_authz_entry_retract(&op->p, &op->view, &ri.it))
         rc = stop(op, 403, "forbidden", NULL, "you may not retract this file");
     else if (!PQgetisnull(r, 0, C_RETRACTED))
         rc = mdt_run_conflict(&op->run, "the file was retracted",
-                              att_row_json(r, 0, &op->p, &op->view));
+                              att_row_json(r, 0, &op->p, &op->view, op->now));
     PQclear(r);
     mdt_sealed_hold_t hold = {0};
     const char *sreason = NULL;
@@ -539,7 +614,7 @@ static int att_retract_work(mdt_dbc_t *c, mdt_caseop_t *op)
 
 static int att_list_work(mdt_dbc_t *c, mdt_caseop_t *op)
 {
-    json_t *items = mdt_attachments_list_json(c, &op->p, &op->cx, 0);
+    json_t *items = mdt_attachments_list_json(c, &op->p, &op->cx, 0, op->now);
     if (!items)
         return c->status;
     op->run.ans.result = json_pack("{s:o}", "items", items);

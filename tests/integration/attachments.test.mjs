@@ -372,3 +372,73 @@ test('retraction keeps who, when and why; the content stays only with the author
     assert.equal(sha256(own.body), res.json.sha256);
     assert.equal(await count(`SELECT count(*) FROM attachment_chunks WHERE attachment_id = ${id}`), 1, 'the record stays');
 });
+
+// ---- a consent's document (docs/attachments.md, "Consent governance") ----
+
+const today = (days) => new Date(Date.now() + days * 86400_000).toISOString().slice(0, 10);
+
+// consentFor(agencyId, expiresMs) - the CAC (owner of identity on this
+// case) records a consent for that agency; resolves the Consent.
+async function consentFor(agencyId, expiresMs) {
+    const res = await cac.post(`/api/v1/cases/${caseId}/consents`, {
+        categories: ['identity'],
+        agency_id: agencyId,
+        consented_by: [{ role: 'guardian', name: 'Ana Guardian' }],
+        purpose: 'share the forensic interview summary',
+        signed_on: today(-1),
+        expires_at: new Date(expiresMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    });
+    assert.equal(res.status, 201, res.text);
+    return res.json;
+}
+
+// What the client sees of attachment id: [content status, in list, in board].
+async function sees(client, id) {
+    const list = await client.get(`/api/v1/cases/${caseId}/attachments`);
+    const board = await client.get(`/api/v1/cases/${caseId}`);
+    return [(await download(client, id)).status, list.json.items.some((x) => x.id === id), board.json.attachments.some((x) => x.id === id)];
+}
+
+test("a consent's document: its recipient sees it while the consent is in force; revocation hides it at once, live", async () => {
+    const consent = await consentFor(w.agencies.police, Date.now() + 86400_000);
+    const policeWs = await openSocket(police);
+    const res = await upload(cac, pdf('signed release'), { filename: 'release.pdf', visibility: 'mdt', consent_id: consent.id });
+    assert.equal(res.status, 201, res.text);
+    const id = res.json.id;
+    assert.equal(res.json.consent_id, consent.id);
+    const k = (await cac.get(`/api/v1/cases/${caseId}/consents`)).json.items.find((x) => x.id === consent.id);
+    assert.equal(k.document_ref, `attachment:${id}`, "the consent's document_ref points at it");
+    assert.deepEqual(await sees(police, id), [200, true, true], 'the recipient sees it while the consent is in force');
+    await until(() => policeWs.frames.some((f) => f.kind === 'attachment.created' && f.data?.id === id), 5000, 'the created frame');
+
+    const del = await cac.del(`/api/v1/consents/${consent.id}`);
+    assert.equal(del.status, 200, del.text);
+    const hide = await policeWs.next((f) => f.kind === 'access.revoked' && f.data?.entity === 'attachment', 5000);
+    assert.deepEqual(hide.data, { entity: 'attachment', id });
+    assert.deepEqual(await sees(police, id), [404, false, false], 'revoked: no content, not in the list or the board');
+    assert.deepEqual(await sees(cac, id), [200, true, true], 'the author agency keeps it');
+    const dcf = await login(server.url, w.users.dcfMember);
+    assert.deepEqual(await sees(dcf, id), [200, true, true], 'not the recipient: its visibility decides');
+    // a later change of the file reaches the recipient no more
+    const r = await cac.del(`/api/v1/attachments/${id}`, { body: { reason: 'superseded' } });
+    assert.equal(r.status, 200, r.text);
+    await policeWs.barrier();
+    assert.ok(!policeWs.frames.some((f) => f.kind === 'attachment.retracted' && f.data?.id === id), 'no frame of it after the revocation');
+    await policeWs.close();
+});
+
+test("a consent's document disappears for the recipient at the consent's expiry", async () => {
+    const expiresMs = (Math.floor(Date.now() / 1000) + 4) * 1000; // whole seconds, from the clock
+    const consent = await consentFor(w.agencies.police, expiresMs);
+    const res = await upload(cac, pdf('exam summary'), { filename: 'exam.pdf', visibility: 'mdt', consent_id: consent.id });
+    assert.equal(res.status, 201, res.text);
+    const id = res.json.id;
+    const policeWs = await openSocket(police);
+    assert.deepEqual(await sees(police, id), [200, true, true]);
+    const hide = await policeWs.next((f) => f.kind === 'access.revoked' && f.data?.entity === 'attachment' && f.data.id === id, 15000);
+    assert.ok(Date.now() >= expiresMs, 'not before the expiry');
+    assert.deepEqual(hide.data, { entity: 'attachment', id });
+    assert.deepEqual(await sees(police, id), [404, false, false], 'expired: no content, not in the list or the board');
+    assert.deepEqual(await sees(cac, id), [200, true, true]);
+    await policeWs.close();
+});
