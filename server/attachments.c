@@ -575,7 +575,9 @@ struct att_dl {
     size_t size;
     char sha256[65];
     mdt_attachfile_hash_t *hash; /* the fetching job's */
-    char *cur, *got;
+    char *job;                   /* the fetching job's: the chunk it opened */
+    size_t job_len;
+    char *cur, *got; /* loop: being written; fetched, next to write */
     size_t cur_len, cur_off, got_len;
     int fetching, failed, orphan;
     mdt_req_t *req;
@@ -592,32 +594,44 @@ static void dl_free(att_dl_t *dl)
         OPENSSL_cleanse(dl->got, dl->got_len);
     free(dl->cur);
     free(dl->got);
+    free(dl->job);
     mdt_attachfile_hash_free(dl->hash);
     free(dl);
 }
 
-/* DB thread: opens chunk dl->next into dl->got; after the last, the
- * SHA-256 must match (else nothing of that chunk is kept). */
+/* DB thread: opens chunk dl->next into dl->job (the loop moves it to
+ * dl->got when the job is done: the loop never reads what a job writes
+ * meanwhile); after the last, the SHA-256 must match (else nothing of that
+ * chunk is kept). */
 static int dl_fetch_work(mdt_dbc_t *c, void *arg)
 {
     att_dl_t *dl = arg;
-    int rc = chunk_open(c, dl->id, dl->case_id, dl->next, &dl->got, &dl->got_len);
+    int rc = chunk_open(c, dl->id, dl->case_id, dl->next, &dl->job, &dl->job_len);
     char hex[65] = "";
     if (rc == MDT_DB_OK)
-        mdt_attachfile_hash_add(dl->hash, dl->got, dl->got_len);
+        mdt_attachfile_hash_add(dl->hash, dl->job, dl->job_len);
     if (rc == MDT_DB_OK && dl->next == dl->chunks - 1) {
         mdt_attachfile_hash_end(dl->hash, hex);
         if (strcmp(hex, dl->sha256) != 0)
             rc = MDT_DB_ERROR;
     }
     if (rc != MDT_DB_OK) {
-        if (dl->got)
-            OPENSSL_cleanse(dl->got, dl->got_len);
-        free(dl->got);
-        dl->got = NULL;
+        if (dl->job)
+            OPENSSL_cleanse(dl->job, dl->job_len);
+        free(dl->job);
+        dl->job = NULL;
         return att_broken(c, dl->id);
     }
     return MDT_DB_OK;
+}
+
+/* Loop: the job's chunk becomes the next to write. */
+static void dl_take_job(att_dl_t *dl)
+{
+    dl->got = dl->job;
+    dl->got_len = dl->job_len;
+    dl->job = NULL;
+    dl->next++;
 }
 
 static void dl_fetch(att_dl_t *dl);
@@ -636,7 +650,7 @@ static void dl_fetch_done(void *arg, int status)
         mdt_log_error("attachment", "attachment %lld: download cut (a chunk failed)",
                       (long long)dl->id);
     } else {
-        dl->next++;
+        dl_take_job(dl);
     }
     mdt_http_stream_ready(dl->req);
 }
@@ -694,7 +708,7 @@ static int dl_start(mdt_dbc_t *c, mdt_caseop_t *op, att_in_t *in, const PGresult
     int rc = dl_fetch_work(c, dl);
     if (rc != MDT_DB_OK)
         return rc;
-    dl->next = 1;
+    dl_take_job(dl); /* before the answer: nothing else touches dl yet */
     mdt_answer_t *a = &op->run.ans;
     a->pull = dl_pull;
     a->pull_ud = dl;
