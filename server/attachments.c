@@ -146,16 +146,24 @@ static json_t *att_row_json(const PGresult *r, int row, const mdt_principal_t *p
         whole ? json_string(url) : json_null());
 }
 
-json_t *mdt_attachments_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx,
-                                  int64_t attachment_id, int64_t now)
+/* The ATT_SELECT rows of cx's case (only attachment_id's when > 0), oldest
+ * first, their sealed columns open: the caller PQclear()s; NULL with
+ * c->status set. */
+static PGresult *att_case_rows(mdt_dbc_t *c, const mdt_casectx_t *cx, int64_t attachment_id)
 {
     mdt_db_params_t prm;
     mdt_db_params_init(&prm);
     mdt_db_param_int(&prm, cx->case_id);
     mdt_db_param_int(&prm, attachment_id);
-    PGresult *r = att_query(
+    return att_query(
         c, ATT_SELECT " WHERE a.case_id = $1 AND ($2::bigint = 0 OR a.id = $2) ORDER BY a.id",
         &prm);
+}
+
+json_t *mdt_attachments_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx,
+                                  int64_t attachment_id, int64_t now)
+{
+    PGresult *r = att_case_rows(c, cx, attachment_id);
     if (!r)
         return NULL;
     mdt_case_ctx_t view = mdt_casectx_view(cx);
@@ -172,22 +180,16 @@ json_t *mdt_attachments_list_json(mdt_dbc_t *c, const mdt_principal_t *p, const 
 json_t *mdt_attachments_hidden_json(mdt_dbc_t *c, const mdt_principal_t *p, const mdt_casectx_t *cx,
                                     int64_t consent_id, int64_t now)
 {
-    mdt_db_params_t prm;
-    mdt_db_params_init(&prm);
-    mdt_db_param_int(&prm, cx->case_id);
-    mdt_db_param_int(&prm, consent_id);
-    mdt_db_param_int(&prm, p->agency_id);
-    PGresult *r = att_query(c,
-                            ATT_SELECT " WHERE a.case_id = $1 AND k.agency_id = $3"
-                                       " AND ($2::bigint = 0 OR a.consent_id = $2) ORDER BY a.id",
-                            &prm);
+    PGresult *r = att_case_rows(c, cx, 0);
     if (!r)
         return NULL;
     mdt_case_ctx_t view = mdt_casectx_view(cx);
     json_t *ids = json_array();
     for (int i = 0; ids && i < PQntuples(r); i++) {
         mdt_view_item_t ri;
-        if (!att_visible(r, i, p, &view, now, &ri) && mdt_view_visible(p, &view, &ri))
+        int64_t k = mdt_db_int(r, i, C_CONSENT);
+        if (k && (!consent_id || k == consent_id) && !att_visible(r, i, p, &view, now, &ri) &&
+            mdt_view_visible(p, &view, &ri))
             json_array_append_new(ids, json_integer(mdt_db_int(r, i, C_ID)));
     }
     PQclear(r);

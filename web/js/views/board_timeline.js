@@ -166,6 +166,28 @@ function versionChanges(prev, v) {
     );
 }
 
+// itemHead(titleId, kindBadge, item, meta) - the head of a timeline item
+// (an entry or a file): kind, author and agency as its title, the meta
+// line, the visibility badge.
+function itemHead(titleId, kindBadge, item, meta) {
+    return h(
+        'header',
+        { class: 'entry-head' },
+        h(
+            'h3',
+            { id: titleId, class: 'entry-title' },
+            kindBadge,
+            ' ',
+            h('span', { class: 'author', text: item.author_name ?? userName(item.author_id) }),
+            h('span', { class: 'visually-hidden', text: ', ' }),
+            ' ',
+            h('span', { class: 'agency', text: agencyName(item.agency_id) }),
+        ),
+        h('p', { class: 'entry-meta' }, meta),
+        badge(item, item.agency_id),
+    );
+}
+
 export class Timeline {
     constructor(board) {
         this.board = board;
@@ -310,31 +332,11 @@ export class Timeline {
     // renderFile(a) - a file on the timeline: who, which agency, when, and
     // the file in a line (the Files section has its tools).
     renderFile(a) {
-        const titleId = `file-${a.id}-title`;
+        const meta = [h('time', { datetime: a.created_at, text: dateTime(a.created_at) }), a.retracted_at ? ` · retracted ${dateTime(a.retracted_at)}` : ''];
         return h(
             'li',
             { class: ['entry', 'kind-file', a.visibility !== 'mdt' && 'is-restricted', a.retracted_at && 'is-retracted'] },
-            h(
-                'article',
-                { 'aria-labelledby': titleId },
-                h(
-                    'header',
-                    { class: 'entry-head' },
-                    h(
-                        'h3',
-                        { id: titleId, class: 'entry-title' },
-                        h('span', { class: 'kind-badge kind-file', text: 'File' }),
-                        ' ',
-                        h('span', { class: 'author', text: a.author_name ?? userName(a.author_id) }),
-                        h('span', { class: 'visually-hidden', text: ', ' }),
-                        ' ',
-                        h('span', { class: 'agency', text: agencyName(a.agency_id) }),
-                    ),
-                    h('p', { class: 'entry-meta' }, h('time', { datetime: a.created_at, text: dateTime(a.created_at) }), a.retracted_at ? ` · retracted ${dateTime(a.retracted_at)}` : ''),
-                    badge(a, a.agency_id),
-                ),
-                fileLine(a),
-            ),
+            h('article', { 'aria-labelledby': `file-${a.id}-title` }, itemHead(`file-${a.id}-title`, h('span', { class: 'kind-badge kind-file', text: 'File' }), a, meta), fileLine(a)),
         );
     }
 
@@ -382,22 +384,7 @@ export class Timeline {
             h(
                 'article',
                 { 'aria-labelledby': titleId },
-                h(
-                    'header',
-                    { class: 'entry-head' },
-                    h(
-                        'h3',
-                        { id: titleId, class: 'entry-title' },
-                        h('span', { class: `kind-badge kind-${e.kind}`, text: label('entryKind', e.kind) }),
-                        ' ',
-                        h('span', { class: 'author', text: e.author_name ?? userName(e.author_id) }),
-                        h('span', { class: 'visually-hidden', text: ', ' }),
-                        ' ',
-                        h('span', { class: 'agency', text: agencyName(e.agency_id) }),
-                    ),
-                    h('p', { class: 'entry-meta' }, meta),
-                    badge(e, e.agency_id),
-                ),
+                itemHead(titleId, h('span', { class: `kind-badge kind-${e.kind}`, text: label('entryKind', e.kind) }), e, meta),
                 iv,
                 retracted,
                 body,
