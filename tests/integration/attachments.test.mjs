@@ -332,7 +332,12 @@ test('a 20 MiB text file round-trips in 80 sealed chunks with the same SHA-256',
 // The server's resident memory, from /proc (bytes).
 const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'))[1]) * 1024;
 
-test('a 20 MiB upload and its download stream: the server grows by well under the file size', async () => {
+test('a 20 MiB upload and its download stream: the server grows by well under the file size', async (t) => {
+    if (process.env.ASAN_OPTIONS) {
+        // AddressSanitizer holds freed memory in quarantine (256 MiB): RSS measures that, not us
+        t.skip('not under AddressSanitizer');
+        return;
+    }
     const MiB = 1024 * 1024;
     const file = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(20 * MiB - 9)]);
     // warm-up: the pools, libpq buffers and allocator arenas exist before the baseline
