@@ -366,10 +366,12 @@ void mdt_http_respond_stream(mdt_req_t *req, int status, const char *content_typ
 {
     if (req->responded)
         return;
+    int gone = !req->wsi; /* then mdt_http_respond frees req */
     req->out_pull = pull;
     req->out_ud = ud;
     mdt_http_respond(req, status, content_type, NULL, 0);
-    req->out_len = len;
+    if (!gone)
+        req->out_len = len;
 }
 
 void mdt_http_stream_ready(mdt_req_t *req)
