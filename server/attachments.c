@@ -855,6 +855,7 @@ static void att_run(mdt_req_t *req, att_in_t *in, mdt_caseop_fn work, int on_att
     if (work == att_create_work) {
         op->run.idempotent = 1;
         op->run.claim_in_work = 1;
+        mdt_attachq_start(in->q); /* the body flows once in lives as long as req */
     }
     mdt_caseop_run(op);
 }
@@ -893,7 +894,6 @@ void mdt_attachments_create(mdt_req_t *req)
         mdt_http_error(req, 500, "internal", NULL, "out of memory");
         return;
     }
-    mdt_attachq_start(in->q);
     att_run(req, in, att_create_work, 0);
 }
 
