@@ -4,6 +4,7 @@
 
 #include <magic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -51,14 +52,60 @@ int mdt_attachfile_inline(const char *type)
     return type && strncmp(type, "image/", 6) == 0;
 }
 
+static void sha256_hex(const unsigned char md[32], char hex[65])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
 void mdt_attachfile_sha256(const void *data, size_t len, char hex[65])
 {
     unsigned char md[32];
     unsigned int n = 0;
     if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
         memset(md, 0, sizeof(md));
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    sha256_hex(md, hex);
+}
+
+struct mdt_attachfile_hash {
+    EVP_MD_CTX *md;
+    int failed, ended;
+};
+
+mdt_attachfile_hash_t *mdt_attachfile_hash_new(void)
+{
+    mdt_attachfile_hash_t *h = calloc(1, sizeof(*h));
+    if (h && (!(h->md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1)) {
+        EVP_MD_CTX_free(h->md);
+        free(h);
+        h = NULL;
+    }
+    return h;
+}
+
+void mdt_attachfile_hash_add(mdt_attachfile_hash_t *h, const void *data, size_t len)
+{
+    if (h && !h->ended && EVP_DigestUpdate(h->md, data, len) != 1)
+        h->failed = 1;
+}
+
+void mdt_attachfile_hash_end(mdt_attachfile_hash_t *h, char hex[65])
+{
+    unsigned char md[32] = {0};
+    unsigned int n = 0;
+    if (!h || h->ended || h->failed || EVP_DigestFinal_ex(h->md, md, &n) != 1 || n != 32)
+        memset(md, 0, sizeof(md));
+    if (h)
+        h->ended = 1;
+    sha256_hex(md, hex);
+}
+
+void mdt_attachfile_hash_free(mdt_attachfile_hash_t *h)
+{
+    if (!h)
+        return;
+    EVP_MD_CTX_free(h->md);
+    free(h);
 }
 
 /* Length of the UTF-8 character at s (1-4), or 0 when it is not valid

@@ -27,6 +27,16 @@ int mdt_attachfile_inline(const char *type);
 /* The SHA-256 of data as 64 lowercase hex digits and a NUL into hex. */
 void mdt_attachfile_sha256(const void *data, size_t len, char hex[65]);
 
+/* A SHA-256 taken piece by piece (a streamed file): new (NULL when out of
+ * memory), add the pieces in order, end writes the 64 lowercase hex digits
+ * and a NUL into hex (all zeros after a failure) and may be called once;
+ * free (NULL is ignored). One thread at a time. */
+typedef struct mdt_attachfile_hash mdt_attachfile_hash_t;
+mdt_attachfile_hash_t *mdt_attachfile_hash_new(void);
+void mdt_attachfile_hash_add(mdt_attachfile_hash_t *h, const void *data, size_t len);
+void mdt_attachfile_hash_end(mdt_attachfile_hash_t *h, char hex[65]);
+void mdt_attachfile_hash_free(mdt_attachfile_hash_t *h);
+
 /* Sanitizes a typed file name into out (size MDT_ATTACHFILE_NAME_MAX + 1):
  * the part after the last '/' or '\', without control characters
  * (U+0000-U+001F, U+007F), spaces trimmed at both ends, cut at a UTF-8

@@ -213,6 +213,19 @@ bool mdt_authz_item_history_visible(const mdt_principal_t *p, const mdt_case_ctx
     return mdt_authz_item_visible(p, c, it) && p->agency_id == it->author_agency_id;
 }
 
+bool mdt_authz_document_visible(const mdt_principal_t *p, const mdt_case_ctx_t *c,
+                                const mdt_item_ctx_t *it, const mdt_consent_ref_t *consent,
+                                int64_t now)
+{
+    if (!mdt_authz_item_visible(p, c, it)) {
+        return false;
+    }
+    if (!consent || p->agency_id != consent->agency_id || p->agency_id == it->author_agency_id) {
+        return true;
+    }
+    return !consent->revoked && consent->expires_at > now;
+}
+
 bool mdt_authz_pii_visible(const mdt_principal_t *p, const mdt_case_ctx_t *c, mdt_pii_cat_t cat,
                            int64_t now)
 {

@@ -130,6 +130,16 @@ bool mdt_authz_item_visible(const mdt_principal_t *p, const mdt_case_ctx_t *c,
 bool mdt_authz_item_history_visible(const mdt_principal_t *p, const mdt_case_ctx_t *c,
                                     const mdt_item_ctx_t *it);
 
+/* A document that a consent points to (an attachment linked to it): what
+ * mdt_authz_item_visible allows, except that the consent's recipient agency
+ * (unless it authored the document) sees it only while the consent is in
+ * force: not revoked and expires_at > now. A revocation or expiry hides it
+ * from the recipient at that instant; other agencies are not affected.
+ * consent NULL (not linked): mdt_authz_item_visible alone. */
+bool mdt_authz_document_visible(const mdt_principal_t *p, const mdt_case_ctx_t *c,
+                                const mdt_item_ctx_t *it, const mdt_consent_ref_t *consent,
+                                int64_t now);
+
 /* Case member, and P's agency owns cat or holds a consent covering cat that
  * is not revoked and has expires_at > now. */
 bool mdt_authz_pii_visible(const mdt_principal_t *p, const mdt_case_ctx_t *c, mdt_pii_cat_t cat,

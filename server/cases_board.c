@@ -107,7 +107,7 @@ static int board_build(mdt_dbc_t *c, mdt_caseop_t *op, json_t **out)
     if (rc == MDT_DB_OK)
         rc = board_set(c, board, "entries", mdt_entries_list_json(c, p, cx, 0));
     if (rc == MDT_DB_OK)
-        rc = board_set(c, board, "attachments", mdt_attachments_list_json(c, p, cx, 0));
+        rc = board_set(c, board, "attachments", mdt_attachments_list_json(c, p, cx, 0, op->now));
     if (rc == MDT_DB_OK)
         rc = board_set(c, board, "actions",
                        mdt_actions_list_json(c, p, cx, 0, mdt_ctx_time_zone(op->req)));

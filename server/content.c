@@ -53,7 +53,7 @@ static json_t *action_json(mdt_dbc_t *c, const mdt_content_reader_t *rd, int64_t
 
 static json_t *attachment_json(mdt_dbc_t *c, const mdt_content_reader_t *rd, int64_t id)
 {
-    return pick(mdt_attachments_list_json(c, rd->p, rd->cx, id), id);
+    return pick(mdt_attachments_list_json(c, rd->p, rd->cx, id, rd->now), id);
 }
 
 static json_t *service_json(mdt_dbc_t *c, const mdt_content_reader_t *rd, int64_t id)

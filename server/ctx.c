@@ -9,6 +9,25 @@ mdt_db_t *mdt_ctx_db(const mdt_req_t *req)
     return req->srv->db;
 }
 
+mdt_loopq_t *mdt_ctx_loopq(const mdt_req_t *req)
+{
+    return req->srv->loopq;
+}
+
+int mdt_ctx_upload_begin(mdt_req_t *req)
+{
+    int max = req->srv->cfg.db_pool / 2;
+    if (req->srv->uploads_inflight >= (max > 0 ? max : 1))
+        return -1;
+    req->srv->uploads_inflight++;
+    return 0;
+}
+
+void mdt_ctx_upload_end(mdt_req_t *req)
+{
+    req->srv->uploads_inflight--;
+}
+
 mdt_workq_t *mdt_ctx_cpu(const mdt_req_t *req)
 {
     return req->srv->cpu;

@@ -7,12 +7,20 @@
 #define MDT_CTX_H
 
 #include "db.h"
+#include "loopq.h"
 #include "req.h"
 #include "router.h"
 #include "workq.h"
 
 /* Loop: the database pool to submit req's work to. */
 mdt_db_t *mdt_ctx_db(const mdt_req_t *req);
+/* Loop: the queue that hands work back to the loop from other threads. */
+mdt_loopq_t *mdt_ctx_loopq(const mdt_req_t *req);
+/* Loop: a slot for a streamed upload, which holds a database connection
+ * while its body comes in: 0 taken, -1 when half the pool (at least one)
+ * is already uploading. Give it back with mdt_ctx_upload_end. */
+int mdt_ctx_upload_begin(mdt_req_t *req);
+void mdt_ctx_upload_end(mdt_req_t *req);
 /* Loop: the cpu pool (password hashing, Markdown rendering). */
 mdt_workq_t *mdt_ctx_cpu(const mdt_req_t *req);
 /* The installation's IANA time zone (dates of meetings and due dates). */

@@ -19,6 +19,8 @@
 /* Bodies above this are not even read: the connection is closed. */
 #define HTTP_DISCARD_LIMIT (16u * 1024 * 1024)
 #define HTTP_CHUNK         16384
+/* A streamed body's bytes held before its handler takes them. */
+#define HTTP_PENDING_MAX (256u * 1024)
 
 typedef struct {
     mdt_req_t *req;
@@ -282,6 +284,41 @@ static int body_append(mdt_req_t *req, const void *in, size_t len)
     return 0;
 }
 
+/* A piece of a streamed body: to the handler's sink, or held until the
+ * handler takes the stream (reading is paused meanwhile, so only what
+ * arrived with the headers; more than HTTP_PENDING_MAX closes). Dropped
+ * once answered. 0 ok, -1 to close. */
+static int body_stream_piece(mdt_req_t *req, const char *in, size_t len)
+{
+    if (req->responded)
+        return 0;
+    if (req->body_piece) {
+        req->body_piece(req->body_ud, in, len);
+        return 0;
+    }
+    if (req->body_len + len > HTTP_PENDING_MAX)
+        return -1;
+    char *grown = realloc(req->body, req->body_len + len + 1);
+    if (!grown)
+        return -1;
+    req->body = grown;
+    memcpy(req->body + req->body_len, in, len);
+    req->body_len += len;
+    return 0;
+}
+
+/* The last byte of a streamed body was read. */
+static void body_stream_end(mdt_req_t *req)
+{
+    req->body_done = 1;
+    if (req->responded)
+        return;
+    if (req->body_end)
+        req->body_end(req->body_ud);
+    else
+        req->pending_end = 1;
+}
+
 /* ---- answering ---- */
 
 static void http_log(mdt_req_t *req)
@@ -305,6 +342,12 @@ void mdt_http_respond(mdt_req_t *req, int status, const char *content_type, char
         return;
     }
     req->responded = 1;
+    if (req->streamed && !req->body_done)
+        req->close_after = 1; /* the rest of the body is read and dropped */
+    if (req->wsi && req->rx_paused) { /* never write while reading is stopped */
+        req->rx_paused = 0;
+        lws_rx_flow_control(req->wsi, 1);
+    }
     req->status = status;
     req->out_type = content_type;
     req->out = body;
@@ -316,6 +359,51 @@ void mdt_http_respond(mdt_req_t *req, int status, const char *content_type, char
         return;
     }
     lws_callback_on_writable(req->wsi);
+}
+
+void mdt_http_respond_stream(mdt_req_t *req, int status, const char *content_type, size_t len,
+                             long (*pull)(void *ud, char *buf, size_t max), void *ud)
+{
+    if (req->responded)
+        return;
+    int gone = !req->wsi; /* then mdt_http_respond frees req */
+    req->out_pull = pull;
+    req->out_ud = ud;
+    mdt_http_respond(req, status, content_type, NULL, 0);
+    if (!gone)
+        req->out_len = len;
+}
+
+void mdt_http_stream_ready(mdt_req_t *req)
+{
+    if (req->wsi && req->responded && req->headers_sent)
+        lws_callback_on_writable(req->wsi);
+}
+
+void mdt_http_body_flow(mdt_req_t *req, int go)
+{
+    if (!req->wsi || req->rx_paused == !go)
+        return;
+    req->rx_paused = !go;
+    lws_rx_flow_control(req->wsi, go);
+}
+
+void mdt_http_body_stream(mdt_req_t *req, void (*piece)(void *ud, const char *data, size_t len),
+                          void (*end)(void *ud), void (*gone)(void *ud), void *ud)
+{
+    req->body_piece = piece;
+    req->body_end = end;
+    req->body_gone = gone;
+    req->body_ud = ud;
+    if (req->body_len) /* what came with the headers */
+        piece(ud, req->body, req->body_len);
+    free(req->body);
+    req->body = NULL;
+    req->body_len = 0;
+    if (req->pending_end)
+        end(ud);
+    else
+        mdt_http_body_flow(req, 1);
 }
 
 void mdt_http_handoff(mdt_req_t *req, int status)
@@ -511,7 +599,14 @@ static int http_writeable(struct lws *wsi, http_pss_t *pss)
         size_t n = req->out_len - req->out_sent;
         if (n > HTTP_CHUNK)
             n = HTTP_CHUNK;
-        memcpy(buf + LWS_PRE, req->out + req->out_sent, n);
+        if (req->out_pull) {
+            long got = req->out_pull(req->out_ud, (char *)buf + LWS_PRE, n);
+            if (got <= 0)
+                return got < 0 ? -1 : 0; /* -1: abort; 0: mdt_http_stream_ready follows */
+            n = (size_t)got;
+        } else {
+            memcpy(buf + LWS_PRE, req->out + req->out_sent, n);
+        }
         int final = req->out_sent + n == req->out_len;
         if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
             (int)n)
@@ -690,6 +785,15 @@ static int http_begin(struct lws *wsi, http_pss_t *pss, const char *in, size_t l
         req->dispatched = 1;
         req->close_after = 1;
         mdt_http_error(req, 413, "too_large", NULL, "the body is over %zu bytes", req->body_max);
+        return 0;
+    }
+    if (upload) { /* dispatched now; the body waits for its handler (mdt_http_body_stream),
+                   * held (reading stopped) while the gate checks the session */
+        req->streamed = 1;
+        int rc = http_dispatch(wsi, req);
+        if (!req->responded && !req->body_piece) /* the gate is still at work */
+            mdt_http_body_flow(req, 0);
+        return rc;
     }
     return 0; /* the body follows */
 }
@@ -700,6 +804,8 @@ static int http_closed(http_pss_t *pss)
     pss->req = NULL;
     if (!req)
         return 0;
+    if (req->streamed && !req->body_done && req->body_gone && !req->responded)
+        req->body_gone(req->body_ud); /* the upload will never end */
     if (req->dispatched && !req->responded) {
         req->wsi = NULL; /* orphaned: freed when its handler answers */
         return 0;
@@ -718,11 +824,15 @@ int mdt_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
     case LWS_CALLBACK_HTTP:
         return http_begin(wsi, pss, in, strlen(in));
     case LWS_CALLBACK_HTTP_BODY:
+        if (pss->req && pss->req->streamed)
+            return body_stream_piece(pss->req, in, len);
         if (pss->req && !pss->req->dispatched && body_append(pss->req, in, len) != 0)
             return -1;
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (pss->req && !pss->req->dispatched)
+        if (pss->req && pss->req->streamed)
+            body_stream_end(pss->req);
+        else if (pss->req && !pss->req->dispatched)
             return http_dispatch(wsi, pss->req);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:

@@ -2,7 +2,9 @@
  *
  * The lws protocol callback reads the request (method, path, query, the few
  * headers we use, a body bounded by MDT_MAX_BODY), routes it, and calls the
- * handler. A handler answers exactly once, now or later (after database or
+ * handler; an upload route's body is not read here but streamed to its
+ * handler (mdt_http_body_stream, req.h), and an answer may be streamed
+ * (mdt_http_respond_stream). A handler answers exactly once, now or later (after database or
  * hashing work), through the respond functions of req.h (implemented here;
  * handlers include req.h, not this); the answer is written only from
  * LWS_CALLBACK_HTTP_WRITEABLE. If the client goes away first the request is

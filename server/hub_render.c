@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attachments.h"
 #include "content.h"
 #include "json.h"
 #include "meetings.h"
@@ -38,6 +39,26 @@ json_t *mdt_hub_revoked(const mdt_feed_event_t *ev, const char *entity, int64_t 
     return hub_event_msg(ev, "access.revoked", d);
 }
 
+/* Appends to out access.revoked for each attachment of consent_id (0: any
+ * consent) that p no longer sees because its consent is not in force (a
+ * revocation, an expiry). Returns the db status. */
+static int hub_hidden_documents(mdt_dbc_t *c, const mdt_feed_event_t *ev, const mdt_principal_t *p,
+                                const mdt_casectx_t *cx, int64_t consent_id, int64_t now,
+                                json_t *out)
+{
+    json_t *ids = mdt_attachments_hidden_json(c, p, cx, consent_id, now);
+    if (!ids)
+        return c->status != MDT_DB_OK ? c->status : MDT_DB_ERROR;
+    size_t i;
+    json_t *id;
+    json_array_foreach(ids, i, id)
+    {
+        json_array_append_new(out, mdt_hub_revoked(ev, "attachment", json_integer_value(id), NULL));
+    }
+    json_decref(ids);
+    return MDT_DB_OK;
+}
+
 /* Renders ev for one shape. Returns the db status. */
 static int hub_render_shape(mdt_dbc_t *c, const mdt_feed_event_t *ev, const mdt_casectx_t *cx,
                             int64_t now, const char *time_zone, hub_shape_t *sh)
@@ -49,6 +70,9 @@ static int hub_render_shape(mdt_dbc_t *c, const mdt_feed_event_t *ev, const mdt_
         return MDT_DB_OK;
     }
     sh->mask = mdt_authz_pii_mask(&sh->p, &view, now);
+    if (strcmp(ev->kind, "consent.changed") == 0 &&
+        hub_hidden_documents(c, ev, &sh->p, cx, ev->object_id, now, sh->msgs) != MDT_DB_OK)
+        return c->status;
     json_t *obj = hub_object(c, ev, &sh->p, cx, now, time_zone);
     if (obj) {
         json_array_append_new(sh->msgs, hub_event_msg(ev, ev->kind, obj));
@@ -262,8 +286,14 @@ int mdt_hub_expiry_work(mdt_dbc_t *c, void *arg)
     int rc = mdt_casectx_load(c, x->case_id, cx);
     if (rc == MDT_DB_OK) {
         mdt_case_ctx_t view = mdt_casectx_view(cx);
-        for (int i = 0; i < x->nshapes; i++)
-            x->shapes[i].mask = mdt_authz_pii_mask(&x->shapes[i].p, &view, now);
+        for (int i = 0; i < x->nshapes && rc == MDT_DB_OK; i++) {
+            hub_shape_t *sh = &x->shapes[i];
+            sh->mask = mdt_authz_pii_mask(&sh->p, &view, now);
+            /* the ids of the consents' documents the key no longer sees */
+            sh->msgs = mdt_attachments_hidden_json(c, &sh->p, cx, 0, now);
+            if (!sh->msgs)
+                rc = c->status != MDT_DB_OK ? c->status : MDT_DB_ERROR;
+        }
         x->next_expiry = hub_next_expiry(cx, now);
     }
     free(cx);

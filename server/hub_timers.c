@@ -77,6 +77,18 @@ static void hub_expiry_sub(mdt_server_t *srv, hub_case_t *hc, hub_sub_t *s, cons
         if (rc)
             return; /* resynced: s is gone */
     }
+    size_t i;
+    json_t *id;
+    json_array_foreach(sh->msgs, i, id) /* the consents' documents it no longer sees */
+    {
+        json_t *one = mdt_hub_revoked(&ev, "attachment", json_integer_value(id), NULL);
+        mdt_wsmsg_t *w = mdt_hub_msg(one);
+        json_decref(one);
+        int rc = w ? mdt_hub_send(srv, s, w) : 0;
+        mdt_wsmsg_unref(w);
+        if (rc)
+            return;
+    }
 }
 
 static void hub_expiry_done(void *arg, int status)
@@ -98,6 +110,8 @@ static void hub_expiry_done(void *arg, int status)
     }
     if (hc)
         mdt_hub_expiry_schedule(hc, status == MDT_DB_OK ? x->next_expiry : mdt_session_now() + 1);
+    for (int i = 0; i < x->nshapes; i++)
+        json_decref(x->shapes[i].msgs);
     free(x);
 }
 

@@ -80,6 +80,21 @@ static int idem_fingerprint(const mdt_req_t *req, char out[65])
     return 0;
 }
 
+void mdt_idem_set_digest(mdt_idem_t *idem, const mdt_req_t *req, const char body_sha256[65])
+{
+    if (!idem->active)
+        return;
+    char buf[16384]; /* the path (512), the query (at most 8 KiB) and separators fit */
+    size_t n = (size_t)snprintf(buf, sizeof(buf), "POST %s?", req->path);
+    for (int i = 0; i < req->nq && n < sizeof(buf); i++)
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s=%s&", req->qkey[i], req->qval[i]);
+    if (n < sizeof(buf))
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\n%s", body_sha256);
+    if (n >= sizeof(buf))
+        n = sizeof(buf) - 1;
+    mdt_crypto_sha256_hex(buf, n, idem->fingerprint);
+}
+
 int mdt_idem_init(mdt_idem_t *idem, mdt_req_t *req)
 {
     memset(idem, 0, sizeof(*idem));

@@ -61,6 +61,13 @@ int mdt_idem_check(mdt_req_t *req);
  * was sent. 0 ok; -1 after answering req (out of memory). */
 int mdt_idem_init(mdt_idem_t *idem, mdt_req_t *req);
 
+/* For a streamed body (an upload, read by the work, not before): the
+ * fingerprint becomes the SHA-256 of "POST <path>?<query parameters in
+ * order>\n<the body's SHA-256 hex>", set by the work once the whole body
+ * was read and before it claims the key (runner.h, claim_in_work). Any
+ * thread; req's query is only read. */
+void mdt_idem_set_digest(mdt_idem_t *idem, const mdt_req_t *req, const char body_sha256[65]);
+
 /* See the top of this file. Returns MDT_DB_OK (go on with the work),
  * MDT_IDEM_ANSWERED (idem->body holds the replay, or err is set), or a
  * failed database status. */

@@ -54,6 +54,16 @@ typedef struct mdt_req {
     int body_too_large;
     json_t *json; /* parsed object body for JSON routes, else NULL */
 
+    /* a streamed body (MDT_R_UPLOAD): never held whole; see mdt_http_body_stream */
+    int streamed;  /* the body is handed on piece by piece */
+    int body_done; /* its last byte was read */
+    int rx_paused; /* reading is stopped (lws_rx_flow_control) */
+    int pending_end;
+    void (*body_piece)(void *ud, const char *data, size_t len);
+    void (*body_end)(void *ud);
+    void (*body_gone)(void *ud);
+    void *body_ud;
+
     /* set by the identity layer for authenticated routes */
     void *auth;
     void (*auth_free)(void *auth);
@@ -67,6 +77,8 @@ typedef struct mdt_req {
     char *out;
     size_t out_len, out_sent;
     const char *out_type;
+    long (*out_pull)(void *ud, char *buf, size_t max); /* a streamed answer */
+    void *out_ud;
     char out_headers[MDT_HTTP_MAX_EXTRA_HEADERS]; /* "name: value\r\n" lines */
     size_t out_headers_len;
     int dispatched, responded, headers_sent, close_after;
@@ -91,6 +103,30 @@ void mdt_http_fail_with(mdt_req_t *req, const mdt_err_t *e, const char *key, jso
 void mdt_http_fail_db(mdt_req_t *req, int db_status);
 /* Adds a response header line; -1 when the header buffer is full. */
 int mdt_http_add_header(mdt_req_t *req, const char *name, const char *value);
+
+/* A streamed body (the upload route, MDT_R_UPLOAD): the HTTP layer reads
+ * nothing of it until the handler calls this (pieces that came with the
+ * headers are held, a few KiB), then hands each piece to piece(ud) as it
+ * arrives, end(ud) after the last, and gone(ud) when the client goes away
+ * before the end. All on the loop; ud is the handler's and must live until
+ * the request is answered. An answer sent before the end closes the
+ * connection once written (the rest of the body is never read). */
+void mdt_http_body_stream(mdt_req_t *req, void (*piece)(void *ud, const char *data, size_t len),
+                          void (*end)(void *ud), void (*gone)(void *ud), void *ud);
+/* Loop: stop (go 0) or go on (go 1) reading req's body, the flow control of
+ * a slow consumer. Nothing once the client went away. */
+void mdt_http_body_flow(mdt_req_t *req, int go);
+
+/* Answers with len bytes pulled as the connection can take them:
+ * pull(ud, buf, max) copies up to max bytes into buf and returns how many,
+ * 0 when none are ready yet (the producer calls mdt_http_stream_ready when
+ * they are), or -1 to close the connection without the rest (the client
+ * sees a body shorter than its Content-Length). ud must live until req is
+ * freed (hang it on req->state). */
+void mdt_http_respond_stream(mdt_req_t *req, int status, const char *content_type, size_t len,
+                             long (*pull)(void *ud, char *buf, size_t max), void *ud);
+/* Loop: a streamed answer's producer has bytes again. */
+void mdt_http_stream_ready(mdt_req_t *req);
 
 /* For responses lws writes itself (files): adds our security headers (CSP,
  * nosniff, no-referrer, DENY, HSTS over TLS) to an lws header block ... */

@@ -81,7 +81,7 @@ static int run_step(mdt_run_t *run, mdt_dbc_t *c, mdt_run_fn fn)
 /* The key's claim, after the scope: MDT_DB_OK to run the work, else
  * MDT_RUN_ANSWERED (a replay in run->idem, or 409/422 in run->ans.err) or
  * a failed db status. */
-static int run_claim(mdt_run_t *run, mdt_dbc_t *c)
+int mdt_run_claim(mdt_dbc_t *c, mdt_run_t *run)
 {
     int rc = mdt_idem_claim(c, &run->idem, &run->ans.err);
     return rc == MDT_IDEM_ANSWERED ? MDT_RUN_ANSWERED : rc;
@@ -98,8 +98,8 @@ static int run_txn(mdt_dbc_t *c, mdt_run_t *run)
         run->denied =
             rc == MDT_DB_NOT_FOUND || (rc == MDT_RUN_ANSWERED && (st == 403 || st == 404));
     }
-    if (rc == MDT_DB_OK)
-        rc = run_claim(run, c);
+    if (rc == MDT_DB_OK && !run->claim_in_work)
+        rc = mdt_run_claim(c, run);
     if (rc == MDT_DB_OK)
         rc = run_step(run, c, run->work);
     if (rc == MDT_DB_OK && !run->ans.text) /* a document is never a create's answer */
@@ -139,6 +139,9 @@ static void run_answer(mdt_run_t *run)
         mdt_http_fail(req, &a->err);
     } else if (mdt_idem_answer(req, &run->idem)) {
         /* the stored or replayed answer, the same bytes every time */
+    } else if (a->pull) {
+        mdt_http_respond_stream(req, a->ok_status, a->text_type, a->stream_len, a->pull,
+                                a->pull_ud);
     } else if (a->ok_status == 204) {
         mdt_http_respond(req, 204, NULL, NULL, 0);
     } else if (a->text) {

@@ -63,6 +63,11 @@ typedef struct {
     char *text;      /* on success: a document instead of JSON (malloc'ed) */
     size_t text_len;
     const char *text_type;
+    /* on success: a streamed document of stream_len bytes instead
+     * (mdt_http_respond_stream; pull_ud lives until the request is freed) */
+    long (*pull)(void *ud, char *buf, size_t max);
+    void *pull_ud;
+    size_t stream_len;
     mdt_err_t err; /* status != 0: the answer is this error */
 } mdt_answer_t;
 
@@ -89,6 +94,8 @@ struct mdt_run {
     mdt_run_fn work;
     void (*finish)(void *op, int status); /* optional, loop, before answering */
     int idempotent;                       /* a create that honours Idempotency-Key */
+    int claim_in_work;                    /* the work claims the key itself (mdt_run_claim), once it
+                                             knows the request's fingerprint (a streamed body) */
     mdt_answer_t ans;
     int denied;            /* scope refused (404/403): for the audit of denied attempts */
     mdt_run_audit_t audit; /* set by a scope for the denied row */
@@ -114,6 +121,12 @@ void mdt_run_audit_denied(mdt_req_t *req, const mdt_run_audit_t *known,
                           const mdt_audit_actor_t *who, int status);
 /* Frees what the answer and the key hold (result, current, text, idem). */
 void mdt_run_free(mdt_run_t *run);
+
+/* In work, with run->claim_in_work: the Idempotency-Key claim (see above;
+ * the fingerprint set first, mdt_idem_set_digest). MDT_DB_OK to go on,
+ * MDT_RUN_ANSWERED (a replay, 409, 422: return it, the runner rolls back
+ * what work wrote) or a failed db status. */
+int mdt_run_claim(mdt_dbc_t *c, mdt_run_t *run);
 
 /* In a step: the answer is this error. Returns MDT_RUN_ANSWERED. */
 int mdt_run_fail(mdt_run_t *run, int status, const char *code, const char *field,

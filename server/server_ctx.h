@@ -65,9 +65,10 @@ typedef struct mdt_server {
 
     char csp[640]; /* Content-Security-Policy value, built once */
 
-    int stopping;      /* SIGTERM seen: finish in-flight work, accept no more */
-    int http_inflight; /* requests read but not yet answered */
-    int ws_open;       /* open WebSocket connections */
+    int stopping;         /* SIGTERM seen: finish in-flight work, accept no more */
+    int http_inflight;    /* requests read but not yet answered */
+    int uploads_inflight; /* streamed uploads holding a database connection */
+    int ws_open;          /* open WebSocket connections */
 
     int listen_up;
     unsigned long long listen_notifications;

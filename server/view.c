@@ -37,6 +37,14 @@ bool mdt_view_history_visible(const mdt_principal_t *p, const mdt_case_ctx_t *c,
     return it && it->it.visible_to == it->ids && mdt_authz_item_history_visible(p, c, &it->it);
 }
 
+bool mdt_view_document_visible(const mdt_principal_t *p, const mdt_case_ctx_t *c,
+                               const mdt_view_item_t *it, const mdt_consent_ref_t *consent,
+                               int64_t now)
+{
+    return it && it->it.visible_to == it->ids &&
+           mdt_authz_document_visible(p, c, &it->it, consent, now);
+}
+
 bool mdt_view_row_visible(const mdt_principal_t *p, const mdt_case_ctx_t *c, const PGresult *r,
                           int row, const mdt_view_cols_t *cols, mdt_view_item_t *out)
 {

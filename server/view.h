@@ -48,6 +48,12 @@ bool mdt_view_visible(const mdt_principal_t *p, const mdt_case_ctx_t *c, const m
 /* Earlier versions and a retracted body: may p see them? */
 bool mdt_view_history_visible(const mdt_principal_t *p, const mdt_case_ctx_t *c,
                               const mdt_view_item_t *it);
+/* A document that a consent points to: mdt_authz_document_visible (the
+ * consent's recipient sees it only while the consent is in force); consent
+ * NULL: mdt_view_visible. */
+bool mdt_view_document_visible(const mdt_principal_t *p, const mdt_case_ctx_t *c,
+                               const mdt_view_item_t *it, const mdt_consent_ref_t *consent,
+                               int64_t now);
 /* One row of a result as p may see it in case c: a new JSON object, or
  * NULL when p may not see it (the kind's serializer). */
 typedef json_t *(*mdt_view_row_json_fn)(const PGresult *r, int row, const mdt_principal_t *p,

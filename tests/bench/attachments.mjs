@@ -1,6 +1,6 @@
 // attachments.mjs - attachment throughput (issue #19): upload and download
-// of one file through the API (sealed in 1 MiB chunks, SHA-256 checked on
-// both ways) against psql's \copy of the same bytes into and out of a
+// of one file through the API (streamed both ways, sealed in 256 KiB
+// chunks, SHA-256 checked on both ways) against psql's \copy of the same bytes into and out of a
 // bytea column of the same database, in the same run. Not a test:
 // `scripts/bench attachments` runs it.
 //
@@ -9,7 +9,9 @@
 // The file is a PDF header and random bytes (incompressible; libmagic takes
 // it as a PDF). Each round uploads it, downloads it, then \copy's it in and
 // out (hex text, the bytea COPY format); prints each round and the medians
-// in MiB/s.
+// in MiB/s, the API's rate as a share of \copy's, and the server's peak
+// resident memory above its level before the round (read from /proc: the
+// streaming keeps it far under the file's size).
 
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -64,9 +66,13 @@ async function main() {
     try {
         const caseId = await createCase(server.url, dbUrl, { lead: w.users.cacSupervisor, agencies: [w.agencies.police] });
         const cac = await login(server.url, w.users.cacMember);
-        const res = { up: [], down: [], copyIn: [], copyOut: [] };
+        const res = { up: [], down: [], copyIn: [], copyOut: [], rss: [] };
+        const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'))[1]) / 1024;
         for (let round = 0; round < a.rounds; round++) {
             let id = 0;
+            const base = rss();
+            let peak = base;
+            const sampler = setInterval(() => (peak = Math.max(peak, rss())), 2);
             res.up.push(await seconds(async () => {
                 const r = await cac.post(`/api/v1/cases/${caseId}/attachments?filename=bench.pdf&visibility=mdt`, file, {
                     headers: { 'Content-Type': 'application/octet-stream' },
@@ -79,17 +85,25 @@ async function main() {
                 const body = Buffer.from(await r.arrayBuffer());
                 if (r.status !== 200 || sha256(body) !== sha256(file)) throw new Error(`download: ${r.status}`);
             }));
+            clearInterval(sampler);
+            res.rss.push(Math.max(peak, rss()) - base);
             await psql(owner, 'TRUNCATE bench_blob');
             res.copyIn.push(await seconds(() => copy(`\\copy bench_blob FROM '${hexIn}'`)));
             res.copyOut.push(await seconds(() => copy(`\\copy bench_blob TO '${hexOut}'`)));
             if (readFileSync(hexOut, 'utf8').length !== file.length * 2 + 4) throw new Error('\\copy out: wrong size');
             const rate = (k) => (a.mib / res[k].at(-1)).toFixed(1);
-            console.log(`round ${round + 1}: upload ${rate('up')}, download ${rate('down')}, \\copy in ${rate('copyIn')}, out ${rate('copyOut')} MiB/s`);
+            console.log(
+                `round ${round + 1}: upload ${rate('up')}, download ${rate('down')}, \\copy in ${rate('copyIn')}, out ${rate('copyOut')} MiB/s;` +
+                    ` server RSS +${res.rss.at(-1).toFixed(1)} MiB`,
+            );
         }
         const m = (k) => (a.mib / median(res[k])).toFixed(1);
+        const ratio = (k, c) => (median(res[c]) / median(res[k])).toFixed(2);
         console.log(
             `attachments: ${a.mib} MiB, median of ${a.rounds}: upload ${m('up')} MiB/s, download ${m('down')} MiB/s; ` +
-                `psql \\copy bytea in ${m('copyIn')} MiB/s, out ${m('copyOut')} MiB/s`,
+                `psql \\copy bytea in ${m('copyIn')} MiB/s, out ${m('copyOut')} MiB/s; ` +
+                `upload ${ratio('up', 'copyIn')}x \\copy in, download ${ratio('down', 'copyOut')}x \\copy out; ` +
+                `server RSS peak +${Math.max(...res.rss).toFixed(1)} MiB over a round`,
         );
     } finally {
         await server.stop();

@@ -4,13 +4,17 @@
 // Enter on Upload); the police page shows both live and downloads the PDF,
 // whose SHA-256 is the one uploaded and the one shown; a CAC-only file
 // never reaches the police page; retraction with a reason shows on both.
+// Files stand on the timeline at their time (name, size, type, short
+// SHA-256, author and agency) and on the consent they document; a file
+// that documents a consent leaves the recipient's screen when the consent
+// is revoked.
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { createDatabase, startServer } from '../integration/lib/harness.mjs';
-import { BOARD_ENV, boardWorld, createCase } from '../integration/lib/board_fixtures.mjs';
+import { BOARD_ENV, boardWorld, createCase, login } from '../integration/lib/board_fixtures.mjs';
 import { ARTIFACTS, axe, launch, newPage, noProblems, openBoard, recordFrames, shoot, signIn } from './lib/browser.mjs';
 import path from 'node:path';
 
@@ -119,5 +123,53 @@ test('retraction with a reason shows on both screens', async () => {
     await shoot(police, 'attachments-retracted');
     await shootFiles(police, 'attachments-files-retracted');
     await shootFiles(cac, 'attachments-files-retracted');
+    noProblems(police);
+});
+
+test('files on the timeline and on the consent they document; the revocation hides it on the recipient screen', async () => {
+    const cacApi = await login(server.url, world.users.cacMember);
+    const today = new Date().toISOString().slice(0, 10);
+    const consent = await cacApi.post(`/api/v1/cases/${caseId}/consents`, {
+        categories: ['identity'],
+        agency_id: world.agencies.police,
+        consented_by: [{ role: 'guardian', name: 'Ana Guardian' }],
+        purpose: 'share the release of information',
+        signed_on: today,
+        expires_at: new Date(Date.now() + 30 * 86400_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    });
+    assert.equal(consent.status, 201, consent.text);
+    const token = randomBytes(4).toString('hex');
+    const file = pdf(`Signed release ${token}`);
+    await cac.locator('#sec-files').getByLabel('Documents a consent (optional)').selectOption(String(consent.json.id));
+    await drop(cac, `signed-release-${token}.pdf`, file, 'application/pdf');
+    await cac.getByRole('button', { name: 'Upload', exact: true }).click();
+    await cac.locator('#sec-files [role=status]', { hasText: `Uploaded signed-release-${token}.pdf` }).waitFor();
+
+    // on the timeline of both screens, at its time, with what it is
+    for (const page of [cac, police]) {
+        const row = page.locator('ol.timeline > li.kind-file', { hasText: `signed-release-${token}.pdf` });
+        await row.waitFor();
+        const text = await row.textContent();
+        assert.match(text, /cacMember .* cac /, "the author and the agency");
+        assert.match(text, /PDF · \d+ bytes · SHA-256 [0-9a-f]{12}/);
+        assert.equal(await row.locator('code').getAttribute('title'), sha256(file));
+        assert.equal(await row.locator('time').count(), 1);
+        // and on the consent it documents
+        await page.locator('.consent-files', { hasText: `signed-release-${token}.pdf` }).waitFor();
+    }
+    for (const page of [cac, police]) {
+        await page.locator('#sec-timeline').screenshot({ path: path.join(ARTIFACTS, `attachments-timeline-${page.viewportSize().width}.png`) });
+        await page.locator('#sec-pii').screenshot({ path: path.join(ARTIFACTS, `attachments-consent-${page.viewportSize().width}.png`) });
+    }
+
+    // the consent is revoked: the police screen loses the file everywhere, live
+    assert.equal((await cacApi.del(`/api/v1/consents/${consent.json.id}`)).status, 200);
+    await police.locator('ol.timeline > li.kind-file', { hasText: `signed-release-${token}.pdf` }).waitFor({ state: 'detached' });
+    assert.equal(await police.locator('.files-list > li', { hasText: `signed-release-${token}.pdf` }).count(), 0);
+    assert.equal(await police.locator('.consent-files').count(), 0);
+    // the CAC keeps it
+    await cac.locator('ol.timeline > li.kind-file', { hasText: `signed-release-${token}.pdf` }).waitFor();
+    await shoot(police, 'attachments-revoked');
+    noProblems(cac);
     noProblems(police);
 });

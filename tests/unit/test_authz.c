@@ -911,6 +911,37 @@ static void scenario_expired_and_revoked(void)
     CHECK_EQ_INT(mdt_authz_next_change(&dcf, &c, NOW), 0);
 }
 
+/* A consent's document (an attachment linked to it): the recipient agency
+ * sees it while the consent is in force, never after its revocation or at
+ * its expiry; the author's agency and other agencies as the visibility says. */
+static void scenario_consent_document(void)
+{
+    mdt_case_ctx_t c = world_case();
+    mdt_principal_t cw = principal(M, MDT_KIND_CHILD_WELFARE, true, AG_CW, 9);
+    mdt_principal_t med = principal(M, MDT_KIND_MEDICAL, true, AG_MED, 9);
+    mdt_principal_t lead = principal(M, MDT_KIND_LAW_ENFORCEMENT, true, AG_LEAD, 9);
+    mdt_principal_t off = principal(M, MDT_KIND_OTHER, true, AG_OFF, 9);
+    mdt_consent_ref_t k = {AG_CW, MDT_PII_BIT(MDT_PII_HEALTH), NOW + 60, false};
+    mdt_item_ctx_t doc = {MDT_VIS_MDT, uid(AG_LEAD, 1), AG_LEAD, NULL, 0, 0, 0};
+    CHECK(mdt_authz_document_visible(&cw, &c, &doc, &k, NOW));
+    CHECK(mdt_authz_document_visible(&cw, &c, &doc, &k, NOW + 59));
+    CHECK(!mdt_authz_document_visible(&cw, &c, &doc, &k, NOW + 60));  /* at the expiry */
+    CHECK(mdt_authz_document_visible(&med, &c, &doc, &k, NOW + 60));  /* not its recipient */
+    CHECK(mdt_authz_document_visible(&lead, &c, &doc, &k, NOW + 60)); /* the author's */
+    CHECK(!mdt_authz_document_visible(&off, &c, &doc, &k, NOW));      /* not on the case */
+    CHECK(mdt_authz_document_visible(&cw, &c, &doc, NULL, NOW + 60)); /* not linked */
+    k.revoked = true;
+    CHECK(!mdt_authz_document_visible(&cw, &c, &doc, &k, NOW));
+    CHECK(mdt_authz_document_visible(&lead, &c, &doc, &k, NOW));
+    doc.visibility = MDT_VIS_AGENCY; /* the consent never widens what the item allows */
+    k.revoked = false;
+    CHECK(!mdt_authz_document_visible(&cw, &c, &doc, &k, NOW));
+    doc.author_agency_id = AG_CW; /* the recipient wrote it: its own file stays */
+    doc.author_user_id = uid(AG_CW, 1);
+    k.revoked = true;
+    CHECK(mdt_authz_document_visible(&cw, &c, &doc, &k, NOW));
+}
+
 static void scenario_admin(void)
 {
     mdt_case_ctx_t c = world_case();
@@ -1339,6 +1370,7 @@ int main(void)
     test_random_worlds();
     scenario_police_never_sees_immigration_without_consent();
     scenario_expired_and_revoked();
+    scenario_consent_document();
     scenario_admin();
     scenario_assignee_agency_sees_agency_item();
     scenario_interviews_and_assignment();

@@ -327,8 +327,14 @@ class Board {
             this.actions.render(live ? ids : null);
             this.renderHead();
         } else if (part === 'services') this.services.render(live ? ids : null);
-        else if (part === 'attachments') this.files.render(live ? ids : null);
-        else if (part === 'consents' || part === 'pii') this.pii.render(live);
+        else if (part === 'attachments') {
+            this.files.render(live ? ids : null);
+            this.timeline.render(); // files stand on the timeline at their time
+            this.pii.render(false); // and on the consent they document
+        } else if (part === 'consents' || part === 'pii') {
+            this.pii.render(live);
+            this.files.fillConsents?.();
+        }
         else if (part === 'tracking') this.tracking.render(live);
         else if (part === 'case') {
             this.renderHead();

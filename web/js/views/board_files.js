@@ -28,6 +28,26 @@ export function size(n) {
     return `${(n / (1024 * 1024)).toFixed(1)} MB`;
 }
 
+// shortSha(sha) - the first 12 hex digits (the whole digest in the title).
+export function shortSha(sha) {
+    return sha ? sha.slice(0, 12) : '';
+}
+
+// fileLine(a) - one file in a line, for the timeline and the consent it
+// documents: its name (a download link when the viewer may have it), type,
+// size and the short SHA-256.
+export function fileLine(a) {
+    const name = a.filename ?? 'Retracted file';
+    return h(
+        'p',
+        { class: 'file-line' },
+        a.content_url ? h('a', { href: a.content_url, download: a.filename ?? '', class: 'file-name', text: name, 'aria-label': `Download ${name}` }) : h('strong', { class: 'file-name', text: name }),
+        ` · ${TYPES[a.content_type] ?? a.content_type} · ${size(a.size)} · `,
+        h('span', { class: 'vis-key', text: 'SHA-256 ' }),
+        h('code', { title: a.sha256, text: shortSha(a.sha256) }),
+    );
+}
+
 export class Files {
     constructor(board) {
         this.board = board;
@@ -73,6 +93,7 @@ export class Files {
                 h('time', { datetime: a.created_at, text: dateTime(a.created_at) }),
             ),
             h('p', { class: 'file-sha' }, h('span', { class: 'vis-key', text: 'SHA-256: ' }), h('code', { text: a.sha256 })),
+            a.consent_id ? h('p', { class: 'hint', text: `Documents the consent for ${agencyName((this.board.data.consents ?? []).find((c) => c.id === a.consent_id)?.agency_id)}.` }) : null,
             a.retracted_at
                 ? h(
                       'p',
@@ -151,7 +172,29 @@ export class Files {
             drop.classList.remove('is-over');
             choose(e.dataTransfer?.files?.[0]);
         });
-        const form = h('form', { class: 'stack', novalidate: true }, drop, pk.el, h('div', { class: 'actions' }, submit), progress, status);
+        // A signed release: the file documents one of the case's consents.
+        const consent = h('select', { name: 'consent_id' });
+        const fillConsents = () => {
+            const keep = consent.value;
+            clear(
+                consent,
+                h('option', { value: '', text: 'No consent' }),
+                (this.board.data.consents ?? []).filter((c) => c.active).map((c) => h('option', { value: String(c.id), text: `Consent for ${agencyName(c.agency_id)}, signed ${c.signed_on}` })),
+            );
+            consent.value = keep;
+        };
+        fillConsents();
+        this.fillConsents = fillConsents;
+        const form = h(
+            'form',
+            { class: 'stack', novalidate: true },
+            drop,
+            pk.el,
+            field('Documents a consent (optional)', consent, { hint: 'The consent then points at this file; its agency sees the file only while the consent is in force.' }),
+            h('div', { class: 'actions' }, submit),
+            progress,
+            status,
+        );
         form.addEventListener('submit', async (e) => {
             e.preventDefault();
             showFormError(form, null);
@@ -164,6 +207,7 @@ export class Files {
             }
             const q = new URLSearchParams({ filename: file.name, visibility: vis.visibility });
             if (vis.visibility === 'agencies') q.set('visible_to', vis.visible_to.join(','));
+            if (consent.value) q.set('consent_id', consent.value);
             progress.hidden = false;
             progress.value = 0;
             await busy(submit, async () => {
@@ -177,6 +221,7 @@ export class Files {
                     input.value = '';
                     choose(null);
                     pk.reset();
+                    consent.value = '';
                 } catch (err) {
                     status.textContent = '';
                     showFormError(form, err);

@@ -6,6 +6,7 @@ import { ctx, agencyName, myAgencyId, myRole, userName } from '../ctx.js';
 import { h, clear, field, select, showFormError, busy, uid } from '../dom.js';
 import { date, dateTime, dayOf, label, list, options, validThrough, today } from '../format.js';
 import { highlight } from './keyed.js';
+import { fileLine } from './board_files.js';
 
 const CATEGORIES = ['identity', 'contact', 'immigration', 'health'];
 
@@ -230,6 +231,15 @@ export class Protected {
         return c.active && myRole() !== 'admin' && c.categories.every((cat) => this.owner(cat) === myAgencyId());
     }
 
+    // documentFacts(c) - the files that document the consent (those this
+    // agency may see), else its document_ref as typed.
+    documentFacts(c) {
+        const files = (this.board.data.attachments ?? []).filter((a) => a.consent_id === c.id);
+        if (files.length) return h('div', { class: 'consent-files' }, h('dt', { text: files.length === 1 ? 'Document' : 'Documents' }), h('dd', {}, files.map((a) => fileLine(a))));
+        if (!c.document_ref || c.document_ref.startsWith('attachment:')) return null;
+        return h('div', {}, h('dt', { text: 'Document' }), h('dd', { text: c.document_ref }));
+    }
+
     renderConsent(c) {
         const state = c.revoked_at
             ? h('span', { class: 'badge muted', text: `Revoked ${dayOf(c.revoked_at)}` })
@@ -248,7 +258,7 @@ export class Protected {
                 h('div', {}, h('dt', { text: 'Signed' }), h('dd', { text: date(c.signed_on) })),
                 h('div', {}, h('dt', { text: 'Consent given by' }), h('dd', { text: by.length ? list(by) : '—' })),
                 h('div', {}, h('dt', { text: 'Purpose' }), h('dd', { text: c.purpose })),
-                c.document_ref ? h('div', {}, h('dt', { text: 'Document' }), h('dd', { text: c.document_ref })) : null,
+                this.documentFacts(c),
                 h('div', {}, h('dt', { text: 'Recorded by' }), h('dd', { text: `${userName(c.granted_by)}${c.created_at ? `, ${dateTime(c.created_at)}` : ''}` })),
             ),
         );

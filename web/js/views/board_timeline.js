@@ -10,6 +10,7 @@ import { mentionNote } from './notifications.js';
 import { wordDiff } from '../diff.js';
 import { keepForm, clearDraft, changedNotice } from '../drafts.js';
 import { excerpt, outboxList, write } from '../outbox.js';
+import { fileLine } from './board_files.js';
 
 const KIND_FILTER = [
     ['', 'All entries'],
@@ -165,6 +166,28 @@ function versionChanges(prev, v) {
     );
 }
 
+// itemHead(titleId, kindBadge, item, meta) - the head of a timeline item
+// (an entry or a file): kind, author and agency as its title, the meta
+// line, the visibility badge.
+function itemHead(titleId, kindBadge, item, meta) {
+    return h(
+        'header',
+        { class: 'entry-head' },
+        h(
+            'h3',
+            { id: titleId, class: 'entry-title' },
+            kindBadge,
+            ' ',
+            h('span', { class: 'author', text: item.author_name ?? userName(item.author_id) }),
+            h('span', { class: 'visually-hidden', text: ', ' }),
+            ' ',
+            h('span', { class: 'agency', text: agencyName(item.agency_id) }),
+        ),
+        h('p', { class: 'entry-meta' }, meta),
+        badge(item, item.agency_id),
+    );
+}
+
 export class Timeline {
     constructor(board) {
         this.board = board;
@@ -282,23 +305,39 @@ export class Timeline {
         if (note) form.append(note);
     }
 
+    // The entries of the chosen kind and, unshown only by a kind filter,
+    // the case's files, newest first, each at its time.
     sorted() {
         const f = this.filter.value;
-        return this.board.data.entries
-            .filter((e) => !f || e.kind === f)
-            .sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : b.id - a.id));
+        const entries = this.board.data.entries.filter((e) => !f || e.kind === f);
+        const files = f ? [] : (this.board.data.attachments ?? []).map((a) => ({ ...a, isFile: true }));
+        return [...entries, ...files].sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : b.id - a.id));
     }
 
     render(liveIds = null) {
         const items = this.sorted();
-        const changed = reconcile(this.list, items, { key: (e) => e.id, render: (e) => this.renderEntry(e) });
-        if (liveIds) for (const c of changed) if (liveIds.has(c.item.id)) highlight(c.el);
+        const changed = reconcile(this.list, items, { key: (e) => (e.isFile ? `f${e.id}` : e.id), render: (e) => (e.isFile ? this.renderFile(e) : this.renderEntry(e)) });
+        if (liveIds) for (const c of changed) if (!c.item.isFile && liveIds.has(c.item.id)) highlight(c.el);
         const n = this.board.data.entries.length;
-        this.count.textContent = items.length === n ? `${n} entr${n === 1 ? 'y' : 'ies'}` : `${items.length} of ${n} entries`;
+        const shown = items.filter((e) => !e.isFile).length;
+        const files = items.length - shown;
+        const entries = shown === n ? `${n} entr${n === 1 ? 'y' : 'ies'}` : `${shown} of ${n} entries`;
+        this.count.textContent = files ? `${entries} and ${files} file${files === 1 ? '' : 's'}` : entries;
         if (!items.length) {
             if (!this.empty) this.empty = h('p', { class: 'empty', text: 'Nothing on the timeline yet.' });
             this.list.after(this.empty);
         } else this.empty?.remove();
+    }
+
+    // renderFile(a) - a file on the timeline: who, which agency, when, and
+    // the file in a line (the Files section has its tools).
+    renderFile(a) {
+        const meta = [h('time', { datetime: a.created_at, text: dateTime(a.created_at) }), a.retracted_at ? ` · retracted ${dateTime(a.retracted_at)}` : ''];
+        return h(
+            'li',
+            { class: ['entry', 'kind-file', a.visibility !== 'mdt' && 'is-restricted', a.retracted_at && 'is-retracted'] },
+            h('article', { 'aria-labelledby': `file-${a.id}-title` }, itemHead(`file-${a.id}-title`, h('span', { class: 'kind-badge kind-file', text: 'File' }), a, meta), fileLine(a)),
+        );
     }
 
     canEdit(e) {
@@ -345,22 +384,7 @@ export class Timeline {
             h(
                 'article',
                 { 'aria-labelledby': titleId },
-                h(
-                    'header',
-                    { class: 'entry-head' },
-                    h(
-                        'h3',
-                        { id: titleId, class: 'entry-title' },
-                        h('span', { class: `kind-badge kind-${e.kind}`, text: label('entryKind', e.kind) }),
-                        ' ',
-                        h('span', { class: 'author', text: e.author_name ?? userName(e.author_id) }),
-                        h('span', { class: 'visually-hidden', text: ', ' }),
-                        ' ',
-                        h('span', { class: 'agency', text: agencyName(e.agency_id) }),
-                    ),
-                    h('p', { class: 'entry-meta' }, meta),
-                    badge(e, e.agency_id),
-                ),
+                itemHead(titleId, h('span', { class: `kind-badge kind-${e.kind}`, text: label('entryKind', e.kind) }), e, meta),
                 iv,
                 retracted,
                 body,
