@@ -20,21 +20,21 @@ static const struct {
     const char *status, *what;
     int auth, change, cases;
 } error_statuses[] = {
-    {"400", "bad_request: malformed JSON, wrong types, a bad query parameter", 0, 0},
-    {"401", "unauthenticated or mfa_required", 1, 0},
-    {"403", "forbidden, csrf, mfa_enrolment_required, password_change_required", 1, 0},
-    {"404", "not_found, also for what the caller may not know exists", 0, 0},
-    {"409", "conflict: a stale version or a duplicate; error.current holds the object", 0, 1},
+    {"400", "bad_request: malformed JSON, wrong types, a bad query parameter", 0, 0, 0},
+    {"401", "unauthenticated or mfa_required", 1, 0, 0},
+    {"403", "forbidden, csrf, mfa_enrolment_required, password_change_required", 1, 0, 0},
+    {"404", "not_found, also for what the caller may not know exists", 0, 0, 0},
+    {"409", "conflict: a stale version or a duplicate; error.current holds the object", 0, 1, 0},
     {"410", "gone: the case was purged under the retention policy; error.tombstone", 1, 0, 1},
-    {"411", "length_required: a chunked body", 0, 1},
-    {"413", "too_large", 0, 0},
-    {"414", "uri_too_long", 0, 0},
-    {"415", "unsupported_media_type", 0, 1},
-    {"422", "validation: well-formed but invalid; field names it", 0, 0},
-    {"429", "rate_limited, with Retry-After", 0, 0},
-    {"431", "headers_too_large", 0, 0},
-    {"500", "internal: a bug or out of memory; the request changed nothing", 0, 0},
-    {"503", "unavailable: the database is down; nothing changed", 0, 0},
+    {"411", "length_required: a chunked body", 0, 1, 0},
+    {"413", "too_large", 0, 0, 0},
+    {"414", "uri_too_long", 0, 0, 0},
+    {"415", "unsupported_media_type", 0, 1, 0},
+    {"422", "validation: well-formed but invalid; field names it", 0, 0, 0},
+    {"429", "rate_limited, with Retry-After", 0, 0, 0},
+    {"431", "headers_too_large", 0, 0, 0},
+    {"500", "internal: a bug or out of memory; the request changed nothing", 0, 0, 0},
+    {"503", "unavailable: the database is down; nothing changed", 0, 0, 0},
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
