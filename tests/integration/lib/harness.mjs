@@ -367,6 +367,21 @@ function splitSetCookie(joined) {
     return joined ? joined.split(/,(?=\s*[^;=\s]+=)/) : [];
 }
 
+// fetchOnce(url, init) - fetch, sent again once when the server had closed
+// the kept-alive connection it went out on before reading it ("other side
+// closed" with no answer: the server's idle timeout met a test process that
+// was busy, e.g. spawning psql, when the close arrived). The server never
+// closes a connection with a request it read and left unanswered, so the
+// second try is the only time the request reaches it.
+async function fetchOnce(url, init) {
+    try {
+        return await fetch(url, init);
+    } catch (err) {
+        if (err?.cause?.code !== 'UND_ERR_SOCKET' || !/other side closed/.test(err.cause.message)) throw err;
+        return fetch(url, init);
+    }
+}
+
 // api(base) - a small fetch client with a cookie jar. Requests resolve
 // {status, headers, json, text}; json is null when the body is not JSON.
 // Every exchange is checked against the server's OpenAPI document
@@ -391,7 +406,7 @@ export function api(base) {
             }
             if (jar.size && !('Cookie' in h)) h.Cookie = client.cookie();
             if (csrf && client.csrf && !['GET', 'HEAD'].includes(method)) h['X-CSRF-Token'] ??= client.csrf;
-            const res = await fetch(new URL(p, base), { method, headers: h, body: payload, redirect: 'manual' });
+            const res = await fetchOnce(new URL(p, base), { method, headers: h, body: payload, redirect: 'manual' });
             const setCookies = res.headers.getSetCookie?.() ?? splitSetCookie(res.headers.get('set-cookie'));
             for (const line of setCookies) {
                 const [pair, ...attrs] = line.split(';');
