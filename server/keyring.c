@@ -260,23 +260,30 @@ static int unwrap_failed(mdt_keyring_t *kr, mdt_dbc_t *c, int64_t owner, const c
 }
 
 /* Reads owner's wrapped key and unwraps it with the KEK its row names.
- * MDT_DB_NOT_FOUND when none. */
+ * MDT_DB_NOT_FOUND when none. *mine is set when the row is c's own
+ * transaction's, not committed yet: such a key may still roll back, so it
+ * is never cached (another connection would seal with a key that is not
+ * visible to other nodes yet, or never will be). */
 static int dek_read(mdt_keyring_t *kr, mdt_dbc_t *c, int64_t owner,
-                    unsigned char dek[MDT_SEAL_KEY_BYTES])
+                    unsigned char dek[MDT_SEAL_KEY_BYTES], int *mine)
 {
     unsigned char w[MDT_SEAL_WRAPPED_BYTES];
     char kek_id[KEK_ID_LEN] = "";
     mdt_db_params_t p;
     mdt_db_params_init(&p);
     mdt_db_param_int(&p, owner);
-    PGresult *r = mdt_db_query(
-        c, "SELECT kek_id, encode(wrapped, 'hex') FROM data_keys WHERE owner = $1", &p);
+    PGresult *r = mdt_db_query(c,
+                               "SELECT kek_id, encode(wrapped, 'hex'),"
+                               " coalesce(xmin = xid(pg_current_xact_id_if_assigned()), false)"
+                               " FROM data_keys WHERE owner = $1",
+                               &p);
     if (!r)
         return c->status;
     int rows = PQntuples(r);
     int ok = rows == 1 && wrapped_parse(mdt_db_str(r, 0, 1), w) == 0;
     if (rows == 1)
         snprintf(kek_id, sizeof(kek_id), "%s", mdt_db_str(r, 0, 0));
+    *mine = rows == 1 && strcmp(mdt_db_str(r, 0, 2), "t") == 0;
     PQclear(r);
     if (rows == 0)
         return MDT_DB_NOT_FOUND;
@@ -333,7 +340,8 @@ int mdt_keyring_dek(mdt_keyring_t *kr, mdt_dbc_t *c, int64_t owner, int create,
 {
     if (cache_get(kr, owner, dek))
         return MDT_DB_OK;
-    int rc = dek_read(kr, c, owner, dek);
+    int mine = 0;
+    int rc = dek_read(kr, c, owner, dek, &mine);
     if (rc == MDT_DB_NOT_FOUND && create) {
         char err[256];
         /* A key is never made before this KEK is known to be the database's. */
@@ -347,9 +355,9 @@ int mdt_keyring_dek(mdt_keyring_t *kr, mdt_dbc_t *c, int64_t owner, int create,
         }
         rc = dek_create(kr, c, owner);
         if (rc == MDT_DB_OK)
-            rc = dek_read(kr, c, owner, dek);
+            rc = dek_read(kr, c, owner, dek, &mine);
     }
-    if (rc == MDT_DB_OK)
+    if (rc == MDT_DB_OK && !mine) /* only a committed key: see dek_read */
         cache_put(kr, owner, dek);
     return rc;
 }

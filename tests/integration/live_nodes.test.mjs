@@ -78,6 +78,24 @@ async function until(fn, ms, what) {
     }
 }
 
+// streamReport(conns, names, caseId, expected) - for a failure message: per
+// socket, the seqs of the case it lacks or got twice and every frame that is
+// not an event (resync, error, close), beside what the events table holds.
+async function streamReport(conns, names, caseId, expected) {
+    const lines = [];
+    for (const [i, c] of conns.entries()) {
+        const got = eventSeqs(c, caseId);
+        const have = new Set(got);
+        const missing = expected.filter((s) => !have.has(s));
+        const dup = got.filter((s, k) => got.indexOf(s) !== k);
+        const other = c.frames.filter((f) => f.type !== 'event').map((f) => JSON.stringify(f));
+        lines.push(`${names[i]}: ${got.length} events, last ${got.at(-1)}, missing [${missing}], twice [${dup}], socket ${c.ws.readyState === 1 ? 'open' : 'closed'}, other frames ${other.join(' ')}`);
+    }
+    const rows = await psql(dbUrl, `SELECT string_agg(seq || ':' || kind || ':' || coalesce(case_id::text, '-'), ' ' ORDER BY seq) FROM events WHERE seq > ${expected[0] - 1}`);
+    lines.push(`events from seq ${expected[0]}: ${rows}`);
+    return lines.join('\n');
+}
+
 test('the upgrade on node B needs the session in B\'s cache: 401 before GET /me there, open after', async () => {
     const fresh = await login(A.url, w.users.policeMember);
     await assert.rejects(open(fresh, B), (e) => e.status === 401);
@@ -158,9 +176,20 @@ test('concurrent writers on both nodes: subscribers on each node get every event
     );
     const expected = await dbSeqs(caseId, seq);
     assert.equal(expected.length, 160);
-    await until(() => subs.every((c) => eventSeqs(c, caseId).at(-1) === expected.at(-1)), 30000, 'every subscriber to catch up');
+    const names = ['cac on A', 'police on B', 'cac on B'];
+    try {
+        const caughtUp = () => {
+            // a resync ends the subscription: waiting on would only time out
+            if (subs.some((c) => c.frames.some((f) => f.type === 'resync'))) throw new Error('a subscriber was told to resync');
+            return subs.every((c) => eventSeqs(c, caseId).at(-1) === expected.at(-1));
+        };
+        await until(caughtUp, 30000, 'every subscriber to catch up');
+    } catch (err) {
+        err.message += `\n${await streamReport(subs, names, caseId, expected)}`;
+        throw err;
+    }
     for (const c of subs) await c.barrier();
-    for (const c of subs) assert.deepEqual(eventSeqs(c, caseId), expected);
+    for (const [i, c] of subs.entries()) assert.deepEqual(eventSeqs(c, caseId), expected, names[i]);
     for (const c of subs) await c.close();
 });
 
