@@ -63,7 +63,7 @@ function writer(client, n, stopped) {
 // the seqs of the entry.created events it receives; sub.ready resolves at
 // the first `subscribed`.
 function subscriber(client) {
-    const sub = { events: [], lastSeq: null, conn: null, stopped: false, reconnects: 0 };
+    const sub = { events: [], frames: [], lastSeq: null, conn: null, stopped: false, reconnects: 0 };
     let ready;
     sub.ready = new Promise((resolve) => (ready = resolve));
     sub.done = (async () => {
@@ -75,6 +75,8 @@ function subscriber(client) {
                 sub.conn = conn;
                 conn.ws.on('message', (data) => {
                     const f = JSON.parse(data.toString());
+                    // every frame but events and pongs, for the failure message
+                    if (f.type !== 'event' && f.type !== 'pong') sub.frames.push(JSON.stringify(f).slice(0, 200));
                     if (f.type !== 'event' || f.case_id !== caseId) return;
                     if (f.kind === 'entry.created') sub.events.push(f.seq);
                     sub.lastSeq = Math.max(sub.lastSeq, f.seq);
@@ -180,7 +182,14 @@ test('PostgreSQL restart and SIGKILL mid-traffic: acknowledged writes kept once,
         totals.duplicated += got.length - new Set(got).size;
         totals.lost += expected.filter((s) => !got.includes(s)).length;
         totals.reconnects += sub.reconnects;
-        assert.deepEqual(got, expected, `${key}: every visible event once, in order`);
+        const missing = expected.filter((s) => !got.includes(s));
+        assert.deepEqual(
+            got,
+            expected,
+            `${key}: every visible event once, in order; missing ${missing.length} ` +
+                `(first ${missing.slice(0, 5)}), last seen ${sub.lastSeq}, reconnects ${sub.reconnects}, ` +
+                `other frames: ${sub.frames.slice(-12).join(' ')}`,
+        );
     }
     assert.ok(totals.reconnects >= 3, 'every subscriber reconnected after the SIGKILL');
     mark('subscribers checked');
