@@ -90,7 +90,8 @@ function subscriber(client) {
                 ready();
                 await conn.closed;
                 if (!sub.stopped) sub.reconnects++;
-            } catch {
+            } catch (err) {
+                sub.frames.push(`(reconnect failed: ${String(err?.message ?? err).slice(0, 120)})`);
                 await sleep(100);
             }
         }
