@@ -343,7 +343,7 @@ void mdt_http_respond(mdt_req_t *req, int status, const char *content_type, char
     }
     req->responded = 1;
     if (req->streamed && !req->body_done)
-        req->close_after = 1; /* the rest of the body is read and dropped */
+        req->close_after = 1;         /* the rest of the body is read and dropped */
     if (req->wsi && req->rx_paused) { /* never write while reading is stopped */
         req->rx_paused = 0;
         lws_rx_flow_control(req->wsi, 1);
