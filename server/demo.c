@@ -681,8 +681,8 @@ static int demo_entry(demo_t *d, const demo_entry_t *en)
         " $3::bigint, 'disclosure', $10::text, 'recording_ref', $11::text) END,"
         " now() - make_interval(days => $9::int)) RETURNING *)"
         " INSERT INTO entry_versions (entry_id, version, body_md, body_html, visibility,"
-        " visible_to, edited_by, edited_at) SELECT id, version, body_md, body_html, visibility,"
-        " visible_to, author_id, created_at FROM e RETURNING entry_id",
+        " visible_to, interview, edited_by, edited_at) SELECT id, version, body_md, body_html,"
+        " visibility, visible_to, interview, author_id, created_at FROM e RETURNING entry_id",
         &p);
     free(html);
     if (id < 0)

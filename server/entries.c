@@ -7,6 +7,9 @@
  * thread, and both source and HTML are stored. Each version of an entry is a
  * row of entry_versions (version 1 at creation), so history never depends on
  * the live row; retraction sets retracted_at/retracted_by and keeps it all.
+ * The body and an interview's recording_ref (inside the interview jsonb,
+ * every version) are sealed (sealed.h), bound to the entry; they are opened
+ * on the database thread as rows are read.
  *
  * What a principal sees of an entry is decided in one place, entry_row_json:
  * nothing when the view filter (view.h) says no, and for a retracted entry no
@@ -16,6 +19,7 @@
  * with the same renderer. */
 #include "entries.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +48,7 @@ static const char *const DISCLOSURES[] = {"none", "partial", "full", NULL};
         "e.created_at") ","                                                                        \
                         " " TS("e.edited_at") ", " TS(                                             \
                             "e.retracted_at") ", e.retracted_by, u.display_name"                   \
-                                              ", e.meeting_id"                                     \
+                                              ", e.meeting_id, e.interview->>'recording_ref'"      \
                                               " FROM entries e JOIN users u ON u.id = e.author_id"
 
 enum {
@@ -64,13 +68,16 @@ enum {
     C_RETRACTED,
     C_RETRACTED_BY,
     C_AUTHOR_NAME,
-    C_MEETING
+    C_MEETING,
+    C_REF /* the interview's recording_ref, sealed apart from the other facts */
 };
 
-/* The sealed columns of ENTRY_SELECT: the body, bound to the entry. */
+/* The sealed columns of ENTRY_SELECT: the body and the interview's
+ * recording_ref, bound to the entry. */
 static const mdt_sealed_col_t ENTRY_SEALED[] = {
     {C_MD, "entry", "body_md", C_ID, C_CASE, NULL, -1},
     {C_HTML, "entry", "body_html", C_ID, C_CASE, NULL, -1},
+    {C_REF, "entry", "recording_ref", C_ID, C_CASE, NULL, -1},
 };
 #define N_ENTRY_SEALED (sizeof(ENTRY_SEALED) / sizeof(ENTRY_SEALED[0]))
 
@@ -90,6 +97,39 @@ static int entry_seal(mdt_dbc_t *c, mdt_sealed_hold_t *h, int64_t id, int64_t ca
     int rc = mdt_sealed_put(c, h, &w, md, smd);
     w.field = "body_html";
     return rc == MDT_DB_OK ? mdt_sealed_put(c, h, &w, html, shtml) : rc;
+}
+
+/* The interview facts iv to store for entry id of case case_id, as compact
+ * JSON text into *out (malloc'ed, the caller frees; NULL when iv is NULL):
+ * a copy of iv whose recording_ref is sealed (a blank one is kept as it
+ * is). The date, interviewer and disclosure stay clear (SQL may use them).
+ * MDT_DB_OK or an error status with c->error set. */
+static int interview_seal(mdt_dbc_t *c, json_t *iv, int64_t id, int64_t case_id, char **out)
+{
+    mdt_seal_where_t w = {"entry", "recording_ref", id, case_id, ""};
+    char *sealed = NULL;
+    json_t *j = NULL;
+    *out = NULL;
+    if (!iv)
+        return MDT_DB_OK;
+    int rc =
+        mdt_sealed_seal(c, &w, json_string_value(json_object_get(iv, "recording_ref")), &sealed);
+    if (rc != MDT_DB_OK)
+        goto exit;
+    j = json_copy(iv);
+    if (j && sealed && json_object_set_new(j, "recording_ref", json_string(sealed)) != 0) {
+        json_decref(j);
+        j = NULL;
+    }
+    *out = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (!*out) {
+        c->status = rc = MDT_DB_ERROR;
+        snprintf(c->error, sizeof(c->error), "out of memory sealing interview facts");
+    }
+exit:
+    json_decref(j);
+    free(sealed);
+    return rc;
 }
 
 /* ---- serializing ---------------------------------------------------------- */
@@ -117,11 +157,23 @@ json_t *mdt_entries_ids_json(const int64_t *ids, size_t n)
     return a;
 }
 
+/* The interview facts of row (stored JSON in column col) as a new object
+ * with the opened recording_ref of column ref_col (sealed columns are
+ * opened in place before rows are serialized), or NULL when there are
+ * none. */
+static json_t *interview_facts(const PGresult *r, int row, int col, int ref_col)
+{
+    const char *s = mdt_db_str(r, row, col);
+    json_t *j = s ? json_loads(s, 0, NULL) : NULL;
+    if (j && !PQgetisnull(r, row, ref_col))
+        json_object_set_new(j, "recording_ref", json_string(mdt_db_str(r, row, ref_col)));
+    return j;
+}
+
 /* The stored interview object, or null when hidden or absent. */
 static json_t *interview_json(const PGresult *r, int row, int with_body)
 {
-    const char *s = mdt_db_str(r, row, C_INTERVIEW);
-    json_t *j = s && with_body ? json_loads(s, 0, NULL) : NULL;
+    json_t *j = with_body ? interview_facts(r, row, C_INTERVIEW, C_REF) : NULL;
     return j ? j : json_null();
 }
 
@@ -396,13 +448,15 @@ static int entry_insert(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in, co
     char *ids = mdt_ids_literal(in->visible_to, in->n_visible_to);
     if (!ids)
         return MDT_DB_ERROR;
-    char *interview = in->interview ? json_dumps(in->interview, JSON_COMPACT) : NULL;
+    char *interview = NULL;
     mdt_sealed_hold_t hold = {0};
     const char *smd = NULL, *shtml = NULL;
     PGresult *r = NULL;
     int rc = mdt_sealed_next_id(c, "entries_id_seq", id);
     if (rc == MDT_DB_OK)
         rc = entry_seal(c, &hold, *id, op->case_id, in->body_md, html, &smd, &shtml);
+    if (rc == MDT_DB_OK)
+        rc = interview_seal(c, in->interview, *id, op->case_id, &interview);
     if (rc != MDT_DB_OK)
         goto exit;
     mdt_db_params_t prm;
@@ -558,13 +612,15 @@ static int entry_write_edit(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t *in
                             int vis, const int64_t *ids, size_t n)
 {
     char *lit = mdt_ids_literal(ids, n);
-    char *interview = in->interview ? json_dumps(in->interview, JSON_COMPACT) : NULL;
+    char *interview = NULL;
     mdt_sealed_hold_t hold = {0};
     const char *smd = NULL, *shtml = NULL;
     int rc = MDT_DB_ERROR;
-    if (!lit || (in->interview && !interview))
+    if (!lit)
         goto exit;
     rc = entry_seal(c, &hold, op->object_id, op->case_id, in->body_md, html, &smd, &shtml);
+    if (rc == MDT_DB_OK)
+        rc = interview_seal(c, in->interview, op->object_id, op->case_id, &interview);
     if (rc != MDT_DB_OK)
         goto exit;
     mdt_db_params_t prm;
@@ -690,8 +746,7 @@ static json_t *history_item(const PGresult *r, int row, int full)
     if (!v || !full)
         return v;
     size_t n = mdt_casectx_parse_ids(mdt_db_str(r, row, 4), ids, MDT_CASE_MAX_AGENCIES);
-    const char *interview = mdt_db_str(r, row, 7);
-    json_t *iv = interview ? json_loads(interview, 0, NULL) : NULL;
+    json_t *iv = interview_facts(r, row, 7, 10);
     if (iv)
         json_object_set_new(v, "interview", iv);
     json_object_set_new(v, "body_md", json_string(mdt_db_str(r, row, 1)));
@@ -713,16 +768,18 @@ static int history_items(mdt_dbc_t *c, mdt_caseop_t *op, int all_full, int curre
     static const mdt_sealed_col_t SEALED[] = {
         {1, "entry", "body_md", 8, 9, NULL, -1},
         {2, "entry", "body_html", 8, 9, NULL, -1},
+        {10, "entry", "recording_ref", 8, 9, NULL, -1},
     };
     PGresult *r = mdt_sealed_query(
         c,
         "SELECT v.version, v.body_md, v.body_html, v.visibility,"
         " v.visible_to::text, v.edited_by, " TS(
             "v.edited_at") ","
-                           " v.interview::text, v.entry_id, e.case_id"
+                           " v.interview::text, v.entry_id, e.case_id,"
+                           " v.interview->>'recording_ref'"
                            " FROM entry_versions v JOIN entries e ON e.id = v.entry_id"
                            " WHERE v.entry_id = $1 ORDER BY v.version",
-        &prm, SEALED, 2);
+        &prm, SEALED, sizeof(SEALED) / sizeof(SEALED[0]));
     if (!r)
         return c->status;
     json_t *items = json_array();

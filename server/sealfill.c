@@ -30,8 +30,14 @@ typedef struct {
     const char *update;
 } fill_t;
 
-#define ENTRY_COND PLAIN("body_md") " OR " PLAIN("body_html")
-#define VERSION_COND PLAIN("v.body_md") " OR " PLAIN("v.body_html")
+#define ENTRY_COND                                                                                 \
+    PLAIN("body_md") " OR " PLAIN("body_html") " OR " PLAIN("interview->>'recording_ref'")
+#define VERSION_COND                                                                               \
+    PLAIN("v.body_md") " OR " PLAIN("v.body_html") " OR " PLAIN("v.interview->>'recording_ref'")
+/* An interview's recording_ref is sealed inside its jsonb ($n NULL: none). */
+#define SET_REF(n)                                                                                 \
+    "interview = CASE WHEN $" n "::text IS NULL THEN interview ELSE"                               \
+    " jsonb_set(interview, '{recording_ref}', to_jsonb($" n "::text)) END"
 #define SERVICE_COND PLAIN("service") " OR " PLAIN("note")
 #define CONSENT_COND                                                                               \
     "jsonb_typeof(consented_by) <> 'string' OR " PLAIN("purpose") " OR " PLAIN(                   \
@@ -46,17 +52,19 @@ typedef struct {
 #define LIMIT_LOCK " LIMIT 200 FOR UPDATE SKIP LOCKED"
 
 static const fill_t FILLS[] = {
-    {"entries", "entry", {"body_md", "body_html"}, 2, 1,
-     "SELECT id, case_id, '', id::text AS k1, body_md, body_html FROM entries WHERE " ENTRY_COND
-     " ORDER BY id" LIMIT_LOCK,
+    /* An interview's recording_ref is sealed inside its interview jsonb. */
+    {"entries", "entry", {"body_md", "body_html", "recording_ref"}, 3, 1,
+     "SELECT id, case_id, '', id::text AS k1, body_md, body_html, interview->>'recording_ref'"
+     " FROM entries WHERE " ENTRY_COND " ORDER BY id" LIMIT_LOCK,
      "SELECT count(*) FROM entries WHERE " ENTRY_COND,
-     "UPDATE entries SET body_md = $2, body_html = $3 WHERE id = $1::bigint"},
-    {"entry_versions", "entry", {"body_md", "body_html"}, 2, 2,
-     "SELECT v.entry_id, e.case_id, '', v.entry_id::text AS k1, v.version::text AS k2, v.body_md, v.body_html"
+     "UPDATE entries SET body_md = $2, body_html = $3, " SET_REF("4") " WHERE id = $1::bigint"},
+    {"entry_versions", "entry", {"body_md", "body_html", "recording_ref"}, 3, 2,
+     "SELECT v.entry_id, e.case_id, '', v.entry_id::text AS k1, v.version::text AS k2, v.body_md,"
+     " v.body_html, v.interview->>'recording_ref'"
      " FROM entry_versions v JOIN entries e ON e.id = v.entry_id WHERE " VERSION_COND
      " ORDER BY v.entry_id, v.version LIMIT 200 FOR UPDATE OF v SKIP LOCKED",
      "SELECT count(*) FROM entry_versions v WHERE " VERSION_COND,
-     "UPDATE entry_versions SET body_md = $3, body_html = $4"
+     "UPDATE entry_versions SET body_md = $3, body_html = $4, " SET_REF("5")
      " WHERE entry_id = $1::bigint AND version = $2::int"},
     {"services", "service", {"service", "note"}, 2, 1,
      "SELECT id, case_id, '', id::text AS k1, service, note FROM services WHERE " SERVICE_COND

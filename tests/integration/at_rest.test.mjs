@@ -60,14 +60,16 @@ test('tokens in every sealed field and a TOTP secret are absent from pg_dump; th
     assert.equal(e.status, 201, e.text);
     const edited = token('edit');
     assert.equal((await cac.patch(`/api/v1/entries/${e.json.id}`, { body_md: edited, version: 1 })).status, 200);
-    const interview = token('interview');
-    const iv = await cac.post(url('/entries'), {
-        kind: 'interview',
-        body_md: interview,
-        visibility: 'mdt',
-        interview: { date: today(-1), interviewer_id: w.users.cacInterviewer.userId, disclosure: 'partial' },
-    });
+    const [interview, recording, rerecorded] = [token('interview'), token('recref'), token('recref2')];
+    const facts = { date: today(-1), interviewer_id: w.users.cacInterviewer.userId, disclosure: 'partial' };
+    const iv = await cac.post(url('/entries'), { kind: 'interview', body_md: interview, visibility: 'mdt', interview: { ...facts, recording_ref: recording } });
     assert.equal(iv.status, 201, iv.text);
+    assert.equal(iv.json.interview.recording_ref, recording);
+    // Correcting the facts makes a new version, which keeps the earlier reference.
+    const ivEdit = await cac.patch(`/api/v1/entries/${iv.json.id}`, { interview: { ...facts, recording_ref: rerecorded }, version: 1 });
+    assert.equal(ivEdit.status, 200, ivEdit.text);
+    assert.equal(ivEdit.json.interview.recording_ref, rerecorded);
+    assert.equal(await psql(dbUrl, `SELECT count(*) FROM entry_versions WHERE entry_id = ${iv.json.id} AND interview->>'recording_ref' LIKE 'mdtenc1:%' AND interview->>'disclosure' = 'partial'`), '2');
     const [svc, svcNote] = [token('service'), token('svcnote')];
     const s = await cac.post(url('/services'), { date: today(-1), category: 'personal_advocacy', service: svc, minutes: 30, note: svcNote, visibility: 'mdt' });
     assert.equal(s.status, 201, s.text);
@@ -131,7 +133,7 @@ test('tokens in every sealed field and a TOTP secret are absent from pg_dump; th
     const board = await cacLead.get(`/api/v1/cases/${caseA}`);
     assert.equal(board.status, 200, board.text);
     const all = JSON.stringify(board.json);
-    for (const t of [edited, interview, svc, svcNote, legalName, address, guardian, purpose, docRef, consentNote]) assert.ok(all.includes(t), `${t} not read back`);
+    for (const t of [edited, interview, rerecorded, svc, svcNote, legalName, address, guardian, purpose, docRef, consentNote]) assert.ok(all.includes(t), `${t} not read back`);
     assert.ok((await legal.get(url('/pii'))).text.includes(immigration));
     assert.ok((await hospital.get(url('/pii'))).text.includes(health));
     for (const t of [retitled, details]) assert.ok(all.includes(t), `${t} not read back`);
@@ -141,6 +143,9 @@ test('tokens in every sealed field and a TOTP secret are absent from pg_dump; th
     assert.ok(v1.text.includes(outcome), 'the approved version of the minutes reads back');
     const hist = await cac.get(`/api/v1/entries/${e.json.id}/history`);
     assert.ok(hist.text.includes(note) && hist.text.includes(edited), 'every version reads back');
+    const ivHist = await cac.get(`/api/v1/entries/${iv.json.id}/history`);
+    assert.equal(ivHist.status, 200, ivHist.text);
+    assert.deepEqual(ivHist.json.items.map((v) => v.interview.recording_ref), [recording, rerecorded]);
     // Signing in with the sealed TOTP secret works (the next step's code: one
     // step of drift is accepted, and it was never used).
     const u = w.users.cacInterviewer;
@@ -166,6 +171,30 @@ test('a sealed value copied into another row or case is refused, never shown', a
         const hist = await cac.get(`/api/v1/entries/${id}/history`);
         assert.ok(!hist.text.includes(secretText));
     }
+    // An interview's sealed recording_ref copied into another interview entry
+    // (its live row and its first version): the board and the history refuse.
+    // (The CAC interviewer has enrolled a TOTP above: the police one posts.)
+    const interviewer = await login(server.url, w.users.policeInterviewer);
+    const secretRef = token('copiedref');
+    const facts = { date: today(-1), interviewer_id: w.users.policeInterviewer.userId, disclosure: 'none' };
+    const ivSrc = await interviewer.post(`/api/v1/cases/${caseA}/entries`, { kind: 'interview', body_md: 'source', visibility: 'mdt', interview: { ...facts, recording_ref: secretRef } });
+    const ivDst = await interviewer.post(`/api/v1/cases/${caseA}/entries`, { kind: 'interview', body_md: 'target', visibility: 'mdt', interview: { ...facts, recording_ref: 'its own reference' } });
+    assert.equal(ivDst.status, 201, ivDst.text);
+    const ownRef = await psql(dbUrl, `SELECT interview::text FROM entries WHERE id = ${ivDst.json.id}`);
+    const liveAndFirst = [['entries', 'id'], ['entry_versions', 'entry_id']];
+    for (const [table, key] of liveAndFirst)
+        await psql(dbUrl, `UPDATE ${table} SET interview = (SELECT interview FROM entries WHERE id = ${ivSrc.json.id}) WHERE ${key} = ${ivDst.json.id}`);
+    const refBoard = await interviewer.get(`/api/v1/cases/${caseA}`);
+    assert.equal(refBoard.status, 500, `board after a copied recording_ref: ${refBoard.status}`);
+    assert.ok(!refBoard.text.includes(secretRef));
+    const refHist = await interviewer.get(`/api/v1/entries/${ivDst.json.id}/history`);
+    assert.equal(refHist.status, 500, `history after a copied recording_ref: ${refHist.status}`);
+    assert.ok(!refHist.text.includes(secretRef));
+    for (const [table, key] of liveAndFirst) await psql(dbUrl, `UPDATE ${table} SET interview = '${ownRef}'::jsonb WHERE ${key} = ${ivDst.json.id}`);
+    const restored = await interviewer.get(`/api/v1/entries/${ivDst.json.id}/history`);
+    assert.equal(restored.status, 200, restored.text);
+    assert.equal(restored.json.items[0].interview.recording_ref, 'its own reference');
+
     // A protected category copied into another case: refused the same way.
     await psql(dbUrl, `INSERT INTO pii (case_id, category, data, updated_by) SELECT ${caseB}, category, data, updated_by FROM pii WHERE case_id = ${caseA} AND category = 'identity'`);
     const lead = await login(server.url, w.users.cacSupervisor);
@@ -208,5 +237,34 @@ test('plain rows of an older installation: counted by keys status, sealed by mig
     assert.match(status, /rows holding plain text: 0\n/);
     assert.match(status, /data keys wrapped by key id [0-9a-f]{16}: \d+/);
     assert.ok((await cac.get(`/api/v1/cases/${caseB}`)).text.includes(plain), 'read back once sealed');
+    assert.ok(!(await dump()).includes(plain));
+});
+
+test('a plain recording_ref written directly in SQL: counted, sealed by migrate, still read', async () => {
+    const plain = token('legacyref');
+    const cac = await login(server.url, w.users.policeInterviewer);
+    const facts = { date: today(-2), interviewer_id: w.users.policeInterviewer.userId, disclosure: 'full' };
+    const e = await cac.post(`/api/v1/cases/${caseB}/entries`, { kind: 'interview', body_md: 'interview held', visibility: 'mdt', interview: facts });
+    assert.equal(e.status, 201, e.text);
+    for (const [table, key] of [['entries', 'id'], ['entry_versions', 'entry_id']])
+        await psql(dbUrl, `UPDATE ${table} SET interview = interview || jsonb_build_object('recording_ref', '${plain}') WHERE ${key} = ${e.json.id}`);
+    const env = cliEnv(ownerUrl(dbUrl));
+    assert.match((await run(BIN, ['keys', 'status'], { env })).stdout, /rows holding plain text: 2 /);
+    assert.ok((await cac.get(`/api/v1/cases/${caseB}`)).text.includes(plain), 'a plain reference is read as it is');
+    const out = await migrate(dbUrl);
+    assert.match(out, /migrate: sealed 1 row of entries/);
+    assert.match(out, /migrate: sealed 1 row of entry_versions/);
+    for (const [table, key] of [['entries', 'id'], ['entry_versions', 'entry_id']]) {
+        const sealed = `SELECT count(*) FROM ${table} WHERE ${key} = ${e.json.id} AND interview->>'recording_ref' LIKE 'mdtenc1:%' AND interview->>'disclosure' = 'full'`;
+        assert.equal(await psql(dbUrl, sealed), '1', `${table} keeps its facts and seals the reference`);
+    }
+    assert.match((await run(BIN, ['keys', 'status'], { env })).stdout, /rows holding plain text: 0\n/);
+    // Re-running seals nothing more and changes nothing.
+    assert.doesNotMatch(await migrate(dbUrl), /sealed \d+ rows? of entr/);
+    const board = await cac.get(`/api/v1/cases/${caseB}`);
+    assert.equal(board.status, 200, board.text);
+    assert.equal(board.json.entries.find((x) => x.id === e.json.id).interview.recording_ref, plain);
+    const hist = await cac.get(`/api/v1/entries/${e.json.id}/history`);
+    assert.equal(hist.json.items[0].interview.recording_ref, plain);
     assert.ok(!(await dump()).includes(plain));
 });

@@ -85,6 +85,12 @@ test('demo on an empty database loads the installation and prints the logins', a
     for (const n of states.split(',').map(Number)) assert.ok(n >= 1, `consent states ${states}`);
     // Sealed at rest once loaded (docs/security.md): no body in plain text.
     assert.equal(await psql(dbUrl, "SELECT count(*) FROM entries WHERE body_md NOT LIKE 'mdtenc1:%' OR body_html NOT LIKE 'mdtenc1:%'"), '0');
+    // Nor an interview's recording reference (its other facts stay clear).
+    assert.equal(
+        await psql(dbUrl, "SELECT count(*) FROM entries WHERE kind = 'interview' AND (interview->>'recording_ref' NOT LIKE 'mdtenc1:%' OR interview->>'disclosure' IS NULL)"),
+        '0',
+    );
+    assert.ok(Number(await psql(dbUrl, "SELECT count(*) FROM entry_versions WHERE interview->>'recording_ref' LIKE 'mdtenc1:%'")) >= 1, 'the versions are sealed too');
     // Interviews only by interviewers (the rendering is read back through
     // the API by the last test: the bodies are sealed here)
     assert.equal(
@@ -232,6 +238,7 @@ test('the sealed demo reads back through the API: every entry rendered, nothing 
     const sup = logins.find((u) => u.username === 'cac.supervisor');
     const { client } = await signIn(sup);
     const cases = await client.get('/api/v1/cases');
+    const refs = [];
     let read = 0;
     for (const c of cases.json.items) {
         const board = await client.get(`/api/v1/cases/${c.id}`);
@@ -239,8 +246,11 @@ test('the sealed demo reads back through the API: every entry rendered, nothing 
         for (const e of board.json.entries) {
             if (e.retracted_at) continue;
             assert.ok(e.body_html && !/<script/i.test(e.body_html), `entry ${e.id} rendered`);
+            const ref = e.interview?.recording_ref;
+            if (ref !== undefined) assert.ok(!ref.startsWith('mdtenc1:'), `entry ${e.id}: recording_ref opened`), refs.push(ref);
             read++;
         }
     }
     assert.ok(read > 0, 'entries read back');
+    assert.ok(refs.includes('HCAC-REC-2026-0311'), `the seeded recording references read back: ${refs}`);
 });
