@@ -56,7 +56,9 @@ static void test_names(void)
     CHECK_EQ_STR(out, "passwd");
     CHECK(mdt_attachfile_name("C:\\Users\\x\\Release form.pdf", out) == 0);
     CHECK_EQ_STR(out, "Release form.pdf");
-    CHECK(mdt_attachfile_name("  Ex\x01\x1f\x7f" "am\r\n.pdf  ", out) == 0);
+    CHECK(mdt_attachfile_name("  Ex\x01\x1f\x7f"
+                              "am\r\n.pdf  ",
+                              out) == 0);
     CHECK_EQ_STR(out, "Exam.pdf");
     CHECK(mdt_attachfile_name("Zeugnis Müller – 2 Seiten.pdf", out) == 0);
     CHECK_EQ_STR(out, "Zeugnis Müller – 2 Seiten.pdf");

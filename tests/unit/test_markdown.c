@@ -191,8 +191,8 @@ static const struct {
 } xss[] = {
     {"<script>alert(1)</script>", 0},
     {"x <script>alert(1)</script> y", 0},
-    {"<img src=x onerror=alert(1)>", 1}, /* raw HTML: escaped text */
-    {"a <img src=x onerror=alert(1)> b", 1}, /* raw HTML: escaped text */
+    {"<img src=x onerror=alert(1)>", 1},      /* raw HTML: escaped text */
+    {"a <img src=x onerror=alert(1)> b", 1},  /* raw HTML: escaped text */
     {"<IMG SRC=\"javascript:alert(1)\">", 1}, /* raw HTML: escaped text */
     {"[x](javascript:alert(1))", 0},
     {"[x](JaVaScRiPt:alert(1))", 0},
@@ -227,11 +227,11 @@ static const struct {
     {"[x][r]\n\n[r]: <data:text/html,hi> \"t\"", 0},
     {"![x][r]\n\n[r]: data:image/png;base64,AAAA", 0},
     {"[x](\" onmouseover=\"alert(1))", 0},
-    {"<svg onload=alert(1)>", 1}, /* raw HTML: escaped text */
-    {"a <svg/onload=alert(1)> b", 1}, /* not a tag in CommonMark: text */
+    {"<svg onload=alert(1)>", 1},                           /* raw HTML: escaped text */
+    {"a <svg/onload=alert(1)> b", 1},                       /* not a tag in CommonMark: text */
     {"<iframe src=\"https://evil.example/\"></iframe>", 1}, /* raw HTML: escaped text */
-    {"<iframe src=javascript:alert(1)>", 1}, /* raw HTML: escaped text */
-    {"<details open ontoggle=alert(1)>", 1}, /* raw HTML: escaped text */
+    {"<iframe src=javascript:alert(1)>", 1},                /* raw HTML: escaped text */
+    {"<details open ontoggle=alert(1)>", 1},                /* raw HTML: escaped text */
     {"<style>@import 'https://evil.example/x.css'</style>", 0},
     {"<!-- <img src=x onerror=alert(1)> -->", 1}, /* raw HTML: escaped text */
     {"<![CDATA[<script>alert(1)</script>]]>", 0},
@@ -458,8 +458,9 @@ static void test_plaintext(void)
     const char *doc = "# Title\n\nSome *emph* text\nwith [a link](https://example.org) and "
                       "![pic](https://example.org/p.png).\n\n- one\n- two\n\n"
                       "```\ncode  block\n```\n<div>raw</div>\n\nend &amp; `x`";
-    check_excerpt(doc, 1000,
-                  "Title Some emph text with a link and pic. one two code block <div>raw</div> end & x");
+    check_excerpt(
+        doc, 1000,
+        "Title Some emph text with a link and pic. one two code block <div>raw</div> end & x");
     check_excerpt(doc, 10, "Title Som\xe2\x80\xa6");
     check_excerpt(doc, 7, "Title\xe2\x80\xa6"); /* trailing space trimmed before "…" */
     check_excerpt(doc, 1, "\xe2\x80\xa6");
@@ -472,7 +473,8 @@ static void test_plaintext(void)
     check_excerpt("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 3, "\xc3\xa9\xc3\xa9\xe2\x80\xa6");
     check_excerpt("\xc3\xa9\xc3\xa9\xc3\xa9", 3, "\xc3\xa9\xc3\xa9\xc3\xa9");
     check_excerpt("a\tb&#1;c&#x85;d\n\ne", 100, "a b c d e");
-    check_excerpt("<script>alert(1)</script>\n\nsafe <b>x</b>", 100, "<script>alert(1)</script> safe <b>x</b>");
+    check_excerpt("<script>alert(1)</script>\n\nsafe <b>x</b>", 100,
+                  "<script>alert(1)</script> safe <b>x</b>");
     check_excerpt("a b\n\n\nc", 4, "a b\xe2\x80\xa6");
     check_excerpt("ab cd", 4, "ab\xe2\x80\xa6");
 }
