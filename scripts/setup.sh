@@ -41,6 +41,7 @@ PACKAGES=(
     curl ca-certificates clang-format valgrind libfaketime
     clang libclang-rt-14-dev # scripts/fuzz: libFuzzer with ASan+UBSan
     wrk # scripts/bench board: HTTP load on board reads
+    gnuplot-nox # scripts/bench plot: the SVG of fan-out p99 against subscribers
 )
 
 log() { echo "setup: $*" >&2; }

@@ -12,39 +12,11 @@
 // --latency), non-2xx answers, and the server's CPU per read
 // (/proc/PID/stat). Prints one line per run and a summary with the medians
 // and the load average.
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { startServer } from '../integration/lib/harness.mjs';
-import { benchArgs, createCase, login, setupRun } from './lib/setup.mjs';
+import { benchArgs } from './lib/setup.mjs';
+import { cpuMs, f1, loadavg, makeWorld, median, wrk } from './lib/board.mjs';
 
 const args = () => benchArgs('tests/bench/board.mjs', { entries: 200, runs: 3, seconds: 10, threads: 2, connections: 64 });
-
-const cpuMs = (pid) => {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-};
-const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-const ms = (s) => {
-    const m = /^([\d.]+)(us|ms|s)$/.exec(s);
-    return m ? Number(m[1]) * { us: 1e-3, ms: 1, s: 1e3 }[m[2]] : NaN;
-};
-
-function wrk(opt, url, cookie) {
-    const argv = [`-t${opt.threads}`, `-c${opt.connections}`, `-d${opt.seconds}s`, '--latency', '-H', `Cookie: ${cookie}`, url];
-    return new Promise((resolve, reject) => {
-        execFile('wrk', argv, (err, stdout) => {
-            if (err) return reject(err);
-            resolve({
-                requests: Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0),
-                rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0),
-                p50: ms(/\s50%\s+(\S+)/.exec(stdout)?.[1] ?? ''),
-                p99: ms(/\s99%\s+(\S+)/.exec(stdout)?.[1] ?? ''),
-                non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0),
-            });
-        });
-    });
-}
 
 async function oneRun(opt, world, mode) {
     const server = await startServer({
@@ -65,30 +37,6 @@ async function oneRun(opt, world, mode) {
     }
 }
 
-async function makeWorld(opt) {
-    const tag = `${process.pid}b`;
-    const { dbUrl, agencies, users, server } = await setupRun(2, tag);
-    try {
-        const lead = await login(server.url, users.find((u) => u.username.startsWith('cac0_')).username);
-        const police = await login(server.url, users.find((u) => u.username.startsWith('police0_')).username);
-        const { caseId } = await createCase(lead, agencies, tag);
-        const text = 'Spoke with the family and the school counselor; the next review is on Tuesday. '.repeat(2);
-        for (let n = 0; n < opt.entries; n += 8) {
-            await Promise.all(
-                Array.from({ length: Math.min(8, opt.entries - n) }, (_, k) => {
-                    const restricted = (n + k) % 10 === 9;
-                    const c = restricted ? police : lead;
-                    return c.post(`/api/v1/cases/${caseId}/entries`, { kind: 'note', body_md: `**${n + k}** ${text}`, visibility: restricted ? 'agency' : 'mdt' });
-                }),
-            );
-        }
-        return { dbUrl, caseId, cookie: police.cookie() };
-    } finally {
-        await server.stop();
-    }
-}
-
-const f1 = (v) => (Number.isFinite(v) ? v.toFixed(1) : String(v));
 const opt = args();
 const world = await makeWorld(opt);
 const runs = { nocache: [], cache: [] };

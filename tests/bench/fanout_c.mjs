@@ -6,6 +6,16 @@
 //
 //   node tests/bench/fanout_c.mjs --load BIN [--subscribers 100,1000]
 //        [--entries 200] [--rate 20] [--runs 3] [--users 10] [--before BIN]
+//        [--cases 1] [--concurrency 0] [--pgbench SCRIPT] [--name fanout-c]
+//
+// --cases N (statewide): N cases every agency is on; the sockets spread over
+// them (socket i on case i mod N, users interleaved by agency so each case
+// has sockets of every agency) and so do the entries (mdt_load, multi-case).
+// --concurrency C: closed loop, C POSTs in flight (creates/s) instead of
+// --rate. --pgbench SCRIPT: after mdt_load, in the same run and on the same
+// database, pgbench runs SCRIPT (the SQL of one create, tests/bench/
+// create_entry.sql) with C clients for as long as the creates took; the
+// line reports creates/s, pgbench tps and their ratio.
 //
 // Per subscriber count, --runs runs (fresh database and server each); one
 // line per run, then a summary line with the median over the runs of each
@@ -19,10 +29,24 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_PASSWORD } from '../integration/lib/fixtures.mjs';
-import { benchArgs, createCase, login, setupRun } from './lib/setup.mjs';
+import { benchArgs, createCases, login, setupRun } from './lib/setup.mjs';
+import { pgbench } from './lib/pgbench.mjs';
 
 function args() {
-    const defaults = { load: '', before: '', subscribers: '100,1000', entries: 200, rate: 20, runs: 3, users: 10, 'restricted-every': 10 };
+    const defaults = {
+        load: '',
+        before: '',
+        subscribers: '100,1000',
+        entries: 200,
+        rate: 20,
+        runs: 3,
+        users: 10,
+        'restricted-every': 10,
+        cases: 1,
+        concurrency: 0,
+        pgbench: '',
+        name: 'fanout-c',
+    };
     const out = benchArgs('tests/bench/fanout_c.mjs', defaults);
     if (!out.load) throw new Error('fanout_c: --load names the mdt_load binary');
     return out;
@@ -45,30 +69,44 @@ function runLoad(bin, argv) {
 
 async function oneRun(opt, subscribers, runNo, bin) {
     const tag = `${process.pid}c${subscribers}r${runNo}${bin ? 'b' : ''}`;
-    const { agencies, users, server } = await setupRun(opt.users, tag, {}, bin);
+    const { dbUrl, agencies, users, server } = await setupRun(opt.users, tag, {}, bin);
+    let result, caseIds;
     try {
         const lead = await login(server.url, users.find((u) => u.username.startsWith('cac0_')).username);
-        const { caseId, since } = await createCase(lead, agencies, tag);
-        const argv = ['--port', String(server.port), '--case', String(caseId), '--since', String(since)];
+        let since;
+        ({ caseIds, since } = await createCases(lead, agencies, tag, opt.cases));
+        const argv = ['--port', String(server.port), '--since', String(since)];
+        for (const id of caseIds) argv.push('--case', String(id));
         argv.push('--password', DEFAULT_PASSWORD, '--restricted-agency', 'police', '--server-pid', String(server.proc.pid));
         argv.push('--sockets', String(subscribers), '--entries', String(opt.entries), '--rate', String(opt.rate));
-        argv.push('--restricted-every', String(opt['restricted-every']));
-        for (const u of users) argv.push('--user', `${u.agency}:${u.username}`);
+        argv.push('--restricted-every', String(opt['restricted-every']), '--concurrency', String(opt.concurrency));
+        // interleaved by agency: consecutive sockets (one case's) are of every agency
+        const order = [...users].sort((a, b) => Number(/\d+/.exec(a.username)) - Number(/\d+/.exec(b.username)));
+        for (const u of order) argv.push('--user', `${u.agency}:${u.username}`);
         let rssPeak = rssMiB(server.proc.pid);
         const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(server.proc.pid))), 100);
         const load0 = loadavg();
         const x = await runLoad(opt.load, argv).finally(() => clearInterval(sampler));
-        return { ...x, rss_peak: rssPeak, load: load0 };
+        result = { ...x, rss_peak: rssPeak, load: load0 };
     } finally {
         await server.stop();
     }
+    if (!opt.pgbench) return result;
+    // after the server stopped: PostgreSQL alone, as long as the creates took
+    const pg = await pgbench(dbUrl, opt.pgbench, opt.concurrency, result.entries / result.creates_per_s, caseIds[0]);
+    return { ...result, ...pg, ratio: result.creates_per_s / pg.pgbench_tps };
 }
 
 const f1 = (v) => (Number.isFinite(v) ? v.toFixed(1) : String(v));
 
+const creates = (x) =>
+    x.concurrency > 0
+        ? `${x.concurrency} concurrent: ${f1(x.creates_per_s)} creates/s` + (x.pgbench_tps ? `, pgbench ${f1(x.pgbench_tps)} tps, ratio ${x.ratio.toFixed(2)}` : '') + '; '
+        : '';
+
 function runLine(label, r, x) {
     return (
-        `fanout-c ${label}run ${r}: ${x.sockets} subscribers, ${x.entries} entries @ ${x.rate}/s: delivery p50 ${f1(x.p50)} p99 ${f1(x.p99)} max ${f1(x.max)} ms; ` +
+        `${opt.name} ${label}run ${r}: ${x.sockets} subscribers over ${x.cases} cases, ${x.entries} entries ${x.concurrency > 0 ? '' : `@ ${x.rate}/s`}: ${creates(x)}delivery p50 ${f1(x.p50)} p99 ${f1(x.p99)} max ${f1(x.max)} ms; ` +
         `last delivery p99 ${f1(x.last_p99)} ms; REST p99 ${f1(x.rest_p99)} ms; lost ${x.lost} dup ${x.duplicated} leaked ${x.leaked} errors ${x.errors}; ` +
         `cpu per delivery: client ${f1(x.client_cpu_us_per_delivery)} us, server ${f1(x.server_cpu_us_per_delivery)} us (${f1(x.server_cpu_ms_per_entry)} ms/entry); ` +
         `event loop thread ${Math.round(x.server_loop_share * 100)}% of it; connect+subscribe ${x.connect_s.toFixed(2)} s (${x.resubscribes} subscribes pushed back and resent); RSS peak ${f1(x.rss_peak)} MiB; load ${x.load}`
@@ -78,8 +116,11 @@ function runLine(label, r, x) {
 function summaryLine(label, subscribers, runs) {
     const med = (k) => f1(median(runs.map((x) => x[k])));
     const sum = (k) => runs.reduce((n, x) => n + x[k], 0);
+    const pg = opt.pgbench ? `pgbench_tps=${med('pgbench_tps')} ratio=${median(runs.map((x) => x.ratio)).toFixed(2)} ` : '';
     return (
-        `fanout-c ${label}summary subscribers=${subscribers} entries=${opt.entries} rate=${opt.rate}/s runs=${runs.length}: ` +
+        `${opt.name} ${label}summary subscribers=${subscribers} cases=${opt.cases} entries=${opt.entries} ` +
+        (opt.concurrency > 0 ? `concurrency=${opt.concurrency} creates_per_s=${med('creates_per_s')} ${pg}` : `rate=${opt.rate}/s `) +
+        `runs=${runs.length}: ` +
         `p50=${med('p50')}ms p99=${med('p99')}ms max=${med('max')}ms last_p99=${med('last_p99')}ms rest_p99=${med('rest_p99')}ms ` +
         `lost=${sum('lost')} duplicated=${sum('duplicated')} leaked=${sum('leaked')} errors=${sum('errors')} ` +
         `client_cpu=${med('client_cpu_us_per_delivery')}us/delivery server_cpu=${med('server_cpu_us_per_delivery')}us/delivery loop_share=${med('server_loop_share')} ` +

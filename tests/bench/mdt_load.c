@@ -3,10 +3,10 @@
  * tests/bench/fanout_c.mjs, which makes the database, the users, the server
  * and the case, then starts this program against them.
  *
- *   mdt_load --port P --case ID --since SEQ --password PW
+ *   mdt_load --port P --case ID [--case ID ...] --since SEQ --password PW
  *            --user AGENCY:USERNAME [--user ...] --restricted-agency AGENCY
  *            [--sockets 100] [--entries 200] [--rate 20] [--restricted-every 10]
- *            [--server-pid PID] [--drain-ms 5000]
+ *            [--concurrency 0] [--server-pid PID] [--drain-ms 5000]
  *
  * What it does, on one thread: logs every --user in over HTTP (POST
  * /api/v1/login: the mdt_session cookie and the CSRF token); opens --sockets
@@ -18,6 +18,14 @@
  * of --restricted-agency posted by one of its users. Every entry's text
  * carries a tag "benchtag<n>x", which the frames carry too, so a delivery is
  * matched to its POST without waiting for the 201.
+ * Several --case (multi-case, the statewide scenario): socket i subscribes
+ * to case i mod cases with user i mod users, and entry n goes to case n mod
+ * cases, so the sockets and the posts spread evenly; --since is one ledger
+ * seq for all of them (the seq is global). A tag on a socket of another
+ * case counts as leaked, like a restricted entry on another agency's.
+ * --concurrency C (closed loop, the creates/s scenario): instead of a rate,
+ * C POSTs are kept in flight, the next one leaving as soon as one is
+ * answered; creates_per_s is the answered 201s over the posting phase.
  * A `resync` before a socket's `subscribed` (the server's replay queue
  * pushing back on thousands of subscribes at once) is answered by
  * subscribing again, and counted (resubscribes).
@@ -55,6 +63,7 @@
 #include <unistd.h>
 
 #define MAX_USERS  256
+#define MAX_CASES  4096
 #define MAX_EVENTS 256
 #define RBUF       65536
 
@@ -68,6 +77,7 @@ typedef struct {
 typedef struct {
     int fd;
     int user;
+    int kase;        /* index into load_t.cases */
     bool open;       /* 101 received */
     bool subscribed; /* "subscribed" frame received */
     char *buf;       /* unparsed bytes */
@@ -84,12 +94,14 @@ typedef struct {
 
 typedef struct {
     int port;
-    int64_t case_id, since;
+    int64_t cases[MAX_CASES], since;
+    int n_cases, concurrency;
     const char *password, *restricted;
     user_t users[MAX_USERS];
     int n_users;
     int n_sockets, n_entries, restricted_every;
     double rate;
+    double post_start, post_end; /* first POST sent, last answer received */
     long server_pid;
     int drain_ms;
     /* state */
@@ -228,10 +240,29 @@ static long int_after(const char *p, size_t n, const char *key)
     return v;
 }
 
+static bool is_restricted(const load_t *L, long n)
+{
+    return n >= 0 && L->restricted_every > 0 && n % L->restricted_every == L->restricted_every - 1;
+}
+
+/* Whether socket si may see entry n: its case, and its agency when the
+ * entry is restricted. */
+static bool may_see(const load_t *L, int si, long n)
+{
+    const sock_t *s = &L->socks[si];
+    if (s->kase != (int)(n % L->n_cases))
+        return false;
+    return !is_restricted(L, n) || strcmp(L->users[s->user].agency, L->restricted) == 0;
+}
+
 static void record_delivery(load_t *L, int si, long n, double t)
 {
     if (n < 0 || n >= L->n_entries || L->t0[n] == 0) {
         L->errors++;
+        return;
+    }
+    if (!may_see(L, si, n)) {
+        L->leaked++;
         return;
     }
     uint8_t *s = &L->seen[(size_t)si * (size_t)L->n_entries + (size_t)n];
@@ -261,14 +292,7 @@ static void on_text(load_t *L, int si, const char *p, size_t n, double t)
 {
     sock_t *s = &L->socks[si];
     if (n > 14 && memcmp(p, "{\"type\":\"event\"", 15) == 0) {
-        long tag = int_after(p, n, "benchtag");
-        bool restricted = tag >= 0 && L->restricted_every > 0 &&
-                          tag % L->restricted_every == L->restricted_every - 1;
-        if (restricted && strcmp(L->users[s->user].agency, L->restricted) != 0) {
-            L->leaked++;
-            return;
-        }
-        record_delivery(L, si, tag, t);
+        record_delivery(L, si, int_after(p, n, "benchtag"), t);
     } else if (n > 18 && memcmp(p, "{\"type\":\"subscribed\"", 20) == 0) {
         if (!s->subscribed)
             L->subscribed++;
@@ -328,7 +352,7 @@ static int send_subscribe(load_t *L, int si)
 {
     char msg[128];
     int ml = snprintf(msg, sizeof(msg), "{\"type\":\"subscribe\",\"case_id\":%lld,\"since\":%lld}",
-                      (long long)L->case_id, (long long)L->since);
+                      (long long)L->cases[L->socks[si].kase], (long long)L->since);
     return ws_send(L->socks[si].fd, 1, msg, (size_t)ml);
 }
 
@@ -379,6 +403,7 @@ static int open_socket(load_t *L, int si)
 {
     sock_t *s = &L->socks[si];
     s->user = si % L->n_users;
+    s->kase = si % L->n_cases;
     s->buf = malloc((size_t)RBUF * 4);
     s->fd = tcp_connect(L->port);
     if (s->fd < 0 || !s->buf)
@@ -412,7 +437,7 @@ static int poster_for(load_t *L, int n, bool restricted)
 /* Starts POST n; its connection answers into posts[n]. */
 static int start_post(load_t *L, post_t *pt, int n)
 {
-    bool restricted = L->restricted_every > 0 && n % L->restricted_every == L->restricted_every - 1;
+    bool restricted = is_restricted(L, n);
     user_t *u = &L->users[poster_for(L, n, restricted)];
     char body[512], req[1536];
     int bl = snprintf(body, sizeof(body),
@@ -425,7 +450,8 @@ static int start_post(load_t *L, post_t *pt, int n)
                       "Content-Type: application/json\r\nContent-Length: %d\r\nCookie: %s\r\n"
                       "X-CSRF-Token: %s\r\nOrigin: http://127.0.0.1:%d\r\nConnection: "
                       "close\r\n\r\n%s",
-                      (long long)L->case_id, L->port, bl, u->cookie, u->csrf, L->port, body);
+                      (long long)L->cases[n % L->n_cases], L->port, bl, u->cookie, u->csrf, L->port,
+                      body);
     pt->n = n;
     pt->len = 0;
     pt->fd = tcp_connect(L->port);
@@ -456,6 +482,7 @@ static void on_post(load_t *L, post_t *pt, double t)
         }
         close(pt->fd);
         pt->fd = -1;
+        L->post_end = t;
         if (strncmp(pt->resp, "HTTP/1.1 201", 12) == 0) {
             L->rest[L->n_rest++] = t - pt->t0;
         } else {
@@ -541,8 +568,9 @@ static double pct(double *v, size_t n, double p)
 static int usage(void)
 {
     fprintf(stderr, "usage: mdt_load --port P --case ID --since SEQ --password PW --user "
-                    "AGENCY:USERNAME... --restricted-agency A [--sockets N] [--entries N] "
-                    "[--rate R] [--restricted-every K] [--server-pid PID] [--drain-ms MS]\n");
+                    "AGENCY:USERNAME... --restricted-agency A [--case ID...] [--sockets N] "
+                    "[--entries N] [--rate R] [--concurrency C] [--restricted-every K] "
+                    "[--server-pid PID] [--drain-ms MS]\n");
     return 2;
 }
 
@@ -559,8 +587,10 @@ static int parse_args(load_t *L, int argc, char **argv)
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--port"))
             L->port = atoi(v);
-        else if (!strcmp(k, "--case"))
-            L->case_id = atoll(v);
+        else if (!strcmp(k, "--case") && L->n_cases < MAX_CASES)
+            L->cases[L->n_cases++] = atoll(v);
+        else if (!strcmp(k, "--concurrency"))
+            L->concurrency = atoi(v);
         else if (!strcmp(k, "--since"))
             L->since = atoll(v);
         else if (!strcmp(k, "--password"))
@@ -589,7 +619,7 @@ static int parse_args(load_t *L, int argc, char **argv)
         } else
             return -1;
     }
-    return L->port > 0 && L->case_id > 0 && L->n_users > 0 && L->n_sockets > 0 &&
+    return L->port > 0 && L->n_cases > 0 && L->cases[0] > 0 && L->n_users > 0 && L->n_sockets > 0 &&
                    L->n_entries > 0 && L->rate > 0
                ? 0
                : -1;
@@ -612,22 +642,33 @@ static double connect_all(load_t *L, post_t *posts)
     return L->subscribed == L->n_sockets ? (now_ms() - t0) / 1e3 : -1;
 }
 
-/* Posts every entry on schedule, then drains until every expected delivery
- * arrived or drain_ms passed. */
+/* Starts POST n; a failure to send is counted as a failed POST. */
+static void post_one(load_t *L, post_t *posts, int n)
+{
+    if (start_post(L, &posts[n], n) != 0) {
+        L->rest_fail++;
+        fprintf(stderr, "mdt_load: post %d: cannot send\n", n);
+    }
+}
+
+/* Posts every entry: on schedule (open loop at --rate) or, with
+ * --concurrency C, as soon as fewer than C are unanswered (closed loop);
+ * then drains until every expected delivery arrived or drain_ms passed. */
 static void post_all(load_t *L, post_t *posts)
 {
-    double start = now_ms(), step = 1000.0 / L->rate;
+    double start = L->post_start = now_ms(), step = 1000.0 / L->rate;
     for (int n = 0; n < L->n_entries;) {
         double due = start + step * n, t = now_ms();
-        if (t >= due) {
-            if (start_post(L, &posts[n], n) != 0) {
-                L->rest_fail++;
-                fprintf(stderr, "mdt_load: post %d: cannot send\n", n);
-            }
-            n++;
-            continue;
+        if (L->concurrency > 0) {
+            if (n - (L->n_rest + L->rest_fail) < L->concurrency)
+                post_one(L, posts, n++);
+            else
+                pump(L, posts, 50);
+        } else if (t >= due) {
+            post_one(L, posts, n++);
+        } else {
+            pump(L, posts, (int)(due - t));
         }
-        pump(L, posts, (int)(due - t));
     }
     double end = now_ms() + L->drain_ms;
     for (;;) {
@@ -666,11 +707,8 @@ static int setup(load_t *L, post_t **posts)
 static void count_lost(load_t *L)
 {
     for (int n = 0; n < L->n_entries; n++) {
-        bool restricted =
-            L->restricted_every > 0 && n % L->restricted_every == L->restricted_every - 1;
         for (int si = 0; si < L->n_sockets; si++) {
-            bool may = !restricted || !strcmp(L->users[L->socks[si].user].agency, L->restricted);
-            if (may && !L->seen[(size_t)si * (size_t)L->n_entries + (size_t)n])
+            if (may_see(L, si, n) && !L->seen[(size_t)si * (size_t)L->n_entries + (size_t)n])
                 L->lost++;
         }
     }
@@ -693,19 +731,22 @@ static void report(load_t *L, double connect_s, double cli_ms, const double srv[
     qsort(lastlat, nl, sizeof(double), cmp_d);
     qsort(L->rest, (size_t)L->n_rest, sizeof(double), cmp_d);
     double deliveries = L->n_lat ? (double)L->n_lat : 1;
-    printf("{\"sockets\":%d,\"entries\":%d,\"rate\":%.1f,\"deliveries\":%zu,"
+    double post_s = L->post_end > L->post_start ? (L->post_end - L->post_start) / 1e3 : -1;
+    printf("{\"sockets\":%d,\"cases\":%d,\"concurrency\":%d,\"creates_per_s\":%.1f,"
+           "\"entries\":%d,\"rate\":%.1f,\"deliveries\":%zu,"
            "\"p50\":%.2f,\"p99\":%.2f,\"max\":%.2f,\"last_p50\":%.2f,\"last_p99\":%.2f,"
            "\"rest_p50\":%.2f,\"rest_p99\":%.2f,\"rest_failed\":%d,"
            "\"lost\":%ld,\"duplicated\":%ld,\"leaked\":%ld,\"errors\":%ld,\"resubscribes\":%ld,"
            "\"connect_s\":%.3f,\"client_cpu_us_per_delivery\":%.2f,"
            "\"server_cpu_us_per_delivery\":%.2f,\"server_cpu_ms_per_entry\":%.2f,"
            "\"server_loop_share\":%.2f}\n",
-           L->n_sockets, L->n_entries, L->rate, L->n_lat, pct(L->lat, L->n_lat, 50),
-           pct(L->lat, L->n_lat, 99), L->n_lat ? L->lat[L->n_lat - 1] : -1, pct(lastlat, nl, 50),
-           pct(lastlat, nl, 99), pct(L->rest, (size_t)L->n_rest, 50),
-           pct(L->rest, (size_t)L->n_rest, 99), L->rest_fail, L->lost, L->dup, L->leaked, L->errors,
-           L->resubscribes, connect_s, cli_ms * 1e3 / deliveries,
-           srv[0] < 0 ? -1 : srv[0] * 1e3 / deliveries, srv[0] < 0 ? -1 : srv[0] / L->n_entries,
+           L->n_sockets, L->n_cases, L->concurrency, post_s > 0 ? L->n_rest / post_s : -1,
+           L->n_entries, L->rate, L->n_lat, pct(L->lat, L->n_lat, 50), pct(L->lat, L->n_lat, 99),
+           L->n_lat ? L->lat[L->n_lat - 1] : -1, pct(lastlat, nl, 50), pct(lastlat, nl, 99),
+           pct(L->rest, (size_t)L->n_rest, 50), pct(L->rest, (size_t)L->n_rest, 99), L->rest_fail,
+           L->lost, L->dup, L->leaked, L->errors, L->resubscribes, connect_s,
+           cli_ms * 1e3 / deliveries, srv[0] < 0 ? -1 : srv[0] * 1e3 / deliveries,
+           srv[0] < 0 ? -1 : srv[0] / L->n_entries,
            srv[0] > 0 && srv[1] >= 0 ? srv[1] / srv[0] : -1);
     free(lastlat);
 }
@@ -724,10 +765,8 @@ int main(int argc, char **argv)
         return 2;
     }
     for (int n = 0; n < L.n_entries; n++) {
-        bool restricted =
-            L.restricted_every > 0 && n % L.restricted_every == L.restricted_every - 1;
         for (int si = 0; si < L.n_sockets; si++)
-            L.expected[n] += !restricted || !strcmp(L.users[L.socks[si].user].agency, L.restricted);
+            L.expected[n] += may_see(&L, si, n);
     }
     double cli0 = cpu_self_ms(), srv0[2], srv1[2];
     cpu_server_ms(L.server_pid, srv0);

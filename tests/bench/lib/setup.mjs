@@ -44,15 +44,28 @@ export async function login(base, username) {
 // createCase(lead, agencies, tag) - the run's case, created by the lead
 // client; {caseId, since: the board's seq}.
 export async function createCase(lead, agencies, tag) {
-    const res = await lead.post('/api/v1/cases', {
-        case_number: `B-${tag}`,
-        alias: 'B.B.',
-        referral_date: today(-30),
-        agencies: Object.values(agencies),
-    });
-    if (res.status !== 201) throw new Error(`create case: ${res.status} ${res.text}`);
-    const caseId = res.json.id;
-    return { caseId, since: (await lead.get(`/api/v1/cases/${caseId}`)).json.seq };
+    const { caseIds, since } = await createCases(lead, agencies, tag, 1);
+    return { caseId: caseIds[0], since };
+}
+
+// createCases(lead, agencies, tag, count) - count cases every agency is on,
+// created by the lead client 8 at a time; {caseIds, since: the ledger seq
+// after the last one (the seq is global: one `since` for all of them)}.
+export async function createCases(lead, agencies, tag, count) {
+    const caseIds = [];
+    const one = async (i) => {
+        const res = await lead.post('/api/v1/cases', {
+            case_number: count === 1 ? `B-${tag}` : `B-${tag}-${i}`,
+            alias: 'B.B.',
+            referral_date: today(-30),
+            agencies: Object.values(agencies),
+        });
+        if (res.status !== 201) throw new Error(`create case: ${res.status} ${res.text}`);
+        caseIds[i] = res.json.id;
+    };
+    for (let i = 0; i < count; i += 8) await Promise.all(Array.from({ length: Math.min(8, count - i) }, (_, k) => one(i + k)));
+    const boards = await Promise.all(caseIds.slice(-8).map((id) => lead.get(`/api/v1/cases/${id}`)));
+    return { caseIds, since: Math.max(...boards.map((b) => b.json.seq)) };
 }
 
 // benchArgs(script, defaults) - `--name N` / `--name=N` options over
