@@ -196,6 +196,7 @@ static int load_env(mdt_config_t *cfg, char *err, size_t errlen)
         env_int("MDT_DB_POOL", 4, 1, 64, err, errlen, &cfg->db_pool) ||
         env_int("MDT_DB_LIVE_MAX", 0, 0, 64, err, errlen, &cfg->db_live_max) ||
         env_int("MDT_DB_REPLAY_MAX", 0, 0, 64, err, errlen, &cfg->db_replay_max) ||
+        env_int("MDT_DB_HEAVY_MAX", 0, 0, 64, err, errlen, &cfg->db_heavy_max) ||
         env_int("MDT_DB_LIVE_CONNS", 2, 0, 16, err, errlen, &cfg->db_live_conns) ||
         env_int("MDT_WS_MAX_BYTES", 16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024, err, errlen,
                 &cfg->ws_max_bytes) ||
@@ -231,7 +232,8 @@ void mdt_config_usage(const char *prog)
            "Other settings (environment only): MDT_TRUSTED_PROXIES, MDT_TIME_ZONE,\n"
            "MDT_MFA_REQUIRED_KINDS, MDT_SESSION_IDLE, MDT_SESSION_MAX, MDT_LOCKOUT_FAILURES,\n"
            "MDT_RETENTION, MDT_LOCKOUT_PERIOD, MDT_LOGIN_RATE, MDT_DB_POOL, MDT_DB_LIVE_MAX,\n"
-           "MDT_DB_REPLAY_MAX, MDT_DB_LIVE_CONNS, MDT_EVENT_LOOP, MDT_DB_TIMEOUT_MS,\n"
+           "MDT_DB_REPLAY_MAX, MDT_DB_HEAVY_MAX, MDT_DB_LIVE_CONNS, MDT_EVENT_LOOP, "
+           "MDT_DB_TIMEOUT_MS,\n"
            "MDT_WS_MAX_BYTES, MDT_WS_SUBSCRIBE_RATE,\n"
            "MDT_HASH_THREADS, MDT_MAX_BODY, MDT_SMTP_URL, MDT_SMTP_FROM, MDT_SMTP_USER, "
            "MDT_SMTP_CA_FILE,\n"

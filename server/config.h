@@ -46,6 +46,7 @@ typedef struct {
     int db_pool;
     int db_live_max;   /* connections renders and feed loads may hold (0: pool - 1) */
     int db_replay_max; /* connections subscribe replays may hold (0: pool / 2) */
+    int db_heavy_max;  /* connections heavy requests may hold (0: pool / 2) */
     int db_live_conns; /* the live feed's own connections beside the pool (0: it shares it) */
     int ws_max_bytes;  /* what one socket may hold queued across its subscriptions */
     int ws_sub_rate;   /* subscribe messages per minute, per socket (twice per user) */

@@ -55,6 +55,7 @@ typedef enum {
     MDT_DB_CLASS_REST = 0, /* requests, /healthz, sessions, audit: no cap */
     MDT_DB_CLASS_LIVE,     /* event renders and feed loads */
     MDT_DB_CLASS_REPLAY,   /* WebSocket subscribe replays */
+    MDT_DB_CLASS_HEAVY,    /* long requests (reports, exports, the audit log) */
     MDT_DB_CLASSES
 } mdt_db_class_t;
 

@@ -32,6 +32,7 @@ enum {
     MDT_R_RAW_BODY = 1 << 5,   /* body need not be JSON */
     MDT_R_IDEMPOTENT = 1 << 6, /* a create that honours Idempotency-Key (idem.h) */
     MDT_R_UPLOAD = 1 << 7,     /* a file body up to MDT_ATTACHMENT_MAX (implies RAW_BODY) */
+    MDT_R_HEAVY = 1 << 8,      /* long queries: at most MDT_DB_HEAVY_MAX connections at once */
 };
 
 typedef void (*mdt_handler_fn)(struct mdt_req *req);

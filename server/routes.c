@@ -25,7 +25,7 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_GET, "/healthz", mdt_sys_healthz, MDT_R_PUBLIC},
     {MDT_M_GET, "/metrics", mdt_sys_metrics, MDT_R_PUBLIC},
     {MDT_M_GET, "/api/v1/openapi.json", mdt_openapi_get, MDT_R_PUBLIC},
-    {MDT_M_GET, "/api/v1/_test/sleep", mdt_sys_test_sleep, MDT_R_PUBLIC | MDT_R_TEST},
+    {MDT_M_GET, "/api/v1/_test/sleep", mdt_sys_test_sleep, MDT_R_PUBLIC | MDT_R_TEST | MDT_R_HEAVY},
     {MDT_M_GET, "/api/v1/_test/audit-flush", mdt_audit_test_flush, MDT_R_PUBLIC | MDT_R_TEST},
     {MDT_M_POST, "/api/v1/_test/idem-purge", mdt_idem_test_purge,
      MDT_R_PUBLIC | MDT_R_TEST | MDT_R_RAW_BODY},
@@ -61,7 +61,7 @@ const mdt_route_t mdt_routes[] = {
     {MDT_M_POST, "/api/v1/admin/users/{id}/reset-password", mdt_admin_users_reset_password,
      MDT_R_ADMIN},
     {MDT_M_GET, "/api/v1/account-changes", mdt_admin_account_changes, 0},
-    {MDT_M_GET, "/api/v1/audit", mdt_admin_audit_list, 0},
+    {MDT_M_GET, "/api/v1/audit", mdt_admin_audit_list, MDT_R_HEAVY},
 
     /* the caller's inbox (notify_http.c) */
     {MDT_M_GET, "/api/v1/notifications", mdt_notify_list, 0},
@@ -69,10 +69,10 @@ const mdt_route_t mdt_routes[] = {
 
     /* case boards: each module adds its routes here once its handlers exist */
     /* the dashboard: the literal "actions.csv" before any /actions/... pattern */
-    {MDT_M_GET, "/api/v1/actions.csv", mdt_dashboard_actions_csv, 0},
+    {MDT_M_GET, "/api/v1/actions.csv", mdt_dashboard_actions_csv, MDT_R_HEAVY},
     {MDT_M_GET, "/api/v1/actions", mdt_dashboard_actions, 0},
-    {MDT_M_GET, "/api/v1/reports/nca", mdt_reports_nca, 0},
-    {MDT_M_GET, "/api/v1/reports/tims", mdt_reports_tims, 0},
+    {MDT_M_GET, "/api/v1/reports/nca", mdt_reports_nca, MDT_R_HEAVY},
+    {MDT_M_GET, "/api/v1/reports/tims", mdt_reports_tims, MDT_R_HEAVY},
     {MDT_M_POST, "/api/v1/render", mdt_entries_render, 0},
     {MDT_M_POST, "/api/v1/cases/{id}/entries", mdt_entries_create, MDT_R_IDEMPOTENT},
     {MDT_M_PATCH, "/api/v1/entries/{id}", mdt_entries_update, 0},

@@ -250,11 +250,21 @@ static void run_cpu_work(void *state, void *arg)
     run->cpu(run->op);
 }
 
+/* Queues work for run on a database thread, in the heavy class when its
+ * route is marked so (reports, exports: they may not take the whole pool
+ * from board reads, docs/architecture.md "Fair share of the pool"). */
+static int run_submit(mdt_run_t *run, mdt_db_work_fn work, mdt_db_done_fn done)
+{
+    const mdt_route_t *r = run->req->route;
+    mdt_db_class_t cls = r && (r->flags & MDT_R_HEAVY) ? MDT_DB_CLASS_HEAVY : MDT_DB_CLASS_REST;
+    return mdt_db_submit_class(mdt_ctx_db(run->req), cls, work, done, run);
+}
+
 /* Loop, after the cpu step: the transaction on a database thread. */
 static void run_cpu_done(void *arg)
 {
     mdt_run_t *run = arg;
-    if (mdt_db_submit(mdt_ctx_db(run->req), run_txn_work, run_done, run) != 0)
+    if (run_submit(run, run_txn_work, run_done) != 0)
         run_done(run, MDT_DB_REFUSED);
 }
 
@@ -273,6 +283,6 @@ void mdt_run_start(mdt_run_t *run)
 {
     if (run->idempotent && mdt_idem_init(&run->idem, run->req) != 0)
         return; /* answered */
-    if (mdt_db_submit(mdt_ctx_db(run->req), run_work, run->cpu ? run_pre_done : run_done, run) != 0)
+    if (run_submit(run, run_work, run->cpu ? run_pre_done : run_done) != 0)
         run_done(run, MDT_DB_REFUSED);
 }

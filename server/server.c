@@ -367,16 +367,18 @@ static int server_start(mdt_server_t *srv)
     if (server_block_signals(srv) != 0 || !(srv->loopq = mdt_loopq_new()) ||
         !(srv->metrics = mdt_metrics_new()))
         return -1;
-    mdt_db_opts_t dbo = {.url = srv->cfg.database_url,
-                         .pool_size = srv->cfg.db_pool,
-                         .statement_timeout_ms = srv->cfg.db_timeout_ms,
-                         .max_queue = 4096,
-                         .audit_key = srv->cfg.audit_key,
-                         .keyring = srv->keyring,
-                         .live_conns = srv->cfg.db_live_conns,
-                         .class_max = {[MDT_DB_CLASS_LIVE] = srv->cfg.db_live_max,
-                                       [MDT_DB_CLASS_REPLAY] = srv->cfg.db_replay_max
-                                                                   ? srv->cfg.db_replay_max
+    mdt_db_opts_t dbo = {
+        .url = srv->cfg.database_url,
+        .pool_size = srv->cfg.db_pool,
+        .statement_timeout_ms = srv->cfg.db_timeout_ms,
+        .max_queue = 4096,
+        .audit_key = srv->cfg.audit_key,
+        .keyring = srv->keyring,
+        .live_conns = srv->cfg.db_live_conns,
+        .class_max = {[MDT_DB_CLASS_LIVE] = srv->cfg.db_live_max,
+                      [MDT_DB_CLASS_REPLAY] = srv->cfg.db_replay_max ? srv->cfg.db_replay_max
+                                                                     : (srv->cfg.db_pool + 1) / 2,
+                      [MDT_DB_CLASS_HEAVY] = srv->cfg.db_heavy_max ? srv->cfg.db_heavy_max
                                                                    : (srv->cfg.db_pool + 1) / 2}};
     mdt_workq_opts_t cpo = {.threads = srv->cfg.hash_threads, .max_queue = 256};
     if (!(srv->db = mdt_db_new(&dbo, srv->loopq)) || !(srv->cpu = mdt_workq_new(&cpo, srv->loopq)))

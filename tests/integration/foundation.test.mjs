@@ -175,6 +175,34 @@ test('/healthz answers while a 2 s query is in flight', async () => {
     );
 });
 
+// Heavy requests (reports, exports, the audit log; here the test hook) have
+// their own queue and hold at most half the pool (MDT_DB_HEAVY_MAX, default
+// pool / 2 = 2 of 4): four of them never stand in front of a light request.
+// Orderings and lower bounds only, no upper time limits.
+test('four held heavy requests take half the pool; /healthz is answered before the first ends', async () => {
+    const t0 = performance.now();
+    const ends = [];
+    const slow = [0, 1, 2, 3].map(() =>
+        fetch(`${server.url}/api/v1/_test/sleep?ms=2000`).then(async (res) => {
+            ends.push(performance.now() - t0);
+            return { status: res.status, text: await res.text() };
+        }),
+    );
+    await sleep(300); // let them reach the pool
+    for (let i = 0; i < 3; i++) {
+        const res = await fetch(`${server.url}/healthz`);
+        await res.text();
+        assert.equal(res.status, 200);
+    }
+    const healthzDone = performance.now() - t0;
+    const results = await Promise.all(slow);
+    for (const r of results) assert.equal(r.status, 200, r.text);
+    ends.sort((a, b) => a - b);
+    assert.ok(healthzDone < ends[0], `/healthz done at ${Math.round(healthzDone)} ms, the first heavy request ended at ${Math.round(ends[0])} ms`);
+    // two at a time: the last two could not start before the first two ended
+    assert.ok(ends[3] >= 4000, `four 2 s heavy requests ended by ${Math.round(ends[3])} ms: more than two ran at once`);
+});
+
 test('WebSocket /ws: 401 without a session; ping answered with pong on a signed-in socket', async () => {
     await assert.rejects(wsConnect(`${server.url}/ws`, { origin: server.url }), (err) => {
         assert.equal(err.status, 401);
