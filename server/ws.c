@@ -23,7 +23,6 @@ struct mdt_ws_conn {
     lws_dll2_t list;       /* in srv->conns->open */
     mdt_session_t session; /* copy taken at the upgrade */
     int closing;           /* close code to send on the next writeable, 0 = none */
-    int broken;            /* a direct write failed: closed on the next writeable */
     int rechecking;
     uint64_t id;
     lws_dll2_owner_t subs; /* hub subscriptions */
@@ -104,33 +103,11 @@ void mdt_wsmsg_unref(mdt_wsmsg_t *m)
         free(m);
 }
 
-/* Writes m at once when nothing is queued ahead of it and lws holds no
- * unsent bytes of this socket: no writable callback, no poll() round for
- * this delivery (the fan-out's common case). lws buffers a partial (or
- * refused: EAGAIN) write itself, at most that one frame, and asks for
- * writable; lws_partial_buffered() reports that buffer without a syscall,
- * so a frame never jumps one still buffered and everything after it waits
- * in the bounded queue. 1 written, 0 not tried (queue it). A failed write
- * marks the socket broken: it is closed on its next writable callback and
- * m counts as taken. */
-static int ws_write_now(mdt_ws_conn_t *c, mdt_wsmsg_t *m)
-{
-    if (c->head || c->closing || c->broken || lws_partial_buffered(c->wsi))
-        return 0;
-    if (lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len) {
-        c->broken = 1;
-        lws_callback_on_writable(c->wsi);
-    }
-    return 1;
-}
-
 int mdt_ws_send(mdt_ws_conn_t *c, mdt_wsmsg_t *m)
 {
     if (c->queued_frames >= MDT_WS_MAX_QUEUE_FRAMES ||
         c->queued_bytes + m->len > MDT_WS_MAX_QUEUE_BYTES)
         return -1;
-    if (ws_write_now(c, m))
-        return 0;
     wsq_item_t *it = malloc(sizeof(*it));
     if (!it)
         return -1;
@@ -399,8 +376,6 @@ static int ws_write_close(mdt_ws_conn_t *c, struct lws *wsi)
 
 static int ws_writeable(mdt_ws_conn_t *c, struct lws *wsi)
 {
-    if (c->broken)
-        return -1;
     if (c->closing)
         return ws_write_close(c, wsi);
     wsq_item_t *it = c->head;
