@@ -23,7 +23,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -72,7 +72,7 @@ function siteConfig({ port, certFile, keyFile, nodeA, nodeB }) {
         ['wss://mdtboard.example.org', `wss://127.0.0.1:${port}`],
         ['/etc/ssl/mdtboard/cert.pem', certFile],
         ['/etc/ssl/mdtboard/key.pem', keyFile],
-        ['/usr/share/mdtboard/web', path.join(SOURCE_DIR, 'web')],
+        ['/usr/share/mdtboard/web', path.join(tmp, 'web')],
         ['server 127.0.0.1:8080', `server ${nodeA}`],
         ['server 127.0.0.1:8081', `server ${nodeB}`],
     ];
@@ -117,6 +117,10 @@ function chownTree(dir, id) {
 async function startNginx(port, certFile, keyFile) {
     const dir = path.join(tmp, 'nginx');
     mkdirSync(dir);
+    // nginx serves a copy of web/ beside its own files, as the package puts
+    // web/ under /usr/share: as root it runs as nobody, who may not reach a
+    // checkout under a private (0700) directory.
+    cpSync(path.join(SOURCE_DIR, 'web'), path.join(tmp, 'web'), { recursive: true });
     const [A, B] = nodes;
     writeFileSync(path.join(dir, 'site.conf'), siteConfig({ port, certFile, keyFile, nodeA: `127.0.0.1:${A.port}`, nodeB: `127.0.0.1:${B.port}` }));
     writeFileSync(path.join(dir, 'nginx.conf'), wrapperConfig(dir));
