@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef MDT_SOURCE_DIR
 #define MDT_SOURCE_DIR "."
@@ -92,6 +93,24 @@ static int env_duration(const char *name, int def, char *err, size_t errlen, int
         return -1;
     }
     return 0;
+}
+
+/* MDT_WORKERS: 1..MDT_WORKERS_MAX, or "auto" (the online CPUs, within the
+ * same bounds); unset: 1. */
+static int env_workers(mdt_config_t *cfg, char *err, size_t errlen)
+{
+    const char *v = getenv("MDT_WORKERS");
+    cfg->worker = 0;
+    cfg->ready_fd = -1;
+    if (v && strcmp(v, "auto") == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg->workers = n < 1 ? 1 : n > MDT_WORKERS_MAX ? MDT_WORKERS_MAX : (int)n;
+        return 0;
+    }
+    if (env_int("MDT_WORKERS", 1, 1, MDT_WORKERS_MAX, err, errlen, &cfg->workers) == 0)
+        return 0;
+    snprintf(err, errlen, "MDT_WORKERS must be an integer from 1 to %d, or auto", MDT_WORKERS_MAX);
+    return -1;
 }
 
 /* Splits host:port ([v6]:port accepted) into cfg. */
@@ -209,7 +228,8 @@ static int load_env(mdt_config_t *cfg, char *err, size_t errlen)
         env_int("MDT_DIGEST_HOUR", 6, 0, 23, err, errlen, &cfg->digest_hour) ||
         env_int("MDT_DIGEST_TICK", 60, 0, 3600, err, errlen, &cfg->digest_tick_s) ||
         env_int("MDT_CALENDAR_RATE", 60, 1, 100000, err, errlen, &cfg->calendar_rate) ||
-        env_int("MDT_BOARD_CACHE_MB", 32, 0, 4096, err, errlen, &cfg->board_cache_mb))
+        env_int("MDT_BOARD_CACHE_MB", 32, 0, 4096, err, errlen, &cfg->board_cache_mb) ||
+        env_workers(cfg, err, errlen))
         return -1;
     cfg->max_body = (size_t)body;
     cfg->attachment_max = (size_t)attachment;
@@ -238,8 +258,8 @@ void mdt_config_usage(const char *prog)
            "MDT_HASH_THREADS, MDT_MAX_BODY, MDT_SMTP_URL, MDT_SMTP_FROM, MDT_SMTP_USER, "
            "MDT_SMTP_CA_FILE,\n"
            "MDT_SMTP_PASSWORD, MDT_SMTP_INSECURE_LOOPBACK, MDT_DIGEST_HOUR, MDT_DIGEST_TICK,\n"
-           "MDT_CALENDAR_RATE, MDT_ATTACHMENT_MAX, MDT_METRICS_TOKEN, MDT_BOARD_CACHE_MB. See\n"
-           "README.md.\n",
+           "MDT_CALENDAR_RATE, MDT_ATTACHMENT_MAX, MDT_METRICS_TOKEN, MDT_BOARD_CACHE_MB,\n"
+           "MDT_WORKERS. See README.md.\n",
            prog);
 }
 
@@ -320,5 +340,11 @@ int mdt_config_load(mdt_config_t *cfg, int argc, char **argv, char *err, size_t 
     }
     if (mdt_smtp_check(cfg, err, errlen) != 0)
         return -1;
+    if (cfg->workers > 1 && cfg->listen_port == 0) {
+        snprintf(err, errlen,
+                 "MDT_WORKERS above 1 needs a fixed port in MDT_LISTEN (the workers "
+                 "share it)");
+        return -1;
+    }
     return finish_origin(cfg, origin, err, errlen);
 }

@@ -15,6 +15,9 @@
 #define MDT_METRICS_TOKEN_MIN 32
 #define MDT_METRICS_TOKEN_MAX 128
 
+/* MDT_WORKERS' upper bound (workers.h). */
+#define MDT_WORKERS_MAX 64
+
 /* MDT_RETENTION (docs/retention.md): how long a closed case is kept, in
  * months and days (a year is 12 months); both 0: off, nothing is purged. */
 typedef struct {
@@ -38,6 +41,9 @@ typedef struct {
     const char *mfa_required_kinds; /* comma-separated agency kinds */
     const char *log_level;
     int event_poll; /* MDT_EVENT_LOOP=poll: lws's own poll() loop instead of libuv (epoll) */
+    int workers;    /* MDT_WORKERS: processes sharing the port (1: this one, no supervisor) */
+    int worker;     /* this process's index among them, 0-based (set by workers.c) */
+    int ready_fd;   /* with workers > 1: the pipe to the supervisor, one byte when ready */
     int session_idle_s;
     int session_max_s;
     int lockout_failures;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 static mdt_log_level_t log_level = MDT_LOG_INFO;
+static int log_worker = -1;
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 int mdt_log_set_level(const char *name)
@@ -18,6 +19,11 @@ int mdt_log_set_level(const char *name)
         }
     }
     return -1;
+}
+
+void mdt_log_set_worker(int k)
+{
+    log_worker = k < 0 ? -1 : k;
 }
 
 int mdt_log_enabled(mdt_log_level_t level)
@@ -38,6 +44,8 @@ void mdt_log(mdt_log_level_t level, const char *msg, const char *fmt, ...)
         snprintf(line, sizeof(line), "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=\"%s\"",
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                  ts.tv_nsec / 1000000, level_names[level], msg);
+    if (n > 0 && log_worker >= 0 && (size_t)n < sizeof(line) - 16)
+        n += snprintf(line + n, sizeof(line) - (size_t)n, " worker=%d", log_worker);
     if (n > 0 && (size_t)n < sizeof(line) - 2 && fmt && *fmt) {
         line[n++] = ' ';
         va_list ap;

@@ -1,8 +1,10 @@
 /* log.h - structured logging to stderr.
  *
  * One line per record: `ts=... level=... msg=... key=value ...`. The level is
- * set once at start-up from MDT_LOG_LEVEL (error, warn, info, debug). The only
- * global is the level, written before any thread starts. */
+ * set once at start-up from MDT_LOG_LEVEL (error, warn, info, debug). A
+ * worker process of MDT_WORKERS > 1 (workers.h) also sets its index once,
+ * and every line it writes then carries `worker=k` after msg. The only
+ * globals are the level and that index, written before any thread starts. */
 #ifndef MDT_LOG_H
 #define MDT_LOG_H
 
@@ -10,6 +12,8 @@ typedef enum { MDT_LOG_ERROR, MDT_LOG_WARN, MDT_LOG_INFO, MDT_LOG_DEBUG } mdt_lo
 
 int mdt_log_set_level(const char *name);
 int mdt_log_enabled(mdt_log_level_t level);
+/* Marks every later line with `worker=k` (k >= 0); -1 (the default): no mark. */
+void mdt_log_set_worker(int k);
 
 /* Writes one line: msg is a short constant; fmt adds `key=value` pairs. */
 void mdt_log(mdt_log_level_t level, const char *msg, const char *fmt, ...)

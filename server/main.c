@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "config.h"
 #include "server.h"
+#include "workers.h"
 
 static void usage(void)
 {
@@ -34,7 +35,7 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "mdtboard serve: %s\n", err);
         return 2;
     }
-    rc = mdt_server_run(&cfg);
+    rc = cfg.workers > 1 ? mdt_workers_run(&cfg) : mdt_server_run(&cfg);
     OPENSSL_cleanse(cfg.audit_key, sizeof(cfg.audit_key));
     return rc;
 }

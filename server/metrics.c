@@ -80,8 +80,9 @@ void mdt_metrics_request(mdt_metrics_t *m, const char *route, const char *method
 }
 
 char *mdt_metrics_render(mdt_metrics_t *m, const mdt_metric_value_t *extra, size_t nextra,
-                         size_t *len)
+                         const char *label, size_t *len)
 {
+    const char *sep = *label ? "," : ""; /* between label and the sample's own */
     mdt_buf_t tb;
     mdt_buf_init(&tb);
     mdt_buf_reserve(&tb, 8192);
@@ -91,8 +92,9 @@ char *mdt_metrics_render(mdt_metrics_t *m, const mdt_metric_value_t *extra, size
     for (size_t i = 0; i < m->nseries; i++) {
         series_t *s = &m->series[i];
         mdt_buf_printf(&tb,
-                       "mdt_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %llu\n",
-                       s->route, s->method, s->status, s->count);
+                       "mdt_http_requests_total{%s%sroute=\"%s\",method=\"%s\",status=\"%d\"} "
+                       "%llu\n",
+                       label, sep, s->route, s->method, s->status, s->count);
     }
     mdt_buf_printf(&tb, "# HELP mdt_http_request_duration_ms Request latency in milliseconds.\n"
                         "# TYPE mdt_http_request_duration_ms histogram\n");
@@ -100,16 +102,18 @@ char *mdt_metrics_render(mdt_metrics_t *m, const mdt_metric_value_t *extra, size
         histo_t *h = &m->histo[i];
         for (size_t b = 0; b < NBUCKETS; b++)
             mdt_buf_printf(&tb,
-                           "mdt_http_request_duration_ms_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                           h->route, buckets_ms[b], h->buckets[b]);
+                           "mdt_http_request_duration_ms_bucket{%s%sroute=\"%s\",le=\"%g\"} %llu\n",
+                           label, sep, h->route, buckets_ms[b], h->buckets[b]);
         mdt_buf_printf(&tb,
-                       "mdt_http_request_duration_ms_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
-                       "mdt_http_request_duration_ms_sum{route=\"%s\"} %.3f\n"
-                       "mdt_http_request_duration_ms_count{route=\"%s\"} %llu\n",
-                       h->route, h->count, h->route, h->sum_ms, h->route, h->count);
+                       "mdt_http_request_duration_ms_bucket{%s%sroute=\"%s\",le=\"+Inf\"} %llu\n"
+                       "mdt_http_request_duration_ms_sum{%s%sroute=\"%s\"} %.3f\n"
+                       "mdt_http_request_duration_ms_count{%s%sroute=\"%s\"} %llu\n",
+                       label, sep, h->route, h->count, label, sep, h->route, h->sum_ms, label, sep,
+                       h->route, h->count);
     }
     for (size_t i = 0; i < nextra; i++)
-        mdt_buf_printf(&tb, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", extra[i].name, extra[i].help,
-                       extra[i].name, extra[i].type, extra[i].name, extra[i].value);
+        mdt_buf_printf(&tb, "# HELP %s %s\n# TYPE %s %s\n%s%s%s%s %.17g\n", extra[i].name,
+                       extra[i].help, extra[i].name, extra[i].type, extra[i].name,
+                       *label ? "{" : "", label, *label ? "}" : "", extra[i].value);
     return mdt_buf_take(&tb, len);
 }

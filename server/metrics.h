@@ -24,8 +24,10 @@ typedef struct {
     double value;
 } mdt_metric_value_t;
 
-/* Renders everything as Prometheus text; malloc'ed, caller frees. */
+/* Renders everything as Prometheus text; malloc'ed, caller frees. label
+ * ("" for none, else `name="value"`, e.g. worker="1") is added to every
+ * sample's labels. */
 char *mdt_metrics_render(mdt_metrics_t *m, const mdt_metric_value_t *extra, size_t nextra,
-                         size_t *len);
+                         const char *label, size_t *len);
 
 #endif

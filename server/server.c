@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -41,6 +42,7 @@
 #include "migrate.h"
 #include "routes.h"
 #include "sdnotify.h"
+#include "workers.h"
 #include "ws.h"
 
 #define SERVER_DRAIN_US (5 * LWS_US_PER_SEC)
@@ -146,6 +148,27 @@ static int server_signal_cb(struct lws *wsi, enum lws_callback_reasons reason, v
     return 0;
 }
 
+/* MDT_WORKERS > 1: this worker's listening socket is readable; accepts
+ * what is waiting (a bounded batch per wake) and hands each connection to
+ * lws as its own listener would (lws closes it if it cannot). */
+static int server_accept_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                            size_t len)
+{
+    if (reason != LWS_CALLBACK_RAW_RX_FILE)
+        return 0;
+    mdt_server_t *srv = lws_context_user(lws_get_context(wsi));
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                mdt_log_warn("accept failed", "errno=%d", errno);
+            break;
+        }
+        lws_adopt_socket_vhost(srv->vhost, fd);
+    }
+    return 0;
+}
+
 static void server_build_csp(mdt_server_t *srv)
 {
     snprintf(srv->csp, sizeof(srv->csp),
@@ -168,6 +191,8 @@ static void server_fill_protocols(mdt_server_t *srv)
     p[1].rx_buffer_size = 4096;
     p[2].name = "mdt-signal";
     p[2].callback = server_signal_cb;
+    p[3].name = "mdt-accept";
+    p[3].callback = server_accept_cb;
 }
 
 static void server_fill_tls(const mdt_server_t *srv, struct lws_context_creation_info *info)
@@ -228,7 +253,8 @@ static int server_create_context(mdt_server_t *srv)
         return -1;
     server_fill_protocols(srv);
     srv->ws_retry = (lws_retry_bo_t){.secs_since_valid_ping = 30, .secs_since_valid_hangup = 75};
-    info.port = srv->cfg.listen_port;
+    /* several workers: each accepts on its own SO_REUSEPORT socket (server_listen_shared) */
+    info.port = srv->cfg.workers > 1 ? CONTEXT_PORT_NO_LISTEN_SERVER : srv->cfg.listen_port;
     info.iface = strcmp(srv->cfg.listen_host, "*") == 0 ? NULL : srv->cfg.listen_host;
     info.protocols = srv->protocols;
     info.user = srv;
@@ -258,8 +284,28 @@ static int server_create_context(mdt_server_t *srv)
     srv->vhost = lws_create_vhost(srv->ctx, &info);
     if (!srv->vhost)
         return -1;
-    srv->cfg.listen_port = lws_get_vhost_listen_port(srv->vhost);
+    if (srv->cfg.workers <= 1)
+        srv->cfg.listen_port = lws_get_vhost_listen_port(srv->vhost);
     return 0;
+}
+
+/* MDT_WORKERS > 1: opens this worker's SO_REUSEPORT socket and adopts it
+ * into the loop (server_accept_cb). 0 ok, or nothing to do. */
+static int server_listen_shared(mdt_server_t *srv)
+{
+    if (srv->cfg.workers <= 1)
+        return 0;
+    char err[256];
+    srv->listen_fd = mdt_workers_listen(&srv->cfg, err, sizeof(err));
+    if (srv->listen_fd < 0) {
+        fprintf(stderr, "mdtboard: %s\n", err);
+        return -1;
+    }
+    lws_sock_file_fd_type fd;
+    fd.filefd = srv->listen_fd;
+    return lws_adopt_descriptor_vhost(srv->vhost, LWS_ADOPT_RAW_FILE_DESC, fd, "mdt-accept", NULL)
+               ? 0
+               : -1;
 }
 
 /* Blocks SIGTERM/SIGINT/SIGHUP in this and every later thread; adopts a
@@ -392,7 +438,7 @@ static int server_start(mdt_server_t *srv)
         return -1;
     }
     mdt_loopq_set_context(srv->loopq, srv->ctx);
-    if (server_adopt_signals(srv) != 0)
+    if (server_adopt_signals(srv) != 0 || server_listen_shared(srv) != 0)
         return -1;
     if (mdt_session_start(srv) != 0 || mdt_audit_start(srv) != 0 || mdt_idem_start(srv) != 0 ||
         mdt_ws_start(srv) != 0 || mdt_hub_start(srv) != 0 || mdt_feed_start(srv) != 0 ||
@@ -404,6 +450,21 @@ static int server_start(mdt_server_t *srv)
     mdt_listen_cb_t lcb = {server_on_notify, server_on_listen_state, srv};
     srv->listen = mdt_listen_start(srv->cfg.database_url, "mdt_events", &lcb, srv->loopq);
     return srv->listen ? 0 : -1;
+}
+
+/* Listening, and the database answered (schema and key checked): READY=1
+ * to systemd, or, in a worker of MDT_WORKERS > 1 (which has no
+ * NOTIFY_SOCKET), one byte on the supervisor's pipe (workers.h). */
+static void server_announce_ready(mdt_server_t *srv)
+{
+    if (mdt_sdnotify_send("READY=1\nSTATUS=serving") < 0)
+        mdt_log_warn("sd_notify READY failed", "errno=%d", errno);
+    if (srv->cfg.workers <= 1 || srv->cfg.ready_fd < 0)
+        return;
+    if (write(srv->cfg.ready_fd, "R", 1) != 1)
+        mdt_log_warn("cannot tell the supervisor this worker is ready", "errno=%d", errno);
+    close(srv->cfg.ready_fd);
+    srv->cfg.ready_fd = -1;
 }
 
 /* One wait of the loop at a time (libuv, or lws's poll()) until the drain
@@ -463,6 +524,8 @@ static void server_teardown(mdt_server_t *srv)
     mdt_boardcache_free(srv->boards);
     if (srv->signal_fd >= 0)
         close(srv->signal_fd);
+    if (srv->listen_fd >= 0)
+        close(srv->listen_fd);
 }
 
 int mdt_server_run(const mdt_config_t *cfg)
@@ -472,6 +535,7 @@ int mdt_server_run(const mdt_config_t *cfg)
         return 1;
     srv->cfg = *cfg;
     srv->signal_fd = -1;
+    srv->listen_fd = -1;
     if (mdt_log_set_level(cfg->log_level) != 0) {
         fprintf(stderr, "mdtboard: MDT_LOG_LEVEL must be error, warn, info or debug\n");
         free(srv);
@@ -489,8 +553,7 @@ int mdt_server_run(const mdt_config_t *cfg)
             srv->cfg.listen_port);
     fflush(stdout);
     /* listening, and the database answered (schema and key checked above) */
-    if (mdt_sdnotify_send("READY=1\nSTATUS=serving") < 0)
-        mdt_log_warn("sd_notify READY failed", "errno=%d", errno);
+    server_announce_ready(srv);
     server_loop(srv);
     rc = 0;
 exit:

@@ -54,13 +54,14 @@ typedef struct mdt_server {
     struct mdt_feed *feed;                 /* this node's reader of the event log */
     struct mdt_keyring *keyring;           /* the KEK and data keys; shared by the pool */
     struct mdt_boardcache *boards;         /* boardcache.h: serialized boards (NULL: off) */
-    struct lws_protocols protocols[4];
+    struct lws_protocols protocols[5];
     lws_retry_bo_t ws_retry;
     lws_sorted_usec_list_t sul_stop;
     lws_sorted_usec_list_t sul_idem;   /* purge of old Idempotency-Key answers */
     lws_sorted_usec_list_t sul_daily;  /* notify.c: the daily job at midnight */
     lws_sorted_usec_list_t sul_digest; /* the email digest's minute tick */
     int signal_fd;
+    int listen_fd; /* with MDT_WORKERS > 1: this worker's SO_REUSEPORT socket, or -1 */
     int64_t stop_deadline_us;
 
     char csp[640]; /* Content-Security-Policy value, built once */

@@ -42,14 +42,19 @@ static int healthz_work(mdt_dbc_t *c, void *arg)
 static void healthz_finish(void *arg, int status)
 {
     sys_op_t *op = arg;
+    const mdt_config_t *cfg = &op->req->srv->cfg;
     if (status == MDT_DB_OK) {
         op->run.ans.result = json_pack("{s:s, s:s}", "status", "ok", "db", "ok");
-        return;
+    } else {
+        op->run.ans.ok_status = 503;
+        op->run.ans.result =
+            json_pack("{s:s, s:s, s:{s:s, s:s}}", "status", "unavailable", "db", "down", "error",
+                      "code", "unavailable", "message", "the database is unreachable");
     }
-    op->run.ans.ok_status = 503;
-    op->run.ans.result =
-        json_pack("{s:s, s:s, s:{s:s, s:s}}", "status", "unavailable", "db", "down", "error",
-                  "code", "unavailable", "message", "the database is unreachable");
+    if (cfg->workers > 1 && op->run.ans.result) { /* which worker answered (workers.h) */
+        json_object_set_new(op->run.ans.result, "worker", json_integer(cfg->worker));
+        json_object_set_new(op->run.ans.result, "workers", json_integer(cfg->workers));
+    }
 }
 
 void mdt_sys_healthz(mdt_req_t *req)
@@ -132,7 +137,11 @@ void mdt_sys_metrics(mdt_req_t *req)
          (double)as.pending},
     };
     size_t len = 0;
-    char *text = mdt_metrics_render(srv->metrics, extra, sizeof(extra) / sizeof(extra[0]), &len);
+    char label[32] = "";
+    if (srv->cfg.workers > 1) /* each worker's own counters (docs/operations.md) */
+        snprintf(label, sizeof(label), "worker=\"%d\"", srv->cfg.worker);
+    char *text =
+        mdt_metrics_render(srv->metrics, extra, sizeof(extra) / sizeof(extra[0]), label, &len);
     if (!text) {
         mdt_http_error(req, 500, "internal", NULL, "out of memory");
         return;

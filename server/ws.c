@@ -319,6 +319,8 @@ static void ws_handle(mdt_ws_conn_t *c, const char *data, size_t len)
         mdt_session_activity(c->srv, c->session.id_hash);
         break;
     case MDT_WS_PING:
+        if (c->srv->cfg.workers > 1) /* which worker holds this socket (workers.h) */
+            json_object_set_new(cmd.pong, "worker", json_integer(c->srv->cfg.worker));
         mdt_ws_send_json(c, cmd.pong);
         cmd.pong = NULL;
         break;

@@ -242,7 +242,9 @@ export function childEnv(overrides = {}) {
 
 // startServer({dbUrl, env, args, port, readyTimeoutMs}) - spawns
 // `mdtboard serve` on a free port, connected to dbUrl as the serving role
-// with keyFile(), and waits until /healthz answers.
+// with keyFile(), and waits until /healthz answers. MDT_TEST_WORKERS=N in
+// this process's environment runs every server as N worker processes
+// (MDT_WORKERS, docs/scaling.md) unless env sets MDT_WORKERS itself.
 // Resolves {url, port, proc, stop(signal) -> exit code, stderr(), alive()}.
 export async function startServer({ dbUrl, env = {}, args = [], port, readyTimeoutMs = 10000, bin = BIN } = {}) {
     if (!dbUrl) throw new Error('startServer: dbUrl is required');
@@ -256,6 +258,7 @@ export async function startServer({ dbUrl, env = {}, args = [], port, readyTimeo
             MDT_KEY_FILE: keyFile(),
             MDT_TEST_HOOKS: '1',
             MDT_WEB_ROOT: path.join(SOURCE_DIR, 'web'),
+            MDT_WORKERS: process.env.MDT_TEST_WORKERS,
             ...env,
         }),
         stdio: ['ignore', 'pipe', 'pipe'],
