@@ -7,6 +7,14 @@
 //   node tests/bench/fanout_c.mjs --load BIN [--subscribers 100,1000]
 //        [--entries 200] [--rate 20] [--runs 3] [--users 10] [--before BIN]
 //        [--cases 1] [--concurrency 0] [--pgbench SCRIPT] [--name fanout-c]
+//        [--workers N[,N...]]
+//
+// --workers N: the server runs as N worker processes (MDT_WORKERS; default
+// the MDT_WORKERS of this environment, else 1); the server's CPU is summed
+// over the supervisor and its workers, and mdt_load loads each session into
+// every worker's cache (--warm). A list (--workers 1,2) makes each run once
+// per count, interleaved like --before, one summary line each
+// ("workers=N"), printed on every line.
 //
 // --cases N (statewide): N cases every agency is on; the sockets spread over
 // them (socket i on case i mod N, users interleaved by agency so each case
@@ -46,6 +54,7 @@ function args() {
         concurrency: 0,
         pgbench: '',
         name: 'fanout-c',
+        workers: process.env.MDT_WORKERS || '1',
     };
     const out = benchArgs('tests/bench/fanout_c.mjs', defaults);
     if (!out.load) throw new Error('fanout_c: --load names the mdt_load binary');
@@ -67,27 +76,38 @@ function runLoad(bin, argv) {
     });
 }
 
-async function oneRun(opt, subscribers, runNo, bin) {
-    const tag = `${process.pid}c${subscribers}r${runNo}${bin ? 'b' : ''}`;
-    const { dbUrl, agencies, users, server } = await setupRun(opt.users, tag, {}, bin);
+// serverPids(pid) - the server's processes: pid and its children (the
+// workers of MDT_WORKERS > 1).
+function serverPids(pid) {
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return [pid, ...(kids ? kids.split(/\s+/).map(Number) : [])];
+}
+
+async function oneRun(opt, subscribers, runNo, bin, workers) {
+    const tag = `${process.pid}c${subscribers}r${runNo}${bin ? 'b' : ''}w${workers}`;
+    const { dbUrl, agencies, users, server } = await setupRun(opt.users, tag, { MDT_WORKERS: workers }, bin);
     let result, caseIds;
     try {
+        const pids = serverPids(server.proc.pid); // the workers are up: startServer saw /healthz
         const lead = await login(server.url, users.find((u) => u.username.startsWith('cac0_')).username);
         let since;
         ({ caseIds, since } = await createCases(lead, agencies, tag, opt.cases));
         const argv = ['--port', String(server.port), '--since', String(since)];
         for (const id of caseIds) argv.push('--case', String(id));
-        argv.push('--password', DEFAULT_PASSWORD, '--restricted-agency', 'police', '--server-pid', String(server.proc.pid));
+        argv.push('--password', DEFAULT_PASSWORD, '--restricted-agency', 'police');
+        for (const pid of pids) argv.push('--server-pid', String(pid));
+        if (workers > 1) argv.push('--warm', String(16 * workers));
         argv.push('--sockets', String(subscribers), '--entries', String(opt.entries), '--rate', String(opt.rate));
         argv.push('--restricted-every', String(opt['restricted-every']), '--concurrency', String(opt.concurrency));
         // interleaved by agency: consecutive sockets (one case's) are of every agency
         const order = [...users].sort((a, b) => Number(/\d+/.exec(a.username)) - Number(/\d+/.exec(b.username)));
         for (const u of order) argv.push('--user', `${u.agency}:${u.username}`);
-        let rssPeak = rssMiB(server.proc.pid);
-        const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(server.proc.pid))), 100);
+        const rss = () => pids.reduce((n, pid) => n + rssMiB(pid), 0); // summed over the workers
+        let rssPeak = rss();
+        const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rss())), 100);
         const load0 = loadavg();
         const x = await runLoad(opt.load, argv).finally(() => clearInterval(sampler));
-        result = { ...x, rss_peak: rssPeak, load: load0 };
+        result = { ...x, rss_peak: rssPeak, load: load0, workers };
     } finally {
         await server.stop();
     }
@@ -106,7 +126,7 @@ const creates = (x) =>
 
 function runLine(label, r, x) {
     return (
-        `${opt.name} ${label}run ${r}: ${x.sockets} subscribers over ${x.cases} cases, ${x.entries} entries ${x.concurrency > 0 ? '' : `@ ${x.rate}/s`}: ${creates(x)}delivery p50 ${f1(x.p50)} p99 ${f1(x.p99)} max ${f1(x.max)} ms; ` +
+        `${opt.name} ${label}run ${r}: workers=${x.workers} ${x.sockets} subscribers over ${x.cases} cases, ${x.entries} entries ${x.concurrency > 0 ? '' : `@ ${x.rate}/s`}: ${creates(x)}delivery p50 ${f1(x.p50)} p99 ${f1(x.p99)} max ${f1(x.max)} ms; ` +
         `last delivery p99 ${f1(x.last_p99)} ms; REST p99 ${f1(x.rest_p99)} ms; lost ${x.lost} dup ${x.duplicated} leaked ${x.leaked} errors ${x.errors}; ` +
         `cpu per delivery: client ${f1(x.client_cpu_us_per_delivery)} us, server ${f1(x.server_cpu_us_per_delivery)} us (${f1(x.server_cpu_ms_per_entry)} ms/entry); ` +
         `event loop thread ${Math.round(x.server_loop_share * 100)}% of it; connect+subscribe ${x.connect_s.toFixed(2)} s (${x.resubscribes} subscribes pushed back and resent); RSS peak ${f1(x.rss_peak)} MiB; load ${x.load}`
@@ -118,7 +138,7 @@ function summaryLine(label, subscribers, runs) {
     const sum = (k) => runs.reduce((n, x) => n + x[k], 0);
     const pg = opt.pgbench ? `pgbench_tps=${med('pgbench_tps')} ratio=${median(runs.map((x) => x.ratio)).toFixed(2)} ` : '';
     return (
-        `${opt.name} ${label}summary subscribers=${subscribers} cases=${opt.cases} entries=${opt.entries} ` +
+        `${opt.name} ${label}summary workers=${runs[0].workers} subscribers=${subscribers} cases=${opt.cases} entries=${opt.entries} ` +
         (opt.concurrency > 0 ? `concurrency=${opt.concurrency} creates_per_s=${med('creates_per_s')} ${pg}` : `rate=${opt.rate}/s `) +
         `runs=${runs.length}: ` +
         `p50=${med('p50')}ms p99=${med('p99')}ms max=${med('max')}ms last_p99=${med('last_p99')}ms rest_p99=${med('rest_p99')}ms ` +
@@ -129,14 +149,18 @@ function summaryLine(label, subscribers, runs) {
 }
 
 const opt = args();
-// label -> binary; "" is MDT_BIN alone (no comparison)
-const bins = opt.before ? [['before ', opt.before], ['after ', undefined]] : [['', undefined]];
+// label -> [binary, workers]; "" is MDT_BIN alone (no comparison)
+const counts = String(opt.workers).split(',').map(Number);
+if (counts.some((n) => !(n >= 1 && n <= 64))) throw new Error('fanout_c: --workers takes counts from 1 to 64');
+const bins = (opt.before ? [['before ', opt.before], ['after ', undefined]] : [['', undefined]]).flatMap(([label, bin]) =>
+    counts.map((n) => [counts.length > 1 ? `${label}workers=${n} ` : label, bin, n]),
+);
 let bad = 0;
 for (const subscribers of String(opt.subscribers).split(',').map(Number)) {
     const runs = new Map(bins.map(([label]) => [label, []]));
     for (let r = 1; r <= opt.runs; r++) {
-        for (const [label, bin] of bins) {
-            const x = await oneRun(opt, subscribers, r, bin);
+        for (const [label, bin, workers] of bins) {
+            const x = await oneRun(opt, subscribers, r, bin, workers);
             runs.get(label).push(x);
             bad += x.lost + x.duplicated + x.leaked + x.errors;
             console.log(runLine(label, r, x));

@@ -6,7 +6,7 @@
  *   mdt_load --port P --case ID [--case ID ...] --since SEQ --password PW
  *            --user AGENCY:USERNAME [--user ...] --restricted-agency AGENCY
  *            [--sockets 100] [--entries 200] [--rate 20] [--restricted-every 10]
- *            [--concurrency 0] [--server-pid PID] [--drain-ms 5000]
+ *            [--concurrency 0] [--server-pid PID ...] [--drain-ms 5000] [--warm 0]
  *
  * What it does, on one thread: logs every --user in over HTTP (POST
  * /api/v1/login: the mdt_session cookie and the CSRF token); opens --sockets
@@ -40,6 +40,14 @@
  * delivery, and the event loop thread's share of the server's CPU
  * (/proc/PID/task/PID/stat). Prints one JSON object on stdout; exits 1 on any loss,
  * duplicate, leak or protocol error.
+ *
+ * Several --server-pid (MDT_WORKERS > 1: the supervisor and its workers):
+ * the server's CPU is their sum, and the loop share the sum of their main
+ * threads' over it. --warm K: after each login, K GET /api/v1/me on fresh
+ * connections, so that every worker sharing the port has the session in
+ * its cache before the sockets' upgrades (docs/architecture.md,
+ * "Sessions"); with W workers a worker is missed with probability
+ * (1 - 1/W)^K.
  *
  * Why plain sockets and epoll rather than libwebsockets' client API: the
  * client must cost far less per delivery than the server, and a minimal
@@ -92,6 +100,8 @@ typedef struct {
     size_t len;
 } post_t;
 
+#define MAX_SERVER_PIDS 65
+
 typedef struct {
     int port;
     int64_t cases[MAX_CASES], since;
@@ -102,8 +112,10 @@ typedef struct {
     int n_sockets, n_entries, restricted_every;
     double rate;
     double post_start, post_end; /* first POST sent, last answer received */
-    long server_pid;
+    long server_pids[MAX_SERVER_PIDS];
+    int n_server_pids;
     int drain_ms;
+    int warm;
     /* state */
     int ep;
     sock_t *socks;
@@ -204,6 +216,30 @@ fail:
         close(fd);
     fprintf(stderr, "mdt_load: login %s: cannot connect\n", u->username);
     return -1;
+}
+
+/* --warm: L->warm blocking GET /api/v1/me for u, each on a new connection
+ * (so each may reach another worker). 0 when every one answered 200. */
+static int warm(load_t *L, const user_t *u)
+{
+    char req[1024], resp[512];
+    int rl = snprintf(req, sizeof(req),
+                      "GET /api/v1/me HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nCookie: %s\r\n"
+                      "Connection: close\r\n\r\n",
+                      L->port, u->cookie);
+    for (int k = 0; k < L->warm; k++) {
+        int fd = tcp_connect(L->port);
+        ssize_t r = -1;
+        if (fd >= 0 && write_all(fd, req, (size_t)rl) == 0)
+            r = read(fd, resp, sizeof(resp) - 1);
+        if (fd >= 0)
+            close(fd);
+        if (r < 12 || strncmp(resp, "HTTP/1.1 200", 12) != 0) {
+            fprintf(stderr, "mdt_load: GET /me for %s failed\n", u->username);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Sends one masked client frame (text or pong) of n <= 65535 bytes. */
@@ -537,18 +573,21 @@ static double cpu_stat_ms(const char *path)
     return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* The server's CPU in ms: out[0] the whole process, out[1] its main (event
- * loop) thread; -1 when unknown. */
-static void cpu_server_ms(long pid, double out[2])
+/* The server's CPU in ms, summed over its processes: out[0] the whole
+ * processes, out[1] their main (event loop) threads; -1 when unknown. */
+static void cpu_server_ms(const load_t *L, double out[2])
 {
     char path[96];
-    out[0] = out[1] = -1;
-    if (!pid)
-        return;
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    out[0] = cpu_stat_ms(path);
-    snprintf(path, sizeof(path), "/proc/%ld/task/%ld/stat", pid, pid);
-    out[1] = cpu_stat_ms(path);
+    out[0] = out[1] = L->n_server_pids ? 0 : -1;
+    for (int i = 0; i < L->n_server_pids && out[0] >= 0 && out[1] >= 0; i++) {
+        long pid = L->server_pids[i];
+        snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+        double all = cpu_stat_ms(path);
+        snprintf(path, sizeof(path), "/proc/%ld/task/%ld/stat", pid, pid);
+        double loop = cpu_stat_ms(path);
+        out[0] = all < 0 ? -1 : out[0] + all;
+        out[1] = loop < 0 ? -1 : out[1] + loop;
+    }
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -570,7 +609,7 @@ static int usage(void)
     fprintf(stderr, "usage: mdt_load --port P --case ID --since SEQ --password PW --user "
                     "AGENCY:USERNAME... --restricted-agency A [--case ID...] [--sockets N] "
                     "[--entries N] [--rate R] [--concurrency C] [--restricted-every K] "
-                    "[--server-pid PID] [--drain-ms MS]\n");
+                    "[--server-pid PID ...] [--drain-ms MS] [--warm K]\n");
     return 2;
 }
 
@@ -605,8 +644,10 @@ static int parse_args(load_t *L, int argc, char **argv)
             L->rate = atof(v);
         else if (!strcmp(k, "--restricted-every"))
             L->restricted_every = atoi(v);
-        else if (!strcmp(k, "--server-pid"))
-            L->server_pid = atol(v);
+        else if (!strcmp(k, "--server-pid") && L->n_server_pids < MAX_SERVER_PIDS)
+            L->server_pids[L->n_server_pids++] = atol(v);
+        else if (!strcmp(k, "--warm"))
+            L->warm = atoi(v);
         else if (!strcmp(k, "--drain-ms"))
             L->drain_ms = atoi(v);
         else if (!strcmp(k, "--user") && L->n_users < MAX_USERS) {
@@ -697,7 +738,7 @@ static int setup(load_t *L, post_t **posts)
         !L->rest || !*posts)
         return -1;
     for (int i = 0; i < L->n_users; i++) {
-        if (login(L, &L->users[i]) != 0)
+        if (login(L, &L->users[i]) != 0 || warm(L, &L->users[i]) != 0)
             return -1;
     }
     return 0;
@@ -769,10 +810,10 @@ int main(int argc, char **argv)
             L.expected[n] += may_see(&L, si, n);
     }
     double cli0 = cpu_self_ms(), srv0[2], srv1[2];
-    cpu_server_ms(L.server_pid, srv0);
+    cpu_server_ms(&L, srv0);
     post_all(&L, posts);
     double cli = cpu_self_ms() - cli0;
-    cpu_server_ms(L.server_pid, srv1);
+    cpu_server_ms(&L, srv1);
     double srv[2] = {srv0[0] >= 0 && srv1[0] >= 0 ? srv1[0] - srv0[0] : -1,
                      srv0[1] >= 0 && srv1[1] >= 0 ? srv1[1] - srv0[1] : -1};
     count_lost(&L);
