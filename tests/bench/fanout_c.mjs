@@ -138,7 +138,7 @@ function summaryLine(label, subscribers, runs) {
     const sum = (k) => runs.reduce((n, x) => n + x[k], 0);
     const pg = opt.pgbench ? `pgbench_tps=${med('pgbench_tps')} ratio=${median(runs.map((x) => x.ratio)).toFixed(2)} ` : '';
     return (
-        `${opt.name} ${label}summary workers=${runs[0].workers} subscribers=${subscribers} cases=${opt.cases} entries=${opt.entries} ` +
+        `${opt.name} ${label}summary subscribers=${subscribers} workers=${runs[0].workers} cases=${opt.cases} entries=${opt.entries} ` +
         (opt.concurrency > 0 ? `concurrency=${opt.concurrency} creates_per_s=${med('creates_per_s')} ${pg}` : `rate=${opt.rate}/s `) +
         `runs=${runs.length}: ` +
         `p50=${med('p50')}ms p99=${med('p99')}ms max=${med('max')}ms last_p99=${med('last_p99')}ms rest_p99=${med('rest_p99')}ms ` +

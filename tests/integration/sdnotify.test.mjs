@@ -37,7 +37,10 @@ while True:
     print(repr(msg), status, "pid=%s" % (pid[0] if pid else "?"), "workers=%s" % sorted(map(str, workers)), flush=True)
 `;
 
-test('READY=1 after /healthz answers, STOPPING=1 on SIGTERM', async () => {
+// underNotify(env, check) - a receiver bound to a fresh NOTIFY_SOCKET, a
+// server started with it (and env) on the receiver's port; check(server,
+// out) runs with out() the receiver's output so far. Cleans up after.
+async function underNotify(env, check) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mdt-notify-'));
     const sock = path.join(dir, 'notify');
     const port = await freePort();
@@ -47,38 +50,32 @@ test('READY=1 after /healthz answers, STOPPING=1 on SIGTERM', async () => {
     rx.stdout.setEncoding('utf8').on('data', (d) => (out += d));
     try {
         await until(() => out.includes('bound'), 10000, 'the receiver to bind');
-        const server = await startServer({ dbUrl: await createDatabase(), port, env: { NOTIFY_SOCKET: sock } });
+        const server = await startServer({ dbUrl: await createDatabase(), port, env: { NOTIFY_SOCKET: sock, ...env } });
         await until(() => out.includes('READY=1'), 10000, 'READY=1');
-        assert.match(out, /'READY=1\\nSTATUS=serving' 200/);
-        assert.equal(await server.stop('SIGTERM'), 0);
-        await until(() => out.includes('STOPPING=1'), 10000, 'STOPPING=1');
-        assert.equal((out.match(/READY=1/g) ?? []).length, 1);
+        await check(server, () => out);
     } finally {
         rx.kill();
         rmSync(dir, { recursive: true, force: true });
     }
+}
+
+test('READY=1 after /healthz answers, STOPPING=1 on SIGTERM', async () => {
+    await underNotify({}, async (server, out) => {
+        assert.match(out(), /'READY=1\\nSTATUS=serving' 200/);
+        assert.equal(await server.stop('SIGTERM'), 0);
+        await until(() => out().includes('STOPPING=1'), 10000, 'STOPPING=1');
+        assert.equal((out().match(/READY=1/g) ?? []).length, 1);
+    });
 });
 
 test('MDT_WORKERS=2: READY=1 once, from the supervisor, after both workers answer', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'mdt-notify-'));
-    const sock = path.join(dir, 'notify');
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const rx = spawn('python3', ['-c', RECEIVER, sock, url], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    rx.stdout.setEncoding('utf8').on('data', (d) => (out += d));
-    try {
-        await until(() => out.includes('bound'), 10000, 'the receiver to bind');
-        const server = await startServer({ dbUrl: await createDatabase(), port, env: { NOTIFY_SOCKET: sock, MDT_WORKERS: '2' } });
-        await until(() => out.includes('READY=1'), 10000, 'READY=1');
-        assert.match(out, new RegExp(`'READY=1\\\\nSTATUS=serving' 200 pid=${server.proc.pid} workers=\\['0', '1'\\]`));
+    await underNotify({ MDT_WORKERS: '2' }, async (server, out) => {
+        const pid = server.proc.pid;
+        assert.match(out(), new RegExp(`'READY=1\\\\nSTATUS=serving' 200 pid=${pid} workers=\\['0', '1'\\]`));
         assert.equal(await server.stop('SIGTERM'), 0);
-        await until(() => out.includes('STOPPING=1'), 10000, 'STOPPING=1');
-        assert.equal((out.match(/READY=1/g) ?? []).length, 1);
-        assert.equal((out.match(/STOPPING=1/g) ?? []).length, 1);
-        assert.match(out, new RegExp(`'STOPPING=1' \\S+ pid=${server.proc.pid} `));
-    } finally {
-        rx.kill();
-        rmSync(dir, { recursive: true, force: true });
-    }
+        await until(() => out().includes('STOPPING=1'), 10000, 'STOPPING=1');
+        assert.equal((out().match(/READY=1/g) ?? []).length, 1);
+        assert.equal((out().match(/STOPPING=1/g) ?? []).length, 1);
+        assert.match(out(), new RegExp(`'STOPPING=1' \\S+ pid=${pid} `));
+    });
 });

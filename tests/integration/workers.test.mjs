@@ -110,6 +110,11 @@ test('/healthz over fresh connections is answered by both workers, each naming i
         seen.add(r.json.worker);
     }
     assert.deepEqual([...seen].sort(), [0, 1]);
+    // /metrics: every sample of the worker that answered carries its label
+    const m = await httpRaw(`${server.url}/metrics`);
+    assert.equal(m.status, 200);
+    assert.match(m.text, /^mdt_ws_connections\{worker="[01]"\} \d+$/m);
+    assert.match(m.text, /^mdt_http_requests_total\{worker="[01]",route="\/healthz",method="GET",status="200"\} \d+$/m);
     // each worker's log lines carry its index; the supervisor's do not
     assert.match(server.stderr(), /msg="listening" worker=0 /);
     assert.match(server.stderr(), /msg="listening" worker=1 /);
