@@ -436,6 +436,8 @@ static int ws_offers_protocol(struct lws *wsi)
     return 0;
 }
 
+static void ws_warm_session(mdt_server_t *srv, struct lws *wsi);
+
 /* protocol is the upgrade's name ("websocket"); ours is a subprotocol. */
 int mdt_ws_confirm_upgrade(struct lws *wsi, const char *protocol)
 {
@@ -452,6 +454,8 @@ int mdt_ws_confirm_upgrade(struct lws *wsi, const char *protocol)
         status = 400;
     else if (!ws_session(wsi, srv))
         status = 401;
+    if (status == 401 && srv->cfg.workers > 1)
+        ws_warm_session(srv, wsi);
     if (!status)
         return 0;
     lws_return_http_status(wsi, (unsigned int)status, NULL);
@@ -523,8 +527,34 @@ static void ws_recheck_done(void *arg, int status)
             c->session = r->s;
             mdt_session_cache(r->srv, &r->s);
         }
+    } else if (r->conn_id == 0 && status == MDT_DB_OK) { /* ws_warm_session's */
+        mdt_session_cache(r->srv, &r->s);
     }
     free(r);
+}
+
+/* MDT_WORKERS > 1: an upgrade refused 401 because this worker has not seen
+ * its session (the kernel, not a cookie hash, picked the worker) loads the
+ * session from the database into this worker's cache, as any request with
+ * the cookie would, so the client's next try (GET /me, then the upgrade)
+ * finds it whichever worker that /me reached. Nothing is cached unless the
+ * database says the session is live; the upgrade itself stays refused. */
+static void ws_warm_session(mdt_server_t *srv, struct lws *wsi)
+{
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
+    char *cookie = n > 0 && n <= 8192 ? malloc((size_t)n + 1) : NULL;
+    ws_recheck_t *r = cookie ? calloc(1, sizeof(*r)) : NULL;
+    if (!r || lws_hdr_copy(wsi, cookie, n + 1, WSI_TOKEN_HTTP_COOKIE) < 0 ||
+        mdt_session_token_hash(cookie, r->s.id_hash) != 0)
+        goto exit;
+    r->srv = srv;
+    r->idle_s = srv->cfg.session_idle_s;
+    r->mfa_kinds = srv->cfg.mfa_required_kinds;
+    if (mdt_db_submit(srv->db, ws_recheck_work, ws_recheck_done, r) == 0)
+        r = NULL;
+exit:
+    free(r);
+    free(cookie);
 }
 
 /* Asks the database whether c's session still holds. */

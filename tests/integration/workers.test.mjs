@@ -11,8 +11,8 @@
 // A worker authenticates a WebSocket upgrade from its own session cache
 // (docs/architecture.md "Sessions"), as a node does: warm() loads a session
 // into both workers' caches with GET /api/v1/me over fresh connections
-// before sockets are opened, as the web app's /me-then-connect does node by
-// node.
+// before sockets are opened. An upgrade refused 401 by a worker that had
+// not seen the session makes that worker load it (its own test below).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -168,6 +168,30 @@ test('sockets on both workers get every entry once and in order; a restricted on
         assert.deepEqual(got, want, `${s.who} on worker ${s.worker}`);
     }
     for (const s of socks) await s.conn.close();
+});
+
+test('an upgrade refused 401 by a worker that had not seen the session loads it there: retries succeed without GET /me', async () => {
+    const fresh = await login(server.url, w.users.policeMember); // cached by the worker that answered the login only
+    const statuses = [];
+    const workers = new Set();
+    for (let i = 0; i < FRESH_TRIES && (workers.size < 2 || statuses.filter((s) => s === 101).length < 10); i++) {
+        try {
+            const conn = await open(fresh);
+            statuses.push(101);
+            workers.add(await workerOf(conn));
+            await conn.close();
+        } catch (e) {
+            assert.equal(e.status, 401, e.message);
+            statuses.push(401);
+            await sleep(50); // the refusing worker's database load
+        }
+    }
+    // the login reached one worker; the other accepted this session's
+    // upgrade only after refusing one (no GET /me was sent): its refusal
+    // loaded the session there
+    assert.deepEqual([...workers].sort(), [0, 1], `statuses ${statuses}`);
+    assert.ok(statuses.includes(401), `statuses ${statuses}`);
+    assert.equal(statuses.at(-1), 101);
 });
 
 test('SIGHUP reaches both workers: each reloads the key file', async () => {
