@@ -161,14 +161,24 @@ typedef struct {
     int64_t now;
 } hub_snap_t;
 
-/* The context of case_id in s's snapshot (opened if need be): the db
- * status, MDT_DB_NOT_FOUND when the case is gone. */
+/* Ends s's snapshot: what it memoized goes with it. */
+static void hub_snap_end(mdt_dbc_t *c, hub_snap_t *s)
+{
+    mdt_db_memo_end(c);
+    mdt_db_rollback(c);
+    s->in_tx = 0;
+}
+
+/* The context of case_id in s's snapshot (opened if need be, with a memo:
+ * an object rendered for several view keys is read once): the db status,
+ * MDT_DB_NOT_FOUND when the case is gone. */
 static int hub_snap_case(mdt_dbc_t *c, hub_snap_t *s, int64_t case_id)
 {
     if (!s->in_tx) {
         int rc = mdt_db_begin(c, "repeatable read");
         if (rc != MDT_DB_OK)
             return rc;
+        mdt_db_memo_start(c);
         s->in_tx = 1;
         s->cx_case = 0;
     }
@@ -214,14 +224,11 @@ int mdt_hub_render_batch_work(mdt_dbc_t *c, void *arg)
         hub_ev_t *h = b->evs[i];
         c->status = MDT_DB_OK;
         h->status = hub_render_one(c, &s, h);
-        if (h->status != MDT_DB_OK && s.in_tx) {
-            /* a failed statement ends the snapshot: the next event opens one */
-            mdt_db_rollback(c);
-            s.in_tx = 0;
-        }
+        if (h->status != MDT_DB_OK && s.in_tx)
+            hub_snap_end(c, &s); /* a failed statement ends it: the next event opens one */
     }
     if (s.in_tx)
-        mdt_db_rollback(c);
+        hub_snap_end(c, &s);
     free(s.cx);
     return MDT_DB_OK;
 }
