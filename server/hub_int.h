@@ -105,7 +105,7 @@ typedef struct hub_ev {
 
 /* Events rendered by one database job, in seq order and in one snapshot
  * (a case's context is loaded once for its consecutive events). */
-#define HUB_RENDER_BATCH 64
+#define HUB_RENDER_BATCH 16
 typedef struct {
     mdt_server_t *srv;
     int n;
