@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dbmemo.h"
 #include "log.h"
 #include "workq.h"
 
@@ -158,6 +159,7 @@ void mdt_dbc_close(mdt_dbc_t *c)
 {
     if (!c)
         return;
+    mdt_db_memo_end(c);
     PQfinish(c->conn);
     OPENSSL_cleanse(c->audit_key, sizeof(c->audit_key));
     if (c->keyring_free)
@@ -216,9 +218,13 @@ PGresult *mdt_db_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p)
         dbc_set_error(c, MDT_DB_UNAVAILABLE, "08003", "no connection");
         return NULL;
     }
-    PGresult *r =
-        PQexecParams(c->conn, sql, p ? p->n : 0, NULL, p ? p->values : NULL, NULL, NULL, 0);
+    PGresult *r = c->memo ? mdt_dbmemo_get(c->memo, sql, p ? p->n : 0, p ? p->values : NULL) : NULL;
+    if (r)
+        return r;
+    r = PQexecParams(c->conn, sql, p ? p->n : 0, NULL, p ? p->values : NULL, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK && c->memo)
+        mdt_dbmemo_put(c->memo, sql, p ? p->n : 0, p ? p->values : NULL, r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -227,6 +233,18 @@ PGresult *mdt_db_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p)
     dbc_set_error(c, status, state, db_state_text(state));
     PQclear(r);
     return NULL;
+}
+
+void mdt_db_memo_start(mdt_dbc_t *c)
+{
+    mdt_db_memo_end(c);
+    c->memo = mdt_dbmemo_new(); /* out of memory: statements simply run */
+}
+
+void mdt_db_memo_end(mdt_dbc_t *c)
+{
+    mdt_dbmemo_free(c->memo);
+    c->memo = NULL;
 }
 
 int mdt_db_exec(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p)
@@ -348,6 +366,7 @@ static void db_job_work(void *state, void *arg)
     c->status = MDT_DB_OK;
     c->sqlstate[0] = c->error[0] = 0;
     job->status = job->work(c, job->arg);
+    mdt_db_memo_end(c);
     mdt_db_rollback(c); /* a job that failed mid-transaction leaves none open */
     if (job->status != MDT_DB_OK && job->status != MDT_DB_NOT_FOUND && c->error[0])
         mdt_log_warn("query failed", "sqlstate=%s error=\"%s\"", c->sqlstate, c->error);

@@ -45,6 +45,7 @@ typedef struct mdt_dbc {
     /* set when the connection owns its keyring (a command-line one):
      * mdt_dbc_close frees it with this */
     void (*keyring_free)(struct mdt_keyring *);
+    struct mdt_dbmemo *memo; /* mdt_db_memo_start: statement results kept, or NULL */
 } mdt_dbc_t;
 
 typedef struct mdt_db mdt_db_t;
@@ -125,6 +126,15 @@ typedef struct {
 } mdt_db_params_t;
 
 void mdt_db_params_init(mdt_db_params_t *p);
+
+/* From now until mdt_db_memo_end, a SELECT c already ran with the same text
+ * and parameters answers a copy of its first result without a round trip
+ * (dbmemo.h). Only for read-only work inside one repeatable-read
+ * transaction, where the same statement cannot answer differently; end it
+ * before that transaction ends. Ending frees what was kept; a job ends any
+ * memo its work left on. */
+void mdt_db_memo_start(mdt_dbc_t *c);
+void mdt_db_memo_end(mdt_dbc_t *c);
 void mdt_db_param_str(mdt_db_params_t *p, const char *s); /* NULL is SQL NULL */
 void mdt_db_param_int(mdt_db_params_t *p, int64_t v);
 void mdt_db_param_bool(mdt_db_params_t *p, int v);

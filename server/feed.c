@@ -157,6 +157,7 @@ static void feed_load_done(void *arg, int status)
                 feed_dispatch(srv, &f->evs[i]);
                 feed->last = f->evs[i].seq;
             }
+            mdt_hub_flush(srv); /* render what was loaded, in batches */
             if (f->n == FEED_BATCH)
                 feed->again = 1;
         }

@@ -443,9 +443,9 @@ void mdt_hub_free(mdt_server_t *srv)
     {
         hub_ev_t *h = lws_container_of(d, hub_ev_t, link);
         lws_dll2_remove(d);
-        if (h->ready)
-            mdt_hub_ev_free(h);
-        /* not ready: its render job frees it when it returns (srv->hub NULL) */
+        if (h->ready || !lws_dll2_is_detached(&h->batch_link))
+            mdt_hub_ev_free(h); /* delivered, or never given to a render job */
+        /* otherwise its render job frees it when it returns (srv->hub NULL) */
     }
     lws_end_foreach_dll_safe(d, d1);
     mdt_hmap_free(st->cases);

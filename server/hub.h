@@ -49,8 +49,12 @@ void mdt_hub_unsubscribe_user(struct mdt_server *srv, struct mdt_ws_conn *conn);
 void mdt_hub_refill(struct mdt_server *srv, struct mdt_ws_conn *conn);
 /* The socket is closing: drops its subscriptions. */
 void mdt_hub_conn_closed(struct mdt_server *srv, struct mdt_ws_conn *conn);
-/* A case, meeting or user event from the feed, in seq order. */
+/* A case, meeting or user event from the feed, in seq order. It is
+ * rendered once mdt_hub_flush is called. */
 void mdt_hub_on_event(struct mdt_server *srv, const mdt_feed_event_t *ev);
+/* Renders the events given since the last flush, in batches (one database
+ * job and one snapshot per batch): the feed calls it after each load. */
+void mdt_hub_flush(struct mdt_server *srv);
 
 int mdt_hub_start(struct mdt_server *srv);
 void mdt_hub_stop(struct mdt_server *srv); /* before the lws context is destroyed */

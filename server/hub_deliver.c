@@ -248,29 +248,79 @@ static void hub_drain(mdt_server_t *srv)
     }
 }
 
-static void hub_render_done(void *arg, int status)
+/* h is rendered (status: how): ready to deliver in its turn. A failure
+ * resyncs everyone on its topic: nothing may be skipped silently. */
+static void hub_rendered(hub_ev_t *h, int status)
 {
-    hub_ev_t *h = arg;
     h->ready = 1;
-    if (status != MDT_DB_OK) {
-        /* nothing may be skipped silently: everyone on the case resyncs */
-        h->failed = 1;
-        mdt_log_warn("event render failed; subscribers resync", "seq=%lld", (long long)h->ev.seq);
-        hub_case_t *hc = h->srv->hub ? mdt_hub_topic_get(h->srv, h->ev.case_id, h->ev.meeting_id,
-                                                         h->ev.user_id, 0)
-                                     : NULL;
-        lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1,
-                                   hc ? lws_dll2_get_head(&hc->subs) : NULL)
-        {
-            hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
-            mdt_hub_resync_conn(h->srv, s->conn);
-        }
-        lws_end_foreach_dll_safe(d, d1);
+    if (status == MDT_DB_OK)
+        return;
+    h->failed = 1;
+    mdt_log_warn("event render failed; subscribers resync", "seq=%lld status=%d",
+                 (long long)h->ev.seq, status);
+    hub_case_t *hc = mdt_hub_topic_get(h->srv, h->ev.case_id, h->ev.meeting_id, h->ev.user_id, 0);
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, hc ? lws_dll2_get_head(&hc->subs) : NULL)
+    {
+        hub_sub_t *s = lws_container_of(d, hub_sub_t, case_link);
+        mdt_hub_resync_conn(h->srv, s->conn);
     }
-    if (h->srv->hub)
-        hub_drain(h->srv);
-    else
-        mdt_hub_ev_free(h);
+    lws_end_foreach_dll_safe(d, d1);
+}
+
+/* A render batch is back (status: the job's; each event's own is in it).
+ * When the hub stopped meanwhile, its events are only freed. */
+static void hub_batch_done(void *arg, int status)
+{
+    hub_batch_t *b = arg;
+    mdt_server_t *srv = b->srv;
+    for (int i = 0; i < b->n; i++) {
+        if (srv->hub)
+            hub_rendered(b->evs[i], status == MDT_DB_OK ? b->evs[i]->status : status);
+        else
+            mdt_hub_ev_free(b->evs[i]);
+    }
+    free(b);
+    if (srv->hub)
+        hub_drain(srv);
+}
+
+/* The size of the next batch of n unrendered events: spread over the live
+ * connections when there are few, at most HUB_RENDER_BATCH. */
+static int hub_batch_size(mdt_server_t *srv, int n)
+{
+    int conns = srv->cfg.db_live_conns > 0 ? srv->cfg.db_live_conns : 1;
+    int size = (n + conns - 1) / conns;
+    return size < 1 ? 1 : size > HUB_RENDER_BATCH ? HUB_RENDER_BATCH : size;
+}
+
+void mdt_hub_flush(mdt_server_t *srv)
+{
+    struct mdt_hub *st = mdt_hub_of(srv);
+    if (!st)
+        return;
+    int size = hub_batch_size(srv, (int)st->unrendered.count);
+    while (st->unrendered.head) {
+        hub_ev_t *taken[HUB_RENDER_BATCH];
+        int n = 0;
+        for (; n < size && st->unrendered.head; n++) {
+            taken[n] = lws_container_of(st->unrendered.head, hub_ev_t, batch_link);
+            lws_dll2_remove(&taken[n]->batch_link);
+        }
+        hub_batch_t *b = calloc(1, sizeof(*b));
+        if (b) {
+            b->srv = srv;
+            b->n = n;
+            memcpy(b->evs, taken, (size_t)n * sizeof(taken[0]));
+        }
+        if (!b || mdt_db_submit_class(srv->db, MDT_DB_CLASS_LIVE, mdt_hub_render_batch_work,
+                                      hub_batch_done, b) != 0) {
+            /* refused (or no memory): these events fail, their subscribers resync */
+            free(b);
+            for (int i = 0; i < n; i++)
+                hub_rendered(taken[i], MDT_DB_REFUSED);
+        }
+    }
+    hub_drain(srv);
 }
 
 /* One representative principal per view key among the case's subscribers
@@ -306,9 +356,7 @@ void mdt_hub_on_event(mdt_server_t *srv, const mdt_feed_event_t *ev)
         h->ev.meeting_id = 0; /* a case event goes to the case's subscribers */
     mdt_hub_collect_shapes(hc, h->shapes, &h->nshapes);
     lws_dll2_add_tail(&h->link, &st->pipeline);
-    if (mdt_db_submit_class(srv->db, MDT_DB_CLASS_LIVE, mdt_hub_render_work, hub_render_done, h) !=
-        0)
-        hub_render_done(h, MDT_DB_REFUSED);
+    lws_dll2_add_tail(&h->batch_link, &st->unrendered);
 }
 
 /* Queues the replay, `subscribed`, then what was buffered meanwhile, all

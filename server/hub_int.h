@@ -71,8 +71,9 @@ typedef struct {
 } hub_buffered_t;
 
 struct mdt_hub {
-    mdt_hmap_t *cases;         /* "case_id" -> hub_case_t */
-    lws_dll2_owner_t pipeline; /* hub_ev_t in seq order */
+    mdt_hmap_t *cases;           /* "case_id" -> hub_case_t */
+    lws_dll2_owner_t pipeline;   /* hub_ev_t in seq order */
+    lws_dll2_owner_t unrendered; /* hub_ev_t not yet given to a render job */
     uint64_t next_gen;
     mdt_server_t *srv;
     lws_sorted_usec_list_t gc; /* frees cases left without subscribers */
@@ -91,14 +92,25 @@ typedef struct {
 } hub_shape_t;
 
 typedef struct hub_ev {
-    lws_dll2_t link;
+    lws_dll2_t link;       /* in the hub's pipeline, seq order */
+    lws_dll2_t batch_link; /* in the hub's unrendered list until mdt_hub_flush */
     mdt_server_t *srv;
     mdt_feed_event_t ev; /* data kept (a reference) for user events only */
     hub_shape_t shapes[HUB_MAX_SHAPES];
     int nshapes;
     int ready, failed;
+    int status; /* its render's db status (set by the batch job) */
     int64_t next_expiry;
 } hub_ev_t;
+
+/* Events rendered by one database job, in seq order and in one snapshot
+ * (a case's context is loaded once for its consecutive events). */
+#define HUB_RENDER_BATCH 16
+typedef struct {
+    mdt_server_t *srv;
+    int n;
+    hub_ev_t *evs[HUB_RENDER_BATCH];
+} hub_batch_t;
 
 typedef struct {
     mdt_server_t *srv;
@@ -166,7 +178,9 @@ int mdt_hub_send(mdt_server_t *srv, hub_sub_t *s, mdt_wsmsg_t *m);
 
 int mdt_hub_expiry_work(mdt_dbc_t *c, void *arg);
 int mdt_hub_meeting_work(mdt_dbc_t *c, void *arg);
-int mdt_hub_render_work(mdt_dbc_t *c, void *arg);
+/* Renders every event of a hub_batch_t; each event's outcome is in its
+ * status (the job itself fails only when the connection does). */
+int mdt_hub_render_batch_work(mdt_dbc_t *c, void *arg);
 json_t *mdt_hub_revoked(const mdt_feed_event_t *ev, const char *entity, int64_t id,
                         const char *category);
 int mdt_hub_subscribe_work(mdt_dbc_t *c, void *arg);

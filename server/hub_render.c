@@ -150,32 +150,87 @@ static int hub_render_user(mdt_dbc_t *c, hub_ev_t *h)
     return rc;
 }
 
-int mdt_hub_render_work(mdt_dbc_t *c, void *arg)
+/* What a render batch keeps from one event to the next: its snapshot (a
+ * repeatable-read transaction, opened by the first case event) and the
+ * last case context loaded in it. */
+typedef struct {
+    int in_tx;
+    int64_t cx_case; /* the case cx holds (0: none) */
+    int cx_status;   /* how loading it went */
+    mdt_casectx_t *cx;
+    int64_t now;
+} hub_snap_t;
+
+/* Ends s's snapshot: what it memoized goes with it. */
+static void hub_snap_end(mdt_dbc_t *c, hub_snap_t *s)
 {
-    hub_ev_t *h = arg;
-    if (h->ev.user_id)
-        return hub_render_user(c, h);
-    if (!h->ev.case_id)
-        return hub_render_meeting(c, h);
-    mdt_casectx_t *cx = malloc(sizeof(*cx));
-    if (!cx)
-        return MDT_DB_ERROR;
-    int64_t now = mdt_session_now();
-    int rc = mdt_db_begin(c, "repeatable read");
-    if (rc == MDT_DB_OK)
-        rc = mdt_casectx_load(c, h->ev.case_id, cx);
-    for (int i = 0; rc == MDT_DB_OK && i < h->nshapes; i++)
-        rc = hub_render_shape(c, &h->ev, cx, now, h->srv->cfg.time_zone, &h->shapes[i]);
-    if (rc == MDT_DB_OK)
-        h->next_expiry = hub_next_expiry(cx, now);
-    free(cx);
+    mdt_db_memo_end(c);
     mdt_db_rollback(c);
+    s->in_tx = 0;
+}
+
+/* The context of case_id in s's snapshot (opened if need be, with a memo:
+ * an object rendered for several view keys is read once): the db status,
+ * MDT_DB_NOT_FOUND when the case is gone. */
+static int hub_snap_case(mdt_dbc_t *c, hub_snap_t *s, int64_t case_id)
+{
+    if (!s->in_tx) {
+        int rc = mdt_db_begin(c, "repeatable read");
+        if (rc != MDT_DB_OK)
+            return rc;
+        mdt_db_memo_start(c);
+        s->in_tx = 1;
+        s->cx_case = 0;
+    }
+    if (s->cx_case != case_id) {
+        s->cx_status = mdt_casectx_load(c, case_id, s->cx);
+        s->cx_case = case_id;
+    }
+    return s->cx_status;
+}
+
+/* A case event, for each shape, in s's snapshot. */
+static int hub_render_case(mdt_dbc_t *c, hub_snap_t *s, hub_ev_t *h)
+{
+    int rc = hub_snap_case(c, s, h->ev.case_id);
+    for (int i = 0; rc == MDT_DB_OK && i < h->nshapes; i++)
+        rc = hub_render_shape(c, &h->ev, s->cx, s->now, h->srv->cfg.time_zone, &h->shapes[i]);
+    if (rc == MDT_DB_OK)
+        h->next_expiry = hub_next_expiry(s->cx, s->now);
     if (rc == MDT_DB_NOT_FOUND) { /* the case is gone: nobody sees anything */
         for (int i = 0; i < h->nshapes; i++)
             h->shapes[i].case_gone = 1;
         rc = MDT_DB_OK;
     }
     return rc;
+}
+
+static int hub_render_one(mdt_dbc_t *c, hub_snap_t *s, hub_ev_t *h)
+{
+    if (h->ev.user_id)
+        return hub_render_user(c, h);
+    if (!h->ev.case_id)
+        return hub_render_meeting(c, h);
+    return hub_render_case(c, s, h);
+}
+
+int mdt_hub_render_batch_work(mdt_dbc_t *c, void *arg)
+{
+    hub_batch_t *b = arg;
+    hub_snap_t s = {.cx = malloc(sizeof(*s.cx)), .now = mdt_session_now()};
+    if (!s.cx)
+        return MDT_DB_ERROR;
+    for (int i = 0; i < b->n; i++) {
+        hub_ev_t *h = b->evs[i];
+        c->status = MDT_DB_OK;
+        h->status = hub_render_one(c, &s, h);
+        if (h->status != MDT_DB_OK && s.in_tx)
+            hub_snap_end(c, &s); /* a failed statement ends it: the next event opens one */
+    }
+    if (s.in_tx)
+        hub_snap_end(c, &s);
+    free(s.cx);
+    return MDT_DB_OK;
 }
 
 /* The events of j's topic (its case, or its user's stream) in (since,

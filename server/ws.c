@@ -9,6 +9,7 @@
 #include "log.h"
 #include "server_ctx.h"
 #include "http.h"
+#include "hmap.h"
 #include "hub.h"
 #include "session.h"
 
@@ -40,6 +41,7 @@ struct mdt_ws_conn {
 
 struct mdt_ws_registry {
     lws_dll2_owner_t open; /* mdt_ws_conn_t, by their list link */
+    mdt_hmap_t *by_id;     /* the same, by their id in decimal (borrowed) */
     uint64_t next_id;
     lws_sorted_usec_list_t sweep;
     mdt_server_t *srv;
@@ -462,6 +464,13 @@ int mdt_ws_confirm_upgrade(struct lws *wsi, const char *protocol)
     return 1;
 }
 
+/* The registry's key of a socket id: its decimal text in key. */
+static const char *ws_id_key(uint64_t id, char key[24])
+{
+    snprintf(key, 24, "%llu", (unsigned long long)id);
+    return key;
+}
+
 static int ws_established(mdt_ws_conn_t *c, struct lws *wsi)
 {
     mdt_server_t *srv = lws_context_user(lws_get_context(wsi));
@@ -473,6 +482,9 @@ static int ws_established(mdt_ws_conn_t *c, struct lws *wsi)
     c->srv = srv;
     c->session = *s;
     c->id = ++srv->conns->next_id;
+    char key[24];
+    if (mdt_hmap_put(srv->conns->by_id, ws_id_key(c->id, key), c) != 0)
+        return -1;
     mdt_http_client_addr(wsi, srv->cfg.trusted_proxies, c->peer, sizeof(c->peer));
     lws_dll2_add_tail(&c->list, &srv->conns->open);
     srv->ws_open++;
@@ -491,14 +503,8 @@ static void ws_close(mdt_ws_conn_t *c, int code)
 
 mdt_ws_conn_t *mdt_ws_find(mdt_server_t *srv, uint64_t id)
 {
-    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&srv->conns->open))
-    {
-        mdt_ws_conn_t *c = lws_container_of(d, mdt_ws_conn_t, list);
-        if (c->id == id)
-            return c;
-    }
-    lws_end_foreach_dll(d);
-    return NULL;
+    char key[24];
+    return mdt_hmap_get(srv->conns->by_id, ws_id_key(id, key));
 }
 
 typedef struct {
@@ -629,6 +635,10 @@ int mdt_ws_start(mdt_server_t *srv)
     if (!reg)
         return -1;
     reg->srv = srv;
+    if (!(reg->by_id = mdt_hmap_new(NULL))) {
+        free(reg);
+        return -1;
+    }
     srv->conns = reg;
     lws_sul_schedule(srv->ctx, 0, &reg->sweep, ws_sweep, WS_SWEEP_US);
     return 0;
@@ -642,6 +652,8 @@ void mdt_ws_stop(mdt_server_t *srv)
 
 void mdt_ws_free(mdt_server_t *srv)
 {
+    if (srv->conns)
+        mdt_hmap_free(srv->conns->by_id);
     free(srv->conns);
     srv->conns = NULL;
 }
@@ -661,6 +673,9 @@ int mdt_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (!c->srv)
             return 0;
         mdt_hub_conn_closed(c->srv, c);
+        char key[24];
+        if (c->srv->conns)
+            mdt_hmap_del(c->srv->conns->by_id, ws_id_key(c->id, key));
         lws_dll2_remove(&c->list);
         mdt_ws_drop_queue(c);
         free(c->rx);

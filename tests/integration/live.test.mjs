@@ -837,3 +837,57 @@ test('presence: two users subscribed -> count 2 with both users (id, display_nam
     assert.deepEqual(p.users, [want[0]]);
     await a.close();
 });
+
+// The feed renders the events of one load in batches, one snapshot each
+// (docs/live.md, "Rendering in batches"). Four events committed together
+// are loaded together and rendered as two batches of two. A render that
+// fails first in its batch must fail only its own event (its case's
+// subscribers resync) while the next event of the same batch, in another
+// case, and the other batch are delivered in order. Two ways to fail:
+// a sealed body copied from another case (it does not open: the snapshot
+// is still sound), and a statement that errors (a row-level security
+// policy dividing by zero on that one row: the snapshot is aborted, and
+// the batch must go on in a new one).
+for (const how of ['a sealed body that does not open', 'a statement that fails']) {
+    test(`a render that fails inside a batch fails only its own event: ${how}`, async () => {
+        const caseA = await newCase(['cac', 'police']);
+        const caseB = await newCase(['cac', 'police']);
+        const a1 = await postEntry(as.cacMember, caseA, 'batch A one');
+        const a2 = await postEntry(as.cacMember, caseA, 'batch A two');
+        const b1 = await postEntry(as.cacMember, caseB, 'batch B one');
+        const connA = await open(as.policeMember);
+        const connB = await open(as.policeMember);
+        const subA = await subscribe(connA, caseA);
+        await subscribe(connB, caseB);
+        const sealed = await psql(dbUrl, `SELECT body_md FROM entries WHERE id = ${b1.id}`);
+        const breakIt =
+            how === 'a statement that fails'
+                ? `CREATE POLICY batch_all ON entries USING (true) WITH CHECK (true);
+                   CREATE POLICY batch_boom ON entries AS RESTRICTIVE FOR SELECT USING (id <> ${b1.id} OR 1 / (id - ${b1.id}) = 1);
+                   ALTER TABLE entries ENABLE ROW LEVEL SECURITY;`
+                : `UPDATE entries SET body_md = (SELECT body_md FROM entries WHERE id = ${a1.id}) WHERE id = ${b1.id};`;
+        const mendIt =
+            how === 'a statement that fails'
+                ? 'ALTER TABLE entries DISABLE ROW LEVEL SECURITY; DROP POLICY batch_boom ON entries; DROP POLICY batch_all ON entries;'
+                : `UPDATE entries SET body_md = '${sealed}' WHERE id = ${b1.id};`;
+        await psql(dbUrl, breakIt);
+        const emit = (c, id) => `SELECT mdt_emit_event(${c}, NULL, 'entry.updated', 'entry', ${id}, NULL, NULL);`;
+        try {
+            await psql(dbUrl, `BEGIN; ${emit(caseB, b1.id)} ${emit(caseA, a1.id)} ${emit(caseA, a2.id)} ${emit(caseA, a1.id)} COMMIT;`);
+            const expected = await dbSeqs(caseA, subA.seq);
+            assert.equal(expected.length, 3);
+            const resync = await connB.next((f) => f.type === 'resync' && f.case_id === caseB, 10000);
+            assert.equal(resync.type, 'resync');
+            await until(() => eventsOf(connA, caseA).length >= 3 || connA.frames.some((f) => f.type === 'resync'), 10000, 'case A: three events');
+            assert.ok(!connA.frames.some((f) => f.type === 'resync'), 'case A never resynced');
+            const got = eventsOf(connA, caseA);
+            assertExactly(got.map((f) => f.seq), expected, 'case A');
+            assert.deepEqual(got.map((f) => f.data.id), [a1.id, a2.id, a1.id]);
+            assert.deepEqual(got.map((f) => f.data.body_md), ['batch A one', 'batch A two', 'batch A one']);
+        } finally {
+            await psql(dbUrl, mendIt);
+            connA.close();
+            connB.close();
+        }
+    });
+}

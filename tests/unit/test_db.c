@@ -64,6 +64,46 @@ static void test_keepalives(void)
     close(lfd);
 }
 
+/* The text of the one value sql answers with param v (NULL: SQL NULL), malloc'ed. */
+static char *one_value(mdt_dbc_t *c, const char *sql, const char *v)
+{
+    mdt_db_params_t p;
+    mdt_db_params_init(&p);
+    mdt_db_param_str(&p, v);
+    PGresult *r = mdt_db_query(c, sql, &p);
+    char *s = r && PQntuples(r) == 1 ? strdup(PQgetvalue(r, 0, 0)) : NULL;
+    PQclear(r);
+    return s;
+}
+
+/* The memo (mdt_db_memo_start): a statement that answers differently on
+ * every run (clock_timestamp) answers the same while the memo is on, for
+ * the same text and parameters only (a NULL is not ""), and runs again once
+ * it ended; commands and failed statements are never kept. */
+static void test_memo(mdt_dbc_t *c)
+{
+    const char *sql = "SELECT clock_timestamp()::text || coalesce($1, '<null>')";
+    CHECK_EQ_INT(mdt_db_begin(c, "repeatable read"), MDT_DB_OK);
+    char *plain1 = one_value(c, sql, "a"), *plain2 = one_value(c, sql, "a");
+    CHECK(plain1 && plain2 && strcmp(plain1, plain2) != 0); /* the control: it does change */
+    mdt_db_memo_start(c);
+    char *a1 = one_value(c, sql, "a"), *a2 = one_value(c, sql, "a");
+    char *b1 = one_value(c, sql, "b"), *n1 = one_value(c, sql, NULL);
+    char *e1 = one_value(c, sql, ""), *n2 = one_value(c, sql, NULL);
+    CHECK(a1 && a2 && strcmp(a1, a2) == 0);
+    CHECK(b1 && strcmp(a1 ? a1 : "", b1) != 0 && strstr(b1, "b") != NULL);
+    CHECK(n1 && n2 && strcmp(n1, n2) == 0 && strstr(n1, "<null>") != NULL);
+    CHECK(e1 && strcmp(e1, n1 ? n1 : "") != 0);
+    CHECK(one_value(c, "SELECT 1/0 WHERE $1::text IS NOT NULL", "x") == NULL);
+    CHECK_EQ_STR(c->sqlstate, "22012");
+    mdt_db_memo_end(c);
+    mdt_db_rollback(c);
+    char *a3 = one_value(c, sql, "a");
+    CHECK(a3 && a1 && strcmp(a1, a3) != 0);
+    free(plain1), free(plain2), free(a1), free(a2), free(b1), free(n1), free(e1), free(n2),
+        free(a3);
+}
+
 int main(void)
 {
     test_keepalives();
@@ -92,6 +132,7 @@ int main(void)
                              NULL),
                  MDT_DB_OK);
     check_refused_text(c, "SELECT pg_temp.f($1)", "P0001", "Jane-Doe-2003");
+    test_memo(c);
     mdt_dbc_close(c);
     return check_done();
 }
