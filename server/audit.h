@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "events.h"
 
 struct mdt_server;
 struct mdt_req;
@@ -43,6 +44,12 @@ void mdt_audit_actor_from_req(const struct mdt_req *req, mdt_audit_actor_t *acto
 /* Appends one row in c's open transaction (worker thread). Returns the
  * database status. */
 int mdt_audit_append(mdt_dbc_t *c, const mdt_audit_actor_t *actor, const mdt_audit_rec_t *rec);
+/* The same, and then emits ev (events.h) in the same statement, under the
+ * ledger lock the audit row took: the way a change records itself, as the
+ * last statement before COMMIT (docs/performance.md, "The create path").
+ * *seq gets the event's seq (> 0). ev is borrowed. Returns the db status. */
+int mdt_audit_append_event(mdt_dbc_t *c, const mdt_audit_actor_t *actor, const mdt_audit_rec_t *rec,
+                           const mdt_event_t *ev, int64_t *seq);
 
 /* Loop thread: buffers a read to be written within MDT_AUDIT_FLUSH_MS. */
 void mdt_audit_read(struct mdt_server *srv, const mdt_audit_actor_t *actor,
