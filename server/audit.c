@@ -102,11 +102,11 @@ fail:
 }
 
 /* The last statement under the ledger lock: stores rows (JSON text) with
- * hashes following head id after and emits ev (JSON text, NULL = none) in
- * one round trip (schema/019_create_path.sql). *seq gets the event's seq
- * (0 without one). Returns the db status. */
+ * hashes following head id after and emits ev (JSON text, NULL = none)
+ * (schema/019_create_path.sql), held back to go with COMMIT in one round
+ * trip (mdt_db_defer). Returns the db status. */
 static int audit_insert_emit(mdt_dbc_t *c, const char *rows, const char *hashes, int64_t after,
-                             const char *ev, int64_t *seq)
+                             const char *ev)
 {
     mdt_db_params_t p;
     mdt_db_params_init(&p);
@@ -114,13 +114,7 @@ static int audit_insert_emit(mdt_dbc_t *c, const char *rows, const char *hashes,
     mdt_db_param_str(&p, hashes);
     mdt_db_param_int(&p, after);
     mdt_db_param_str(&p, ev);
-    PGresult *r =
-        mdt_db_query(c, "SELECT mdt_audit_insert_emit($1::jsonb, $2::jsonb, $3, $4::jsonb)", &p);
-    if (!r)
-        return c->status;
-    *seq = mdt_db_int(r, 0, 0);
-    PQclear(r);
-    return MDT_DB_OK;
+    return mdt_db_defer(c, "SELECT mdt_audit_insert_emit($1::jsonb, $2::jsonb, $3, $4::jsonb)", &p);
 }
 
 /* Takes the ledger lock and keys rows (JSON text): the hashes as JSON text
@@ -143,13 +137,12 @@ static int audit_prepare(mdt_dbc_t *c, const char *rows, char **hashes, int64_t 
 }
 
 /* Appends a JSON array of rows, keyed with c->audit_key, and emits ev
- * (NULL = no event; *seq gets its seq) in c's transaction (in one of its
- * own when c has none open: the ledger lock must span both statements).
- * The lock is taken by the first statement and held only through the
- * second and COMMIT (docs/performance.md, "The create path"). */
-static int audit_append_rows(mdt_dbc_t *c, json_t *rows, const mdt_event_t *ev, int64_t *seq)
+ * (NULL = no event) in c's transaction (in one of its own when c has none
+ * open: the ledger lock must span both statements). The lock is taken by
+ * the first statement; the second is held back and sent with the next
+ * statement or COMMIT (docs/performance.md, "The create path"). */
+static int audit_append_rows(mdt_dbc_t *c, json_t *rows, const mdt_event_t *ev)
 {
-    *seq = 0;
     if (json_array_size(rows) == 0)
         return MDT_DB_OK;
     if (!c->keyed)
@@ -165,7 +158,7 @@ static int audit_append_rows(mdt_dbc_t *c, json_t *rows, const mdt_event_t *ev, 
     if (rc == MDT_DB_OK)
         rc = audit_prepare(c, s, &hs, &after);
     if (rc == MDT_DB_OK)
-        rc = audit_insert_emit(c, s, hs, after, es, seq);
+        rc = audit_insert_emit(c, s, hs, after, es);
     if (rc == MDT_DB_OK && own_tx)
         rc = mdt_db_commit(c);
     else if (own_tx)
@@ -190,21 +183,18 @@ static json_t *audit_one(const mdt_audit_actor_t *actor, const mdt_audit_rec_t *
 
 int mdt_audit_append(mdt_dbc_t *c, const mdt_audit_actor_t *actor, const mdt_audit_rec_t *rec)
 {
-    int64_t seq;
     json_t *rows = audit_one(actor, rec);
-    int rc = rows ? audit_append_rows(c, rows, NULL, &seq) : audit_fail(c, "out of memory");
+    int rc = rows ? audit_append_rows(c, rows, NULL) : audit_fail(c, "out of memory");
     json_decref(rows);
     return rc;
 }
 
 int mdt_audit_append_event(mdt_dbc_t *c, const mdt_audit_actor_t *actor, const mdt_audit_rec_t *rec,
-                           const mdt_event_t *ev, int64_t *seq)
+                           const mdt_event_t *ev)
 {
     json_t *rows = audit_one(actor, rec);
-    int rc = rows ? audit_append_rows(c, rows, ev, seq) : audit_fail(c, "out of memory");
+    int rc = rows ? audit_append_rows(c, rows, ev) : audit_fail(c, "out of memory");
     json_decref(rows);
-    if (rc == MDT_DB_OK && ev && *seq <= 0)
-        rc = audit_fail(c, "the event got no seq");
     return rc;
 }
 
@@ -275,10 +265,9 @@ typedef struct {
 static int audit_flush_work(mdt_dbc_t *c, void *arg)
 {
     audit_flush_t *f = arg;
-    int64_t seq;
     int rc = mdt_db_begin(c, NULL);
     if (rc == MDT_DB_OK)
-        rc = audit_append_rows(c, f->rows, NULL, &seq);
+        rc = audit_append_rows(c, f->rows, NULL);
     if (rc == MDT_DB_OK)
         rc = mdt_db_commit(c);
     return rc;

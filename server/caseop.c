@@ -70,7 +70,7 @@ int mdt_caseop_record(mdt_dbc_t *c, mdt_caseop_t *op, const char *action, const 
                       .object_id = object_id,
                       .actor_id = op->p.user_id,
                       .data = data};
-    int rc = mdt_audit_append_event(c, &op->actor, &rec, &ev, &op->seq);
+    int rc = mdt_audit_append_event(c, &op->actor, &rec, &ev);
     json_decref(data);
     return rc;
 }

@@ -207,9 +207,8 @@ static int create_record(mdt_dbc_t *c, create_t *k)
                       .object_id = k->case_id,
                       .actor_id = k->p.user_id,
                       .data = data};
-    int64_t seq;
     if (rc == MDT_DB_OK)
-        rc = mdt_audit_append_event(c, &k->actor, &rec, &ev, &seq);
+        rc = mdt_audit_append_event(c, &k->actor, &rec, &ev);
     json_decref(detail);
     json_decref(data);
     return rc;

@@ -487,8 +487,7 @@ static int demo_record(demo_t *d, int64_t case_id, const char *action, const cha
                       .object_id = object_id,
                       .actor_id = actor_id,
                       .data = data};
-    int64_t seq;
-    int rc = mdt_audit_append_event(d->c, &d->actor, &rec, &ev, &seq);
+    int rc = mdt_audit_append_event(d->c, &d->actor, &rec, &ev);
     json_decref(detail);
     json_decref(data);
     return rc;

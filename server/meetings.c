@@ -471,8 +471,7 @@ int mdt_meetings_meetop_record(mdt_dbc_t *c, meetop_t *op, const char *action, c
                       .object_id = op->meeting_id,
                       .actor_id = op->p.user_id,
                       .data = data};
-    int64_t seq;
-    int rc = mdt_audit_append_event(c, &op->actor, &rec, &ev, &seq);
+    int rc = mdt_audit_append_event(c, &op->actor, &rec, &ev);
     json_decref(detail);
     json_decref(data);
     return rc;

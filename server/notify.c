@@ -243,7 +243,7 @@ int mdt_notify_mentions_send(mdt_dbc_t *c, int64_t author_id, int64_t case_id, i
     param_id(&prm, case_id);
     mdt_db_param_int(&prm, entry_id);
     param_id(&prm, author_id);
-    int rc = mdt_db_exec(
+    int rc = mdt_db_defer(
         c,
         "SELECT count(mdt_notify(t.u, 'entry.mention', $2::bigint, 'entry', $3::bigint,"
         " $4::bigint, 'entry.mention:' || $3::bigint)) FROM (SELECT u.value::bigint AS u"

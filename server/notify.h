@@ -50,8 +50,8 @@ int mdt_notify_assigned(mdt_dbc_t *c, int64_t actor, int64_t assignee, int64_t c
  * reason}]}, reason "no_access" (may not see the entry, view: its case),
  * "unknown_user" or "inactive"; the author is in neither list.
  * mdt_notify_mentions_send, after the change's event, notifies the ids in
- * plan's "notified" in one statement (none: no statement). Both return
- * the db status. */
+ * plan's "notified" in one statement (none: no statement), held back to go
+ * with COMMIT (mdt_db_defer). Both return the db status. */
 int mdt_notify_mentions_plan(mdt_dbc_t *c, const mdt_principal_t *author,
                              const mdt_case_ctx_t *view, int64_t entry_id, const char *body,
                              json_t **out);

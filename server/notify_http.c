@@ -191,8 +191,7 @@ static int read_record(mdt_dbc_t *c, notify_op_t *op, json_t *ids)
                       .object_type = "notification",
                       .actor_id = op->p.user_id,
                       .data = data};
-    int64_t seq;
-    int rc = mdt_audit_append_event(c, &op->actor, &rec, &ev, &seq);
+    int rc = mdt_audit_append_event(c, &op->actor, &rec, &ev);
     json_decref(detail);
     json_decref(data);
     return rc;

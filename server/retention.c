@@ -146,8 +146,7 @@ static int purge_record(mdt_dbc_t *c, const mdt_audit_actor_t *actor, const char
     json_t *data = json_pack("{s:s, s:I}", "object_type", "case", "id", (json_int_t)id);
     mdt_event_t ev = {
         .case_id = id, .kind = "case.purged", .object_type = "case", .object_id = id, .data = data};
-    int64_t seq;
-    int rc = mdt_audit_append_event(c, actor, &rec, &ev, &seq);
+    int rc = mdt_audit_append_event(c, actor, &rec, &ev);
     json_decref(detail);
     json_decref(data);
     return rc;
