@@ -11,8 +11,11 @@
 -- the event are one statement (mdt_audit_insert_emit) and the mention scan
 -- reads no row (the server parses the body it has; a body without mentions
 -- sends nothing): the ledger row is locked by mdt_audit_prepare and held
--- through one more statement and COMMIT (docs/performance.md, "The create
--- path"). Run by tests/bench/lib/pgbench.mjs:
+-- through one more statement and COMMIT. The server sends that statement
+-- and COMMIT in one pipeline (mdt_db_defer): 9 round trips to this
+-- script's 10, since pgbench pipelines only in extended mode and these
+-- \gset values are spliced into JSON literals (docs/performance.md, "The
+-- create path"). Run by tests/bench/lib/pgbench.mjs:
 --   pgbench -n -M simple -f create_entry.sql -D case_id=C -D user_id=U -D agency_id=A
 BEGIN;
 SELECT lead_agency_id, pii_owner_identity, pii_owner_contact, pii_owner_immigration, pii_owner_health, version, (SELECT array_agg(agency_id ORDER BY agency_id) FROM case_agencies WHERE case_id = :case_id), purged_at IS NOT NULL FROM cases WHERE id = :case_id;
