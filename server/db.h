@@ -5,8 +5,10 @@
  * loop queue, so a slow query delays nobody else. A dead connection is
  * re-opened with backoff; while it is down jobs fail at once with
  * MDT_DB_UNAVAILABLE (HTTP 503), and the server keeps running.
- * The query helpers: parameterized statements only (PQexecParams), used by
- * pool jobs and by the command-line subcommands alike. */
+ * The query helpers: parameterized statements only (PQexecParams; a
+ * held-back statement goes with the next one in libpq pipeline mode,
+ * mdt_db_defer), used by pool jobs and by the command-line subcommands
+ * alike. */
 #ifndef MDT_DB_H
 #define MDT_DB_H
 
