@@ -7,6 +7,7 @@
 
 #include "auth.h"
 #include "crypto.h"
+#include "events.h"
 #include "req.h"
 #include "log.h"
 #include "server_ctx.h"
@@ -100,53 +101,99 @@ fail:
     return NULL;
 }
 
-/* Appends a JSON array of rows, keyed with c->audit_key, in c's
- * transaction (in one of its own when c has none open: the ledger lock
- * must span both statements). */
-static int audit_append_rows(mdt_dbc_t *c, json_t *rows)
+/* The last statement under the ledger lock: stores rows (JSON text) with
+ * hashes following head id after and emits ev (JSON text, NULL = none)
+ * (schema/019_create_path.sql), held back to go with COMMIT in one round
+ * trip (mdt_db_defer). Returns the db status. */
+static int audit_insert_emit(mdt_dbc_t *c, const char *rows, const char *hashes, int64_t after,
+                             const char *ev)
+{
+    mdt_db_params_t p;
+    mdt_db_params_init(&p);
+    mdt_db_param_str(&p, rows);
+    mdt_db_param_str(&p, hashes);
+    mdt_db_param_int(&p, after);
+    mdt_db_param_str(&p, ev);
+    return mdt_db_defer(c, "SELECT mdt_audit_insert_emit($1::jsonb, $2::jsonb, $3, $4::jsonb)", &p);
+}
+
+/* Takes the ledger lock and keys rows (JSON text): the hashes as JSON text
+ * into *hashes (malloc'ed, the caller frees) and the head id they follow
+ * into *after. Returns the db status. */
+static int audit_prepare(mdt_dbc_t *c, const char *rows, char **hashes, int64_t *after)
+{
+    mdt_db_params_t p;
+    mdt_db_params_init(&p);
+    mdt_db_param_str(&p, rows);
+    PGresult *r = mdt_db_query(
+        c, "SELECT row_id, row_canonical, chain_head FROM mdt_audit_prepare($1::jsonb)", &p);
+    if (!r)
+        return c->status;
+    json_t *h = audit_chain_hashes(c->audit_key, r, after);
+    *hashes = h ? json_dumps(h, JSON_COMPACT) : NULL;
+    json_decref(h);
+    PQclear(r);
+    return *hashes ? MDT_DB_OK : audit_fail(c, "computing the audit chain failed");
+}
+
+/* Appends a JSON array of rows, keyed with c->audit_key, and emits ev
+ * (NULL = no event) in c's transaction (in one of its own when c has none
+ * open: the ledger lock must span both statements). The lock is taken by
+ * the first statement; the second is held back and sent with the next
+ * statement or COMMIT (docs/performance.md, "The create path"). */
+static int audit_append_rows(mdt_dbc_t *c, json_t *rows, const mdt_event_t *ev)
 {
     if (json_array_size(rows) == 0)
         return MDT_DB_OK;
     if (!c->keyed)
         return audit_fail(c, "no audit key (MDT_KEY_FILE) on this connection");
     int own_tx = PQtransactionStatus(c->conn) == PQTRANS_IDLE;
+    json_t *evj = ev ? mdt_event_json(ev) : NULL;
     char *s = json_dumps(rows, JSON_COMPACT), *hs = NULL;
-    json_t *hashes = NULL;
-    PGresult *r = NULL;
+    char *es = evj ? json_dumps(evj, JSON_COMPACT) : NULL;
     int64_t after = 0;
-    int rc = s ? MDT_DB_OK : audit_fail(c, "out of memory");
+    int rc = s && (!ev || es) ? MDT_DB_OK : audit_fail(c, "out of memory");
     if (rc == MDT_DB_OK && own_tx)
         rc = mdt_db_begin(c, NULL);
-    mdt_db_params_t p;
-    mdt_db_params_init(&p);
-    mdt_db_param_str(&p, s);
-    if (rc == MDT_DB_OK &&
-        !(r = mdt_db_query(
-              c, "SELECT row_id, row_canonical, chain_head FROM mdt_audit_prepare($1::jsonb)", &p)))
-        rc = c->status;
-    if (rc == MDT_DB_OK && (!(hashes = audit_chain_hashes(c->audit_key, r, &after)) ||
-                            !(hs = json_dumps(hashes, JSON_COMPACT))))
-        rc = audit_fail(c, "computing the audit chain failed");
-    mdt_db_param_str(&p, hs);
-    mdt_db_param_int(&p, after);
     if (rc == MDT_DB_OK)
-        rc = mdt_db_exec(c, "SELECT mdt_audit_insert($1::jsonb, $2::jsonb, $3)", &p);
+        rc = audit_prepare(c, s, &hs, &after);
+    if (rc == MDT_DB_OK)
+        rc = audit_insert_emit(c, s, hs, after, es);
     if (rc == MDT_DB_OK && own_tx)
         rc = mdt_db_commit(c);
     else if (own_tx)
         mdt_db_rollback(c);
-    PQclear(r);
-    json_decref(hashes);
+    json_decref(evj);
+    free(es);
     free(hs);
     free(s);
     return rc;
 }
 
-int mdt_audit_append(mdt_dbc_t *c, const mdt_audit_actor_t *actor, const mdt_audit_rec_t *rec)
+/* rec as a one-row array for audit_append_rows; NULL when out of memory. */
+static json_t *audit_one(const mdt_audit_actor_t *actor, const mdt_audit_rec_t *rec)
 {
     json_t *rows = json_array();
-    json_array_append_new(rows, audit_row(actor, rec, NULL));
-    int rc = audit_append_rows(c, rows);
+    if (rows && json_array_append_new(rows, audit_row(actor, rec, NULL)) != 0) {
+        json_decref(rows);
+        return NULL;
+    }
+    return rows;
+}
+
+int mdt_audit_append(mdt_dbc_t *c, const mdt_audit_actor_t *actor, const mdt_audit_rec_t *rec)
+{
+    json_t *rows = audit_one(actor, rec);
+    int rc = rows ? audit_append_rows(c, rows, NULL) : audit_fail(c, "out of memory");
+    json_decref(rows);
+    return rc;
+}
+
+int mdt_audit_append_event(mdt_dbc_t *c, const mdt_audit_actor_t *actor, const mdt_audit_rec_t *rec,
+                           const mdt_event_t *ev)
+{
+    json_t *rows = audit_one(actor, rec);
+    int rc = rows ? audit_append_rows(c, rows, ev) : audit_fail(c, "out of memory");
     json_decref(rows);
     return rc;
 }
@@ -220,7 +267,7 @@ static int audit_flush_work(mdt_dbc_t *c, void *arg)
     audit_flush_t *f = arg;
     int rc = mdt_db_begin(c, NULL);
     if (rc == MDT_DB_OK)
-        rc = audit_append_rows(c, f->rows);
+        rc = audit_append_rows(c, f->rows, NULL);
     if (rc == MDT_DB_OK)
         rc = mdt_db_commit(c);
     return rc;

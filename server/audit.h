@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "events.h"
 
 struct mdt_server;
 struct mdt_req;
@@ -43,6 +44,15 @@ void mdt_audit_actor_from_req(const struct mdt_req *req, mdt_audit_actor_t *acto
 /* Appends one row in c's open transaction (worker thread). Returns the
  * database status. */
 int mdt_audit_append(mdt_dbc_t *c, const mdt_audit_actor_t *actor, const mdt_audit_rec_t *rec);
+/* The same, and then emits ev (events.h) in the same statement, under the
+ * ledger lock the audit row took: the way a change records itself, last
+ * before COMMIT. ev is borrowed. Returns the db status.
+ * Both functions take the ledger lock with one statement and hold the
+ * second back (mdt_db_defer): it goes with c's next statement or COMMIT in
+ * one round trip, and its failure is that statement's or COMMIT's
+ * (docs/performance.md, "The create path"). */
+int mdt_audit_append_event(mdt_dbc_t *c, const mdt_audit_actor_t *actor, const mdt_audit_rec_t *rec,
+                           const mdt_event_t *ev);
 
 /* Loop thread: buffers a read to be written within MDT_AUDIT_FLUSH_MS. */
 void mdt_audit_read(struct mdt_server *srv, const mdt_audit_actor_t *actor,

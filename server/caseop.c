@@ -61,9 +61,8 @@ int mdt_caseop_record(mdt_dbc_t *c, mdt_caseop_t *op, const char *action, const 
                            .object_id = object_id,
                            .case_id = op->case_id,
                            .detail = detail};
-    int rc = mdt_audit_append(c, &op->actor, &rec);
-    if (rc != MDT_DB_OK || !event_kind)
-        return rc;
+    if (!event_kind)
+        return mdt_audit_append(c, &op->actor, &rec);
     json_t *data = json_pack("{s:s, s:I}", "object_type", object_type, "id", (json_int_t)object_id);
     mdt_event_t ev = {.case_id = op->case_id,
                       .kind = event_kind,
@@ -71,9 +70,9 @@ int mdt_caseop_record(mdt_dbc_t *c, mdt_caseop_t *op, const char *action, const 
                       .object_id = object_id,
                       .actor_id = op->p.user_id,
                       .data = data};
-    op->seq = mdt_event_emit(c, &ev);
+    int rc = mdt_audit_append_event(c, &op->actor, &rec, &ev);
     json_decref(data);
-    return op->seq > 0 ? MDT_DB_OK : c->status;
+    return rc;
 }
 
 static int caseop_resolve(mdt_dbc_t *c, mdt_caseop_t *op)

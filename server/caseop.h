@@ -41,7 +41,6 @@ struct mdt_caseop {
     mdt_principal_t p;
     mdt_audit_actor_t actor;
     int64_t now; /* unix seconds, for consent expiry */
-    int64_t seq; /* event seq of the change, if any */
 
     /* the runner: isolation, and the answer work fills (run.ans) */
     mdt_run_t run;

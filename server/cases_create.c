@@ -200,9 +200,6 @@ static int create_record(mdt_dbc_t *c, create_t *k)
                            .object_id = k->case_id,
                            .case_id = k->case_id,
                            .detail = detail};
-    if (rc == MDT_DB_OK)
-        rc = mdt_audit_append(c, &k->actor, &rec);
-    json_decref(detail);
     json_t *data = json_pack("{s:s, s:I}", "object_type", "case", "id", (json_int_t)k->case_id);
     mdt_event_t ev = {.case_id = k->case_id,
                       .kind = "case.updated",
@@ -210,8 +207,9 @@ static int create_record(mdt_dbc_t *c, create_t *k)
                       .object_id = k->case_id,
                       .actor_id = k->p.user_id,
                       .data = data};
-    if (rc == MDT_DB_OK && mdt_event_emit(c, &ev) < 0)
-        rc = c->status;
+    if (rc == MDT_DB_OK)
+        rc = mdt_audit_append_event(c, &k->actor, &rec, &ev);
+    json_decref(detail);
     json_decref(data);
     return rc;
 }

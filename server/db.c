@@ -44,6 +44,8 @@ int64_t mdt_db_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void db_deferred_drop(mdt_dbc_t *c);
+
 static void dbc_set_error(mdt_dbc_t *c, int status, const char *sqlstate, const char *msg)
 {
     c->status = status;
@@ -160,6 +162,7 @@ void mdt_dbc_close(mdt_dbc_t *c)
     if (!c)
         return;
     mdt_db_memo_end(c);
+    db_deferred_drop(c);
     PQfinish(c->conn);
     OPENSSL_cleanse(c->audit_key, sizeof(c->audit_key));
     if (c->keyring_free)
@@ -212,6 +215,98 @@ static int status_of_sqlstate(const char *s)
     return MDT_DB_ERROR;
 }
 
+/* The failure of result r (NULL: none came, e.g. a lost connection) into
+ * c; returns its status. */
+static int db_result_error(mdt_dbc_t *c, const PGresult *r)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    int status =
+        PQstatus(c->conn) == CONNECTION_BAD ? MDT_DB_UNAVAILABLE : status_of_sqlstate(state);
+    dbc_set_error(c, status, state, db_state_text(state));
+    return status;
+}
+
+static int db_result_ok(const PGresult *r)
+{
+    ExecStatusType st = PQresultStatus(r);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+/* Forgets the held statements (mdt_db_defer) unsent. */
+static void db_deferred_drop(mdt_dbc_t *c)
+{
+    for (int i = 0; i < c->n_deferred; i++)
+        for (int k = 0; k < c->deferred[i].n; k++)
+            free(c->deferred[i].values[k]);
+    c->n_deferred = 0;
+}
+
+/* Reads the results of the nq statements of a pipeline and its sync, then
+ * leaves pipeline mode. *last (when last is not NULL and every statement
+ * succeeded) gets the last statement's result; the caller PQclear()s it.
+ * Returns the first failure's status (the statements after it are
+ * aborted by the server). */
+static int db_pipeline_collect(mdt_dbc_t *c, int nq, int rc, PGresult **last)
+{
+    for (int k = 0; k < nq; k++) {
+        PGresult *r = PQgetResult(c->conn);
+        if (!r) {
+            rc = rc == MDT_DB_OK ? db_result_error(c, NULL) : rc;
+            break;
+        }
+        if (!db_result_ok(r) && rc == MDT_DB_OK)
+            rc = db_result_error(c, r);
+        if (k == nq - 1 && last && rc == MDT_DB_OK) {
+            *last = r;
+            r = NULL;
+        }
+        PQclear(r);
+        PQclear(PQgetResult(c->conn)); /* the NULL that ends each statement's results */
+    }
+    PGresult *s;
+    while ((s = PQgetResult(c->conn)) != NULL) {
+        int sync = PQresultStatus(s) == PGRES_PIPELINE_SYNC;
+        PQclear(s);
+        if (sync)
+            break;
+    }
+    if (PQexitPipelineMode(c->conn) != 1 && rc == MDT_DB_OK)
+        rc = db_result_error(c, NULL);
+    return rc;
+}
+
+/* Sends c's held statements and then sql with p (NULL: none) in one
+ * pipeline, one round trip, and drops them. *last as db_pipeline_collect.
+ * Returns the db status. */
+static int db_pipeline(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p, PGresult **last)
+{
+    int nq = 0, rc = MDT_DB_OK;
+    if (PQenterPipelineMode(c->conn) != 1) {
+        rc = db_result_error(c, NULL);
+        db_deferred_drop(c);
+        return rc;
+    }
+    for (int i = 0; i < c->n_deferred && rc == MDT_DB_OK; i++) {
+        const mdt_db_deferred_t *d = &c->deferred[i];
+        if (PQsendQueryParams(c->conn, d->sql, d->n, NULL, (const char *const *)d->values, NULL,
+                              NULL, 0) == 1)
+            nq++;
+        else
+            rc = db_result_error(c, NULL);
+    }
+    if (sql && rc == MDT_DB_OK) {
+        if (PQsendQueryParams(c->conn, sql, p ? p->n : 0, NULL, p ? p->values : NULL, NULL, NULL,
+                              0) == 1)
+            nq++;
+        else
+            rc = db_result_error(c, NULL);
+    }
+    if (PQpipelineSync(c->conn) != 1 && rc == MDT_DB_OK)
+        rc = db_result_error(c, NULL);
+    db_deferred_drop(c);
+    return db_pipeline_collect(c, nq, rc, sql ? last : NULL);
+}
+
 PGresult *mdt_db_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p)
 {
     if (!c->conn) {
@@ -221,16 +316,14 @@ PGresult *mdt_db_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p)
     PGresult *r = c->memo ? mdt_dbmemo_get(c->memo, sql, p ? p->n : 0, p ? p->values : NULL) : NULL;
     if (r)
         return r;
+    if (c->n_deferred > 0)
+        return db_pipeline(c, sql, p, &r) == MDT_DB_OK ? r : NULL;
     r = PQexecParams(c->conn, sql, p ? p->n : 0, NULL, p ? p->values : NULL, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_TUPLES_OK && c->memo)
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && c->memo)
         mdt_dbmemo_put(c->memo, sql, p ? p->n : 0, p ? p->values : NULL, r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+    if (db_result_ok(r))
         return r;
-    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    int status =
-        PQstatus(c->conn) == CONNECTION_BAD ? MDT_DB_UNAVAILABLE : status_of_sqlstate(state);
-    dbc_set_error(c, status, state, db_state_text(state));
+    db_result_error(c, r);
     PQclear(r);
     return NULL;
 }
@@ -245,6 +338,40 @@ void mdt_db_memo_end(mdt_dbc_t *c)
 {
     mdt_dbmemo_free(c->memo);
     c->memo = NULL;
+}
+
+/* Copies p's values into d; 0, or -1 out of memory (d holds nothing). */
+static int db_deferred_fill(mdt_db_deferred_t *d, const char *sql, const mdt_db_params_t *p)
+{
+    d->sql = sql;
+    d->n = 0;
+    for (int k = 0; p && k < p->n; k++) {
+        d->values[k] = p->values[k] ? strdup(p->values[k]) : NULL;
+        d->n = k + 1;
+        if (p->values[k] && !d->values[k]) {
+            for (int j = 0; j < k; j++)
+                free(d->values[j]);
+            d->n = 0;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int mdt_db_defer(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p)
+{
+    if (!c->conn) {
+        dbc_set_error(c, MDT_DB_UNAVAILABLE, "08003", "no connection");
+        return c->status;
+    }
+    if (c->n_deferred == MDT_DB_MAX_DEFERRED && db_pipeline(c, NULL, NULL, NULL) != MDT_DB_OK)
+        return c->status;
+    if (db_deferred_fill(&c->deferred[c->n_deferred], sql, p) != 0) {
+        dbc_set_error(c, MDT_DB_ERROR, NULL, "out of memory");
+        return MDT_DB_ERROR;
+    }
+    c->n_deferred++;
+    return MDT_DB_OK;
 }
 
 int mdt_db_exec(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p)
@@ -274,6 +401,7 @@ int mdt_db_commit(mdt_dbc_t *c)
 
 void mdt_db_rollback(mdt_dbc_t *c)
 {
+    db_deferred_drop(c);
     if (c->conn && PQtransactionStatus(c->conn) != PQTRANS_IDLE) {
         PGresult *r = PQexec(c->conn, "ROLLBACK");
         PQclear(r);

@@ -5,8 +5,10 @@
  * loop queue, so a slow query delays nobody else. A dead connection is
  * re-opened with backoff; while it is down jobs fail at once with
  * MDT_DB_UNAVAILABLE (HTTP 503), and the server keeps running.
- * The query helpers: parameterized statements only (PQexecParams), used by
- * pool jobs and by the command-line subcommands alike. */
+ * The query helpers: parameterized statements only (PQexecParams; a
+ * held-back statement goes with the next one in libpq pipeline mode,
+ * mdt_db_defer), used by pool jobs and by the command-line subcommands
+ * alike. */
 #ifndef MDT_DB_H
 #define MDT_DB_H
 
@@ -28,6 +30,17 @@ typedef enum {
     MDT_DB_REFUSED,     /* the pool queue was full */
 } mdt_db_status_t;
 
+/* Up to 32 text parameters with inline storage for numbers. */
+#define MDT_DB_MAX_PARAMS 32
+
+/* A statement held back by mdt_db_defer (its own copies of the values). */
+#define MDT_DB_MAX_DEFERRED 4
+typedef struct {
+    const char *sql; /* a literal: outlives the transaction */
+    int n;
+    char *values[MDT_DB_MAX_PARAMS]; /* malloc'ed; NULL is SQL NULL */
+} mdt_db_deferred_t;
+
 /* A connection as a job sees it. */
 typedef struct mdt_dbc {
     PGconn *conn;
@@ -46,6 +59,9 @@ typedef struct mdt_dbc {
      * mdt_dbc_close frees it with this */
     void (*keyring_free)(struct mdt_keyring *);
     struct mdt_dbmemo *memo; /* mdt_db_memo_start: statement results kept, or NULL */
+    /* statements waiting for the next statement or COMMIT (mdt_db_defer) */
+    mdt_db_deferred_t deferred[MDT_DB_MAX_DEFERRED];
+    int n_deferred;
 } mdt_dbc_t;
 
 typedef struct mdt_db mdt_db_t;
@@ -117,8 +133,6 @@ void mdt_dbc_close(mdt_dbc_t *c);
 /* Copies the 32-byte audit chain key into c (see audit.h). */
 void mdt_dbc_set_audit_key(mdt_dbc_t *c, const unsigned char *key);
 
-/* Up to 32 text parameters with inline storage for numbers. */
-#define MDT_DB_MAX_PARAMS 32
 typedef struct {
     int n;
     const char *values[MDT_DB_MAX_PARAMS];
@@ -144,7 +158,18 @@ void mdt_db_param_bool(mdt_db_params_t *p, int v);
 PGresult *mdt_db_query(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p);
 /* The same for a statement whose rows are not wanted; returns c->status. */
 int mdt_db_exec(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p);
-/* BEGIN [ISOLATION LEVEL ...], COMMIT, ROLLBACK (rollback never fails loudly). */
+/* Holds back a statement whose rows nobody reads, in an open transaction:
+ * it is sent with the next statement on c, or with COMMIT, in one round
+ * trip (libpq pipeline mode), in the order given. A change's last
+ * statements under the ledger lock go this way (docs/performance.md, "The
+ * create path"). sql must be a literal (it is kept by pointer); p's values
+ * are copied. Its failure is the failure of the statement or COMMIT it was
+ * sent with (the transaction is then aborted). ROLLBACK drops what is held.
+ * Returns MDT_DB_OK, or the status of sending what was held when the queue
+ * was full, or MDT_DB_ERROR out of memory. */
+int mdt_db_defer(mdt_dbc_t *c, const char *sql, const mdt_db_params_t *p);
+/* BEGIN [ISOLATION LEVEL ...], COMMIT, ROLLBACK (rollback never fails loudly).
+ * COMMIT sends the held statements first, in the same round trip. */
 int mdt_db_begin(mdt_dbc_t *c, const char *isolation);
 int mdt_db_commit(mdt_dbc_t *c);
 void mdt_db_rollback(mdt_dbc_t *c);

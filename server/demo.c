@@ -475,10 +475,11 @@ static int demo_record(demo_t *d, int64_t case_id, const char *action, const cha
                            .object_id = object_id,
                            .case_id = case_id,
                            .detail = detail};
-    int rc = mdt_audit_append(d->c, &d->actor, &rec);
-    json_decref(detail);
-    if (rc != MDT_DB_OK || !event_kind)
+    if (!event_kind) {
+        int rc = mdt_audit_append(d->c, &d->actor, &rec);
+        json_decref(detail);
         return rc;
+    }
     json_t *data = json_pack("{s:s, s:I}", "object_type", object_type, "id", (json_int_t)object_id);
     mdt_event_t ev = {.case_id = case_id,
                       .kind = event_kind,
@@ -486,9 +487,10 @@ static int demo_record(demo_t *d, int64_t case_id, const char *action, const cha
                       .object_id = object_id,
                       .actor_id = actor_id,
                       .data = data};
-    int64_t seq = mdt_event_emit(d->c, &ev);
+    int rc = mdt_audit_append_event(d->c, &d->actor, &rec, &ev);
+    json_decref(detail);
     json_decref(data);
-    return seq > 0 ? MDT_DB_OK : d->c->status;
+    return rc;
 }
 
 /* "{1,2}" for the agencies in mask (lead first); fills ids/kinds. */

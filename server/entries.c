@@ -508,19 +508,27 @@ static int entry_create_checks(mdt_dbc_t *c, mdt_caseop_t *op, const entry_in_t 
     return rc;
 }
 
-/* After the change's event: notifies the users its body mentions who may
- * see it, and tells the author in the answer's "mentions" whom it did and
- * did not notify (notify.h); no "mentions" when the body mentions no one. */
-static int entry_mentions(mdt_dbc_t *c, mdt_caseop_t *op)
+/* Records the change (its audit row and event, caseop.h) and notifies the
+ * users its body mentions who may see it: the mention reads run before the
+ * record takes the ledger lock, their notifications after its event
+ * (notify.h). The answer's "mentions" tells the author whom it did and did
+ * not notify; none when the body mentions no one. body NULL: the stored
+ * one. Returns the db status. */
+static int entry_record(mdt_dbc_t *c, mdt_caseop_t *op, const char *action, const char *event_kind,
+                        json_t *detail, const char *body)
 {
-    json_t *mentions = NULL;
-    int rc = mdt_notify_mentions(c, &op->p, &op->view, op->object_id, &mentions);
-    if (rc == MDT_DB_OK && mentions &&
-        (json_array_size(json_object_get(mentions, "notified")) ||
-         json_array_size(json_object_get(mentions, "not_notified"))))
-        json_object_set_new(op->run.ans.result, "mentions", mentions);
-    else
-        json_decref(mentions);
+    json_t *plan = NULL;
+    int rc = mdt_notify_mentions_plan(c, &op->p, &op->view, op->object_id, body, &plan);
+    if (rc == MDT_DB_OK)
+        rc = mdt_caseop_record(c, op, action, "entry", op->object_id, event_kind, detail);
+    if (rc == MDT_DB_OK)
+        rc = mdt_notify_mentions_send(c, op->p.user_id, op->case_id, op->object_id, plan);
+    if (rc == MDT_DB_OK && (json_array_size(json_object_get(plan, "notified")) ||
+                            json_array_size(json_object_get(plan, "not_notified")))) {
+        json_object_set_new(op->run.ans.result, "mentions", plan);
+        plan = NULL;
+    }
+    json_decref(plan);
     return rc;
 }
 
@@ -542,10 +550,10 @@ static int entry_create_work(mdt_dbc_t *c, mdt_caseop_t *op)
         json_pack("{s:s, s:s}", "kind", KINDS[in->kind], "visibility", VISIBILITIES[in->vis]);
     if (detail && in->meeting_id)
         json_object_set_new(detail, "meeting_id", json_integer(in->meeting_id));
-    rc = mdt_caseop_record(c, op, "entry.create", "entry", op->object_id, "entry.created", detail);
+    rc = entry_record(c, op, "entry.create", "entry.created", detail, in->body_md);
     json_decref(detail);
     op->run.ans.ok_status = 201;
-    return rc == MDT_DB_OK ? entry_mentions(c, op) : rc;
+    return rc;
 }
 
 /* ---- loading and gating an existing entry ---------------------------------- */
@@ -701,9 +709,9 @@ static int entry_update_work(mdt_dbc_t *c, mdt_caseop_t *op)
     if (rc != MDT_DB_OK)
         return rc;
     json_t *detail = edit_detail(in);
-    rc = mdt_caseop_record(c, op, "entry.update", "entry", op->object_id, "entry.updated", detail);
+    rc = entry_record(c, op, "entry.update", "entry.updated", detail, in->body_md);
     json_decref(detail);
-    return rc == MDT_DB_OK ? entry_mentions(c, op) : rc;
+    return rc;
 }
 
 /* ---- retract ------------------------------------------------------------------ */

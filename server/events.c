@@ -26,6 +26,27 @@ static PGresult *event_emit_user(mdt_dbc_t *c, const mdt_event_t *ev, const char
         c, "SELECT mdt_emit_user_event($1::bigint, $2, $3, $4::bigint, $5::bigint, $6::jsonb)", &p);
 }
 
+/* Sets key to id when id is not 0 (an absent key is SQL NULL). */
+static void json_id(json_t *o, const char *key, int64_t id)
+{
+    if (id)
+        json_object_set_new(o, key, json_integer(id));
+}
+
+json_t *mdt_event_json(const mdt_event_t *ev)
+{
+    json_t *o = json_pack("{s:s, s:s?, s:o}", "kind", ev->kind, "object_type", ev->object_type,
+                          "data", ev->data ? json_incref(ev->data) : json_object());
+    if (!o)
+        return NULL;
+    json_id(o, "case_id", ev->case_id);
+    json_id(o, "meeting_id", ev->meeting_id);
+    json_id(o, "user_id", ev->user_id);
+    json_id(o, "object_id", ev->object_id);
+    json_id(o, "actor_id", ev->actor_id);
+    return o;
+}
+
 int64_t mdt_event_emit(mdt_dbc_t *c, const mdt_event_t *ev)
 {
     char *data = ev->data ? json_dumps(ev->data, JSON_COMPACT) : NULL;

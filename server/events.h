@@ -27,5 +27,9 @@ typedef struct {
 
 /* Returns the new seq (> 0), or -1 with c->status set. */
 int64_t mdt_event_emit(mdt_dbc_t *c, const mdt_event_t *ev);
+/* ev as the JSON object mdt_audit_insert_emit() takes (schema/019; ids
+ * that are 0 left out), for audit.h's mdt_audit_append_event. New
+ * reference (the caller decrefs), NULL when out of memory. */
+json_t *mdt_event_json(const mdt_event_t *ev);
 
 #endif

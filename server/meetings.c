@@ -463,10 +463,6 @@ int mdt_meetings_meetop_record(mdt_dbc_t *c, meetop_t *op, const char *action, c
                            .object_id = op->meeting_id,
                            .case_id = case_id,
                            .detail = detail};
-    int rc = mdt_audit_append(c, &op->actor, &rec);
-    json_decref(detail);
-    if (rc != MDT_DB_OK)
-        return rc;
     json_t *data =
         json_pack("{s:s, s:I}", "object_type", "meeting", "id", (json_int_t)op->meeting_id);
     mdt_event_t ev = {.meeting_id = op->meeting_id,
@@ -475,9 +471,10 @@ int mdt_meetings_meetop_record(mdt_dbc_t *c, meetop_t *op, const char *action, c
                       .object_id = op->meeting_id,
                       .actor_id = op->p.user_id,
                       .data = data};
-    int64_t seq = mdt_event_emit(c, &ev);
+    int rc = mdt_audit_append_event(c, &op->actor, &rec, &ev);
+    json_decref(detail);
     json_decref(data);
-    return seq > 0 ? MDT_DB_OK : c->status;
+    return rc;
 }
 
 /* Bumps the meeting's version (every change does). */

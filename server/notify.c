@@ -161,8 +161,8 @@ static int mention_visible(mdt_dbc_t *c, int64_t uid, const mdt_case_ctx_t *view
     return rc;
 }
 
-/* Sorts one mentioned user (row i of users) into out's lists, notifying it
- * when it may see the entry. */
+/* Sorts one mentioned user (row i of users) into out's lists: "notified"
+ * when it may see the entry (mdt_notify_mentions_send notifies it). */
 static int mention_one(mdt_dbc_t *c, const mdt_principal_t *author, const mdt_case_ctx_t *view,
                        int64_t entry_id, const PGresult *users, int i, json_t *out)
 {
@@ -174,10 +174,6 @@ static int mention_one(mdt_dbc_t *c, const mdt_principal_t *author, const mdt_ca
     if (!reason)
         rc = mention_visible(c, uid, view, entry_id, &reason);
     if (rc == MDT_DB_OK && !reason) {
-        char key[64];
-        snprintf(key, sizeof(key), "entry.mention:%lld", (long long)entry_id);
-        rc = notify_one(c, uid, "entry.mention", view->case_id, "entry", entry_id, author->user_id,
-                        key);
         json_array_append_new(json_object_get(out, "notified"), json_integer(uid));
     } else if (rc == MDT_DB_OK) {
         json_array_append_new(
@@ -202,14 +198,17 @@ static void mention_unknown(const PGresult *users, char names[][MDT_NOTIFY_USERN
     }
 }
 
-int mdt_notify_mentions(mdt_dbc_t *c, const mdt_principal_t *author, const mdt_case_ctx_t *view,
-                        int64_t entry_id, json_t **out)
+int mdt_notify_mentions_plan(mdt_dbc_t *c, const mdt_principal_t *author,
+                             const mdt_case_ctx_t *view, int64_t entry_id, const char *body,
+                             json_t **out)
 {
     char(*nm)[MDT_NOTIFY_USERNAME_MAX + 1] = malloc(MDT_NOTIFY_MAX_MENTIONS * sizeof(*nm));
-    char *body = NULL;
+    char *read = NULL;
     PGresult *users = NULL;
     *out = json_pack("{s:[], s:[]}", "notified", "not_notified");
-    int rc = nm && *out ? mention_body(c, entry_id, &body) : MDT_DB_ERROR;
+    int rc = nm && *out ? MDT_DB_OK : MDT_DB_ERROR;
+    if (rc == MDT_DB_OK && !body && (rc = mention_body(c, entry_id, &read)) == MDT_DB_OK)
+        body = read;
     size_t n = rc == MDT_DB_OK ? mdt_notify_parse_mentions(body, nm, MDT_NOTIFY_MAX_MENTIONS) : 0;
     if (n == 0)
         goto exit;
@@ -222,8 +221,36 @@ int mdt_notify_mentions(mdt_dbc_t *c, const mdt_principal_t *author, const mdt_c
     mention_unknown(users, nm, n, *out);
 exit:
     PQclear(users);
-    free(body);
+    free(read);
     free(nm);
+    return rc;
+}
+
+int mdt_notify_mentions_send(mdt_dbc_t *c, int64_t author_id, int64_t case_id, int64_t entry_id,
+                             const json_t *plan)
+{
+    const json_t *ids = json_object_get(plan, "notified");
+    if (json_array_size(ids) == 0)
+        return MDT_DB_OK;
+    char *lit = json_dumps(ids, JSON_COMPACT); /* [1,2] */
+    if (!lit) {
+        c->status = MDT_DB_ERROR;
+        return MDT_DB_ERROR;
+    }
+    mdt_db_params_t prm;
+    mdt_db_params_init(&prm);
+    mdt_db_param_str(&prm, lit);
+    param_id(&prm, case_id);
+    mdt_db_param_int(&prm, entry_id);
+    param_id(&prm, author_id);
+    int rc = mdt_db_defer(
+        c,
+        "SELECT count(mdt_notify(t.u, 'entry.mention', $2::bigint, 'entry', $3::bigint,"
+        " $4::bigint, 'entry.mention:' || $3::bigint)) FROM (SELECT u.value::bigint AS u"
+        " FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY u"
+        " ORDER BY u.ordinality) t",
+        &prm);
+    free(lit);
     return rc;
 }
 

@@ -13,7 +13,8 @@
  * The sources, each called on a database thread inside the transaction of
  * the change that causes it, after that change's own event:
  *   action.assigned  mdt_notify_assigned (actions.c)
- *   entry.mention    mdt_notify_mentions (entries.c)
+ *   entry.mention    mdt_notify_mentions_send (entries.c; planned before
+ *                    the change's record, mdt_notify_mentions_plan)
  *   meeting.agenda   mdt_notify_agenda (meetings)
  * and the daily job (due soon, overdue, consents expiring), claimed once
  * per node cluster per day. The module's files: notify.c (sources, daily
@@ -41,13 +42,21 @@ struct mdt_server;
 int mdt_notify_assigned(mdt_dbc_t *c, int64_t actor, int64_t assignee, int64_t case_id,
                         int64_t action_id, int64_t version);
 
-/* entry.mention for each `@username` in entry_id's current body whom the
- * entry is visible to (view: its case), except the author. *out (new
- * reference) is {notified:[user ids], not_notified:[{username, reason}]}
- * with reason "no_access" (may not see the entry), "unknown_user" or
- * "inactive". Returns the db status. */
-int mdt_notify_mentions(mdt_dbc_t *c, const mdt_principal_t *author, const mdt_case_ctx_t *view,
-                        int64_t entry_id, json_t **out);
+/* entry.mention, in two steps so that the reads come before the change
+ * takes the ledger lock (docs/performance.md, "The create path"):
+ * mdt_notify_mentions_plan, before the change records itself, sorts each
+ * `@username` in body (NULL: entry_id's current body, read) into *out
+ * (new reference): {notified:[user ids], not_notified:[{username,
+ * reason}]}, reason "no_access" (may not see the entry, view: its case),
+ * "unknown_user" or "inactive"; the author is in neither list.
+ * mdt_notify_mentions_send, after the change's event, notifies the ids in
+ * plan's "notified" in one statement (none: no statement), held back to go
+ * with COMMIT (mdt_db_defer). Both return the db status. */
+int mdt_notify_mentions_plan(mdt_dbc_t *c, const mdt_principal_t *author,
+                             const mdt_case_ctx_t *view, int64_t entry_id, const char *body,
+                             json_t **out);
+int mdt_notify_mentions_send(mdt_dbc_t *c, int64_t author_id, int64_t case_id, int64_t entry_id,
+                             const json_t *plan);
 
 /* meeting.agenda for every case on planned meeting_id's agenda: to the
  * users assigned an open item on it and the supervisors of its lead

@@ -185,19 +185,16 @@ static int read_record(mdt_dbc_t *c, notify_op_t *op, json_t *ids)
     json_t *detail = json_pack("{s:I, s:b}", "count", (json_int_t)op->marked, "all", op->all);
     mdt_audit_rec_t rec = {
         .action = "notification.read", .object_type = "notification", .detail = detail};
-    int rc = mdt_audit_append(c, &op->actor, &rec);
-    json_decref(detail);
-    if (rc != MDT_DB_OK)
-        return rc;
     json_t *data = op->all ? json_pack("{s:b}", "all", 1) : json_pack("{s:O}", "ids", ids);
     mdt_event_t ev = {.user_id = op->p.user_id,
                       .kind = "notification.read",
                       .object_type = "notification",
                       .actor_id = op->p.user_id,
                       .data = data};
-    int64_t seq = mdt_event_emit(c, &ev);
+    int rc = mdt_audit_append_event(c, &op->actor, &rec, &ev);
+    json_decref(detail);
     json_decref(data);
-    return seq > 0 ? MDT_DB_OK : c->status;
+    return rc;
 }
 
 static int read_work(mdt_dbc_t *c, void *arg)

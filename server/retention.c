@@ -143,16 +143,13 @@ static int purge_record(mdt_dbc_t *c, const mdt_audit_actor_t *actor, const char
                            .object_id = id,
                            .case_id = id,
                            .detail = detail};
-    int rc = mdt_audit_append(c, actor, &rec);
-    json_decref(detail);
-    if (rc != MDT_DB_OK)
-        return rc;
     json_t *data = json_pack("{s:s, s:I}", "object_type", "case", "id", (json_int_t)id);
     mdt_event_t ev = {
         .case_id = id, .kind = "case.purged", .object_type = "case", .object_id = id, .data = data};
-    int64_t seq = mdt_event_emit(c, &ev);
+    int rc = mdt_audit_append_event(c, actor, &rec, &ev);
+    json_decref(detail);
     json_decref(data);
-    return seq > 0 ? MDT_DB_OK : c->status;
+    return rc;
 }
 
 /* In the transaction: the deletes, the tombstone, the check, the record. */

@@ -33,7 +33,9 @@
 //
 // --before BIN: each run is made twice, first with BIN ("before") then with
 // MDT_BIN ("after"), interleaved, so before and after share the box and its
-// load; one summary line each.
+// load; one summary line each. --pgbench-before SCRIPT: what pgbench runs
+// in the "before" runs (the create transaction of BIN's schema, when it
+// differs; default --pgbench).
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_PASSWORD } from '../integration/lib/fixtures.mjs';
@@ -53,6 +55,7 @@ function args() {
         cases: 1,
         concurrency: 0,
         pgbench: '',
+        'pgbench-before': '',
         name: 'fanout-c',
         workers: process.env.MDT_WORKERS || '1',
     };
@@ -113,7 +116,8 @@ async function oneRun(opt, subscribers, runNo, bin, workers) {
     }
     if (!opt.pgbench) return result;
     // after the server stopped: PostgreSQL alone, as long as the creates took
-    const pg = await pgbench(dbUrl, opt.pgbench, opt.concurrency, result.entries / result.creates_per_s, caseIds[0]);
+    const script = (bin && opt['pgbench-before']) || opt.pgbench;
+    const pg = await pgbench(dbUrl, script, opt.concurrency, result.entries / result.creates_per_s, caseIds[0]);
     return { ...result, ...pg, ratio: result.creates_per_s / pg.pgbench_tps };
 }
 

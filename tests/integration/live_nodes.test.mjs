@@ -2,7 +2,11 @@
 // change made through node A reaches a subscriber on node B (LISTEN/NOTIFY,
 // each node loads the event by seq); a client that reconnects to the other
 // node with `since` resumes without a gap; a user deactivated through A has
-// its socket on B closed with 4401.
+// its socket on B closed with 4401. Concurrent creates through both nodes
+// (some mentioning a user, whose notification event shares the create's
+// ledger lock) leave the installation's seqs gap-free, each mention's event
+// right after its entry's, one audit row per create and a chain that
+// `mdtboard audit verify` accepts (docs/performance.md, "The create path").
 //
 // The WebSocket upgrade is authenticated from the node's session cache
 // only, so a client calls GET /api/v1/me on a node (with the same cookie)
@@ -10,7 +14,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, psql, sleep, startServer, wsConnect } from './lib/harness.mjs';
+import { execFile } from 'node:child_process';
+import { BIN, cliEnv, createDatabase, psql, servingUrl, sleep, startServer, wsConnect } from './lib/harness.mjs';
 import { addUser } from './lib/fixtures.mjs';
 import { BOARD_ENV, boardWorld, login, onNode } from './lib/board_fixtures.mjs';
 import { today } from './lib/clock.mjs';
@@ -163,19 +168,57 @@ test('a client that reconnects to the other node with since resumes without a ga
     await watcherB.close();
 });
 
-test('concurrent writers on both nodes: subscribers on each node get every event once, in order', { timeout: 60000 }, async () => {
+// auditVerify() - `mdtboard audit verify` on the test database as the
+// serving role: {code, stdout, stderr}.
+function auditVerify() {
+    return new Promise((resolve) => {
+        execFile(BIN, ['audit', 'verify'], { env: cliEnv(servingUrl(dbUrl)) }, (err, stdout, stderr) =>
+            resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }),
+        );
+    });
+}
+
+// The installation's events after seq as rows "seq kind case_id user_id object_id".
+async function eventsAfter(seq) {
+    const out = await psql(
+        dbUrl,
+        `SELECT string_agg(concat_ws(' ', seq, kind, coalesce(case_id, 0), coalesce(user_id, 0), coalesce(object_id, 0)), E'\\n' ORDER BY seq) FROM events WHERE seq > ${seq}`,
+    );
+    return out.split('\n').map((l) => {
+        const [s, kind, caseId, userId, objectId] = l.split(' ');
+        return { seq: Number(s), kind, caseId: Number(caseId), userId: Number(userId), objectId: Number(objectId) };
+    });
+}
+
+test('concurrent writers on both nodes: subscribers on each node get every event once, in order; seqs gap-free, audit chain intact', { timeout: 60000 }, async () => {
     const { caseId, seq } = await newCase();
     const cacB = await onNode(as.cacMember, B);
     const policeB = await onNode(as.policeMember, B);
     const subs = [await open(as.cacMember, A), await open(policeB, B), await open(cacB, B)];
     for (const c of subs) await subscribe(c, caseId, seq);
+    const mentioned = w.users.cacSupervisor;
     await Promise.all(
         [as.cacMember, as.policeMember, cacB, policeB].map(async (client, j) => {
-            for (let i = 0; i < 40; i++) await postEntry(client, caseId, `w${j} ${i}`);
+            // every 4th entry mentions the supervisor: a notification event in the same transaction
+            for (let i = 0; i < 40; i++) await postEntry(client, caseId, i % 4 === 0 ? `w${j} ${i} @${mentioned.username}` : `w${j} ${i}`);
         }),
     );
     const expected = await dbSeqs(caseId, seq);
     assert.equal(expected.length, 160);
+    // installation-wide: no seq skipped or taken twice, each mention's event right after its entry's
+    const events = await eventsAfter(seq);
+    assert.deepEqual(events.map((e) => e.seq), events.map((_, k) => seq + 1 + k), 'gap-free seqs');
+    const mentions = events.filter((e) => e.kind === 'notification.created');
+    assert.equal(mentions.length, 40);
+    for (const m of mentions) {
+        const prev = events.find((e) => e.seq === m.seq - 1);
+        assert.equal(prev.kind, 'entry.created', `the event before notification ${m.seq}`);
+        assert.equal(m.userId, mentioned.userId);
+    }
+    const audited = await psql(dbUrl, `SELECT count(*) FROM audit WHERE action = 'entry.create' AND case_id = ${caseId} AND outcome = 'ok'`);
+    assert.equal(Number(audited), 160);
+    const v = await auditVerify();
+    assert.equal(v.code, 0, v.stdout + v.stderr);
     const names = ['cac on A', 'police on B', 'cac on B'];
     try {
         const caughtUp = () => {

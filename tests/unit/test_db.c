@@ -2,7 +2,9 @@
  * statement (the SQLSTATE and a fixed description, never the server's
  * text, whose DETAIL lines and some messages quote the row's values), and
  * the TCP keepalives on every connection it opens (the LISTEN connection
- * included). Needs a PostgreSQL (MDT_TEST_ADMIN_URL, set by
+ * included), and held-back statements (mdt_db_defer): sent in order with
+ * the next statement or COMMIT, their failure that statement's, dropped by
+ * ROLLBACK. Needs a PostgreSQL (MDT_TEST_ADMIN_URL, set by
  * scripts/test.sh). */
 #include "check.h"
 #include "db.h"
@@ -104,6 +106,61 @@ static void test_memo(mdt_dbc_t *c)
         free(a3);
 }
 
+/* The rows of temp table d, in order, as "1,2,3" into out. */
+static void deferred_rows(mdt_dbc_t *c, char *out, size_t size)
+{
+    PGresult *r =
+        mdt_db_query(c, "SELECT coalesce(string_agg(n::text, ',' ORDER BY o), '') FROM d", NULL);
+    snprintf(out, size, "%s", r ? mdt_db_str(r, 0, 0) : "(failed)");
+    PQclear(r);
+}
+
+static int defer_n(mdt_dbc_t *c, int n)
+{
+    mdt_db_params_t p;
+    mdt_db_params_init(&p);
+    mdt_db_param_int(&p, n);
+    return mdt_db_defer(c, "INSERT INTO d (n) VALUES (100 / $1::int)", &p);
+}
+
+static void test_defer(mdt_dbc_t *c)
+{
+    char rows[128];
+    CHECK_EQ_INT(mdt_db_exec(c, "CREATE TEMP TABLE d (o serial, n int)", NULL), MDT_DB_OK);
+    /* sent with COMMIT, in order, more than the queue holds */
+    CHECK_EQ_INT(mdt_db_begin(c, NULL), MDT_DB_OK);
+    for (int i = 1; i <= MDT_DB_MAX_DEFERRED + 2; i++)
+        CHECK_EQ_INT(defer_n(c, i), MDT_DB_OK);
+    CHECK_EQ_INT(mdt_db_commit(c), MDT_DB_OK);
+    CHECK_EQ_INT(c->n_deferred, 0);
+    deferred_rows(c, rows, sizeof(rows));
+    CHECK_EQ_STR(rows, "100,50,33,25,20,16");
+    /* the next statement sees what was held, and gets its own result */
+    CHECK_EQ_INT(mdt_db_exec(c, "TRUNCATE d", NULL), MDT_DB_OK);
+    CHECK_EQ_INT(mdt_db_begin(c, NULL), MDT_DB_OK);
+    CHECK_EQ_INT(defer_n(c, 4), MDT_DB_OK);
+    deferred_rows(c, rows, sizeof(rows));
+    CHECK_EQ_STR(rows, "25");
+    /* a held statement that fails fails COMMIT, and nothing stays */
+    CHECK_EQ_INT(defer_n(c, 0), MDT_DB_OK);
+    CHECK_EQ_INT(defer_n(c, 5), MDT_DB_OK);
+    CHECK_EQ_INT(mdt_db_commit(c), MDT_DB_ERROR);
+    CHECK_EQ_STR(c->sqlstate, "22012");
+    mdt_db_rollback(c);
+    CHECK_EQ_INT(PQtransactionStatus(c->conn), PQTRANS_IDLE);
+    deferred_rows(c, rows, sizeof(rows));
+    CHECK_EQ_STR(rows, "");
+    /* ROLLBACK drops what is held */
+    CHECK_EQ_INT(mdt_db_begin(c, NULL), MDT_DB_OK);
+    CHECK_EQ_INT(defer_n(c, 2), MDT_DB_OK);
+    mdt_db_rollback(c);
+    CHECK_EQ_INT(c->n_deferred, 0);
+    CHECK_EQ_INT(mdt_db_begin(c, NULL), MDT_DB_OK);
+    CHECK_EQ_INT(mdt_db_commit(c), MDT_DB_OK);
+    deferred_rows(c, rows, sizeof(rows));
+    CHECK_EQ_STR(rows, "");
+}
+
 int main(void)
 {
     test_keepalives();
@@ -133,6 +190,7 @@ int main(void)
                  MDT_DB_OK);
     check_refused_text(c, "SELECT pg_temp.f($1)", "P0001", "Jane-Doe-2003");
     test_memo(c);
+    test_defer(c);
     mdt_dbc_close(c);
     return check_done();
 }

@@ -12,15 +12,16 @@ export const KINDS = { cac: 'cac', police: 'law_enforcement', dcf: 'child_welfar
 // users: [{agency, username}], server}: bin (default MDT_BIN) serving. The
 // caller stops the server.
 export async function setupRun(perAgency, tag, env = {}, bin = undefined) {
-    const dbUrl = await createDatabase();
+    // migrated and filled by the binary that serves it (the before one has its own schema)
+    const dbUrl = await createDatabase({ bin });
     const agencies = {};
-    for (const [k, kind] of Object.entries(KINDS)) agencies[k] = await addAgency(dbUrl, { name: `${k} ${tag}`, kind });
+    for (const [k, kind] of Object.entries(KINDS)) agencies[k] = await addAgency(dbUrl, { name: `${k} ${tag}`, kind, bin });
     const users = [];
     for (const k of Object.keys(KINDS)) {
         for (let i = 0; i < perAgency; i++) {
             const username = `${k}${i}_${tag}`;
             const role = k === 'cac' && i === 0 ? 'supervisor' : 'member';
-            await addUser(dbUrl, { username, displayName: `${k} user ${i}`, agencyId: agencies[k], role });
+            await addUser(dbUrl, { username, displayName: `${k} user ${i}`, agencyId: agencies[k], role, bin });
             users.push({ agency: k, username });
         }
     }

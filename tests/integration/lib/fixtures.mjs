@@ -17,10 +17,10 @@ export const DEFAULT_PASSWORD = 'correct horse battery staple';
 let counter = 0;
 const unique = (prefix) => `${prefix}${process.pid}x${++counter}`;
 
-function cli(dbUrl, args, input) {
+function cli(dbUrl, args, input, bin = BIN) {
     return new Promise((resolve, reject) => {
         const child = execFile(
-            BIN,
+            bin,
             args,
             { env: cliEnv(dbUrl), maxBuffer: 1 << 20 },
             (err, stdout, stderr) => {
@@ -46,16 +46,17 @@ function printedId(stdout, what) {
     return Number(m[1]);
 }
 
-// addAgency(dbUrl, {name, kind}) - resolves the new agency's id.
-export async function addAgency(dbUrl, { name = unique('Agency '), kind = 'cac' } = {}) {
-    return printedId(await cli(dbUrl, ['agency', 'add', '--name', name, '--kind', kind]), 'agency add');
+// addAgency(dbUrl, {name, kind, bin}) - resolves the new agency's id (bin:
+// the mdtboard that adds it, default BIN).
+export async function addAgency(dbUrl, { name = unique('Agency '), kind = 'cac', bin } = {}) {
+    return printedId(await cli(dbUrl, ['agency', 'add', '--name', name, '--kind', kind], undefined, bin), 'agency add');
 }
 
-// addUser(dbUrl, {username, displayName, agencyId, role, password}) -
-// resolves the new user's id.
+// addUser(dbUrl, {username, displayName, agencyId, role, password, bin}) -
+// resolves the new user's id (bin as for addAgency).
 export async function addUser(
     dbUrl,
-    { username = unique('user'), displayName, agencyId, role = 'member', password = DEFAULT_PASSWORD } = {},
+    { username = unique('user'), displayName, agencyId, role = 'member', password = DEFAULT_PASSWORD, bin } = {},
 ) {
     if (agencyId === undefined) throw new Error('addUser: agencyId is required');
     const out = await cli(
@@ -74,6 +75,7 @@ export async function addUser(
             '--password-stdin',
         ],
         `${password}\n`,
+        bin,
     );
     return printedId(out, 'user add');
 }

@@ -166,7 +166,7 @@ export async function createDatabase(opts = {}) {
     const name = `mdt_t${process.pid}_${++dbCounter}_${Math.random().toString(36).slice(2, 8)}`;
     await psql(admin, `CREATE DATABASE "${name}" OWNER ${OWNER_ROLE}`);
     const url = withDatabase(admin, name);
-    if (opts.migrate !== false) await migrate(url);
+    if (opts.migrate !== false) await migrate(url, opts.bin ?? BIN);
     return url;
 }
 
@@ -203,11 +203,11 @@ export function cliEnv(dbUrl, extra = {}) {
     return childEnv({ MDT_DATABASE_URL: dbUrl, MDT_KEY_FILE: keyFile(), ...extra });
 }
 
-// migrate(url) - runs `mdtboard migrate` as the owner role; resolves with
-// its stdout.
-export async function migrate(url) {
+// migrate(url, bin) - runs `mdtboard migrate` (bin: another binary, e.g. a
+// benchmark's "before" one) as the owner role; resolves with its stdout.
+export async function migrate(url, bin = BIN) {
     needBin();
-    const { stdout } = await run(BIN, ['migrate'], { env: cliEnv(ownerUrl(url)) });
+    const { stdout } = await run(bin, ['migrate'], { env: cliEnv(ownerUrl(url)) });
     return stdout;
 }
 
