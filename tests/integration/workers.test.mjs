@@ -307,3 +307,43 @@ test('a worker that cannot start stops the others and the supervisor exits non-z
     assert.match(err, /mdtboard: reading the schema version failed/); // the worker's own reason
     assert.match(err, /msg="worker failed to start: stopping the others" worker_index=\d pid=\d+ exit=1/);
 });
+
+// The restart budget (docs/architecture.md, "Process model"): a worker that
+// dies after start-up is restarted, up to 5 times in 60 s; the sixth death
+// within the window stops everything with exit 1, so systemd's
+// Restart=on-failure takes over instead of a crash loop inside the unit.
+test('a worker that keeps dying: restarted five times, the sixth death stops the supervisor with exit 1', { timeout: 120000 }, async () => {
+    const own = await startServer({ dbUrl, env: ENV });
+    const pidsOf = () => {
+        const m = new Map();
+        for (const x of own.stderr().matchAll(/msg="worker ready" worker_index=(\d+) pid=(\d+)/g)) m.set(Number(x[1]), Number(x[2]));
+        return m;
+    };
+    try {
+        for (let death = 1; death <= 6; death++) {
+            const victim = pidsOf().get(0);
+            assert.ok(victim > 0, `death ${death}: worker 0 is running`);
+            process.kill(victim, 'SIGKILL');
+            await until(() => own.stderr().includes(`msg="worker died: restarting it" worker_index=0 pid=${victim}`), 30000, `death ${death} to be logged`);
+            if (death < 6) {
+                await until(() => pidsOf().get(0) !== victim, 30000, `restart ${death}`);
+                assert.ok(own.alive(), `the supervisor is still up after death ${death}`);
+            }
+        }
+        assert.equal(await own.exited, 1);
+        assert.match(own.stderr(), /msg="workers keep dying: stopping" restarts=5 window_s=60/);
+        const restarts = own.stderr().match(/msg="worker ready" worker_index=0 /g) ?? [];
+        assert.equal(restarts.length, 6, 'the first start and five restarts');
+        for (const pid of pidsOf().values()) {
+            let gone = false;
+            try {
+                process.kill(pid, 0);
+            } catch {
+                gone = true;
+            }
+            assert.ok(gone, `worker ${pid} left running`);
+        }
+    } finally {
+        if (own.alive()) await own.stop();
+    }
+});
