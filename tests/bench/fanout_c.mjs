@@ -36,6 +36,7 @@
 // load; one summary line each. --pgbench-before SCRIPT: what pgbench runs
 // in the "before" runs (the create transaction of BIN's schema, when it
 // differs; default --pgbench).
+import { appendFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_PASSWORD } from '../integration/lib/fixtures.mjs';
@@ -113,6 +114,8 @@ async function oneRun(opt, subscribers, runNo, bin, workers) {
         result = { ...x, rss_peak: rssPeak, load: load0, workers };
     } finally {
         await server.stop();
+        // MDT_BENCH_SERVER_LOG=FILE: the server's log of the run (its last MiB), appended
+        if (process.env.MDT_BENCH_SERVER_LOG) appendFileSync(process.env.MDT_BENCH_SERVER_LOG, server.stderr());
     }
     if (!opt.pgbench) return result;
     // after the server stopped: PostgreSQL alone, as long as the creates took

@@ -29,7 +29,7 @@ export async function setupRun(perAgency, tag, env = {}, bin = undefined) {
         dbUrl,
         bin,
         // every socket subscribes once: no bucket may refuse the benchmark's own sockets
-        env: { MDT_MFA_REQUIRED_KINDS: 'other', MDT_LOGIN_RATE: 100000, MDT_WS_SUBSCRIBE_RATE: 1000000, MDT_LOG_LEVEL: 'warn', ...env },
+        env: { MDT_MFA_REQUIRED_KINDS: 'other', MDT_LOGIN_RATE: 100000, MDT_WS_SUBSCRIBE_RATE: 1000000, MDT_LOG_LEVEL: process.env.MDT_BENCH_LOG_LEVEL ?? 'warn', ...env },
     });
     return { dbUrl, agencies, users, server };
 }
