@@ -25,6 +25,7 @@ struct mdt_ws_conn {
     mdt_session_t session; /* copy taken at the upgrade */
     int closing;           /* close code to send on the next writeable, 0 = none */
     int rechecking;
+    int authenticating; /* MDT_WORKERS > 1: session being loaded, reading paused */
     uint64_t id;
     lws_dll2_owner_t subs; /* hub subscriptions */
     mdt_ws_hubstate_t hub;
@@ -359,22 +360,25 @@ static int ws_receive(mdt_ws_conn_t *c, struct lws *wsi, const void *in, size_t 
     return 0;
 }
 
-/* Writes the close frame (c->closing, "session ended") and returns -1 so
+/* Writes the close frame (c->closing and its reason) and returns -1 so
  * lws closes the socket. Written here rather than through
  * lws_close_reason(): under libuv lws 4.1 never sends that frame from
  * inside a writable callback (the client saw 1006, not 4401); a frame
  * written by hand goes out before the FIN under either loop. */
 static int ws_write_close(mdt_ws_conn_t *c, struct lws *wsi)
 {
-    static const char why[] = "session ended";
-    unsigned char frame[LWS_PRE + 4 + sizeof(why)];
+    /* 4401: the session ended; otherwise (1011) the session could not be
+     * checked, and the client is to try again later */
+    const char *why = c->closing == 4401 ? "session ended" : "try again later";
+    size_t n = strlen(why);
+    unsigned char frame[LWS_PRE + 4 + 32];
     unsigned char *f = frame + LWS_PRE;
     f[0] = 0x88; /* FIN, opcode close */
-    f[1] = (unsigned char)(2 + sizeof(why) - 1);
+    f[1] = (unsigned char)(2 + n);
     f[2] = (unsigned char)(c->closing >> 8);
     f[3] = (unsigned char)(c->closing & 0xff);
-    memcpy(f + 4, why, sizeof(why) - 1);
-    lws_write(wsi, f, 4 + sizeof(why) - 1, LWS_WRITE_RAW);
+    memcpy(f + 4, why, n);
+    lws_write(wsi, f, 4 + n, LWS_WRITE_RAW);
     return -1;
 }
 
@@ -438,7 +442,8 @@ static int ws_offers_protocol(struct lws *wsi)
     return 0;
 }
 
-static void ws_warm_session(mdt_server_t *srv, struct lws *wsi);
+static int ws_cookie_hash(struct lws *wsi, mdt_session_t *out);
+static int ws_authenticate(mdt_ws_conn_t *c, struct lws *wsi);
 
 /* protocol is the upgrade's name ("websocket"); ours is a subprotocol. */
 int mdt_ws_confirm_upgrade(struct lws *wsi, const char *protocol)
@@ -454,10 +459,8 @@ int mdt_ws_confirm_upgrade(struct lws *wsi, const char *protocol)
         status = 403;
     else if (!protocol || strcmp(protocol, "websocket") != 0 || !ws_offers_protocol(wsi))
         status = 400;
-    else if (!ws_session(wsi, srv))
+    else if (!ws_session(wsi, srv) && !(srv->cfg.workers > 1 && ws_cookie_hash(wsi, NULL) == 0))
         status = 401;
-    if (status == 401 && srv->cfg.workers > 1)
-        ws_warm_session(srv, wsi);
     if (!status)
         return 0;
     lws_return_http_status(wsi, (unsigned int)status, NULL);
@@ -476,15 +479,21 @@ static int ws_established(mdt_ws_conn_t *c, struct lws *wsi)
     mdt_server_t *srv = lws_context_user(lws_get_context(wsi));
     memset(c, 0, sizeof(*c));
     const mdt_session_t *s = ws_session(wsi, srv);
-    if (!s || !srv->conns)
+    if ((!s && srv->cfg.workers <= 1) || !srv->conns)
         return -1;
     c->wsi = wsi;
     c->srv = srv;
-    c->session = *s;
+    if (s)
+        c->session = *s;
     c->id = ++srv->conns->next_id;
     char key[24];
-    if (mdt_hmap_put(srv->conns->by_id, ws_id_key(c->id, key), c) != 0)
+    int rc = mdt_hmap_put(srv->conns->by_id, ws_id_key(c->id, key), c);
+    if (rc == 0 && !s && (rc = ws_authenticate(c, wsi)) != 0)
+        mdt_hmap_del(srv->conns->by_id, key);
+    if (rc != 0) {
+        c->srv = NULL; /* nothing for LWS_CALLBACK_CLOSED to undo */
         return -1;
+    }
     mdt_http_client_addr(wsi, srv->cfg.trusted_proxies, c->peer, sizeof(c->peer));
     lws_dll2_add_tail(&c->list, &srv->conns->open);
     srv->ws_open++;
@@ -521,11 +530,15 @@ static int ws_recheck_work(mdt_dbc_t *db, void *arg)
     return mdt_session_load(db, r->s.id_hash, r->idle_s, r->mfa_kinds, &r->s);
 }
 
+static void ws_authenticated(mdt_ws_conn_t *c, ws_recheck_t *r, int status);
+
 static void ws_recheck_done(void *arg, int status)
 {
     ws_recheck_t *r = arg;
     mdt_ws_conn_t *c = r->srv->conns ? mdt_ws_find(r->srv, r->conn_id) : NULL;
-    if (c) {
+    if (c && c->authenticating) {
+        ws_authenticated(c, r, status);
+    } else if (c) {
         c->rechecking = 0;
         if (status == MDT_DB_NOT_FOUND) {
             ws_close(c, 4401);
@@ -533,34 +546,67 @@ static void ws_recheck_done(void *arg, int status)
             c->session = r->s;
             mdt_session_cache(r->srv, &r->s);
         }
-    } else if (r->conn_id == 0 && status == MDT_DB_OK) { /* ws_warm_session's */
-        mdt_session_cache(r->srv, &r->s);
     }
     free(r);
 }
 
-/* MDT_WORKERS > 1: an upgrade refused 401 because this worker has not seen
- * its session (the kernel, not a cookie hash, picked the worker) loads the
- * session from the database into this worker's cache, as any request with
- * the cookie would, so the client's next try (GET /me, then the upgrade)
- * finds it whichever worker that /me reached. Nothing is cached unless the
- * database says the session is live; the upgrade itself stays refused. */
-static void ws_warm_session(mdt_server_t *srv, struct lws *wsi)
+/* The session token hash of the upgrade request's cookie into out->id_hash
+ * (out may be NULL: only whether there is one): 0, or -1 when the request
+ * carries no well-formed session cookie. */
+static int ws_cookie_hash(struct lws *wsi, mdt_session_t *out)
 {
+    mdt_session_t scratch;
     int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
     char *cookie = n > 0 && n <= 8192 ? malloc((size_t)n + 1) : NULL;
-    ws_recheck_t *r = cookie ? calloc(1, sizeof(*r)) : NULL;
-    if (!r || lws_hdr_copy(wsi, cookie, n + 1, WSI_TOKEN_HTTP_COOKIE) < 0 ||
-        mdt_session_token_hash(cookie, r->s.id_hash) != 0)
-        goto exit;
-    r->srv = srv;
-    r->idle_s = srv->cfg.session_idle_s;
-    r->mfa_kinds = srv->cfg.mfa_required_kinds;
-    if (mdt_db_submit(srv->db, ws_recheck_work, ws_recheck_done, r) == 0)
-        r = NULL;
-exit:
-    free(r);
+    int rc = cookie && lws_hdr_copy(wsi, cookie, n + 1, WSI_TOKEN_HTTP_COOKIE) >= 0 &&
+                     mdt_session_token_hash(cookie, (out ? out : &scratch)->id_hash) == 0
+                 ? 0
+                 : -1;
     free(cookie);
+    return rc;
+}
+
+/* MDT_WORKERS > 1: a socket whose session this worker has not seen (the
+ * kernel, not a cookie hash, picked the worker; the client's GET /me may
+ * have reached another) is upgraded with reading paused, and the session
+ * is loaded from the database as any request with the cookie would load
+ * it. Nothing is read from the socket, and nothing is sent to it, until
+ * the database says the session is live (ws_authenticated); a session that
+ * is not is closed 4401, as a session that ends. 0, or -1 (refuse it). */
+static int ws_authenticate(mdt_ws_conn_t *c, struct lws *wsi)
+{
+    ws_recheck_t *r = calloc(1, sizeof(*r));
+    if (!r || ws_cookie_hash(wsi, &r->s) != 0) {
+        free(r);
+        return -1;
+    }
+    r->srv = c->srv;
+    r->conn_id = c->id;
+    r->idle_s = c->srv->cfg.session_idle_s;
+    r->mfa_kinds = c->srv->cfg.mfa_required_kinds;
+    memcpy(c->session.id_hash, r->s.id_hash, sizeof(c->session.id_hash));
+    c->authenticating = 1;
+    lws_rx_flow_control(wsi, 0);
+    if (mdt_db_submit(c->srv->db, ws_recheck_work, ws_recheck_done, r) != 0) {
+        free(r);
+        return -1;
+    }
+    return 0;
+}
+
+/* The session load of ws_authenticate is back: live, the socket reads
+ * from now on; not live, 4401; the database failed, 1011 (the client
+ * reconnects later). */
+static void ws_authenticated(mdt_ws_conn_t *c, ws_recheck_t *r, int status)
+{
+    c->authenticating = 0;
+    if (status == MDT_DB_OK) {
+        c->session = r->s;
+        mdt_session_cache(r->srv, &r->s);
+        lws_rx_flow_control(c->wsi, 1);
+    } else {
+        ws_close(c, status == MDT_DB_NOT_FOUND ? 4401 : 1011);
+    }
 }
 
 /* Asks the database whether c's session still holds. */
@@ -620,7 +666,9 @@ static void ws_sweep(lws_sorted_usec_list_t *sul)
     {
         mdt_ws_conn_t *c = lws_container_of(d, mdt_ws_conn_t, list);
         const mdt_session_t *s = mdt_session_find_hash(srv, c->session.id_hash);
-        if (now >= c->session.expires_at)
+        if (c->authenticating) {
+            /* its session is being loaded (ws_authenticate) */
+        } else if (now >= c->session.expires_at)
             ws_close(c, 4401);
         else if (!s || now - s->last_activity >= srv->cfg.session_idle_s)
             ws_recheck(c);
