@@ -348,6 +348,8 @@ test('a worker that keeps dying: restarted five times, the sixth death stops the
         return m;
     };
     try {
+        // startServer returns once one worker answers: wait for both to have said ready
+        await until(() => pidsOf().size === 2, 30000, 'both workers ready');
         for (let death = 1; death <= 6; death++) {
             const victim = pidsOf().get(0);
             assert.ok(victim > 0, `death ${death}: worker 0 is running`);
