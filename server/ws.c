@@ -407,18 +407,24 @@ static int ws_writeable(mdt_ws_conn_t *c, struct lws *wsi)
     return 0;
 }
 
+/* The upgrade request's Cookie header (malloc'ed; the caller frees), or
+ * NULL when there is none, it is over 8 KiB, or memory ran out. */
+static char *ws_cookie(struct lws *wsi)
+{
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
+    char *cookie = n > 0 && n <= 8192 ? malloc((size_t)n + 1) : NULL;
+    if (cookie && lws_hdr_copy(wsi, cookie, n + 1, WSI_TOKEN_HTTP_COOKIE) < 0) {
+        free(cookie);
+        cookie = NULL;
+    }
+    return cookie;
+}
+
 /* The live cached session named by the upgrade request's cookie, or NULL. */
 static const mdt_session_t *ws_session(struct lws *wsi, mdt_server_t *srv)
 {
-    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
-    if (n <= 0 || n > 8192)
-        return NULL;
-    char *cookie = malloc((size_t)n + 1);
-    if (!cookie)
-        return NULL;
-    const mdt_session_t *s = NULL;
-    if (lws_hdr_copy(wsi, cookie, n + 1, WSI_TOKEN_HTTP_COOKIE) >= 0)
-        s = mdt_session_find(srv, cookie, 0);
+    char *cookie = ws_cookie(wsi);
+    const mdt_session_t *s = cookie ? mdt_session_find(srv, cookie, 0) : NULL;
     free(cookie);
     return s;
 }
@@ -556,12 +562,9 @@ static void ws_recheck_done(void *arg, int status)
 static int ws_cookie_hash(struct lws *wsi, mdt_session_t *out)
 {
     mdt_session_t scratch;
-    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
-    char *cookie = n > 0 && n <= 8192 ? malloc((size_t)n + 1) : NULL;
-    int rc = cookie && lws_hdr_copy(wsi, cookie, n + 1, WSI_TOKEN_HTTP_COOKIE) >= 0 &&
-                     mdt_session_token_hash(cookie, (out ? out : &scratch)->id_hash) == 0
-                 ? 0
-                 : -1;
+    char *cookie = ws_cookie(wsi);
+    int rc =
+        cookie && mdt_session_token_hash(cookie, (out ? out : &scratch)->id_hash) == 0 ? 0 : -1;
     free(cookie);
     return rc;
 }
