@@ -373,14 +373,24 @@ function splitSetCookie(joined) {
 // fetchOnce(url, init) - fetch, sent again once when the server had closed
 // the kept-alive connection it went out on before reading it ("other side
 // closed" with no answer: the server's idle timeout met a test process that
-// was busy, e.g. spawning psql, when the close arrived). The server never
-// closes a connection with a request it read and left unanswered, so the
-// second try is the only time the request reaches it.
+// was busy, e.g. spawning psql, when the close arrived). Only a request that
+// may safely arrive twice is sent again: a GET or HEAD, or one carrying an
+// Idempotency-Key. "Other side closed" is also what a client sees when the
+// server dies after committing a request and before answering it (the
+// faults test kills it mid-traffic): resending a plain POST then stores it
+// twice, which is the client's doing, not the server's.
+function mayResend(init = {}) {
+    const method = (init.method ?? 'GET').toUpperCase();
+    if (method === 'GET' || method === 'HEAD') return true;
+    return Object.keys(init.headers ?? {}).some((h) => h.toLowerCase() === 'idempotency-key');
+}
+
 async function fetchOnce(url, init) {
     try {
         return await fetch(url, init);
     } catch (err) {
         if (err?.cause?.code !== 'UND_ERR_SOCKET' || !/other side closed/.test(err.cause.message)) throw err;
+        if (!mayResend(init)) throw err;
         return fetch(url, init);
     }
 }
